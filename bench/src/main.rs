@@ -1,0 +1,2 @@
+//! goro-bench (placeholder: being written).
+fn main() {}

@@ -1,0 +1,653 @@
+//! Channels: Go's `make(chan T, cap)`, their handles, errors and futures.
+//!
+//! [`Chan`] is a bidirectional handle; [`Sender`] and [`Receiver`] are the
+//! direction-restricted handles Go writes `chan<- T` and `<-chan T`. All are
+//! cheap to clone and share one channel.
+//!
+//! Semantics, as in Go:
+//! - Unbuffered (`cap == 0`): `send(v).await` completes only once a receiver
+//!   has taken `v`.
+//! - Buffered: FIFO; `send` waits only while the buffer is full.
+//! - `close()`: receivers drain what is buffered, then get `None`; a sender
+//!   blocked at the time panics with `send on closed channel`, as does any
+//!   later `send`; a second `close` panics with `close of closed channel`.
+//!
+//! Cancel safety: dropping a pending [`SendFuture`] or [`RecvFuture`] (as
+//! [`select!`](crate::select!) does to its losing cases, or a timeout does)
+//! never loses, duplicates or reorders a value. A dropped send that did not
+//! complete did not send; a receive that was handed a value before it was
+//! dropped gives the value back to the head of the channel.
+
+mod err;
+
+use std::fmt;
+use std::future::Future;
+use std::panic::Location;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+pub use err::{TryRecvError, TrySendError};
+
+use crate::rt::chan::{Channel, Park, ParkSend, TryRecv, TrySend};
+use crate::rt::panic::panic_at;
+use crate::rt::waiter::Waiter;
+
+pub(crate) const SEND_ON_CLOSED: &str = "send on closed channel";
+pub(crate) const CLOSE_OF_CLOSED: &str = "close of closed channel";
+
+/// Makes a channel of capacity `cap`: Go's `make(chan T, cap)`.
+///
+/// `cap == 0` makes an unbuffered (rendezvous) channel.
+///
+/// # Examples
+///
+/// ```
+/// goro::run(async {
+///     let buf = goro::chan(3);
+///     buf.send("a").await;
+///     buf.send("b").await;
+///     buf.send("c").await;
+///     buf.close();
+///     while let Some(s) = buf.recv().await {
+///         println!("{s}");
+///     }
+/// });
+/// ```
+pub fn chan<T>(cap: usize) -> Chan<T> {
+    Chan {
+        inner: Arc::new(Channel::new(cap)),
+    }
+}
+
+/// A channel handle that can send, receive and close: Go's `chan T`.
+///
+/// Cloning is cheap and yields another handle to the same channel.
+///
+/// # Examples
+///
+/// ```
+/// goro::run(async {
+///     let ch = goro::chan(0);
+///     let tx = ch.clone();
+///     goro::go!(async move { tx.send(42).await });
+///     assert_eq!(ch.recv().await, Some(42));
+/// });
+/// ```
+pub struct Chan<T> {
+    inner: Arc<Channel<T>>,
+}
+
+/// A send-only handle: Go's `chan<- T`.
+///
+/// # Examples
+///
+/// ```
+/// async fn produce(out: goro::Sender<i32>) {
+///     for i in 0..3 {
+///         out.send(i).await;
+///     }
+///     out.close();
+/// }
+/// goro::run(async {
+///     let ch = goro::chan(3);
+///     produce(ch.sender()).await;
+///     assert_eq!(ch.len(), 3);
+/// });
+/// ```
+pub struct Sender<T> {
+    inner: Arc<Channel<T>>,
+}
+
+/// A receive-only handle: Go's `<-chan T`. Also a [`futures_core::Stream`]
+/// that ends when the channel is closed and drained.
+///
+/// # Examples
+///
+/// ```
+/// async fn total(inp: goro::Receiver<i32>) -> i32 {
+///     let mut sum = 0;
+///     while let Some(v) = inp.recv().await {
+///         sum += v;
+///     }
+///     sum
+/// }
+/// goro::run(async {
+///     let ch = goro::chan(3);
+///     for i in 1..=3 {
+///         ch.send(i).await;
+///     }
+///     ch.close();
+///     assert_eq!(total(ch.receiver()).await, 6);
+/// });
+/// ```
+pub struct Receiver<T> {
+    inner: Arc<Channel<T>>,
+    /// A receive parked by `Stream::poll_next`, kept across polls.
+    stream: Option<(Arc<Waiter>, u64)>,
+}
+
+macro_rules! common_methods {
+    () => {
+        /// The buffer's capacity (0 for an unbuffered channel): Go's `cap(ch)`.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// assert_eq!(goro::chan::<u8>(4).cap(), 4);
+        /// ```
+        pub fn cap(&self) -> usize {
+            self.inner.cap()
+        }
+
+        /// How many values are buffered now: Go's `len(ch)`.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// let ch = goro::chan(4);
+        /// ch.try_send(1).unwrap();
+        /// assert_eq!(ch.len(), 1);
+        /// ```
+        pub fn len(&self) -> usize {
+            self.inner.len()
+        }
+
+        /// Whether nothing is buffered now.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// assert!(goro::chan::<u8>(4).is_empty());
+        /// ```
+        pub fn is_empty(&self) -> bool {
+            self.len() == 0
+        }
+
+        /// Whether the channel has been closed.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// let ch = goro::chan::<u8>(0);
+        /// ch.close();
+        /// assert!(ch.is_closed());
+        /// ```
+        pub fn is_closed(&self) -> bool {
+            self.inner.is_closed()
+        }
+    };
+}
+
+macro_rules! send_methods {
+    () => {
+        /// Sends `v`, waiting while the channel is full (unbuffered: until a
+        /// receiver takes it).
+        ///
+        /// Cancel safe: dropping the future before it completes sends nothing.
+        ///
+        /// # Panics
+        ///
+        /// `send on closed channel`, at this call, if the channel is closed
+        /// when the send is made or while it waits.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// goro::run(async {
+        ///     let ch = goro::chan(1);
+        ///     ch.send(1).await;
+        ///     assert_eq!(ch.recv().await, Some(1));
+        /// });
+        /// ```
+        #[track_caller]
+        pub fn send(&self, v: T) -> SendFuture<'_, T> {
+            SendFuture::new(&self.inner, v, Location::caller())
+        }
+
+        /// Sends `v` if that can be done without waiting.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// let ch = goro::chan(1);
+        /// assert!(ch.try_send(1).is_ok());
+        /// assert!(ch.try_send(2).unwrap_err().is_full());
+        /// ```
+        pub fn try_send(&self, v: T) -> Result<(), TrySendError<T>> {
+            match self.inner.try_send(v) {
+                TrySend::Sent => Ok(()),
+                TrySend::Full(v) => Err(TrySendError::Full(v)),
+                TrySend::Closed(v) => Err(TrySendError::Closed(v)),
+            }
+        }
+
+        /// Closes the channel: Go's `close(ch)`. Buffered values can still be
+        /// received; then receives return `None`. Waiting receivers wake with
+        /// `None`; waiting senders wake and panic.
+        ///
+        /// # Panics
+        ///
+        /// `close of closed channel`, at this call, if already closed.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// goro::run(async {
+        ///     let ch = goro::chan(1);
+        ///     ch.send(7).await;
+        ///     ch.close();
+        ///     assert_eq!(ch.recv().await, Some(7));
+        ///     assert_eq!(ch.recv().await, None);
+        /// });
+        /// ```
+        #[track_caller]
+        pub fn close(&self) {
+            if self.inner.close().is_err() {
+                panic_at(Location::caller(), CLOSE_OF_CLOSED);
+            }
+        }
+    };
+}
+
+macro_rules! recv_methods {
+    () => {
+        /// Receives a value, waiting until one is available: Go's
+        /// `v, ok := <-ch`. `None` once the channel is closed and drained.
+        ///
+        /// Cancel safe: dropping the future never loses a value.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// goro::run(async {
+        ///     let ch = goro::chan(1);
+        ///     ch.send("x").await;
+        ///     assert_eq!(ch.recv().await, Some("x"));
+        /// });
+        /// ```
+        pub fn recv(&self) -> RecvFuture<'_, T> {
+            RecvFuture::new(&self.inner)
+        }
+
+        /// Receives a value if one is available without waiting.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use goro::TryRecvError;
+        /// let ch = goro::chan(1);
+        /// assert_eq!(ch.try_recv(), Err(TryRecvError::Empty));
+        /// ch.try_send(5).unwrap();
+        /// assert_eq!(ch.try_recv(), Ok(5));
+        /// ```
+        pub fn try_recv(&self) -> Result<T, TryRecvError> {
+            match self.inner.try_recv() {
+                TryRecv::Value(v) => Ok(v),
+                TryRecv::Empty => Err(TryRecvError::Empty),
+                TryRecv::Closed => Err(TryRecvError::Closed),
+            }
+        }
+    };
+}
+
+impl<T> Chan<T> {
+    common_methods!();
+    send_methods!();
+    recv_methods!();
+
+    /// A send-only handle to this channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ch = goro::chan::<i32>(1);
+    /// let tx: goro::Sender<i32> = ch.sender();
+    /// tx.try_send(1).unwrap();
+    /// ```
+    pub fn sender(&self) -> Sender<T> {
+        Sender {
+            inner: self.inner.clone(),
+        }
+    }
+
+    /// A receive-only handle to this channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ch = goro::chan::<i32>(1);
+    /// let rx: goro::Receiver<i32> = ch.receiver();
+    /// ch.try_send(1).unwrap();
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// ```
+    pub fn receiver(&self) -> Receiver<T> {
+        Receiver {
+            inner: self.inner.clone(),
+            stream: None,
+        }
+    }
+}
+
+impl<T> Sender<T> {
+    common_methods!();
+    send_methods!();
+}
+
+impl<T> Receiver<T> {
+    common_methods!();
+    recv_methods!();
+}
+
+impl<T> Clone for Chan<T> {
+    fn clone(&self) -> Self {
+        Chan {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        Sender {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<T> Clone for Receiver<T> {
+    fn clone(&self) -> Self {
+        Receiver {
+            inner: self.inner.clone(),
+            stream: None,
+        }
+    }
+}
+
+impl<T> From<Chan<T>> for Sender<T> {
+    fn from(c: Chan<T>) -> Self {
+        Sender { inner: c.inner }
+    }
+}
+
+impl<T> From<Chan<T>> for Receiver<T> {
+    fn from(c: Chan<T>) -> Self {
+        Receiver {
+            inner: c.inner,
+            stream: None,
+        }
+    }
+}
+
+impl<T> fmt::Debug for Chan<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        debug_chan(f, "Chan", &self.inner)
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        debug_chan(f, "Sender", &self.inner)
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        debug_chan(f, "Receiver", &self.inner)
+    }
+}
+
+fn debug_chan<T>(f: &mut fmt::Formatter<'_>, name: &str, c: &Arc<Channel<T>>) -> fmt::Result {
+    f.debug_struct(name)
+        .field("id", &Arc::as_ptr(c))
+        .field("len", &c.len())
+        .field("cap", &c.cap())
+        .field("closed", &c.is_closed())
+        .finish()
+}
+
+impl<T> futures_core::Stream for Receiver<T> {
+    type Item = T;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let this = self.get_mut();
+        poll_recv(&this.inner, &mut this.stream, cx)
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        if let Some((_, id)) = self.stream.take() {
+            self.inner.cancel_recv(id, true);
+        }
+    }
+}
+
+/// Internal access for `select!`: which channel a handle refers to.
+#[doc(hidden)]
+pub trait RecvHandle<T> {
+    #[doc(hidden)]
+    fn __channel(&self) -> &Arc<Channel<T>>;
+}
+
+/// Internal access for `select!`: which channel a handle refers to.
+#[doc(hidden)]
+pub trait SendHandle<T> {
+    #[doc(hidden)]
+    fn __channel(&self) -> &Arc<Channel<T>>;
+}
+
+impl<T> RecvHandle<T> for Chan<T> {
+    fn __channel(&self) -> &Arc<Channel<T>> {
+        &self.inner
+    }
+}
+impl<T> RecvHandle<T> for Receiver<T> {
+    fn __channel(&self) -> &Arc<Channel<T>> {
+        &self.inner
+    }
+}
+impl<T> SendHandle<T> for Chan<T> {
+    fn __channel(&self) -> &Arc<Channel<T>> {
+        &self.inner
+    }
+}
+impl<T> SendHandle<T> for Sender<T> {
+    fn __channel(&self) -> &Arc<Channel<T>> {
+        &self.inner
+    }
+}
+impl<T, H: RecvHandle<T> + ?Sized> RecvHandle<T> for &H {
+    fn __channel(&self) -> &Arc<Channel<T>> {
+        (**self).__channel()
+    }
+}
+impl<T, H: SendHandle<T> + ?Sized> SendHandle<T> for &H {
+    fn __channel(&self) -> &Arc<Channel<T>> {
+        (**self).__channel()
+    }
+}
+
+/// The future of [`Chan::send`]; resolves once the value is sent.
+///
+/// # Examples
+///
+/// ```
+/// goro::run(async {
+///     let ch = goro::chan(1);
+///     let fut: goro::chan::SendFuture<'_, i32> = ch.send(1);
+///     fut.await;
+/// });
+/// ```
+#[must_use = "futures do nothing unless awaited"]
+pub struct SendFuture<'a, T> {
+    chan: &'a Channel<T>,
+    value: Option<T>,
+    parked: Option<(Arc<Waiter>, u64)>,
+    loc: &'static Location<'static>,
+}
+
+impl<'a, T> SendFuture<'a, T> {
+    fn new(chan: &'a Channel<T>, v: T, loc: &'static Location<'static>) -> Self {
+        // Go panics at the send statement; check eagerly so the panic points
+        // there even before the first poll.
+        if chan.is_closed() {
+            panic_at(loc, SEND_ON_CLOSED);
+        }
+        SendFuture {
+            chan,
+            value: Some(v),
+            parked: None,
+            loc,
+        }
+    }
+}
+
+// The future never pins its fields: the value moves into the channel.
+impl<T> Unpin for SendFuture<'_, T> {}
+
+impl<T> Future for SendFuture<'_, T> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        if let Some((w, _)) = &this.parked {
+            return match w.poll_outcome(cx.waker()) {
+                None => Poll::Pending,
+                Some(o) => {
+                    this.parked = None;
+                    if o.closed {
+                        panic_at(this.loc, SEND_ON_CLOSED);
+                    }
+                    Poll::Ready(())
+                }
+            };
+        }
+        let v = this
+            .value
+            .take()
+            .expect("SendFuture polled after completion");
+        let v = match this.chan.try_send(v) {
+            TrySend::Sent => return Poll::Ready(()),
+            TrySend::Closed(_) => panic_at(this.loc, SEND_ON_CLOSED),
+            TrySend::Full(v) => v,
+        };
+        let w = Waiter::new(cx.waker());
+        match this.chan.park_send(v, &w, 0, true) {
+            ParkSend::Done => Poll::Ready(()),
+            ParkSend::Closed(_) => panic_at(this.loc, SEND_ON_CLOSED),
+            ParkSend::Ready(_) => unreachable!("committing park never returns Ready"),
+            ParkSend::Parked(id) => {
+                this.parked = Some((w, id));
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl<T> Drop for SendFuture<'_, T> {
+    fn drop(&mut self) {
+        if let Some((_, id)) = self.parked.take() {
+            // Not yet taken: withdraw the offer (nothing was sent).
+            drop(self.chan.cancel_send(id));
+        }
+    }
+}
+
+impl<T> fmt::Debug for SendFuture<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendFuture")
+            .field("parked", &self.parked.is_some())
+            .finish()
+    }
+}
+
+/// The future of [`Chan::recv`]; resolves to `Some(v)`, or `None` once the
+/// channel is closed and drained.
+///
+/// # Examples
+///
+/// ```
+/// goro::run(async {
+///     let ch = goro::chan(1);
+///     ch.send(1).await;
+///     let fut: goro::chan::RecvFuture<'_, i32> = ch.recv();
+///     assert_eq!(fut.await, Some(1));
+/// });
+/// ```
+#[must_use = "futures do nothing unless awaited"]
+pub struct RecvFuture<'a, T> {
+    chan: &'a Channel<T>,
+    parked: Option<(Arc<Waiter>, u64)>,
+}
+
+impl<'a, T> RecvFuture<'a, T> {
+    fn new(chan: &'a Channel<T>) -> Self {
+        RecvFuture { chan, parked: None }
+    }
+}
+
+impl<T> Unpin for RecvFuture<'_, T> {}
+
+impl<T> Future for RecvFuture<'_, T> {
+    type Output = Option<T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let this = self.get_mut();
+        poll_recv(this.chan, &mut this.parked, cx)
+    }
+}
+
+/// One receive, parked across polls in `parked`.
+fn poll_recv<T>(
+    chan: &Channel<T>,
+    parked: &mut Option<(Arc<Waiter>, u64)>,
+    cx: &mut Context<'_>,
+) -> Poll<Option<T>> {
+    if let Some((w, id)) = parked {
+        return match w.poll_outcome(cx.waker()) {
+            None => Poll::Pending,
+            Some(o) => {
+                let id = *id;
+                *parked = None;
+                if o.closed {
+                    Poll::Ready(None)
+                } else {
+                    let v = chan.take_handoff(id);
+                    debug_assert!(v.is_some(), "claimed receive without a value");
+                    Poll::Ready(v)
+                }
+            }
+        };
+    }
+    match chan.try_recv() {
+        TryRecv::Value(v) => return Poll::Ready(Some(v)),
+        TryRecv::Closed => return Poll::Ready(None),
+        TryRecv::Empty => {}
+    }
+    let w = Waiter::new(cx.waker());
+    match chan.park_recv(&w, 0, true) {
+        Park::Done(v) => Poll::Ready(v),
+        Park::Ready => unreachable!("committing park never returns Ready"),
+        Park::Parked(id) => {
+            *parked = Some((w, id));
+            Poll::Pending
+        }
+    }
+}
+
+impl<T> Drop for RecvFuture<'_, T> {
+    fn drop(&mut self) {
+        if let Some((_, id)) = self.parked.take() {
+            self.chan.cancel_recv(id, true);
+        }
+    }
+}
+
+impl<T> fmt::Debug for RecvFuture<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecvFuture")
+            .field("parked", &self.parked.is_some())
+            .finish()
+    }
+}

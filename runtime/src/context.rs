@@ -1,0 +1,1 @@
+//! Go's `context` package (placeholder: being written).

@@ -1,0 +1,277 @@
+//! Goroutines: `run`, `go!`, `spawn`, `JoinHandle`, `yield_now`,
+//! `num_goroutine`.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use crate::rt::goroutine::{self as g, Goroutine, JoinSlot, LiveGuard, Sink};
+
+/// Runs `fut` as the main goroutine of a new program and returns its output.
+///
+/// Starts a tokio multi-thread runtime with one worker per core; goroutines
+/// started with [`go!`](crate::go!) or [`spawn`] run on it. When `fut`
+/// returns, the program ends as in Go: goroutines still running are dropped.
+///
+/// # Panics
+///
+/// - If called from inside a goroutine or any tokio runtime (a program
+///   cannot contain another program; `.await` the future instead).
+/// - If a goroutine that nobody joins panics: the main goroutine is stopped
+///   and `run` panics with `goroutine N [name] panicked at FILE:LINE: MESSAGE`.
+/// - If the main goroutine itself panics (its panic propagates unchanged).
+///
+/// # Examples
+///
+/// ```
+/// let answer = goro::run(async {
+///     let ch = goro::chan(0);
+///     let tx = ch.clone();
+///     goro::go!(async move { tx.send(42).await });
+///     ch.recv().await
+/// });
+/// assert_eq!(answer, Some(42));
+/// ```
+#[track_caller]
+pub fn run<F: Future>(fut: F) -> F::Output {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        panic!(
+            "goro::run called from inside a running runtime (a goroutine or a tokio task); \
+             start goroutines with go!/spawn there, or .await the future directly"
+        );
+    }
+    crate::rt::panic::install_hook();
+    let state = g::RunState::new();
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let for_workers = state.clone();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .thread_name("goro-worker")
+        .enable_all()
+        .on_thread_start(move || {
+            g::set_thread_run(Some(for_workers.clone()));
+        })
+        .on_thread_stop(|| {
+            g::set_thread_run(None);
+        })
+        .build()
+        .unwrap_or_else(|e| panic!("goro::run: cannot start the runtime: {e}"));
+
+    struct Restore(Option<Arc<g::RunState>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            g::set_thread_run(self.0.take());
+        }
+    }
+    let _restore = Restore(g::set_thread_run(Some(state.clone())));
+
+    let main_live = LiveGuard::new(state.clone());
+    let mut main = std::pin::pin!(fut);
+    let out = rt.block_on(std::future::poll_fn(|cx| {
+        if let Some(report) = state.poll_panic(cx) {
+            return Poll::Ready(Err(report));
+        }
+        main.as_mut().poll(cx).map(Ok)
+    }));
+    drop(main_live);
+    // Go ends the program when main returns: whatever still runs is dropped.
+    rt.shutdown_timeout(std::time::Duration::from_secs(1));
+    match out {
+        Ok(v) => match state.take_panic() {
+            Some(report) => panic!("{report}"),
+            None => v,
+        },
+        Err(report) => panic!("{report}"),
+    }
+}
+
+/// Starts `fut` as a new goroutine: Go's `go f()`.
+///
+/// `go!(fut)` starts an anonymous goroutine; `go!(name, fut)` names it
+/// (the name shows in panic messages and detector reports). The goroutine's
+/// output is dropped; a panic in it ends the program (see [`run`]).
+///
+/// # Panics
+///
+/// Outside [`run`] and outside any tokio runtime.
+///
+/// # Examples
+///
+/// ```
+/// goro::run(async {
+///     let wg = goro::sync::WaitGroup::new();
+///     wg.add(1);
+///     let done = wg.clone();
+///     goro::go!("greeter", async move {
+///         println!("hello");
+///         done.done();
+///     });
+///     wg.wait().await;
+/// });
+/// ```
+#[macro_export]
+macro_rules! go {
+    ($name:expr, $fut:expr $(,)?) => {
+        $crate::__go(::core::option::Option::Some($name.into()), $fut)
+    };
+    ($fut:expr $(,)?) => {
+        $crate::__go(::core::option::Option::None, $fut)
+    };
+}
+
+#[doc(hidden)]
+#[track_caller]
+pub fn __go<F>(name: Option<Cow<'static, str>>, fut: F)
+where
+    F: Future + Send + 'static,
+{
+    let run = g::current_run();
+    let id = run.next_id();
+    // The output is dropped inside the goroutine, so it need not be `Send`.
+    let fut = async move {
+        fut.await;
+    };
+    tokio::spawn(Goroutine::new(run, id, name, Sink::Detached, fut));
+}
+
+/// Starts `fut` as a new goroutine and returns a handle to join it.
+///
+/// Awaiting the [`JoinHandle`] yields the goroutine's output; the goroutine's
+/// end happens before the join returns. If the goroutine panicked, the panic
+/// resumes at the join. Dropping the handle detaches the goroutine: a later
+/// panic then ends the program, as with [`go!`](crate::go!).
+///
+/// # Panics
+///
+/// Outside [`run`] and outside any tokio runtime.
+///
+/// # Examples
+///
+/// ```
+/// goro::run(async {
+///     let h = goro::spawn(async { 6 * 7 });
+///     assert_eq!(h.await, 42);
+/// });
+/// ```
+#[track_caller]
+pub fn spawn<F>(fut: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let run = g::current_run();
+    let id = run.next_id();
+    let slot = JoinSlot::new(run.clone());
+    tokio::spawn(Goroutine::new(run, id, None, Sink::Join(slot.clone()), fut));
+    JoinHandle { slot, id }
+}
+
+/// A handle to join a goroutine started with [`spawn`]; awaiting it yields the
+/// goroutine's output.
+///
+/// # Examples
+///
+/// ```
+/// goro::run(async {
+///     let h: goro::JoinHandle<&str> = goro::spawn(async { "done" });
+///     assert_eq!(h.await, "done");
+/// });
+/// ```
+#[must_use = "dropping a JoinHandle detaches the goroutine; await it to join"]
+pub struct JoinHandle<T> {
+    slot: Arc<JoinSlot<T>>,
+    id: u64,
+}
+
+impl<T> JoinHandle<T> {
+    /// The goroutine's id (the main goroutine is 1, as in Go's tracebacks).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// goro::run(async {
+    ///     let h = goro::spawn(async {});
+    ///     assert!(h.id() > 1);
+    ///     h.await;
+    /// });
+    /// ```
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Whether the goroutine has finished (its output is ready to join).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// goro::run(async {
+    ///     let h = goro::spawn(async {});
+    ///     while !h.is_finished() {
+    ///         goro::yield_now().await;
+    ///     }
+    ///     h.await;
+    /// });
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        self.slot.is_finished()
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = T;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        match self.slot.poll_join(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Ok(v)) => Poll::Ready(v),
+            Poll::Ready(Err(p)) => std::panic::resume_unwind(p.payload),
+        }
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        self.slot.detach();
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle").field("id", &self.id).finish()
+    }
+}
+
+/// Lets other goroutines run: Go's `runtime.Gosched()`.
+///
+/// # Examples
+///
+/// ```
+/// goro::run(async {
+///     goro::yield_now().await;
+/// });
+/// ```
+pub async fn yield_now() {
+    tokio::task::yield_now().await
+}
+
+/// The number of goroutines that currently exist, the main goroutine
+/// included: Go's `runtime.NumGoroutine()`.
+///
+/// # Panics
+///
+/// Outside [`run`] and outside any tokio runtime.
+///
+/// # Examples
+///
+/// ```
+/// goro::run(async {
+///     assert_eq!(goro::num_goroutine(), 1);
+/// });
+/// ```
+#[track_caller]
+pub fn num_goroutine() -> usize {
+    g::current_run().live()
+}

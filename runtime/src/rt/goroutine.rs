@@ -1,0 +1,268 @@
+//! Goroutines on the production executor: ids, names, the live count, panic
+//! capture and the join slot.
+//!
+//! Every goroutine is a [`Goroutine`] wrapper around the user's future. The
+//! wrapper catches a panic, turns it into Go's
+//! `goroutine N [name] panicked at FILE:LINE: MSG`, and routes it to the
+//! goroutine's join handle or, when nobody can join it, to the run it belongs
+//! to, which then stops the main goroutine and panics (Go crashes the program).
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
+
+use futures_util::task::AtomicWaker;
+use parking_lot::Mutex;
+
+use super::panic::{self as rtpanic, payload_message};
+
+/// One `goro::run` (or the process-wide fallback inside a foreign tokio
+/// runtime): goroutine ids, how many are alive, and the first unjoined panic.
+pub(crate) struct RunState {
+    next_id: AtomicU64,
+    live: AtomicUsize,
+    panic: Mutex<Option<String>>,
+    /// Wakes the run's main loop when a goroutine panic is reported.
+    watcher: AtomicWaker,
+}
+
+impl RunState {
+    pub(crate) fn new() -> Arc<Self> {
+        Arc::new(RunState {
+            next_id: AtomicU64::new(1),
+            live: AtomicUsize::new(0),
+            panic: Mutex::new(None),
+            watcher: AtomicWaker::new(),
+        })
+    }
+
+    pub(crate) fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn live(&self) -> usize {
+        self.live.load(Ordering::Relaxed)
+    }
+
+    /// Records an unjoined goroutine's panic; the first one wins, as in Go
+    /// where the first panic ends the program.
+    pub(crate) fn report_panic(&self, msg: String) {
+        let mut p = self.panic.lock();
+        if p.is_none() {
+            *p = Some(msg);
+        }
+        drop(p);
+        self.watcher.wake();
+    }
+
+    /// Polled by `goro::run` beside the main goroutine.
+    pub(crate) fn poll_panic(&self, cx: &mut Context<'_>) -> Option<String> {
+        if let Some(m) = self.panic.lock().take() {
+            return Some(m);
+        }
+        self.watcher.register(cx.waker());
+        self.panic.lock().take()
+    }
+
+    pub(crate) fn take_panic(&self) -> Option<String> {
+        self.panic.lock().take()
+    }
+}
+
+thread_local! {
+    static RUN: RefCell<Option<Arc<RunState>>> = const { RefCell::new(None) };
+}
+
+/// Makes `run` the run of this thread (a `goro::run` worker or its caller).
+pub(crate) fn set_thread_run(run: Option<Arc<RunState>>) -> Option<Arc<RunState>> {
+    RUN.with(|r| std::mem::replace(&mut *r.borrow_mut(), run))
+}
+
+/// The run that a goroutine spawned from this thread belongs to.
+#[track_caller]
+pub(crate) fn current_run() -> Arc<RunState> {
+    if let Some(r) = RUN.with(|r| r.borrow().clone()) {
+        return r;
+    }
+    if tokio::runtime::Handle::try_current().is_ok() {
+        // Inside a tokio runtime that goro did not start (`#[tokio::test]`):
+        // goroutines run there and share one process-wide run state.
+        static FOREIGN: OnceLock<Arc<RunState>> = OnceLock::new();
+        return FOREIGN.get_or_init(RunState::new).clone();
+    }
+    panic!(
+        "goro: goroutines can only be started inside `goro::run` (or a tokio runtime); \
+         wrap the program in `goro::run(async {{ .. }})`"
+    )
+}
+
+/// The panic of a joinable goroutine, kept for its join.
+pub(crate) struct Panicked {
+    pub(crate) payload: Box<dyn std::any::Any + Send>,
+    pub(crate) report: String,
+}
+
+struct SlotState<T> {
+    result: Option<Result<T, Panicked>>,
+    handle_gone: bool,
+}
+
+/// Where a joinable goroutine leaves its output for its `JoinHandle`.
+pub(crate) struct JoinSlot<T> {
+    state: Mutex<SlotState<T>>,
+    waker: AtomicWaker,
+    run: Arc<RunState>,
+}
+
+impl<T> JoinSlot<T> {
+    pub(crate) fn new(run: Arc<RunState>) -> Arc<Self> {
+        Arc::new(JoinSlot {
+            state: Mutex::new(SlotState {
+                result: None,
+                handle_gone: false,
+            }),
+            waker: AtomicWaker::new(),
+            run,
+        })
+    }
+
+    fn complete(&self, r: Result<T, Panicked>) {
+        let mut st = self.state.lock();
+        if st.handle_gone {
+            drop(st);
+            if let Err(p) = r {
+                self.run.report_panic(p.report);
+            }
+            return;
+        }
+        st.result = Some(r);
+        drop(st);
+        self.waker.wake();
+    }
+
+    /// Polled by the handle: the output, or the panic to resume.
+    pub(crate) fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, Panicked>> {
+        if let Some(r) = self.state.lock().result.take() {
+            return Poll::Ready(r);
+        }
+        self.waker.register(cx.waker());
+        match self.state.lock().result.take() {
+            Some(r) => Poll::Ready(r),
+            None => Poll::Pending,
+        }
+    }
+
+    pub(crate) fn is_finished(&self) -> bool {
+        self.state.lock().result.is_some()
+    }
+
+    /// The handle is gone: a panic nobody will join now belongs to the run.
+    pub(crate) fn detach(&self) {
+        let mut st = self.state.lock();
+        st.handle_gone = true;
+        if let Some(Err(p)) = st.result.take() {
+            drop(st);
+            self.run.report_panic(p.report);
+        }
+    }
+}
+
+/// Counts a goroutine as live from spawn until its wrapper is dropped.
+pub(crate) struct LiveGuard(Arc<RunState>);
+
+impl LiveGuard {
+    pub(crate) fn new(run: Arc<RunState>) -> Self {
+        run.live.fetch_add(1, Ordering::Relaxed);
+        LiveGuard(run)
+    }
+}
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        self.0.live.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Where a goroutine's output goes.
+pub(crate) enum Sink<T> {
+    /// `go!`: output dropped, panic reported to the run.
+    Detached,
+    /// `spawn`: output and panic go to the join handle.
+    Join(Arc<JoinSlot<T>>),
+}
+
+pin_project_lite::pin_project! {
+    /// A user future running as goroutine `id`.
+    pub(crate) struct Goroutine<F: Future> {
+        #[pin]
+        fut: F,
+        id: u64,
+        name: Option<Cow<'static, str>>,
+        sink: Option<Sink<F::Output>>,
+        live: LiveGuard,
+    }
+}
+
+impl<F: Future> Goroutine<F> {
+    pub(crate) fn new(
+        run: Arc<RunState>,
+        id: u64,
+        name: Option<Cow<'static, str>>,
+        sink: Sink<F::Output>,
+        fut: F,
+    ) -> Self {
+        rtpanic::install_hook();
+        Goroutine {
+            fut,
+            id,
+            name,
+            sink: Some(sink),
+            live: LiveGuard::new(run),
+        }
+    }
+}
+
+/// Go's crash line for a goroutine panic.
+pub(crate) fn panic_report(
+    id: u64,
+    name: Option<&str>,
+    payload: &(dyn std::any::Any + Send),
+) -> String {
+    let (file, line, message) = match rtpanic::take_last() {
+        Some(r) => (r.file, r.line, r.message),
+        None => ("<unknown>".to_string(), 0, payload_message(payload)),
+    };
+    match name {
+        Some(n) => format!("goroutine {id} [{n}] panicked at {file}:{line}: {message}"),
+        None => format!("goroutine {id} panicked at {file}:{line}: {message}"),
+    }
+}
+
+impl<F: Future> Future for Goroutine<F> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.project();
+        let fut = this.fut;
+        let r = catch_unwind(AssertUnwindSafe(|| fut.poll(cx)));
+        let r = match r {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(v)) => Ok(v),
+            Err(payload) => {
+                let report = panic_report(*this.id, this.name.as_deref(), &*payload);
+                Err(Panicked { payload, report })
+            }
+        };
+        match (this.sink.take(), r) {
+            (Some(Sink::Join(slot)), r) => slot.complete(r),
+            (_, Err(p)) => this.live.0.report_panic(p.report),
+            (_, Ok(_)) => {}
+        }
+        Poll::Ready(())
+    }
+}

@@ -1,0 +1,81 @@
+//! Panic bookkeeping: where a goroutine panicked, and panics raised by goro
+//! itself at the user's call site.
+//!
+//! A process-wide hook (installed once, chaining to the previous one) records
+//! the location and message of every panic on the panicking thread, so that
+//! the goroutine wrapper can say `goroutine N panicked at FILE:LINE: MSG`.
+//! Panics that goro raises on the user's behalf (`send on closed channel` from
+//! inside a future's `poll`) carry the location captured by `#[track_caller]`
+//! at the call, which the hook reports instead of goro's own source line.
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::panic::Location;
+use std::sync::Once;
+
+/// Where and why a panic happened.
+#[derive(Clone, Debug)]
+pub(crate) struct PanicRecord {
+    pub(crate) file: String,
+    pub(crate) line: u32,
+    pub(crate) message: String,
+}
+
+thread_local! {
+    static OVERRIDE: Cell<Option<&'static Location<'static>>> = const { Cell::new(None) };
+    static LAST: RefCell<Option<PanicRecord>> = const { RefCell::new(None) };
+}
+
+/// The message of a panic payload, as the default hook prints it.
+pub(crate) fn payload_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "Box<dyn Any>".to_string()
+    }
+}
+
+pub(crate) fn install_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let prev = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let over = OVERRIDE.with(|o| o.take());
+            let (file, line, col) = match (over, info.location()) {
+                (Some(l), _) => (l.file(), l.line(), l.column()),
+                (None, Some(l)) => (l.file(), l.line(), l.column()),
+                (None, None) => ("<unknown>", 0, 0),
+            };
+            let message = payload_message(info.payload());
+            LAST.with(|l| {
+                *l.borrow_mut() = Some(PanicRecord {
+                    file: file.to_string(),
+                    line,
+                    message: message.clone(),
+                })
+            });
+            if over.is_some() {
+                // Same shape as std's default hook, at the user's call site.
+                let thread = std::thread::current();
+                let name = thread.name().unwrap_or("<unnamed>");
+                eprintln!("\nthread '{name}' panicked at {file}:{line}:{col}:\n{message}");
+            } else {
+                prev(info);
+            }
+        }));
+    });
+}
+
+/// Takes the record of the last panic on this thread.
+pub(crate) fn take_last() -> Option<PanicRecord> {
+    LAST.with(|l| l.borrow_mut().take())
+}
+
+/// Panics with `msg`, reported at `loc` (a `#[track_caller]` location).
+pub(crate) fn panic_at(loc: &'static Location<'static>, msg: &str) -> ! {
+    install_hook();
+    OVERRIDE.with(|o| o.set(Some(loc)));
+    std::panic::panic_any(msg.to_string())
+}

@@ -1,0 +1,297 @@
+//! The machinery behind [`select!`](crate::select!): one case per channel
+//! operation, and the future that commits exactly one of them.
+//!
+//! A select first tries every case without waiting, in a fresh random order
+//! (Go's `pollorder`), so that each ready case is chosen with equal
+//! probability. If none is ready and there is no `default`, it parks one
+//! shared [`Waiter`] in every case's queue; the first counterparty to claim
+//! the waiter commits that case, and every other entry is withdrawn. A case
+//! that turns ready while the select is still registering is not committed
+//! there (the select might already be claimed elsewhere); the select withdraws
+//! and tries again from the top.
+//!
+//! Everything here is public only for the macro's expansion.
+
+#![doc(hidden)]
+
+use std::future::Future;
+use std::panic::Location;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use crate::chan::{RecvHandle, SendHandle, SEND_ON_CLOSED};
+use crate::rt::chan::{Channel, Park, ParkSend, TryRecv, TrySend};
+use crate::rt::panic::panic_at;
+use crate::rt::waiter::{Outcome, Waiter};
+
+/// One case of a `select!`, as the select future drives it.
+#[doc(hidden)]
+pub trait __Case {
+    /// Performs the operation if it can complete now.
+    fn try_now(&mut self) -> bool;
+    /// Parks under `w` as case `case`; `false` if the operation is ready now
+    /// (nothing registered, nothing performed).
+    fn register(&mut self, w: &Arc<Waiter>, case: usize) -> bool;
+    /// Withdraws the parked entry, if still queued.
+    fn unregister(&mut self);
+    /// This case was claimed: collect its result.
+    fn finish(&mut self, closed: bool);
+    /// This case was claimed, but the select is dropped before finishing:
+    /// give a received value back to its channel.
+    fn abandon(&mut self);
+}
+
+/// A `recv(ch) -> v` case.
+#[doc(hidden)]
+pub struct __RecvCase<'a, T> {
+    chan: &'a Channel<T>,
+    parked: Option<u64>,
+    out: Option<Option<T>>,
+}
+
+impl<'a, T> __RecvCase<'a, T> {
+    #[doc(hidden)]
+    pub fn new<H: RecvHandle<T> + ?Sized>(h: &'a H) -> Self {
+        __RecvCase {
+            chan: h.__channel(),
+            parked: None,
+            out: None,
+        }
+    }
+
+    /// The received value (`None`: closed and drained).
+    #[doc(hidden)]
+    pub fn __take(&mut self) -> Option<T> {
+        self.out.take().expect("select case result taken twice")
+    }
+}
+
+impl<T> __Case for __RecvCase<'_, T> {
+    fn try_now(&mut self) -> bool {
+        self.out = match self.chan.try_recv() {
+            TryRecv::Value(v) => Some(Some(v)),
+            TryRecv::Closed => Some(None),
+            TryRecv::Empty => return false,
+        };
+        true
+    }
+
+    fn register(&mut self, w: &Arc<Waiter>, case: usize) -> bool {
+        match self.chan.park_recv(w, case, false) {
+            Park::Parked(id) => {
+                self.parked = Some(id);
+                true
+            }
+            Park::Ready => false,
+            Park::Done(_) => unreachable!("non-committing park never completes"),
+        }
+    }
+
+    fn unregister(&mut self) {
+        if let Some(id) = self.parked.take() {
+            self.chan.cancel_recv(id, false);
+        }
+    }
+
+    fn finish(&mut self, closed: bool) {
+        let id = self
+            .parked
+            .take()
+            .expect("finished a case that was not parked");
+        self.out = Some(if closed {
+            None
+        } else {
+            self.chan.take_handoff(id)
+        });
+    }
+
+    fn abandon(&mut self) {
+        if let Some(id) = self.parked.take() {
+            self.chan.cancel_recv(id, true);
+        }
+    }
+}
+
+/// A `send(ch, v)` case.
+#[doc(hidden)]
+pub struct __SendCase<'a, T> {
+    chan: &'a Channel<T>,
+    value: Option<T>,
+    parked: Option<u64>,
+    loc: &'static Location<'static>,
+}
+
+/// A send case's operands, evaluated on entry to the select.
+#[doc(hidden)]
+pub struct __SendOperand<'a, H: ?Sized, T> {
+    pub ch: &'a H,
+    pub value: T,
+}
+
+impl<'a, T> __SendCase<'a, T> {
+    #[doc(hidden)]
+    #[track_caller]
+    pub fn from_operand<H: SendHandle<T> + ?Sized>(op: __SendOperand<'a, H, T>) -> Self {
+        __SendCase {
+            chan: op.ch.__channel(),
+            value: Some(op.value),
+            parked: None,
+            loc: Location::caller(),
+        }
+    }
+
+    #[doc(hidden)]
+    pub fn __take(&mut self) {}
+}
+
+impl<T> __Case for __SendCase<'_, T> {
+    fn try_now(&mut self) -> bool {
+        let v = self.value.take().expect("send case value present");
+        match self.chan.try_send(v) {
+            TrySend::Sent => true,
+            // A send on a closed channel is ready, and panics when chosen.
+            TrySend::Closed(_) => panic_at(self.loc, SEND_ON_CLOSED),
+            TrySend::Full(v) => {
+                self.value = Some(v);
+                false
+            }
+        }
+    }
+
+    fn register(&mut self, w: &Arc<Waiter>, case: usize) -> bool {
+        let v = self.value.take().expect("send case value present");
+        match self.chan.park_send(v, w, case, false) {
+            ParkSend::Parked(id) => {
+                self.parked = Some(id);
+                true
+            }
+            ParkSend::Ready(v) => {
+                self.value = Some(v);
+                false
+            }
+            ParkSend::Done | ParkSend::Closed(_) => {
+                unreachable!("non-committing park never completes")
+            }
+        }
+    }
+
+    fn unregister(&mut self) {
+        if let Some(id) = self.parked.take() {
+            if let Some(v) = self.chan.cancel_send(id) {
+                self.value = Some(v);
+            }
+        }
+    }
+
+    fn finish(&mut self, closed: bool) {
+        self.parked = None;
+        if closed {
+            panic_at(self.loc, SEND_ON_CLOSED);
+        }
+    }
+
+    fn abandon(&mut self) {
+        // The value was taken: the send happened.
+        self.parked = None;
+    }
+}
+
+/// The future of one `select!`: resolves to the index of the committed case,
+/// or to the number of cases for `default`.
+#[doc(hidden)]
+#[must_use = "futures do nothing unless awaited"]
+pub struct __Select<'a> {
+    cases: &'a mut [&'a mut (dyn __Case + Send)],
+    default: bool,
+    waiter: Option<Arc<Waiter>>,
+}
+
+impl<'a> __Select<'a> {
+    #[doc(hidden)]
+    pub fn new(cases: &'a mut [&'a mut (dyn __Case + Send)], default: bool) -> Self {
+        __Select {
+            cases,
+            default,
+            waiter: None,
+        }
+    }
+
+    fn complete(&mut self, o: Outcome) -> usize {
+        self.waiter = None;
+        for (j, c) in self.cases.iter_mut().enumerate() {
+            if j != o.case {
+                c.unregister();
+            }
+        }
+        self.cases[o.case].finish(o.closed);
+        o.case
+    }
+}
+
+/// A uniformly random order of `0..n` (Fisher-Yates), for `n <= 64`.
+fn poll_order(n: usize) -> ([u8; 64], usize) {
+    let mut order = [0u8; 64];
+    for (i, o) in order.iter_mut().enumerate().take(n) {
+        *o = i as u8;
+    }
+    for i in (1..n).rev() {
+        order.swap(i, fastrand::usize(..=i));
+    }
+    (order, n)
+}
+
+impl Future for __Select<'_> {
+    type Output = usize;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
+        let this = self.get_mut();
+        if let Some(w) = &this.waiter {
+            return match w.poll_outcome(cx.waker()) {
+                None => Poll::Pending,
+                Some(o) => Poll::Ready(this.complete(o)),
+            };
+        }
+        let n = this.cases.len();
+        loop {
+            let (order, n) = poll_order(n);
+            for &i in &order[..n] {
+                if this.cases[i as usize].try_now() {
+                    return Poll::Ready(i as usize);
+                }
+            }
+            if this.default {
+                return Poll::Ready(n);
+            }
+            if n == 0 {
+                // `select {}`: blocks forever, as in Go.
+                return Poll::Pending;
+            }
+            let w = Waiter::new(cx.waker());
+            let ready = (0..n).find(|&i| !this.cases[i].register(&w, i));
+            let Some(i) = ready else {
+                this.waiter = Some(w);
+                return Poll::Pending;
+            };
+            for c in this.cases[..i].iter_mut() {
+                c.unregister();
+            }
+            if let Some(o) = w.outcome() {
+                return Poll::Ready(this.complete(o));
+            }
+        }
+    }
+}
+
+impl Drop for __Select<'_> {
+    fn drop(&mut self) {
+        if let Some(w) = self.waiter.take() {
+            for c in self.cases.iter_mut() {
+                c.unregister();
+            }
+            if let Some(o) = w.outcome() {
+                self.cases[o.case].abandon();
+            }
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! `Shared<T>` (placeholder: being written).
+
+/// Placeholder.
+pub struct Shared<T>(T);

@@ -1,0 +1,1 @@
+//! Go's `sync` package (placeholder: being written).
