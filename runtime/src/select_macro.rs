@@ -80,7 +80,20 @@ macro_rules! __select_parse {
 
     // recv(ch) -> pat => body
     (@idx [$i:tt $($is:tt)*] @cases [$($c:tt)*] @default $d:tt
-     @rest recv($ch:expr $(,)?) -> $p:pat => $body:block $(,)? $($rest:tt)*) => {
+     @rest recv($ch:expr $(,)?) -> $p:pat => $body:block, $($rest:tt)*) => {
+        $crate::__select_parse!(@idx [$($is)*] @cases [$($c)* (recv $i ($ch) ($p) ($body))]
+            @default $d @rest $($rest)*)
+    };
+    (@idx $idx:tt @cases $cases:tt @default $default:tt @rest) => {
+        $crate::__select_emit!(@cases $cases @default $default)
+    };
+    (@idx [] @cases $cases:tt @default $default:tt @rest $($rest:tt)+) => {
+        ::core::compile_error!("goro::select!: at most 64 cases are supported")
+    };
+
+    // recv(ch) -> pat => body
+    (@idx [$i:tt $($is:tt)*] @cases [$($c:tt)*] @default $d:tt
+     @rest recv($ch:expr $(,)?) -> $p:pat => $body:block $($rest:tt)*) => {
         $crate::__select_parse!(@idx [$($is)*] @cases [$($c)* (recv $i ($ch) ($p) ($body))]
             @default $d @rest $($rest)*)
     };
@@ -97,7 +110,24 @@ macro_rules! __select_parse {
 
     // recv(ch) => body
     (@idx [$i:tt $($is:tt)*] @cases [$($c:tt)*] @default $d:tt
-     @rest recv($ch:expr $(,)?) => $body:block $(,)? $($rest:tt)*) => {
+     @rest recv($ch:expr $(,)?) => $body:block, $($rest:tt)*) => {
+        $crate::__select_parse!(@idx [$($is)*] @cases [$($c)* (recv $i ($ch) (_) ($body))]
+            @default $d @rest $($rest)*)
+    };
+    (@idx [$i:tt $($is:tt)*] @cases [$($c:tt)*] @default $d:tt
+     @rest recv($ch:expr $(,)?) -> $p:pat => $body:expr, $($rest:tt)*) => {
+        $crate::__select_parse!(@idx [$($is)*] @cases [$($c)* (recv $i ($ch) ($p) ($body))]
+            @default $d @rest $($rest)*)
+    };
+    (@idx [$i:tt $($is:tt)*] @cases [$($c:tt)*] @default $d:tt
+     @rest recv($ch:expr $(,)?) -> $p:pat => $body:expr) => {
+        $crate::__select_parse!(@idx [$($is)*] @cases [$($c)* (recv $i ($ch) ($p) ($body))]
+            @default $d @rest)
+    };
+
+    // recv(ch) => body
+    (@idx [$i:tt $($is:tt)*] @cases [$($c:tt)*] @default $d:tt
+     @rest recv($ch:expr $(,)?) => $body:block $($rest:tt)*) => {
         $crate::__select_parse!(@idx [$($is)*] @cases [$($c)* (recv $i ($ch) (_) ($body))]
             @default $d @rest $($rest)*)
     };
@@ -114,7 +144,24 @@ macro_rules! __select_parse {
 
     // send(ch, value) => body
     (@idx [$i:tt $($is:tt)*] @cases [$($c:tt)*] @default $d:tt
-     @rest send($ch:expr, $v:expr $(,)?) => $body:block $(,)? $($rest:tt)*) => {
+     @rest send($ch:expr, $v:expr $(,)?) => $body:block, $($rest:tt)*) => {
+        $crate::__select_parse!(@idx [$($is)*] @cases [$($c)* (send $i ($ch, $v) (()) ($body))]
+            @default $d @rest $($rest)*)
+    };
+    (@idx [$i:tt $($is:tt)*] @cases [$($c:tt)*] @default $d:tt
+     @rest recv($ch:expr $(,)?) => $body:expr, $($rest:tt)*) => {
+        $crate::__select_parse!(@idx [$($is)*] @cases [$($c)* (recv $i ($ch) (_) ($body))]
+            @default $d @rest $($rest)*)
+    };
+    (@idx [$i:tt $($is:tt)*] @cases [$($c:tt)*] @default $d:tt
+     @rest recv($ch:expr $(,)?) => $body:expr) => {
+        $crate::__select_parse!(@idx [$($is)*] @cases [$($c)* (recv $i ($ch) (_) ($body))]
+            @default $d @rest)
+    };
+
+    // send(ch, value) => body
+    (@idx [$i:tt $($is:tt)*] @cases [$($c:tt)*] @default $d:tt
+     @rest send($ch:expr, $v:expr $(,)?) => $body:block $($rest:tt)*) => {
         $crate::__select_parse!(@idx [$($is)*] @cases [$($c)* (send $i ($ch, $v) (()) ($body))]
             @default $d @rest $($rest)*)
     };
@@ -130,7 +177,22 @@ macro_rules! __select_parse {
     };
 
     // default => body
-    (@idx $idx:tt @cases $c:tt @default [] @rest default => $body:block $(,)? $($rest:tt)*) => {
+    (@idx $idx:tt @cases $c:tt @default [] @rest default => $body:block, $($rest:tt)*) => {
+        $crate::__select_parse!(@idx $idx @cases $c @default [($body)] @rest $($rest)*)
+    };
+    (@idx [$i:tt $($is:tt)*] @cases [$($c:tt)*] @default $d:tt
+     @rest send($ch:expr, $v:expr $(,)?) => $body:expr, $($rest:tt)*) => {
+        $crate::__select_parse!(@idx [$($is)*] @cases [$($c)* (send $i ($ch, $v) (()) ($body))]
+            @default $d @rest $($rest)*)
+    };
+    (@idx [$i:tt $($is:tt)*] @cases [$($c:tt)*] @default $d:tt
+     @rest send($ch:expr, $v:expr $(,)?) => $body:expr) => {
+        $crate::__select_parse!(@idx [$($is)*] @cases [$($c)* (send $i ($ch, $v) (()) ($body))]
+            @default $d @rest)
+    };
+
+    // default => body
+    (@idx $idx:tt @cases $c:tt @default [] @rest default => $body:block $($rest:tt)*) => {
         $crate::__select_parse!(@idx $idx @cases $c @default [($body)] @rest $($rest)*)
     };
     (@idx $idx:tt @cases $c:tt @default [] @rest default => $body:expr, $($rest:tt)*) => {

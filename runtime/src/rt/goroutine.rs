@@ -173,10 +173,10 @@ impl<T> JoinSlot<T> {
 }
 
 /// Counts a goroutine as live from spawn until its wrapper is dropped.
-pub(crate) struct LiveGuard(Arc<RunState>);
+struct LiveGuard(Arc<RunState>);
 
 impl LiveGuard {
-    pub(crate) fn new(run: Arc<RunState>) -> Self {
+    fn new(run: Arc<RunState>) -> Self {
         run.live.fetch_add(1, Ordering::Relaxed);
         LiveGuard(run)
     }
