@@ -39,6 +39,7 @@ impl Waiter {
             waker: AtomicWaker::new(),
         };
         w.waker.register(waker);
+        super::detect::parked();
         Arc::new(w)
     }
 
