@@ -7,6 +7,7 @@
 //! scheduler will observe it.
 
 pub(crate) mod chan;
+pub(crate) mod clock;
 pub(crate) mod goroutine;
 pub(crate) mod panic;
 pub(crate) mod waiter;
