@@ -8,6 +8,7 @@
 
 pub(crate) mod chan;
 pub(crate) mod clock;
+pub(crate) mod context;
 pub(crate) mod goroutine;
 pub(crate) mod panic;
 pub(crate) mod waiter;
