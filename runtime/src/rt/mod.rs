@@ -1,13 +1,15 @@
 //! Model internals shared by every primitive: the channel model, the parked
-//! waiter, goroutine bookkeeping, panic capture, the detector hook point and
-//! the detecting scheduler. What users import lives outside this module and
-//! stays thin.
+//! waiter, goroutine bookkeeping, panic capture, the clock, the detector hook
+//! point and the detecting scheduler. What users import lives outside this
+//! module and stays thin.
 //!
 //! The data path of detection: a primitive's operation calls a hook in
 //! [`detect`] → the scheduler (`sched`) turns it into a `goro_analyzer`
 //! event → the engine updates its clocks and records findings.
 
 pub(crate) mod chan;
+pub(crate) mod clock;
+pub(crate) mod context;
 pub(crate) mod detect;
 pub(crate) mod goroutine;
 pub(crate) mod panic;
