@@ -420,7 +420,7 @@ fn timer_chan() -> (Receiver<Instant>, Weak<Channel<Instant>>) {
 fn send_time(ch: &Weak<Channel<Instant>>) -> bool {
     match ch.upgrade() {
         Some(ch) => {
-            let _ = ch.try_send(clock::now());
+            let _ = ch.try_send(clock::now(), std::panic::Location::caller());
             true
         }
         None => false,

@@ -118,7 +118,7 @@ impl fmt::Display for Rendered<'_> {
         writeln!(f, "   = help: {}", x.help)?;
         write!(
             f,
-            "   = reproduce: GORO_SEED={} (schedule {})",
+            "   = reproduce: GORO_SEED={} GORO_SCHEDULES=1 (schedule {} of its run)",
             x.seed, x.schedule
         )
     }

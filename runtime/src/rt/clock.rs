@@ -6,15 +6,21 @@
 //! Production: the OS monotonic clock, and timers that are tokio tasks. They
 //! are not goroutines (they do not count in `num_goroutine`), and each one
 //! ends when it has fired or when its [`Timer`] stops it.
+//!
+//! Detection: the scheduler's virtual clock, which starts at the same
+//! instant in every schedule; timers are callbacks the scheduler runs when
+//! its clock reaches them, outside any goroutine.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::time::MissedTickBehavior;
 
+use super::{detect, sched};
 use crate::time::Instant;
 
 /// How far the clock's origin lies before its first reading. Instants are
@@ -32,9 +38,19 @@ fn base() -> std::time::Instant {
     *BASE.get_or_init(std::time::Instant::now)
 }
 
-/// The current time.
+/// The current time: virtual under the detecting scheduler, where it starts
+/// at the same instant in every schedule and jumps to the next timer when
+/// nothing can run.
 pub(crate) fn now() -> Instant {
+    if detect::active() {
+        return Instant::from_clock(HEADROOM + sched::now());
+    }
     Instant::from_clock(HEADROOM + base().elapsed())
+}
+
+/// `at` as an offset on the detecting scheduler's virtual clock.
+fn virtual_offset(at: Instant) -> Duration {
+    at.clock_offset().saturating_sub(HEADROOM)
 }
 
 /// `at` relative to the clock's first reading: `Ok(after)` or `Err(before)`.
@@ -65,19 +81,30 @@ fn runtime(what: &str) -> tokio::runtime::Handle {
 pin_project_lite::pin_project! {
     /// Completes at `deadline`.
     pub(crate) struct Sleep {
+        // `None` on the virtual clock of the detecting scheduler.
         #[pin]
-        inner: tokio::time::Sleep,
+        inner: Option<tokio::time::Sleep>,
         deadline: Instant,
+        // Virtual clock: a scheduling point first, then a timer.
+        yielded: bool,
+        registered: bool,
     }
 }
 
 /// A future that completes at `deadline` (at once if it has passed).
 #[track_caller]
 pub(crate) fn sleep_until(deadline: Instant) -> Sleep {
-    runtime("sleep");
+    let inner = if detect::active() {
+        None
+    } else {
+        runtime("sleep");
+        Some(tokio::time::sleep_until(to_tokio(deadline)))
+    };
     Sleep {
-        inner: tokio::time::sleep_until(to_tokio(deadline)),
+        inner,
         deadline,
+        yielded: false,
+        registered: false,
     }
 }
 
@@ -91,7 +118,22 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        self.project().inner.poll(cx)
+        let this = self.project();
+        if let Some(inner) = this.inner.as_pin_mut() {
+            return inner.poll(cx);
+        }
+        if detect::yield_point(cx, this.yielded) {
+            return Poll::Pending;
+        }
+        if now() >= *this.deadline {
+            return Poll::Ready(());
+        }
+        if !*this.registered {
+            *this.registered = true;
+            sched::wake_at(virtual_offset(*this.deadline), cx.waker().clone());
+        }
+        detect::parked();
+        Poll::Pending
     }
 }
 
@@ -102,6 +144,8 @@ impl Future for Sleep {
 /// after `stop`) filter it themselves.
 pub(crate) struct Timer {
     task: Option<tokio::task::AbortHandle>,
+    /// Virtual clock: set to stop the timer's pending callback.
+    stopped: Option<Arc<AtomicBool>>,
 }
 
 impl Timer {
@@ -111,6 +155,22 @@ impl Timer {
     where
         F: FnOnce() + Send + 'static,
     {
+        if detect::active() {
+            let stopped = Arc::new(AtomicBool::new(false));
+            let flag = stopped.clone();
+            sched::call_at(
+                virtual_offset(deadline),
+                Box::new(move || {
+                    if !flag.load(Ordering::Relaxed) {
+                        f();
+                    }
+                }),
+            );
+            return Timer {
+                task: None,
+                stopped: Some(stopped),
+            };
+        }
         let rt = runtime("a timer");
         // Made here, not in the task, so that a runtime without a time driver
         // panics at the caller.
@@ -121,6 +181,7 @@ impl Timer {
         });
         Timer {
             task: Some(task.abort_handle()),
+            stopped: None,
         }
     }
 
@@ -133,6 +194,14 @@ impl Timer {
         F: FnMut() -> bool + Send + 'static,
     {
         debug_assert!(!period.is_zero(), "zero timer period");
+        if detect::active() {
+            let stopped = Arc::new(AtomicBool::new(false));
+            every_virtual(virtual_offset(first), period, stopped.clone(), Box::new(f));
+            return Timer {
+                task: None,
+                stopped: Some(stopped),
+            };
+        }
         let rt = runtime("a ticker");
         let mut ticks = tokio::time::interval_at(to_tokio(first), period);
         ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
@@ -146,19 +215,41 @@ impl Timer {
         });
         Timer {
             task: Some(task.abort_handle()),
+            stopped: None,
         }
     }
 
     /// Lets the timer run to completion without a handle.
     pub(crate) fn detach(mut self) {
         self.task = None;
+        self.stopped = None;
     }
+}
+
+/// A periodic virtual timer: each firing schedules the next.
+fn every_virtual(
+    at: Duration,
+    period: Duration,
+    stopped: Arc<AtomicBool>,
+    mut f: Box<dyn FnMut() -> bool + Send>,
+) {
+    sched::call_at(
+        at,
+        Box::new(move || {
+            if !stopped.load(Ordering::Relaxed) && f() {
+                every_virtual(at + period, period, stopped, f);
+            }
+        }),
+    );
 }
 
 impl Drop for Timer {
     fn drop(&mut self) {
         if let Some(t) = self.task.take() {
             t.abort();
+        }
+        if let Some(s) = self.stopped.take() {
+            s.store(true, Ordering::Relaxed);
         }
     }
 }

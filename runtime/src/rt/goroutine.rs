@@ -110,6 +110,7 @@ pub(crate) struct Crash {
     pub(crate) message: String,
     pub(crate) file: &'static str,
     pub(crate) line: u32,
+    pub(crate) column: u32,
 }
 
 /// The panic of a joinable goroutine, kept for its join.
@@ -265,9 +266,9 @@ where
 
 /// Go's crash line for a goroutine panic, with its parts.
 pub(crate) fn crash(id: u64, name: Option<&str>, payload: &(dyn std::any::Any + Send)) -> Crash {
-    let (file, line, message) = match rtpanic::take_last() {
-        Some(r) => (r.file, r.line, r.message),
-        None => ("<unknown>", 0, payload_message(payload)),
+    let (file, line, column, message) = match rtpanic::take_last() {
+        Some(r) => (r.file, r.line, r.column, r.message),
+        None => ("<unknown>", 0, 0, payload_message(payload)),
     };
     let report = match name {
         Some(n) => format!("goroutine {id} [{n}] panicked at {file}:{line}: {message}"),
@@ -279,6 +280,7 @@ pub(crate) fn crash(id: u64, name: Option<&str>, payload: &(dyn std::any::Any + 
         message,
         file,
         line,
+        column,
     }
 }
 

@@ -18,6 +18,7 @@ use std::sync::Once;
 pub(crate) struct PanicRecord {
     pub(crate) file: &'static str,
     pub(crate) line: u32,
+    pub(crate) column: u32,
     pub(crate) message: String,
 }
 
@@ -54,10 +55,14 @@ pub(crate) fn install_hook() {
                 *l.borrow_mut() = Some(PanicRecord {
                     file,
                     line,
+                    column: col,
                     message: message.clone(),
                 })
             });
-            if over.is_some() {
+            if super::detect::active() {
+                // Under the detector a panic is a finding, reported with its
+                // site; the default hook's output would only repeat it.
+            } else if over.is_some() {
                 // Same shape as std's default hook, at the user's call site.
                 let thread = std::thread::current();
                 let name = thread.name().unwrap_or("<unnamed>");

@@ -68,7 +68,11 @@ impl Waiter {
             return Some(o);
         }
         self.waker.register(waker);
-        self.outcome()
+        let o = self.outcome();
+        if o.is_none() {
+            super::detect::parked();
+        }
+        o
     }
 
     pub(crate) fn wake(&self) {

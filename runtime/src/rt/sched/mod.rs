@@ -469,7 +469,7 @@ pub(crate) fn run_schedule(
             let loc = Loc {
                 file: c.file,
                 line: c.line,
-                column: 0,
+                column: c.column,
             };
             emit(c.gid, Op::Panic { message: c.message }, loc);
             break Ending::Panicked;

@@ -32,8 +32,14 @@ pub(crate) fn below(x: u64, n: usize) -> usize {
 }
 
 /// The seed of schedule `index` of an exploration with base seed `base`.
+/// Schedule 0 runs with `base` itself, so a reported seed replays with
+/// `GORO_SEED=<seed> GORO_SCHEDULES=1`.
 pub(crate) fn schedule_seed(base: u64, index: u32) -> u64 {
-    mix2(base, u64::from(index))
+    if index == 0 {
+        base
+    } else {
+        mix2(base, u64::from(index))
+    }
 }
 
 /// The strategy's state for one schedule.
@@ -135,6 +141,7 @@ mod tests {
         assert_eq!(schedule_seed(7, 3), schedule_seed(7, 3));
         assert_ne!(schedule_seed(7, 3), schedule_seed(7, 4));
         assert_ne!(schedule_seed(7, 3), schedule_seed(8, 3));
+        assert_eq!(schedule_seed(7, 0), 7);
     }
 
     #[test]
