@@ -246,6 +246,50 @@ where
     report
 }
 
+/// Runs every schedule of `config` twice and compares their traces: the
+/// determinism self-check (madsim's). A program that reads real time, real
+/// randomness, or state shared across schedules (a `static` counter) makes
+/// the same seed diverge, and replaying a seed then shows something else.
+///
+/// # Errors
+///
+/// The first schedule whose two runs differ, with its seed.
+///
+/// # Examples
+///
+/// ```
+/// use goro::race::{check_determinism, Config};
+///
+/// let config = Config::default().schedules(20).env(false);
+/// check_determinism(&config, || async {
+///     let ch = goro::chan(1);
+///     let tx = ch.clone();
+///     goro::go!(async move { tx.send(1).await });
+///     ch.recv().await;
+/// })
+/// .expect("goro programs are deterministic under a seed");
+/// ```
+pub fn check_determinism<F, Fut>(config: &Config, program: F) -> Result<(), String>
+where
+    F: Fn() -> Fut,
+    Fut: Future + 'static,
+{
+    let config = resolve(config.clone());
+    for index in 0..config.schedules {
+        let (a, _) = schedule(&config, index, program());
+        let (b, _) = schedule(&config, index, program());
+        if a.trace_hash != b.trace_hash {
+            return Err(format!(
+                "schedule {index} (seed {}) ran differently twice: the program depends on \
+                 something outside goro's control (real time, real randomness, state kept \
+                 across schedules)",
+                strategy::schedule_seed(config.seed, index)
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn resolve(config: Config) -> Config {
     if !config.use_env {
         return config;

@@ -36,7 +36,7 @@ mod config;
 mod explore;
 
 pub use config::{BadStrategy, Config, EnvError, Strategy};
-pub use explore::{explore, Report};
+pub use explore::{check_determinism, explore, Report};
 pub use goro_analyzer::{Finding, FindingKind, Frame, GoroutineInfo, Site};
 
 pub(crate) use config::race_requested;

@@ -120,7 +120,6 @@ pub(crate) enum Ending {
 pub(crate) struct ScheduleResult {
     pub(crate) findings: Vec<Finding>,
     pub(crate) ending: Ending,
-    pub(crate) steps: u64,
     pub(crate) trace_hash: u64,
 }
 
@@ -489,7 +488,6 @@ pub(crate) fn run_schedule(
         .expect("the executor is released after its schedule")
         .into_inner();
     ScheduleResult {
-        steps: ex.steps,
         trace_hash: ex.trace.finish(),
         findings: ex.engine.into_findings(),
         ending,
