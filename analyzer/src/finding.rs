@@ -196,6 +196,10 @@ pub struct Finding {
     /// The test that found it, when known.
     #[serde(default)]
     pub test: Option<String>,
+    /// Whether the test declared this kind as expected (`expect = ".."`) or
+    /// allowed (`allow = [..]`): reported, but not a failure.
+    #[serde(default)]
+    pub expected: bool,
 }
 
 impl Finding {

@@ -618,6 +618,7 @@ impl Engine {
             seed: self.seed,
             schedule: self.schedule,
             test: None,
+            expected: false,
         };
         if self.seen.insert(f.key()) {
             self.findings.push(f);
