@@ -212,6 +212,24 @@ pub enum Op {
         /// The panic message.
         message: String,
     },
+    /// Goroutine `g` entered an instrumented function (`#[goro::instrument]`)
+    /// defined at the event's location: its shadow call chain grows.
+    FrameEnter {
+        /// The function's path.
+        function: &'static str,
+    },
+    /// Goroutine `g` left its innermost instrumented function.
+    FrameExit,
+}
+
+/// One frame of a shadow call chain: an instrumented function and where it
+/// is defined.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FrameLoc {
+    /// The function's path.
+    pub function: &'static str,
+    /// Where it is defined.
+    pub loc: Loc,
 }
 
 /// One completed operation.
