@@ -1,6 +1,6 @@
 //! goro: Go's concurrency model for Rust.
 //!
-//! Goroutines ([`go!`], [`spawn`]), channels ([`chan`], [`select!`]),
+//! Goroutines ([`go!`], [`spawn`]), channels ([`chan()`], [`select!`]),
 //! [`sync`] primitives, [`context`] and [`time`], with Go's semantics,
 //! running on a tokio multi-thread runtime started by [`run`].
 //!
@@ -24,7 +24,7 @@
 //!
 //! goro follows Go's memory model: channel operations, locks, `WaitGroup`,
 //! `Once`, context cancellation and the sequentially consistent atomics of
-//! [`sync::atomic`] order memory as Go's do. goro does not emulate weaker
+//! `sync::atomic` order memory as Go's do. goro does not emulate weaker
 //! orderings.
 
 #![warn(missing_docs)]

@@ -4,7 +4,7 @@
 //! A select first tries every case without waiting, in a fresh random order
 //! (Go's `pollorder`), so that each ready case is chosen with equal
 //! probability. If none is ready and there is no `default`, it parks one
-//! shared [`Waiter`] in every case's queue; the first counterparty to claim
+//! shared `Waiter` in every case's queue; the first counterparty to claim
 //! the waiter commits that case, and every other entry is withdrawn. A case
 //! that turns ready while the select is still registering is not committed
 //! there (the select might already be claimed elsewhere); the select withdraws
