@@ -504,7 +504,6 @@ fn many_goroutines_all_run() {
 /// unjoined panic itself: the crash line must carry the original message
 /// (and a real location), not "<unknown>".
 #[test]
-#[ignore = "core bug: crash line of a goroutine killed by a panic rethrown at a join says <unknown>:0"]
 fn panic_rethrown_by_join_in_unjoined_goroutine_reports_original() {
     let r = run_panic_report(|| {
         goro::run(async {
@@ -528,7 +527,6 @@ fn panic_rethrown_by_join_in_unjoined_goroutine_reports_original() {
 /// A panic caught earlier on the same thread must not be mistaken for the
 /// panic that kills a goroutine later.
 #[test]
-#[ignore = "core bug: crash line reuses a stale, already-caught panic's record on the same thread"]
 fn caught_panic_does_not_leak_into_a_later_crash_line() {
     let r = run_panic_report(|| {
         goro::run(async {

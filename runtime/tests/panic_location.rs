@@ -23,7 +23,6 @@ struct Seen {
 }
 
 #[test]
-#[ignore = "core bug: goro's hook skips a user hook installed before it, and close()/send() panics are located in goro's source"]
 fn user_hook_sees_goro_panics_at_the_callers_line() {
     let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
     let rec = seen.clone();

@@ -376,6 +376,50 @@ impl Engine {
                 self.shadows.remove(addr);
                 self.atomics.remove(addr);
             }
+            Op::Lock { obj } => {
+                if let Some(c) = self.objs.get(obj).cloned() {
+                    self.acquire_from(g, &c);
+                }
+            }
+            Op::Unlock { obj } => {
+                let mut c = self.objs.remove(obj).unwrap_or_default();
+                self.release_into(g, &mut c);
+                self.objs.insert(*obj, c);
+            }
+            Op::LockWait { .. } => {}
+            Op::LostCancel {
+                created,
+                func,
+                timer_pending,
+                children,
+            } => {
+                let primary = self.site(g, *created, func);
+                let related = vec![self.site(g, loc, "drop")];
+                let mut notes = vec![format!(
+                    "the CancelFunc returned by {func} was dropped here without cancel(): the \
+                     context stays alive until its parent is cancelled"
+                )];
+                if *timer_pending {
+                    notes
+                        .push("its timer was still pending when the CancelFunc was dropped".into());
+                }
+                if *children > 0 {
+                    notes.push(format!(
+                        "{children} child context(s) were still registered under it"
+                    ));
+                }
+                self.report(
+                    FindingKind::LostCancel,
+                    true,
+                    format!("the cancel function returned by {func} is never called"),
+                    primary,
+                    related,
+                    notes,
+                    "call cancel() on every path once the work is done: keep the CancelFunc and \
+                     call `cancel.cancel()` before returning (Go's `defer cancel()`)"
+                        .into(),
+                );
+            }
             Op::FrameEnter { function } => {
                 let gs = self.g(g);
                 gs.frames.push(FrameLoc { function, loc });
