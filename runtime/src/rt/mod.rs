@@ -9,4 +9,6 @@
 pub(crate) mod chan;
 pub(crate) mod goroutine;
 pub(crate) mod panic;
+pub(crate) mod semaphore;
 pub(crate) mod waiter;
+pub(crate) mod waitq;
