@@ -8,7 +8,9 @@
 
 pub(crate) mod chan;
 pub(crate) mod goroutine;
+pub(crate) mod notify;
 pub(crate) mod panic;
 pub(crate) mod semaphore;
 pub(crate) mod waiter;
+pub(crate) mod waitgroup;
 pub(crate) mod waitq;

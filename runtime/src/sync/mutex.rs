@@ -295,7 +295,6 @@ pub struct MutexGuard<'a, T: ?Sized> {
 impl<'a, T: ?Sized> MutexGuard<'a, T> {
     /// The mutex this guard locks (for `Cond::wait`, which unlocks and
     /// relocks it).
-    #[allow(dead_code)] // used by Cond, next commit
     pub(crate) fn unlock_for_wait(guard: Self) -> &'a Mutex<T> {
         let m = guard.unlock.0;
         drop(guard);
