@@ -81,7 +81,8 @@ fn with_errors(e: syn::Error, item: TokenStream) -> TokenStream {
 fn fallback(item: Item) -> TokenStream {
     match item {
         Item::Fn(mut f) => {
-            f.attrs.retain(|a| !is_test_attr(a));
+            f.attrs
+                .retain(|a| !is_test_attr(a) && !is_other_test_attr(a));
             quote!(#[allow(dead_code)] #f)
         }
         item => item.into_token_stream(),
@@ -94,7 +95,22 @@ fn path_is(attr: &Attribute, names: &[&str]) -> bool {
 }
 
 fn is_test_attr(attr: &Attribute) -> bool {
+    let p = attr.path();
     path_is(attr, &["test"])
+        || (p.segments.len() > 1
+            && p.segments.last().is_some_and(|s| s.ident == "test")
+            && !is_other_test_attr(attr))
+}
+
+/// `#[tokio::test]` and the like: another runtime's test attribute (not
+/// `#[core::prelude::v1::test]`, the built-in one by its full path).
+fn is_other_test_attr(attr: &Attribute) -> bool {
+    let p = attr.path();
+    let builtin = p
+        .segments
+        .first()
+        .is_some_and(|s| s.ident == "core" || s.ident == "std");
+    !builtin && p.segments.len() > 1 && p.segments.last().is_some_and(|s| s.ident == "test")
 }
 
 /// `#[goro::instrument]` or `#[goro::test]` on an item inside an
@@ -490,8 +506,8 @@ fn test_fn(
     errors: &mut Errors,
 ) -> TokenStream {
     let attribute = match mode {
-        Mode::Instrument => "#[goro::instrument]",
-        Mode::Test => "#[goro::test]",
+        Mode::Instrument => "`#[goro::instrument]`",
+        Mode::Test => "`#[goro::test]`",
     };
     let mut ok = true;
     let mut fail = |e: syn::Error| {
@@ -506,10 +522,9 @@ fn test_fn(
             ));
         }
     }
-    for a in &f.attrs {
-        let p = a.path();
-        if p.segments.len() > 1 && p.segments.last().is_some_and(|s| s.ident == "test") {
-            let shown = p.to_token_stream().to_string().replace(' ', "");
+    for a in f.attrs.iter().filter(|a| is_other_test_attr(a)) {
+        {
+            let shown = a.path().to_token_stream().to_string().replace(' ', "");
             fail(syn::Error::new_spanned(
                 a,
                 format!(

@@ -96,22 +96,20 @@ impl Lint<'_> {
         if mentioned(name, rest) {
             return;
         }
-        let call = name.to_string();
-        let call = call.trim_start_matches('_');
-        let call = if call.is_empty() { "cancel" } else { call };
-        self.errors.push(leak(
-            name.span(),
-            func,
-            &format!(
+        let help = match name.to_string().strip_prefix('_') {
+            Some(rest) => {
+                let better = if rest.is_empty() { "cancel" } else { rest };
+                format!(
+                    "the leading `_` silences the unused-variable warning, not the leak: name it \
+                     `{better}` and call `{better}.cancel()` on every path once the work is done"
+                )
+            }
+            None => format!(
                 "call `{name}.cancel()` on every path once the work is done, e.g. before \
-                 returning (dropping a CancelFunc does not cancel){}",
-                if name.to_string().starts_with('_') {
-                    format!("; name it `{call}` and call `{call}.cancel()`")
-                } else {
-                    String::new()
-                }
+                 returning (dropping a CancelFunc does not cancel)"
             ),
-        ));
+        };
+        self.errors.push(leak(name.span(), func, &help));
     }
 }
 
@@ -204,6 +202,7 @@ mod tests {
         );
         assert!(found[1].contains("with_deadline"));
         assert!(found[1].contains("name it `cancel`"), "{}", found[1]);
+        assert!(found[1].contains("leading `_`"), "{}", found[1]);
         assert!(found[2].contains("call `cancel.cancel()`"));
     }
 

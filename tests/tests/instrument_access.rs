@@ -368,6 +368,8 @@ fn expansions_keep_meaning() {
         let r = &mut *p.add(3);
         *r = 9;
         assert!(*p.add(3) == 9 && *p.add(2) > 2);
+        // `let ref` on purpose: the initializer must stay a place.
+        #[allow(clippy::toplevel_ref_arg)]
         let ref q = *p.add(3);
         assert_eq!(*q, 9);
         let s: *mut String = &mut String::from("a");

@@ -283,7 +283,7 @@ where
         .findings()
         .iter()
         .filter(|f| !f.expected)
-        .map(|f| super::explore::render(f))
+        .map(super::explore::render)
         .collect();
     if !unexpected.is_empty() {
         problems.push(format!(
