@@ -8,7 +8,7 @@ use std::panic::Location;
 use goro_analyzer::event::Op;
 use goro_analyzer::FindingKind;
 
-use super::config::{Config, Strategy};
+use super::config::{Config, EnvError, Strategy};
 use super::explore::{append_report, explore_inner, Report};
 use crate::rt::detect;
 
@@ -93,6 +93,94 @@ pub fn write_ptr<T: ?Sized>(p: *const T) {
     }
 }
 
+/// Whether a dereferenced pointer operand is a raw pointer, decided at
+/// compile time: the macro cannot see types, so it probes every `*operand` in
+/// `unsafe` code with `Probe::new(addr_of!(operand)).is_raw()`. The inherent
+/// methods below win for raw pointers; every other type (references, `Box`,
+/// smart pointers, type parameters) falls back to [`NotRaw`], whose answer is
+/// `false`, so those derefs are never tracked and the check folds away.
+#[doc(hidden)]
+pub struct Probe<P>(std::marker::PhantomData<*const P>);
+
+impl<P> Probe<P> {
+    /// A probe of the operand at `_operand` (only its type matters).
+    #[inline(always)]
+    pub fn new(_operand: *const P) -> Self {
+        Probe(std::marker::PhantomData)
+    }
+}
+
+impl<T: ?Sized> Probe<*const T> {
+    /// A `*const T` operand: tracked.
+    #[inline(always)]
+    pub fn is_raw(&self) -> bool {
+        true
+    }
+}
+
+impl<T: ?Sized> Probe<*mut T> {
+    /// A `*mut T` operand: tracked.
+    #[inline(always)]
+    pub fn is_raw(&self) -> bool {
+        true
+    }
+}
+
+/// The fallback of [`Probe::is_raw`] for operands that are not raw pointers.
+#[doc(hidden)]
+pub trait NotRaw {
+    /// Not a raw pointer: not tracked.
+    #[inline(always)]
+    fn is_raw(&self) -> bool {
+        false
+    }
+}
+
+impl<P> NotRaw for Probe<P> {}
+
+/// Returns `value` once `_probes` (evaluated after it, as arguments are) has
+/// recorded the accesses: lets `place = value` record its write after the
+/// value is computed (which may synchronize) yet before the assignment,
+/// without a temporary that would lose the expected type of `value`.
+#[doc(hidden)]
+#[inline(always)]
+pub fn tracked<T>(value: T, _probes: Recorded) -> T {
+    value
+}
+
+/// What the probes block of [`tracked`] ends with (a unit struct rather than
+/// `()`, which lints flag as a unit argument in the user's code).
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub struct Recorded;
+
+/// What an instrumented test may return: `()` or `Result<(), E: Debug>`,
+/// like `#[test]` and `#[tokio::test]`.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "a `#[goro::instrument]` test must return `()` or `Result<(), E>` with `E: Debug`, not `{Self}`",
+    label = "this return type",
+    note = "an `Err` fails the test with the error's `Debug` form"
+)]
+pub trait TestOutput {
+    /// Panics (a `panic` finding under the detector) on an error.
+    #[track_caller]
+    fn check(self);
+}
+
+impl TestOutput for () {
+    fn check(self) {}
+}
+
+impl<E: std::fmt::Debug> TestOutput for Result<(), E> {
+    #[track_caller]
+    fn check(self) {
+        if let Err(e) = self {
+            panic!("test returned error: {e:?}");
+        }
+    }
+}
+
 /// The arguments of one `#[goro::instrument]` test.
 #[doc(hidden)]
 #[derive(Clone, Debug, Default)]
@@ -151,6 +239,13 @@ impl TestSpec {
         }
         c
     }
+
+    /// The attribute's settings with the `GORO_*` variables that `var`
+    /// returns applied on top: the environment wins, so that
+    /// `cargo race test --schedules N` reaches every test.
+    fn resolve(&self, var: impl Fn(&str) -> Option<String>) -> Result<Config, EnvError> {
+        self.config().with_vars(var)
+    }
 }
 
 /// Runs a test body under the detector as its main goroutine, and fails the
@@ -165,10 +260,11 @@ where
 {
     let expect = kinds(spec.expect, "expect");
     let allow = kinds(spec.allow, "allow");
-    let config = match spec.config().with_env() {
-        Ok(c) => c,
-        Err(e) => panic!("goro::instrument: {e}"),
-    };
+    let config =
+        match spec.resolve(|k| std::env::var_os(k).map(|v| v.to_string_lossy().into_owned())) {
+            Ok(c) => c,
+            Err(e) => panic!("goro::instrument: {e}"),
+        };
     let mut report: Report = explore_inner(&config, body);
     for f in report.findings_mut() {
         f.test = Some(spec.name.to_string());
@@ -199,5 +295,129 @@ where
     }
     if !problems.is_empty() {
         panic!("goro race detector: {}", problems.join("\n"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    fn spec() -> TestSpec {
+        TestSpec {
+            name: "m::t",
+            schedules: Some(5),
+            seed: Some(9),
+            strategy: Some("random"),
+            depth: None,
+            max_steps: Some(1_000),
+            ..TestSpec::default()
+        }
+    }
+
+    #[test]
+    fn attribute_values_apply_without_environment() {
+        let c = spec().resolve(vars(&[])).unwrap();
+        assert_eq!(c.get_schedules(), 5);
+        assert_eq!(c.get_seed(), 9);
+        assert_eq!(c.get_strategy(), Strategy::Random);
+        assert_eq!(c.get_max_steps(), 1_000);
+        assert_eq!(c.report_dir, None);
+    }
+
+    #[test]
+    fn environment_overrides_every_attribute_value() {
+        let c = spec()
+            .resolve(vars(&[
+                ("GORO_SCHEDULES", "1000"),
+                ("GORO_SEED", "42"),
+                ("GORO_STRATEGY", "pct:2"),
+                ("GORO_MAX_STEPS", "77"),
+                ("GORO_REPORT_DIR", "/tmp/goro-reports"),
+            ]))
+            .unwrap();
+        assert_eq!(c.get_schedules(), 1000);
+        assert_eq!(c.get_seed(), 42);
+        assert_eq!(c.get_strategy(), Strategy::Pct { depth: 2 });
+        assert_eq!(c.get_max_steps(), 77);
+        assert_eq!(
+            c.report_dir,
+            Some(std::path::PathBuf::from("/tmp/goro-reports"))
+        );
+    }
+
+    #[test]
+    fn environment_overrides_only_what_it_sets() {
+        let c = spec().resolve(vars(&[("GORO_SCHEDULES", "3")])).unwrap();
+        assert_eq!(c.get_schedules(), 3);
+        assert_eq!(c.get_seed(), 9, "the attribute's seed stays");
+        assert_eq!(c.get_max_steps(), 1_000);
+    }
+
+    #[test]
+    fn depth_alone_means_pct_and_strategy_pct_defaults_depth() {
+        let depth_only = TestSpec {
+            depth: Some(5),
+            ..TestSpec::default()
+        };
+        assert_eq!(
+            depth_only.resolve(vars(&[])).unwrap().get_strategy(),
+            Strategy::Pct { depth: 5 }
+        );
+        let pct = TestSpec {
+            strategy: Some("pct"),
+            ..TestSpec::default()
+        };
+        assert_eq!(
+            pct.resolve(vars(&[])).unwrap().get_strategy(),
+            Strategy::Pct { depth: 3 }
+        );
+        assert_eq!(
+            TestSpec::default()
+                .resolve(vars(&[]))
+                .unwrap()
+                .get_strategy(),
+            Strategy::Random
+        );
+    }
+
+    #[test]
+    fn a_bad_environment_value_is_an_error_naming_the_variable() {
+        let e = spec()
+            .resolve(vars(&[("GORO_SCHEDULES", "lots")]))
+            .unwrap_err();
+        assert_eq!(e.var, "GORO_SCHEDULES");
+    }
+
+    #[test]
+    fn probe_tells_raw_pointers_from_everything_else() {
+        let x = 0u8;
+        let p: *const u8 = &x;
+        let m: *mut u8 = std::ptr::null_mut();
+        let r: &u8 = &x;
+        let b = Box::new(0u8);
+        assert!(Probe::new(std::ptr::addr_of!(p)).is_raw());
+        assert!(Probe::new(std::ptr::addr_of!(m)).is_raw());
+        assert!(!Probe::new(std::ptr::addr_of!(r)).is_raw());
+        assert!(!Probe::new(std::ptr::addr_of!(b)).is_raw());
+    }
+
+    #[test]
+    fn test_output_fails_only_on_err() {
+        ().check();
+        Ok::<(), String>(()).check();
+        let e = std::panic::catch_unwind(|| Err::<(), _>("boom").check()).unwrap_err();
+        assert_eq!(
+            e.downcast_ref::<String>().map(String::as_str),
+            Some("test returned error: \"boom\"")
+        );
     }
 }
