@@ -20,6 +20,8 @@ pub mod finding;
 pub mod vv;
 
 #[cfg(feature = "cli")]
+pub mod cli;
+#[cfg(feature = "cli")]
 pub mod render;
 
 pub use engine::Engine;
