@@ -423,3 +423,29 @@ fn a_missing_report_path_is_a_usage_error() {
     let out = cargo_race_in(&data(), &["report", "/nonexistent/reports"], &[]);
     assert_usage_error(&out, "no such report file or directory");
 }
+
+#[test]
+fn color_follows_the_option_and_no_color() {
+    let report = data().join("reports/all-kinds.jsonl");
+    let root = data().join("service");
+    let args = |color: &'static str| {
+        vec![
+            "report".to_string(),
+            "--root".into(),
+            root.to_str().unwrap().into(),
+            "--color".into(),
+            color.into(),
+            report.to_str().unwrap().into(),
+        ]
+    };
+    let run = |color, env: &[(&str, &str)]| {
+        let a = args(color);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        stdout(&cargo_race_in(&data(), &a, env))
+    };
+    assert!(run("always", &[]).contains("\u{1b}["));
+    assert!(!run("never", &[]).contains('\u{1b}'));
+    // auto: stdout is a pipe here, and NO_COLOR wins anyway.
+    assert!(!run("auto", &[]).contains('\u{1b}'));
+    assert!(!run("auto", &[("NO_COLOR", "1")]).contains('\u{1b}'));
+}
