@@ -6,6 +6,7 @@
 //! The buggy crate is built once: every run shares this build's target
 //! directory (so goro and tokio are not compiled again) and the same cargo
 //! options, and cargo's lock serializes the concurrent runs.
+#![cfg(feature = "cli")]
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,7 @@
 //! Snapshot tests of the renderers over hand-written findings of every kind
 //! (tests/data/reports/all-kinds.jsonl, pointing into
 //! tests/data/service/src/service.rs), and structural checks of the SARIF.
+#![cfg(feature = "cli")]
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
