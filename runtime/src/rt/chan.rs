@@ -564,5 +564,5 @@ impl<T> Channel<T> {
 /// Whether `w` is not the operation's own waiter: a select's send cannot be
 /// taken by its own receive on the same channel, nor the other way round.
 fn not_own(own: Option<&Arc<Waiter>>, w: &Arc<Waiter>) -> bool {
-    own.map_or(true, |o| !Arc::ptr_eq(o, w))
+    own.is_none_or(|o| !Arc::ptr_eq(o, w))
 }
