@@ -259,7 +259,10 @@ fn a_baseline_accepts_known_findings_and_fails_on_new_ones() {
     let text = stdout(&out);
     assert!(text.contains("error[double-close]"));
     assert!(!text.contains("error[data-race]"), "{text}");
-    assert!(text.contains("1 unexpected finding, 1 in the baseline"), "{text}");
+    assert!(
+        text.contains("1 unexpected finding, 1 in the baseline"),
+        "{text}"
+    );
 }
 
 #[test]

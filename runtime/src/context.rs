@@ -37,11 +37,16 @@
 use std::any::Any;
 use std::fmt;
 use std::marker::PhantomData;
+use std::panic::Location;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use goro_analyzer::event::{Loc, Op};
+
 use crate::rt::clock;
 use crate::rt::context::CancelCore;
+use crate::rt::detect;
 use crate::time::Instant;
 use crate::Receiver;
 
@@ -299,10 +304,11 @@ pub fn todo() -> Context {
 ///     assert_eq!(waiter.await, Some(Error::Canceled));
 /// });
 /// ```
+#[track_caller]
 #[must_use = "call the CancelFunc (`cancel.cancel()`) when the work is done"]
 pub fn with_cancel(parent: &Context) -> (Context, CancelFunc) {
     let core = CancelCore::child(&parent.node.scope, None);
-    derive(parent, Kind::Cancel, core)
+    derive(parent, Kind::Cancel, core, "with_cancel")
 }
 
 /// A child of `parent` that is cancelled with [`Error::DeadlineExceeded`]
@@ -337,8 +343,13 @@ pub fn with_cancel(parent: &Context) -> (Context, CancelFunc) {
 #[track_caller]
 #[must_use = "call the CancelFunc (`cancel.cancel()`) when the work is done"]
 pub fn with_deadline(parent: &Context, deadline: Instant) -> (Context, CancelFunc) {
+    deadline_ctx(parent, deadline, "with_deadline")
+}
+
+#[track_caller]
+fn deadline_ctx(parent: &Context, deadline: Instant, func: &'static str) -> (Context, CancelFunc) {
     let core = CancelCore::child(&parent.node.scope, Some(deadline));
-    derive(parent, Kind::Deadline(deadline), core)
+    derive(parent, Kind::Deadline(deadline), core, func)
 }
 
 /// A child of `parent` that is cancelled with [`Error::DeadlineExceeded`]
@@ -370,10 +381,16 @@ pub fn with_deadline(parent: &Context, deadline: Instant) -> (Context, CancelFun
 #[track_caller]
 #[must_use = "call the CancelFunc (`cancel.cancel()`) when the work is done"]
 pub fn with_timeout(parent: &Context, timeout: Duration) -> (Context, CancelFunc) {
-    with_deadline(parent, clock::now().saturating_add(timeout))
+    deadline_ctx(parent, clock::now().saturating_add(timeout), "with_timeout")
 }
 
-fn derive(parent: &Context, kind: Kind, core: Arc<CancelCore>) -> (Context, CancelFunc) {
+#[track_caller]
+fn derive(
+    parent: &Context,
+    kind: Kind,
+    core: Arc<CancelCore>,
+    func: &'static str,
+) -> (Context, CancelFunc) {
     let ctx = Context {
         node: Arc::new(Node {
             parent: Some(parent.clone()),
@@ -381,7 +398,13 @@ fn derive(parent: &Context, kind: Kind, core: Arc<CancelCore>) -> (Context, Canc
             scope: core.clone(),
         }),
     };
-    (ctx, CancelFunc { core })
+    let handle = Arc::new(CancelHandle {
+        core,
+        called: AtomicBool::new(false),
+        created: Location::caller(),
+        func,
+    });
+    (ctx, CancelFunc { handle })
 }
 
 /// A child of `parent` that carries `value` under `key`: Go's
@@ -576,7 +599,31 @@ impl fmt::Debug for Context {
 #[derive(Clone)]
 #[must_use = "call `cancel()` when the work is done; dropping a CancelFunc does not cancel"]
 pub struct CancelFunc {
+    handle: Arc<CancelHandle>,
+}
+
+/// Shared by the clones of one `CancelFunc`: when the last one goes without
+/// any having been called, the detector reports a lost cancel.
+struct CancelHandle {
     core: Arc<CancelCore>,
+    called: AtomicBool,
+    created: &'static Location<'static>,
+    func: &'static str,
+}
+
+impl Drop for CancelHandle {
+    fn drop(&mut self) {
+        if detect::active() && !self.called.load(Ordering::Relaxed) {
+            let op = Op::LostCancel {
+                created: Loc::from_std(self.created),
+                func: self.func,
+                timer_pending: self.core.has_timer(),
+                children: self.core.registered_children(),
+            };
+            // A drop has no caller location of its own.
+            detect::emit_for(detect::gid(), op, Loc::UNKNOWN);
+        }
+    }
 }
 
 impl CancelFunc {
@@ -597,14 +644,15 @@ impl CancelFunc {
     /// child_cancel.cancel();
     /// ```
     pub fn cancel(&self) {
-        self.core.cancel(Error::Canceled);
+        self.handle.called.store(true, Ordering::Relaxed);
+        self.handle.core.cancel(Error::Canceled);
     }
 }
 
 impl fmt::Debug for CancelFunc {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CancelFunc")
-            .field("canceled", &self.core.err().is_some())
+            .field("canceled", &self.handle.core.err().is_some())
             .finish()
     }
 }

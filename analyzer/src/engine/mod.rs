@@ -14,7 +14,10 @@
 //! a million goroutines that never synchronize with each other cost a
 //! million pointers, not a million clocks.
 
+mod blocking;
 mod shadow;
+
+pub use blocking::EndState;
 
 use std::collections::{HashMap, HashSet};
 
@@ -93,6 +96,19 @@ struct Chan {
     /// Sends not yet known to be ordered before a later send: the frontier a
     /// close must be ordered after.
     send_frontier: Vec<Epoch>,
+    /// Goroutines that sent or closed / received here (the first few): who
+    /// could unblock a goroutine stuck on this channel.
+    senders_seen: Vec<Gid>,
+    receivers_seen: Vec<Gid>,
+}
+
+/// How many goroutines a channel or WaitGroup remembers for explanations.
+const SEEN: usize = 16;
+
+fn note_seen(v: &mut Vec<Gid>, g: Gid) {
+    if v.len() < SEEN && !v.contains(&g) {
+        v.push(g);
+    }
 }
 
 #[derive(Default)]
@@ -112,6 +128,8 @@ struct WaitGroup {
     /// pair is Go's "Add called concurrently with Wait".
     adds_from_zero: Vec<Epoch>,
     waits: Vec<Epoch>,
+    /// Goroutines that called `add` or `done` (the first few).
+    adders: Vec<Gid>,
 }
 
 /// The happens-before engine of one execution (one schedule).
@@ -140,6 +158,7 @@ pub struct Engine {
     chans: HashMap<ObjId, Chan>,
     shadows: HashMap<Addr, Shadow>,
     atomics: HashMap<Addr, VClock>,
+    locks: blocking::Locks,
     findings: Vec<Finding>,
     seen: HashSet<FindingKey>,
     seed: u64,
@@ -159,6 +178,7 @@ impl Engine {
             chans: HashMap::new(),
             shadows: HashMap::new(),
             atomics: HashMap::new(),
+            locks: blocking::Locks::default(),
             findings: Vec::new(),
             seen: HashSet::new(),
             seed,
@@ -255,6 +275,7 @@ impl Engine {
                 );
             }
             Op::ChanSend { ch } => {
+                note_seen(&mut self.chans.entry(*ch).or_default().senders_seen, g);
                 self.note_send(*ch, g, loc);
                 let mut slot = self.take_slot(*ch, true);
                 self.acquire_from(g, &slot);
@@ -262,12 +283,16 @@ impl Engine {
                 self.put_slot(*ch, true, slot);
             }
             Op::ChanRecv { ch } => {
+                note_seen(&mut self.chans.entry(*ch).or_default().receivers_seen, g);
                 let mut slot = self.take_slot(*ch, false);
                 self.acquire_from(g, &slot);
                 self.release_into(g, &mut slot);
                 self.put_slot(*ch, false, slot);
             }
             Op::ChanRendezvous { ch, receiver, .. } => {
+                let c = self.chans.entry(*ch).or_default();
+                note_seen(&mut c.senders_seen, g);
+                note_seen(&mut c.receivers_seen, *receiver);
                 self.note_send(*ch, g, loc);
                 let mut both = self.clock(g);
                 let r = self.clock(*receiver);
@@ -277,7 +302,10 @@ impl Engine {
                 self.g(g).own += 1;
                 self.g(*receiver).own += 1;
             }
-            Op::ChanClose { ch } => self.close(*ch, g, loc),
+            Op::ChanClose { ch } => {
+                note_seen(&mut self.chans.entry(*ch).or_default().senders_seen, g);
+                self.close(*ch, g, loc)
+            }
             Op::ChanRecvClosed { ch } => {
                 if let Some((c, _)) = self.chans.get(ch).and_then(|c| c.closed.clone()) {
                     self.acquire_from(g, &c);
@@ -342,8 +370,10 @@ impl Engine {
             Op::RLock { obj } => {
                 let w = self.rws.entry(*obj).or_default().w.clone();
                 self.acquire_from(g, &w);
+                self.lock_acquired(g, *obj, loc);
             }
             Op::RUnlock { obj } => {
+                self.lock_released(g, *obj);
                 let mut r = std::mem::take(&mut self.rws.entry(*obj).or_default().r);
                 self.release_into(g, &mut r);
                 self.rws.entry(*obj).or_default().r = r;
@@ -353,8 +383,10 @@ impl Engine {
                 let (w, r) = (rw.w.clone(), rw.r.clone());
                 self.acquire_from(g, &w);
                 self.acquire_from(g, &r);
+                self.lock_acquired(g, *obj, loc);
             }
             Op::WUnlock { obj } => {
+                self.lock_released(g, *obj);
                 let mut w = std::mem::take(&mut self.rws.entry(*obj).or_default().w);
                 self.release_into(g, &mut w);
                 self.rws.entry(*obj).or_default().w = w;
@@ -380,13 +412,15 @@ impl Engine {
                 if let Some(c) = self.objs.get(obj).cloned() {
                     self.acquire_from(g, &c);
                 }
+                self.lock_acquired(g, *obj, loc);
             }
             Op::Unlock { obj } => {
+                self.lock_released(g, *obj);
                 let mut c = self.objs.remove(obj).unwrap_or_default();
                 self.release_into(g, &mut c);
                 self.objs.insert(*obj, c);
             }
-            Op::LockWait { .. } => {}
+            Op::LockWait { obj } => self.lock_wait(g, *obj, loc),
             Op::LostCancel {
                 created,
                 func,
@@ -394,10 +428,16 @@ impl Engine {
                 children,
             } => {
                 let primary = self.site(g, *created, func);
-                let related = vec![self.site(g, loc, "drop")];
+                // A drop without a known site (the runtime cannot see
+                // where a value is dropped) names no related site.
+                let related: Vec<Site> = if loc == Loc::UNKNOWN {
+                    Vec::new()
+                } else {
+                    vec![self.site(g, loc, "drop")]
+                };
                 let mut notes = vec![format!(
-                    "the CancelFunc returned by {func} was dropped here without cancel(): the \
-                     context stays alive until its parent is cancelled"
+                    "every CancelFunc clone returned by {func} was dropped by goroutine {g} \
+                     without cancel(): the context stays alive until its parent is cancelled"
                 )];
                 if *timer_pending {
                     notes
@@ -510,6 +550,7 @@ impl Engine {
     }
 
     fn wg_add(&mut self, wg: ObjId, g: Gid, loc: Loc, delta: i64, counter: i64) {
+        note_seen(&mut self.wgs.entry(wg).or_default().adders, g);
         if counter < 0 {
             self.g(g).goro_panic = true;
             let primary = self.site(g, loc, if delta == -1 { "done" } else { "add" });

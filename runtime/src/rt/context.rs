@@ -207,12 +207,13 @@ impl CancelCore {
         }
     }
 
-    #[cfg(test)]
+    /// Children still registered (reported by the lost-cancel check).
     pub(crate) fn registered_children(&self) -> usize {
         self.state.lock().children.len()
     }
 
-    #[cfg(test)]
+    /// Whether the context's timer is still pending (reported by the
+    /// lost-cancel check).
     pub(crate) fn has_timer(&self) -> bool {
         self.state.lock().timer.is_some()
     }

@@ -1,0 +1,585 @@
+//! Blocking bugs: goroutine leaks, deadlocks (whole-program and partial)
+//! and lock-order inversions.
+//!
+//! Leaks and deadlocks are judged on the state a schedule ends in (the
+//! runtime says what each goroutine left is blocked on); partial deadlocks as
+//! they form, from lock waits; lock-order inversions from the lock-acquisition
+//! graph, whether or not this schedule deadlocked. Graph cycles come from
+//! petgraph.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use petgraph::algo::tarjan_scc;
+use petgraph::graphmap::DiGraphMap;
+
+use super::{Engine, Frames};
+use crate::event::{Blocked, Gid, Loc, ObjId, Wait};
+use crate::finding::{FindingKind, Site};
+use crate::vv::VClock;
+
+/// How a schedule ended, as the runtime saw it.
+#[derive(Clone, Debug, Default)]
+pub struct EndState {
+    /// The main goroutine returned.
+    pub main_done: bool,
+    /// Every goroutine still blocked (nothing could run, no timer was due).
+    pub blocked: Vec<Blocked>,
+}
+
+/// One way an edge `held → acquired` of the lock graph was made.
+#[derive(Clone, Debug)]
+pub(super) struct LockEdge {
+    g: Gid,
+    held_at: Loc,
+    acquired_at: Loc,
+    /// Other locks held at the time: a common one serializes two edges.
+    gates: BTreeSet<ObjId>,
+    /// The acquiring goroutine's epoch and clock, for happens-before.
+    clk: u32,
+    clock: VClock,
+    frames: Frames,
+}
+
+/// Lock bookkeeping for the blocking checks.
+#[derive(Default)]
+pub(super) struct Locks {
+    /// Who holds each lock, and where they took it.
+    holders: BTreeMap<ObjId, Vec<(Gid, Loc)>>,
+    /// Locks each goroutine holds, in acquisition order.
+    held: BTreeMap<Gid, Vec<(ObjId, Loc)>>,
+    /// The lock each goroutine is waiting for.
+    waiting: BTreeMap<Gid, (ObjId, Loc)>,
+    /// The lock-acquisition graph: up to a few witnesses per edge.
+    edges: BTreeMap<(ObjId, ObjId), Vec<LockEdge>>,
+    /// Goroutines seen in a partial deadlock already.
+    deadlocked: BTreeSet<Gid>,
+}
+
+const WITNESSES: usize = 4;
+
+impl Engine {
+    /// `g` acquired lock `obj` at `loc`: lock-order edges from every lock it
+    /// holds.
+    pub(super) fn lock_acquired(&mut self, g: Gid, obj: ObjId, loc: Loc) {
+        let clock = self.clock(g);
+        let clk = self.g(g).own;
+        let frames = self.g(g).frames();
+        let locks = &mut self.locks;
+        locks.waiting.remove(&g);
+        let held = locks.held.entry(g).or_default();
+        let all: BTreeSet<ObjId> = held.iter().map(|(o, _)| *o).collect();
+        for &(a, held_at) in held.iter() {
+            if a == obj {
+                continue;
+            }
+            let w = locks.edges.entry((a, obj)).or_default();
+            if w.len() < WITNESSES && !w.iter().any(|e| e.g == g) {
+                let mut gates = all.clone();
+                gates.remove(&a);
+                w.push(LockEdge {
+                    g,
+                    held_at,
+                    acquired_at: loc,
+                    gates,
+                    clk,
+                    clock: clock.clone(),
+                    frames: frames.clone(),
+                });
+            }
+        }
+        held.push((obj, loc));
+        locks.holders.entry(obj).or_default().push((g, loc));
+    }
+
+    /// `g` released lock `obj`.
+    pub(super) fn lock_released(&mut self, g: Gid, obj: ObjId) {
+        let locks = &mut self.locks;
+        if let Some(h) = locks.held.get_mut(&g) {
+            if let Some(i) = h.iter().rposition(|(o, _)| *o == obj) {
+                h.remove(i);
+            }
+        }
+        if let Some(h) = locks.holders.get_mut(&obj) {
+            // A guard may be dropped by another goroutine than the locker.
+            let i = h.iter().position(|(x, _)| *x == g).unwrap_or(0);
+            if !h.is_empty() {
+                h.remove(i);
+            }
+        }
+    }
+
+    /// `g` waits for lock `obj` at `loc`: if the chain of holders waiting for
+    /// locks leads back to `g`, those goroutines are deadlocked now, even if
+    /// others still run.
+    pub(super) fn lock_wait(&mut self, g: Gid, obj: ObjId, loc: Loc) {
+        self.locks.waiting.insert(g, (obj, loc));
+        let mut chain: Vec<(Gid, ObjId, Loc, Gid, Loc)> = Vec::new();
+        let (mut cur, mut want, mut want_at) = (g, obj, loc);
+        for _ in 0..64 {
+            let Some(&(holder, held_at)) = self
+                .locks
+                .holders
+                .get(&want)
+                .and_then(|h| h.iter().find(|(x, _)| *x != cur))
+            else {
+                return;
+            };
+            chain.push((cur, want, want_at, holder, held_at));
+            if holder == g {
+                break;
+            }
+            match self.locks.waiting.get(&holder) {
+                Some(&(next, next_at)) => (cur, want, want_at) = (holder, next, next_at),
+                None => return,
+            }
+        }
+        if chain.last().map(|c| c.3) != Some(g)
+            || chain.iter().any(|c| self.locks.deadlocked.contains(&c.0))
+        {
+            return;
+        }
+        for c in &chain {
+            self.locks.deadlocked.insert(c.0);
+        }
+        let primary = self.site(g, loc, "lock");
+        let mut related = Vec::new();
+        let mut notes = Vec::new();
+        for &(waiter, _, want_at, holder, held_at) in &chain {
+            if waiter != g {
+                related.push(self.site(waiter, want_at, "lock"));
+            }
+            related.push(self.site(holder, held_at, "locked here"));
+            notes.push(format!(
+                "goroutine {waiter}{} waits at {want_at} for a lock that goroutine {holder}{} \
+                 took at {held_at}",
+                self.name_suffix(waiter),
+                self.name_suffix(holder)
+            ));
+        }
+        notes.push(
+            "these goroutines wait for each other in a cycle: none can ever proceed, \
+             even while other goroutines still run (a partial deadlock)"
+                .into(),
+        );
+        self.report(
+            FindingKind::Deadlock,
+            true,
+            format!(
+                "deadlock: {} goroutines wait for each other's locks",
+                chain.len()
+            ),
+            primary,
+            related,
+            notes,
+            "take the locks in one global order in every goroutine, or hold one lock at a time"
+                .into(),
+        );
+    }
+
+    pub(super) fn name_suffix(&self, g: Gid) -> String {
+        self.gs
+            .get(&g)
+            .and_then(|x| x.name.as_deref())
+            .map(|n| format!(" [{n}]"))
+            .unwrap_or_default()
+    }
+
+    /// Reports the end of a schedule: leaks (main returned, others blocked
+    /// forever), deadlocks (main blocked, nothing can run), and the
+    /// lock-order inversions of the whole schedule.
+    pub fn finish(&mut self, end: &EndState) {
+        if end.main_done {
+            for b in &end.blocked {
+                self.report_leak(b, end);
+            }
+        } else if !end.blocked.is_empty() {
+            self.report_deadlock(end);
+        }
+        self.report_lock_order();
+    }
+
+    fn describe(&self, w: &Wait) -> (String, &'static str) {
+        match w {
+            Wait::Recv { .. } => ("receiving from a channel".into(), "recv"),
+            Wait::Send { .. } => ("sending on a channel".into(), "send"),
+            Wait::Select { cases } => (
+                format!("in a select over {} channel operation(s)", cases.len()),
+                "select",
+            ),
+            Wait::Lock { .. } => ("locking a mutex".into(), "lock"),
+            Wait::WaitGroup { counter, .. } => (
+                format!("in WaitGroup.wait with the counter at {counter}"),
+                "wait",
+            ),
+            Wait::Cond { .. } => ("in Cond.wait".into(), "cond wait"),
+            Wait::Join { g } => (format!("joining goroutine {g}"), "join"),
+            Wait::Sleep => ("sleeping past the end of the program".into(), "sleep"),
+            Wait::Forever => ("waiting on something that never completes".into(), "wait"),
+            Wait::Unknown => ("waiting on a future goro does not know".into(), "await"),
+        }
+    }
+
+    /// Why nothing can wake a blocked goroutine, from handle counts and who
+    /// is left: a proof where the counts give one.
+    fn why_stuck(&self, b: &Blocked, end: &EndState) -> Vec<String> {
+        let mut notes = Vec::new();
+        let others_blocked = end.blocked.len().saturating_sub(1);
+        match &b.wait {
+            Wait::Recv { senders, .. } => {
+                if *senders <= 1 {
+                    notes.push(format!(
+                        "it can never be woken: {} handle that can send on or close the channel \
+                         remains{}",
+                        senders,
+                        if *senders == 1 {
+                            " (its own), and no other goroutine holds one"
+                        } else {
+                            ""
+                        }
+                    ));
+                } else {
+                    notes.push(format!(
+                        "it can never be woken: {senders} handles that can send on or close the \
+                         channel remain, but every goroutine that could use them has returned or \
+                         is blocked ({others_blocked} other goroutine(s) blocked) and no timer \
+                         is pending"
+                    ));
+                }
+            }
+            Wait::Send { receivers, .. } => notes.push(format!(
+                "it can never be woken: {receivers} handle(s) that can receive remain, and every \
+                 goroutine that could use them has returned or is blocked; no timer is pending"
+            )),
+            Wait::Select { cases } => {
+                for (ch, send, peers) in cases {
+                    notes.push(format!(
+                        "case {} on channel #{}: {peers} handle(s) on the other side remain",
+                        if *send { "send" } else { "recv" },
+                        ch.0
+                    ));
+                }
+                notes.push(
+                    "no case can ever become ready: every goroutine that could complete one has \
+                     returned or is blocked, and no timer is pending"
+                        .into(),
+                );
+            }
+            Wait::Lock { obj } => match self.locks.holders.get(obj).and_then(|h| h.first()) {
+                Some(&(h, at)) if !self.gs.contains_key(&h) || self.ended(h) => {
+                    notes.push(format!(
+                    "it can never be woken: the mutex was locked at {at} by goroutine {h}, which \
+                     has exited without unlocking it"
+                ))
+                }
+                Some(&(h, at)) => notes.push(format!(
+                    "the mutex is held by goroutine {h}{} (locked at {at}), which is blocked too",
+                    self.name_suffix(h)
+                )),
+                None => notes.push("the mutex is held and nothing will unlock it".into()),
+            },
+            Wait::WaitGroup { counter, .. } => notes.push(format!(
+                "it can never be woken: {counter} done() call(s) are missing, and no goroutine \
+                 that could make them is running"
+            )),
+            _ => notes
+                .push("nothing can wake it: no goroutine can run and no timer is pending".into()),
+        }
+        notes
+    }
+
+    fn creation_site(&self, g: Gid) -> Option<Site> {
+        let x = self.gs.get(&g)?;
+        let at = x.created_at?;
+        let parent = x.parent?;
+        let mut s = self.site(parent, at, "go");
+        s.goroutine = parent;
+        s.goroutine_name = self.gs.get(&parent).and_then(|p| p.name.clone());
+        Some(s)
+    }
+
+    fn report_leak(&mut self, b: &Blocked, end: &EndState) {
+        let (what, op) = self.describe(&b.wait);
+        let primary = self.site(b.g, b.loc, op);
+        let related: Vec<Site> = self.creation_site(b.g).into_iter().collect();
+        let mut notes = vec![format!(
+            "goroutine {}{} is still blocked {what} when the program ends",
+            b.g,
+            self.name_suffix(b.g)
+        )];
+        notes.extend(self.why_stuck(b, end));
+        self.report(
+            FindingKind::GoroutineLeak,
+            true,
+            format!(
+                "goroutine {}{} leaked: blocked forever {what}",
+                b.g,
+                self.name_suffix(b.g)
+            ),
+            primary,
+            related,
+            notes,
+            "give every goroutine an exit path: select on ctx.done() (or a quit channel) beside \
+             the operation, close the channel when the sender is done, or make the channel big \
+             enough for every result"
+                .into(),
+        );
+    }
+
+    fn ended(&self, g: Gid) -> bool {
+        self.ends.contains_key(&g)
+    }
+
+    /// Who could unblock `b`: lock holders, joined goroutines, the other
+    /// side of channels, WaitGroup adders.
+    fn could_unblock(&self, b: &Blocked) -> Vec<Gid> {
+        let chan_peers = |ch: &ObjId, send: bool| -> Vec<Gid> {
+            self.chans
+                .get(ch)
+                .map(|c| {
+                    if send {
+                        c.receivers_seen.clone()
+                    } else {
+                        c.senders_seen.clone()
+                    }
+                })
+                .unwrap_or_default()
+        };
+        let mut out = match &b.wait {
+            Wait::Lock { obj } => self
+                .locks
+                .holders
+                .get(obj)
+                .map(|h| h.iter().map(|(g, _)| *g).collect())
+                .unwrap_or_default(),
+            Wait::Join { g } => vec![*g],
+            Wait::Recv { ch, .. } => chan_peers(ch, false),
+            Wait::Send { ch, .. } => chan_peers(ch, true),
+            Wait::Select { cases } => cases
+                .iter()
+                .flat_map(|(ch, send, _)| chan_peers(ch, *send))
+                .collect(),
+            Wait::WaitGroup { wg, .. } => self
+                .wgs
+                .get(wg)
+                .map(|w| w.adders.clone())
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        out.retain(|&g| g != b.g);
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    fn report_deadlock(&mut self, end: &EndState) {
+        let blocked: BTreeMap<Gid, &Blocked> = end.blocked.iter().map(|b| (b.g, b)).collect();
+        let mut graph: DiGraphMap<Gid, ()> = DiGraphMap::new();
+        for b in &end.blocked {
+            graph.add_node(b.g);
+            for h in self.could_unblock(b) {
+                if blocked.contains_key(&h) {
+                    graph.add_edge(b.g, h, ());
+                }
+            }
+        }
+        // A cycle, if there is one, is the heart of it.
+        let cycle: Vec<Gid> = tarjan_scc(&graph)
+            .into_iter()
+            .filter(|scc| scc.len() > 1 || scc.iter().any(|&n| graph.contains_edge(n, n)))
+            .min_by_key(|scc| scc.iter().min().copied())
+            .map(|mut scc| {
+                scc.sort_unstable();
+                scc
+            })
+            .unwrap_or_default();
+        let first = blocked
+            .get(&1)
+            .copied()
+            .unwrap_or_else(|| end.blocked.iter().min_by_key(|b| b.g).expect("non-empty"));
+        let (what, op) = self.describe(&first.wait);
+        let primary = self.site(first.g, first.loc, op);
+        let mut related = Vec::new();
+        let mut notes = Vec::new();
+        for b in end.blocked.iter() {
+            let (w, op) = self.describe(&b.wait);
+            if b.g != first.g {
+                related.push(self.site(b.g, b.loc, op));
+            }
+            let waits_for = self.could_unblock(b);
+            let on = if waits_for.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", waiting for goroutine(s) {}",
+                    waits_for
+                        .iter()
+                        .map(|g| format!("{g}{}", self.name_suffix(*g)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            notes.push(format!(
+                "goroutine {}{} is blocked {w} at {}{on}",
+                b.g,
+                self.name_suffix(b.g),
+                b.loc
+            ));
+        }
+        if cycle.len() > 1 {
+            notes.push(format!(
+                "wait-for cycle: {} -> {}",
+                cycle
+                    .iter()
+                    .map(|g| format!("goroutine {g}"))
+                    .collect::<Vec<_>>()
+                    .join(" -> "),
+                cycle[0]
+            ));
+        } else {
+            notes.push(
+                "no goroutine that could unblock the others is left running, and no timer is \
+                 pending"
+                    .into(),
+            );
+        }
+        self.report(
+            FindingKind::Deadlock,
+            true,
+            format!(
+                "all goroutines are asleep: deadlock ({} blocked, main {what})",
+                end.blocked.len()
+            ),
+            primary,
+            related,
+            notes,
+            "make sure every blocking operation has a partner that will run: a receiver for \
+             every send, a done() for every add(), an unlock for every lock"
+                .into(),
+        );
+    }
+
+    /// Cycles of the lock-acquisition graph whose edges come from different
+    /// goroutines, with no common lock held around them and no
+    /// happens-before ordering between them: each such cycle can deadlock
+    /// in some schedule.
+    fn report_lock_order(&mut self) {
+        let mut graph: DiGraphMap<ObjId, ()> = DiGraphMap::new();
+        for &(a, b) in self.locks.edges.keys() {
+            graph.add_edge(a, b, ());
+        }
+        let mut found = Vec::new();
+        for scc in tarjan_scc(&graph) {
+            if scc.len() < 2 {
+                continue;
+            }
+            let scc: BTreeSet<ObjId> = scc.into_iter().collect();
+            // Every 2-cycle in the component, then one longer cycle.
+            for &a in &scc {
+                for &b in &scc {
+                    if a < b && graph.contains_edge(a, b) && graph.contains_edge(b, a) {
+                        found.push(vec![a, b]);
+                    }
+                }
+            }
+            if found.is_empty() {
+                if let Some(c) = simple_cycle(&graph, &scc) {
+                    found.push(c);
+                }
+            }
+        }
+        for cycle in found {
+            self.report_cycle(&cycle);
+        }
+    }
+
+    fn report_cycle(&mut self, cycle: &[ObjId]) {
+        // One witness per edge, from pairwise different goroutines.
+        let mut chosen: Vec<LockEdge> = Vec::new();
+        let n = cycle.len();
+        for i in 0..n {
+            let key = (cycle[i], cycle[(i + 1) % n]);
+            let pick = self.locks.edges.get(&key).and_then(|ws| {
+                ws.iter()
+                    .find(|w| chosen.iter().all(|c| c.g != w.g))
+                    .cloned()
+            });
+            match pick {
+                Some(w) => chosen.push(w),
+                None => return,
+            }
+        }
+        // A lock held around two of the edges serializes them.
+        for i in 0..n {
+            for j in i + 1..n {
+                if !chosen[i].gates.is_disjoint(&chosen[j].gates) {
+                    return;
+                }
+                let (x, y) = (&chosen[i], &chosen[j]);
+                let ordered = y.clock.get(idx(x.g)) >= x.clk || x.clock.get(idx(y.g)) >= y.clk;
+                if ordered {
+                    return;
+                }
+            }
+        }
+        let first = &chosen[0];
+        let primary = self.site_at(first.g, first.acquired_at, "lock", &first.frames);
+        let mut related = vec![self.site_at(first.g, first.held_at, "holding", &first.frames)];
+        let mut notes = Vec::new();
+        for (i, w) in chosen.iter().enumerate() {
+            if i > 0 {
+                related.push(self.site_at(w.g, w.held_at, "holding", &w.frames));
+                related.push(self.site_at(w.g, w.acquired_at, "lock", &w.frames));
+            }
+            notes.push(format!(
+                "goroutine {}{} locks lock #{} at {} while holding lock #{} (locked at {})",
+                w.g,
+                self.name_suffix(w.g),
+                cycle[(i + 1) % n].0,
+                w.acquired_at,
+                cycle[i].0,
+                w.held_at
+            ));
+        }
+        notes.push(
+            "nothing orders these acquisitions (no common lock held around them, no \
+             happens-before edge): in some schedule each goroutine holds its first lock and \
+             waits for the next forever"
+                .into(),
+        );
+        self.report(
+            FindingKind::LockOrderInversion,
+            false,
+            format!(
+                "lock-order inversion: {} locks are taken in a cycle by {} goroutines",
+                n, n
+            ),
+            primary,
+            related,
+            notes,
+            "take the locks in the same order everywhere (or merge them into one lock)".into(),
+        );
+    }
+}
+
+fn idx(g: Gid) -> u32 {
+    u32::try_from(g.saturating_sub(1)).unwrap_or(u32::MAX)
+}
+
+/// A simple cycle inside a strongly connected component.
+fn simple_cycle(graph: &DiGraphMap<ObjId, ()>, scc: &BTreeSet<ObjId>) -> Option<Vec<ObjId>> {
+    let start = *scc.iter().next()?;
+    let mut path = vec![start];
+    let mut seen = BTreeSet::from([start]);
+    loop {
+        let cur = *path.last()?;
+        if graph.contains_edge(cur, start) && path.len() > 1 {
+            return Some(path);
+        }
+        let next = graph
+            .neighbors(cur)
+            .filter(|n| scc.contains(n) && !seen.contains(n))
+            .min()?;
+        seen.insert(next);
+        path.push(next);
+    }
+}
