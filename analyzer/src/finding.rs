@@ -211,6 +211,13 @@ impl Finding {
             .chain(self.related.iter())
             .map(|s| (s.file.clone(), s.line, s.column))
             .collect();
+        if matches!(
+            self.kind,
+            FindingKind::Deadlock | FindingKind::LockOrderInversion
+        ) {
+            // A cycle is the same whichever goroutine reported it.
+            sites.sort();
+        }
         if self.kind == FindingKind::DataRace {
             // A race is symmetric: the same pair whichever access came last;
             // and one report per pair of lines, so that `x.set(x.get() + 1)`

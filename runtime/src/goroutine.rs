@@ -272,7 +272,10 @@ impl<T> Future for JoinHandle<T> {
         }
         match this.slot.poll_join(cx) {
             Poll::Pending => {
-                detect::parked();
+                let g = this.id;
+                detect::block(this.site, || {
+                    crate::rt::sched::BlockInfo::Fixed(goro_analyzer::event::Wait::Join { g })
+                });
                 Poll::Pending
             }
             Poll::Ready(r) => {

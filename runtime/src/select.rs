@@ -23,9 +23,12 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use crate::chan::{RecvHandle, SendHandle, SEND_ON_CLOSED};
-use crate::rt::chan::{Channel, Park, ParkSend, TryRecv, TrySend};
+use goro_analyzer::event::{ObjId, Wait};
+
+use crate::rt::chan::{Channel, HandleCounts, Park, ParkSend, TryRecv, TrySend};
 use crate::rt::detect;
 use crate::rt::panic::panic_at;
+use crate::rt::sched::BlockInfo;
 use crate::rt::waiter::{Outcome, Waiter};
 
 /// One case of a `select!`, as the select future drives it.
@@ -51,6 +54,9 @@ pub trait __Case {
     }
     /// Gives an unused reservation up (the select committed another case).
     fn release(&mut self) {}
+    /// The case's channel, direction and handle counts, for the detector's
+    /// report of a select left blocked.
+    fn wait_case(&self) -> (ObjId, bool, Arc<HandleCounts>);
 }
 
 /// A `recv(ch) -> v` case.
@@ -131,6 +137,10 @@ impl<T> __Case for __RecvCase<'_, T> {
         if std::mem::take(&mut self.reserved) {
             self.chan.release_reservation();
         }
+    }
+
+    fn wait_case(&self) -> (ObjId, bool, Arc<HandleCounts>) {
+        (self.chan.ch(), false, self.chan.counts.clone())
     }
 }
 
@@ -214,6 +224,10 @@ impl<T> __Case for __SendCase<'_, T> {
             panic_at(self.loc, SEND_ON_CLOSED);
         }
     }
+
+    fn wait_case(&self) -> (ObjId, bool, Arc<HandleCounts>) {
+        (self.chan.ch(), true, self.chan.counts.clone())
+    }
 }
 
 /// The future of one `select!`: resolves to the index of the committed case,
@@ -225,16 +239,20 @@ pub struct __Select<'a> {
     default: bool,
     waiter: Option<Arc<Waiter>>,
     yielded: bool,
+    /// Where the `select!` is (reported when it stays blocked).
+    site: &'static Location<'static>,
 }
 
 impl<'a> __Select<'a> {
     #[doc(hidden)]
+    #[track_caller]
     pub fn new(cases: &'a mut [&'a mut (dyn __Case + Send)], default: bool) -> Self {
         __Select {
             cases,
             default,
             waiter: None,
             yielded: false,
+            site: Location::caller(),
         }
     }
 
@@ -326,12 +344,29 @@ impl Future for __Select<'_> {
             }
             if n == 0 {
                 // `select {}`: blocks forever, as in Go.
-                detect::parked();
+                let site = std::panic::Location::caller();
+                detect::block(site, || BlockInfo::Fixed(Wait::Forever));
                 return Poll::Pending;
             }
             let w = Waiter::new(cx.waker());
             if (0..n).all(|i| this.cases[i].register(&w, i)) {
                 this.waiter = Some(w);
+                let cases: Vec<_> = this.cases.iter().map(|c| c.wait_case()).collect();
+                detect::block(this.site, move || {
+                    BlockInfo::Lazy(Box::new(move || Wait::Select {
+                        cases: cases
+                            .iter()
+                            .map(|(ch, send, counts)| {
+                                let peers = if *send {
+                                    counts.receivers()
+                                } else {
+                                    counts.senders()
+                                };
+                                (*ch, *send, peers)
+                            })
+                            .collect(),
+                    }))
+                });
                 return Poll::Pending;
             }
             // A case turned ready while registering: withdraw and retry.

@@ -34,7 +34,10 @@ pub(super) struct LockEdge {
     acquired_at: Loc,
     /// Other locks held at the time: a common one serializes two edges.
     gates: BTreeSet<ObjId>,
-    /// The acquiring goroutine's epoch and clock, for happens-before.
+    /// The acquiring goroutine's epoch, and its clock from before it took
+    /// the held lock: happens-before between edges must not come through
+    /// the cycle's own locks (a schedule that did not deadlock orders them
+    /// that way).
     clk: u32,
     clock: VClock,
     frames: Frames,
@@ -45,8 +48,9 @@ pub(super) struct LockEdge {
 pub(super) struct Locks {
     /// Who holds each lock, and where they took it.
     holders: BTreeMap<ObjId, Vec<(Gid, Loc)>>,
-    /// Locks each goroutine holds, in acquisition order.
-    held: BTreeMap<Gid, Vec<(ObjId, Loc)>>,
+    /// Locks each goroutine holds, in acquisition order, with its clock from
+    /// just before it took each: what it knew without the lock's own edge.
+    held: BTreeMap<Gid, Vec<(ObjId, Loc, VClock)>>,
     /// The lock each goroutine is waiting for.
     waiting: BTreeMap<Gid, (ObjId, Loc)>,
     /// The lock-acquisition graph: up to a few witnesses per edge.
@@ -60,15 +64,16 @@ const WITNESSES: usize = 4;
 impl Engine {
     /// `g` acquired lock `obj` at `loc`: lock-order edges from every lock it
     /// holds.
-    pub(super) fn lock_acquired(&mut self, g: Gid, obj: ObjId, loc: Loc) {
-        let clock = self.clock(g);
+    /// `pre` is `g`'s clock before the lock's own acquire edge.
+    pub(super) fn lock_acquired(&mut self, g: Gid, obj: ObjId, loc: Loc, pre: VClock) {
         let clk = self.g(g).own;
         let frames = self.g(g).frames();
         let locks = &mut self.locks;
         locks.waiting.remove(&g);
         let held = locks.held.entry(g).or_default();
-        let all: BTreeSet<ObjId> = held.iter().map(|(o, _)| *o).collect();
-        for &(a, held_at) in held.iter() {
+        let all: BTreeSet<ObjId> = held.iter().map(|(o, _, _)| *o).collect();
+        for (a, held_at, held_pre) in held.iter() {
+            let (a, held_at) = (*a, *held_at);
             if a == obj {
                 continue;
             }
@@ -82,12 +87,12 @@ impl Engine {
                     acquired_at: loc,
                     gates,
                     clk,
-                    clock: clock.clone(),
+                    clock: held_pre.clone(),
                     frames: frames.clone(),
                 });
             }
         }
-        held.push((obj, loc));
+        held.push((obj, loc, pre));
         locks.holders.entry(obj).or_default().push((g, loc));
     }
 
@@ -95,7 +100,7 @@ impl Engine {
     pub(super) fn lock_released(&mut self, g: Gid, obj: ObjId) {
         let locks = &mut self.locks;
         if let Some(h) = locks.held.get_mut(&g) {
-            if let Some(i) = h.iter().rposition(|(o, _)| *o == obj) {
+            if let Some(i) = h.iter().rposition(|(o, _, _)| *o == obj) {
                 h.remove(i);
             }
         }

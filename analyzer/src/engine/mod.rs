@@ -368,9 +368,10 @@ impl Engine {
                 self.objs.insert(*obj, c);
             }
             Op::RLock { obj } => {
+                let pre = self.clock(g);
                 let w = self.rws.entry(*obj).or_default().w.clone();
                 self.acquire_from(g, &w);
-                self.lock_acquired(g, *obj, loc);
+                self.lock_acquired(g, *obj, loc, pre);
             }
             Op::RUnlock { obj } => {
                 self.lock_released(g, *obj);
@@ -379,11 +380,12 @@ impl Engine {
                 self.rws.entry(*obj).or_default().r = r;
             }
             Op::WLock { obj } => {
+                let pre = self.clock(g);
                 let rw = self.rws.entry(*obj).or_default();
                 let (w, r) = (rw.w.clone(), rw.r.clone());
                 self.acquire_from(g, &w);
                 self.acquire_from(g, &r);
-                self.lock_acquired(g, *obj, loc);
+                self.lock_acquired(g, *obj, loc, pre);
             }
             Op::WUnlock { obj } => {
                 self.lock_released(g, *obj);
@@ -409,10 +411,11 @@ impl Engine {
                 self.atomics.remove(addr);
             }
             Op::Lock { obj } => {
+                let pre = self.clock(g);
                 if let Some(c) = self.objs.get(obj).cloned() {
                     self.acquire_from(g, &c);
                 }
-                self.lock_acquired(g, *obj, loc);
+                self.lock_acquired(g, *obj, loc, pre);
             }
             Op::Unlock { obj } => {
                 self.lock_released(g, *obj);

@@ -59,9 +59,7 @@ pub(crate) const CLOSE_OF_CLOSED: &str = "close of closed channel";
 /// ```
 #[track_caller]
 pub fn chan<T>(cap: usize) -> Chan<T> {
-    Chan {
-        inner: Arc::new(Channel::new(cap, Location::caller())),
-    }
+    Chan::wrap(Arc::new(Channel::new(cap, Location::caller())))
 }
 
 /// A channel handle that can send, receive and close: Go's `chan T`.
@@ -318,9 +316,7 @@ impl<T> Chan<T> {
     /// tx.try_send(1).unwrap();
     /// ```
     pub fn sender(&self) -> Sender<T> {
-        Sender {
-            inner: self.inner.clone(),
-        }
+        Sender::wrap(self.inner.clone())
     }
 
     /// A receive-only handle to this channel.
@@ -334,10 +330,7 @@ impl<T> Chan<T> {
     /// assert_eq!(rx.try_recv(), Ok(1));
     /// ```
     pub fn receiver(&self) -> Receiver<T> {
-        Receiver {
-            inner: self.inner.clone(),
-            stream: RecvState::default(),
-        }
+        Receiver::wrap(self.inner.clone())
     }
 }
 
@@ -351,43 +344,71 @@ impl<T> Receiver<T> {
     recv_methods!();
 }
 
+// Every handle is counted by direction (see `HandleCounts`): made through
+// `wrap`, uncounted on drop.
+impl<T> Chan<T> {
+    fn wrap(inner: Arc<Channel<T>>) -> Self {
+        inner.counts.add(true, true);
+        Chan { inner }
+    }
+}
+
+impl<T> Sender<T> {
+    fn wrap(inner: Arc<Channel<T>>) -> Self {
+        inner.counts.add(true, false);
+        Sender { inner }
+    }
+}
+
+impl<T> Receiver<T> {
+    fn wrap(inner: Arc<Channel<T>>) -> Self {
+        inner.counts.add(false, true);
+        Receiver {
+            inner,
+            stream: RecvState::default(),
+        }
+    }
+}
+
+impl<T> Drop for Chan<T> {
+    fn drop(&mut self) {
+        self.inner.counts.remove(true, true);
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        self.inner.counts.remove(true, false);
+    }
+}
+
 impl<T> Clone for Chan<T> {
     fn clone(&self) -> Self {
-        Chan {
-            inner: self.inner.clone(),
-        }
+        Chan::wrap(self.inner.clone())
     }
 }
 
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {
-        Sender {
-            inner: self.inner.clone(),
-        }
+        Sender::wrap(self.inner.clone())
     }
 }
 
 impl<T> Clone for Receiver<T> {
     fn clone(&self) -> Self {
-        Receiver {
-            inner: self.inner.clone(),
-            stream: RecvState::default(),
-        }
+        Receiver::wrap(self.inner.clone())
     }
 }
 
 impl<T> From<Chan<T>> for Sender<T> {
     fn from(c: Chan<T>) -> Self {
-        Sender { inner: c.inner }
+        Sender::wrap(c.inner.clone())
     }
 }
 
 impl<T> From<Chan<T>> for Receiver<T> {
     fn from(c: Chan<T>) -> Self {
-        Receiver {
-            inner: c.inner,
-            stream: RecvState::default(),
-        }
+        Receiver::wrap(c.inner.clone())
     }
 }
 
@@ -436,6 +457,7 @@ impl<T> futures_core::Stream for Receiver<T> {
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         cancel_recv(&self.inner, &mut self.stream);
+        self.inner.counts.remove(false, true);
     }
 }
 
@@ -562,6 +584,7 @@ impl<T> Future for SendFuture<'_, T> {
             ParkSend::Closed(_) => this.chan.send_on_closed(this.loc),
             ParkSend::Ready(_) => unreachable!("committing park never returns Ready"),
             ParkSend::Parked(id) => {
+                detect::block(this.loc, || this.chan.blocked_on(true));
                 this.parked = Some((w, id));
                 Poll::Pending
             }
@@ -669,7 +692,10 @@ fn poll_recv<T>(
             Park::Ready => unreachable!("committing park never returns Ready"),
             // Loop once more to register the waker and catch a notification
             // that raced with parking.
-            Park::Parked(id) => state.parked = Some((w, id)),
+            Park::Parked(id) => {
+                detect::block(site, || chan.blocked_on(false));
+                state.parked = Some((w, id));
+            }
         }
     }
 }

@@ -25,10 +25,10 @@
 
 use std::collections::VecDeque;
 use std::panic::Location;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use goro_analyzer::event::{Loc, ObjId, Op};
+use goro_analyzer::event::{Loc, ObjId, Op, Wait};
 use parking_lot::Mutex;
 
 use super::detect;
@@ -149,9 +149,49 @@ impl<T> Drop for Deferred<T> {
     }
 }
 
+/// Live handles that can send (or close) and receive: `Chan` counts as both.
+/// Shared with the detector's record of a goroutine parked on the channel,
+/// which reads them when the program ends: a receiver with no sender handle
+/// left can provably never be woken.
+#[derive(Debug, Default)]
+#[doc(hidden)]
+pub struct HandleCounts {
+    senders: AtomicUsize,
+    receivers: AtomicUsize,
+}
+
+impl HandleCounts {
+    pub(crate) fn add(&self, send: bool, recv: bool) {
+        if send {
+            self.senders.fetch_add(1, Ordering::Relaxed);
+        }
+        if recv {
+            self.receivers.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn remove(&self, send: bool, recv: bool) {
+        if send {
+            self.senders.fetch_sub(1, Ordering::Relaxed);
+        }
+        if recv {
+            self.receivers.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn senders(&self) -> usize {
+        self.senders.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn receivers(&self) -> usize {
+        self.receivers.load(Ordering::Relaxed)
+    }
+}
+
 #[doc(hidden)]
 pub struct Channel<T> {
     cap: usize,
+    pub(crate) counts: Arc<HandleCounts>,
     /// Process-wide identity, for the detector.
     id: u64,
     /// Mirrors `closed` for the lock-free check of `send` on a closed channel.
@@ -165,6 +205,7 @@ impl<T> Channel<T> {
         let id = IDS.fetch_add(1, Ordering::Relaxed);
         let c = Channel {
             cap,
+            counts: Arc::default(),
             id,
             closed: AtomicBool::new(false),
             state: Mutex::new(State {
@@ -188,8 +229,27 @@ impl<T> Channel<T> {
     }
 
     #[inline]
-    fn ch(&self) -> ObjId {
+    pub(crate) fn ch(&self) -> ObjId {
         detect::obj(self.id)
+    }
+
+    /// The detector's description of a goroutine parked sending (`send`) or
+    /// receiving here.
+    pub(crate) fn blocked_on(&self, send: bool) -> super::sched::BlockInfo {
+        let (ch, counts) = (self.ch(), self.counts.clone());
+        super::sched::BlockInfo::Lazy(Box::new(move || {
+            if send {
+                Wait::Send {
+                    ch,
+                    receivers: counts.receivers(),
+                }
+            } else {
+                Wait::Recv {
+                    ch,
+                    senders: counts.senders(),
+                }
+            }
+        }))
     }
 
     /// A send on the closed channel: reported, then Go's panic at `site`.

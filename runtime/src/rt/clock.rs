@@ -132,7 +132,9 @@ impl Future for Sleep {
             *this.registered = true;
             sched::wake_at(virtual_offset(*this.deadline), cx.waker().clone());
         }
-        detect::parked();
+        detect::block(std::panic::Location::caller(), || {
+            sched::BlockInfo::Fixed(goro_analyzer::event::Wait::Sleep)
+        });
         Poll::Pending
     }
 }

@@ -58,6 +58,18 @@ pub(crate) fn parked() {
     }
 }
 
+/// The running goroutine parks on `info` at `site` (it also counts as
+/// [`parked`]). `info` is built only under the detector.
+#[inline]
+pub(crate) fn block(
+    site: &'static std::panic::Location<'static>,
+    info: impl FnOnce() -> super::sched::BlockInfo,
+) {
+    if active() {
+        super::sched::note_block(info(), Loc::from_std(site));
+    }
+}
+
 /// A scheduling point at the start of an operation: under detection the
 /// operation's future yields once, letting the strategy pick who runs next.
 /// Returns `true` when the caller must return `Poll::Pending`.

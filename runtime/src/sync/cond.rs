@@ -202,6 +202,12 @@ impl<'a, T: ?Sized> Future for CondWaitFuture<'_, 'a, T> {
             match &mut this.state {
                 State::Waiting(ticket) => {
                     if this.cond.list.poll_wait(*ticket, cx).is_pending() {
+                        let obj = crate::rt::detect::obj_at(this.cond);
+                        crate::rt::detect::block(std::panic::Location::caller(), || {
+                            crate::rt::sched::BlockInfo::Fixed(goro_analyzer::event::Wait::Cond {
+                                obj,
+                            })
+                        });
                         return Poll::Pending;
                     }
                     this.state = State::Locking(this.mutex.lock());

@@ -7,9 +7,10 @@ use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use goro_analyzer::event::Op;
+use goro_analyzer::event::{Op, Wait};
 
 use crate::rt::detect;
+use crate::rt::sched::BlockInfo;
 use crate::rt::semaphore::{Parked, Semaphore};
 
 /// A mutual exclusion lock protecting a `T`: Go's `sync.Mutex`, with the data
@@ -266,14 +267,10 @@ impl<'a, T: ?Sized> Future for LockFuture<'a, T> {
         match m.sem.poll_acquire(1, &mut this.parked, spin, cx) {
             Poll::Ready(()) => Poll::Ready(m.guard(this.loc)),
             Poll::Pending => {
-                detect::parked();
+                let obj = detect::obj_at(m);
+                detect::block(this.loc, || BlockInfo::Fixed(Wait::Lock { obj }));
                 if detect::active() && !std::mem::replace(&mut this.waited, true) {
-                    detect::emit(
-                        Op::LockWait {
-                            obj: detect::obj_at(m),
-                        },
-                        this.loc,
-                    );
+                    detect::emit(Op::LockWait { obj }, this.loc);
                 }
                 Poll::Pending
             }

@@ -7,9 +7,10 @@ use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use goro_analyzer::event::Op;
+use goro_analyzer::event::{Op, Wait};
 
 use crate::rt::detect;
+use crate::rt::sched::BlockInfo;
 use crate::rt::semaphore::{Parked, Semaphore, MAX_PERMITS};
 
 /// A reader is one permit; a writer takes them all.
@@ -302,14 +303,10 @@ fn poll_lock<T: ?Sized>(
 ) -> Poll<()> {
     let r = lock.sem.poll_acquire(n, parked, false, cx);
     if r.is_pending() {
-        detect::parked();
+        let obj = detect::obj_at(lock);
+        detect::block(loc, || BlockInfo::Fixed(Wait::Lock { obj }));
         if detect::active() && !std::mem::replace(waited, true) {
-            detect::emit(
-                Op::LockWait {
-                    obj: detect::obj_at(lock),
-                },
-                loc,
-            );
+            detect::emit(Op::LockWait { obj }, loc);
         }
     }
     r

@@ -7,9 +7,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use goro_analyzer::event::Op;
+use goro_analyzer::event::{Op, Wait};
 
 use crate::rt::detect;
+use crate::rt::sched::BlockInfo;
 use crate::rt::waitgroup::{Parked, WaitGroupState};
 
 /// Waits for a collection of goroutines to finish: Go's `sync.WaitGroup`.
@@ -194,6 +195,12 @@ impl Future for WaitFuture<'_> {
             detect::emit(op, this.loc);
         }
         let r = this.wg.poll_wait(&mut this.parked, cx);
+        if r.is_pending() {
+            let (wg, counter) = (detect::obj_at(this.wg), this.wg.counter());
+            detect::block(this.loc, || {
+                BlockInfo::Fixed(Wait::WaitGroup { wg, counter })
+            });
+        }
         if r.is_ready() {
             // Every `done` happens before `wait` returns.
             detect::emit(

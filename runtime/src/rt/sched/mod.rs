@@ -24,7 +24,8 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use goro_analyzer::event::{Event, Loc, ObjId, Op};
+use goro_analyzer::engine::EndState;
+use goro_analyzer::event::{Blocked, Event, Loc, ObjId, Op, Wait};
 use goro_analyzer::trace::{TraceStep, TRACE_SCHEMA};
 use goro_analyzer::{Engine, Finding};
 
@@ -64,6 +65,14 @@ struct Task {
     waker: Waker,
 }
 
+/// What a parked goroutine waits for, as the primitive that parked it
+/// describes it; `Lazy` is evaluated when the schedule ends (handle counts
+/// may change after the goroutine parked).
+pub(crate) enum BlockInfo {
+    Fixed(Wait),
+    Lazy(Box<dyn Fn() -> Wait>),
+}
+
 /// What the scheduler knows of a goroutine beyond its future.
 struct Meta {
     /// Hash of its spawn path from main (stable under edits elsewhere).
@@ -71,6 +80,8 @@ struct Meta {
     children: u64,
     /// Its `go!` name, for traces.
     name: Option<String>,
+    /// What it parked on in its last poll, and where.
+    blocked: Option<(BlockInfo, Loc)>,
     /// Returned Pending without parking on anything goro knows: waiting on
     /// the outside world.
     external: bool,
@@ -233,6 +244,20 @@ pub(crate) fn note_park() {
     with_exec(|ex| ex.parked = true);
 }
 
+/// What the running goroutine parked on, for the leak and deadlock checks.
+pub(crate) fn note_block(info: BlockInfo, loc: Loc) {
+    let g = current_gid();
+    if g == 0 {
+        return;
+    }
+    with_exec(|ex| {
+        ex.parked = true;
+        if let Some(m) = ex.meta.get_mut((g - 1) as usize) {
+            m.blocked = Some((info, loc));
+        }
+    });
+}
+
 /// A seeded choice in `0..n` for the running goroutine (select!).
 pub(crate) fn rand_below(n: usize) -> usize {
     with_exec(|ex| {
@@ -314,6 +339,7 @@ impl Exec {
             path,
             children: 0,
             name,
+            blocked: None,
             external: false,
             done: false,
         });
@@ -502,6 +528,41 @@ pub(crate) fn run_schedule(
             break Ending::Panicked;
         }
     };
+
+    // Leaks and deadlocks: what is left blocked when nothing can run.
+    if matches!(ending, Ending::Completed | Ending::Blocked) {
+        let end = {
+            let mut ex = exec.borrow_mut();
+            let blocked: Vec<(u64, Option<(BlockInfo, Loc)>)> = ex
+                .meta
+                .iter_mut()
+                .enumerate()
+                .filter(|(_, m)| !m.done && !m.external)
+                .map(|(i, m)| (i as u64 + 1, m.blocked.take()))
+                .collect();
+            (ex.main_done, blocked)
+        };
+        // Lazy descriptions may read channel state: outside the borrow.
+        let blocked = end
+            .1
+            .into_iter()
+            .map(|(g, b)| {
+                let (wait, loc) = match b {
+                    Some((BlockInfo::Fixed(w), loc)) => (w, loc),
+                    Some((BlockInfo::Lazy(f), loc)) => (f(), loc),
+                    None => (Wait::Unknown, Loc::UNKNOWN),
+                };
+                Blocked { g, wait, loc }
+            })
+            .collect();
+        let state = EndState {
+            main_done: end.0,
+            blocked,
+        };
+        exec.borrow_mut().engine.finish(&state);
+    } else {
+        exec.borrow_mut().engine.finish(&EndState::default());
+    }
 
     // Tear down: drop every goroutine outside the executor's borrow (their
     // drops run goro cancel paths, which may call back in).
