@@ -130,3 +130,8 @@ pub use goro_macros::test;
 pub use goroutine::__go;
 pub use goroutine::{num_goroutine, run, spawn, yield_now, JoinHandle};
 pub use shared::Shared;
+
+/// The README's examples, compiled and run as doc tests so the tour stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
