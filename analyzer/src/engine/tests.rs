@@ -438,3 +438,221 @@ fn findings_round_trip_through_json_lines() {
     assert_eq!(bad.len(), 1);
     assert_eq!(bad[0].line, 2);
 }
+
+// ------------------------------------------------------------ blocking bugs
+
+use crate::engine::EndState;
+use crate::event::{Blocked, Wait};
+
+const A: ObjId = ObjId(40);
+const B: ObjId = ObjId(41);
+const G: ObjId = ObjId(42);
+
+fn lock(obj: ObjId) -> Op {
+    Op::Lock { obj }
+}
+fn unlock(obj: ObjId) -> Op {
+    Op::Unlock { obj }
+}
+
+#[test]
+fn ab_ba_locking_is_a_lock_order_inversion_even_without_a_deadlock() {
+    // Goroutine 2 finishes A-then-B before goroutine 3 does B-then-A: this
+    // schedule is fine, another deadlocks.
+    let mut t = T::new();
+    t.spawn(1, 2)
+        .spawn(1, 3)
+        .ev(2, lock(A))
+        .ev(2, lock(B))
+        .ev(2, unlock(B))
+        .ev(2, unlock(A))
+        .ev(3, lock(B))
+        .ev(3, lock(A))
+        .ev(3, unlock(A))
+        .ev(3, unlock(B));
+    t.e.finish(&EndState {
+        main_done: true,
+        blocked: Vec::new(),
+    });
+    assert_eq!(t.kinds(), vec![FindingKind::LockOrderInversion]);
+    let f = &t.e.findings()[0];
+    assert!(!f.observed);
+    assert_eq!(f.primary.line, 4, "B locked while holding A");
+    assert_eq!(f.related[0].line, 3, "A held");
+}
+
+#[test]
+fn consistent_order_or_a_gate_lock_is_no_inversion() {
+    // Same order in both goroutines.
+    let mut t = T::new();
+    t.spawn(1, 2)
+        .spawn(1, 3)
+        .ev(2, lock(A))
+        .ev(2, lock(B))
+        .ev(2, unlock(B))
+        .ev(2, unlock(A))
+        .ev(3, lock(A))
+        .ev(3, lock(B))
+        .ev(3, unlock(B))
+        .ev(3, unlock(A));
+    t.e.finish(&EndState::default());
+    assert!(t.kinds().is_empty());
+    // Opposite orders, but always under a common gate lock G.
+    let mut t = T::new();
+    t.spawn(1, 2)
+        .spawn(1, 3)
+        .ev(2, lock(G))
+        .ev(2, lock(A))
+        .ev(2, lock(B))
+        .ev(2, unlock(B))
+        .ev(2, unlock(A))
+        .ev(2, unlock(G))
+        .ev(3, lock(G))
+        .ev(3, lock(B))
+        .ev(3, lock(A))
+        .ev(3, unlock(A))
+        .ev(3, unlock(B))
+        .ev(3, unlock(G));
+    t.e.finish(&EndState::default());
+    assert!(t.kinds().is_empty(), "{:?}", t.e.findings());
+}
+
+#[test]
+fn inversion_ordered_by_happens_before_is_not_reported() {
+    // Goroutine 3 starts only after goroutine 2 is joined: the two
+    // acquisitions can never overlap.
+    let mut t = T::new();
+    t.spawn(1, 2)
+        .ev(2, lock(A))
+        .ev(2, lock(B))
+        .ev(2, unlock(B))
+        .ev(2, unlock(A))
+        .ev(2, Op::End)
+        .ev(1, Op::Join { child: 2 })
+        .spawn(1, 3)
+        .ev(3, lock(B))
+        .ev(3, lock(A))
+        .ev(3, unlock(A))
+        .ev(3, unlock(B));
+    t.e.finish(&EndState::default());
+    assert!(t.kinds().is_empty(), "{:?}", t.e.findings());
+}
+
+#[test]
+fn waiting_in_a_cycle_of_lock_holders_is_a_partial_deadlock_at_once() {
+    let mut t = T::new();
+    t.spawn(1, 2)
+        .spawn(1, 3)
+        .ev(2, lock(A))
+        .ev(3, lock(B))
+        .ev(2, Op::LockWait { obj: B })
+        .ev(3, Op::LockWait { obj: A });
+    assert_eq!(t.kinds(), vec![FindingKind::Deadlock]);
+    assert!(t.e.findings()[0].observed);
+    // One waiting without a cycle is not.
+    let mut t = T::new();
+    t.spawn(1, 2)
+        .spawn(1, 3)
+        .ev(2, lock(A))
+        .ev(3, Op::LockWait { obj: A });
+    assert!(t.kinds().is_empty());
+}
+
+fn blocked(g: Gid, wait: Wait, line: u32) -> Blocked {
+    Blocked {
+        g,
+        wait,
+        loc: at(line),
+    }
+}
+
+#[test]
+fn goroutines_left_blocked_after_main_returns_leak_and_say_why() {
+    let mut t = T::new();
+    t.ev(
+        1,
+        Op::Spawn {
+            child: 2,
+            name: Some("worker".into()),
+        },
+    );
+    t.e.finish(&EndState {
+        main_done: true,
+        blocked: vec![blocked(2, Wait::Recv { ch: CH, senders: 0 }, 50)],
+    });
+    assert_eq!(t.kinds(), vec![FindingKind::GoroutineLeak]);
+    let f = &t.e.findings()[0];
+    assert_eq!(f.primary.line, 50);
+    assert_eq!(f.primary.goroutine_name.as_deref(), Some("worker"));
+    assert_eq!(f.goroutines[0].created_at.as_deref(), Some("t.rs:1:1"));
+    assert!(f.notes.iter().any(|n| n.contains("can never be woken")));
+    // Nothing left blocked: nothing to report.
+    let mut t = T::new();
+    t.spawn(1, 2);
+    t.e.finish(&EndState {
+        main_done: true,
+        blocked: Vec::new(),
+    });
+    assert!(t.kinds().is_empty());
+}
+
+#[test]
+fn main_blocked_with_nothing_runnable_is_a_deadlock_with_its_cycle() {
+    let mut t = T::new();
+    t.spawn(1, 2).ev(2, lock(A));
+    t.e.finish(&EndState {
+        main_done: false,
+        blocked: vec![
+            blocked(1, Wait::Join { g: 2 }, 60),
+            blocked(2, Wait::Lock { obj: B }, 61),
+        ],
+    });
+    assert_eq!(t.kinds(), vec![FindingKind::Deadlock]);
+    let f = &t.e.findings()[0];
+    assert_eq!(f.primary.goroutine, 1);
+    assert_eq!(f.related[0].line, 61);
+    let mut t = T::new();
+    t.spawn(1, 2).spawn(1, 3).ev(2, lock(A)).ev(3, lock(B));
+    t.e.finish(&EndState {
+        main_done: false,
+        blocked: vec![
+            blocked(1, Wait::Join { g: 2 }, 60),
+            blocked(2, Wait::Lock { obj: B }, 61),
+            blocked(3, Wait::Lock { obj: A }, 62),
+        ],
+    });
+    let f =
+        t.e.findings()
+            .iter()
+            .find(|f| f.message.starts_with("all goroutines are asleep"))
+            .unwrap();
+    assert!(
+        f.notes
+            .iter()
+            .any(|n| n.contains("wait-for cycle: goroutine 2 -> goroutine 3 -> 2")),
+        "{:?}",
+        f.notes
+    );
+}
+
+#[test]
+fn a_dropped_cancel_func_is_a_lost_cancel() {
+    let mut t = T::new();
+    t.ev(
+        1,
+        Op::LostCancel {
+            created: at(70),
+            func: "with_timeout",
+            timer_pending: true,
+            children: 0,
+        },
+    );
+    assert_eq!(t.kinds(), vec![FindingKind::LostCancel]);
+    let f = &t.e.findings()[0];
+    assert_eq!(f.primary.line, 70);
+    assert!(f.message.contains("with_timeout"));
+    assert!(f
+        .notes
+        .iter()
+        .any(|n| n.contains("timer was still pending")));
+}
