@@ -8,6 +8,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use std::panic::Location;
+
+use goro_analyzer::event::Op;
+
+use crate::rt::detect;
 use crate::rt::goroutine::{self as g, Goroutine, JoinSlot, Sink};
 
 /// Runs `fut` as the main goroutine of a new program and returns its output.
@@ -43,6 +48,11 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    match crate::race::race_requested() {
+        Ok(true) => return crate::race::run_detected(fut),
+        Ok(false) => {}
+        Err(e) => panic!("goro::run: {e}"),
+    }
     if tokio::runtime::Handle::try_current().is_ok() {
         panic!(
             "goro::run called from inside a running runtime (a goroutine or a tokio task); \
@@ -87,8 +97,8 @@ where
         fut,
     ));
     let out = rt.block_on(std::future::poll_fn(|cx| {
-        if let Some(report) = state.poll_panic(cx) {
-            return Poll::Ready(Err(report));
+        if let Some(crash) = state.poll_panic(cx) {
+            return Poll::Ready(Err(crash.report));
         }
         slot.poll_join(cx).map(Ok)
     }));
@@ -96,7 +106,7 @@ where
     rt.shutdown_timeout(std::time::Duration::from_secs(1));
     match out {
         Ok(Ok(v)) => match state.take_panic() {
-            Some(report) => panic!("{report}"),
+            Some(crash) => panic!("{}", crash.report),
             None => v,
         },
         // The main goroutine's own panic propagates unchanged.
@@ -151,7 +161,10 @@ where
     let fut = async move {
         fut.await;
     };
-    tokio::spawn(Goroutine::new(run, id, name, Sink::Detached, fut));
+    g::start(
+        Goroutine::new(run, id, name, Sink::Detached, fut),
+        Location::caller(),
+    );
 }
 
 /// Starts `fut` as a new goroutine and returns a handle to join it.
@@ -182,8 +195,17 @@ where
     let run = g::current_run();
     let id = run.next_id();
     let slot = JoinSlot::new(run.clone());
-    tokio::spawn(Goroutine::new(run, id, None, Sink::Join(slot.clone()), fut));
-    JoinHandle { slot, id }
+    let site = Location::caller();
+    g::start(
+        Goroutine::new(run, id, None, Sink::Join(slot.clone()), fut),
+        site,
+    );
+    JoinHandle {
+        slot,
+        id,
+        site,
+        yielded: false,
+    }
 }
 
 /// A handle to join a goroutine started with [`spawn`]; awaiting it yields the
@@ -201,6 +223,9 @@ where
 pub struct JoinHandle<T> {
     slot: Arc<JoinSlot<T>>,
     id: u64,
+    /// Where the goroutine was spawned; reported as the join's site.
+    site: &'static Location<'static>,
+    yielded: bool,
 }
 
 impl<T> JoinHandle<T> {
@@ -241,10 +266,22 @@ impl<T> Future for JoinHandle<T> {
     type Output = T;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
-        match self.slot.poll_join(cx) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(Ok(v)) => Poll::Ready(v),
-            Poll::Ready(Err(p)) => std::panic::resume_unwind(p.payload),
+        let this = self.get_mut();
+        if detect::yield_point(cx, &mut this.yielded) {
+            return Poll::Pending;
+        }
+        match this.slot.poll_join(cx) {
+            Poll::Pending => {
+                detect::parked();
+                Poll::Pending
+            }
+            Poll::Ready(r) => {
+                detect::emit(Op::Join { child: this.id }, this.site);
+                match r {
+                    Ok(v) => Poll::Ready(v),
+                    Err(p) => std::panic::resume_unwind(p.payload),
+                }
+            }
         }
     }
 }
@@ -271,7 +308,20 @@ impl<T> fmt::Debug for JoinHandle<T> {
 /// });
 /// ```
 pub async fn yield_now() {
-    tokio::task::yield_now().await
+    if detect::active() {
+        // A scheduling point and nothing else.
+        let mut yielded = false;
+        std::future::poll_fn(|cx| {
+            if detect::yield_point(cx, &mut yielded) {
+                Poll::Pending
+            } else {
+                Poll::Ready(())
+            }
+        })
+        .await
+    } else {
+        tokio::task::yield_now().await
+    }
 }
 
 /// The number of goroutines that currently exist, the main goroutine

@@ -38,6 +38,7 @@ mod select_macro;
 mod shared;
 
 pub mod context;
+pub mod race;
 pub mod sync;
 pub mod time;
 

@@ -22,6 +22,7 @@ use std::task::{Context, Poll};
 
 use crate::chan::{RecvHandle, SendHandle, SEND_ON_CLOSED};
 use crate::rt::chan::{Channel, Park, ParkSend, TryRecv, TrySend};
+use crate::rt::detect;
 use crate::rt::panic::panic_at;
 use crate::rt::waiter::{Outcome, Waiter};
 
@@ -48,15 +49,18 @@ pub struct __RecvCase<'a, T> {
     chan: &'a Channel<T>,
     parked: Option<u64>,
     out: Option<Option<T>>,
+    loc: &'static Location<'static>,
 }
 
 impl<'a, T> __RecvCase<'a, T> {
     #[doc(hidden)]
+    #[track_caller]
     pub fn new<H: RecvHandle<T> + ?Sized>(h: &'a H) -> Self {
         __RecvCase {
             chan: h.__channel(),
             parked: None,
             out: None,
+            loc: Location::caller(),
         }
     }
 
@@ -69,7 +73,7 @@ impl<'a, T> __RecvCase<'a, T> {
 
 impl<T> __Case for __RecvCase<'_, T> {
     fn try_now(&mut self) -> bool {
-        self.out = match self.chan.try_recv() {
+        self.out = match self.chan.try_recv(self.loc) {
             TryRecv::Value(v) => Some(Some(v)),
             TryRecv::Closed => Some(None),
             TryRecv::Empty => return false,
@@ -78,7 +82,7 @@ impl<T> __Case for __RecvCase<'_, T> {
     }
 
     fn register(&mut self, w: &Arc<Waiter>, case: usize) -> bool {
-        match self.chan.park_recv(w, case, false) {
+        match self.chan.park_recv(w, case, false, self.loc) {
             Park::Parked(id) => {
                 self.parked = Some(id);
                 true
@@ -148,10 +152,10 @@ impl<'a, T> __SendCase<'a, T> {
 impl<T> __Case for __SendCase<'_, T> {
     fn try_now(&mut self) -> bool {
         let v = self.value.take().expect("send case value present");
-        match self.chan.try_send(v) {
+        match self.chan.try_send(v, self.loc) {
             TrySend::Sent => true,
             // A send on a closed channel is ready, and panics when chosen.
-            TrySend::Closed(_) => panic_at(self.loc, SEND_ON_CLOSED),
+            TrySend::Closed(_) => self.chan.send_on_closed(self.loc),
             TrySend::Full(v) => {
                 self.value = Some(v);
                 false
@@ -161,7 +165,7 @@ impl<T> __Case for __SendCase<'_, T> {
 
     fn register(&mut self, w: &Arc<Waiter>, case: usize) -> bool {
         let v = self.value.take().expect("send case value present");
-        match self.chan.park_send(v, w, case, false) {
+        match self.chan.park_send(v, w, case, false, self.loc) {
             ParkSend::Parked(id) => {
                 self.parked = Some(id);
                 true
@@ -205,6 +209,7 @@ pub struct __Select<'a> {
     cases: &'a mut [&'a mut (dyn __Case + Send)],
     default: bool,
     waiter: Option<Arc<Waiter>>,
+    yielded: bool,
 }
 
 impl<'a> __Select<'a> {
@@ -214,6 +219,7 @@ impl<'a> __Select<'a> {
             cases,
             default,
             waiter: None,
+            yielded: false,
         }
     }
 
@@ -236,7 +242,7 @@ fn poll_order(n: usize) -> ([u8; 64], usize) {
         *o = i as u8;
     }
     for i in (1..n).rev() {
-        order.swap(i, fastrand::usize(..=i));
+        order.swap(i, detect::rand_below(i + 1));
     }
     (order, n)
 }
@@ -251,6 +257,9 @@ impl Future for __Select<'_> {
                 None => Poll::Pending,
                 Some(o) => Poll::Ready(this.complete(o)),
             };
+        }
+        if detect::yield_point(cx, &mut this.yielded) {
+            return Poll::Pending;
         }
         let n = this.cases.len();
         loop {

@@ -30,6 +30,7 @@ use std::task::{Context, Poll};
 pub use err::{TryRecvError, TrySendError};
 
 use crate::rt::chan::{Channel, Park, ParkSend, TryRecv, TrySend};
+use crate::rt::detect;
 use crate::rt::panic::panic_at;
 use crate::rt::waiter::Waiter;
 
@@ -54,9 +55,10 @@ pub(crate) const CLOSE_OF_CLOSED: &str = "close of closed channel";
 ///     }
 /// });
 /// ```
+#[track_caller]
 pub fn chan<T>(cap: usize) -> Chan<T> {
     Chan {
-        inner: Arc::new(Channel::new(cap)),
+        inner: Arc::new(Channel::new(cap, Location::caller())),
     }
 }
 
@@ -124,7 +126,7 @@ pub struct Sender<T> {
 pub struct Receiver<T> {
     inner: Arc<Channel<T>>,
     /// A receive parked by `Stream::poll_next`, kept across polls.
-    stream: Option<(Arc<Waiter>, u64)>,
+    stream: RecvState,
 }
 
 macro_rules! common_methods {
@@ -214,8 +216,9 @@ macro_rules! send_methods {
         /// assert!(ch.try_send(1).is_ok());
         /// assert!(ch.try_send(2).unwrap_err().is_full());
         /// ```
+        #[track_caller]
         pub fn try_send(&self, v: T) -> Result<(), TrySendError<T>> {
-            match self.inner.try_send(v) {
+            match self.inner.try_send(v, Location::caller()) {
                 TrySend::Sent => Ok(()),
                 TrySend::Full(v) => Err(TrySendError::Full(v)),
                 TrySend::Closed(v) => Err(TrySendError::Closed(v)),
@@ -243,9 +246,7 @@ macro_rules! send_methods {
         /// ```
         #[track_caller]
         pub fn close(&self) {
-            if self.inner.close().is_err() {
-                panic_at(Location::caller(), CLOSE_OF_CLOSED);
-            }
+            self.inner.close(Location::caller());
         }
     };
 }
@@ -266,8 +267,9 @@ macro_rules! recv_methods {
         ///     assert_eq!(ch.recv().await, Some("x"));
         /// });
         /// ```
+        #[track_caller]
         pub fn recv(&self) -> RecvFuture<'_, T> {
-            RecvFuture::new(&self.inner)
+            RecvFuture::new(&self.inner, Location::caller())
         }
 
         /// Receives a value if one is available without waiting.
@@ -281,8 +283,9 @@ macro_rules! recv_methods {
         /// ch.try_send(5).unwrap();
         /// assert_eq!(ch.try_recv(), Ok(5));
         /// ```
+        #[track_caller]
         pub fn try_recv(&self) -> Result<T, TryRecvError> {
-            match self.inner.try_recv() {
+            match self.inner.try_recv(Location::caller()) {
                 TryRecv::Value(v) => Ok(v),
                 TryRecv::Empty => Err(TryRecvError::Empty),
                 TryRecv::Closed => Err(TryRecvError::Closed),
@@ -324,7 +327,7 @@ impl<T> Chan<T> {
     pub fn receiver(&self) -> Receiver<T> {
         Receiver {
             inner: self.inner.clone(),
-            stream: None,
+            stream: RecvState::default(),
         }
     }
 }
@@ -359,7 +362,7 @@ impl<T> Clone for Receiver<T> {
     fn clone(&self) -> Self {
         Receiver {
             inner: self.inner.clone(),
-            stream: None,
+            stream: RecvState::default(),
         }
     }
 }
@@ -374,7 +377,7 @@ impl<T> From<Chan<T>> for Receiver<T> {
     fn from(c: Chan<T>) -> Self {
         Receiver {
             inner: c.inner,
-            stream: None,
+            stream: RecvState::default(),
         }
     }
 }
@@ -411,13 +414,19 @@ impl<T> futures_core::Stream for Receiver<T> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = self.get_mut();
-        poll_recv(&this.inner, &mut this.stream, cx)
+        // The caller's site is not available through the trait: report the
+        // receive here.
+        let r = poll_recv(&this.inner, &mut this.stream, Location::caller(), cx);
+        if r.is_ready() {
+            this.stream = RecvState::default();
+        }
+        r
     }
 }
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        if let Some((_, id)) = self.stream.take() {
+        if let Some((_, id)) = self.stream.parked.take() {
             self.inner.cancel_recv(id, true);
         }
     }
@@ -485,13 +494,14 @@ pub struct SendFuture<'a, T> {
     value: Option<T>,
     parked: Option<(Arc<Waiter>, u64)>,
     loc: &'static Location<'static>,
+    yielded: bool,
 }
 
 impl<'a, T> SendFuture<'a, T> {
     fn new(chan: &'a Channel<T>, v: T, loc: &'static Location<'static>) -> Self {
         // Go panics at the send statement; check eagerly so the panic points
         // there even before the first poll.
-        if chan.is_closed() {
+        if chan.is_closed() && !detect::active() {
             panic_at(loc, SEND_ON_CLOSED);
         }
         SendFuture {
@@ -499,6 +509,7 @@ impl<'a, T> SendFuture<'a, T> {
             value: Some(v),
             parked: None,
             loc,
+            yielded: false,
         }
     }
 }
@@ -517,25 +528,29 @@ impl<T> Future for SendFuture<'_, T> {
                 Some(o) => {
                     this.parked = None;
                     if o.closed {
+                        // Reported to the detector by the close that woke us.
                         panic_at(this.loc, SEND_ON_CLOSED);
                     }
                     Poll::Ready(())
                 }
             };
         }
+        if detect::yield_point(cx, &mut this.yielded) {
+            return Poll::Pending;
+        }
         let v = this
             .value
             .take()
             .expect("SendFuture polled after completion");
-        let v = match this.chan.try_send(v) {
+        let v = match this.chan.try_send(v, this.loc) {
             TrySend::Sent => return Poll::Ready(()),
-            TrySend::Closed(_) => panic_at(this.loc, SEND_ON_CLOSED),
+            TrySend::Closed(_) => this.chan.send_on_closed(this.loc),
             TrySend::Full(v) => v,
         };
         let w = Waiter::new(cx.waker());
-        match this.chan.park_send(v, &w, 0, true) {
+        match this.chan.park_send(v, &w, 0, true, this.loc) {
             ParkSend::Done => Poll::Ready(()),
-            ParkSend::Closed(_) => panic_at(this.loc, SEND_ON_CLOSED),
+            ParkSend::Closed(_) => this.chan.send_on_closed(this.loc),
             ParkSend::Ready(_) => unreachable!("committing park never returns Ready"),
             ParkSend::Parked(id) => {
                 this.parked = Some((w, id));
@@ -578,12 +593,24 @@ impl<T> fmt::Debug for SendFuture<'_, T> {
 #[must_use = "futures do nothing unless awaited"]
 pub struct RecvFuture<'a, T> {
     chan: &'a Channel<T>,
+    state: RecvState,
+    loc: &'static Location<'static>,
+}
+
+/// A receive in progress: its scheduling point, then its parked entry.
+#[derive(Default)]
+struct RecvState {
+    yielded: bool,
     parked: Option<(Arc<Waiter>, u64)>,
 }
 
 impl<'a, T> RecvFuture<'a, T> {
-    fn new(chan: &'a Channel<T>) -> Self {
-        RecvFuture { chan, parked: None }
+    fn new(chan: &'a Channel<T>, loc: &'static Location<'static>) -> Self {
+        RecvFuture {
+            chan,
+            state: RecvState::default(),
+            loc,
+        }
     }
 }
 
@@ -594,16 +621,18 @@ impl<T> Future for RecvFuture<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = self.get_mut();
-        poll_recv(this.chan, &mut this.parked, cx)
+        poll_recv(this.chan, &mut this.state, this.loc, cx)
     }
 }
 
-/// One receive, parked across polls in `parked`.
+/// One receive, kept across polls in `state`.
 fn poll_recv<T>(
     chan: &Channel<T>,
-    parked: &mut Option<(Arc<Waiter>, u64)>,
+    state: &mut RecvState,
+    site: &'static Location<'static>,
     cx: &mut Context<'_>,
 ) -> Poll<Option<T>> {
+    let parked = &mut state.parked;
     if let Some((w, id)) = parked {
         return match w.poll_outcome(cx.waker()) {
             None => Poll::Pending,
@@ -620,17 +649,20 @@ fn poll_recv<T>(
             }
         };
     }
-    match chan.try_recv() {
+    if detect::yield_point(cx, &mut state.yielded) {
+        return Poll::Pending;
+    }
+    match chan.try_recv(site) {
         TryRecv::Value(v) => return Poll::Ready(Some(v)),
         TryRecv::Closed => return Poll::Ready(None),
         TryRecv::Empty => {}
     }
     let w = Waiter::new(cx.waker());
-    match chan.park_recv(&w, 0, true) {
+    match chan.park_recv(&w, 0, true, site) {
         Park::Done(v) => Poll::Ready(v),
         Park::Ready => unreachable!("committing park never returns Ready"),
         Park::Parked(id) => {
-            *parked = Some((w, id));
+            state.parked = Some((w, id));
             Poll::Pending
         }
     }
@@ -638,7 +670,7 @@ fn poll_recv<T>(
 
 impl<T> Drop for RecvFuture<'_, T> {
     fn drop(&mut self) {
-        if let Some((_, id)) = self.parked.take() {
+        if let Some((_, id)) = self.state.parked.take() {
             self.chan.cancel_recv(id, true);
         }
     }
@@ -647,7 +679,7 @@ impl<T> Drop for RecvFuture<'_, T> {
 impl<T> fmt::Debug for RecvFuture<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RecvFuture")
-            .field("parked", &self.parked.is_some())
+            .field("parked", &self.state.parked.is_some())
             .finish()
     }
 }

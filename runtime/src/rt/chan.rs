@@ -13,12 +13,18 @@
 //! `crate::select`.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::panic::Location;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
+use goro_analyzer::event::{Loc, Op};
 use parking_lot::Mutex;
 
+use super::detect;
 use super::waiter::Waiter;
+
+/// Where an operation is in the user's source (`#[track_caller]`).
+pub(crate) type Site = &'static Location<'static>;
 
 /// Outcome of a non-blocking send.
 pub(crate) enum TrySend<T> {
@@ -62,6 +68,9 @@ struct RecvEntry {
     id: u64,
     waiter: Arc<Waiter>,
     case: usize,
+    /// The parked goroutine and its receive, for the detector (0 in production).
+    g: u64,
+    site: Site,
 }
 
 struct SendEntry<T> {
@@ -69,6 +78,8 @@ struct SendEntry<T> {
     waiter: Arc<Waiter>,
     case: usize,
     value: T,
+    g: u64,
+    site: Site,
 }
 
 struct State<T> {
@@ -111,15 +122,20 @@ impl<T> Drop for Deferred<T> {
 #[doc(hidden)]
 pub struct Channel<T> {
     cap: usize,
+    /// Process-wide identity, for the detector.
+    id: u64,
     /// Mirrors `closed` for the lock-free check of `send` on a closed channel.
     closed: AtomicBool,
     state: Mutex<State<T>>,
 }
 
 impl<T> Channel<T> {
-    pub(crate) fn new(cap: usize) -> Self {
-        Channel {
+    pub(crate) fn new(cap: usize, site: Site) -> Self {
+        static IDS: AtomicU64 = AtomicU64::new(1);
+        let id = IDS.fetch_add(1, Ordering::Relaxed);
+        let c = Channel {
             cap,
+            id,
             closed: AtomicBool::new(false),
             state: Mutex::new(State {
                 buf: VecDeque::with_capacity(cap.min(1024)),
@@ -128,7 +144,35 @@ impl<T> Channel<T> {
                 handoff: VecDeque::new(),
                 next_id: 0,
             }),
+        };
+        c.event(
+            detect::gid(),
+            Op::ChanMake {
+                ch: detect::obj(id),
+                cap,
+            },
+            site,
+        );
+        c
+    }
+
+    /// Reports an operation of goroutine `g` to the detector, if one runs.
+    #[inline]
+    fn event(&self, g: u64, op: Op, site: Site) {
+        if detect::active() {
+            detect::emit_for(g, op, Loc::from_std(site));
         }
+    }
+
+    #[inline]
+    fn ch(&self) -> goro_analyzer::event::ObjId {
+        detect::obj(self.id)
+    }
+
+    /// A send on the closed channel: reported, then Go's panic at `site`.
+    pub(crate) fn send_on_closed(&self, site: Site) -> ! {
+        self.event(detect::gid(), Op::SendOnClosed { ch: self.ch() }, site);
+        super::panic::panic_at(site, crate::chan::SEND_ON_CLOSED)
     }
 
     pub(crate) fn cap(&self) -> usize {
@@ -146,10 +190,36 @@ impl<T> Channel<T> {
         self.closed.load(Ordering::Acquire)
     }
 
-    /// Delivers `v` to the first live parked receiver, if any.
-    fn deliver(st: &mut State<T>, v: T, d: &mut Deferred<T>) -> Result<(), T> {
+    /// Delivers `v` to the first live parked receiver, if any. `sender` is
+    /// the goroutine and site of the send, reported to the detector (`None`
+    /// for a value given back, whose send was reported already).
+    fn deliver(
+        &self,
+        st: &mut State<T>,
+        v: T,
+        sender: Option<(u64, Site)>,
+        d: &mut Deferred<T>,
+    ) -> Result<(), T> {
         while let Some(r) = st.recvq.pop_front() {
             if r.waiter.try_claim(r.case, false) {
+                if let Some((g, site)) = sender.filter(|_| detect::active()) {
+                    let ch = self.ch();
+                    if self.cap == 0 {
+                        let recv_loc = Loc::from_std(r.site);
+                        self.event(
+                            g,
+                            Op::ChanRendezvous {
+                                ch,
+                                receiver: r.g,
+                                recv_loc,
+                            },
+                            site,
+                        );
+                    } else {
+                        self.event(g, Op::ChanSend { ch }, site);
+                        self.event(r.g, Op::ChanRecv { ch }, r.site);
+                    }
+                }
                 st.handoff.push_back((r.id, v));
                 d.wake.push(r.waiter);
                 return Ok(());
@@ -159,28 +229,43 @@ impl<T> Channel<T> {
         Err(v)
     }
 
-    fn try_send_locked(&self, st: &mut State<T>, v: T, d: &mut Deferred<T>) -> TrySend<T> {
+    fn try_send_locked(
+        &self,
+        st: &mut State<T>,
+        v: T,
+        site: Site,
+        d: &mut Deferred<T>,
+    ) -> TrySend<T> {
         if self.is_closed() {
             return TrySend::Closed(v);
         }
-        let v = match Self::deliver(st, v, d) {
+        let g = detect::gid();
+        let v = match self.deliver(st, v, Some((g, site)), d) {
             Ok(()) => return TrySend::Sent,
             Err(v) => v,
         };
         if st.buf.len() < self.cap {
             st.buf.push_back(v);
+            self.event(g, Op::ChanSend { ch: self.ch() }, site);
             return TrySend::Sent;
         }
         TrySend::Full(v)
     }
 
-    fn try_recv_locked(&self, st: &mut State<T>, d: &mut Deferred<T>) -> TryRecv<T> {
+    fn try_recv_locked(&self, st: &mut State<T>, site: Site, d: &mut Deferred<T>) -> TryRecv<T> {
+        let g = detect::gid();
         if let Some(v) = st.buf.pop_front() {
+            if self.cap > 0 {
+                // (An unbuffered channel's buffer only holds values given back
+                // by cancelled receives, already accounted for.)
+                self.event(g, Op::ChanRecv { ch: self.ch() }, site);
+            }
             // A slot freed up: move the first parked sender's value in behind.
             if self.cap > 0 && st.buf.len() < self.cap {
                 while let Some(s) = st.sendq.pop_front() {
                     if s.waiter.try_claim(s.case, false) {
                         st.buf.push_back(s.value);
+                        self.event(s.g, Op::ChanSend { ch: self.ch() }, s.site);
                         d.wake.push(s.waiter);
                         break;
                     }
@@ -191,30 +276,43 @@ impl<T> Channel<T> {
         }
         while let Some(s) = st.sendq.pop_front() {
             if s.waiter.try_claim(s.case, false) {
+                if detect::active() {
+                    let (ch, recv_loc) = (self.ch(), Loc::from_std(site));
+                    self.event(
+                        s.g,
+                        Op::ChanRendezvous {
+                            ch,
+                            receiver: g,
+                            recv_loc,
+                        },
+                        s.site,
+                    );
+                }
                 d.wake.push(s.waiter);
                 return TryRecv::Value(s.value);
             }
             d.drop.push(s.value);
         }
         if self.is_closed() {
+            self.event(g, Op::ChanRecvClosed { ch: self.ch() }, site);
             TryRecv::Closed
         } else {
             TryRecv::Empty
         }
     }
 
-    pub(crate) fn try_send(&self, v: T) -> TrySend<T> {
+    pub(crate) fn try_send(&self, v: T, site: Site) -> TrySend<T> {
         let mut d = Deferred::new();
         let mut st = self.state.lock();
-        let r = self.try_send_locked(&mut st, v, &mut d);
+        let r = self.try_send_locked(&mut st, v, site, &mut d);
         drop(st);
         r
     }
 
-    pub(crate) fn try_recv(&self) -> TryRecv<T> {
+    pub(crate) fn try_recv(&self, site: Site) -> TryRecv<T> {
         let mut d = Deferred::new();
         let mut st = self.state.lock();
-        let r = self.try_recv_locked(&mut st, &mut d);
+        let r = self.try_recv_locked(&mut st, site, &mut d);
         drop(st);
         r
     }
@@ -229,24 +327,29 @@ impl<T> Channel<T> {
         waiter: &Arc<Waiter>,
         case: usize,
         commit: bool,
+        site: Site,
     ) -> ParkSend<T> {
         let mut d = Deferred::new();
         let mut st = self.state.lock();
         let ready = self.is_closed()
             || st.buf.len() < self.cap
-            || st.recvq.iter().any(|r| r.waiter.outcome().is_none());
+            // (A select's own receive on this channel cannot take its send.)
+            || st
+                .recvq
+                .iter()
+                .any(|r| !Arc::ptr_eq(&r.waiter, waiter) && r.waiter.outcome().is_none());
         if ready {
             if !commit {
                 return ParkSend::Ready(v);
             }
-            match self.try_send_locked(&mut st, v, &mut d) {
+            match self.try_send_locked(&mut st, v, site, &mut d) {
                 TrySend::Sent => return ParkSend::Done,
                 TrySend::Closed(v) => return ParkSend::Closed(v),
                 // Every parked receiver turned out stale: park below.
-                TrySend::Full(v) => return self.enqueue_send(&mut st, v, waiter, case),
+                TrySend::Full(v) => return self.enqueue_send(&mut st, v, waiter, case, site),
             }
         }
-        self.enqueue_send(&mut st, v, waiter, case)
+        self.enqueue_send(&mut st, v, waiter, case, site)
     }
 
     fn enqueue_send(
@@ -255,6 +358,7 @@ impl<T> Channel<T> {
         value: T,
         waiter: &Arc<Waiter>,
         case: usize,
+        site: Site,
     ) -> ParkSend<T> {
         let id = st.next_id;
         st.next_id += 1;
@@ -263,6 +367,8 @@ impl<T> Channel<T> {
             waiter: waiter.clone(),
             case,
             value,
+            g: detect::gid(),
+            site,
         });
         ParkSend::Parked(id)
     }
@@ -274,17 +380,21 @@ impl<T> Channel<T> {
         waiter: &Arc<Waiter>,
         case: usize,
         commit: bool,
+        site: Site,
     ) -> Park<Option<T>> {
         let mut d = Deferred::new();
         let mut st = self.state.lock();
         let ready = !st.buf.is_empty()
             || self.is_closed()
-            || st.sendq.iter().any(|s| s.waiter.outcome().is_none());
+            || st
+                .sendq
+                .iter()
+                .any(|s| !Arc::ptr_eq(&s.waiter, waiter) && s.waiter.outcome().is_none());
         if ready {
             if !commit {
                 return Park::Ready;
             }
-            match self.try_recv_locked(&mut st, &mut d) {
+            match self.try_recv_locked(&mut st, site, &mut d) {
                 TryRecv::Value(v) => return Park::Done(Some(v)),
                 TryRecv::Closed => return Park::Done(None),
                 // Every parked sender turned out stale: park below.
@@ -297,6 +407,8 @@ impl<T> Channel<T> {
             id,
             waiter: waiter.clone(),
             case,
+            g: detect::gid(),
+            site,
         });
         Park::Parked(id)
     }
@@ -323,8 +435,9 @@ impl<T> Channel<T> {
         if let Some(pos) = st.handoff.iter().position(|(i, _)| *i == id) {
             let (_, v) = st.handoff.remove(pos).expect("position is in range");
             let mut d = Deferred::new();
-            // Prefer a receiver that is already parked; else keep it first in line.
-            if let Err(v) = Self::deliver(&mut st, v, &mut d) {
+            // Prefer a receiver that is already parked; else keep it first in
+            // line. (Its send completed already: no new send event.)
+            if let Err(v) = self.deliver(&mut st, v, None, &mut d) {
                 st.buf.push_front(v);
             }
             drop(st);
@@ -338,25 +451,31 @@ impl<T> Channel<T> {
         st.sendq.remove(pos).map(|s| s.value)
     }
 
-    /// Closes the channel. `Err(())` if it was already closed.
-    pub(crate) fn close(&self) -> Result<(), ()> {
+    /// Closes the channel: Go's `close(ch)`, which panics with `close of
+    /// closed channel` at `site` if it was already closed.
+    pub(crate) fn close(&self, site: Site) {
         let mut d = Deferred::new();
         let mut st = self.state.lock();
+        let g = detect::gid();
         if self.closed.swap(true, Ordering::AcqRel) {
-            return Err(());
+            drop(st);
+            self.event(g, Op::CloseOfClosed { ch: self.ch() }, site);
+            super::panic::panic_at(site, crate::chan::CLOSE_OF_CLOSED);
         }
+        self.event(g, Op::ChanClose { ch: self.ch() }, site);
         for r in st.recvq.drain(..) {
             if r.waiter.try_claim(r.case, true) {
+                self.event(r.g, Op::ChanRecvClosed { ch: self.ch() }, r.site);
                 d.wake.push(r.waiter);
             }
         }
         for s in st.sendq.drain(..) {
             if s.waiter.try_claim(s.case, true) {
+                self.event(s.g, Op::SendOnClosed { ch: self.ch() }, s.site);
                 d.wake.push(s.waiter);
             }
             d.drop.push(s.value);
         }
         drop(st);
-        Ok(())
     }
 }

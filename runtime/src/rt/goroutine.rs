@@ -26,7 +26,7 @@ use super::panic::{self as rtpanic, payload_message};
 pub(crate) struct RunState {
     next_id: AtomicU64,
     live: AtomicUsize,
-    panic: Mutex<Option<String>>,
+    panic: Mutex<Option<Crash>>,
     /// Wakes the run's main loop when a goroutine panic is reported.
     watcher: AtomicWaker,
 }
@@ -51,17 +51,17 @@ impl RunState {
 
     /// Records an unjoined goroutine's panic; the first one wins, as in Go
     /// where the first panic ends the program.
-    pub(crate) fn report_panic(&self, msg: String) {
+    pub(crate) fn report_panic(&self, crash: Crash) {
         let mut p = self.panic.lock();
         if p.is_none() {
-            *p = Some(msg);
+            *p = Some(crash);
         }
         drop(p);
         self.watcher.wake();
     }
 
     /// Polled by `goro::run` beside the main goroutine.
-    pub(crate) fn poll_panic(&self, cx: &mut Context<'_>) -> Option<String> {
+    pub(crate) fn poll_panic(&self, cx: &mut Context<'_>) -> Option<Crash> {
         if let Some(m) = self.panic.lock().take() {
             return Some(m);
         }
@@ -69,7 +69,7 @@ impl RunState {
         self.panic.lock().take()
     }
 
-    pub(crate) fn take_panic(&self) -> Option<String> {
+    pub(crate) fn take_panic(&self) -> Option<Crash> {
         self.panic.lock().take()
     }
 }
@@ -101,10 +101,22 @@ pub(crate) fn current_run() -> Arc<RunState> {
     )
 }
 
+/// A goroutine panic: Go's crash line, and its parts for the detector.
+#[derive(Clone, Debug)]
+pub(crate) struct Crash {
+    /// `goroutine N [name] panicked at FILE:LINE: MESSAGE`.
+    pub(crate) report: String,
+    pub(crate) gid: u64,
+    pub(crate) message: String,
+    pub(crate) file: &'static str,
+    pub(crate) line: u32,
+    pub(crate) column: u32,
+}
+
 /// The panic of a joinable goroutine, kept for its join.
 pub(crate) struct Panicked {
     pub(crate) payload: Box<dyn std::any::Any + Send>,
-    pub(crate) report: String,
+    pub(crate) crash: Crash,
 }
 
 struct SlotState<T> {
@@ -136,7 +148,7 @@ impl<T> JoinSlot<T> {
         if st.handle_gone {
             drop(st);
             if let Err(p) = r {
-                self.run.report_panic(p.report);
+                self.run.report_panic(p.crash);
             }
             return;
         }
@@ -161,13 +173,18 @@ impl<T> JoinSlot<T> {
         self.state.lock().result.is_some()
     }
 
+    /// The output or panic, if the goroutine has finished.
+    pub(crate) fn try_take(&self) -> Option<Result<T, Panicked>> {
+        self.state.lock().result.take()
+    }
+
     /// The handle is gone: a panic nobody will join now belongs to the run.
     pub(crate) fn detach(&self) {
         let mut st = self.state.lock();
         st.handle_gone = true;
         if let Some(Err(p)) = st.result.take() {
             drop(st);
-            self.run.report_panic(p.report);
+            self.run.report_panic(p.crash);
         }
     }
 }
@@ -227,19 +244,43 @@ impl<F: Future> Goroutine<F> {
     }
 }
 
-/// Go's crash line for a goroutine panic.
-pub(crate) fn panic_report(
-    id: u64,
-    name: Option<&str>,
-    payload: &(dyn std::any::Any + Send),
-) -> String {
-    let (file, line, message) = match rtpanic::take_last() {
-        Some(r) => (r.file, r.line, r.message),
-        None => ("<unknown>".to_string(), 0, payload_message(payload)),
+/// Starts goroutine `g`: on the detecting scheduler when one runs on this
+/// thread, else on the tokio runtime.
+pub(crate) fn start<F>(g: Goroutine<F>, site: &'static std::panic::Location<'static>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send,
+{
+    if super::detect::active() {
+        let name = g.name.clone();
+        super::sched::spawn(
+            g.id,
+            name.as_deref(),
+            goro_analyzer::event::Loc::from_std(site),
+            Box::pin(g),
+        );
+    } else {
+        tokio::spawn(g);
+    }
+}
+
+/// Go's crash line for a goroutine panic, with its parts.
+pub(crate) fn crash(id: u64, name: Option<&str>, payload: &(dyn std::any::Any + Send)) -> Crash {
+    let (file, line, column, message) = match rtpanic::take_last() {
+        Some(r) => (r.file, r.line, r.column, r.message),
+        None => ("<unknown>", 0, 0, payload_message(payload)),
     };
-    match name {
+    let report = match name {
         Some(n) => format!("goroutine {id} [{n}] panicked at {file}:{line}: {message}"),
         None => format!("goroutine {id} panicked at {file}:{line}: {message}"),
+    };
+    Crash {
+        report,
+        gid: id,
+        message,
+        file,
+        line,
+        column,
     }
 }
 
@@ -254,13 +295,13 @@ impl<F: Future> Future for Goroutine<F> {
             Ok(Poll::Pending) => return Poll::Pending,
             Ok(Poll::Ready(v)) => Ok(v),
             Err(payload) => {
-                let report = panic_report(*this.id, this.name.as_deref(), &*payload);
-                Err(Panicked { payload, report })
+                let crash = crash(*this.id, this.name.as_deref(), &*payload);
+                Err(Panicked { payload, crash })
             }
         };
         match (this.sink.take(), r) {
             (Some(Sink::Join(slot)), r) => slot.complete(r),
-            (_, Err(p)) => this.live.0.report_panic(p.report),
+            (_, Err(p)) => this.live.0.report_panic(p.crash),
             (_, Ok(_)) => {}
         }
         Poll::Ready(())

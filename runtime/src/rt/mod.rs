@@ -1,12 +1,17 @@
 //! Model internals shared by every primitive: the channel model, the parked
-//! waiter, goroutine bookkeeping and panic capture. What users import lives
-//! outside this module and stays thin.
+//! waiter, goroutine bookkeeping, panic capture, the clock, the detector hook
+//! point and the detecting scheduler. What users import lives outside this
+//! module and stays thin.
 //!
-//! Every operation funnels through one function here (`Channel::park_send`,
-//! `Channel::close`, ...), which is the single point where the detecting
-//! scheduler will observe it.
+//! The data path of detection: a primitive's operation calls a hook in
+//! [`detect`] → the scheduler (`sched`) turns it into a `goro_analyzer`
+//! event → the engine updates its clocks and records findings.
 
 pub(crate) mod chan;
+pub(crate) mod clock;
+pub(crate) mod context;
+pub(crate) mod detect;
 pub(crate) mod goroutine;
 pub(crate) mod panic;
+pub(crate) mod sched;
 pub(crate) mod waiter;

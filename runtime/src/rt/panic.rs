@@ -16,8 +16,9 @@ use std::sync::Once;
 /// Where and why a panic happened.
 #[derive(Clone, Debug)]
 pub(crate) struct PanicRecord {
-    pub(crate) file: String,
+    pub(crate) file: &'static str,
     pub(crate) line: u32,
+    pub(crate) column: u32,
     pub(crate) message: String,
 }
 
@@ -49,14 +50,19 @@ pub(crate) fn install_hook() {
                 (None, None) => ("<unknown>", 0, 0),
             };
             let message = payload_message(info.payload());
+            let file = intern(file);
             LAST.with(|l| {
                 *l.borrow_mut() = Some(PanicRecord {
-                    file: file.to_string(),
+                    file,
                     line,
+                    column: col,
                     message: message.clone(),
                 })
             });
-            if over.is_some() {
+            if super::detect::active() {
+                // Under the detector a panic is a finding, reported with its
+                // site; the default hook's output would only repeat it.
+            } else if over.is_some() {
                 // Same shape as std's default hook, at the user's call site.
                 let thread = std::thread::current();
                 let name = thread.name().unwrap_or("<unnamed>");
@@ -66,6 +72,19 @@ pub(crate) fn install_hook() {
             }
         }));
     });
+}
+
+/// A `'static` copy of a panic location's file name, made once per file:
+/// the hook's location is only borrowed, and findings keep file names.
+fn intern(file: &str) -> &'static str {
+    static FILES: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    let mut files = FILES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(f) = files.iter().find(|f| **f == file) {
+        return f;
+    }
+    let f: &'static str = Box::leak(file.to_string().into_boxed_str());
+    files.push(f);
+    f
 }
 
 /// Takes the record of the last panic on this thread.

@@ -39,6 +39,7 @@ impl Waiter {
             waker: AtomicWaker::new(),
         };
         w.waker.register(waker);
+        super::detect::parked();
         Arc::new(w)
     }
 
@@ -67,7 +68,11 @@ impl Waiter {
             return Some(o);
         }
         self.waker.register(waker);
-        self.outcome()
+        let o = self.outcome();
+        if o.is_none() {
+            super::detect::parked();
+        }
+        o
     }
 
     pub(crate) fn wake(&self) {

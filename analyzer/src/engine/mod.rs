@@ -1,0 +1,652 @@
+//! The happens-before engine: Go's memory model over vector clocks, FastTrack
+//! shadows for tracked locations, and the checks built on them.
+//!
+//! Feed it [`Event`]s in execution order with [`Engine::apply`]; read
+//! [`Engine::findings`]. Edges (DESIGN.md, "Happens-before"): spawn → child
+//! start; child end → join; the k-th send → the k-th receive completes; the
+//! k-th receive → the (k+C)-th send completes (C = 0: rendezvous both ways);
+//! close → a receive that observes it; unlock → next lock (RwLock: write
+//! unlock → reads, read unlocks → write lock); `done` → `wait` returns;
+//! `Once` body → every return; atomics synchronize like Go's `sync/atomic`;
+//! `release(x)` → `acquire(x)`.
+//!
+//! A goroutine's clock is kept as a shared base clock plus its own entry, so
+//! a million goroutines that never synchronize with each other cost a
+//! million pointers, not a million clocks.
+
+mod shadow;
+
+use std::collections::{HashMap, HashSet};
+
+use crate::event::{Addr, Event, Gid, Loc, ObjId, Op};
+use crate::finding::{Finding, FindingKey, FindingKind, GoroutineInfo, Site, SCHEMA};
+use crate::vv::VClock;
+
+use shadow::{Access, Race, Shadow};
+
+/// Per-goroutine state.
+struct G {
+    /// What this goroutine has seen of others (its own entry may lag `own`).
+    base: VClock,
+    /// Its own logical time: the epoch of its current accesses.
+    own: u32,
+    name: Option<String>,
+    parent: Option<Gid>,
+    created_at: Option<Loc>,
+    /// Set when goro itself made this goroutine panic (send on closed, ...)
+    /// and already reported why: the generic panic is not reported again.
+    goro_panic: bool,
+}
+
+impl G {
+    fn new(
+        base: VClock,
+        name: Option<String>,
+        parent: Option<Gid>,
+        created_at: Option<Loc>,
+    ) -> Self {
+        G {
+            base,
+            own: 1,
+            name,
+            parent,
+            created_at,
+            goro_panic: false,
+        }
+    }
+}
+
+/// A prior operation that a later one must be ordered after.
+#[derive(Clone, Copy, Debug)]
+struct Epoch {
+    g: Gid,
+    clk: u32,
+    loc: Loc,
+}
+
+#[derive(Default)]
+struct Chan {
+    cap: usize,
+    sends: u64,
+    recvs: u64,
+    /// Go's per-slot clocks of a buffered channel (slot = k mod cap).
+    slots: Vec<VClock>,
+    closed: Option<(VClock, Epoch)>,
+    /// Sends not yet known to be ordered before a later send: the frontier a
+    /// close must be ordered after.
+    send_frontier: Vec<Epoch>,
+}
+
+#[derive(Default)]
+struct RwClocks {
+    /// Released by write unlocks; acquired by every lock.
+    w: VClock,
+    /// Joined by read unlocks; acquired by write locks.
+    r: VClock,
+}
+
+/// A WaitGroup's history for the add/wait check. Its clock (`done` →
+/// `wait` returns) is an ordinary object clock: `done` releases it and the
+/// runtime reports a returning `wait` as an `Acquire`.
+#[derive(Default)]
+struct WaitGroup {
+    /// `add`s that took the counter up from zero, and `wait`s: an unordered
+    /// pair is Go's "Add called concurrently with Wait".
+    adds_from_zero: Vec<Epoch>,
+    waits: Vec<Epoch>,
+}
+
+/// The happens-before engine of one execution (one schedule).
+///
+/// # Examples
+///
+/// ```
+/// use goro_analyzer::event::{Addr, Event, Loc, Op};
+/// use goro_analyzer::{Engine, FindingKind};
+///
+/// let at = |line| Loc { file: "src/main.rs", line, column: 5 };
+/// let mut e = Engine::new(7, 0);
+/// let x = Addr(1);
+/// e.apply(&Event { g: 1, op: Op::Spawn { child: 2, name: None }, loc: at(1) });
+/// e.apply(&Event { g: 2, op: Op::Write { addr: x, what: "Shared<i64>" }, loc: at(2) });
+/// e.apply(&Event { g: 1, op: Op::Write { addr: x, what: "Shared<i64>" }, loc: at(3) });
+/// assert_eq!(e.findings().len(), 1);
+/// assert_eq!(e.findings()[0].kind, FindingKind::DataRace);
+/// ```
+pub struct Engine {
+    gs: HashMap<Gid, G>,
+    ends: HashMap<Gid, VClock>,
+    objs: HashMap<ObjId, VClock>,
+    rws: HashMap<ObjId, RwClocks>,
+    wgs: HashMap<ObjId, WaitGroup>,
+    chans: HashMap<ObjId, Chan>,
+    shadows: HashMap<Addr, Shadow>,
+    atomics: HashMap<Addr, VClock>,
+    findings: Vec<Finding>,
+    seen: HashSet<FindingKey>,
+    seed: u64,
+    schedule: u32,
+}
+
+impl Engine {
+    /// An engine for the schedule with this seed and index (both recorded in
+    /// every finding).
+    pub fn new(seed: u64, schedule: u32) -> Self {
+        Engine {
+            gs: HashMap::new(),
+            ends: HashMap::new(),
+            objs: HashMap::new(),
+            rws: HashMap::new(),
+            wgs: HashMap::new(),
+            chans: HashMap::new(),
+            shadows: HashMap::new(),
+            atomics: HashMap::new(),
+            findings: Vec::new(),
+            seen: HashSet::new(),
+            seed,
+            schedule,
+        }
+    }
+
+    /// The findings so far, in the order they were found.
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+
+    /// Takes the findings out.
+    pub fn into_findings(self) -> Vec<Finding> {
+        self.findings
+    }
+
+    fn g(&mut self, g: Gid) -> &mut G {
+        self.gs
+            .entry(g)
+            .or_insert_with(|| G::new(VClock::new(), None, None, None))
+    }
+
+    /// `g`'s full clock (base with its own entry).
+    fn clock(&mut self, g: Gid) -> VClock {
+        let gs = self.g(g);
+        let own = gs.own;
+        let idx = clock_index(g);
+        if gs.base.get(idx) != own {
+            gs.base.set(idx, own);
+        }
+        gs.base.clone()
+    }
+
+    /// `obj ⊔= C_g`, then `g` moves to a new epoch.
+    fn release_into(&mut self, g: Gid, target: &mut VClock) {
+        let c = self.clock(g);
+        target.join(&c);
+        self.g(g).own += 1;
+    }
+
+    fn acquire_from(&mut self, g: Gid, source: &VClock) {
+        self.g(g).base.join(source);
+    }
+
+    /// Whether `e` happens before `g`'s current point.
+    fn ordered(&self, e: &Epoch, g: Gid) -> bool {
+        if e.g == g {
+            return true;
+        }
+        match self.gs.get(&g) {
+            Some(gs) => gs.base.get(clock_index(e.g)) >= e.clk,
+            None => false,
+        }
+    }
+
+    fn epoch(&mut self, g: Gid, loc: Loc) -> Epoch {
+        let clk = self.g(g).own;
+        Epoch { g, clk, loc }
+    }
+
+    /// Applies one event.
+    pub fn apply(&mut self, ev: &Event) {
+        let g = ev.g;
+        let loc = ev.loc;
+        match &ev.op {
+            Op::Spawn { child, name } => {
+                let c = self.clock(g);
+                self.g(g).own += 1;
+                self.gs
+                    .insert(*child, G::new(c, name.clone(), Some(g), Some(loc)));
+            }
+            Op::End => {
+                let c = self.clock(g);
+                self.ends.insert(g, c);
+            }
+            Op::Join { child } => {
+                if let Some(c) = self.ends.get(child).cloned() {
+                    self.acquire_from(g, &c);
+                }
+            }
+            Op::ChanMake { ch, cap } => {
+                self.chans.insert(
+                    *ch,
+                    Chan {
+                        cap: *cap,
+                        ..Chan::default()
+                    },
+                );
+            }
+            Op::ChanSend { ch } => {
+                self.note_send(*ch, g, loc);
+                let mut slot = self.take_slot(*ch, true);
+                self.acquire_from(g, &slot);
+                self.release_into(g, &mut slot);
+                self.put_slot(*ch, true, slot);
+            }
+            Op::ChanRecv { ch } => {
+                let mut slot = self.take_slot(*ch, false);
+                self.acquire_from(g, &slot);
+                self.release_into(g, &mut slot);
+                self.put_slot(*ch, false, slot);
+            }
+            Op::ChanRendezvous { ch, receiver, .. } => {
+                self.note_send(*ch, g, loc);
+                let mut both = self.clock(g);
+                let r = self.clock(*receiver);
+                both.join(&r);
+                self.acquire_from(g, &both);
+                self.acquire_from(*receiver, &both);
+                self.g(g).own += 1;
+                self.g(*receiver).own += 1;
+            }
+            Op::ChanClose { ch } => self.close(*ch, g, loc),
+            Op::ChanRecvClosed { ch } => {
+                if let Some((c, _)) = self.chans.get(ch).and_then(|c| c.closed.clone()) {
+                    self.acquire_from(g, &c);
+                }
+            }
+            Op::SendOnClosed { ch } => {
+                self.g(g).goro_panic = true;
+                let close = self
+                    .chans
+                    .get(ch)
+                    .and_then(|c| c.closed.as_ref().map(|x| x.1));
+                let primary = self.site(g, loc, "send");
+                let related: Vec<Site> = close
+                    .iter()
+                    .map(|e| self.site(e.g, e.loc, "close"))
+                    .collect();
+                self.report(
+                    FindingKind::SendOnClosed,
+                    true,
+                    "send on closed channel".to_string(),
+                    primary,
+                    related,
+                    vec!["the send panicked: a closed channel accepts no more values".into()],
+                    "close a channel only from its (last) sender, after every send; \
+                     with several senders, close it once all of them are done (a WaitGroup)"
+                        .into(),
+                );
+            }
+            Op::CloseOfClosed { ch } => {
+                self.g(g).goro_panic = true;
+                let first = self
+                    .chans
+                    .get(ch)
+                    .and_then(|c| c.closed.as_ref().map(|x| x.1));
+                let primary = self.site(g, loc, "close");
+                let related: Vec<Site> = first
+                    .iter()
+                    .map(|e| self.site(e.g, e.loc, "first close"))
+                    .collect();
+                self.report(
+                    FindingKind::DoubleClose,
+                    true,
+                    "close of closed channel".to_string(),
+                    primary,
+                    related,
+                    vec!["the second close panicked".into()],
+                    "make exactly one goroutine responsible for closing the channel \
+                     (or guard the close with sync::Once)"
+                        .into(),
+                );
+            }
+            Op::Acquire { obj } => {
+                if let Some(c) = self.objs.get(obj).cloned() {
+                    self.acquire_from(g, &c);
+                }
+            }
+            Op::Release { obj } => {
+                let mut c = self.objs.remove(obj).unwrap_or_default();
+                self.release_into(g, &mut c);
+                self.objs.insert(*obj, c);
+            }
+            Op::RLock { obj } => {
+                let w = self.rws.entry(*obj).or_default().w.clone();
+                self.acquire_from(g, &w);
+            }
+            Op::RUnlock { obj } => {
+                let mut r = std::mem::take(&mut self.rws.entry(*obj).or_default().r);
+                self.release_into(g, &mut r);
+                self.rws.entry(*obj).or_default().r = r;
+            }
+            Op::WLock { obj } => {
+                let rw = self.rws.entry(*obj).or_default();
+                let (w, r) = (rw.w.clone(), rw.r.clone());
+                self.acquire_from(g, &w);
+                self.acquire_from(g, &r);
+            }
+            Op::WUnlock { obj } => {
+                let mut w = std::mem::take(&mut self.rws.entry(*obj).or_default().w);
+                self.release_into(g, &mut w);
+                self.rws.entry(*obj).or_default().w = w;
+            }
+            Op::WgAdd { wg, delta, counter } => self.wg_add(*wg, g, loc, *delta, *counter),
+            Op::WgWait { wg, .. } => self.wg_wait(*wg, g, loc),
+            Op::Read { addr, what } => self.access(g, *addr, loc, false, false, what),
+            Op::Write { addr, what } => self.access(g, *addr, loc, true, false, what),
+            Op::Atomic { addr, write, what } => {
+                // Sequentially consistent: every atomic op on a location both
+                // acquires and releases it.
+                let mut c = self.atomics.remove(addr).unwrap_or_default();
+                self.acquire_from(g, &c);
+                self.access(g, *addr, loc, *write, true, what);
+                self.release_into(g, &mut c);
+                self.atomics.insert(*addr, c);
+            }
+            Op::Free { addr } => {
+                self.shadows.remove(addr);
+                self.atomics.remove(addr);
+            }
+            Op::Panic { message } => {
+                if std::mem::take(&mut self.g(g).goro_panic) {
+                    return;
+                }
+                let primary = self.site(g, loc, "panic");
+                self.report(
+                    FindingKind::Panic,
+                    true,
+                    format!("goroutine {g} panicked: {message}"),
+                    primary,
+                    Vec::new(),
+                    Vec::new(),
+                    "a panic in a goroutine ends a Go program; handle the error or recover \
+                     where the goroutine is joined"
+                        .into(),
+                );
+            }
+        }
+    }
+
+    fn take_slot(&mut self, ch: ObjId, send: bool) -> VClock {
+        let c = self.chans.entry(ch).or_default();
+        let k = if send { c.sends } else { c.recvs };
+        let cap = c.cap.max(1) as u64;
+        let i = (k % cap) as usize;
+        if c.slots.len() <= i {
+            c.slots.resize_with(i + 1, VClock::new);
+        }
+        std::mem::take(&mut c.slots[i])
+    }
+
+    fn put_slot(&mut self, ch: ObjId, send: bool, v: VClock) {
+        let c = self.chans.entry(ch).or_default();
+        let k = if send { &mut c.sends } else { &mut c.recvs };
+        let cap = c.cap.max(1) as u64;
+        let i = (*k % cap) as usize;
+        *k += 1;
+        c.slots[i] = v;
+    }
+
+    fn note_send(&mut self, ch: ObjId, g: Gid, loc: Loc) {
+        let e = self.epoch(g, loc);
+        let mut frontier = std::mem::take(&mut self.chans.entry(ch).or_default().send_frontier);
+        frontier.retain(|p| !self.ordered(p, g));
+        frontier.push(e);
+        self.chans.entry(ch).or_default().send_frontier = frontier;
+    }
+
+    fn close(&mut self, ch: ObjId, g: Gid, loc: Loc) {
+        let frontier = std::mem::take(&mut self.chans.entry(ch).or_default().send_frontier);
+        for s in &frontier {
+            if self.ordered(s, g) {
+                continue;
+            }
+            let primary = self.site(s.g, s.loc, "send");
+            let related = vec![self.site(g, loc, "close")];
+            let notes = vec![format!(
+                "nothing orders the send by goroutine {} before the close by goroutine {}: \
+                 in another schedule the send comes second and panics",
+                s.g, g
+            )];
+            self.report(
+                FindingKind::SendOnClosed,
+                false,
+                "send on a channel that may already be closed".to_string(),
+                primary,
+                related,
+                notes,
+                "close the channel only after every sender is done (wait for them with a \
+                 WaitGroup, or let the only sender close it)"
+                    .into(),
+            );
+        }
+        let e = self.epoch(g, loc);
+        let mut c = VClock::new();
+        self.release_into(g, &mut c);
+        self.chans.entry(ch).or_default().closed = Some((c, e));
+    }
+
+    fn wg_add(&mut self, wg: ObjId, g: Gid, loc: Loc, delta: i64, counter: i64) {
+        if counter < 0 {
+            self.g(g).goro_panic = true;
+            let primary = self.site(g, loc, if delta == -1 { "done" } else { "add" });
+            self.report(
+                FindingKind::WaitgroupMisuse,
+                true,
+                "sync: negative WaitGroup counter".to_string(),
+                primary,
+                Vec::new(),
+                vec![format!(
+                    "the counter went to {counter}: more done() than add()"
+                )],
+                "call add(n) once per goroutine, before starting it, and done() exactly once \
+                 in each"
+                    .into(),
+            );
+            return;
+        }
+        if delta < 0 {
+            let mut c = self.objs.remove(&wg).unwrap_or_default();
+            self.release_into(g, &mut c);
+            self.objs.insert(wg, c);
+            return;
+        }
+        if delta > 0 && counter == delta {
+            let e = self.epoch(g, loc);
+            let waits = self.wgs.entry(wg).or_default().waits.clone();
+            let unordered: Vec<Epoch> = waits.into_iter().filter(|w| !self.ordered(w, g)).collect();
+            for w in &unordered {
+                self.report_wg_race(&e, w);
+            }
+            let mut adds = std::mem::take(&mut self.wgs.entry(wg).or_default().adds_from_zero);
+            adds.retain(|p| !self.ordered(p, g));
+            adds.push(e);
+            self.wgs.entry(wg).or_default().adds_from_zero = adds;
+        }
+    }
+
+    fn wg_wait(&mut self, wg: ObjId, g: Gid, loc: Loc) {
+        let e = self.epoch(g, loc);
+        let adds = self.wgs.entry(wg).or_default().adds_from_zero.clone();
+        let unordered: Vec<Epoch> = adds.into_iter().filter(|a| !self.ordered(a, g)).collect();
+        for a in &unordered {
+            self.report_wg_race(a, &e);
+        }
+        let mut waits = std::mem::take(&mut self.wgs.entry(wg).or_default().waits);
+        waits.retain(|p| !self.ordered(p, g));
+        waits.push(e);
+        self.wgs.entry(wg).or_default().waits = waits;
+    }
+
+    fn report_wg_race(&mut self, add: &Epoch, wait: &Epoch) {
+        let primary = self.site(add.g, add.loc, "add");
+        let related = vec![self.site(wait.g, wait.loc, "wait")];
+        self.report(
+            FindingKind::WaitgroupMisuse,
+            false,
+            "WaitGroup add called concurrently with wait".to_string(),
+            primary,
+            related,
+            vec![format!(
+                "the add by goroutine {} takes the counter up from zero, and nothing orders it \
+                 before the wait by goroutine {}: the wait can return before the add",
+                add.g, wait.g
+            )],
+            "call add before starting the goroutine (`wg.add(1); go!(..)`), not inside it".into(),
+        );
+    }
+
+    fn access(&mut self, g: Gid, addr: Addr, loc: Loc, write: bool, atomic: bool, what: &str) {
+        self.g(g);
+        let cur = Access {
+            g,
+            clk: self.gs[&g].own,
+            loc,
+            write,
+            atomic,
+        };
+        let gs = &self.gs[&g];
+        let ordered = |p: &Access| p.g == g || gs.base.get(clock_index(p.g)) >= p.clk;
+        let mut races: Vec<Race> = Vec::new();
+        self.shadows
+            .entry(addr)
+            .or_default()
+            .access(cur, ordered, &mut races);
+        for r in races {
+            self.report_race(r, what);
+        }
+    }
+
+    fn report_race(&mut self, r: Race, what: &str) {
+        let op = |a: &Access| match (a.write, a.atomic) {
+            (true, false) => "write",
+            (false, false) => "read",
+            (true, true) => "atomic write",
+            (false, true) => "atomic read",
+        };
+        let primary = self.site(r.cur.g, r.cur.loc, op(&r.cur));
+        let related = vec![self.site(r.prev.g, r.prev.loc, op(&r.prev))];
+        let notes = vec![format!(
+            "goroutine {} did nothing after its {} that goroutine {} waited for before its {}: \
+             no channel operation, lock, WaitGroup or atomic orders them",
+            r.prev.g,
+            op(&r.prev),
+            r.cur.g,
+            op(&r.cur)
+        )];
+        self.report(
+            FindingKind::DataRace,
+            false,
+            format!(
+                "data race on {what}: {} by goroutine {} and {} by goroutine {}",
+                op(&r.cur),
+                r.cur.g,
+                op(&r.prev),
+                r.prev.g
+            ),
+            primary,
+            related,
+            notes,
+            format!(
+                "protect the {what} with a goro::sync::Mutex, make it an atomic, or hand it \
+                 over through a channel"
+            ),
+        );
+    }
+
+    fn site(&self, g: Gid, loc: Loc, op: &str) -> Site {
+        Site {
+            file: loc.file.to_string(),
+            line: loc.line,
+            column: loc.column,
+            goroutine: g,
+            goroutine_name: self.gs.get(&g).and_then(|x| x.name.clone()),
+            op: op.to_string(),
+            frames: Vec::new(),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn report(
+        &mut self,
+        kind: FindingKind,
+        observed: bool,
+        message: String,
+        primary: Site,
+        related: Vec<Site>,
+        mut notes: Vec<String>,
+        help: String,
+    ) {
+        let mut ids: Vec<Gid> = std::iter::once(&primary)
+            .chain(related.iter())
+            .map(|s| s.goroutine)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let goroutines: Vec<GoroutineInfo> = ids.iter().map(|&id| self.info(id)).collect();
+        for gi in &goroutines {
+            let name = gi
+                .name
+                .as_deref()
+                .map(|n| format!(" [{n}]"))
+                .unwrap_or_default();
+            match &gi.created_at {
+                Some(at) => notes.push(format!(
+                    "goroutine {}{name} was created at {at} by goroutine {}",
+                    gi.id,
+                    gi.parent.unwrap_or(0)
+                )),
+                None => notes.push(format!("goroutine {}{name} is the main goroutine", gi.id)),
+            }
+        }
+        let f = Finding {
+            schema: SCHEMA.to_string(),
+            kind,
+            observed,
+            message,
+            primary,
+            related,
+            goroutines,
+            notes,
+            help,
+            seed: self.seed,
+            schedule: self.schedule,
+            test: None,
+            expected: false,
+        };
+        if self.seen.insert(f.key()) {
+            self.findings.push(f);
+        }
+    }
+
+    fn info(&self, id: Gid) -> GoroutineInfo {
+        match self.gs.get(&id) {
+            Some(g) => GoroutineInfo {
+                id,
+                name: g.name.clone(),
+                parent: g.parent,
+                created_at: g.created_at.map(|l| l.to_string()),
+            },
+            None => GoroutineInfo {
+                id,
+                name: None,
+                parent: None,
+                created_at: None,
+            },
+        }
+    }
+}
+
+/// Goroutine ids start at 1; clock indices at 0.
+fn clock_index(g: Gid) -> u32 {
+    u32::try_from(g.saturating_sub(1)).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,66 @@
+//! FastTrack shadow state of one tracked location.
+//!
+//! The last write is one epoch; reads are one epoch while they are totally
+//! ordered and grow to a small frontier (one entry per goroutine whose read
+//! no later access is ordered after) only when reads are concurrent. A check
+//! is O(1) in the common case: FastTrack (Flanagan & Freund, PLDI 2009).
+
+use crate::event::{Gid, Loc};
+
+/// One access, at its goroutine's epoch.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Access {
+    pub(super) g: Gid,
+    pub(super) clk: u32,
+    pub(super) loc: Loc,
+    pub(super) write: bool,
+    pub(super) atomic: bool,
+}
+
+/// A racing pair: the current access and the earlier one it is unordered with.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Race {
+    pub(super) cur: Access,
+    pub(super) prev: Access,
+}
+
+#[derive(Default)]
+pub(super) struct Shadow {
+    write: Option<Access>,
+    reads: Vec<Access>,
+}
+
+/// Atomics never race with each other, only with plain accesses.
+fn conflicts(a: &Access, b: &Access) -> bool {
+    (a.write || b.write) && !(a.atomic && b.atomic)
+}
+
+impl Shadow {
+    /// Records `cur`; pushes every earlier access it races with onto `races`.
+    /// `ordered(p)` tells whether `p` happens before `cur`.
+    pub(super) fn access(
+        &mut self,
+        cur: Access,
+        ordered: impl Fn(&Access) -> bool,
+        races: &mut Vec<Race>,
+    ) {
+        if let Some(w) = self.write {
+            if conflicts(&w, &cur) && !ordered(&w) {
+                races.push(Race { cur, prev: w });
+            }
+        }
+        if cur.write {
+            for r in &self.reads {
+                if conflicts(r, &cur) && !ordered(r) {
+                    races.push(Race { cur, prev: *r });
+                }
+            }
+            self.reads.clear();
+            self.write = Some(cur);
+        } else {
+            // Reads ordered before this one are subsumed by it.
+            self.reads.retain(|r| !ordered(r));
+            self.reads.push(cur);
+        }
+    }
+}

@@ -1,0 +1,440 @@
+//! Engine tests over hand-written traces. Each buggy trace comes with its
+//! fixed twin, which must produce nothing.
+
+use super::*;
+use crate::event::{Addr, Event, Loc, ObjId, Op};
+
+fn at(line: u32) -> Loc {
+    Loc {
+        file: "t.rs",
+        line,
+        column: 1,
+    }
+}
+
+struct T {
+    e: Engine,
+    line: u32,
+}
+
+impl T {
+    fn new() -> Self {
+        T {
+            e: Engine::new(1, 0),
+            line: 0,
+        }
+    }
+    fn ev(&mut self, g: Gid, op: Op) -> &mut Self {
+        self.line += 1;
+        self.e.apply(&Event {
+            g,
+            op,
+            loc: at(self.line),
+        });
+        self
+    }
+    fn spawn(&mut self, g: Gid, child: Gid) -> &mut Self {
+        self.ev(g, Op::Spawn { child, name: None })
+    }
+    fn w(&mut self, g: Gid) -> &mut Self {
+        self.ev(
+            g,
+            Op::Write {
+                addr: Addr(1),
+                what: "x",
+            },
+        )
+    }
+    fn r(&mut self, g: Gid) -> &mut Self {
+        self.ev(
+            g,
+            Op::Read {
+                addr: Addr(1),
+                what: "x",
+            },
+        )
+    }
+    fn kinds(&self) -> Vec<FindingKind> {
+        self.e.findings().iter().map(|f| f.kind).collect()
+    }
+    fn lines(&self) -> Vec<(u32, Vec<u32>)> {
+        self.e
+            .findings()
+            .iter()
+            .map(|f| (f.primary.line, f.related.iter().map(|s| s.line).collect()))
+            .collect()
+    }
+}
+
+const CH: ObjId = ObjId(10);
+const M: ObjId = ObjId(20);
+const WG: ObjId = ObjId(30);
+
+#[test]
+fn unsynchronized_writes_race_and_report_both_sites() {
+    let mut t = T::new();
+    t.spawn(1, 2).w(2).w(1);
+    assert_eq!(t.kinds(), vec![FindingKind::DataRace]);
+    assert_eq!(t.lines(), vec![(3, vec![2])]);
+    let f = &t.e.findings()[0];
+    assert_eq!(f.primary.goroutine, 1);
+    assert_eq!(f.related[0].goroutine, 2);
+    assert_eq!(f.goroutines.len(), 2);
+    assert_eq!(f.goroutines[1].created_at.as_deref(), Some("t.rs:1:1"));
+}
+
+#[test]
+fn spawn_orders_parent_before_child() {
+    let mut t = T::new();
+    t.w(1).spawn(1, 2).w(2);
+    assert!(t.kinds().is_empty());
+}
+
+#[test]
+fn join_orders_child_before_parent() {
+    let mut t = T::new();
+    t.spawn(1, 2)
+        .w(2)
+        .ev(2, Op::End)
+        .ev(1, Op::Join { child: 2 })
+        .r(1);
+    assert!(t.kinds().is_empty());
+    let mut t = T::new();
+    t.spawn(1, 2).w(2).ev(2, Op::End).r(1);
+    assert_eq!(t.kinds(), vec![FindingKind::DataRace]);
+}
+
+#[test]
+fn mutex_orders_critical_sections() {
+    let mut t = T::new();
+    t.spawn(1, 2)
+        .ev(2, Op::Acquire { obj: M })
+        .w(2)
+        .ev(2, Op::Release { obj: M })
+        .ev(1, Op::Acquire { obj: M })
+        .w(1)
+        .ev(1, Op::Release { obj: M });
+    assert!(t.kinds().is_empty());
+    let mut t = T::new();
+    t.spawn(1, 2)
+        .ev(2, Op::Acquire { obj: M })
+        .w(2)
+        .ev(2, Op::Release { obj: M })
+        .w(1);
+    assert_eq!(t.kinds(), vec![FindingKind::DataRace]);
+}
+
+#[test]
+fn unbuffered_rendezvous_orders_both_ways() {
+    // Receiver's write before the receive is ordered before the sender's
+    // accesses after the send (C = 0: both ways).
+    let mut t = T::new();
+    t.ev(1, Op::ChanMake { ch: CH, cap: 0 })
+        .spawn(1, 2)
+        .w(2)
+        .ev(
+            1,
+            Op::ChanRendezvous {
+                ch: CH,
+                receiver: 2,
+                recv_loc: at(99),
+            },
+        )
+        .w(1);
+    assert!(t.kinds().is_empty());
+}
+
+#[test]
+fn buffered_channel_orders_kth_send_before_kth_recv() {
+    let mut t = T::new();
+    t.ev(1, Op::ChanMake { ch: CH, cap: 4 })
+        .spawn(1, 2)
+        .w(2)
+        .ev(2, Op::ChanSend { ch: CH })
+        .ev(1, Op::ChanRecv { ch: CH })
+        .w(1);
+    assert!(t.kinds().is_empty());
+    // But a receive does not order a later send's *sender* before the
+    // receiver when the buffer has room: that sender's write races.
+    let mut t = T::new();
+    t.ev(1, Op::ChanMake { ch: CH, cap: 4 })
+        .spawn(1, 2)
+        .ev(1, Op::ChanSend { ch: CH })
+        .ev(2, Op::ChanRecv { ch: CH })
+        .w(2)
+        .ev(2, Op::ChanSend { ch: CH })
+        .w(1);
+    assert_eq!(t.kinds(), vec![FindingKind::DataRace]);
+}
+
+#[test]
+fn buffered_channel_as_semaphore_orders_critical_sections() {
+    // Go's capacity rule: the k-th receive happens before the (k+C)-th send
+    // completes, so a channel of capacity 1 is a lock.
+    let mut t = T::new();
+    t.ev(1, Op::ChanMake { ch: CH, cap: 1 })
+        .spawn(1, 2)
+        .ev(2, Op::ChanSend { ch: CH })
+        .w(2)
+        .ev(2, Op::ChanRecv { ch: CH })
+        .ev(1, Op::ChanSend { ch: CH })
+        .w(1)
+        .ev(1, Op::ChanRecv { ch: CH });
+    assert!(t.kinds().is_empty());
+    // Capacity 2 admits two holders at once: a race.
+    let mut t = T::new();
+    t.ev(1, Op::ChanMake { ch: CH, cap: 2 })
+        .spawn(1, 2)
+        .ev(2, Op::ChanSend { ch: CH })
+        .w(2)
+        .ev(2, Op::ChanRecv { ch: CH })
+        .ev(1, Op::ChanSend { ch: CH })
+        .w(1)
+        .ev(1, Op::ChanRecv { ch: CH });
+    assert_eq!(t.kinds(), vec![FindingKind::DataRace]);
+}
+
+#[test]
+fn close_orders_before_receive_of_close() {
+    let mut t = T::new();
+    t.ev(1, Op::ChanMake { ch: CH, cap: 0 })
+        .spawn(1, 2)
+        .w(2)
+        .ev(2, Op::ChanClose { ch: CH })
+        .ev(1, Op::ChanRecvClosed { ch: CH })
+        .r(1);
+    assert!(t.kinds().is_empty());
+}
+
+#[test]
+fn send_unordered_with_close_is_predicted() {
+    let mut t = T::new();
+    t.ev(1, Op::ChanMake { ch: CH, cap: 1 })
+        .spawn(1, 2)
+        .ev(2, Op::ChanSend { ch: CH })
+        .ev(1, Op::ChanClose { ch: CH });
+    assert_eq!(t.kinds(), vec![FindingKind::SendOnClosed]);
+    assert!(!t.e.findings()[0].observed);
+    assert_eq!(t.lines(), vec![(3, vec![4])]);
+    // Fixed: the closer waits for the sender first.
+    let mut t = T::new();
+    t.ev(1, Op::ChanMake { ch: CH, cap: 1 })
+        .spawn(1, 2)
+        .ev(2, Op::ChanSend { ch: CH })
+        .ev(2, Op::End)
+        .ev(1, Op::Join { child: 2 })
+        .ev(1, Op::ChanClose { ch: CH });
+    assert!(t.kinds().is_empty());
+}
+
+#[test]
+fn observed_send_on_closed_and_double_close_name_the_close() {
+    let mut t = T::new();
+    t.ev(1, Op::ChanMake { ch: CH, cap: 1 })
+        .ev(1, Op::ChanClose { ch: CH })
+        .ev(1, Op::SendOnClosed { ch: CH })
+        .ev(
+            1,
+            Op::Panic {
+                message: "send on closed channel".into(),
+            },
+        )
+        .ev(1, Op::CloseOfClosed { ch: CH });
+    assert_eq!(
+        t.kinds(),
+        vec![FindingKind::SendOnClosed, FindingKind::DoubleClose]
+    );
+    assert_eq!(t.lines(), vec![(3, vec![2]), (5, vec![2])]);
+    assert!(t.e.findings().iter().all(|f| f.observed));
+}
+
+#[test]
+fn waitgroup_done_orders_before_wait_and_add_inside_goroutine_is_misuse() {
+    let mut t = T::new();
+    t.ev(
+        1,
+        Op::WgAdd {
+            wg: WG,
+            delta: 1,
+            counter: 1,
+        },
+    )
+    .spawn(1, 2)
+    .w(2)
+    .ev(
+        2,
+        Op::WgAdd {
+            wg: WG,
+            delta: -1,
+            counter: 0,
+        },
+    )
+    .ev(1, Op::WgWait { wg: WG, counter: 0 })
+    // The runtime reports a returning wait as an acquire.
+    .ev(1, Op::Acquire { obj: WG })
+    .r(1);
+    assert!(t.kinds().is_empty());
+
+    // The seed guide's bug: wg.add(1) inside the goroutine.
+    let mut t = T::new();
+    t.spawn(1, 2).ev(1, Op::WgWait { wg: WG, counter: 0 }).ev(
+        2,
+        Op::WgAdd {
+            wg: WG,
+            delta: 1,
+            counter: 1,
+        },
+    );
+    assert_eq!(t.kinds(), vec![FindingKind::WaitgroupMisuse]);
+    assert_eq!(t.lines(), vec![(3, vec![2])]);
+}
+
+#[test]
+fn negative_waitgroup_counter_is_observed_misuse() {
+    let mut t = T::new();
+    t.ev(
+        1,
+        Op::WgAdd {
+            wg: WG,
+            delta: -1,
+            counter: -1,
+        },
+    )
+    .ev(
+        1,
+        Op::Panic {
+            message: "sync: negative WaitGroup counter".into(),
+        },
+    );
+    assert_eq!(t.kinds(), vec![FindingKind::WaitgroupMisuse]);
+    assert!(t.e.findings()[0].observed);
+}
+
+#[test]
+fn atomics_never_race_with_each_other_but_race_with_plain_accesses() {
+    let atomic = |write| Op::Atomic {
+        addr: Addr(1),
+        write,
+        what: "x",
+    };
+    let mut t = T::new();
+    t.spawn(1, 2)
+        .ev(2, atomic(true))
+        .ev(1, atomic(true))
+        .ev(1, atomic(false));
+    assert!(t.kinds().is_empty());
+    let mut t = T::new();
+    t.spawn(1, 2).ev(2, atomic(true)).w(1);
+    // The plain write is unordered with goroutine 2's atomic write.
+    assert_eq!(t.kinds(), vec![FindingKind::DataRace]);
+}
+
+#[test]
+fn atomic_flag_publishes_plain_data() {
+    let flag = |write| Op::Atomic {
+        addr: Addr(2),
+        write,
+        what: "flag",
+    };
+    let mut t = T::new();
+    t.spawn(1, 2).w(2).ev(2, flag(true)).ev(1, flag(false)).r(1);
+    assert!(t.kinds().is_empty());
+}
+
+#[test]
+fn rwlock_readers_do_not_order_each_other() {
+    let mut t = T::new();
+    t.spawn(1, 2)
+        .ev(2, Op::RLock { obj: M })
+        .w(2)
+        .ev(2, Op::RUnlock { obj: M })
+        .ev(1, Op::RLock { obj: M })
+        .w(1)
+        .ev(1, Op::RUnlock { obj: M });
+    assert_eq!(t.kinds(), vec![FindingKind::DataRace]);
+    let mut t = T::new();
+    t.spawn(1, 2)
+        .ev(2, Op::RLock { obj: M })
+        .r(2)
+        .ev(2, Op::RUnlock { obj: M })
+        .ev(1, Op::WLock { obj: M })
+        .w(1)
+        .ev(1, Op::WUnlock { obj: M })
+        .ev(2, Op::RLock { obj: M })
+        .r(2);
+    assert!(t.kinds().is_empty());
+}
+
+#[test]
+fn concurrent_reads_are_not_races_but_a_later_write_races_with_each() {
+    let mut t = T::new();
+    t.w(1).spawn(1, 2).spawn(1, 3).r(2).r(3);
+    assert!(t.kinds().is_empty());
+    t.w(1);
+    assert_eq!(t.kinds(), vec![FindingKind::DataRace; 2]);
+}
+
+#[test]
+fn one_report_per_pair_of_sites() {
+    let mut e = Engine::new(1, 0);
+    let ev = |g, op, line| Event {
+        g,
+        op,
+        loc: at(line),
+    };
+    e.apply(&ev(
+        1,
+        Op::Spawn {
+            child: 2,
+            name: None,
+        },
+        1,
+    ));
+    for _ in 0..10 {
+        e.apply(&ev(
+            2,
+            Op::Write {
+                addr: Addr(1),
+                what: "x",
+            },
+            2,
+        ));
+        e.apply(&ev(
+            1,
+            Op::Write {
+                addr: Addr(1),
+                what: "x",
+            },
+            3,
+        ));
+    }
+    assert_eq!(e.findings().len(), 1);
+}
+
+#[test]
+fn plain_panic_is_reported_once() {
+    let mut t = T::new();
+    t.ev(
+        1,
+        Op::Panic {
+            message: "boom".into(),
+        },
+    );
+    assert_eq!(t.kinds(), vec![FindingKind::Panic]);
+    assert!(t.e.findings()[0].message.contains("boom"));
+}
+
+#[test]
+fn findings_round_trip_through_json_lines() {
+    let mut t = T::new();
+    t.spawn(1, 2).w(2).w(1);
+    let mut buf = Vec::new();
+    for f in t.e.findings() {
+        f.write_json_line(&mut buf).unwrap();
+    }
+    buf.extend_from_slice(b"{not json\n");
+    let (good, bad) = crate::finding::read_json_lines(&buf[..]).unwrap();
+    assert_eq!(good, t.e.findings());
+    assert_eq!(bad.len(), 1);
+    assert_eq!(bad[0].line, 2);
+}

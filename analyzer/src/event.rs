@@ -1,0 +1,226 @@
+//! Events: what a runtime tells the engine, one per completed operation.
+//!
+//! The engine knows nothing of the runtime that produces these: a goroutine
+//! is a number, a channel or lock an [`ObjId`], a memory location an
+//! [`Addr`]. Every event names the goroutine whose operation completed (which
+//! is not always the one running: a receiver that takes a parked sender's
+//! value completes the sender's send too) and the source location of that
+//! operation.
+
+use std::fmt;
+
+/// A goroutine, numbered as Go numbers them: main is 1.
+pub type Gid = u64;
+
+/// A synchronization object (channel, lock, WaitGroup, Once, context, or a
+/// user object of `race::acquire`/`release`), unique within one execution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjId(pub u64);
+
+/// A tracked memory location (a `Shared<T>`, an annotated access, an atomic).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Addr(pub u64);
+
+/// A source location, as `std::panic::Location` gives it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Loc {
+    /// Source file, as rustc names it (relative to the workspace root).
+    pub file: &'static str,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub column: u32,
+}
+
+impl Loc {
+    /// A location from a `#[track_caller]` capture.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let here = goro_analyzer::event::Loc::from_std(std::panic::Location::caller());
+    /// assert!(here.file.ends_with(".rs"));
+    /// ```
+    pub fn from_std(l: &'static std::panic::Location<'static>) -> Self {
+        Loc {
+            file: l.file(),
+            line: l.line(),
+            column: l.column(),
+        }
+    }
+
+    /// A placeholder for an operation whose site is unknown.
+    pub const UNKNOWN: Loc = Loc {
+        file: "<unknown>",
+        line: 0,
+        column: 0,
+    };
+}
+
+impl fmt::Debug for Loc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+impl fmt::Display for Loc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+/// The operation an event reports.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Op {
+    /// Goroutine `g` started goroutine `child` (Go's `go` statement).
+    Spawn {
+        /// The new goroutine.
+        child: Gid,
+        /// Its `go!` name, if any.
+        name: Option<String>,
+    },
+    /// Goroutine `g` returned (or was torn down).
+    End,
+    /// Goroutine `g` joined `child` (a `JoinHandle` await returned).
+    Join {
+        /// The joined goroutine.
+        child: Gid,
+    },
+    /// A channel of capacity `cap` was made.
+    ChanMake {
+        /// The channel.
+        ch: ObjId,
+        /// Its capacity.
+        cap: usize,
+    },
+    /// `g`'s value entered buffered channel `ch` (the k-th send).
+    ChanSend {
+        /// The channel.
+        ch: ObjId,
+    },
+    /// `g` took a value out of buffered channel `ch` (the k-th receive).
+    ChanRecv {
+        /// The channel.
+        ch: ObjId,
+    },
+    /// Unbuffered rendezvous: `g` sent to `receiver` on `ch`.
+    ChanRendezvous {
+        /// The channel.
+        ch: ObjId,
+        /// The receiving goroutine.
+        receiver: Gid,
+        /// Where the receiver's receive is.
+        recv_loc: Loc,
+    },
+    /// `g` closed `ch`.
+    ChanClose {
+        /// The channel.
+        ch: ObjId,
+    },
+    /// `g` received the zero value of closed `ch` (`ok == false`).
+    ChanRecvClosed {
+        /// The channel.
+        ch: ObjId,
+    },
+    /// `g` sent on closed `ch` and panicked.
+    SendOnClosed {
+        /// The channel.
+        ch: ObjId,
+    },
+    /// `g` closed already-closed `ch` and panicked.
+    CloseOfClosed {
+        /// The channel.
+        ch: ObjId,
+    },
+    /// `g` acquired `obj` (lock, `Once` return, `wait` return, `race::acquire`).
+    Acquire {
+        /// The object.
+        obj: ObjId,
+    },
+    /// `g` released `obj` (unlock, `Once` body end, `done`, `race::release`).
+    Release {
+        /// The object.
+        obj: ObjId,
+    },
+    /// `g` took a read lock on `obj`.
+    RLock {
+        /// The lock.
+        obj: ObjId,
+    },
+    /// `g` released a read lock on `obj`.
+    RUnlock {
+        /// The lock.
+        obj: ObjId,
+    },
+    /// `g` took the write lock of `obj`.
+    WLock {
+        /// The lock.
+        obj: ObjId,
+    },
+    /// `g` released the write lock of `obj`.
+    WUnlock {
+        /// The lock.
+        obj: ObjId,
+    },
+    /// `g` called `add(delta)` on WaitGroup `wg`, leaving `counter`.
+    WgAdd {
+        /// The WaitGroup.
+        wg: ObjId,
+        /// The delta (`done()` is -1).
+        delta: i64,
+        /// The counter after the add.
+        counter: i64,
+    },
+    /// `g` entered `wg.wait()` with the counter at `counter`.
+    WgWait {
+        /// The WaitGroup.
+        wg: ObjId,
+        /// The counter when the wait began.
+        counter: i64,
+    },
+    /// A plain read of `addr` by `g`.
+    Read {
+        /// The location.
+        addr: Addr,
+        /// What is read, for messages (`Shared<i64>`).
+        what: &'static str,
+    },
+    /// A plain write of `addr` by `g`.
+    Write {
+        /// The location.
+        addr: Addr,
+        /// What is written, for messages.
+        what: &'static str,
+    },
+    /// An atomic operation on `addr` by `g`: synchronizes like Go's
+    /// `sync/atomic` and is an access that never races with other atomics.
+    Atomic {
+        /// The location.
+        addr: Addr,
+        /// Whether it writes.
+        write: bool,
+        /// What is accessed, for messages.
+        what: &'static str,
+    },
+    /// The tracked location `addr` was freed: forget its history.
+    Free {
+        /// The location.
+        addr: Addr,
+    },
+    /// Goroutine `g` panicked with `message`.
+    Panic {
+        /// The panic message.
+        message: String,
+    },
+}
+
+/// One completed operation.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Event {
+    /// The goroutine whose operation completed.
+    pub g: Gid,
+    /// The operation.
+    pub op: Op,
+    /// Where the operation is in the source.
+    pub loc: Loc,
+}

@@ -1,0 +1,272 @@
+//! Findings: what the engine reports, and their JSON Lines form.
+//!
+//! A finding serializes to one JSON object per line (JSON Lines), the
+//! exchange format between test processes and `cargo race`. The schema is
+//! versioned by the `schema` field ([`SCHEMA`]); fields are only ever added
+//! within a version.
+
+use std::fmt;
+use std::io::{self, BufRead, Write};
+
+use serde::{Deserialize, Serialize};
+
+/// The schema tag every JSON line carries.
+pub const SCHEMA: &str = "goro-finding/1";
+
+/// The kinds of finding, named in JSON as in DESIGN.md (`data-race`, ...).
+///
+/// # Examples
+///
+/// ```
+/// use goro_analyzer::FindingKind;
+///
+/// assert_eq!(FindingKind::DataRace.as_str(), "data-race");
+/// assert_eq!("send-on-closed".parse::<FindingKind>(), Ok(FindingKind::SendOnClosed));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingKind {
+    /// Two accesses to one location, one a write, unordered by happens-before.
+    DataRace,
+    /// A goroutine still blocked when its program ends.
+    GoroutineLeak,
+    /// Every goroutine blocked and no timer pending.
+    Deadlock,
+    /// A cycle in the lock-acquisition graph.
+    LockOrderInversion,
+    /// A send after (or unordered with) a close.
+    SendOnClosed,
+    /// A second close (or two unordered closes).
+    DoubleClose,
+    /// A `CancelFunc` dropped without being called.
+    LostCancel,
+    /// A negative WaitGroup counter, or `add` from zero unordered with `wait`.
+    WaitgroupMisuse,
+    /// Any other goroutine panic.
+    Panic,
+}
+
+impl FindingKind {
+    /// Every kind, in a fixed order.
+    pub const ALL: [FindingKind; 9] = [
+        FindingKind::DataRace,
+        FindingKind::GoroutineLeak,
+        FindingKind::Deadlock,
+        FindingKind::LockOrderInversion,
+        FindingKind::SendOnClosed,
+        FindingKind::DoubleClose,
+        FindingKind::LostCancel,
+        FindingKind::WaitgroupMisuse,
+        FindingKind::Panic,
+    ];
+
+    /// The JSON name (`data-race`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingKind::DataRace => "data-race",
+            FindingKind::GoroutineLeak => "goroutine-leak",
+            FindingKind::Deadlock => "deadlock",
+            FindingKind::LockOrderInversion => "lock-order-inversion",
+            FindingKind::SendOnClosed => "send-on-closed",
+            FindingKind::DoubleClose => "double-close",
+            FindingKind::LostCancel => "lost-cancel",
+            FindingKind::WaitgroupMisuse => "waitgroup-misuse",
+            FindingKind::Panic => "panic",
+        }
+    }
+}
+
+impl fmt::Display for FindingKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An unknown finding kind name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownKind(pub String);
+
+impl fmt::Display for UnknownKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown finding kind `{}`; expected one of ", self.0)?;
+        for (i, k) in FindingKind::ALL.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            f.write_str(k.as_str())?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for UnknownKind {}
+
+impl std::str::FromStr for FindingKind {
+    type Err = UnknownKind;
+
+    fn from_str(s: &str) -> Result<Self, UnknownKind> {
+        FindingKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| UnknownKind(s.to_string()))
+    }
+}
+
+/// One frame of a goroutine's shadow call chain (`#[goro::instrument]`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Frame {
+    /// The function's path.
+    pub function: String,
+    /// Its source file.
+    pub file: String,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub column: u32,
+}
+
+/// Where something happened: a source location, the goroutine that did it
+/// and what it did.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Site {
+    /// Source file (relative to the workspace root, as rustc names it).
+    pub file: String,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub column: u32,
+    /// The goroutine (main is 1).
+    pub goroutine: u64,
+    /// Its `go!` name, if any.
+    pub goroutine_name: Option<String>,
+    /// The operation (`write`, `read`, `send`, `close`, ...).
+    pub op: String,
+    /// The goroutine's shadow call chain, innermost last (empty when nothing
+    /// was instrumented).
+    #[serde(default)]
+    pub frames: Vec<Frame>,
+}
+
+impl Site {
+    /// `file:line:column`.
+    pub fn location(&self) -> String {
+        format!("{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+/// A goroutine a finding names, with where it was created.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct GoroutineInfo {
+    /// Its id (main is 1).
+    pub id: u64,
+    /// Its `go!` name, if any.
+    pub name: Option<String>,
+    /// The goroutine that created it.
+    pub parent: Option<u64>,
+    /// Where it was created (`None` for main).
+    pub created_at: Option<String>,
+}
+
+/// One finding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Always [`SCHEMA`].
+    pub schema: String,
+    /// What was found.
+    pub kind: FindingKind,
+    /// `true` when it happened in the schedule (a panic, a leak); `false`
+    /// when predicted from happens-before (a race needs no crash).
+    pub observed: bool,
+    /// One line saying what is wrong.
+    pub message: String,
+    /// The primary site (the second access of a race, the failing send, ...).
+    pub primary: Site,
+    /// Related sites (the first access, the close, ...).
+    pub related: Vec<Site>,
+    /// Every goroutine the sites name, with its creation site.
+    pub goroutines: Vec<GoroutineInfo>,
+    /// Notes explaining it (why no happens-before edge orders the sites...).
+    pub notes: Vec<String>,
+    /// The usual fix.
+    pub help: String,
+    /// The seed of the schedule that exposed it.
+    pub seed: u64,
+    /// The index of that schedule in its exploration.
+    pub schedule: u32,
+    /// The test that found it, when known.
+    #[serde(default)]
+    pub test: Option<String>,
+    /// Whether the test declared this kind as expected (`expect = ".."`) or
+    /// allowed (`allow = [..]`): reported, but not a failure.
+    #[serde(default)]
+    pub expected: bool,
+}
+
+impl Finding {
+    /// The identity findings are deduplicated by across schedules and runs:
+    /// the kind and the source locations of its sites (not goroutine ids,
+    /// which differ between schedules).
+    pub fn key(&self) -> FindingKey {
+        let mut sites: Vec<(String, u32, u32)> = std::iter::once(&self.primary)
+            .chain(self.related.iter())
+            .map(|s| (s.file.clone(), s.line, s.column))
+            .collect();
+        if self.kind == FindingKind::DataRace {
+            // A race is symmetric: the same pair whichever access came last.
+            sites.sort();
+        }
+        FindingKey {
+            kind: self.kind,
+            sites,
+        }
+    }
+
+    /// Writes the finding as one JSON line.
+    pub fn write_json_line<W: Write>(&self, mut w: W) -> io::Result<()> {
+        serde_json::to_writer(&mut w, self)?;
+        w.write_all(b"\n")
+    }
+}
+
+/// The deduplication identity of a finding ([`Finding::key`]).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FindingKey {
+    /// The kind.
+    pub kind: FindingKind,
+    /// `(file, line, column)` of each site.
+    pub sites: Vec<(String, u32, u32)>,
+}
+
+/// A line of a report file that is not a finding.
+#[derive(Debug)]
+pub struct BadLine {
+    /// 1-based line number.
+    pub line: usize,
+    /// Why it was rejected.
+    pub error: String,
+}
+
+/// Reads findings from JSON Lines; bad lines are returned beside the good
+/// ones, never dropping what could be read.
+pub fn read_json_lines<R: BufRead>(r: R) -> io::Result<(Vec<Finding>, Vec<BadLine>)> {
+    let mut good = Vec::new();
+    let mut bad = Vec::new();
+    for (i, line) in r.lines().enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Finding>(&line) {
+            Ok(f) if f.schema == SCHEMA => good.push(f),
+            Ok(f) => bad.push(BadLine {
+                line: i + 1,
+                error: format!("unsupported schema `{}` (expected `{SCHEMA}`)", f.schema),
+            }),
+            Err(e) => bad.push(BadLine {
+                line: i + 1,
+                error: e.to_string(),
+            }),
+        }
+    }
+    Ok((good, bad))
+}

@@ -1,0 +1,425 @@
+//! Exploration settings and their environment overrides.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// How the detecting scheduler picks the next goroutine.
+///
+/// # Examples
+///
+/// ```
+/// use goro::race::Strategy;
+///
+/// assert_eq!("random".parse::<Strategy>(), Ok(Strategy::Random));
+/// assert_eq!("pct".parse::<Strategy>(), Ok(Strategy::Pct { depth: 3 }));
+/// assert_eq!("pct:5".parse::<Strategy>(), Ok(Strategy::Pct { depth: 5 }));
+/// assert!("fifo".parse::<Strategy>().is_err());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Strategy {
+    /// Uniform among the goroutines that can run, at every step.
+    Random,
+    /// Probabilistic concurrency testing (Burckhardt et al., ASPLOS 2010):
+    /// random goroutine priorities plus `depth - 1` random priority change
+    /// points; finds any bug of depth `depth` with probability at least
+    /// `1/(n k^(depth-1))` per schedule (n goroutines, k steps).
+    Pct {
+        /// The bug depth aimed at (at least 1).
+        depth: u32,
+    },
+}
+
+impl fmt::Display for Strategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Strategy::Random => f.write_str("random"),
+            Strategy::Pct { depth } => write!(f, "pct:{depth}"),
+        }
+    }
+}
+
+/// A strategy name that does not parse.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BadStrategy(pub String);
+
+impl fmt::Display for BadStrategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown strategy `{}`; expected `random`, `pct` or `pct:DEPTH` (DEPTH >= 1)",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for BadStrategy {}
+
+impl FromStr for Strategy {
+    type Err = BadStrategy;
+
+    fn from_str(s: &str) -> Result<Self, BadStrategy> {
+        match s {
+            "random" => Ok(Strategy::Random),
+            "pct" => Ok(Strategy::Pct { depth: 3 }),
+            _ => match s.strip_prefix("pct:").map(str::parse::<u32>) {
+                Some(Ok(depth)) if depth >= 1 => Ok(Strategy::Pct { depth }),
+                _ => Err(BadStrategy(s.to_string())),
+            },
+        }
+    }
+}
+
+/// Settings of an exploration: how many schedules, from which seed, with
+/// which strategy.
+///
+/// The environment overrides them (so that `cargo race test --schedules N`
+/// reaches every test): `GORO_SCHEDULES`, `GORO_SEED`, `GORO_STRATEGY`,
+/// `GORO_MAX_STEPS`, `GORO_REPORT_DIR`. Turn that off with
+/// [`Config::env`]`(false)`.
+///
+/// # Examples
+///
+/// ```
+/// use goro::race::{Config, Strategy};
+///
+/// let config = Config::default()
+///     .schedules(200)
+///     .seed(7)
+///     .strategy(Strategy::Pct { depth: 3 });
+/// assert_eq!(config.get_schedules(), 200);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub(crate) schedules: u32,
+    pub(crate) seed: u64,
+    pub(crate) strategy: Strategy,
+    pub(crate) max_steps: u64,
+    pub(crate) grace: Duration,
+    pub(crate) use_env: bool,
+    pub(crate) report_dir: Option<PathBuf>,
+}
+
+impl Default for Config {
+    /// 100 schedules of the `Random` strategy from seed 0, at most 100,000
+    /// steps each, with 60 s of virtual grace time after main returns.
+    fn default() -> Self {
+        Config {
+            schedules: 100,
+            seed: 0,
+            strategy: Strategy::Random,
+            max_steps: 100_000,
+            grace: Duration::from_secs(60),
+            use_env: true,
+            report_dir: None,
+        }
+    }
+}
+
+impl Config {
+    /// Number of schedules to run (at least 1).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(goro::race::Config::default().schedules(0).get_schedules(), 1);
+    /// ```
+    pub fn schedules(mut self, n: u32) -> Self {
+        self.schedules = n.max(1);
+        self
+    }
+
+    /// The base seed: schedule `i` runs with a seed derived from `(seed, i)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let c = goro::race::Config::default().seed(42);
+    /// assert_eq!(c.get_seed(), 42);
+    /// ```
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// The scheduling strategy.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro::race::{Config, Strategy};
+    /// let c = Config::default().strategy(Strategy::Pct { depth: 2 });
+    /// assert_eq!(c.get_strategy(), Strategy::Pct { depth: 2 });
+    /// ```
+    pub fn strategy(mut self, s: Strategy) -> Self {
+        self.strategy = s;
+        self
+    }
+
+    /// The step limit of one schedule (a step is one poll of one goroutine);
+    /// a schedule that reaches it ends with a livelock note in the report.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let c = goro::race::Config::default().max_steps(1_000);
+    /// assert_eq!(c.get_max_steps(), 1_000);
+    /// ```
+    pub fn max_steps(mut self, n: u64) -> Self {
+        self.max_steps = n.max(1);
+        self
+    }
+
+    /// Virtual time the other goroutines may still run after main returns.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let c = goro::race::Config::default().grace(Duration::from_secs(5));
+    /// ```
+    pub fn grace(mut self, d: Duration) -> Self {
+        self.grace = d;
+        self
+    }
+
+    /// Whether `GORO_*` environment variables override these settings
+    /// (default: yes).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// // A test that must run exactly these settings whatever CI exports.
+    /// let c = goro::race::Config::default().schedules(3).env(false);
+    /// ```
+    pub fn env(mut self, use_env: bool) -> Self {
+        self.use_env = use_env;
+        self
+    }
+
+    /// The number of schedules.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(goro::race::Config::default().get_schedules(), 100);
+    /// ```
+    pub fn get_schedules(&self) -> u32 {
+        self.schedules
+    }
+
+    /// The base seed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(goro::race::Config::default().get_seed(), 0);
+    /// ```
+    pub fn get_seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The strategy.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro::race::{Config, Strategy};
+    /// assert_eq!(Config::default().get_strategy(), Strategy::Random);
+    /// ```
+    pub fn get_strategy(&self) -> Strategy {
+        self.strategy
+    }
+
+    /// The step limit of one schedule.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(goro::race::Config::default().get_max_steps(), 100_000);
+    /// ```
+    pub fn get_max_steps(&self) -> u64 {
+        self.max_steps
+    }
+
+    /// These settings with the `GORO_*` environment variables applied.
+    ///
+    /// # Errors
+    ///
+    /// A variable with a bad value: the error names the variable, the value
+    /// and what is accepted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let c = goro::race::Config::default().with_env().expect("valid GORO_* variables");
+    /// ```
+    pub fn with_env(self) -> Result<Self, EnvError> {
+        self.with_vars(|k| std::env::var_os(k).map(|v| v.to_string_lossy().into_owned()))
+    }
+
+    pub(crate) fn with_vars(
+        mut self,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, EnvError> {
+        if let Some(v) = var("GORO_SCHEDULES") {
+            self.schedules = parse(&v)
+                .filter(|n: &u32| *n >= 1)
+                .ok_or_else(|| bad("GORO_SCHEDULES", &v, "a whole number of schedules >= 1"))?;
+        }
+        if let Some(v) = var("GORO_SEED") {
+            self.seed = parse_seed(&v).ok_or_else(|| {
+                bad(
+                    "GORO_SEED",
+                    &v,
+                    "an unsigned 64-bit integer (decimal or 0x-prefixed hex)",
+                )
+            })?;
+        }
+        if let Some(v) = var("GORO_STRATEGY") {
+            self.strategy = v.parse().map_err(|_| {
+                bad(
+                    "GORO_STRATEGY",
+                    &v,
+                    "`random`, `pct` or `pct:DEPTH` (DEPTH >= 1)",
+                )
+            })?;
+        }
+        if let Some(v) = var("GORO_MAX_STEPS") {
+            self.max_steps = parse(&v)
+                .filter(|n: &u64| *n >= 1)
+                .ok_or_else(|| bad("GORO_MAX_STEPS", &v, "a whole number of steps >= 1"))?;
+        }
+        if let Some(v) = var("GORO_REPORT_DIR") {
+            if v.is_empty() {
+                return Err(bad("GORO_REPORT_DIR", &v, "a directory path"));
+            }
+            self.report_dir = Some(PathBuf::from(v));
+        }
+        Ok(self)
+    }
+}
+
+fn parse<T: FromStr>(v: &str) -> Option<T> {
+    v.trim().parse().ok()
+}
+
+fn parse_seed(v: &str) -> Option<u64> {
+    let v = v.trim();
+    match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => v.parse().ok(),
+    }
+}
+
+fn bad(var: &str, value: &str, accepted: &str) -> EnvError {
+    EnvError {
+        var: var.to_string(),
+        value: value.to_string(),
+        accepted: accepted.to_string(),
+    }
+}
+
+/// A `GORO_*` environment variable with a value goro cannot use.
+///
+/// # Examples
+///
+/// ```
+/// let e = goro::race::EnvError {
+///     var: "GORO_SCHEDULES".into(),
+///     value: "lots".into(),
+///     accepted: "a whole number of schedules >= 1".into(),
+/// };
+/// assert_eq!(
+///     e.to_string(),
+///     "GORO_SCHEDULES=lots is not valid: expected a whole number of schedules >= 1"
+/// );
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnvError {
+    /// The variable.
+    pub var: String,
+    /// Its value.
+    pub value: String,
+    /// What it accepts.
+    pub accepted: String,
+}
+
+impl fmt::Display for EnvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}={} is not valid: expected {}",
+            self.var, self.value, self.accepted
+        )
+    }
+}
+
+impl std::error::Error for EnvError {}
+
+/// Whether `GORO_RACE` asks `goro::run` to use the detecting scheduler.
+pub(crate) fn race_requested() -> Result<bool, EnvError> {
+    match std::env::var_os("GORO_RACE") {
+        None => Ok(false),
+        Some(v) => match v.to_string_lossy().trim() {
+            "" | "0" | "false" | "no" | "off" => Ok(false),
+            "1" | "true" | "yes" | "on" => Ok(true),
+            other => Err(bad(
+                "GORO_RACE",
+                other,
+                "1 or 0 (also true/false, yes/no, on/off)",
+            )),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn environment_overrides_settings() {
+        let c = Config::default()
+            .with_vars(vars(&[
+                ("GORO_SCHEDULES", "7"),
+                ("GORO_SEED", "0x10"),
+                ("GORO_STRATEGY", "pct:4"),
+                ("GORO_MAX_STEPS", "99"),
+                ("GORO_REPORT_DIR", "/tmp/r"),
+            ]))
+            .unwrap();
+        assert_eq!(c.schedules, 7);
+        assert_eq!(c.seed, 16);
+        assert_eq!(c.strategy, Strategy::Pct { depth: 4 });
+        assert_eq!(c.max_steps, 99);
+        assert_eq!(c.report_dir, Some(PathBuf::from("/tmp/r")));
+    }
+
+    #[test]
+    fn bad_values_name_variable_value_and_what_is_accepted() {
+        for (var, value, accepted) in [
+            ("GORO_SCHEDULES", "0", "schedules >= 1"),
+            ("GORO_SCHEDULES", "many", "schedules >= 1"),
+            ("GORO_SEED", "-1", "64-bit"),
+            ("GORO_STRATEGY", "pct:0", "pct:DEPTH"),
+            ("GORO_MAX_STEPS", "x", "steps >= 1"),
+        ] {
+            let e = Config::default()
+                .with_vars(vars(&[(var, value)]))
+                .unwrap_err();
+            let msg = e.to_string();
+            assert!(msg.starts_with(&format!("{var}={value} ")), "{msg}");
+            assert!(msg.contains(accepted), "{msg}");
+        }
+    }
+}

@@ -1,0 +1,375 @@
+//! Running programs under the detecting scheduler.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::future::Future;
+use std::io::Write;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+use goro_analyzer::finding::FindingKey;
+use goro_analyzer::{Finding, FindingKind};
+
+use super::config::{Config, Strategy};
+use crate::rt::goroutine::{self as g, Goroutine, JoinSlot, Panicked, RunState, Sink};
+use crate::rt::sched::{self, strategy, Ending, ScheduleConfig, ScheduleResult};
+
+/// What an exploration found.
+///
+/// # Examples
+///
+/// ```
+/// use goro::race::{explore, Config, FindingKind};
+///
+/// let report = explore(Config::default().schedules(5).env(false), || async {
+///     let ch = goro::chan::<i32>(1);
+///     ch.close();
+///     ch.close(); // close of closed channel
+/// });
+/// assert_eq!(report.schedules_run(), 5);
+/// assert!(report.has(FindingKind::DoubleClose));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    findings: Vec<Finding>,
+    schedules_run: u32,
+    trace_hashes: Vec<u64>,
+    step_limited: Vec<u64>,
+}
+
+impl Report {
+    /// Every distinct finding (deduplicated by kind and sites across
+    /// schedules), each with the seed and schedule index that first exposed
+    /// it, in the order they were found.
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+
+    /// Whether a finding of `kind` was found.
+    pub fn has(&self, kind: FindingKind) -> bool {
+        self.findings.iter().any(|f| f.kind == kind)
+    }
+
+    /// How many schedules ran.
+    pub fn schedules_run(&self) -> u32 {
+        self.schedules_run
+    }
+
+    /// The trace hash of each schedule, in order: the same seed gives the
+    /// same hash, so a mismatch between two runs means non-determinism.
+    pub fn trace_hashes(&self) -> &[u64] {
+        &self.trace_hashes
+    }
+
+    /// Seeds of the schedules that hit the step limit (a livelock, or a
+    /// program longer than `max_steps`).
+    pub fn step_limited(&self) -> &[u64] {
+        &self.step_limited
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for finding in &self.findings {
+            writeln!(f, "{}", Rendered(finding))?;
+        }
+        for seed in &self.step_limited {
+            writeln!(
+                f,
+                "note: the schedule with seed {seed} reached the step limit without finishing \
+                 (a livelock, or raise max_steps / GORO_MAX_STEPS)"
+            )?;
+        }
+        write!(
+            f,
+            "{} finding(s) in {} schedule(s)",
+            self.findings.len(),
+            self.schedules_run
+        )
+    }
+}
+
+/// A plain-text rendering of a finding (`cargo race` renders richer ones).
+struct Rendered<'a>(&'a Finding);
+
+impl fmt::Display for Rendered<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let x = self.0;
+        let how = if x.observed { "observed" } else { "predicted" };
+        writeln!(f, "{}[{how}]: {}", x.kind, x.message)?;
+        for (i, s) in std::iter::once(&x.primary).chain(&x.related).enumerate() {
+            let arrow = if i == 0 { "-->" } else { "..." };
+            let name = s
+                .goroutine_name
+                .as_deref()
+                .map(|n| format!(" [{n}]"))
+                .unwrap_or_default();
+            writeln!(
+                f,
+                "  {arrow} {}: {} by goroutine {}{name}",
+                s.location(),
+                s.op,
+                s.goroutine
+            )?;
+        }
+        for n in &x.notes {
+            writeln!(f, "   = note: {n}")?;
+        }
+        writeln!(f, "   = help: {}", x.help)?;
+        write!(
+            f,
+            "   = reproduce: GORO_SEED={} GORO_SCHEDULES=1 (schedule {} of its run)",
+            x.seed, x.schedule
+        )
+    }
+}
+
+/// A runtime for what goroutines await that is not goro's (tokio I/O and
+/// timers): driven by its own thread while the detecting scheduler runs.
+fn outside_world() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("goro-detect-io")
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("goro::race: cannot start the I/O runtime: {e}"))
+    })
+}
+
+/// One schedule of `main`: its result, and main's output if it returned.
+fn schedule<Fut>(config: &Config, index: u32, main: Fut) -> (ScheduleResult, Option<Fut::Output>)
+where
+    Fut: Future + 'static,
+{
+    let seed = strategy::schedule_seed(config.seed, index);
+    let chooser = match config.strategy {
+        Strategy::Random => strategy::Chooser::random(seed),
+        Strategy::Pct { depth } => {
+            strategy::Chooser::pct(seed, depth, config.max_steps.min(10_000))
+        }
+    };
+    let run = RunState::new();
+    let prev_run = g::set_thread_run(Some(run.clone()));
+    let id = run.next_id();
+    let slot: Arc<JoinSlot<Fut::Output>> = JoinSlot::new(run.clone());
+    let main = Goroutine::new(
+        run.clone(),
+        id,
+        Some("main".into()),
+        Sink::Join(slot.clone()),
+        main,
+    );
+    let output = std::cell::RefCell::new(None);
+    let _io = outside_world().enter();
+    let result = sched::run_schedule(
+        ScheduleConfig {
+            seed,
+            index,
+            chooser,
+            max_steps: config.max_steps,
+            grace: config.grace,
+        },
+        id,
+        Box::pin(main),
+        &|| {
+            // Main's own panic ends the schedule like any other.
+            match slot.try_take() {
+                Some(Ok(v)) => *output.borrow_mut() = Some(v),
+                Some(Err(Panicked { crash, .. })) => return Some(crash),
+                None => {}
+            }
+            run.take_panic()
+        },
+    );
+    g::set_thread_run(prev_run);
+    let out = output.into_inner();
+    (result, out)
+}
+
+/// Runs the program that `program` makes under `config.schedules` schedules
+/// of the detecting scheduler, and returns every distinct finding with the
+/// seed that exposed it.
+///
+/// `program` is called once per schedule to make a fresh main goroutine.
+/// Each schedule runs goroutines one at a time on this thread, on virtual
+/// time, choosing who runs at every goro operation with the seeded strategy:
+/// the same seed gives the same schedule, trace and findings. A goroutine
+/// panic is a finding and ends its schedule. With `GORO_REPORT_DIR` set,
+/// findings are also appended there as JSON Lines.
+///
+/// # Panics
+///
+/// If a `GORO_*` environment variable has a bad value (and `config.env` is
+/// on): the message names the variable, the value and what is accepted.
+///
+/// # Examples
+///
+/// ```
+/// use goro::race::{explore, Config};
+///
+/// let report = explore(Config::default().schedules(20).seed(1).env(false), || async {
+///     let ch = goro::chan(0);
+///     let tx = ch.clone();
+///     goro::go!(async move { tx.send(1).await });
+///     assert_eq!(ch.recv().await, Some(1));
+/// });
+/// assert!(report.findings().is_empty());
+/// ```
+pub fn explore<F, Fut>(config: Config, program: F) -> Report
+where
+    F: Fn() -> Fut,
+    Fut: Future + 'static,
+{
+    let config = resolve(config);
+    let mut report = Report::default();
+    let mut seen: HashSet<FindingKey> = HashSet::new();
+    for index in 0..config.schedules {
+        let (result, _) = schedule(&config, index, program());
+        report.schedules_run += 1;
+        report.trace_hashes.push(result.trace_hash);
+        if result.ending == Ending::StepLimit {
+            report
+                .step_limited
+                .push(strategy::schedule_seed(config.seed, index));
+        }
+        for f in result.findings {
+            if seen.insert(f.key()) {
+                report.findings.push(f);
+            }
+        }
+    }
+    if let Some(dir) = &config.report_dir {
+        append_report(dir, &report.findings);
+    }
+    report
+}
+
+/// Runs every schedule of `config` twice and compares their traces: the
+/// determinism self-check (madsim's). A program that reads real time, real
+/// randomness, or state shared across schedules (a `static` counter) makes
+/// the same seed diverge, and replaying a seed then shows something else.
+///
+/// # Errors
+///
+/// The first schedule whose two runs differ, with its seed.
+///
+/// # Examples
+///
+/// ```
+/// use goro::race::{check_determinism, Config};
+///
+/// let config = Config::default().schedules(20).env(false);
+/// check_determinism(&config, || async {
+///     let ch = goro::chan(1);
+///     let tx = ch.clone();
+///     goro::go!(async move { tx.send(1).await });
+///     ch.recv().await;
+/// })
+/// .expect("goro programs are deterministic under a seed");
+/// ```
+pub fn check_determinism<F, Fut>(config: &Config, program: F) -> Result<(), String>
+where
+    F: Fn() -> Fut,
+    Fut: Future + 'static,
+{
+    let config = resolve(config.clone());
+    for index in 0..config.schedules {
+        let (a, _) = schedule(&config, index, program());
+        let (b, _) = schedule(&config, index, program());
+        if a.trace_hash != b.trace_hash {
+            return Err(format!(
+                "schedule {index} (seed {}) ran differently twice: the program depends on \
+                 something outside goro's control (real time, real randomness, state kept \
+                 across schedules)",
+                strategy::schedule_seed(config.seed, index)
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn resolve(config: Config) -> Config {
+    if !config.use_env {
+        return config;
+    }
+    match config.with_env() {
+        Ok(c) => c,
+        Err(e) => panic!("goro::race: {e}"),
+    }
+}
+
+/// Appends findings as JSON Lines to a per-process file in `dir`. A failure
+/// is reported on stderr; the findings stay in the returned report.
+pub(crate) fn append_report(dir: &Path, findings: &[Finding]) {
+    if findings.is_empty() {
+        return;
+    }
+    let path = dir.join(format!("goro-{}.jsonl", std::process::id()));
+    let mut buf = Vec::new();
+    for f in findings {
+        // Serializing plain data cannot fail.
+        let _ = f.write_json_line(&mut buf);
+    }
+    let written = std::fs::create_dir_all(dir).and_then(|()| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?
+            .write_all(&buf)
+    });
+    if let Err(e) = written {
+        eprintln!(
+            "goro::race: cannot append findings to {}: {e}",
+            path.display()
+        );
+    }
+}
+
+/// `goro::run` under `GORO_RACE=1`: one detecting schedule (the one
+/// `GORO_SEED` names), findings printed to stderr and appended to
+/// `GORO_REPORT_DIR`; returns main's output, or panics as Go would.
+pub(crate) fn run_detected<F>(fut: F) -> F::Output
+where
+    F: Future + 'static,
+{
+    let config = resolve(Config::default());
+    let (result, out) = schedule(&config, 0, fut);
+    if let Some(dir) = &config.report_dir {
+        append_report(dir, &result.findings);
+    }
+    let report = Report {
+        schedules_run: 1,
+        trace_hashes: vec![result.trace_hash],
+        step_limited: if result.ending == Ending::StepLimit {
+            vec![strategy::schedule_seed(config.seed, 0)]
+        } else {
+            Vec::new()
+        },
+        findings: result.findings,
+    };
+    if !report.findings.is_empty() || !report.step_limited.is_empty() {
+        eprintln!("goro race detector:\n{report}");
+    }
+    match (result.ending, out) {
+        (_, Some(v)) => v,
+        (Ending::Panicked, None) => {
+            let msg = report
+                .findings
+                .iter()
+                .rev()
+                .find(|f| f.observed)
+                .map_or_else(|| "a goroutine panicked".to_string(), |f| f.message.clone());
+            panic!("{msg}")
+        }
+        (Ending::StepLimit, None) => panic!(
+            "goro: the program did not finish within {} steps under the detector \
+             (a livelock?); raise GORO_MAX_STEPS",
+            config.max_steps
+        ),
+        (_, None) => panic!(
+            "goro: fatal error: all goroutines are asleep - deadlock! (main goroutine blocked)"
+        ),
+    }
+}

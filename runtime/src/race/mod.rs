@@ -1,0 +1,161 @@
+//! Detection: run a program under the deterministic scheduler and the
+//! happens-before engine, and collect what is wrong with it.
+//!
+//! [`explore`] runs a program under many schedules (seeded, reproducible) and
+//! returns every distinct [`Finding`] with the seed that exposed it.
+//! `goro::run` runs one detecting schedule instead of the production runtime
+//! when `GORO_RACE=1`.
+//!
+//! goro follows Go's memory model and does not emulate weak memory: an access
+//! races with another when no chain of Go's synchronization (channel
+//! operations, locks, WaitGroup, Once, atomics, goroutine start and join)
+//! orders them.
+//!
+//! # Examples
+//!
+//! ```
+//! use goro::race::{explore, Config, FindingKind};
+//!
+//! let report = explore(Config::default().schedules(10).env(false), || async {
+//!     let counter = std::sync::Arc::new(goro::Shared::new(0));
+//!     let wg = goro::sync::WaitGroup::new();
+//!     for _ in 0..2 {
+//!         wg.add(1);
+//!         let (counter, wg) = (counter.clone(), wg.clone());
+//!         goro::go!(async move {
+//!             counter.set(counter.get() + 1); // unsynchronized read-modify-write
+//!             wg.done();
+//!         });
+//!     }
+//!     wg.wait().await;
+//! });
+//! assert!(report.has(FindingKind::DataRace));
+//! ```
+
+mod config;
+mod explore;
+
+pub use config::{BadStrategy, Config, EnvError, Strategy};
+pub use explore::{check_determinism, explore, Report};
+pub use goro_analyzer::{Finding, FindingKind, Frame, GoroutineInfo, Site};
+
+pub(crate) use config::race_requested;
+pub(crate) use explore::run_detected;
+
+use std::panic::Location;
+
+use goro_analyzer::event::{Addr, ObjId, Op};
+
+use crate::rt::detect;
+
+/// Whether the detector watches the current goroutine.
+///
+/// # Examples
+///
+/// ```
+/// assert!(!goro::race::enabled());
+/// let report = goro::race::explore(goro::race::Config::default().schedules(1), || async {
+///     assert!(goro::race::enabled());
+/// });
+/// assert!(report.findings().is_empty());
+/// ```
+pub fn enabled() -> bool {
+    detect::active()
+}
+
+fn addr_of<T: ?Sized>(x: &T) -> Addr {
+    Addr(x as *const T as *const () as usize as u64)
+}
+
+/// Object ids from addresses live apart from goro's own object ids.
+fn obj_of<T: ?Sized>(x: &T) -> ObjId {
+    detect::obj((x as *const T as *const () as usize as u64) | (1 << 63))
+}
+
+/// Annotates a plain read of `x` (for example in `unsafe` code): it races
+/// with any write of `x` that happens-before does not order with it.
+///
+/// # Examples
+///
+/// ```
+/// static mut TOTAL: u64 = 0;
+/// fn total() -> u64 {
+///     // SAFETY: callers synchronize access to TOTAL.
+///     let v = unsafe { *std::ptr::addr_of!(TOTAL) };
+///     // SAFETY: only the address is taken.
+///     goro::race::read(unsafe { &*std::ptr::addr_of!(TOTAL) });
+///     v
+/// }
+/// assert_eq!(total(), 0);
+/// ```
+#[track_caller]
+pub fn read<T: ?Sized>(x: &T) {
+    if detect::active() {
+        let what = std::any::type_name::<T>();
+        detect::emit(
+            Op::Read {
+                addr: addr_of(x),
+                what,
+            },
+            Location::caller(),
+        );
+    }
+}
+
+/// Annotates a plain write of `x`.
+///
+/// # Examples
+///
+/// ```
+/// let mut x = 0;
+/// goro::race::write(&x);
+/// x += 1;
+/// assert_eq!(x, 1);
+/// ```
+#[track_caller]
+pub fn write<T: ?Sized>(x: &T) {
+    if detect::active() {
+        let what = std::any::type_name::<T>();
+        detect::emit(
+            Op::Write {
+                addr: addr_of(x),
+                what,
+            },
+            Location::caller(),
+        );
+    }
+}
+
+/// Annotates an acquire of a custom synchronization object `obj`: everything
+/// before a [`release`] of `obj` happens before what follows this call.
+///
+/// # Examples
+///
+/// ```
+/// let flag = std::sync::atomic::AtomicBool::new(true);
+/// if flag.load(std::sync::atomic::Ordering::Acquire) {
+///     goro::race::acquire(&flag);
+/// }
+/// ```
+#[track_caller]
+pub fn acquire<T: ?Sized>(obj: &T) {
+    if detect::active() {
+        detect::emit(Op::Acquire { obj: obj_of(obj) }, Location::caller());
+    }
+}
+
+/// Annotates a release of a custom synchronization object `obj`.
+///
+/// # Examples
+///
+/// ```
+/// let flag = std::sync::atomic::AtomicBool::new(false);
+/// goro::race::release(&flag);
+/// flag.store(true, std::sync::atomic::Ordering::Release);
+/// ```
+#[track_caller]
+pub fn release<T: ?Sized>(obj: &T) {
+    if detect::active() {
+        detect::emit(Op::Release { obj: obj_of(obj) }, Location::caller());
+    }
+}

@@ -1,0 +1,255 @@
+//! The clock: every read of the current time and every timer that goro
+//! creates (`time::sleep`, `time::after`, tickers, context deadlines) goes
+//! through this module, so that the detecting scheduler can substitute a
+//! virtual clock in one place.
+//!
+//! Production: the OS monotonic clock, and timers that are tokio tasks. They
+//! are not goroutines (they do not count in `num_goroutine`), and each one
+//! ends when it has fired or when its [`Timer`] stops it.
+//!
+//! Detection: the scheduler's virtual clock, which starts at the same
+//! instant in every schedule; timers are callbacks the scheduler runs when
+//! its clock reaches them, outside any goroutine.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::time::MissedTickBehavior;
+
+use super::{detect, sched};
+use crate::time::Instant;
+
+/// How far the clock's origin lies before its first reading. Instants are
+/// offsets from the origin, so this is how far back `now() - d` can reach
+/// (Go's `time.Now().Add(-d)` has no lower bound at all).
+const HEADROOM: Duration = Duration::from_secs(10 * 365 * 24 * 60 * 60);
+
+/// Timers further out than this are parked here: tokio's wheel does the same
+/// (about 30 years), and nothing waits that long.
+const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 24 * 60 * 60);
+
+/// The process-wide real instant that `HEADROOM` after the origin maps to.
+fn base() -> std::time::Instant {
+    static BASE: OnceLock<std::time::Instant> = OnceLock::new();
+    *BASE.get_or_init(std::time::Instant::now)
+}
+
+/// The current time: virtual under the detecting scheduler, where it starts
+/// at the same instant in every schedule and jumps to the next timer when
+/// nothing can run.
+pub(crate) fn now() -> Instant {
+    if detect::active() {
+        return Instant::from_clock(HEADROOM + sched::now());
+    }
+    Instant::from_clock(HEADROOM + base().elapsed())
+}
+
+/// `at` as an offset on the detecting scheduler's virtual clock.
+fn virtual_offset(at: Instant) -> Duration {
+    at.clock_offset().saturating_sub(HEADROOM)
+}
+
+/// `at` relative to the clock's first reading: `Ok(after)` or `Err(before)`.
+pub(crate) fn since_start(at: Instant) -> Result<Duration, Duration> {
+    let off = at.clock_offset();
+    off.checked_sub(HEADROOM).ok_or_else(|| HEADROOM - off)
+}
+
+fn to_tokio(at: Instant) -> tokio::time::Instant {
+    let real = match since_start(at) {
+        Ok(after) => base() + after.min(FAR_FUTURE),
+        // Before the first reading: long due.
+        Err(_) => base(),
+    };
+    tokio::time::Instant::from_std(real)
+}
+
+#[track_caller]
+fn runtime(what: &str) -> tokio::runtime::Handle {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) => h,
+        Err(_) => panic!(
+            "goro: {what} needs a running runtime; call it inside `goro::run(async {{ .. }})`"
+        ),
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// Completes at `deadline`.
+    pub(crate) struct Sleep {
+        // `None` on the virtual clock of the detecting scheduler.
+        #[pin]
+        inner: Option<tokio::time::Sleep>,
+        deadline: Instant,
+        // Virtual clock: a scheduling point first, then a timer.
+        yielded: bool,
+        registered: bool,
+    }
+}
+
+/// A future that completes at `deadline` (at once if it has passed).
+#[track_caller]
+pub(crate) fn sleep_until(deadline: Instant) -> Sleep {
+    let inner = if detect::active() {
+        None
+    } else {
+        runtime("sleep");
+        Some(tokio::time::sleep_until(to_tokio(deadline)))
+    };
+    Sleep {
+        inner,
+        deadline,
+        yielded: false,
+        registered: false,
+    }
+}
+
+impl Sleep {
+    pub(crate) fn deadline(&self) -> Instant {
+        self.deadline
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.project();
+        if let Some(inner) = this.inner.as_pin_mut() {
+            return inner.poll(cx);
+        }
+        if detect::yield_point(cx, this.yielded) {
+            return Poll::Pending;
+        }
+        if now() >= *this.deadline {
+            return Poll::Ready(());
+        }
+        if !*this.registered {
+            *this.registered = true;
+            sched::wake_at(virtual_offset(*this.deadline), cx.waker().clone());
+        }
+        detect::parked();
+        Poll::Pending
+    }
+}
+
+/// A pending timer. Dropping it stops it; [`Timer::detach`] lets it run.
+///
+/// Stopping is asynchronous: a callback that is already running on another
+/// thread finishes. Callers that must not see a late firing (a `Ticker`
+/// after `stop`) filter it themselves.
+pub(crate) struct Timer {
+    task: Option<tokio::task::AbortHandle>,
+    /// Virtual clock: set to stop the timer's pending callback.
+    stopped: Option<Arc<AtomicBool>>,
+}
+
+impl Timer {
+    /// Runs `f` once at `deadline` (soon, if it has passed).
+    #[track_caller]
+    pub(crate) fn at<F>(deadline: Instant, f: F) -> Timer
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        if detect::active() {
+            let stopped = Arc::new(AtomicBool::new(false));
+            let flag = stopped.clone();
+            sched::call_at(
+                virtual_offset(deadline),
+                Box::new(move || {
+                    if !flag.load(Ordering::Relaxed) {
+                        f();
+                    }
+                }),
+            );
+            return Timer {
+                task: None,
+                stopped: Some(stopped),
+            };
+        }
+        let rt = runtime("a timer");
+        // Made here, not in the task, so that a runtime without a time driver
+        // panics at the caller.
+        let sleep = tokio::time::sleep_until(to_tokio(deadline));
+        let task = rt.spawn(async move {
+            sleep.await;
+            f();
+        });
+        Timer {
+            task: Some(task.abort_handle()),
+            stopped: None,
+        }
+    }
+
+    /// Runs `f` at `first` and then every `period` while it returns `true`.
+    /// Firings the task itself is too late for are skipped, not bunched up,
+    /// as Go's tickers do.
+    #[track_caller]
+    pub(crate) fn every<F>(first: Instant, period: Duration, mut f: F) -> Timer
+    where
+        F: FnMut() -> bool + Send + 'static,
+    {
+        debug_assert!(!period.is_zero(), "zero timer period");
+        if detect::active() {
+            let stopped = Arc::new(AtomicBool::new(false));
+            every_virtual(virtual_offset(first), period, stopped.clone(), Box::new(f));
+            return Timer {
+                task: None,
+                stopped: Some(stopped),
+            };
+        }
+        let rt = runtime("a ticker");
+        let mut ticks = tokio::time::interval_at(to_tokio(first), period);
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        let task = rt.spawn(async move {
+            loop {
+                ticks.tick().await;
+                if !f() {
+                    break;
+                }
+            }
+        });
+        Timer {
+            task: Some(task.abort_handle()),
+            stopped: None,
+        }
+    }
+
+    /// Lets the timer run to completion without a handle.
+    pub(crate) fn detach(mut self) {
+        self.task = None;
+        self.stopped = None;
+    }
+}
+
+/// A periodic virtual timer: each firing schedules the next.
+fn every_virtual(
+    at: Duration,
+    period: Duration,
+    stopped: Arc<AtomicBool>,
+    mut f: Box<dyn FnMut() -> bool + Send>,
+) {
+    sched::call_at(
+        at,
+        Box::new(move || {
+            if !stopped.load(Ordering::Relaxed) && f() {
+                every_virtual(at + period, period, stopped, f);
+            }
+        }),
+    );
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
+        if let Some(s) = self.stopped.take() {
+            s.store(true, Ordering::Relaxed);
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! The hook point of every goro operation.
+//!
+//! Each primitive reports what it does through these functions. In
+//! production no detector runs and each hook costs one thread-local check
+//! ([`active`]); under the detecting scheduler (`rt::sched`) they feed the
+//! happens-before engine and make every operation a scheduling point.
+
+use std::task::Context;
+
+use goro_analyzer::event::{Loc, ObjId, Op};
+
+pub(crate) use super::sched::active;
+
+/// The goroutine the detecting scheduler is running (0 in production).
+#[inline]
+pub(crate) fn gid() -> u64 {
+    if active() {
+        super::sched::current_gid()
+    } else {
+        0
+    }
+}
+
+/// Reports `op`, completed by goroutine `g` at `loc`.
+pub(crate) fn emit_for(g: u64, op: Op, loc: Loc) {
+    super::sched::emit(g, op, loc);
+}
+
+/// Reports `op`, completed by the running goroutine at `site`.
+pub(crate) fn emit(op: Op, site: &'static std::panic::Location<'static>) {
+    if active() {
+        super::sched::emit(super::sched::current_gid(), op, Loc::from_std(site));
+    }
+}
+
+/// The per-schedule id of the object with process-wide id `global`.
+pub(crate) fn obj(global: u64) -> ObjId {
+    if active() {
+        super::sched::obj(global)
+    } else {
+        ObjId(global)
+    }
+}
+
+/// The running goroutine parks on a goro primitive (it is not waiting on the
+/// outside world).
+#[inline]
+pub(crate) fn parked() {
+    if active() {
+        super::sched::note_park();
+    }
+}
+
+/// A scheduling point at the start of an operation: under detection the
+/// operation's future yields once, letting the strategy pick who runs next.
+/// Returns `true` when the caller must return `Poll::Pending`.
+#[inline]
+pub(crate) fn yield_point(cx: &mut Context<'_>, yielded: &mut bool) -> bool {
+    if *yielded || !active() {
+        return false;
+    }
+    *yielded = true;
+    cx.waker().wake_by_ref();
+    true
+}
+
+/// A uniformly random index in `0..n`: seeded under detection.
+#[inline]
+pub(crate) fn rand_below(n: usize) -> usize {
+    if active() {
+        super::sched::rand_below(n)
+    } else {
+        fastrand::usize(..n)
+    }
+}

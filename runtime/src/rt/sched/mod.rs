@@ -1,0 +1,495 @@
+//! The detecting scheduler: runs a program's goroutines on one thread, one at
+//! a time, choosing who runs next at every step with a seeded strategy, on a
+//! virtual clock, and feeds every operation to the happens-before engine.
+//!
+//! A step is one poll of one goroutine. Every goro operation begins with a
+//! scheduling point (the operation's future yields once before acting), so
+//! the strategy decides between any two operations. When nothing can run,
+//! the clock jumps to the next timer; a goroutine awaiting a future that is
+//! not goro's (tokio I/O) is waiting on the outside world, and the scheduler
+//! waits for its waker in real time.
+//!
+//! The executor lives in a thread-local while a schedule runs; primitives
+//! reach it through [`crate::rt::detect`], never directly.
+
+pub(crate) mod strategy;
+
+use std::cell::{Cell, RefCell};
+use std::collections::{BinaryHeap, HashMap};
+use std::future::Future;
+use std::hash::{Hash, Hasher};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::{Arc, Condvar, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+
+use goro_analyzer::event::{Event, Loc, ObjId, Op};
+use goro_analyzer::{Engine, Finding};
+
+use strategy::Chooser;
+
+use super::goroutine::Crash;
+
+/// Wakes arrive here, possibly from other threads (tokio I/O); the run loop
+/// drains them in arrival order.
+struct WakeQueue {
+    q: Mutex<Vec<u64>>,
+    cv: Condvar,
+}
+
+struct TaskWaker {
+    gid: u64,
+    q: Arc<WakeQueue>,
+}
+
+impl Wake for TaskWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let mut q = self.q.q.lock().unwrap_or_else(|e| e.into_inner());
+        q.push(self.gid);
+        drop(q);
+        self.q.cv.notify_one();
+    }
+}
+
+type BoxFuture = Pin<Box<dyn Future<Output = ()>>>;
+
+struct Task {
+    fut: BoxFuture,
+    waker: Waker,
+}
+
+/// What the scheduler knows of a goroutine beyond its future.
+struct Meta {
+    /// Hash of its spawn path from main (stable under edits elsewhere).
+    path: u64,
+    children: u64,
+    /// Returned Pending without parking on anything goro knows: waiting on
+    /// the outside world.
+    external: bool,
+    done: bool,
+}
+
+enum TimerAction {
+    Wake(Waker),
+    Call(Box<dyn FnOnce()>),
+}
+
+struct Timer {
+    at: Duration,
+    seq: u64,
+    action: TimerAction,
+}
+
+impl PartialEq for Timer {
+    fn eq(&self, o: &Self) -> bool {
+        (self.at, self.seq) == (o.at, o.seq)
+    }
+}
+impl Eq for Timer {}
+impl PartialOrd for Timer {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Timer {
+    // Reversed: BinaryHeap is a max-heap and the earliest timer comes first.
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        (o.at, o.seq).cmp(&(self.at, self.seq))
+    }
+}
+
+/// How a schedule ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Ending {
+    /// Every goroutine finished, or main finished and the rest are blocked.
+    Completed,
+    /// Main had not returned and nothing could run (no timer pending).
+    Blocked,
+    /// A goroutine panicked; the schedule was stopped there.
+    Panicked,
+    /// The step limit ended a schedule that did not finish.
+    StepLimit,
+}
+
+/// The result of one schedule.
+pub(crate) struct ScheduleResult {
+    pub(crate) findings: Vec<Finding>,
+    pub(crate) ending: Ending,
+    pub(crate) trace_hash: u64,
+}
+
+/// Settings of one schedule.
+pub(crate) struct ScheduleConfig {
+    pub(crate) seed: u64,
+    pub(crate) index: u32,
+    pub(crate) chooser: Chooser,
+    pub(crate) max_steps: u64,
+    /// Virtual time the other goroutines may run on after main returns.
+    pub(crate) grace: Duration,
+}
+
+pub(crate) struct Exec {
+    tasks: Vec<Option<Task>>,
+    meta: Vec<Meta>,
+    ready: Vec<u64>,
+    /// Position of each goroutine in `ready` (usize::MAX if absent).
+    ready_pos: Vec<usize>,
+    wakes: Arc<WakeQueue>,
+    now: Duration,
+    timers: BinaryHeap<Timer>,
+    timer_seq: u64,
+    engine: Engine,
+    chooser: Chooser,
+    steps: u64,
+    max_steps: u64,
+    grace: Duration,
+    trace: std::collections::hash_map::DefaultHasher,
+    objs: HashMap<u64, u64>,
+    /// Set by a goro primitive that parks the running goroutine.
+    parked: bool,
+    main_done: bool,
+    main_done_at: Duration,
+}
+
+thread_local! {
+    static EXEC: RefCell<Option<Rc<RefCell<Exec>>>> = const { RefCell::new(None) };
+    /// The goroutine being polled (0: none; a timer callback or teardown).
+    static CURRENT: Cell<u64> = const { Cell::new(0) };
+    static ACTIVE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether a detecting schedule runs on this thread: the one check goro's
+/// operations pay in production.
+#[inline]
+pub(crate) fn active() -> bool {
+    ACTIVE.with(|a| a.get())
+}
+
+pub(crate) fn current_gid() -> u64 {
+    CURRENT.with(|c| c.get())
+}
+
+fn with_exec<R>(f: impl FnOnce(&mut Exec) -> R) -> Option<R> {
+    let ex = EXEC.with(|e| e.borrow().clone())?;
+    let mut ex = ex.borrow_mut();
+    Some(f(&mut ex))
+}
+
+/// Applies `op` by goroutine `g` to the engine and the trace.
+pub(crate) fn emit(g: u64, op: Op, loc: Loc) {
+    if g == 0 {
+        // Timer callbacks act for no goroutine and order nothing.
+        return;
+    }
+    with_exec(|ex| {
+        let ev = Event { g, op, loc };
+        ev.hash(&mut ex.trace);
+        ex.engine.apply(&ev);
+    });
+}
+
+/// A dense, per-schedule id for the object with process-wide id `global`,
+/// so that traces do not depend on allocation order across schedules.
+pub(crate) fn obj(global: u64) -> ObjId {
+    with_exec(|ex| {
+        let n = ex.objs.len() as u64 + 1;
+        ObjId(*ex.objs.entry(global).or_insert(n))
+    })
+    .unwrap_or(ObjId(global))
+}
+
+/// The running goroutine parked on a goro primitive (not the outside world).
+pub(crate) fn note_park() {
+    with_exec(|ex| ex.parked = true);
+}
+
+/// A seeded choice in `0..n` for the running goroutine (select!).
+pub(crate) fn rand_below(n: usize) -> usize {
+    with_exec(|ex| {
+        let g = current_gid();
+        let path = ex.meta.get((g.max(1) - 1) as usize).map_or(0, |m| m.path);
+        let x = strategy::mix2(strategy::mix2(ex.seed(), path), ex.steps);
+        strategy::below(x, n)
+    })
+    .unwrap_or(0)
+}
+
+/// The virtual clock.
+pub(crate) fn now() -> Duration {
+    with_exec(|ex| ex.now).unwrap_or_default()
+}
+
+/// Wakes `waker` when the virtual clock reaches `at`.
+pub(crate) fn wake_at(at: Duration, waker: Waker) {
+    with_exec(|ex| ex.add_timer(at, TimerAction::Wake(waker)));
+}
+
+/// Runs `f` (outside any goroutine) when the virtual clock reaches `at`.
+pub(crate) fn call_at(at: Duration, f: Box<dyn FnOnce()>) {
+    with_exec(|ex| ex.add_timer(at, TimerAction::Call(f)));
+}
+
+/// Starts goroutine `gid` (the id `RunState` handed out) running `fut`.
+pub(crate) fn spawn(gid: u64, name: Option<&str>, loc: Loc, fut: BoxFuture) {
+    let parent = current_gid();
+    with_exec(|ex| ex.spawn(parent, gid, fut));
+    if parent != 0 {
+        emit(
+            parent,
+            Op::Spawn {
+                child: gid,
+                name: name.map(str::to_string),
+            },
+            loc,
+        );
+    }
+}
+
+impl Exec {
+    fn seed(&self) -> u64 {
+        match &self.chooser {
+            Chooser::Random { seed } | Chooser::Pct { seed, .. } => *seed,
+        }
+    }
+
+    fn add_timer(&mut self, at: Duration, action: TimerAction) {
+        self.timer_seq += 1;
+        self.timers.push(Timer {
+            at: at.max(self.now),
+            seq: self.timer_seq,
+            action,
+        });
+    }
+
+    fn spawn(&mut self, parent: u64, gid: u64, fut: BoxFuture) {
+        let path = if parent == 0 {
+            strategy::mix(gid)
+        } else {
+            let p = &mut self.meta[(parent - 1) as usize];
+            p.children += 1;
+            strategy::mix2(p.path, p.children)
+        };
+        let i = (gid - 1) as usize;
+        assert_eq!(
+            i,
+            self.tasks.len(),
+            "goroutine ids are dense under detection"
+        );
+        let waker = Waker::from(Arc::new(TaskWaker {
+            gid,
+            q: self.wakes.clone(),
+        }));
+        self.tasks.push(Some(Task { fut, waker }));
+        self.meta.push(Meta {
+            path,
+            children: 0,
+            external: false,
+            done: false,
+        });
+        self.ready_pos.push(usize::MAX);
+        self.chooser.on_spawn(gid, path);
+        self.make_ready(gid);
+    }
+
+    fn make_ready(&mut self, gid: u64) {
+        let i = (gid - 1) as usize;
+        if self.meta[i].done || self.ready_pos[i] != usize::MAX {
+            return;
+        }
+        self.meta[i].external = false;
+        self.ready_pos[i] = self.ready.len();
+        self.ready.push(gid);
+    }
+
+    fn unready(&mut self, gid: u64) {
+        let i = (gid - 1) as usize;
+        let pos = std::mem::replace(&mut self.ready_pos[i], usize::MAX);
+        if pos == usize::MAX {
+            return;
+        }
+        self.ready.swap_remove(pos);
+        if let Some(&moved) = self.ready.get(pos) {
+            self.ready_pos[(moved - 1) as usize] = pos;
+        }
+    }
+
+    fn drain_wakes(&mut self) {
+        let woken = std::mem::take(&mut *self.wakes.q.lock().unwrap_or_else(|e| e.into_inner()));
+        for g in woken {
+            self.make_ready(g);
+        }
+    }
+
+    fn external_waiters(&self) -> bool {
+        self.meta.iter().any(|m| m.external && !m.done)
+    }
+}
+
+/// Runs one schedule of a program whose main goroutine is `main` (already
+/// wrapped by the caller), with id `main_gid`. After every step `take_panic`
+/// says whether a goroutine panicked, which ends the schedule. Returns when
+/// the schedule ends.
+pub(crate) fn run_schedule(
+    cfg: ScheduleConfig,
+    main_gid: u64,
+    main: BoxFuture,
+    take_panic: &dyn Fn() -> Option<Crash>,
+) -> ScheduleResult {
+    let wakes = Arc::new(WakeQueue {
+        q: Mutex::new(Vec::new()),
+        cv: Condvar::new(),
+    });
+    let exec = Rc::new(RefCell::new(Exec {
+        tasks: Vec::new(),
+        meta: Vec::new(),
+        ready: Vec::new(),
+        ready_pos: Vec::new(),
+        wakes: wakes.clone(),
+        now: Duration::ZERO,
+        timers: BinaryHeap::new(),
+        timer_seq: 0,
+        engine: Engine::new(cfg.seed, cfg.index),
+        chooser: cfg.chooser,
+        steps: 0,
+        max_steps: cfg.max_steps,
+        grace: cfg.grace,
+        trace: Default::default(),
+        objs: HashMap::new(),
+        parked: false,
+        main_done: false,
+        main_done_at: Duration::ZERO,
+    }));
+    let prev = EXEC.with(|e| e.borrow_mut().replace(exec.clone()));
+    assert!(
+        prev.is_none(),
+        "goro: a detecting schedule is already running on this thread"
+    );
+    ACTIVE.with(|a| a.set(true));
+    exec.borrow_mut().spawn(0, main_gid, main);
+
+    let ending = loop {
+        let mut ex = exec.borrow_mut();
+        ex.drain_wakes();
+        if ex.ready.is_empty() {
+            // Fire the next timers, within the grace period once main is done.
+            let limit = if ex.main_done {
+                Some(ex.main_done_at + ex.grace)
+            } else {
+                None
+            };
+            let next = ex.timers.peek().map(|t| t.at);
+            if let Some(at) = next.filter(|&at| limit.map_or(true, |l| at <= l)) {
+                ex.now = ex.now.max(at);
+                let mut due = Vec::new();
+                while ex.timers.peek().is_some_and(|t| t.at <= at) {
+                    due.push(ex.timers.pop().expect("peeked"));
+                }
+                drop(ex);
+                for t in due {
+                    match t.action {
+                        TimerAction::Wake(w) => w.wake(),
+                        TimerAction::Call(f) => f(),
+                    }
+                }
+                continue;
+            }
+            if ex.external_waiters() {
+                drop(ex);
+                let q = wakes.q.lock().unwrap_or_else(|e| e.into_inner());
+                let _q = wakes
+                    .cv
+                    .wait_while(q, |q| q.is_empty())
+                    .unwrap_or_else(|e| e.into_inner());
+                continue;
+            }
+            break if ex.main_done {
+                Ending::Completed
+            } else {
+                Ending::Blocked
+            };
+        }
+        if ex.steps >= ex.max_steps {
+            break Ending::StepLimit;
+        }
+        ex.steps += 1;
+        let step = ex.steps;
+        let ready = std::mem::take(&mut ex.ready);
+        let gid = ex.chooser.choose(step, &ready);
+        ex.ready = ready;
+        ex.unready(gid);
+        gid.hash(&mut ex.trace);
+        let i = (gid - 1) as usize;
+        let mut task = ex.tasks[i].take().expect("a ready goroutine has its task");
+        ex.parked = false;
+        drop(ex);
+
+        CURRENT.with(|c| c.set(gid));
+        let poll = task
+            .fut
+            .as_mut()
+            .poll(&mut Context::from_waker(&task.waker));
+        CURRENT.with(|c| c.set(0));
+
+        let mut ex = exec.borrow_mut();
+        match poll {
+            Poll::Ready(()) => {
+                ex.meta[i].done = true;
+                drop(ex);
+                drop(task);
+                emit(gid, Op::End, Loc::UNKNOWN);
+                if gid == main_gid {
+                    let mut ex = exec.borrow_mut();
+                    ex.main_done = true;
+                    ex.main_done_at = ex.now;
+                }
+            }
+            Poll::Pending => {
+                // Woken during its own poll (a yield) or parked on goro: fine.
+                // Otherwise it waits on a future goro does not know.
+                let self_woken = ex
+                    .wakes
+                    .q
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .contains(&gid);
+                if !ex.parked && !self_woken {
+                    ex.meta[i].external = true;
+                }
+                ex.tasks[i] = Some(task);
+                drop(ex);
+            }
+        }
+        if let Some(c) = take_panic() {
+            let loc = Loc {
+                file: c.file,
+                line: c.line,
+                column: c.column,
+            };
+            emit(c.gid, Op::Panic { message: c.message }, loc);
+            break Ending::Panicked;
+        }
+    };
+
+    // Tear down: drop every goroutine outside the executor's borrow (their
+    // drops run goro cancel paths, which may call back in).
+    let tasks: Vec<Option<Task>> = std::mem::take(&mut exec.borrow_mut().tasks);
+    drop(tasks);
+    let timers = std::mem::take(&mut exec.borrow_mut().timers);
+    drop(timers);
+    ACTIVE.with(|a| a.set(false));
+    EXEC.with(|e| e.borrow_mut().take());
+    let ex = Rc::try_unwrap(exec)
+        .ok()
+        .expect("the executor is released after its schedule")
+        .into_inner();
+    ScheduleResult {
+        trace_hash: ex.trace.finish(),
+        findings: ex.engine.into_findings(),
+        ending,
+    }
+}
