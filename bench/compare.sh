@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs the workloads of shared/bench/WORKLOADS.md under goro (production, and
-# detect once goro's detector exists) and under Go (plain and -race), and
-# prints one table of medians measured in this run.
+# Runs the workloads of shared/bench/WORKLOADS.md under goro (production and
+# detect) and under Go (plain and -race), and prints one table of medians
+# measured in this run.
 #
 # usage: bench/compare.sh [workload ...]      (default: all nine)
 #
@@ -86,15 +86,14 @@ else
   trap 'rm -rf "$logs"' EXIT
 fi
 
-# Detect mode runs only once goro has a detector: goro-bench says so by
-# exiting 2 with "does not exist yet" (and never prints numbers then).
+# goro's detect mode joins the table when goro-bench accepts it (goro-bench
+# exits non-zero, printing no numbers, when it cannot run a detecting schedule).
 modes=(production go go-race)
-detect_note="goro detect: skipped, goro's detector does not exist yet (goro-bench exits 2 in detect mode)"
-if "$goro_bin" spawn 1 detect >/dev/null 2>"$logs/detect-probe.err"; then
+detect_note=""
+if "$goro_bin" pingpong 1 detect >/dev/null 2>"$logs/detect-probe.err"; then
   modes=(production detect go go-race)
-  detect_note=""
-elif ! grep -q "does not exist yet" "$logs/detect-probe.err"; then
-  detect_note="goro detect: skipped, probe failed: $(head -n 1 "$logs/detect-probe.err")"
+else
+  detect_note="goro detect: skipped, goro-bench cannot run it: $(head -n 1 "$logs/detect-probe.err")"
 fi
 
 # --- runs ---------------------------------------------------------------------
