@@ -137,6 +137,8 @@ run_one() {
   fi
 }
 
+# Other jobs on the machine skew every number: the table quotes the load.
+load_start=$(awk '{ print $1, $2, $3 }' /proc/loadavg)
 echo "running ${#selected[@]} workload(s) x ${#modes[@]} modes x $RUNS runs (SCALE=$SCALE) ..." >&2
 # Repetitions outermost, so drift over the run (thermal, other load) spreads
 # over every workload and mode instead of hitting one of them.
@@ -154,6 +156,7 @@ cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 echo
 echo "goro vs Go, $(date -u '+%Y-%m-%d %H:%M UTC'), nproc=$(nproc), CPU: ${cpu:-unknown}"
 echo "$(go version | awk '{ print $3 }'), $(rustc --version 2>/dev/null | awk '{ print $1, $2 }'), SCALE=$SCALE, medians of $RUNS runs"
+echo "load average (1/5/15 min) at start: $load_start; at end: $(awk '{ print $1, $2, $3 }' /proc/loadavg)"
 echo
 
 for w in "${selected[@]}"; do
