@@ -212,6 +212,117 @@ pub enum Op {
         /// The panic message.
         message: String,
     },
+    /// `g` locked Mutex `obj`: an acquire, and a lock-order edge from every
+    /// lock `g` holds.
+    Lock {
+        /// The mutex.
+        obj: ObjId,
+    },
+    /// `g` unlocked Mutex `obj`: a release.
+    Unlock {
+        /// The mutex.
+        obj: ObjId,
+    },
+    /// `g` blocked waiting for lock `obj` (Mutex or RwLock) held by another.
+    LockWait {
+        /// The lock.
+        obj: ObjId,
+    },
+    /// A `CancelFunc` was dropped by `g` without `cancel()` being called:
+    /// the event's location is the drop, `created` where the context was made.
+    LostCancel {
+        /// Where `with_cancel`/`with_timeout`/`with_deadline` was called.
+        created: Loc,
+        /// Which of them (`with_timeout`, ...).
+        func: &'static str,
+        /// Whether the context's timer was still pending.
+        timer_pending: bool,
+        /// How many child contexts were still registered under it.
+        children: usize,
+    },
+    /// Goroutine `g` entered an instrumented function (`#[goro::instrument]`)
+    /// defined at the event's location: its shadow call chain grows.
+    FrameEnter {
+        /// The function's path.
+        function: &'static str,
+    },
+    /// Goroutine `g` left its innermost instrumented function.
+    FrameExit,
+}
+
+/// One frame of a shadow call chain: an instrumented function and where it
+/// is defined.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FrameLoc {
+    /// The function's path.
+    pub function: &'static str,
+    /// Where it is defined.
+    pub loc: Loc,
+}
+
+/// What a goroutine is blocked on when a program can make no progress.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Wait {
+    /// Receiving from `ch`; `senders` handles that can send to or close it
+    /// remain (its own included).
+    Recv {
+        /// The channel.
+        ch: ObjId,
+        /// Live handles that can send or close.
+        senders: usize,
+    },
+    /// Sending on `ch`; `receivers` handles that can receive remain.
+    Send {
+        /// The channel.
+        ch: ObjId,
+        /// Live handles that can receive.
+        receivers: usize,
+    },
+    /// A `select!` over these cases (`(ch, is_send, peer handles)`).
+    Select {
+        /// Each case: the channel, whether it sends, and the live handles on
+        /// the other side.
+        cases: Vec<(ObjId, bool, usize)>,
+    },
+    /// Locking `obj` (Mutex or RwLock).
+    Lock {
+        /// The lock.
+        obj: ObjId,
+    },
+    /// `wait()` on WaitGroup `wg` with the counter at `counter`.
+    WaitGroup {
+        /// The WaitGroup.
+        wg: ObjId,
+        /// Its counter.
+        counter: i64,
+    },
+    /// `Cond::wait`.
+    Cond {
+        /// The condition variable.
+        obj: ObjId,
+    },
+    /// Joining goroutine `g`.
+    Join {
+        /// The goroutine joined.
+        g: Gid,
+    },
+    /// Sleeping past the end of the grace period.
+    Sleep,
+    /// A `select!` with no cases, or a future that never completes.
+    Forever,
+    /// Something goro does not know (tokio I/O, ...).
+    Unknown,
+}
+
+/// A goroutine left blocked, and where.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Blocked {
+    /// The goroutine.
+    pub g: Gid,
+    /// What it waits for.
+    pub wait: Wait,
+    /// The operation it is blocked in.
+    pub loc: Loc,
 }
 
 /// One completed operation.

@@ -8,11 +8,21 @@
 //!
 //! This crate knows nothing of the runtime: it consumes events and produces
 //! findings.
+//!
+//! With the `cli` feature (on by default) it also holds the renderers
+//! ([`render`]: rustc-style, JSON Lines, SARIF, GitHub annotations) and the
+//! `cargo race` subcommand ([`cli`]). The runtime depends on this crate with
+//! default features off, so programs using goro never compile those.
 
 pub mod engine;
 pub mod event;
 pub mod finding;
 pub mod vv;
+
+#[cfg(feature = "cli")]
+pub mod cli;
+#[cfg(feature = "cli")]
+pub mod render;
 
 pub use engine::Engine;
 pub use finding::{Finding, FindingKind, Frame, GoroutineInfo, Site};

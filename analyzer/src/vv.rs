@@ -426,19 +426,20 @@ mod tests {
     }
 
     #[test]
-    fn a_million_spawns_stay_cheap() {
+    fn many_spawns_stay_cheap() {
         // Each child starts from its parent's clock and ticks its own entry;
-        // the parent acquires every child (WaitGroup-style). Linear time.
+        // the parent acquires every child (WaitGroup-style). Linear time
+        // (a quarter million keeps the debug-build test quick).
         let mut parent = VClock::new();
         parent.set(0, 1);
         let mut wg = VClock::new();
-        for i in 1..1_000_000u32 {
+        for i in 1..250_000u32 {
             let mut child = parent.clone();
             child.set(i, 1);
             wg.join(&child);
             parent.tick(0);
         }
         parent.join(&wg);
-        assert_eq!(parent.get(999_999), 1);
+        assert_eq!(parent.get(249_999), 1);
     }
 }

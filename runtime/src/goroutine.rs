@@ -279,7 +279,17 @@ impl<T> Future for JoinHandle<T> {
                 detect::emit(Op::Join { child: this.id }, this.site);
                 match r {
                     Ok(v) => Poll::Ready(v),
-                    Err(p) => std::panic::resume_unwind(p.payload),
+                    Err(p) => {
+                        // The rethrow skips the panic hook: keep the original
+                        // site for the joiner's own crash line.
+                        crate::rt::panic::set_last(crate::rt::panic::PanicRecord {
+                            file: p.crash.file,
+                            line: p.crash.line,
+                            column: p.crash.column,
+                            message: p.crash.message,
+                        });
+                        std::panic::resume_unwind(p.payload)
+                    }
                 }
             }
         }

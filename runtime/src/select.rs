@@ -3,12 +3,14 @@
 //!
 //! A select first tries every case without waiting, in a fresh random order
 //! (Go's `pollorder`), so that each ready case is chosen with equal
-//! probability. If none is ready and there is no `default`, it parks one
-//! shared [`Waiter`] in every case's queue; the first counterparty to claim
-//! the waiter commits that case, and every other entry is withdrawn. A case
-//! that turns ready while the select is still registering is not committed
-//! there (the select might already be claimed elsewhere); the select withdraws
-//! and tries again from the top.
+//! probability. If none is ready and there is no `default`, it registers one
+//! shared `Waiter` in every case's queue. A receive case is only notified
+//! when its channel gets a value or closes: the select then withdraws every
+//! entry and tries again, so a receive commits only inside the select's own
+//! poll and dropping the select can never lose a value. A send case is
+//! completed by the receiver that takes its value, which claims the shared
+//! waiter first: the claim (one compare-and-swap) lets at most one case
+//! commit, without locking several channels at once as Go does.
 //!
 //! Everything here is public only for the macro's expansion.
 
@@ -34,13 +36,12 @@ pub trait __Case {
     /// Parks under `w` as case `case`; `false` if the operation is ready now
     /// (nothing registered, nothing performed).
     fn register(&mut self, w: &Arc<Waiter>, case: usize) -> bool;
-    /// Withdraws the parked entry, if still queued.
+    /// Withdraws the parked entry; a send whose value was already taken
+    /// stays marked as parked, for [`__Case::finish`].
     fn unregister(&mut self);
-    /// This case was claimed: collect its result.
+    /// This (send) case was claimed: it completed, or panics if the claim
+    /// was the channel's close.
     fn finish(&mut self, closed: bool);
-    /// This case was claimed, but the select is dropped before finishing:
-    /// give a received value back to its channel.
-    fn abandon(&mut self);
 }
 
 /// A `recv(ch) -> v` case.
@@ -81,8 +82,8 @@ impl<T> __Case for __RecvCase<'_, T> {
         true
     }
 
-    fn register(&mut self, w: &Arc<Waiter>, case: usize) -> bool {
-        match self.chan.park_recv(w, case, false, self.loc) {
+    fn register(&mut self, w: &Arc<Waiter>, _case: usize) -> bool {
+        match self.chan.park_recv(w, false, self.loc) {
             Park::Parked(id) => {
                 self.parked = Some(id);
                 true
@@ -94,27 +95,22 @@ impl<T> __Case for __RecvCase<'_, T> {
 
     fn unregister(&mut self) {
         if let Some(id) = self.parked.take() {
-            self.chan.cancel_recv(id, false);
+            // Passes a notification on if this entry had one: the select may
+            // commit another case and leave the value to someone else.
+            self.chan.cancel_recv(id);
         }
     }
 
-    fn finish(&mut self, closed: bool) {
-        let id = self
-            .parked
-            .take()
-            .expect("finished a case that was not parked");
-        self.out = Some(if closed {
-            None
-        } else {
-            self.chan.take_handoff(id)
-        });
+    fn finish(&mut self, _closed: bool) {
+        unreachable!("receive cases commit only in the select's own poll")
     }
+}
 
-    fn abandon(&mut self) {
-        if let Some(id) = self.parked.take() {
-            self.chan.cancel_recv(id, true);
-        }
-    }
+/// A send case's operands, evaluated on entry to the select.
+#[doc(hidden)]
+pub struct __SendOperand<'a, H: ?Sized, T> {
+    pub ch: &'a H,
+    pub value: T,
 }
 
 /// A `send(ch, v)` case.
@@ -124,13 +120,6 @@ pub struct __SendCase<'a, T> {
     value: Option<T>,
     parked: Option<u64>,
     loc: &'static Location<'static>,
-}
-
-/// A send case's operands, evaluated on entry to the select.
-#[doc(hidden)]
-pub struct __SendOperand<'a, H: ?Sized, T> {
-    pub ch: &'a H,
-    pub value: T,
 }
 
 impl<'a, T> __SendCase<'a, T> {
@@ -181,10 +170,13 @@ impl<T> __Case for __SendCase<'_, T> {
     }
 
     fn unregister(&mut self) {
-        if let Some(id) = self.parked.take() {
+        if let Some(id) = self.parked {
             if let Some(v) = self.chan.cancel_send(id) {
                 self.value = Some(v);
+                self.parked = None;
             }
+            // Else a receiver (or the close) took the value and claimed the
+            // select: `finish` settles it.
         }
     }
 
@@ -193,11 +185,6 @@ impl<T> __Case for __SendCase<'_, T> {
         if closed {
             panic_at(self.loc, SEND_ON_CLOSED);
         }
-    }
-
-    fn abandon(&mut self) {
-        // The value was taken: the send happened.
-        self.parked = None;
     }
 }
 
@@ -223,15 +210,15 @@ impl<'a> __Select<'a> {
         }
     }
 
-    fn complete(&mut self, o: Outcome) -> usize {
-        self.waiter = None;
-        for (j, c) in self.cases.iter_mut().enumerate() {
-            if j != o.case {
-                c.unregister();
-            }
+    /// Withdraws every entry; then, if a send case was claimed meanwhile,
+    /// settles it and returns its index.
+    fn withdraw(&mut self, w: &Waiter) -> Option<usize> {
+        for c in self.cases.iter_mut() {
+            c.unregister();
         }
+        let o: Outcome = w.outcome()?;
         self.cases[o.case].finish(o.closed);
-        o.case
+        Some(o.case)
     }
 }
 
@@ -252,11 +239,16 @@ impl Future for __Select<'_> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
         let this = self.get_mut();
-        if let Some(w) = &this.waiter {
-            return match w.poll_outcome(cx.waker()) {
-                None => Poll::Pending,
-                Some(o) => Poll::Ready(this.complete(o)),
-            };
+        if let Some(w) = this.waiter.take() {
+            if w.poll_outcome(cx.waker()).is_none() && !w.poll_notified(cx.waker()) {
+                this.waiter = Some(w);
+                return Poll::Pending;
+            }
+            // A send case was taken, or a receive case notified: withdraw
+            // and settle, or try again.
+            if let Some(i) = this.withdraw(&w) {
+                return Poll::Ready(i);
+            }
         }
         if detect::yield_point(cx, &mut this.yielded) {
             return Poll::Pending;
@@ -274,19 +266,17 @@ impl Future for __Select<'_> {
             }
             if n == 0 {
                 // `select {}`: blocks forever, as in Go.
+                detect::parked();
                 return Poll::Pending;
             }
             let w = Waiter::new(cx.waker());
-            let ready = (0..n).find(|&i| !this.cases[i].register(&w, i));
-            let Some(i) = ready else {
+            if (0..n).all(|i| this.cases[i].register(&w, i)) {
                 this.waiter = Some(w);
                 return Poll::Pending;
-            };
-            for c in this.cases[..i].iter_mut() {
-                c.unregister();
             }
-            if let Some(o) = w.outcome() {
-                return Poll::Ready(this.complete(o));
+            // A case turned ready while registering: withdraw and retry.
+            if let Some(i) = this.withdraw(&w) {
+                return Poll::Ready(i);
             }
         }
     }
@@ -294,12 +284,11 @@ impl Future for __Select<'_> {
 
 impl Drop for __Select<'_> {
     fn drop(&mut self) {
-        if let Some(w) = self.waiter.take() {
+        if self.waiter.take().is_some() {
+            // Withdraw without settling: a send case whose value was taken
+            // has completed, and one claimed by a close is never observed.
             for c in self.cases.iter_mut() {
                 c.unregister();
-            }
-            if let Some(o) = w.outcome() {
-                self.cases[o.case].abandon();
             }
         }
     }

@@ -18,11 +18,16 @@ mod shadow;
 
 use std::collections::{HashMap, HashSet};
 
-use crate::event::{Addr, Event, Gid, Loc, ObjId, Op};
-use crate::finding::{Finding, FindingKey, FindingKind, GoroutineInfo, Site, SCHEMA};
+use std::sync::Arc;
+
+use crate::event::{Addr, Event, FrameLoc, Gid, Loc, ObjId, Op};
+use crate::finding::{Finding, FindingKey, FindingKind, Frame, GoroutineInfo, Site, SCHEMA};
 use crate::vv::VClock;
 
 use shadow::{Access, Race, Shadow};
+
+/// A shadow call chain, shared by every access made under it.
+pub(crate) type Frames = Option<Arc<[FrameLoc]>>;
 
 /// Per-goroutine state.
 struct G {
@@ -36,6 +41,9 @@ struct G {
     /// Set when goro itself made this goroutine panic (send on closed, ...)
     /// and already reported why: the generic panic is not reported again.
     goro_panic: bool,
+    /// Its shadow call chain, innermost last, and a shared snapshot of it.
+    frames: Vec<FrameLoc>,
+    snapshot: Frames,
 }
 
 impl G {
@@ -52,16 +60,26 @@ impl G {
             parent,
             created_at,
             goro_panic: false,
+            frames: Vec::new(),
+            snapshot: None,
         }
+    }
+
+    fn frames(&mut self) -> Frames {
+        if self.snapshot.is_none() && !self.frames.is_empty() {
+            self.snapshot = Some(self.frames.as_slice().into());
+        }
+        self.snapshot.clone()
     }
 }
 
 /// A prior operation that a later one must be ordered after.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Epoch {
     g: Gid,
     clk: u32,
     loc: Loc,
+    frames: Frames,
 }
 
 #[derive(Default)]
@@ -198,8 +216,13 @@ impl Engine {
     }
 
     fn epoch(&mut self, g: Gid, loc: Loc) -> Epoch {
-        let clk = self.g(g).own;
-        Epoch { g, clk, loc }
+        let gs = self.g(g);
+        Epoch {
+            g,
+            clk: gs.own,
+            loc,
+            frames: gs.frames(),
+        }
     }
 
     /// Applies one event.
@@ -265,11 +288,11 @@ impl Engine {
                 let close = self
                     .chans
                     .get(ch)
-                    .and_then(|c| c.closed.as_ref().map(|x| x.1));
+                    .and_then(|c| c.closed.as_ref().map(|x| x.1.clone()));
                 let primary = self.site(g, loc, "send");
                 let related: Vec<Site> = close
                     .iter()
-                    .map(|e| self.site(e.g, e.loc, "close"))
+                    .map(|e| self.site_at(e.g, e.loc, "close", &e.frames))
                     .collect();
                 self.report(
                     FindingKind::SendOnClosed,
@@ -288,11 +311,11 @@ impl Engine {
                 let first = self
                     .chans
                     .get(ch)
-                    .and_then(|c| c.closed.as_ref().map(|x| x.1));
+                    .and_then(|c| c.closed.as_ref().map(|x| x.1.clone()));
                 let primary = self.site(g, loc, "close");
                 let related: Vec<Site> = first
                     .iter()
-                    .map(|e| self.site(e.g, e.loc, "first close"))
+                    .map(|e| self.site_at(e.g, e.loc, "first close", &e.frames))
                     .collect();
                 self.report(
                     FindingKind::DoubleClose,
@@ -353,6 +376,60 @@ impl Engine {
                 self.shadows.remove(addr);
                 self.atomics.remove(addr);
             }
+            Op::Lock { obj } => {
+                if let Some(c) = self.objs.get(obj).cloned() {
+                    self.acquire_from(g, &c);
+                }
+            }
+            Op::Unlock { obj } => {
+                let mut c = self.objs.remove(obj).unwrap_or_default();
+                self.release_into(g, &mut c);
+                self.objs.insert(*obj, c);
+            }
+            Op::LockWait { .. } => {}
+            Op::LostCancel {
+                created,
+                func,
+                timer_pending,
+                children,
+            } => {
+                let primary = self.site(g, *created, func);
+                let related = vec![self.site(g, loc, "drop")];
+                let mut notes = vec![format!(
+                    "the CancelFunc returned by {func} was dropped here without cancel(): the \
+                     context stays alive until its parent is cancelled"
+                )];
+                if *timer_pending {
+                    notes
+                        .push("its timer was still pending when the CancelFunc was dropped".into());
+                }
+                if *children > 0 {
+                    notes.push(format!(
+                        "{children} child context(s) were still registered under it"
+                    ));
+                }
+                self.report(
+                    FindingKind::LostCancel,
+                    true,
+                    format!("the cancel function returned by {func} is never called"),
+                    primary,
+                    related,
+                    notes,
+                    "call cancel() on every path once the work is done: keep the CancelFunc and \
+                     call `cancel.cancel()` before returning (Go's `defer cancel()`)"
+                        .into(),
+                );
+            }
+            Op::FrameEnter { function } => {
+                let gs = self.g(g);
+                gs.frames.push(FrameLoc { function, loc });
+                gs.snapshot = None;
+            }
+            Op::FrameExit => {
+                let gs = self.g(g);
+                gs.frames.pop();
+                gs.snapshot = None;
+            }
             Op::Panic { message } => {
                 if std::mem::take(&mut self.g(g).goro_panic) {
                     return;
@@ -407,7 +484,7 @@ impl Engine {
             if self.ordered(s, g) {
                 continue;
             }
-            let primary = self.site(s.g, s.loc, "send");
+            let primary = self.site_at(s.g, s.loc, "send", &s.frames);
             let related = vec![self.site(g, loc, "close")];
             let notes = vec![format!(
                 "nothing orders the send by goroutine {} before the close by goroutine {}: \
@@ -485,8 +562,8 @@ impl Engine {
     }
 
     fn report_wg_race(&mut self, add: &Epoch, wait: &Epoch) {
-        let primary = self.site(add.g, add.loc, "add");
-        let related = vec![self.site(wait.g, wait.loc, "wait")];
+        let primary = self.site_at(add.g, add.loc, "add", &add.frames);
+        let related = vec![self.site_at(wait.g, wait.loc, "wait", &wait.frames)];
         self.report(
             FindingKind::WaitgroupMisuse,
             false,
@@ -503,13 +580,14 @@ impl Engine {
     }
 
     fn access(&mut self, g: Gid, addr: Addr, loc: Loc, write: bool, atomic: bool, what: &str) {
-        self.g(g);
+        let frames = self.g(g).frames();
         let cur = Access {
             g,
             clk: self.gs[&g].own,
             loc,
             write,
             atomic,
+            frames,
         };
         let gs = &self.gs[&g];
         let ordered = |p: &Access| p.g == g || gs.base.get(clock_index(p.g)) >= p.clk;
@@ -530,8 +608,8 @@ impl Engine {
             (true, true) => "atomic write",
             (false, true) => "atomic read",
         };
-        let primary = self.site(r.cur.g, r.cur.loc, op(&r.cur));
-        let related = vec![self.site(r.prev.g, r.prev.loc, op(&r.prev))];
+        let primary = self.site_at(r.cur.g, r.cur.loc, op(&r.cur), &r.cur.frames);
+        let related = vec![self.site_at(r.prev.g, r.prev.loc, op(&r.prev), &r.prev.frames)];
         let notes = vec![format!(
             "goroutine {} did nothing after its {} that goroutine {} waited for before its {}: \
              no channel operation, lock, WaitGroup or atomic orders them",
@@ -560,7 +638,18 @@ impl Engine {
         );
     }
 
+    /// A site of `g`'s current operation, with its current call chain.
     fn site(&self, g: Gid, loc: Loc, op: &str) -> Site {
+        let frames: Frames = self
+            .gs
+            .get(&g)
+            .filter(|x| !x.frames.is_empty())
+            .map(|x| x.frames.as_slice().into());
+        self.site_at(g, loc, op, &frames)
+    }
+
+    /// A site of an operation recorded earlier with its call chain.
+    fn site_at(&self, g: Gid, loc: Loc, op: &str, frames: &Frames) -> Site {
         Site {
             file: loc.file.to_string(),
             line: loc.line,
@@ -568,7 +657,16 @@ impl Engine {
             goroutine: g,
             goroutine_name: self.gs.get(&g).and_then(|x| x.name.clone()),
             op: op.to_string(),
-            frames: Vec::new(),
+            frames: frames
+                .iter()
+                .flat_map(|f| f.iter())
+                .map(|f| Frame {
+                    function: f.function.to_string(),
+                    file: f.loc.file.to_string(),
+                    line: f.loc.line,
+                    column: f.loc.column,
+                })
+                .collect(),
         }
     }
 

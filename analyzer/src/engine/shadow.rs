@@ -5,20 +5,23 @@
 //! no later access is ordered after) only when reads are concurrent. A check
 //! is O(1) in the common case: FastTrack (Flanagan & Freund, PLDI 2009).
 
+use super::Frames;
 use crate::event::{Gid, Loc};
 
 /// One access, at its goroutine's epoch.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(super) struct Access {
     pub(super) g: Gid,
     pub(super) clk: u32,
     pub(super) loc: Loc,
     pub(super) write: bool,
     pub(super) atomic: bool,
+    /// The goroutine's shadow call chain at the access.
+    pub(super) frames: Frames,
 }
 
 /// A racing pair: the current access and the earlier one it is unordered with.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(super) struct Race {
     pub(super) cur: Access,
     pub(super) prev: Access,
@@ -44,15 +47,21 @@ impl Shadow {
         ordered: impl Fn(&Access) -> bool,
         races: &mut Vec<Race>,
     ) {
-        if let Some(w) = self.write {
-            if conflicts(&w, &cur) && !ordered(&w) {
-                races.push(Race { cur, prev: w });
+        if let Some(w) = &self.write {
+            if conflicts(w, &cur) && !ordered(w) {
+                races.push(Race {
+                    cur: cur.clone(),
+                    prev: w.clone(),
+                });
             }
         }
         if cur.write {
             for r in &self.reads {
                 if conflicts(r, &cur) && !ordered(r) {
-                    races.push(Race { cur, prev: *r });
+                    races.push(Race {
+                        cur: cur.clone(),
+                        prev: r.clone(),
+                    });
                 }
             }
             self.reads.clear();

@@ -14,9 +14,11 @@
 //!
 //! Cancel safety: dropping a pending [`SendFuture`] or [`RecvFuture`] (as
 //! [`select!`](crate::select!) does to its losing cases, or a timeout does)
-//! never loses, duplicates or reorders a value. A dropped send that did not
-//! complete did not send; a receive that was handed a value before it was
-//! dropped gives the value back to the head of the channel.
+//! never loses, duplicates or reorders a value. Values stay in the channel
+//! until a receiver that is being polled takes them, so values leave a
+//! channel in the order they entered it; a dropped receive that had been
+//! notified passes the notification on. A dropped send either did not send,
+//! or (if a receiver had already taken its value) completed.
 
 mod err;
 
@@ -186,7 +188,10 @@ macro_rules! send_methods {
         /// Sends `v`, waiting while the channel is full (unbuffered: until a
         /// receiver takes it).
         ///
-        /// Cancel safe: dropping the future before it completes sends nothing.
+        /// Cancel safe: dropping the future before it completes either sends
+        /// nothing or, if a receiver had already taken the value out of the
+        /// parked send, leaves the send done; the value is never lost or
+        /// duplicated.
         ///
         /// # Panics
         ///
@@ -246,7 +251,11 @@ macro_rules! send_methods {
         /// ```
         #[track_caller]
         pub fn close(&self) {
-            self.inner.close(Location::caller());
+            if self.inner.close(Location::caller()).is_err() {
+                // Raised here, not deeper: `#[track_caller]` places it at the
+                // caller's line for every panic hook.
+                panic!("{CLOSE_OF_CLOSED}");
+            }
         }
     };
 }
@@ -427,7 +436,7 @@ impl<T> futures_core::Stream for Receiver<T> {
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         if let Some((_, id)) = self.stream.parked.take() {
-            self.inner.cancel_recv(id, true);
+            self.inner.cancel_recv(id);
         }
     }
 }
@@ -498,11 +507,13 @@ pub struct SendFuture<'a, T> {
 }
 
 impl<'a, T> SendFuture<'a, T> {
+    #[track_caller]
     fn new(chan: &'a Channel<T>, v: T, loc: &'static Location<'static>) -> Self {
         // Go panics at the send statement; check eagerly so the panic points
-        // there even before the first poll.
+        // there (for every panic hook) even before the first poll. Under the
+        // detector the send's poll reports and raises it.
         if chan.is_closed() && !detect::active() {
-            panic_at(loc, SEND_ON_CLOSED);
+            panic!("{SEND_ON_CLOSED}");
         }
         SendFuture {
             chan,
@@ -632,38 +643,33 @@ fn poll_recv<T>(
     site: &'static Location<'static>,
     cx: &mut Context<'_>,
 ) -> Poll<Option<T>> {
-    let parked = &mut state.parked;
-    if let Some((w, id)) = parked {
-        return match w.poll_outcome(cx.waker()) {
-            None => Poll::Pending,
-            Some(o) => {
-                let id = *id;
-                *parked = None;
-                if o.closed {
-                    Poll::Ready(None)
-                } else {
-                    let v = chan.take_handoff(id);
-                    debug_assert!(v.is_some(), "claimed receive without a value");
-                    Poll::Ready(v)
-                }
+    let mut waiter = None;
+    loop {
+        // Parked: wait for a notification (a value or the close arrived),
+        // then retry. The notifying channel already removed our entry.
+        if let Some((w, id)) = state.parked.take() {
+            // Registers this poll's waker: a wake-up consumes the last one.
+            if !w.poll_notified(cx.waker()) {
+                state.parked = Some((w, id));
+                return Poll::Pending;
             }
-        };
-    }
-    if detect::yield_point(cx, &mut state.yielded) {
-        return Poll::Pending;
-    }
-    match chan.try_recv(site) {
-        TryRecv::Value(v) => return Poll::Ready(Some(v)),
-        TryRecv::Closed => return Poll::Ready(None),
-        TryRecv::Empty => {}
-    }
-    let w = Waiter::new(cx.waker());
-    match chan.park_recv(&w, 0, true, site) {
-        Park::Done(v) => Poll::Ready(v),
-        Park::Ready => unreachable!("committing park never returns Ready"),
-        Park::Parked(id) => {
-            state.parked = Some((w, id));
-            Poll::Pending
+            waiter = Some(w);
+        }
+        if detect::yield_point(cx, &mut state.yielded) {
+            return Poll::Pending;
+        }
+        match chan.try_recv(site) {
+            TryRecv::Value(v) => return Poll::Ready(Some(v)),
+            TryRecv::Closed => return Poll::Ready(None),
+            TryRecv::Empty => {}
+        }
+        let w = waiter.take().unwrap_or_else(|| Waiter::new(cx.waker()));
+        match chan.park_recv(&w, true, site) {
+            Park::Done(v) => return Poll::Ready(v),
+            Park::Ready => unreachable!("committing park never returns Ready"),
+            // Loop once more to register the waker and catch a notification
+            // that raced with parking.
+            Park::Parked(id) => state.parked = Some((w, id)),
         }
     }
 }
@@ -671,7 +677,7 @@ fn poll_recv<T>(
 impl<T> Drop for RecvFuture<'_, T> {
     fn drop(&mut self) {
         if let Some((_, id)) = self.state.parked.take() {
-            self.chan.cancel_recv(id, true);
+            self.chan.cancel_recv(id);
         }
     }
 }

@@ -66,6 +66,15 @@ impl Report {
     pub fn step_limited(&self) -> &[u64] {
         &self.step_limited
     }
+
+    pub(crate) fn findings_mut(&mut self) -> &mut [Finding] {
+        &mut self.findings
+    }
+}
+
+/// A finding as plain text (`cargo race` renders richer diagnostics).
+pub(crate) fn render(f: &Finding) -> String {
+    Rendered(f).to_string()
 }
 
 impl fmt::Display for Report {
@@ -223,10 +232,23 @@ where
     Fut: Future + 'static,
 {
     let config = resolve(config);
+    let report = explore_inner(&config, program);
+    if let Some(dir) = &config.report_dir {
+        append_report(dir, &report.findings);
+    }
+    report
+}
+
+/// `explore` with settings already resolved, writing no report file.
+pub(crate) fn explore_inner<F, Fut>(config: &Config, program: F) -> Report
+where
+    F: Fn() -> Fut,
+    Fut: Future + 'static,
+{
     let mut report = Report::default();
     let mut seen: HashSet<FindingKey> = HashSet::new();
     for index in 0..config.schedules {
-        let (result, _) = schedule(&config, index, program());
+        let (result, _) = schedule(config, index, program());
         report.schedules_run += 1;
         report.trace_hashes.push(result.trace_hash);
         if result.ending == Ending::StepLimit {
@@ -239,9 +261,6 @@ where
                 report.findings.push(f);
             }
         }
-    }
-    if let Some(dir) = &config.report_dir {
-        append_report(dir, &report.findings);
     }
     report
 }

@@ -34,6 +34,8 @@
 
 mod config;
 mod explore;
+#[doc(hidden)]
+pub mod testing;
 
 pub use config::{BadStrategy, Config, EnvError, Strategy};
 pub use explore::{check_determinism, explore, Report};

@@ -1,23 +1,34 @@
-//! The channel model: Go's `hchan` over wakers.
+//! The channel model: Go's `hchan` over wakers, made cancel safe.
 //!
 //! One lock guards a buffer and two wait queues, as in Go's `runtime/chan.go`.
-//! A sender that finds a parked receiver hands its value over directly and
-//! completes at once (one wake-up per transfer); a receiver that finds a parked
-//! sender takes the sender's value out of its queue entry. Values only ever
-//! live in the buffer, in a parked sender's entry, or in `handoff` (delivered
-//! to a claimed receiver that has not run yet), so dropping a pending
-//! operation can always find and settle its value: that is cancel safety.
+//! The difference from Go: a Rust future can be dropped at any await, so a
+//! value is never handed to a parked receiver. It stays in the channel until
+//! a receiver that is being polled takes it, and a parked receiver is only
+//! *notified*. Values therefore leave a channel in exactly the order they
+//! entered it, and dropping any pending operation cannot lose, duplicate or
+//! reorder one:
 //!
-//! The public handles (`Chan`, `Sender`, `Receiver`) and futures live in
-//! `crate::chan`; `select!` drives the same entry points through
-//! `crate::select`.
+//! - A buffered send pushes into the buffer and notifies one parked receiver.
+//! - An unbuffered send that finds a parked receiver puts its value "in
+//!   flight" (the same queue, which an unbuffered channel otherwise leaves
+//!   empty), notifies that receiver and completes: one wake-up, as in Go. If
+//!   the notified receiver is dropped before it runs, it passes the
+//!   notification on, and the in-flight value goes to the next receiver.
+//! - With no receiver parked, a sender parks its value in its queue entry; a
+//!   receiver takes it out and completes the send by claiming the sender's
+//!   [`Waiter`]. A `select!` shares one waiter among its cases, and the claim
+//!   (one compare-and-swap) is what lets exactly one of its cases commit.
+//!
+//! The public handles and futures live in `crate::chan`; `select!` drives the
+//! same entry points through `crate::select`. Every operation reports to the
+//! detector from here, for the goroutine whose operation completes.
 
 use std::collections::VecDeque;
 use std::panic::Location;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use goro_analyzer::event::{Loc, Op};
+use goro_analyzer::event::{Loc, ObjId, Op};
 use parking_lot::Mutex;
 
 use super::detect;
@@ -55,19 +66,18 @@ pub(crate) enum ParkSend<T> {
 
 /// Result of trying to register a parked receive.
 pub(crate) enum Park<R> {
-    /// Completed immediately (only for single-case operations).
+    /// Completed immediately (only when committing).
     Done(R),
-    /// The operation was ready but the caller asked not to commit it here
-    /// (a `select!` registering its cases): retry the non-blocking path.
+    /// Ready, not committed: retry the non-blocking path.
     Ready,
-    /// Queued under this entry id.
+    /// Queued under this entry id; the waiter is notified when a value or
+    /// the close arrives.
     Parked(u64),
 }
 
 struct RecvEntry {
     id: u64,
     waiter: Arc<Waiter>,
-    case: usize,
     /// The parked goroutine and its receive, for the detector (0 in production).
     g: u64,
     site: Site,
@@ -78,26 +88,34 @@ struct SendEntry<T> {
     waiter: Arc<Waiter>,
     case: usize,
     value: T,
+    /// The parked goroutine and its send, for the detector (0 in production).
     g: u64,
     site: Site,
 }
 
 struct State<T> {
-    /// Buffered values. For an unbuffered channel this only ever holds values
-    /// given back by receivers that were cancelled after a hand-off.
+    /// Buffered values; for an unbuffered channel, values in flight to
+    /// notified receivers.
     buf: VecDeque<T>,
     recvq: VecDeque<RecvEntry>,
     sendq: VecDeque<SendEntry<T>>,
-    /// Values handed to claimed receivers that have not picked them up yet,
-    /// keyed by entry id. Mostly picked up in FIFO order, so a front-first
-    /// scan is short.
-    handoff: VecDeque<(u64, T)>,
+    /// How many values in `buf` went to notified receivers rather than into
+    /// the buffer proper (Go hands those over directly): they do not take
+    /// buffer capacity.
+    inflight: usize,
     next_id: u64,
+}
+
+impl<T> State<T> {
+    /// Values in the buffer proper.
+    fn buffered(&self) -> usize {
+        self.buf.len() - self.inflight
+    }
 }
 
 /// Work that must happen after the channel lock is released: waking parked
 /// goroutines, and dropping values whose `Drop` may touch this channel.
-pub(crate) struct Deferred<T> {
+struct Deferred<T> {
     wake: Vec<Arc<Waiter>>,
     drop: Vec<T>,
 }
@@ -141,18 +159,11 @@ impl<T> Channel<T> {
                 buf: VecDeque::with_capacity(cap.min(1024)),
                 recvq: VecDeque::new(),
                 sendq: VecDeque::new(),
-                handoff: VecDeque::new(),
+                inflight: 0,
                 next_id: 0,
             }),
         };
-        c.event(
-            detect::gid(),
-            Op::ChanMake {
-                ch: detect::obj(id),
-                cap,
-            },
-            site,
-        );
+        c.event(detect::gid(), Op::ChanMake { ch: c.ch(), cap }, site);
         c
     }
 
@@ -165,7 +176,7 @@ impl<T> Channel<T> {
     }
 
     #[inline]
-    fn ch(&self) -> goro_analyzer::event::ObjId {
+    fn ch(&self) -> ObjId {
         detect::obj(self.id)
     }
 
@@ -180,53 +191,38 @@ impl<T> Channel<T> {
     }
 
     pub(crate) fn len(&self) -> usize {
-        if self.cap == 0 {
-            return 0;
-        }
-        self.state.lock().buf.len().min(self.cap)
+        // Values in flight to notified receivers are not buffered (Go hands
+        // them over directly).
+        self.state.lock().buffered().min(self.cap)
     }
 
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
     }
 
-    /// Delivers `v` to the first live parked receiver, if any. `sender` is
-    /// the goroutine and site of the send, reported to the detector (`None`
-    /// for a value given back, whose send was reported already).
-    fn deliver(
-        &self,
-        st: &mut State<T>,
-        v: T,
-        sender: Option<(u64, Site)>,
-        d: &mut Deferred<T>,
-    ) -> Result<(), T> {
+    /// Notifies the first live parked receiver, if any, and returns it.
+    fn notify_one(st: &mut State<T>, d: &mut Deferred<T>) -> Option<RecvEntry> {
         while let Some(r) = st.recvq.pop_front() {
-            if r.waiter.try_claim(r.case, false) {
-                if let Some((g, site)) = sender.filter(|_| detect::active()) {
-                    let ch = self.ch();
-                    if self.cap == 0 {
-                        let recv_loc = Loc::from_std(r.site);
-                        self.event(
-                            g,
-                            Op::ChanRendezvous {
-                                ch,
-                                receiver: r.g,
-                                recv_loc,
-                            },
-                            site,
-                        );
-                    } else {
-                        self.event(g, Op::ChanSend { ch }, site);
-                        self.event(r.g, Op::ChanRecv { ch }, r.site);
-                    }
-                }
-                st.handoff.push_back((r.id, v));
-                d.wake.push(r.waiter);
-                return Ok(());
+            // A select that committed elsewhere left a stale entry behind.
+            if r.waiter.outcome().is_none() {
+                r.waiter.notify();
+                d.wake.push(r.waiter.clone());
+                return Some(r);
             }
-            // A stale entry of a select! that committed elsewhere.
         }
-        Err(v)
+        None
+    }
+
+    fn has_live_receiver(st: &State<T>, except: Option<&Arc<Waiter>>) -> bool {
+        st.recvq
+            .iter()
+            .any(|r| r.waiter.outcome().is_none() && not_own(except, &r.waiter))
+    }
+
+    fn has_live_sender(st: &State<T>, except: Option<&Arc<Waiter>>) -> bool {
+        st.sendq
+            .iter()
+            .any(|s| s.waiter.outcome().is_none() && not_own(except, &s.waiter))
     }
 
     fn try_send_locked(
@@ -240,28 +236,49 @@ impl<T> Channel<T> {
             return TrySend::Closed(v);
         }
         let g = detect::gid();
-        let v = match self.deliver(st, v, Some((g, site)), d) {
-            Ok(()) => return TrySend::Sent,
-            Err(v) => v,
-        };
-        if st.buf.len() < self.cap {
-            st.buf.push_back(v);
+        if self.cap == 0 {
+            // In flight to a receiver that is parked now.
+            let Some(r) = Self::notify_one(st, d) else {
+                return TrySend::Full(v);
+            };
+            if detect::active() {
+                // Go's rendezvous orders the receive before the send's end,
+                // and the send before whoever takes the value (the slot).
+                let (ch, recv_loc) = (self.ch(), Loc::from_std(r.site));
+                let receiver = r.g;
+                self.event(
+                    g,
+                    Op::ChanRendezvous {
+                        ch,
+                        receiver,
+                        recv_loc,
+                    },
+                    site,
+                );
+                self.event(g, Op::ChanSend { ch }, site);
+            }
+            st.inflight += 1;
+        } else if Self::notify_one(st, d).is_some() {
+            // A parked receiver takes the value whatever the buffer holds,
+            // as in Go, where a waiting receiver is handed it directly.
+            st.inflight += 1;
             self.event(g, Op::ChanSend { ch: self.ch() }, site);
-            return TrySend::Sent;
+        } else if st.buffered() < self.cap {
+            self.event(g, Op::ChanSend { ch: self.ch() }, site);
+        } else {
+            return TrySend::Full(v);
         }
-        TrySend::Full(v)
+        st.buf.push_back(v);
+        TrySend::Sent
     }
 
     fn try_recv_locked(&self, st: &mut State<T>, site: Site, d: &mut Deferred<T>) -> TryRecv<T> {
         let g = detect::gid();
         if let Some(v) = st.buf.pop_front() {
-            if self.cap > 0 {
-                // (An unbuffered channel's buffer only holds values given back
-                // by cancelled receives, already accounted for.)
-                self.event(g, Op::ChanRecv { ch: self.ch() }, site);
-            }
+            st.inflight = st.inflight.saturating_sub(1);
+            self.event(g, Op::ChanRecv { ch: self.ch() }, site);
             // A slot freed up: move the first parked sender's value in behind.
-            if self.cap > 0 && st.buf.len() < self.cap {
+            if self.cap > 0 && st.buffered() < self.cap {
                 while let Some(s) = st.sendq.pop_front() {
                     if s.waiter.try_claim(s.case, false) {
                         st.buf.push_back(s.value);
@@ -278,15 +295,19 @@ impl<T> Channel<T> {
             if s.waiter.try_claim(s.case, false) {
                 if detect::active() {
                     let (ch, recv_loc) = (self.ch(), Loc::from_std(site));
-                    self.event(
-                        s.g,
+                    let op = if self.cap == 0 {
                         Op::ChanRendezvous {
                             ch,
                             receiver: g,
                             recv_loc,
-                        },
-                        s.site,
-                    );
+                        }
+                    } else {
+                        Op::ChanSend { ch }
+                    };
+                    self.event(s.g, op, s.site);
+                    if self.cap > 0 {
+                        self.event(g, Op::ChanRecv { ch }, site);
+                    }
                 }
                 d.wake.push(s.waiter);
                 return TryRecv::Value(s.value);
@@ -331,14 +352,11 @@ impl<T> Channel<T> {
     ) -> ParkSend<T> {
         let mut d = Deferred::new();
         let mut st = self.state.lock();
+        // (A select's own receive on this channel cannot take its send.)
         let ready = self.is_closed()
-            || st.buf.len() < self.cap
-            // (A select's own receive on this channel cannot take its send.)
-            || st
-                .recvq
-                .iter()
-                .any(|r| !Arc::ptr_eq(&r.waiter, waiter) && r.waiter.outcome().is_none());
-        if ready {
+            || Self::has_live_receiver(&st, Some(waiter))
+            || st.buffered() < self.cap;
+        let v = if ready {
             if !commit {
                 return ParkSend::Ready(v);
             }
@@ -346,50 +364,41 @@ impl<T> Channel<T> {
                 TrySend::Sent => return ParkSend::Done,
                 TrySend::Closed(v) => return ParkSend::Closed(v),
                 // Every parked receiver turned out stale: park below.
-                TrySend::Full(v) => return self.enqueue_send(&mut st, v, waiter, case, site),
+                TrySend::Full(v) => v,
             }
-        }
-        self.enqueue_send(&mut st, v, waiter, case, site)
-    }
-
-    fn enqueue_send(
-        &self,
-        st: &mut State<T>,
-        value: T,
-        waiter: &Arc<Waiter>,
-        case: usize,
-        site: Site,
-    ) -> ParkSend<T> {
+        } else {
+            v
+        };
         let id = st.next_id;
         st.next_id += 1;
         st.sendq.push_back(SendEntry {
             id,
             waiter: waiter.clone(),
             case,
-            value,
+            value: v,
             g: detect::gid(),
             site,
         });
+        // A full buffer with receivers parked behind notified ones: wake one
+        // more to drain it.
+        if self.cap > 0 {
+            Self::notify_one(&mut st, &mut d);
+        }
         ParkSend::Parked(id)
     }
 
-    /// Receives or parks in the receive queue under `waiter`/`case`.
-    /// `Done(None)` means closed and drained.
+    /// Receives or parks a notification entry for `waiter`. `Done(None)`
+    /// means closed and drained.
     pub(crate) fn park_recv(
         &self,
         waiter: &Arc<Waiter>,
-        case: usize,
         commit: bool,
         site: Site,
     ) -> Park<Option<T>> {
         let mut d = Deferred::new();
         let mut st = self.state.lock();
-        let ready = !st.buf.is_empty()
-            || self.is_closed()
-            || st
-                .sendq
-                .iter()
-                .any(|s| !Arc::ptr_eq(&s.waiter, waiter) && s.waiter.outcome().is_none());
+        let ready =
+            !st.buf.is_empty() || self.is_closed() || Self::has_live_sender(&st, Some(waiter));
         if ready {
             if !commit {
                 return Park::Ready;
@@ -406,68 +415,57 @@ impl<T> Channel<T> {
         st.recvq.push_back(RecvEntry {
             id,
             waiter: waiter.clone(),
-            case,
             g: detect::gid(),
             site,
         });
         Park::Parked(id)
     }
 
-    /// Picks up the value handed to claimed receive entry `id`.
-    pub(crate) fn take_handoff(&self, id: u64) -> Option<T> {
-        let mut st = self.state.lock();
-        let pos = st.handoff.iter().position(|(i, _)| *i == id)?;
-        st.handoff.remove(pos).map(|(_, v)| v)
-    }
-
-    /// Removes receive entry `id` if still queued. If it was claimed and a
-    /// value was handed to it, the value goes back to the head of the channel
-    /// so that no value is lost when a committed receive is cancelled.
-    pub(crate) fn cancel_recv(&self, id: u64, give_back: bool) {
+    /// Withdraws receive entry `id`. If it was already notified, the
+    /// notification is passed on to the next parked receiver when something
+    /// is left to receive, so that a dropped receiver cannot strand a value.
+    pub(crate) fn cancel_recv(&self, id: u64) {
+        let mut d = Deferred::new();
         let mut st = self.state.lock();
         if let Some(pos) = st.recvq.iter().position(|r| r.id == id) {
             st.recvq.remove(pos);
             return;
         }
-        if !give_back {
-            return;
-        }
-        if let Some(pos) = st.handoff.iter().position(|(i, _)| *i == id) {
-            let (_, v) = st.handoff.remove(pos).expect("position is in range");
-            let mut d = Deferred::new();
-            // Prefer a receiver that is already parked; else keep it first in
-            // line. (Its send completed already: no new send event.)
-            if let Err(v) = self.deliver(&mut st, v, None, &mut d) {
-                st.buf.push_front(v);
+        if !st.buf.is_empty() || Self::has_live_sender(&st, None) {
+            if Self::notify_one(&mut st, &mut d).is_none() && st.inflight > 0 {
+                // Nobody to pass it to: a value in flight to this receiver
+                // waits in the buffer for the next one.
+                st.inflight -= 1;
             }
-            drop(st);
         }
+        drop(st);
     }
 
-    /// Removes send entry `id` if still queued, returning its value.
+    /// Removes send entry `id` if still queued, returning its value; `None`
+    /// when a receiver (or the close) already claimed it.
     pub(crate) fn cancel_send(&self, id: u64) -> Option<T> {
         let mut st = self.state.lock();
         let pos = st.sendq.iter().position(|s| s.id == id)?;
         st.sendq.remove(pos).map(|s| s.value)
     }
 
-    /// Closes the channel: Go's `close(ch)`, which panics with `close of
-    /// closed channel` at `site` if it was already closed.
-    pub(crate) fn close(&self, site: Site) {
+    /// Closes the channel: Go's `close(ch)`. `Err(())` if it was already
+    /// closed (the caller panics with `close of closed channel`). Values
+    /// buffered or in flight stay receivable; parked receivers wake to drain
+    /// them or see the close; parked senders wake and panic.
+    pub(crate) fn close(&self, site: Site) -> Result<(), ()> {
         let mut d = Deferred::new();
         let mut st = self.state.lock();
         let g = detect::gid();
         if self.closed.swap(true, Ordering::AcqRel) {
             drop(st);
             self.event(g, Op::CloseOfClosed { ch: self.ch() }, site);
-            super::panic::panic_at(site, crate::chan::CLOSE_OF_CLOSED);
+            return Err(());
         }
         self.event(g, Op::ChanClose { ch: self.ch() }, site);
         for r in st.recvq.drain(..) {
-            if r.waiter.try_claim(r.case, true) {
-                self.event(r.g, Op::ChanRecvClosed { ch: self.ch() }, r.site);
-                d.wake.push(r.waiter);
-            }
+            r.waiter.notify();
+            d.wake.push(r.waiter);
         }
         for s in st.sendq.drain(..) {
             if s.waiter.try_claim(s.case, true) {
@@ -477,5 +475,12 @@ impl<T> Channel<T> {
             d.drop.push(s.value);
         }
         drop(st);
+        Ok(())
     }
+}
+
+/// Whether `w` is not the operation's own waiter: a select's send cannot be
+/// taken by its own receive on the same channel, nor the other way round.
+fn not_own(own: Option<&Arc<Waiter>>, w: &Arc<Waiter>) -> bool {
+    own.map_or(true, |o| !Arc::ptr_eq(o, w))
 }

@@ -290,6 +290,8 @@ impl<F: Future> Future for Goroutine<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.project();
         let fut = this.fut;
+        // A record left by a panic caught inside an earlier poll is stale.
+        rtpanic::take_last();
         let r = catch_unwind(AssertUnwindSafe(|| fut.poll(cx)));
         let r = match r {
             Ok(Poll::Pending) => return Poll::Pending,

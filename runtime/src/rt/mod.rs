@@ -1,7 +1,8 @@
 //! Model internals shared by every primitive: the channel model, the parked
-//! waiter, goroutine bookkeeping, panic capture, the clock, the detector hook
-//! point and the detecting scheduler. What users import lives outside this
-//! module and stays thin.
+//! waiter, the semaphore and wait queues behind the sync types, goroutine
+//! bookkeeping, panic capture, the clock, the detector hook point and the
+//! detecting scheduler. What users import lives outside this module and
+//! stays thin.
 //!
 //! The data path of detection: a primitive's operation calls a hook in
 //! [`detect`] → the scheduler (`sched`) turns it into a `goro_analyzer`
@@ -12,6 +13,10 @@ pub(crate) mod clock;
 pub(crate) mod context;
 pub(crate) mod detect;
 pub(crate) mod goroutine;
+pub(crate) mod notify;
 pub(crate) mod panic;
 pub(crate) mod sched;
+pub(crate) mod semaphore;
 pub(crate) mod waiter;
+pub(crate) mod waitgroup;
+pub(crate) mod waitq;

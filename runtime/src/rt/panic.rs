@@ -4,9 +4,11 @@
 //! A process-wide hook (installed once, chaining to the previous one) records
 //! the location and message of every panic on the panicking thread, so that
 //! the goroutine wrapper can say `goroutine N panicked at FILE:LINE: MSG`.
-//! Panics that goro raises on the user's behalf (`send on closed channel` from
-//! inside a future's `poll`) carry the location captured by `#[track_caller]`
-//! at the call, which the hook reports instead of goro's own source line.
+//! Panics that goro raises on the user's behalf from inside a future's `poll`
+//! (`send on closed channel` for a parked send woken by a close) carry the
+//! location captured by `#[track_caller]` at the call, which the crash line
+//! reports instead of goro's own source line. Panics raised synchronously
+//! (`close`) go through `#[track_caller]` and need no help.
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
@@ -59,15 +61,10 @@ pub(crate) fn install_hook() {
                     message: message.clone(),
                 })
             });
-            if super::detect::active() {
+            if !super::detect::active() {
+                // Chain to the previous hook (a user's, or std's printer).
                 // Under the detector a panic is a finding, reported with its
-                // site; the default hook's output would only repeat it.
-            } else if over.is_some() {
-                // Same shape as std's default hook, at the user's call site.
-                let thread = std::thread::current();
-                let name = thread.name().unwrap_or("<unnamed>");
-                eprintln!("\nthread '{name}' panicked at {file}:{line}:{col}:\n{message}");
-            } else {
+                // site, and printing it would only repeat it.
                 prev(info);
             }
         }));
@@ -85,6 +82,13 @@ fn intern(file: &str) -> &'static str {
     let f: &'static str = Box::leak(file.to_string().into_boxed_str());
     files.push(f);
     f
+}
+
+/// Makes `r` the record of the last panic on this thread: a panic resumed
+/// with `resume_unwind` (a join rethrowing a goroutine's panic) skips the
+/// hook, and its crash line should still say where it began.
+pub(crate) fn set_last(r: PanicRecord) {
+    LAST.with(|l| *l.borrow_mut() = Some(r));
 }
 
 /// Takes the record of the last panic on this thread.

@@ -1,5 +1,6 @@
 //! The parked side of a blocking operation: one per blocked `send`, `recv` or
-//! `select!`.
+//! `select!`. Sends are completed by a claim; receives are only notified and
+//! retry (see `rt::chan`).
 //!
 //! A waiter is shared by every queue entry one blocked operation registered
 //! (one per `select!` case). Whoever completes it first claims it with a single
@@ -9,7 +10,7 @@
 //! case commit only if it is chosen, without locking several channels at once
 //! (Go locks them all in address order; the claim makes that unnecessary).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Waker;
 
@@ -29,6 +30,9 @@ pub(crate) struct Outcome {
 #[doc(hidden)]
 pub struct Waiter {
     state: AtomicUsize,
+    /// Set when a channel notified a receive entry of this waiter (a value
+    /// or the close arrived): the receive should be retried.
+    notified: AtomicBool,
     waker: AtomicWaker,
 }
 
@@ -36,6 +40,7 @@ impl Waiter {
     pub(crate) fn new(waker: &Waker) -> Arc<Self> {
         let w = Waiter {
             state: AtomicUsize::new(WAITING),
+            notified: AtomicBool::new(false),
             waker: AtomicWaker::new(),
         };
         w.waker.register(waker);
@@ -77,5 +82,24 @@ impl Waiter {
 
     pub(crate) fn wake(&self) {
         self.waker.wake();
+    }
+
+    /// Marks a receive entry notified (the waker is woken separately).
+    pub(crate) fn notify(&self) {
+        self.notified.store(true, Ordering::Release);
+    }
+
+    /// Whether a receive entry was notified since the last call; re-registers
+    /// the waker first so a notification racing with this poll is not missed.
+    pub(crate) fn poll_notified(&self, waker: &Waker) -> bool {
+        if self.notified.swap(false, Ordering::AcqRel) {
+            return true;
+        }
+        self.waker.register(waker);
+        if self.notified.swap(false, Ordering::AcqRel) {
+            return true;
+        }
+        super::detect::parked();
+        false
     }
 }

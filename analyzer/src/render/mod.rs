@@ -1,0 +1,343 @@
+//! Rendering findings for people and machines: rustc-style diagnostics
+//! ([`human`]), JSON Lines ([`json_lines`]), SARIF 2.1.0 ([`sarif`]),
+//! GitHub Actions annotations ([`github_annotations`]) and the closing
+//! summary table ([`summary`]).
+//!
+//! Every renderer takes [`Entry`] values: findings already deduplicated
+//! across tests by [`gather`], each with the tests that found it and whether
+//! it fails the run ([`Status`]).
+//!
+//! # Examples
+//!
+//! ```
+//! use goro_analyzer::finding::{Finding, FindingKind, Site, SCHEMA};
+//! use goro_analyzer::render::{self, Sources};
+//!
+//! let site = |line, op: &str, g| Site {
+//!     file: "src/counter.rs".into(),
+//!     line,
+//!     column: 5,
+//!     goroutine: g,
+//!     goroutine_name: None,
+//!     op: op.into(),
+//!     frames: vec![],
+//! };
+//! let finding = Finding {
+//!     schema: SCHEMA.into(),
+//!     kind: FindingKind::DataRace,
+//!     observed: false,
+//!     message: "data race on u64: write by goroutine 3 and read by goroutine 2".into(),
+//!     primary: site(2, "write", 3),
+//!     related: vec![site(1, "read", 2)],
+//!     goroutines: vec![],
+//!     notes: vec![],
+//!     help: "protect the u64 with a goro::sync::Mutex".into(),
+//!     seed: 7,
+//!     schedule: 0,
+//!     test: Some("counter::tests::hits".into()),
+//!     expected: false,
+//! };
+//! let entries = render::gather(vec![finding.clone(), finding]);
+//! assert_eq!(entries.len(), 1, "the same finding twice is one entry");
+//!
+//! // No source on disk: the diagnostic still names every site.
+//! let mut sources = Sources::new("/nonexistent");
+//! let text = render::human(&entries, &mut sources, false);
+//! assert!(text.contains("error[data-race]"));
+//! assert!(text.contains("src/counter.rs:1:5"));
+//! ```
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use crate::finding::{Finding, FindingKey, FindingKind, Site};
+
+mod github;
+mod human;
+mod json;
+mod sarif;
+mod summary;
+
+pub use github::github_annotations;
+pub use human::human;
+pub use json::json_lines;
+pub use sarif::sarif;
+pub use summary::{summary, RunOutcome};
+
+/// Whether a finding fails the run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Status {
+    /// Nobody expected it: it fails the run.
+    Unexpected,
+    /// Its test declared it (`expected: true` in the report): reported with
+    /// `--show-expected`, never a failure.
+    Expected,
+    /// It is in the baseline (`--baseline`): a known finding, not a failure.
+    Known,
+}
+
+impl Status {
+    /// Whether a finding with this status fails the run.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro_analyzer::render::Status;
+    /// assert!(Status::Unexpected.fails());
+    /// assert!(!Status::Known.fails());
+    /// ```
+    pub fn fails(self) -> bool {
+        self == Status::Unexpected
+    }
+}
+
+/// One distinct finding, with every test that found it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The finding as first reported (its seed replays it in its first test).
+    pub finding: Finding,
+    /// The tests that found it, sorted; empty when no test name was known.
+    pub tests: Vec<String>,
+    /// Whether it fails the run.
+    pub status: Status,
+}
+
+/// Deduplicates findings by [`Finding::key`] across tests and processes.
+///
+/// A finding is [`Status::Expected`] only when every test that found it
+/// expected it (the `expected` field of the report line; absent means
+/// unexpected): a bug one test declares still fails another test that did
+/// not. Entries come sorted by primary site, then kind, so that output is
+/// stable whatever order the test processes wrote their reports in.
+///
+/// # Examples
+///
+/// ```
+/// # use goro_analyzer::finding::{Finding, FindingKind, Site, SCHEMA};
+/// # let site = Site { file: "src/lib.rs".into(), line: 3, column: 1, goroutine: 1,
+/// #     goroutine_name: None, op: "close".into(), frames: vec![] };
+/// # let mut a = Finding { schema: SCHEMA.into(), kind: FindingKind::DoubleClose,
+/// #     observed: true, message: "close of closed channel".into(), primary: site,
+/// #     related: vec![], goroutines: vec![], notes: vec![], help: String::new(),
+/// #     seed: 1, schedule: 0, test: None, expected: false };
+/// use goro_analyzer::render::{gather, Status};
+///
+/// a.test = Some("a".into());
+/// a.expected = true;
+/// let mut b = a.clone();
+/// b.test = Some("b".into());
+/// b.expected = false;
+/// let entries = gather(vec![a, b]);
+/// assert_eq!(entries[0].tests, ["a", "b"]);
+/// assert_eq!(entries[0].status, Status::Unexpected);
+/// ```
+pub fn gather(findings: impl IntoIterator<Item = Finding>) -> Vec<Entry> {
+    let mut index: HashMap<FindingKey, usize> = HashMap::new();
+    let mut out: Vec<(Entry, BTreeSet<String>)> = Vec::new();
+    for f in findings {
+        let key = f.key();
+        let i = *index.entry(key).or_insert_with(|| {
+            let status = if f.expected {
+                Status::Expected
+            } else {
+                Status::Unexpected
+            };
+            out.push((
+                Entry {
+                    finding: f.clone(),
+                    tests: Vec::new(),
+                    status,
+                },
+                BTreeSet::new(),
+            ));
+            out.len() - 1
+        });
+        let (entry, tests) = &mut out[i];
+        if !f.expected {
+            entry.status = Status::Unexpected;
+        }
+        if let Some(t) = &f.test {
+            tests.insert(t.clone());
+        }
+    }
+    let mut entries: Vec<Entry> = out
+        .into_iter()
+        .map(|(mut e, tests)| {
+            e.tests = tests.into_iter().collect();
+            e
+        })
+        .collect();
+    entries.sort_by(|a, b| {
+        let k = |e: &Entry| {
+            let p = &e.finding.primary;
+            (p.file.clone(), p.line, p.column, e.finding.kind)
+        };
+        k(a).cmp(&k(b))
+    });
+    entries
+}
+
+/// Source files read relative to a root (the workspace root: rustc names
+/// files relative to it), each read once. A file that cannot be read is
+/// remembered with its error, so its diagnostics render without a snippet.
+///
+/// # Examples
+///
+/// ```
+/// use goro_analyzer::render::Sources;
+///
+/// let dir = std::env::temp_dir().join(format!("goro-sources-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(dir.join("src")).unwrap();
+/// std::fs::write(dir.join("src/lib.rs"), "fn a() {}\n    let x = 1;\n").unwrap();
+/// let mut sources = Sources::new(&dir);
+/// assert_eq!(sources.line_text("src/lib.rs", 2).as_deref(), Some("let x = 1;"));
+/// assert_eq!(sources.line_text("src/missing.rs", 1), None);
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+#[derive(Debug)]
+pub struct Sources {
+    root: PathBuf,
+    files: HashMap<String, Result<String, String>>,
+}
+
+impl Sources {
+    /// Sources under `root`; absolute file names are read as they are.
+    pub fn new(root: impl AsRef<Path>) -> Self {
+        Sources {
+            root: root.as_ref().to_path_buf(),
+            files: HashMap::new(),
+        }
+    }
+
+    /// The root relative file names are resolved against.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The path a file name resolves to.
+    pub fn path_of(&self, file: &str) -> PathBuf {
+        let p = Path::new(file);
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.root.join(p)
+        }
+    }
+
+    /// The text of `file`, or why it cannot be read.
+    pub fn get(&mut self, file: &str) -> Result<&str, &str> {
+        if !self.files.contains_key(file) {
+            let path = self.path_of(file);
+            let read = std::fs::read_to_string(&path).map_err(|e| e.to_string());
+            self.files.insert(file.to_string(), read);
+        }
+        match &self.files[file] {
+            Ok(s) => Ok(s.as_str()),
+            Err(e) => Err(e.as_str()),
+        }
+    }
+
+    /// Line `line` (1-based) of `file`, trimmed; `None` when the file
+    /// cannot be read or is shorter.
+    pub fn line_text(&mut self, file: &str, line: u32) -> Option<String> {
+        let text = self.get(file).ok()?;
+        let i = usize::try_from(line).ok()?.checked_sub(1)?;
+        text.lines().nth(i).map(|l| l.trim().to_string())
+    }
+}
+
+/// How a site reads in labels and annotations: `write by goroutine 3
+/// [worker]`.
+pub(crate) fn site_label(site: &Site) -> String {
+    format!(
+        "{} by {}",
+        site.op,
+        goroutine_name(site.goroutine, site.goroutine_name.as_deref())
+    )
+}
+
+/// `goroutine 3 [worker]`, or `goroutine 1` when unnamed.
+pub(crate) fn goroutine_name(id: u64, name: Option<&str>) -> String {
+    match name {
+        Some(n) => format!("goroutine {id} [{n}]"),
+        None => format!("goroutine {id}"),
+    }
+}
+
+/// The libtest name of a test from its `module_path!()::fn` name: the
+/// crate's name is not part of what `cargo test FILTER` matches.
+pub(crate) fn test_filter(test: &str) -> &str {
+    match test.split_once("::") {
+        Some((_, rest)) if !rest.is_empty() => rest,
+        _ => test,
+    }
+}
+
+/// The command that replays a finding's schedule alone.
+pub(crate) fn reproduce(entry: &Entry) -> String {
+    let f = &entry.finding;
+    match entry.tests.first() {
+        Some(t) => format!("cargo race replay --seed {} {}", f.seed, test_filter(t)),
+        // Plain `explore` does not know its test's name.
+        None => format!(
+            "cargo race replay --seed {} TEST (the test whose exploration ran it)",
+            f.seed
+        ),
+    }
+}
+
+/// A `file:line:column` string (a goroutine's `created_at`) split up.
+pub(crate) fn parse_location(s: &str) -> Option<(&str, u32, u32)> {
+    let mut it = s.rsplitn(3, ':');
+    let column = it.next()?.parse().ok()?;
+    let line = it.next()?.parse().ok()?;
+    let file = it.next()?;
+    Some((file, line, column))
+}
+
+/// One line saying what a kind of finding is (SARIF rule descriptions and
+/// the summary).
+pub(crate) fn kind_description(kind: FindingKind) -> &'static str {
+    match kind {
+        FindingKind::DataRace => {
+            "Two accesses to one location, at least one a write, not ordered by happens-before."
+        }
+        FindingKind::GoroutineLeak => "A goroutine still blocked when its program ends.",
+        FindingKind::Deadlock => "Every goroutine blocked, and no timer pending.",
+        FindingKind::LockOrderInversion => {
+            "Locks acquired in opposite orders by goroutines no common lock orders."
+        }
+        FindingKind::SendOnClosed => "A send after, or not ordered with, a close of its channel.",
+        FindingKind::DoubleClose => "A channel closed twice, or by two unordered closes.",
+        FindingKind::LostCancel => "A context CancelFunc dropped without being called.",
+        FindingKind::WaitgroupMisuse => {
+            "A negative WaitGroup counter, or add from zero not ordered with wait."
+        }
+        FindingKind::Panic => "A goroutine panicked.",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_filter_drops_the_crate_name_only() {
+        assert_eq!(
+            test_filter("demo::cache::tests::hits"),
+            "cache::tests::hits"
+        );
+        assert_eq!(test_filter("hits"), "hits");
+        assert_eq!(test_filter("it::t"), "t");
+    }
+
+    #[test]
+    fn created_at_locations_parse_even_with_colons_in_the_path() {
+        assert_eq!(parse_location("src/lib.rs:4:9"), Some(("src/lib.rs", 4, 9)));
+        assert_eq!(
+            parse_location("C:/x/lib.rs:4:9"),
+            Some(("C:/x/lib.rs", 4, 9))
+        );
+        assert_eq!(parse_location("src/lib.rs"), None);
+    }
+}

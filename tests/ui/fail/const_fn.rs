@@ -1,0 +1,6 @@
+#[goro::instrument]
+const fn answer() -> u32 {
+    42
+}
+
+fn main() {}

@@ -1,0 +1,5 @@
+#[goro::instrument]
+#[test]
+fn counter_is_race_free() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[goro::instrument]
+trait Store {
+    fn get(&self) -> u32;
+}
+
+fn main() {}
