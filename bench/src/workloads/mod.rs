@@ -6,36 +6,66 @@
 //! statement: same goroutines, same channel capacities, same synchronization.
 //! Each checks its result where the result is deterministic, so a broken
 //! primitive cannot produce a fast but meaningless number.
-//!
-//! Only the workloads that need nothing but channels are here so far; the
-//! others need `goro::sync`, `goro::context` and `goro::Shared`, which are
-//! being written.
 
 mod buffered;
+mod fanout;
+mod fanout_ctx;
+mod mutex;
 mod pingpong;
+mod racy_counter;
 mod select;
+mod spawn;
+mod spawn_park;
 
 /// One of the nine workloads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Workload {
+    /// Start N goroutines that each call `wg.done()`; wait for all.
+    Spawn,
+    /// Park N goroutines on one unbuffered channel, then close it.
+    SpawnPark,
     /// Bounce an integer between two goroutines over two unbuffered channels.
     Pingpong,
     /// One producer, one consumer, a channel of capacity 1024.
     Buffered,
+    /// The Go concurrency guide's fan-out/fan-in with 10 workers.
+    Fanout,
+    /// `Fanout` whose feeder selects against `ctx.done()`.
+    FanoutCtx,
+    /// 8 goroutines increment one mutex-protected counter.
+    Mutex,
     /// A select over two always-ready channels and a default case.
     Select,
+    /// 8 goroutines do unsynchronized read-modify-writes of one `Shared<i64>`.
+    RacyCounter,
 }
 
 impl Workload {
     /// Every workload, in the order of WORKLOADS.md.
-    pub const ALL: [Workload; 3] = [Workload::Pingpong, Workload::Buffered, Workload::Select];
+    pub const ALL: [Workload; 9] = [
+        Workload::Spawn,
+        Workload::SpawnPark,
+        Workload::Pingpong,
+        Workload::Buffered,
+        Workload::Fanout,
+        Workload::FanoutCtx,
+        Workload::Mutex,
+        Workload::Select,
+        Workload::RacyCounter,
+    ];
 
     /// The name used on the command line and in the output line.
     pub fn name(self) -> &'static str {
         match self {
+            Workload::Spawn => "spawn",
+            Workload::SpawnPark => "spawn_park",
             Workload::Pingpong => "pingpong",
             Workload::Buffered => "buffered",
+            Workload::Fanout => "fanout",
+            Workload::FanoutCtx => "fanout_ctx",
+            Workload::Mutex => "mutex",
             Workload::Select => "select",
+            Workload::RacyCounter => "racy_counter",
         }
     }
 
@@ -43,8 +73,8 @@ impl Workload {
     /// keeps its own copy to scale).
     pub fn default_n(self) -> u64 {
         match self {
-            Workload::Buffered | Workload::Select => 10_000_000,
-            Workload::Pingpong => 1_000_000,
+            Workload::Buffered | Workload::Mutex | Workload::Select => 10_000_000,
+            _ => 1_000_000,
         }
     }
 
@@ -56,16 +86,36 @@ impl Workload {
     /// Runs the workload with size `n`; must be awaited inside `goro::run`.
     pub async fn run(self, n: u64) {
         match self {
+            Workload::Spawn => spawn::run(n).await,
+            Workload::SpawnPark => spawn_park::run(n).await,
             Workload::Pingpong => pingpong::run(n).await,
             Workload::Buffered => buffered::run(n).await,
+            Workload::Fanout => fanout::run(n).await,
+            Workload::FanoutCtx => fanout_ctx::run(n).await,
+            Workload::Mutex => mutex::run(n).await,
             Workload::Select => select::run(n).await,
+            Workload::RacyCounter => racy_counter::run(n).await,
         }
     }
+}
+
+/// How many of `n` operations goroutine `i` of `k` performs: `n / k`, plus
+/// one for the first `n % k` goroutines, so that the total is exactly `n`.
+/// The Go twin's `share` computes the same split.
+pub(crate) fn share(n: u64, k: u64, i: u64) -> u64 {
+    n / k + u64::from(i < n % k)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shares_add_up_to_n() {
+        for n in [1, 7, 8, 9, 1_000_003] {
+            assert_eq!((0..8).map(|i| share(n, 8, i)).sum::<u64>(), n);
+        }
+    }
 
     /// Every workload completes (and passes its own result check) at a small
     /// size on the production runtime.
