@@ -135,6 +135,12 @@ run_one() {
   if [[ $mode == go-race ]]; then
     echo "$w $(grep -c 'WARNING: DATA RACE' "$base.err" || true)" >>"$logs/races"
   fi
+  if [[ $mode == detect ]]; then
+    # goro's findings, one "kind[observed|predicted]: message" line each.
+    awk -v w="$w" -v rep="$rep" '/^[a-z-]+\[(observed|predicted)\]:/ { split($1, k, "["); n[k[1]]++ }
+      END { s = ""; for (x in n) s = s (s ? "," : "") x "(" n[x] ")"; print w, rep, (s ? s : "none") }' \
+      "$base.err" >>"$logs/findings"
+  fi
 }
 
 # Other jobs on the machine skew every number: the table quotes the load.
@@ -221,7 +227,12 @@ echo "race ns/op: the Go twin built with -race (GORACE=halt_on_error=0)."
 if [[ -s $logs/races ]]; then
   awk '{ if ($2 > 0) r[$1] = r[$1] ? r[$1] "," $2 : $2 }
        END { for (w in r) printf "go-race reported data races in %s (WARNING count per run: %s)\n", w, r[w] }' \
-    "$logs/races"
+    "$logs/races" | sort
+fi
+if [[ -s $logs/findings ]]; then
+  awk '{ f[$1] = f[$1] ? f[$1] " " $3 : $3 }
+       END { for (w in f) printf "goro detect findings in %s (per run): %s\n", w, f[w] }' \
+    "$logs/findings" | sort
 fi
 [[ -z $detect_note ]] || echo "$detect_note"
 if grep -q ' FAIL ' "$results"; then
