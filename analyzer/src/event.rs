@@ -250,6 +250,52 @@ pub enum Op {
     FrameExit,
 }
 
+impl Op {
+    /// A short name of the operation, for traces (`send`, `lock`, ...).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro_analyzer::event::{ObjId, Op};
+    /// assert_eq!(Op::ChanClose { ch: ObjId(1) }.name(), "close");
+    /// ```
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Spawn { .. } => "go",
+            Op::End => "exit",
+            Op::Join { .. } => "join",
+            Op::ChanMake { .. } => "make(chan)",
+            Op::ChanSend { .. } => "send",
+            Op::ChanRecv { .. } => "recv",
+            Op::ChanRendezvous { .. } => "send (rendezvous)",
+            Op::ChanClose { .. } => "close",
+            Op::ChanRecvClosed { .. } => "recv (closed)",
+            Op::SendOnClosed { .. } => "send on closed channel",
+            Op::CloseOfClosed { .. } => "close of closed channel",
+            Op::Acquire { .. } => "acquire",
+            Op::Release { .. } => "release",
+            Op::RLock { .. } => "rlock",
+            Op::RUnlock { .. } => "runlock",
+            Op::WLock { .. } => "lock (write)",
+            Op::WUnlock { .. } => "unlock (write)",
+            Op::WgAdd { .. } => "wg.add",
+            Op::WgWait { .. } => "wg.wait",
+            Op::Read { .. } => "read",
+            Op::Write { .. } => "write",
+            Op::Atomic { write: true, .. } => "atomic write",
+            Op::Atomic { write: false, .. } => "atomic read",
+            Op::Free { .. } => "free",
+            Op::Panic { .. } => "panic",
+            Op::Lock { .. } => "lock",
+            Op::Unlock { .. } => "unlock",
+            Op::LockWait { .. } => "wait for lock",
+            Op::LostCancel { .. } => "drop CancelFunc",
+            Op::FrameEnter { .. } => "call",
+            Op::FrameExit => "return",
+        }
+    }
+}
+
 /// One frame of a shadow call chain: an instrumented function and where it
 /// is defined.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

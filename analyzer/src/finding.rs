@@ -212,7 +212,13 @@ impl Finding {
             .map(|s| (s.file.clone(), s.line, s.column))
             .collect();
         if self.kind == FindingKind::DataRace {
-            // A race is symmetric: the same pair whichever access came last.
+            // A race is symmetric: the same pair whichever access came last;
+            // and one report per pair of lines, so that `x.set(x.get() + 1)`
+            // racing with itself is one race, not a read-write and a
+            // write-write pair.
+            for s in &mut sites {
+                s.2 = 0;
+            }
             sites.sort();
         }
         FindingKey {

@@ -42,6 +42,15 @@ pub trait __Case {
     /// This (send) case was claimed: it completed, or panics if the claim
     /// was the channel's close.
     fn finish(&mut self, closed: bool);
+    /// The channel notified this (receive) case with a value reserved for
+    /// it: the next `try_now` may take it.
+    fn reserve(&mut self) {}
+    /// Whether this case holds an unused reservation.
+    fn is_reserved(&self) -> bool {
+        false
+    }
+    /// Gives an unused reservation up (the select committed another case).
+    fn release(&mut self) {}
 }
 
 /// A `recv(ch) -> v` case.
@@ -49,6 +58,7 @@ pub trait __Case {
 pub struct __RecvCase<'a, T> {
     chan: &'a Channel<T>,
     parked: Option<u64>,
+    reserved: bool,
     out: Option<Option<T>>,
     loc: &'static Location<'static>,
 }
@@ -60,6 +70,7 @@ impl<'a, T> __RecvCase<'a, T> {
         __RecvCase {
             chan: h.__channel(),
             parked: None,
+            reserved: false,
             out: None,
             loc: Location::caller(),
         }
@@ -74,7 +85,10 @@ impl<'a, T> __RecvCase<'a, T> {
 
 impl<T> __Case for __RecvCase<'_, T> {
     fn try_now(&mut self) -> bool {
-        self.out = match self.chan.try_recv(self.loc) {
+        self.out = match self
+            .chan
+            .try_recv(self.loc, std::mem::take(&mut self.reserved))
+        {
             TryRecv::Value(v) => Some(Some(v)),
             TryRecv::Closed => Some(None),
             TryRecv::Empty => return false,
@@ -82,8 +96,8 @@ impl<T> __Case for __RecvCase<'_, T> {
         true
     }
 
-    fn register(&mut self, w: &Arc<Waiter>, _case: usize) -> bool {
-        match self.chan.park_recv(w, false, self.loc) {
+    fn register(&mut self, w: &Arc<Waiter>, case: usize) -> bool {
+        match self.chan.park_recv(w, case, false, self.loc) {
             Park::Parked(id) => {
                 self.parked = Some(id);
                 true
@@ -95,14 +109,28 @@ impl<T> __Case for __RecvCase<'_, T> {
 
     fn unregister(&mut self) {
         if let Some(id) = self.parked.take() {
-            // Passes a notification on if this entry had one: the select may
-            // commit another case and leave the value to someone else.
-            self.chan.cancel_recv(id);
+            // A notified entry is gone already; its reservation stays with
+            // this case for the retry (see `reserve`).
+            self.chan.cancel_recv(id, false);
         }
     }
 
     fn finish(&mut self, _closed: bool) {
         unreachable!("receive cases commit only in the select's own poll")
+    }
+
+    fn reserve(&mut self) {
+        self.reserved = true;
+    }
+
+    fn is_reserved(&self) -> bool {
+        self.reserved
+    }
+
+    fn release(&mut self) {
+        if std::mem::take(&mut self.reserved) {
+            self.chan.release_reservation();
+        }
     }
 }
 
@@ -210,15 +238,36 @@ impl<'a> __Select<'a> {
         }
     }
 
-    /// Withdraws every entry; then, if a send case was claimed meanwhile,
+    /// Withdraws every entry and notes which receive cases were notified
+    /// with a reservation; then, if a send case was claimed meanwhile,
     /// settles it and returns its index.
     fn withdraw(&mut self, w: &Waiter) -> Option<usize> {
         for c in self.cases.iter_mut() {
             c.unregister();
         }
+        self.note_reservations(w.take_notified());
         let o: Outcome = w.outcome()?;
         self.cases[o.case].finish(o.closed);
         Some(o.case)
+    }
+
+    fn note_reservations(&mut self, mask: u64) {
+        for (i, c) in self.cases.iter_mut().enumerate() {
+            if mask & (1 << i) != 0 {
+                c.reserve();
+            }
+        }
+    }
+
+    /// The select ends with case `i` (or `default`): reservations of the
+    /// other cases pass on to other receivers.
+    fn done(&mut self, i: usize) -> Poll<usize> {
+        for (j, c) in self.cases.iter_mut().enumerate() {
+            if j != i {
+                c.release();
+            }
+        }
+        Poll::Ready(i)
     }
 }
 
@@ -240,14 +289,18 @@ impl Future for __Select<'_> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
         let this = self.get_mut();
         if let Some(w) = this.waiter.take() {
-            if w.poll_outcome(cx.waker()).is_none() && !w.poll_notified(cx.waker()) {
-                this.waiter = Some(w);
-                return Poll::Pending;
+            if w.poll_outcome(cx.waker()).is_none() {
+                let mask = w.poll_notified(cx.waker());
+                if mask == 0 {
+                    this.waiter = Some(w);
+                    return Poll::Pending;
+                }
+                this.note_reservations(mask);
             }
             // A send case was taken, or a receive case notified: withdraw
             // and settle, or try again.
             if let Some(i) = this.withdraw(&w) {
-                return Poll::Ready(i);
+                return this.done(i);
             }
         }
         if detect::yield_point(cx, &mut this.yielded) {
@@ -255,14 +308,21 @@ impl Future for __Select<'_> {
         }
         let n = this.cases.len();
         loop {
+            // A channel that reserved a value for this select chose it, as a
+            // Go sender completes a waiting select's case: take it first.
+            if let Some(i) = (0..n).find(|&i| this.cases[i].is_reserved()) {
+                if this.cases[i].try_now() {
+                    return this.done(i);
+                }
+            }
             let (order, n) = poll_order(n);
             for &i in &order[..n] {
                 if this.cases[i as usize].try_now() {
-                    return Poll::Ready(i as usize);
+                    return this.done(i as usize);
                 }
             }
             if this.default {
-                return Poll::Ready(n);
+                return this.done(n);
             }
             if n == 0 {
                 // `select {}`: blocks forever, as in Go.
@@ -276,7 +336,7 @@ impl Future for __Select<'_> {
             }
             // A case turned ready while registering: withdraw and retry.
             if let Some(i) = this.withdraw(&w) {
-                return Poll::Ready(i);
+                return this.done(i);
             }
         }
     }
@@ -284,12 +344,17 @@ impl Future for __Select<'_> {
 
 impl Drop for __Select<'_> {
     fn drop(&mut self) {
-        if self.waiter.take().is_some() {
+        if let Some(w) = self.waiter.take() {
             // Withdraw without settling: a send case whose value was taken
             // has completed, and one claimed by a close is never observed.
             for c in self.cases.iter_mut() {
                 c.unregister();
             }
+            self.note_reservations(w.take_notified());
+        }
+        // Reservations pass on to other receivers.
+        for c in self.cases.iter_mut() {
+            c.release();
         }
     }
 }

@@ -1,6 +1,11 @@
 //! `Shared<T>`: a plain Go variable that goroutines share.
 
 use std::fmt;
+use std::panic::Location;
+
+use goro_analyzer::event::{Addr, Op};
+
+use crate::rt::detect;
 
 /// A plain variable shared between goroutines, as any Go variable is.
 ///
@@ -51,6 +56,7 @@ use std::fmt;
 #[derive(Default)]
 pub struct Shared<T> {
     value: parking_lot::Mutex<T>,
+    id: Id,
 }
 
 impl<T> Shared<T> {
@@ -66,6 +72,7 @@ impl<T> Shared<T> {
     pub const fn new(value: T) -> Self {
         Shared {
             value: parking_lot::Mutex::new(value),
+            id: Id { _byte: 0 },
         }
     }
 
@@ -82,6 +89,7 @@ impl<T> Shared<T> {
     where
         T: Clone,
     {
+        self.access(false, Location::caller());
         self.value.lock().clone()
     }
 
@@ -96,6 +104,7 @@ impl<T> Shared<T> {
     /// ```
     #[track_caller]
     pub fn set(&self, value: T) {
+        self.access(true, Location::caller());
         let old = std::mem::replace(&mut *self.value.lock(), value);
         // Outside the lock: its `Drop` may read this variable.
         drop(old);
@@ -112,6 +121,7 @@ impl<T> Shared<T> {
     /// ```
     #[track_caller]
     pub fn with<R>(&self, f: impl FnOnce(&T) -> R) -> R {
+        self.access(false, Location::caller());
         f(&self.value.lock())
     }
 
@@ -128,7 +138,24 @@ impl<T> Shared<T> {
     /// ```
     #[track_caller]
     pub fn with_mut<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        self.access(true, Location::caller());
         f(&mut self.value.lock())
+    }
+
+    /// Reports a plain access to the detector: the inner lock keeps memory
+    /// safe, but orders nothing in Go's model.
+    #[inline]
+    fn access(&self, write: bool, loc: &'static Location<'static>) {
+        if detect::active() {
+            let addr = self.id.addr();
+            let what = std::any::type_name::<Self>();
+            let op = if write {
+                Op::Write { addr, what }
+            } else {
+                Op::Read { addr, what }
+            };
+            detect::emit(op, loc);
+        }
     }
 
     /// Consumes the variable and returns its value.
@@ -155,6 +182,29 @@ impl<T> Shared<T> {
     /// ```
     pub fn get_mut(&mut self) -> &mut T {
         self.value.get_mut()
+    }
+}
+
+/// The identity of a `Shared` for the detector: its address while it is
+/// borrowed. A byte, not a zero-sized type, so that no two variables share
+/// one; dropping it makes the detector forget the address's history (the
+/// memory may be reused by another variable).
+#[derive(Default)]
+struct Id {
+    _byte: u8,
+}
+
+impl Id {
+    fn addr(&self) -> Addr {
+        Addr(self as *const Self as usize as u64)
+    }
+}
+
+impl Drop for Id {
+    fn drop(&mut self) {
+        if detect::active() {
+            detect::emit(Op::Free { addr: self.addr() }, Location::caller());
+        }
     }
 }
 

@@ -180,6 +180,7 @@ fn replay_env(seed: u64, strategy: Option<&str>) -> Vec<(&'static str, String)> 
     let mut env = vec![
         ("GORO_SEED", seed.to_string()),
         ("GORO_SCHEDULES", "1".into()),
+        ("GORO_TRACE", "1".into()),
     ];
     if let Some(s) = strategy {
         env.push(("GORO_STRATEGY", s.to_string()));
@@ -227,15 +228,20 @@ fn test_run(run: &TestRun<'_>) -> Result<i32, String> {
     };
     let status = cargo::run_tests(cmd, stdout, &report_dir);
     let (findings, warnings) = reports::read_reports(std::slice::from_ref(&report_dir));
+    let trace = match run.replay {
+        Some(_) => reports::read_traces(&report_dir),
+        None => Vec::new(),
+    };
     // The reports are read; a leftover directory would only fill target/.
     let _ = std::fs::remove_dir_all(&report_dir);
     let status = status.map_err(|e| cargo::spawn_error(&cargo::cargo(), &e))?;
 
     if let Some((seed, test)) = run.replay {
-        let line = format!(
+        let mut line = render::trace(&trace);
+        line.push_str(&format!(
             "cargo race: replayed `{test}` with seed {seed} (one schedule): {} finding(s)",
             findings.len()
-        );
+        ));
         if stdout == TestStdout::Stdout && run.output.output.is_none() {
             println!("{line}");
         } else {

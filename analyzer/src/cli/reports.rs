@@ -30,6 +30,25 @@ pub(crate) fn read_reports(paths: &[PathBuf]) -> (Vec<Finding>, Vec<String>) {
     (findings, warnings)
 }
 
+/// Every schedule trace (`*.trace`) in `dir`, in file name order; traces
+/// that cannot be read are skipped (they only explain findings).
+pub(crate) fn read_traces(dir: &Path) -> Vec<crate::trace::TraceStep> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "trace"))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .filter_map(|f| std::fs::File::open(f).ok())
+        .filter_map(|f| crate::trace::read_trace(std::io::BufReader::new(f)).ok())
+        .flatten()
+        .collect()
+}
+
 fn jsonl_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))

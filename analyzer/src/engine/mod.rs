@@ -602,6 +602,7 @@ impl Engine {
     }
 
     fn report_race(&mut self, r: Race, what: &str) {
+        let what = &short_type_name(what);
         let op = |a: &Access| match (a.write, a.atomic) {
             (true, false) => "write",
             (false, false) => "read",
@@ -611,10 +612,11 @@ impl Engine {
         let primary = self.site_at(r.cur.g, r.cur.loc, op(&r.cur), &r.cur.frames);
         let related = vec![self.site_at(r.prev.g, r.prev.loc, op(&r.prev), &r.prev.frames)];
         let notes = vec![format!(
-            "goroutine {} did nothing after its {} that goroutine {} waited for before its {}: \
-             no channel operation, lock, WaitGroup or atomic orders them",
-            r.prev.g,
+            "no happens-before edge orders them: after its {} goroutine {} did nothing \
+             (channel operation, lock, WaitGroup, atomic) that goroutine {} waited for before \
+             its {}",
             op(&r.prev),
+            r.prev.g,
             r.cur.g,
             op(&r.cur)
         )];
@@ -741,6 +743,24 @@ impl Engine {
     }
 }
 
+/// `goro::shared::Shared<alloc::string::String>` as users write it:
+/// `Shared<String>`.
+fn short_type_name(full: &str) -> String {
+    let mut out = String::with_capacity(full.len());
+    let mut segment = String::new();
+    for ch in full.chars() {
+        if ch.is_alphanumeric() || ch == '_' || ch == ':' {
+            segment.push(ch);
+        } else {
+            out.push_str(segment.rsplit("::").next().unwrap_or(&segment));
+            segment.clear();
+            out.push(ch);
+        }
+    }
+    out.push_str(segment.rsplit("::").next().unwrap_or(&segment));
+    out
+}
+
 /// Goroutine ids start at 1; clock indices at 0.
 fn clock_index(g: Gid) -> u32 {
     u32::try_from(g.saturating_sub(1)).unwrap_or(u32::MAX)
@@ -748,3 +768,21 @@ fn clock_index(g: Gid) -> u32 {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod name_tests {
+    #[test]
+    fn short_type_names() {
+        assert_eq!(
+            super::short_type_name("goro::shared::Shared<alloc::string::String>"),
+            "Shared<String>"
+        );
+        assert_eq!(super::short_type_name("u64"), "u64");
+        assert_eq!(
+            super::short_type_name(
+                "std::collections::HashMap<u8, (i32, core::option::Option<u8>)>"
+            ),
+            "HashMap<u8, (i32, Option<u8>)>"
+        );
+    }
+}

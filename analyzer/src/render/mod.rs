@@ -317,6 +317,51 @@ pub(crate) fn kind_description(kind: FindingKind) -> &'static str {
     }
 }
 
+/// A schedule trace as a readable table: one line per operation, step,
+/// goroutine, operation and site, ending where the finding happened.
+///
+/// # Examples
+///
+/// ```
+/// use goro_analyzer::trace::{TraceStep, TRACE_SCHEMA};
+///
+/// let step = TraceStep {
+///     schema: TRACE_SCHEMA.into(),
+///     test: None,
+///     seed: 1,
+///     step: 4,
+///     goroutine: 2,
+///     goroutine_name: Some("worker".into()),
+///     op: "send".into(),
+///     file: "src/lib.rs".into(),
+///     line: 9,
+///     column: 5,
+/// };
+/// let text = goro_analyzer::render::trace(&[step]);
+/// assert!(text.contains("goroutine 2 [worker]"));
+/// assert!(text.contains("src/lib.rs:9:5"));
+/// ```
+pub fn trace(steps: &[crate::trace::TraceStep]) -> String {
+    use std::fmt::Write as _;
+    if steps.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("schedule trace (step, goroutine, operation, site):\n");
+    for s in steps {
+        let who = match &s.goroutine_name {
+            Some(n) => format!("goroutine {} [{n}]", s.goroutine),
+            None => format!("goroutine {}", s.goroutine),
+        };
+        let site = if s.line == 0 {
+            String::from("-")
+        } else {
+            format!("{}:{}:{}", s.file, s.line, s.column)
+        };
+        let _ = writeln!(out, "  {:>5}  {who:<24} {:<24} {site}", s.step, s.op);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -294,7 +294,7 @@ macro_rules! recv_methods {
         /// ```
         #[track_caller]
         pub fn try_recv(&self) -> Result<T, TryRecvError> {
-            match self.inner.try_recv(Location::caller()) {
+            match self.inner.try_recv(Location::caller(), false) {
                 TryRecv::Value(v) => Ok(v),
                 TryRecv::Empty => Err(TryRecvError::Empty),
                 TryRecv::Closed => Err(TryRecvError::Closed),
@@ -435,9 +435,7 @@ impl<T> futures_core::Stream for Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        if let Some((_, id)) = self.stream.parked.take() {
-            self.inner.cancel_recv(id);
-        }
+        cancel_recv(&self.inner, &mut self.stream);
     }
 }
 
@@ -644,27 +642,29 @@ fn poll_recv<T>(
     cx: &mut Context<'_>,
 ) -> Poll<Option<T>> {
     let mut waiter = None;
+    let mut reserved = false;
     loop {
-        // Parked: wait for a notification (a value or the close arrived),
-        // then retry. The notifying channel already removed our entry.
+        // Parked: wait for a notification (a value was reserved for us, or
+        // the close arrived), then retry. The channel removed our entry.
         if let Some((w, id)) = state.parked.take() {
             // Registers this poll's waker: a wake-up consumes the last one.
-            if !w.poll_notified(cx.waker()) {
+            if w.poll_notified(cx.waker()) == 0 {
                 state.parked = Some((w, id));
                 return Poll::Pending;
             }
+            reserved = true;
             waiter = Some(w);
         }
         if detect::yield_point(cx, &mut state.yielded) {
             return Poll::Pending;
         }
-        match chan.try_recv(site) {
+        match chan.try_recv(site, std::mem::take(&mut reserved)) {
             TryRecv::Value(v) => return Poll::Ready(Some(v)),
             TryRecv::Closed => return Poll::Ready(None),
             TryRecv::Empty => {}
         }
         let w = waiter.take().unwrap_or_else(|| Waiter::new(cx.waker()));
-        match chan.park_recv(&w, true, site) {
+        match chan.park_recv(&w, 0, true, site) {
             Park::Done(v) => return Poll::Ready(v),
             Park::Ready => unreachable!("committing park never returns Ready"),
             // Loop once more to register the waker and catch a notification
@@ -674,11 +674,16 @@ fn poll_recv<T>(
     }
 }
 
+/// Withdraws a parked receive, passing on a reservation it was notified of.
+fn cancel_recv<T>(chan: &Channel<T>, state: &mut RecvState) {
+    if let Some((w, id)) = state.parked.take() {
+        chan.cancel_recv(id, w.take_notified() != 0);
+    }
+}
+
 impl<T> Drop for RecvFuture<'_, T> {
     fn drop(&mut self) {
-        if let Some((_, id)) = self.state.parked.take() {
-            self.chan.cancel_recv(id);
-        }
+        cancel_recv(self.chan, &mut self.state);
     }
 }
 

@@ -99,6 +99,8 @@ pub struct Config {
     pub(crate) grace: Duration,
     pub(crate) use_env: bool,
     pub(crate) report_dir: Option<PathBuf>,
+    /// Record schedule traces (`GORO_TRACE=1`) into the report directory.
+    pub(crate) trace: bool,
 }
 
 impl Default for Config {
@@ -113,6 +115,7 @@ impl Default for Config {
             grace: Duration::from_secs(60),
             use_env: true,
             report_dir: None,
+            trace: false,
         }
     }
 }
@@ -291,6 +294,9 @@ impl Config {
                 .filter(|n: &u64| *n >= 1)
                 .ok_or_else(|| bad("GORO_MAX_STEPS", &v, "a whole number of steps >= 1"))?;
         }
+        if let Some(v) = var("GORO_TRACE") {
+            self.trace = parse_bool(&v).ok_or_else(|| bad("GORO_TRACE", &v, "1 or 0"))?;
+        }
         if let Some(v) = var("GORO_REPORT_DIR") {
             if v.is_empty() {
                 return Err(bad("GORO_REPORT_DIR", &v, "a directory path"));
@@ -303,6 +309,14 @@ impl Config {
 
 fn parse<T: FromStr>(v: &str) -> Option<T> {
     v.trim().parse().ok()
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.trim() {
+        "" | "0" | "false" | "no" | "off" => Some(false),
+        "1" | "true" | "yes" | "on" => Some(true),
+        _ => None,
+    }
 }
 
 fn parse_seed(v: &str) -> Option<u64> {

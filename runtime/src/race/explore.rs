@@ -179,6 +179,7 @@ where
             chooser,
             max_steps: config.max_steps,
             grace: config.grace,
+            trace: config.trace,
         },
         id,
         Box::pin(main),
@@ -247,8 +248,17 @@ where
 {
     let mut report = Report::default();
     let mut seen: HashSet<FindingKey> = HashSet::new();
+    let test = current_test();
     for index in 0..config.schedules {
-        let (result, _) = schedule(config, index, program());
+        let (mut result, _) = schedule(config, index, program());
+        if config.trace && !result.findings.is_empty() {
+            if let Some(dir) = &config.report_dir {
+                append_trace(dir, test.as_deref(), &mut result.trace);
+            }
+        }
+        for f in &mut result.findings {
+            f.test = test.clone();
+        }
         report.schedules_run += 1;
         report.trace_hashes.push(result.trace_hash);
         if result.ending == Ending::StepLimit {
@@ -319,6 +329,36 @@ fn resolve(config: Config) -> Config {
     }
 }
 
+/// The test running on this thread: libtest names each test's thread after
+/// the test (`module::name`); `None` outside a test.
+fn current_test() -> Option<String> {
+    std::thread::current()
+        .name()
+        .filter(|n| *n != "main")
+        .map(str::to_string)
+}
+
+/// Appends a schedule's trace to `goro-<pid>.trace` in `dir` (a failure is
+/// reported on stderr: a trace is an aid, the findings stay).
+fn append_trace(dir: &Path, test: Option<&str>, trace: &mut [goro_analyzer::trace::TraceStep]) {
+    let mut buf = Vec::new();
+    for step in trace.iter_mut() {
+        step.test = test.map(str::to_string);
+        let _ = step.write_json_line(&mut buf);
+    }
+    let path = dir.join(format!("goro-{}.trace", std::process::id()));
+    let written = std::fs::create_dir_all(dir).and_then(|()| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?
+            .write_all(&buf)
+    });
+    if let Err(e) = written {
+        eprintln!("goro::race: cannot write the trace {}: {e}", path.display());
+    }
+}
+
 /// Appends findings as JSON Lines to a per-process file in `dir`. A failure
 /// is reported on stderr; the findings stay in the returned report.
 pub(crate) fn append_report(dir: &Path, findings: &[Finding]) {
@@ -354,9 +394,12 @@ where
     F: Future + 'static,
 {
     let config = resolve(Config::default());
-    let (result, out) = schedule(&config, 0, fut);
+    let (mut result, out) = schedule(&config, 0, fut);
     if let Some(dir) = &config.report_dir {
         append_report(dir, &result.findings);
+        if config.trace && !result.findings.is_empty() {
+            append_trace(dir, current_test().as_deref(), &mut result.trace);
+        }
     }
     let report = Report {
         schedules_run: 1,

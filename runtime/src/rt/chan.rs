@@ -78,6 +78,7 @@ pub(crate) enum Park<R> {
 struct RecvEntry {
     id: u64,
     waiter: Arc<Waiter>,
+    case: usize,
     /// The parked goroutine and its receive, for the detector (0 in production).
     g: u64,
     site: Site,
@@ -93,23 +94,34 @@ struct SendEntry<T> {
     site: Site,
 }
 
+/// A parked send whose value was just taken.
+struct Claimed<T> {
+    value: T,
+    waiter: Arc<Waiter>,
+    g: u64,
+    site: Site,
+}
+
 struct State<T> {
     /// Buffered values; for an unbuffered channel, values in flight to
     /// notified receivers.
     buf: VecDeque<T>,
     recvq: VecDeque<RecvEntry>,
     sendq: VecDeque<SendEntry<T>>,
-    /// How many values in `buf` went to notified receivers rather than into
-    /// the buffer proper (Go hands those over directly): they do not take
-    /// buffer capacity.
+    /// How many values in `buf` are reserved for notified receivers (Go
+    /// hands those over directly): they take no buffer capacity, and only a
+    /// receiver holding a reservation may take them (until the close, after
+    /// which everything drains in order). Without this a sender could
+    /// receive its own value on a channel used both ways.
     inflight: usize,
     next_id: u64,
 }
 
 impl<T> State<T> {
-    /// Values in the buffer proper.
+    /// Values in the buffer proper. (After the close, receivers drain
+    /// reserved values too, and the count no longer matters.)
     fn buffered(&self) -> usize {
-        self.buf.len() - self.inflight
+        self.buf.len().saturating_sub(self.inflight)
     }
 }
 
@@ -200,17 +212,23 @@ impl<T> Channel<T> {
         self.closed.load(Ordering::Acquire)
     }
 
-    /// Notifies the first live parked receiver, if any, and returns it.
+    /// Notifies the first live parked receiver, if any, and returns it: the
+    /// caller reserves a value for it.
     fn notify_one(st: &mut State<T>, d: &mut Deferred<T>) -> Option<RecvEntry> {
         while let Some(r) = st.recvq.pop_front() {
             // A select that committed elsewhere left a stale entry behind.
             if r.waiter.outcome().is_none() {
-                r.waiter.notify();
+                r.waiter.notify(r.case);
                 d.wake.push(r.waiter.clone());
                 return Some(r);
             }
         }
         None
+    }
+
+    /// Whether a receiver may take the head of `buf` now.
+    fn can_take(&self, st: &State<T>, reserved: bool) -> bool {
+        !st.buf.is_empty() && (reserved || self.is_closed() || st.buf.len() > st.inflight)
     }
 
     fn has_live_receiver(st: &State<T>, except: Option<&Arc<Waiter>>) -> bool {
@@ -272,24 +290,29 @@ impl<T> Channel<T> {
         TrySend::Sent
     }
 
-    fn try_recv_locked(&self, st: &mut State<T>, site: Site, d: &mut Deferred<T>) -> TryRecv<T> {
+    /// `reserved`: this receiver was notified with a value reserved for it,
+    /// which it uses up (whether it takes a value or not).
+    fn try_recv_locked(
+        &self,
+        st: &mut State<T>,
+        site: Site,
+        reserved: bool,
+        d: &mut Deferred<T>,
+    ) -> TryRecv<T> {
         let g = detect::gid();
-        if let Some(v) = st.buf.pop_front() {
+        let can_take = self.can_take(st, reserved);
+        if reserved {
             st.inflight = st.inflight.saturating_sub(1);
+        }
+        if let Some(v) = can_take.then(|| st.buf.pop_front()).flatten() {
             self.event(g, Op::ChanRecv { ch: self.ch() }, site);
-            // A slot freed up: move the first parked sender's value in behind.
-            if self.cap > 0 && st.buffered() < self.cap {
-                while let Some(s) = st.sendq.pop_front() {
-                    if s.waiter.try_claim(s.case, false) {
-                        st.buf.push_back(s.value);
-                        self.event(s.g, Op::ChanSend { ch: self.ch() }, s.site);
-                        d.wake.push(s.waiter);
-                        break;
-                    }
-                    d.drop.push(s.value);
-                }
-            }
+            self.refill(st, d);
             return TryRecv::Value(v);
+        }
+        if !st.buf.is_empty() && !self.is_closed() {
+            // Everything buffered is reserved for notified receivers, and
+            // parked senders' values come after it: wait, in FIFO order.
+            return TryRecv::Empty;
         }
         while let Some(s) = st.sendq.pop_front() {
             if s.waiter.try_claim(s.case, false) {
@@ -330,12 +353,78 @@ impl<T> Channel<T> {
         r
     }
 
-    pub(crate) fn try_recv(&self, site: Site) -> TryRecv<T> {
+    /// After a value left the buffer: moves parked senders' values in behind,
+    /// in order, into free buffer room or reserved for parked receivers (who
+    /// waited behind the values that were reserved for others).
+    fn refill(&self, st: &mut State<T>, d: &mut Deferred<T>) {
+        loop {
+            let room = self.cap > 0 && st.buffered() < self.cap;
+            if !room && !Self::has_live_receiver(st, None) {
+                return;
+            }
+            let Some(s) = Self::claim_sender(st, d) else {
+                return;
+            };
+            st.buf.push_back(s.value);
+            if let Some(r) = Self::notify_one(st, d) {
+                st.inflight += 1;
+                if self.cap == 0 && detect::active() {
+                    let (ch, recv_loc) = (self.ch(), Loc::from_std(r.site));
+                    let op = Op::ChanRendezvous {
+                        ch,
+                        receiver: r.g,
+                        recv_loc,
+                    };
+                    self.event(s.g, op, s.site);
+                }
+            }
+            self.event(s.g, Op::ChanSend { ch: self.ch() }, s.site);
+            d.wake.push(s.waiter);
+        }
+    }
+
+    /// Claims the first live parked sender (its send completes).
+    fn claim_sender(st: &mut State<T>, d: &mut Deferred<T>) -> Option<Claimed<T>> {
+        while let Some(s) = st.sendq.pop_front() {
+            if s.waiter.try_claim(s.case, false) {
+                return Some(Claimed {
+                    value: s.value,
+                    waiter: s.waiter,
+                    g: s.g,
+                    site: s.site,
+                });
+            }
+            d.drop.push(s.value);
+        }
+        None
+    }
+
+    /// A receive that does not wait; `reserved` as in `try_recv_locked`.
+    pub(crate) fn try_recv(&self, site: Site, reserved: bool) -> TryRecv<T> {
         let mut d = Deferred::new();
         let mut st = self.state.lock();
-        let r = self.try_recv_locked(&mut st, site, &mut d);
+        let r = self.try_recv_locked(&mut st, site, reserved, &mut d);
         drop(st);
         r
+    }
+
+    /// A notified receiver gives its reservation up without using it (a
+    /// select that committed another case): the next parked receiver gets
+    /// it, or the value becomes free for anyone.
+    pub(crate) fn release_reservation(&self) {
+        let mut d = Deferred::new();
+        let mut st = self.state.lock();
+        self.pass_reservation(&mut st, &mut d);
+        drop(st);
+    }
+
+    fn pass_reservation(&self, st: &mut State<T>, d: &mut Deferred<T>) {
+        if st.inflight == 0 {
+            return;
+        }
+        if Self::notify_one(st, d).is_none() {
+            st.inflight -= 1;
+        }
     }
 
     /// Sends `v` or parks it in the send queue under `waiter`/`case`.
@@ -379,11 +468,6 @@ impl<T> Channel<T> {
             g: detect::gid(),
             site,
         });
-        // A full buffer with receivers parked behind notified ones: wake one
-        // more to drain it.
-        if self.cap > 0 {
-            Self::notify_one(&mut st, &mut d);
-        }
         ParkSend::Parked(id)
     }
 
@@ -392,18 +476,20 @@ impl<T> Channel<T> {
     pub(crate) fn park_recv(
         &self,
         waiter: &Arc<Waiter>,
+        case: usize,
         commit: bool,
         site: Site,
     ) -> Park<Option<T>> {
         let mut d = Deferred::new();
         let mut st = self.state.lock();
-        let ready =
-            !st.buf.is_empty() || self.is_closed() || Self::has_live_sender(&st, Some(waiter));
+        let ready = self.can_take(&st, false)
+            || self.is_closed()
+            || (st.buf.is_empty() && Self::has_live_sender(&st, Some(waiter)));
         if ready {
             if !commit {
                 return Park::Ready;
             }
-            match self.try_recv_locked(&mut st, site, &mut d) {
+            match self.try_recv_locked(&mut st, site, false, &mut d) {
                 TryRecv::Value(v) => return Park::Done(Some(v)),
                 TryRecv::Closed => return Park::Done(None),
                 // Every parked sender turned out stale: park below.
@@ -415,28 +501,24 @@ impl<T> Channel<T> {
         st.recvq.push_back(RecvEntry {
             id,
             waiter: waiter.clone(),
+            case,
             g: detect::gid(),
             site,
         });
         Park::Parked(id)
     }
 
-    /// Withdraws receive entry `id`. If it was already notified, the
-    /// notification is passed on to the next parked receiver when something
-    /// is left to receive, so that a dropped receiver cannot strand a value.
-    pub(crate) fn cancel_recv(&self, id: u64) {
+    /// Withdraws receive entry `id`. `reserved`: the channel notified it
+    /// already (it is no longer queued) and the reservation was not used; it
+    /// passes on to the next parked receiver, so that a dropped receiver
+    /// cannot strand a value.
+    pub(crate) fn cancel_recv(&self, id: u64, reserved: bool) {
         let mut d = Deferred::new();
         let mut st = self.state.lock();
         if let Some(pos) = st.recvq.iter().position(|r| r.id == id) {
             st.recvq.remove(pos);
-            return;
-        }
-        if !st.buf.is_empty() || Self::has_live_sender(&st, None) {
-            if Self::notify_one(&mut st, &mut d).is_none() && st.inflight > 0 {
-                // Nobody to pass it to: a value in flight to this receiver
-                // waits in the buffer for the next one.
-                st.inflight -= 1;
-            }
+        } else if reserved {
+            self.pass_reservation(&mut st, &mut d);
         }
         drop(st);
     }
@@ -464,7 +546,7 @@ impl<T> Channel<T> {
         }
         self.event(g, Op::ChanClose { ch: self.ch() }, site);
         for r in st.recvq.drain(..) {
-            r.waiter.notify();
+            r.waiter.notify(r.case);
             d.wake.push(r.waiter);
         }
         for s in st.sendq.drain(..) {
@@ -482,5 +564,5 @@ impl<T> Channel<T> {
 /// Whether `w` is not the operation's own waiter: a select's send cannot be
 /// taken by its own receive on the same channel, nor the other way round.
 fn not_own(own: Option<&Arc<Waiter>>, w: &Arc<Waiter>) -> bool {
-    own.map_or(true, |o| !Arc::ptr_eq(o, w))
+    own.is_none_or(|o| !Arc::ptr_eq(o, w))
 }

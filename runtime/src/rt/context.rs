@@ -87,7 +87,7 @@ impl CancelCore {
     pub(crate) fn child(parent: &Arc<Self>, own: Option<Instant>) -> Arc<Self> {
         // A deadline no earlier than the parent's needs no timer: the parent
         // (or an ancestor) is cancelled first, with `DeadlineExceeded`.
-        let own = own.filter(|d| parent.deadline.map_or(true, |p| *d < p));
+        let own = own.filter(|d| parent.deadline.is_none_or(|p| *d < p));
         let deadline = own.or(parent.deadline);
         let reg = parent.cancelable.then(|| {
             (

@@ -42,6 +42,13 @@ pub(crate) fn obj(global: u64) -> ObjId {
     }
 }
 
+/// The per-schedule id of a primitive known by its address (a `Mutex`,
+/// `WaitGroup`, ...): stable while it is borrowed, which every operation on
+/// it is.
+pub(crate) fn obj_at<T: ?Sized>(x: &T) -> ObjId {
+    obj((x as *const T as *const () as usize as u64) | (1 << 62))
+}
+
 /// The running goroutine parks on a goro primitive (it is not waiting on the
 /// outside world).
 #[inline]

@@ -10,7 +10,7 @@
 //! case commit only if it is chosen, without locking several channels at once
 //! (Go locks them all in address order; the claim makes that unnecessary).
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Waker;
 
@@ -30,9 +30,9 @@ pub(crate) struct Outcome {
 #[doc(hidden)]
 pub struct Waiter {
     state: AtomicUsize,
-    /// Set when a channel notified a receive entry of this waiter (a value
-    /// or the close arrived): the receive should be retried.
-    notified: AtomicBool,
+    /// One bit per case whose receive entry a channel notified (a value was
+    /// reserved for it, or the close arrived): those receives are retried.
+    notified: AtomicU64,
     waker: AtomicWaker,
 }
 
@@ -40,7 +40,7 @@ impl Waiter {
     pub(crate) fn new(waker: &Waker) -> Arc<Self> {
         let w = Waiter {
             state: AtomicUsize::new(WAITING),
-            notified: AtomicBool::new(false),
+            notified: AtomicU64::new(0),
             waker: AtomicWaker::new(),
         };
         w.waker.register(waker);
@@ -84,22 +84,30 @@ impl Waiter {
         self.waker.wake();
     }
 
-    /// Marks a receive entry notified (the waker is woken separately).
-    pub(crate) fn notify(&self) {
-        self.notified.store(true, Ordering::Release);
+    /// Marks the receive entry of `case` notified (the waker is woken
+    /// separately).
+    pub(crate) fn notify(&self, case: usize) {
+        self.notified.fetch_or(1 << case, Ordering::AcqRel);
     }
 
-    /// Whether a receive entry was notified since the last call; re-registers
-    /// the waker first so a notification racing with this poll is not missed.
-    pub(crate) fn poll_notified(&self, waker: &Waker) -> bool {
-        if self.notified.swap(false, Ordering::AcqRel) {
-            return true;
+    /// The cases notified and not yet seen, as a bit mask, without waiting.
+    pub(crate) fn take_notified(&self) -> u64 {
+        self.notified.swap(0, Ordering::AcqRel)
+    }
+
+    /// The cases notified since the last call, as a bit mask (0: none);
+    /// re-registers the waker first so that a notification racing with this
+    /// poll is not missed.
+    pub(crate) fn poll_notified(&self, waker: &Waker) -> u64 {
+        let m = self.notified.swap(0, Ordering::AcqRel);
+        if m != 0 {
+            return m;
         }
         self.waker.register(waker);
-        if self.notified.swap(false, Ordering::AcqRel) {
-            return true;
+        let m = self.notified.swap(0, Ordering::AcqRel);
+        if m == 0 {
+            super::detect::parked();
         }
-        super::detect::parked();
-        false
+        m
     }
 }

@@ -10,6 +10,9 @@ use std::panic::Location;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::task::{Context, Poll};
 
+use goro_analyzer::event::Op;
+
+use super::detect;
 use super::panic::panic_at;
 use super::waitq::{WaitQueue, Wakers};
 
@@ -52,6 +55,14 @@ impl WaitGroupState {
         let Some(counter) = (prev >> 1).checked_add(d >> 1) else {
             panic_at(loc, OVERFLOW)
         };
+        if detect::active() {
+            let op = Op::WgAdd {
+                wg: detect::obj_at(self),
+                delta: d >> 1,
+                counter,
+            };
+            detect::emit(op, loc);
+        }
         if counter < 0 {
             panic_at(loc, NEGATIVE);
         }
@@ -90,6 +101,8 @@ impl WaitGroupState {
             let r = self.queue.poll_released(id, cx);
             if r.is_ready() {
                 *parked = None;
+            } else {
+                detect::parked();
             }
             return r;
         }
@@ -114,6 +127,7 @@ impl WaitGroupState {
             }
         }
         *parked = Some(Parked(q.push((), Some(cx.waker().clone()))));
+        detect::parked();
         Poll::Pending
     }
 

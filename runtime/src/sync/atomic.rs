@@ -37,6 +37,20 @@
 use std::fmt;
 use std::sync::atomic::Ordering::SeqCst;
 
+use crate::rt::detect;
+
+/// Reports an atomic operation to the detector: it synchronizes like Go's
+/// `sync/atomic` and races only with plain accesses to the same address.
+#[track_caller]
+#[inline]
+fn track<A>(a: &A, write: bool, what: &'static str) {
+    if detect::active() {
+        let addr = goro_analyzer::event::Addr(a as *const A as usize as u64);
+        let op = goro_analyzer::event::Op::Atomic { addr, write, what };
+        detect::emit(op, std::panic::Location::caller());
+    }
+}
+
 macro_rules! atomic_int {
     ($name:ident, $std:ident, $t:ty, $go:literal) => {
         #[doc = concat!("An atomic `", stringify!($t), "`: Go's `atomic.", $go, "`.")]
@@ -81,7 +95,9 @@ macro_rules! atomic_int {
             #[doc = concat!("let a = goro::sync::atomic::", stringify!($name), "::new(1);")]
             /// assert_eq!(a.load(), 1);
             /// ```
+            #[track_caller]
             pub fn load(&self) -> $t {
+                track(&self.v, false, stringify!($name));
                 self.v.load(SeqCst)
             }
 
@@ -94,7 +110,9 @@ macro_rules! atomic_int {
             /// a.store(5);
             /// assert_eq!(a.load(), 5);
             /// ```
+            #[track_caller]
             pub fn store(&self, val: $t) {
+                track(&self.v, true, stringify!($name));
                 self.v.store(val, SeqCst)
             }
 
@@ -107,7 +125,9 @@ macro_rules! atomic_int {
             /// assert_eq!(a.swap(2), 1);
             /// assert_eq!(a.load(), 2);
             /// ```
+            #[track_caller]
             pub fn swap(&self, new: $t) -> $t {
+                track(&self.v, true, stringify!($name));
                 self.v.swap(new, SeqCst)
             }
 
@@ -122,8 +142,11 @@ macro_rules! atomic_int {
             /// assert!(a.compare_and_swap(1, 3));
             /// assert_eq!(a.load(), 3);
             /// ```
+            #[track_caller]
             pub fn compare_and_swap(&self, old: $t, new: $t) -> bool {
-                self.v.compare_exchange(old, new, SeqCst, SeqCst).is_ok()
+                let ok = self.v.compare_exchange(old, new, SeqCst, SeqCst).is_ok();
+                track(&self.v, ok, stringify!($name));
+                ok
             }
 
             /// Adds `delta` (wrapping on overflow, as in Go) and returns the
@@ -139,7 +162,9 @@ macro_rules! atomic_int {
             #[doc = concat!("let max = goro::sync::atomic::", stringify!($name), "::new(", stringify!($t), "::MAX);")]
             #[doc = concat!("assert_eq!(max.add(1), ", stringify!($t), "::MIN);")]
             /// ```
+            #[track_caller]
             pub fn add(&self, delta: $t) -> $t {
+                track(&self.v, true, stringify!($name));
                 self.v.fetch_add(delta, SeqCst).wrapping_add(delta)
             }
         }
@@ -206,7 +231,9 @@ impl AtomicBool {
     /// let b = goro::sync::atomic::AtomicBool::new(false);
     /// assert!(!b.load());
     /// ```
+    #[track_caller]
     pub fn load(&self) -> bool {
+        track(&self.v, false, "AtomicBool");
         self.v.load(SeqCst)
     }
 
@@ -219,7 +246,9 @@ impl AtomicBool {
     /// b.store(true);
     /// assert!(b.load());
     /// ```
+    #[track_caller]
     pub fn store(&self, val: bool) {
+        track(&self.v, true, "AtomicBool");
         self.v.store(val, SeqCst)
     }
 
@@ -232,7 +261,9 @@ impl AtomicBool {
     /// assert!(!b.swap(true));
     /// assert!(b.load());
     /// ```
+    #[track_caller]
     pub fn swap(&self, new: bool) -> bool {
+        track(&self.v, true, "AtomicBool");
         self.v.swap(new, SeqCst)
     }
 
@@ -246,8 +277,11 @@ impl AtomicBool {
     /// assert!(b.compare_and_swap(false, true)); // the first caller wins
     /// assert!(!b.compare_and_swap(false, true));
     /// ```
+    #[track_caller]
     pub fn compare_and_swap(&self, old: bool, new: bool) -> bool {
-        self.v.compare_exchange(old, new, SeqCst, SeqCst).is_ok()
+        let ok = self.v.compare_exchange(old, new, SeqCst, SeqCst).is_ok();
+        track(&self.v, ok, "AtomicBool");
+        ok
     }
 }
 

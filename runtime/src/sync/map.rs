@@ -4,8 +4,13 @@ use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::Hash;
+use std::panic::Location;
+
+use goro_analyzer::event::Op;
 
 use parking_lot::RwLock;
+
+use crate::rt::detect;
 
 /// A map that any number of goroutines may use at once without further
 /// locking: Go's `sync.Map`, typed.
@@ -45,6 +50,17 @@ pub struct Map<K, V> {
 }
 
 impl<K: Eq + Hash, V> Map<K, V> {
+    /// Every operation is ordered with every other, as Go's `sync.Map`
+    /// orders a store before the load that observes it.
+    #[inline]
+    fn sync_point(&self, loc: &'static Location<'static>) {
+        if detect::active() {
+            let obj = detect::obj_at(self);
+            detect::emit(Op::Acquire { obj }, loc);
+            detect::emit(Op::Release { obj }, loc);
+        }
+    }
+
     /// Makes an empty map.
     ///
     /// # Examples
@@ -76,6 +92,7 @@ impl<K: Eq + Hash, V> Map<K, V> {
         Q: Hash + Eq + ?Sized,
         V: Clone,
     {
+        self.sync_point(Location::caller());
         self.inner.read().get(key).cloned()
     }
 
@@ -91,6 +108,7 @@ impl<K: Eq + Hash, V> Map<K, V> {
     /// ```
     #[track_caller]
     pub fn store(&self, key: K, value: V) {
+        self.sync_point(Location::caller());
         let old = self.inner.write().insert(key, value);
         // Dropped after unlocking: its `Drop` may use this map.
         drop(old);
@@ -112,6 +130,7 @@ impl<K: Eq + Hash, V> Map<K, V> {
     where
         V: Clone,
     {
+        self.sync_point(Location::caller());
         // Most calls find the key (that is what the operation is for): try
         // under the shared lock first.
         if let Some(v) = self.inner.read().get(&key) {
@@ -148,6 +167,7 @@ impl<K: Eq + Hash, V> Map<K, V> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
+        self.sync_point(Location::caller());
         self.inner.write().remove(key)
     }
 
@@ -167,6 +187,7 @@ impl<K: Eq + Hash, V> Map<K, V> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
+        self.sync_point(Location::caller());
         let old = self.inner.write().remove(key);
         drop(old);
     }
@@ -183,6 +204,7 @@ impl<K: Eq + Hash, V> Map<K, V> {
     /// ```
     #[track_caller]
     pub fn swap(&self, key: K, value: V) -> Option<V> {
+        self.sync_point(Location::caller());
         self.inner.write().insert(key, value)
     }
 
@@ -206,6 +228,7 @@ impl<K: Eq + Hash, V> Map<K, V> {
         Q: Hash + Eq + ?Sized,
         V: PartialEq,
     {
+        self.sync_point(Location::caller());
         let mut m = self.inner.write();
         match m.get_mut(key) {
             Some(v) if *v == *old => {
@@ -240,6 +263,7 @@ impl<K: Eq + Hash, V> Map<K, V> {
         Q: Hash + Eq + ?Sized,
         V: PartialEq,
     {
+        self.sync_point(Location::caller());
         let mut m = self.inner.write();
         if m.get(key) != Some(old) {
             return false;
@@ -286,6 +310,7 @@ impl<K: Eq + Hash, V> Map<K, V> {
         V: Clone,
         F: FnMut(&K, &V) -> bool,
     {
+        self.sync_point(Location::caller());
         let entries: Vec<(K, V)> = self
             .inner
             .read()

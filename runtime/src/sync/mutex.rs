@@ -3,9 +3,13 @@
 use std::fmt;
 use std::future::Future;
 use std::ops::{Deref, DerefMut};
+use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use goro_analyzer::event::Op;
+
+use crate::rt::detect;
 use crate::rt::semaphore::{Parked, Semaphore};
 
 /// A mutual exclusion lock protecting a `T`: Go's `sync.Mutex`, with the data
@@ -125,6 +129,9 @@ impl<T: ?Sized> Mutex<T> {
         LockFuture {
             mutex: self,
             parked: None,
+            loc: Location::caller(),
+            yielded: false,
+            waited: false,
         }
     }
 
@@ -144,7 +151,7 @@ impl<T: ?Sized> Mutex<T> {
     #[track_caller]
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
         if self.sem.try_acquire(1) {
-            Some(self.guard())
+            Some(self.guard(Location::caller()))
         } else {
             None
         }
@@ -164,20 +171,34 @@ impl<T: ?Sized> Mutex<T> {
         self.data.get_mut()
     }
 
-    /// The guard of the goroutine that now holds the permit.
-    fn guard(&self) -> MutexGuard<'_, T> {
+    /// The guard of the goroutine that now holds the permit, which it took
+    /// at `loc` (reported to the detector).
+    fn guard(&self, loc: &'static Location<'static>) -> MutexGuard<'_, T> {
+        detect::emit(
+            Op::Lock {
+                obj: detect::obj_at(self),
+            },
+            loc,
+        );
         let data = self
             .data
             .try_lock()
             .expect("goro: Mutex data lock held without the permit (bug)");
         MutexGuard {
             data,
-            unlock: Unlock(self),
+            unlock: Unlock(self, loc),
         }
     }
 
-    /// The one unlock path: every guard drop ends here.
-    fn unlock(&self) {
+    /// The one unlock path: every guard drop ends here. `loc` is where the
+    /// lock was taken (a guard's drop has no caller location of its own).
+    fn unlock(&self, loc: &'static Location<'static>) {
+        detect::emit(
+            Op::Unlock {
+                obj: detect::obj_at(self),
+            },
+            loc,
+        );
         self.sem.release(1);
     }
 }
@@ -225,6 +246,10 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
 pub struct LockFuture<'a, T: ?Sized> {
     mutex: &'a Mutex<T>,
     parked: Option<Parked>,
+    loc: &'static Location<'static>,
+    yielded: bool,
+    /// The detector has been told this lock waits.
+    waited: bool,
 }
 
 impl<'a, T: ?Sized> Future for LockFuture<'a, T> {
@@ -233,9 +258,25 @@ impl<'a, T: ?Sized> Future for LockFuture<'a, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<MutexGuard<'a, T>> {
         let this = self.get_mut();
         let m = this.mutex;
-        match m.sem.poll_acquire(1, &mut this.parked, true, cx) {
-            Poll::Ready(()) => Poll::Ready(m.guard()),
-            Poll::Pending => Poll::Pending,
+        if detect::yield_point(cx, &mut this.yielded) {
+            return Poll::Pending;
+        }
+        // Spinning on one thread under the detector only burns steps.
+        let spin = !detect::active();
+        match m.sem.poll_acquire(1, &mut this.parked, spin, cx) {
+            Poll::Ready(()) => Poll::Ready(m.guard(this.loc)),
+            Poll::Pending => {
+                detect::parked();
+                if detect::active() && !std::mem::replace(&mut this.waited, true) {
+                    detect::emit(
+                        Op::LockWait {
+                            obj: detect::obj_at(m),
+                        },
+                        this.loc,
+                    );
+                }
+                Poll::Pending
+            }
         }
     }
 }
@@ -258,11 +299,11 @@ impl<T: ?Sized> fmt::Debug for LockFuture<'_, T> {
 
 /// Unlocks on drop. A separate field, declared after the data guard, so that
 /// the data lock is released before the next owner is admitted.
-struct Unlock<'a, T: ?Sized>(&'a Mutex<T>);
+struct Unlock<'a, T: ?Sized>(&'a Mutex<T>, &'static Location<'static>);
 
 impl<T: ?Sized> Drop for Unlock<'_, T> {
     fn drop(&mut self) {
-        self.0.unlock();
+        self.0.unlock(self.1);
     }
 }
 

@@ -1,7 +1,11 @@
 //! `Once`: Go's `sync.Once`.
 
 use std::fmt;
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe, Location};
+
+use goro_analyzer::event::Op;
+
+use crate::rt::detect;
 
 /// Runs a function exactly once: Go's `sync.Once`.
 ///
@@ -80,21 +84,34 @@ impl Once {
     /// ```
     #[track_caller]
     pub fn call_once<F: FnOnce()>(&self, f: F) {
-        if self.inner.is_completed() {
-            return;
+        let loc = Location::caller();
+        if !self.inner.is_completed() {
+            self.call_slow(f, loc);
         }
-        self.call_slow(f);
+        // The body happens before every return.
+        detect::emit(
+            Op::Acquire {
+                obj: detect::obj_at(self),
+            },
+            loc,
+        );
     }
 
     /// The one path that runs the body.
     #[cold]
-    fn call_slow<F: FnOnce()>(&self, f: F) {
+    fn call_slow<F: FnOnce()>(&self, f: F, loc: &'static Location<'static>) {
         let mut panicked = None;
         // std's `Once` would poison itself on a panic; Go's counts as done.
         self.inner.call_once(|| {
             if let Err(p) = catch_unwind(AssertUnwindSafe(f)) {
                 panicked = Some(p);
             }
+            detect::emit(
+                Op::Release {
+                    obj: detect::obj_at(self),
+                },
+                loc,
+            );
         });
         if let Some(p) = panicked {
             resume_unwind(p);

@@ -3,9 +3,13 @@
 use std::fmt;
 use std::future::Future;
 use std::ops::{Deref, DerefMut};
+use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use goro_analyzer::event::Op;
+
+use crate::rt::detect;
 use crate::rt::semaphore::{Parked, Semaphore, MAX_PERMITS};
 
 /// A reader is one permit; a writer takes them all.
@@ -112,6 +116,9 @@ impl<T: ?Sized> RwLock<T> {
         ReadFuture {
             lock: self,
             parked: None,
+            loc: Location::caller(),
+            yielded: false,
+            waited: false,
         }
     }
 
@@ -137,6 +144,9 @@ impl<T: ?Sized> RwLock<T> {
         WriteFuture {
             lock: self,
             parked: None,
+            loc: Location::caller(),
+            yielded: false,
+            waited: false,
         }
     }
 
@@ -156,7 +166,7 @@ impl<T: ?Sized> RwLock<T> {
     #[track_caller]
     pub fn try_read(&self) -> Option<RwLockReadGuard<'_, T>> {
         if self.sem.try_acquire(READER) {
-            Some(self.read_guard())
+            Some(self.read_guard(Location::caller()))
         } else {
             None
         }
@@ -178,7 +188,7 @@ impl<T: ?Sized> RwLock<T> {
     #[track_caller]
     pub fn try_write(&self) -> Option<RwLockWriteGuard<'_, T>> {
         if self.sem.try_acquire(WRITER) {
-            Some(self.write_guard())
+            Some(self.write_guard(Location::caller()))
         } else {
             None
         }
@@ -198,25 +208,39 @@ impl<T: ?Sized> RwLock<T> {
         self.data.get_mut()
     }
 
-    fn read_guard(&self) -> RwLockReadGuard<'_, T> {
+    /// The guard of a read lock taken at `loc` (reported to the detector).
+    fn read_guard(&self, loc: &'static Location<'static>) -> RwLockReadGuard<'_, T> {
+        detect::emit(
+            Op::RLock {
+                obj: detect::obj_at(self),
+            },
+            loc,
+        );
         let data = self
             .data
             .try_read()
             .expect("goro: RwLock data locked by a writer during a read lock (bug)");
         RwLockReadGuard {
             data,
-            _unlock: Unlock(self, READER),
+            _unlock: Unlock(self, READER, loc),
         }
     }
 
-    fn write_guard(&self) -> RwLockWriteGuard<'_, T> {
+    /// The guard of the write lock taken at `loc` (reported to the detector).
+    fn write_guard(&self, loc: &'static Location<'static>) -> RwLockWriteGuard<'_, T> {
+        detect::emit(
+            Op::WLock {
+                obj: detect::obj_at(self),
+            },
+            loc,
+        );
         let data = self
             .data
             .try_write()
             .expect("goro: RwLock data locked during a write lock (bug)");
         RwLockWriteGuard {
             data,
-            _unlock: Unlock(self, WRITER),
+            _unlock: Unlock(self, WRITER, loc),
         }
     }
 
@@ -250,10 +274,19 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
 }
 
 /// Releases the permits on drop, after the data guard declared before it.
-struct Unlock<'a, T: ?Sized>(&'a RwLock<T>, usize);
+/// Unlocks `n` permits when dropped; the location is where the lock was
+/// taken (a guard's drop has no caller location of its own).
+struct Unlock<'a, T: ?Sized>(&'a RwLock<T>, usize, &'static Location<'static>);
 
 impl<T: ?Sized> Drop for Unlock<'_, T> {
     fn drop(&mut self) {
+        let obj = detect::obj_at(self.0);
+        let op = if self.1 == WRITER {
+            Op::WUnlock { obj }
+        } else {
+            Op::RUnlock { obj }
+        };
+        detect::emit(op, self.2);
         self.0.unlock(self.1);
     }
 }
@@ -263,9 +296,23 @@ fn poll_lock<T: ?Sized>(
     lock: &RwLock<T>,
     n: usize,
     parked: &mut Option<Parked>,
+    waited: &mut bool,
+    loc: &'static Location<'static>,
     cx: &mut Context<'_>,
 ) -> Poll<()> {
-    lock.sem.poll_acquire(n, parked, false, cx)
+    let r = lock.sem.poll_acquire(n, parked, false, cx);
+    if r.is_pending() {
+        detect::parked();
+        if detect::active() && !std::mem::replace(waited, true) {
+            detect::emit(
+                Op::LockWait {
+                    obj: detect::obj_at(lock),
+                },
+                loc,
+            );
+        }
+    }
+    r
 }
 
 /// The future of [`RwLock::read`]; resolves to a [`RwLockReadGuard`].
@@ -285,6 +332,9 @@ fn poll_lock<T: ?Sized>(
 pub struct ReadFuture<'a, T: ?Sized> {
     lock: &'a RwLock<T>,
     parked: Option<Parked>,
+    loc: &'static Location<'static>,
+    yielded: bool,
+    waited: bool,
 }
 
 impl<'a, T: ?Sized> Future for ReadFuture<'a, T> {
@@ -293,8 +343,11 @@ impl<'a, T: ?Sized> Future for ReadFuture<'a, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let l = this.lock;
-        match poll_lock(l, READER, &mut this.parked, cx) {
-            Poll::Ready(()) => Poll::Ready(l.read_guard()),
+        if detect::yield_point(cx, &mut this.yielded) {
+            return Poll::Pending;
+        }
+        match poll_lock(l, READER, &mut this.parked, &mut this.waited, this.loc, cx) {
+            Poll::Ready(()) => Poll::Ready(l.read_guard(this.loc)),
             Poll::Pending => Poll::Pending,
         }
     }
@@ -334,6 +387,9 @@ impl<T: ?Sized> fmt::Debug for ReadFuture<'_, T> {
 pub struct WriteFuture<'a, T: ?Sized> {
     lock: &'a RwLock<T>,
     parked: Option<Parked>,
+    loc: &'static Location<'static>,
+    yielded: bool,
+    waited: bool,
 }
 
 impl<'a, T: ?Sized> Future for WriteFuture<'a, T> {
@@ -342,8 +398,11 @@ impl<'a, T: ?Sized> Future for WriteFuture<'a, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let l = this.lock;
-        match poll_lock(l, WRITER, &mut this.parked, cx) {
-            Poll::Ready(()) => Poll::Ready(l.write_guard()),
+        if detect::yield_point(cx, &mut this.yielded) {
+            return Poll::Pending;
+        }
+        match poll_lock(l, WRITER, &mut this.parked, &mut this.waited, this.loc, cx) {
+            Poll::Ready(()) => Poll::Ready(l.write_guard(this.loc)),
             Poll::Pending => Poll::Pending,
         }
     }

@@ -7,6 +7,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use goro_analyzer::event::Op;
+
+use crate::rt::detect;
 use crate::rt::waitgroup::{Parked, WaitGroupState};
 
 /// Waits for a collection of goroutines to finish: Go's `sync.WaitGroup`.
@@ -134,6 +137,8 @@ impl WaitGroup {
         WaitFuture {
             wg: &self.inner,
             parked: None,
+            loc: Location::caller(),
+            yielded: false,
         }
     }
 }
@@ -169,6 +174,8 @@ impl fmt::Debug for WaitGroup {
 pub struct WaitFuture<'a> {
     wg: &'a WaitGroupState,
     parked: Option<Parked>,
+    loc: &'static Location<'static>,
+    yielded: bool,
 }
 
 impl Future for WaitFuture<'_> {
@@ -176,7 +183,27 @@ impl Future for WaitFuture<'_> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        this.wg.poll_wait(&mut this.parked, cx)
+        if detect::yield_point(cx, &mut this.yielded) {
+            return Poll::Pending;
+        }
+        if detect::active() && this.parked.is_none() {
+            let op = Op::WgWait {
+                wg: detect::obj_at(this.wg),
+                counter: this.wg.counter(),
+            };
+            detect::emit(op, this.loc);
+        }
+        let r = this.wg.poll_wait(&mut this.parked, cx);
+        if r.is_ready() {
+            // Every `done` happens before `wait` returns.
+            detect::emit(
+                Op::Acquire {
+                    obj: detect::obj_at(this.wg),
+                },
+                this.loc,
+            );
+        }
+        r
     }
 }
 

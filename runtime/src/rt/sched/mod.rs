@@ -25,6 +25,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use goro_analyzer::event::{Event, Loc, ObjId, Op};
+use goro_analyzer::trace::{TraceStep, TRACE_SCHEMA};
 use goro_analyzer::{Engine, Finding};
 
 use strategy::Chooser;
@@ -68,6 +69,8 @@ struct Meta {
     /// Hash of its spawn path from main (stable under edits elsewhere).
     path: u64,
     children: u64,
+    /// Its `go!` name, for traces.
+    name: Option<String>,
     /// Returned Pending without parking on anything goro knows: waiting on
     /// the outside world.
     external: bool,
@@ -121,6 +124,8 @@ pub(crate) struct ScheduleResult {
     pub(crate) findings: Vec<Finding>,
     pub(crate) ending: Ending,
     pub(crate) trace_hash: u64,
+    /// Every operation, when tracing was asked for.
+    pub(crate) trace: Vec<TraceStep>,
 }
 
 /// Settings of one schedule.
@@ -131,6 +136,8 @@ pub(crate) struct ScheduleConfig {
     pub(crate) max_steps: u64,
     /// Virtual time the other goroutines may run on after main returns.
     pub(crate) grace: Duration,
+    /// Record every operation (`GORO_TRACE`), for replays.
+    pub(crate) trace: bool,
 }
 
 pub(crate) struct Exec {
@@ -148,7 +155,8 @@ pub(crate) struct Exec {
     steps: u64,
     max_steps: u64,
     grace: Duration,
-    trace: std::collections::hash_map::DefaultHasher,
+    hasher: std::collections::hash_map::DefaultHasher,
+    trace: Option<Vec<TraceStep>>,
     objs: HashMap<u64, u64>,
     /// Set by a goro primitive that parks the running goroutine.
     parked: bool,
@@ -188,7 +196,24 @@ pub(crate) fn emit(g: u64, op: Op, loc: Loc) {
     }
     with_exec(|ex| {
         let ev = Event { g, op, loc };
-        ev.hash(&mut ex.trace);
+        ev.hash(&mut ex.hasher);
+        if ex.trace.is_some() {
+            let step = TraceStep {
+                schema: TRACE_SCHEMA.to_string(),
+                test: None,
+                seed: ex.seed(),
+                step: ex.steps,
+                goroutine: g,
+                goroutine_name: ex.meta.get((g - 1) as usize).and_then(|m| m.name.clone()),
+                op: ev.op.name().to_string(),
+                file: ev.loc.file.to_string(),
+                line: ev.loc.line,
+                column: ev.loc.column,
+            };
+            if let Some(t) = ex.trace.as_mut() {
+                t.push(step);
+            }
+        }
         ex.engine.apply(&ev);
     });
 }
@@ -237,7 +262,7 @@ pub(crate) fn call_at(at: Duration, f: Box<dyn FnOnce()>) {
 /// Starts goroutine `gid` (the id `RunState` handed out) running `fut`.
 pub(crate) fn spawn(gid: u64, name: Option<&str>, loc: Loc, fut: BoxFuture) {
     let parent = current_gid();
-    with_exec(|ex| ex.spawn(parent, gid, fut));
+    with_exec(|ex| ex.spawn(parent, gid, name.map(str::to_string), fut));
     if parent != 0 {
         emit(
             parent,
@@ -266,7 +291,7 @@ impl Exec {
         });
     }
 
-    fn spawn(&mut self, parent: u64, gid: u64, fut: BoxFuture) {
+    fn spawn(&mut self, parent: u64, gid: u64, name: Option<String>, fut: BoxFuture) {
         let path = if parent == 0 {
             strategy::mix(gid)
         } else {
@@ -288,6 +313,7 @@ impl Exec {
         self.meta.push(Meta {
             path,
             children: 0,
+            name,
             external: false,
             done: false,
         });
@@ -358,7 +384,8 @@ pub(crate) fn run_schedule(
         steps: 0,
         max_steps: cfg.max_steps,
         grace: cfg.grace,
-        trace: Default::default(),
+        hasher: Default::default(),
+        trace: cfg.trace.then(Vec::new),
         objs: HashMap::new(),
         parked: false,
         main_done: false,
@@ -370,7 +397,8 @@ pub(crate) fn run_schedule(
         "goro: a detecting schedule is already running on this thread"
     );
     ACTIVE.with(|a| a.set(true));
-    exec.borrow_mut().spawn(0, main_gid, main);
+    exec.borrow_mut()
+        .spawn(0, main_gid, Some("main".to_string()), main);
 
     let ending = loop {
         let mut ex = exec.borrow_mut();
@@ -383,7 +411,7 @@ pub(crate) fn run_schedule(
                 None
             };
             let next = ex.timers.peek().map(|t| t.at);
-            if let Some(at) = next.filter(|&at| limit.map_or(true, |l| at <= l)) {
+            if let Some(at) = next.filter(|&at| limit.is_none_or(|l| at <= l)) {
                 ex.now = ex.now.max(at);
                 let mut due = Vec::new();
                 while ex.timers.peek().is_some_and(|t| t.at <= at) {
@@ -422,7 +450,7 @@ pub(crate) fn run_schedule(
         let gid = ex.chooser.choose(step, &ready);
         ex.ready = ready;
         ex.unready(gid);
-        gid.hash(&mut ex.trace);
+        gid.hash(&mut ex.hasher);
         let i = (gid - 1) as usize;
         let mut task = ex.tasks[i].take().expect("a ready goroutine has its task");
         ex.parked = false;
@@ -488,7 +516,8 @@ pub(crate) fn run_schedule(
         .expect("the executor is released after its schedule")
         .into_inner();
     ScheduleResult {
-        trace_hash: ex.trace.finish(),
+        trace_hash: ex.hasher.finish(),
+        trace: ex.trace.unwrap_or_default(),
         findings: ex.engine.into_findings(),
         ending,
     }
