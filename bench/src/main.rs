@@ -241,9 +241,6 @@ mod tests {
     /// Under the detector only `racy_counter` has a finding: its data race,
     /// reported once.
     #[test]
-    #[ignore = "goro::sync and Shared do not report to the detector yet: without \
-                WaitGroup edges fanout gets a false send-on-closed, and racy_counter's \
-                race goes unseen"]
     fn detect_mode_finds_exactly_the_racy_counter_race() {
         for w in Workload::ALL {
             let (_, report) = detect(w, 64);
