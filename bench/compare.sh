@@ -9,10 +9,12 @@
 #   SCALE=0.1    multiply every default N (rounded, at least 1); default 1
 #   RUNS=3       runs per workload and mode; the table shows medians
 #   KEEP_LOGS=1  keep the per-run stdout/stderr/time logs and say where
+#   RUN_TIMEOUT=300  seconds one run may take; a run that times out shows as
+#                TIMEOUT and its workload/mode is not run again
 #
 # Needs: cargo, go (Debian golang-go, with its race detector) and GNU time at
-# /usr/bin/time. Nothing is installed here; a missing tool is reported with
-# the command that installs it. bash + awk only.
+# /usr/bin/time (and coreutils' timeout). Nothing is installed here; a missing
+# tool is reported with the command that installs it. bash + awk only.
 
 set -euo pipefail
 
@@ -29,6 +31,7 @@ declare -A DEFAULT_N=(
 
 SCALE=${SCALE:-1}
 RUNS=${RUNS:-3}
+RUN_TIMEOUT=${RUN_TIMEOUT:-300}
 
 die() { echo "compare.sh: $*" >&2; exit 1; }
 
@@ -38,6 +41,7 @@ command -v go >/dev/null 2>&1 || missing+=("go (package golang-go)")
 [[ -x /usr/bin/time ]] || missing+=("/usr/bin/time (package time)")
 command -v cargo >/dev/null 2>&1 || missing+=("cargo (https://rustup.rs)")
 command -v awk >/dev/null 2>&1 || missing+=("awk")
+command -v timeout >/dev/null 2>&1 || missing+=("timeout (package coreutils)")
 if ((${#missing[@]})); then
   echo "compare.sh: missing: ${missing[*]}" >&2
   echo "install with: apt-get install -y golang-go time" >&2
@@ -48,6 +52,7 @@ fi
 awk -v s="$SCALE" 'BEGIN { exit !(s ~ /^[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?$/ && s + 0 > 0) }' \
   || die "SCALE must be a positive number, got '$SCALE'"
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer, got '$RUNS'"
+[[ $RUN_TIMEOUT =~ ^[1-9][0-9]*$ ]] || die "RUN_TIMEOUT must be a positive integer (seconds), got '$RUN_TIMEOUT'"
 
 selected=()
 if (($#)); then
@@ -97,10 +102,11 @@ else
 fi
 
 # --- runs ---------------------------------------------------------------------
-# results: one line per run, "workload mode rep ns_per_op rss_kb" or
-# "workload mode rep FAIL <exit code>".
+# results: one line per run, "workload mode rep ns_per_op rss_kb",
+# "workload mode rep FAIL <exit code>" or "workload mode rep TIMEOUT -".
 results=$logs/results
 : >"$results"
+declare -A timed_out=()
 
 run_one() {
   local w=$1 mode=$2 rep=$3 n=$4
@@ -115,7 +121,8 @@ run_one() {
       ok_rc=66
       ;;
   esac
-  GORACE=halt_on_error=0 /usr/bin/time -v -o "$base.time" "${cmd[@]}" \
+  # timeout under time: time's wait4 still sees the program's peak RSS.
+  GORACE=halt_on_error=0 /usr/bin/time -v -o "$base.time" timeout "$RUN_TIMEOUT" "${cmd[@]}" \
     >"$base.out" 2>"$base.err" || rc=$?
   local ns rss
   ns=$(awk -v w="$w" -v m="$mode" '
@@ -123,7 +130,12 @@ run_one() {
       for (i = 4; i <= NF; i++) if ($i ~ /^ns_per_op=/) { sub(/^ns_per_op=/, "", $i); print $i }
     }' "$base.out")
   rss=$(awk -F': *' '/Maximum resident set size/ { print $2 }' "$base.time")
-  if [[ ($rc == 0 || $rc == "$ok_rc") && -n $ns && -n $rss ]]; then
+  if ((rc == 124)); then
+    echo "$w $mode $rep TIMEOUT -" >>"$results"
+    timed_out["$w $mode"]=1
+    printf '  %-12s %-10s run %d: TIMEOUT after %ds (not run again)\n' "$w" "$mode" "$rep" \
+      "$RUN_TIMEOUT" >&2
+  elif [[ ($rc == 0 || $rc == "$ok_rc") && -n $ns && -n $rss ]]; then
     echo "$w $mode $rep $ns $rss" >>"$results"
     printf '  %-12s %-10s run %d: %10s ns/op %8s KiB%s\n' "$w" "$mode" "$rep" "$ns" "$rss" \
       "$( ((rc == 66)) && echo "  (exit 66: race reported)")" >&2
@@ -135,7 +147,7 @@ run_one() {
   if [[ $mode == go-race ]]; then
     echo "$w $(grep -c 'WARNING: DATA RACE' "$base.err" || true)" >>"$logs/races"
   fi
-  if [[ $mode == detect ]]; then
+  if [[ $mode == detect && $rc == 0 ]]; then
     # goro's findings, one "kind[observed|predicted]: message" line each.
     awk -v w="$w" -v rep="$rep" '/^[a-z-]+\[(observed|predicted)\]:/ { split($1, k, "["); n[k[1]]++ }
       END { s = ""; for (x in n) s = s (s ? "," : "") x "(" n[x] ")"; print w, rep, (s ? s : "none") }' \
@@ -152,7 +164,7 @@ for ((rep = 1; rep <= RUNS; rep++)); do
   for w in "${selected[@]}"; do
     n=$(scaled_n "$w")
     for mode in "${modes[@]}"; do
-      run_one "$w" "$mode" "$rep" "$n"
+      [[ -n ${timed_out["$w $mode"]+x} ]] || run_one "$w" "$mode" "$rep" "$n"
     done
   done
 done
@@ -169,7 +181,7 @@ for w in "${selected[@]}"; do
   echo "$w $(scaled_n "$w")"
 done >"$logs/order"
 
-awk -v detect="$([[ ${modes[1]} == detect ]] && echo 1 || echo 0)" '
+awk -v detect="$([[ ${modes[1]} == detect ]] && echo 1 || echo 0)" -v limit="$RUN_TIMEOUT" '
   function median(key,    m, i, j, t, v) {
     m = cnt[key]
     if (m == 0) return ""
@@ -184,23 +196,25 @@ awk -v detect="$([[ ${modes[1]} == detect ]] && echo 1 || echo 0)" '
   # ns/op of a mode: the median, or FAIL(exit code) if any run failed.
   function ns(w, mode,    k) {
     k = w SUBSEP mode
+    if (k in timeout) return ">" limit "s"
     if (k in failed) return "FAIL(" failed[k] ")"
     if (cnt[k SUBSEP "ns"] == 0) return "n/a"
     return sprintf("%.1f", median(k SUBSEP "ns"))
   }
   function mib(w, mode,    k) {
     k = w SUBSEP mode
-    if ((k in failed) || cnt[k SUBSEP "rss"] == 0) return "-"
+    if ((k in failed) || (k in timeout) || cnt[k SUBSEP "rss"] == 0) return "-"
     return sprintf("%.1f", median(k SUBSEP "rss") / 1024)
   }
   function per_goroutine(w, mode, n,    k) {
     k = w SUBSEP mode
-    if (w != "spawn_park" || (k in failed) || cnt[k SUBSEP "rss"] == 0) return "-"
+    if (w != "spawn_park" || (k in failed) || (k in timeout) || cnt[k SUBSEP "rss"] == 0) return "-"
     return sprintf("%.0f", median(k SUBSEP "rss") * 1024 / n)
   }
   FILENAME ~ /results$/ {
     k = $1 SUBSEP $2
     if ($4 == "FAIL") { failed[k] = $5; next }
+    if ($4 == "TIMEOUT") { timeout[k] = 1; next }
     val[k SUBSEP "ns", ++cnt[k SUBSEP "ns"]] = $4
     val[k SUBSEP "rss", ++cnt[k SUBSEP "rss"]] = $5
     next
@@ -224,6 +238,9 @@ awk -v detect="$([[ ${modes[1]} == detect ]] && echo 1 || echo 0)" '
 echo
 echo "RSS: peak resident set (/usr/bin/time -v), median; B/park: spawn_park peak RSS / N."
 echo "race ns/op: the Go twin built with -race (GORACE=halt_on_error=0)."
+if grep -q ' TIMEOUT ' "$results"; then
+  echo "timed out (>${RUN_TIMEOUT}s, RUN_TIMEOUT): $(awk '$4 == "TIMEOUT" { printf "%s%s %s", sep, $1, $2; sep = ", " }' "$results")"
+fi
 if [[ -s $logs/races ]]; then
   awk '{ if ($2 > 0) r[$1] = r[$1] ? r[$1] "," $2 : $2 }
        END { for (w in r) printf "go-race reported data races in %s (WARNING count per run: %s)\n", w, r[w] }' \
