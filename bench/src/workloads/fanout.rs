@@ -1,0 +1,60 @@
+//! `fanout`: the fan-out/fan-in `process` of the Go concurrency guide. Ten
+//! workers range over an unbuffered `jobs` channel and send `x * 2 + 1` into
+//! `results` (capacity N); a feeder sends the N items and closes `jobs`; a
+//! closer waits on the WaitGroup and closes `results`; main collects.
+//! ns per item. Go twin: `bench/go/fanout.go`.
+
+use goro::sync::WaitGroup;
+
+/// Worker count of the guide.
+pub(crate) const WORKERS: u64 = 10;
+
+/// Runs the workload; see the module docs.
+pub async fn run(n: u64) {
+    let jobs = goro::chan::<u64>(0);
+    let results = goro::chan::<u64>(n as usize);
+    let wg = WaitGroup::new();
+    for _ in 0..WORKERS {
+        wg.add(1);
+        let (jobs, results, wg) = (jobs.receiver(), results.sender(), wg.clone());
+        goro::go!(async move {
+            while let Some(x) = jobs.recv().await {
+                results.send(x * 2 + 1).await;
+            }
+            wg.done();
+        });
+    }
+    let feed = jobs.sender();
+    goro::go!(async move {
+        for i in 0..n {
+            feed.send(i).await;
+        }
+        feed.close();
+    });
+    let (closer_wg, closer_results) = (wg.clone(), results.sender());
+    goro::go!(async move {
+        closer_wg.wait().await;
+        closer_results.close();
+    });
+    let out = collect(&results.receiver()).await;
+    check(&out, n);
+}
+
+/// Main's fan-in loop: `for r := range results { out = append(out, r) }`.
+pub(crate) async fn collect(results: &goro::Receiver<u64>) -> Vec<u64> {
+    // Grown by push as the guide's `append` grows `out := []Result{}`.
+    let mut out = Vec::new();
+    while let Some(r) = results.recv().await {
+        out.push(r);
+    }
+    out
+}
+
+/// Every item was processed exactly once (results arrive in any order).
+pub(crate) fn check(out: &[u64], n: u64) {
+    assert_eq!(out.len() as u64, n, "fanout: one result per item");
+    let sum = out.iter().fold(0u64, |s, &r| s.wrapping_add(r));
+    // sum of 2x + 1 over 0..n = 2 * triangle(n) + n
+    let want = super::buffered::triangle(n).wrapping_mul(2).wrapping_add(n);
+    assert_eq!(sum, want, "fanout: every result is x * 2 + 1");
+}

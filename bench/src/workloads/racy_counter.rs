@@ -1,0 +1,36 @@
+//! `racy_counter`: 8 goroutines each do an unsynchronized read-modify-write
+//! of one `Shared<i64>` N/8 times. Lost updates are expected (that is the
+//! race); under detection the race must be reported once. ns per increment.
+//! Go twin: `bench/go/racy_counter.go`.
+
+use std::sync::Arc;
+
+use goro::sync::WaitGroup;
+use goro::Shared;
+
+use super::mutex::GOROUTINES;
+
+/// Runs the workload; see the module docs.
+pub async fn run(n: u64) {
+    let counter = Arc::new(Shared::new(0i64));
+    let wg = WaitGroup::new();
+    wg.add(GOROUTINES as isize);
+    for g in 0..GOROUTINES {
+        let (counter, wg) = (counter.clone(), wg.clone());
+        goro::go!(async move {
+            for _ in 0..super::share(n, GOROUTINES, g) {
+                // Go's `counter++` on a plain variable: a racy read, then a
+                // racy write.
+                counter.set(counter.get() + 1);
+            }
+            wg.done();
+        });
+    }
+    wg.wait().await;
+    // Lost updates are the point; only a counter above N would be a bug.
+    let got = counter.get();
+    assert!(
+        (1..=n as i64).contains(&got),
+        "racy_counter: {got} not in 1..={n}"
+    );
+}
