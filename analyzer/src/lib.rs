@@ -17,6 +17,7 @@
 pub mod engine;
 pub mod event;
 pub mod finding;
+pub mod fxhash;
 pub mod trace;
 pub mod vv;
 

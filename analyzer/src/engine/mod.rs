@@ -19,7 +19,7 @@ mod shadow;
 
 pub use blocking::EndState;
 
-use std::collections::{HashMap, HashSet};
+use crate::fxhash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use std::sync::Arc;
 
@@ -170,17 +170,17 @@ impl Engine {
     /// every finding).
     pub fn new(seed: u64, schedule: u32) -> Self {
         Engine {
-            gs: HashMap::new(),
-            ends: HashMap::new(),
-            objs: HashMap::new(),
-            rws: HashMap::new(),
-            wgs: HashMap::new(),
-            chans: HashMap::new(),
-            shadows: HashMap::new(),
-            atomics: HashMap::new(),
+            gs: HashMap::default(),
+            ends: HashMap::default(),
+            objs: HashMap::default(),
+            rws: HashMap::default(),
+            wgs: HashMap::default(),
+            chans: HashMap::default(),
+            shadows: HashMap::default(),
+            atomics: HashMap::default(),
             locks: blocking::Locks::default(),
             findings: Vec::new(),
-            seen: HashSet::new(),
+            seen: HashSet::default(),
             seed,
             schedule,
         }

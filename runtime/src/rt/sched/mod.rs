@@ -20,6 +20,7 @@ use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
@@ -38,6 +39,9 @@ use super::goroutine::Crash;
 struct WakeQueue {
     q: Mutex<Vec<u64>>,
     cv: Condvar,
+    /// The run loop sleeps on `cv` (waiting for the outside world): only
+    /// then is a notification (a futex call) worth making.
+    sleeping: AtomicBool,
 }
 
 struct TaskWaker {
@@ -54,7 +58,9 @@ impl Wake for TaskWaker {
         let mut q = self.q.q.lock().unwrap_or_else(|e| e.into_inner());
         q.push(self.gid);
         drop(q);
-        self.q.cv.notify_one();
+        if self.q.sleeping.load(Ordering::Acquire) {
+            self.q.cv.notify_one();
+        }
     }
 }
 
@@ -166,7 +172,7 @@ pub(crate) struct Exec {
     steps: u64,
     max_steps: u64,
     grace: Duration,
-    hasher: std::collections::hash_map::DefaultHasher,
+    hasher: goro_analyzer::fxhash::FxHasher,
     trace: Option<Vec<TraceStep>>,
     objs: HashMap<u64, u64>,
     /// Set by a goro primitive that parks the running goroutine.
@@ -207,7 +213,11 @@ pub(crate) fn emit(g: u64, op: Op, loc: Loc) {
     }
     with_exec(|ex| {
         let ev = Event { g, op, loc };
-        ev.hash(&mut ex.hasher);
+        // The trace hash is compared within a process only: a file is
+        // hashed by address, not by content.
+        g.hash(&mut ex.hasher);
+        std::mem::discriminant(&ev.op).hash(&mut ex.hasher);
+        (ev.loc.file.as_ptr() as usize, ev.loc.line, ev.loc.column).hash(&mut ex.hasher);
         if ex.trace.is_some() {
             let step = TraceStep {
                 schema: TRACE_SCHEMA.to_string(),
@@ -395,6 +405,7 @@ pub(crate) fn run_schedule(
     let wakes = Arc::new(WakeQueue {
         q: Mutex::new(Vec::new()),
         cv: Condvar::new(),
+        sleeping: AtomicBool::new(false),
     });
     let exec = Rc::new(RefCell::new(Exec {
         tasks: Vec::new(),
@@ -455,10 +466,14 @@ pub(crate) fn run_schedule(
             if ex.external_waiters() {
                 drop(ex);
                 let q = wakes.q.lock().unwrap_or_else(|e| e.into_inner());
+                // Set under the queue lock: a waker that pushes after we
+                // checked sees the flag and notifies.
+                wakes.sleeping.store(true, Ordering::Release);
                 let _q = wakes
                     .cv
                     .wait_while(q, |q| q.is_empty())
                     .unwrap_or_else(|e| e.into_inner());
+                wakes.sleeping.store(false, Ordering::Release);
                 continue;
             }
             break if ex.main_done {
