@@ -117,7 +117,7 @@ impl<T> __Case for __RecvCase<'_, T> {
         if let Some(id) = self.parked.take() {
             // A notified entry is gone already; its reservation stays with
             // this case for the retry (see `reserve`).
-            self.chan.cancel_recv(id, false);
+            self.chan.withdraw_recv(id);
         }
     }
 

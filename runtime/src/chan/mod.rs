@@ -703,7 +703,7 @@ fn poll_recv<T>(
 /// Withdraws a parked receive, passing on a reservation it was notified of.
 fn cancel_recv<T>(chan: &Channel<T>, state: &mut RecvState) {
     if let Some((w, id)) = state.parked.take() {
-        chan.cancel_recv(id, w.take_notified() != 0);
+        chan.cancel_recv(id, &w);
     }
 }
 

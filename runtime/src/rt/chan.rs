@@ -568,19 +568,29 @@ impl<T> Channel<T> {
         Park::Parked(id)
     }
 
-    /// Withdraws receive entry `id`. `reserved`: the channel notified it
-    /// already (it is no longer queued) and the reservation was not used; it
-    /// passes on to the next parked receiver, so that a dropped receiver
-    /// cannot strand a value.
-    pub(crate) fn cancel_recv(&self, id: u64, reserved: bool) {
+    /// Withdraws receive entry `id` of `waiter`. If the channel notified it
+    /// already (it is no longer queued), the reservation it holds passes on
+    /// to the next parked receiver, so that a dropped receiver cannot strand
+    /// a value. The notification is read under the channel lock, which is
+    /// where it is given: one racing with the withdrawal is not missed.
+    pub(crate) fn cancel_recv(&self, id: u64, waiter: &Waiter) {
         let mut d = Deferred::new();
         let mut st = self.state.lock();
         if let Some(pos) = st.recvq.iter().position(|r| r.id == id) {
             st.recvq.remove(pos);
-        } else if reserved {
+        } else if waiter.take_notified() != 0 {
             self.pass_reservation(&mut st, &mut d);
         }
         drop(st);
+    }
+
+    /// Withdraws receive entry `id` if still queued; a notification it got
+    /// stays with its waiter (a `select!` reads it after withdrawing).
+    pub(crate) fn withdraw_recv(&self, id: u64) {
+        let mut st = self.state.lock();
+        if let Some(pos) = st.recvq.iter().position(|r| r.id == id) {
+            st.recvq.remove(pos);
+        }
     }
 
     /// Removes send entry `id` if still queued, returning its value; `None`
