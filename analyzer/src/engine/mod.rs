@@ -43,7 +43,7 @@ struct G {
     created_at: Option<Loc>,
     /// Set when goro itself made this goroutine panic (send on closed, ...)
     /// and already reported why: the generic panic is not reported again.
-    goro_panic: bool,
+    goro_panic: Option<&'static str>,
     /// Its shadow call chain, innermost last, and a shared snapshot of it.
     frames: Vec<FrameLoc>,
     snapshot: Frames,
@@ -62,7 +62,7 @@ impl G {
             name,
             parent,
             created_at,
-            goro_panic: false,
+            goro_panic: None,
             frames: Vec::new(),
             snapshot: None,
         }
@@ -312,7 +312,7 @@ impl Engine {
                 }
             }
             Op::SendOnClosed { ch } => {
-                self.g(g).goro_panic = true;
+                self.g(g).goro_panic = Some("send on closed channel");
                 let close = self
                     .chans
                     .get(ch)
@@ -335,7 +335,7 @@ impl Engine {
                 );
             }
             Op::CloseOfClosed { ch } => {
-                self.g(g).goro_panic = true;
+                self.g(g).goro_panic = Some("close of closed channel");
                 let first = self
                     .chans
                     .get(ch)
@@ -474,7 +474,10 @@ impl Engine {
                 gs.snapshot = None;
             }
             Op::Panic { message } => {
-                if std::mem::take(&mut self.g(g).goro_panic) {
+                // The panic goro raised itself was reported as what it
+                // means; a later, different panic (after a recovery) is not.
+                let expected = self.g(g).goro_panic.take();
+                if expected.is_some_and(|m| message.contains(m)) {
                     return;
                 }
                 let primary = self.site(g, loc, "panic");
@@ -555,8 +558,8 @@ impl Engine {
     fn wg_add(&mut self, wg: ObjId, g: Gid, loc: Loc, delta: i64, counter: i64) {
         note_seen(&mut self.wgs.entry(wg).or_default().adders, g);
         if counter < 0 {
-            self.g(g).goro_panic = true;
-            let primary = self.site(g, loc, if delta == -1 { "done" } else { "add" });
+            self.g(g).goro_panic = Some("negative WaitGroup counter");
+            let primary = self.site(g, loc, "add/done");
             self.report(
                 FindingKind::WaitgroupMisuse,
                 true,
