@@ -11,7 +11,7 @@ mod go_race_support;
 use std::sync::Arc;
 
 use go_race_support::{no_race, race, var};
-use goro::sync::atomic::{AtomicI32, AtomicI64, AtomicU64};
+use goro::sync::atomic::{AtomicI32, AtomicI64, AtomicU64, AtomicUsize};
 
 // TestNoRaceAtomicAddInt64 (atomic_test.go)
 #[test]
@@ -285,6 +285,29 @@ fn no_race_atomic_cascas_uint64() {
             });
         }
         while !s.compare_and_swap(1, 0) {
+            goro::yield_now().await;
+        }
+        x.set(1);
+    });
+}
+
+// TestNoRaceAtomicLoadStorePointer (atomic_test.go): Go's unsafe.Pointer is
+// an address, here in an AtomicUsize.
+#[test]
+fn no_race_atomic_load_store_pointer() {
+    no_race(|| async {
+        let x = var(0i64);
+        let s = Arc::new(AtomicUsize::new(0));
+        let y = Arc::new(2);
+        let p = Arc::as_ptr(&y) as usize;
+        {
+            let (x, s) = (x.clone(), s.clone());
+            goro::go!(async move {
+                x.set(2);
+                s.store(p);
+            });
+        }
+        while s.load() != p {
             goro::yield_now().await;
         }
         x.set(1);
