@@ -300,7 +300,7 @@ fn poll_lock<T: ?Sized>(
     loc: &'static Location<'static>,
     cx: &mut Context<'_>,
 ) -> Poll<()> {
-    let r = lock.sem.poll_acquire(n, parked, false, cx);
+    let r = lock.sem.poll_acquire(n, parked, cx);
     if r.is_pending() {
         detect::parked();
         if detect::active() && !std::mem::replace(waited, true) {
