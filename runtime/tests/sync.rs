@@ -111,28 +111,147 @@ mod mutex {
         assert_eq!(order, [0, 1, 2, 3, 4, 5]);
     }
 
+    /// Normal mode (Go's): unlock wakes the longest waiter without giving it
+    /// the lock, and a goroutine that asks first takes it.
     #[test]
-    fn unlock_hands_off_no_barging() {
+    fn normal_mode_lets_a_newcomer_take_a_free_lock() {
         goro::run(async {
-            let m = Arc::new(Mutex::new(Vec::new()));
+            let m = Mutex::new(Vec::new());
             let held = m.lock().await;
+            let mut waiter = m.lock();
+            assert!(poll_once(&mut waiter).await.is_pending(), "mutex is held");
+            drop(held); // wakes `waiter`; the lock is free until it runs
+            let mut barger = m
+                .try_lock()
+                .expect("normal mode: a newcomer may take a free lock ahead of a woken waiter");
+            barger.push("barger");
+            drop(barger);
+            within("woken waiter", waiter).await.push("waiter");
+            assert_eq!(*m.lock().await, ["barger", "waiter"]);
+        });
+    }
+
+    /// Only the woken waiter competes; one that loses stays at the front, so
+    /// parked waiters are still served in FIFO order among themselves.
+    #[test]
+    fn woken_waiter_that_loses_keeps_its_place_at_the_front() {
+        goro::run(async {
+            let m = Mutex::new(Vec::new());
+            let held = m.lock().await;
+            let mut first = m.lock();
+            let mut second = m.lock();
+            assert!(poll_once(&mut first).await.is_pending());
+            assert!(poll_once(&mut second).await.is_pending());
+            drop(held); // wakes `first`
+            let barger = m.try_lock().expect("normal mode: the lock is free");
+            assert!(
+                poll_once(&mut first).await.is_pending(),
+                "lost to the barger"
+            );
+            drop(barger); // wakes `first` again (or, if it starved, hands it over)
+            assert!(
+                poll_once(&mut second).await.is_pending(),
+                "a waiter behind the front one was not woken and must not take the lock"
+            );
+            within("first", first).await.push("first");
+            within("second", second).await.push("second");
+            assert_eq!(*m.lock().await, ["first", "second"]);
+        });
+    }
+
+    /// Starvation mode (Go's): a woken waiter that loses after waiting more
+    /// than 1 ms makes every unlock hand the lock to the longest waiter, and
+    /// newcomers queue; the mode ends with the last waiter.
+    #[test]
+    fn waiter_starved_for_over_1ms_gets_the_lock_next() {
+        goro::run(async {
+            let m = Mutex::new(Vec::new());
+            let held = m.lock().await;
+            let mut first = m.lock();
+            let mut second = m.lock();
+            assert!(poll_once(&mut first).await.is_pending());
+            assert!(poll_once(&mut second).await.is_pending());
+            // goro's clock is real time outside the detector.
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            drop(held); // normal mode: wakes `first`, frees the lock
+            let barger = m
+                .try_lock()
+                .expect("normal mode: a newcomer may take a free lock");
+            // `first` runs, loses, and has waited over 1 ms: starvation mode.
+            assert!(
+                poll_once(&mut first).await.is_pending(),
+                "lost to the barger"
+            );
+            drop(barger); // hands the lock to `first`
+            assert!(
+                m.try_lock().is_none(),
+                "starvation mode: unlock handed the lock to the starved waiter"
+            );
+            let mut late = m.lock();
+            assert!(
+                poll_once(&mut late).await.is_pending(),
+                "starvation mode: a newcomer queues"
+            );
+            let mut g = within("first", first).await;
+            g.push("first");
+            drop(g); // `first` waited long and others wait: hands to `second`
+            assert!(
+                m.try_lock().is_none(),
+                "starvation mode: handed to `second`"
+            );
+            let mut g = within("second", second).await;
+            g.push("second");
+            drop(g); // hands to `late`, the last waiter: normal mode again
+            assert!(m.try_lock().is_none(), "handed to `late`");
+            within("late", late).await.push("late");
+            let g = m.try_lock().expect("normal mode, unlocked, nobody waiting");
+            assert_eq!(*g, ["first", "second", "late"]);
+        });
+    }
+
+    #[test]
+    fn dropped_future_handed_the_lock_in_starvation_mode_passes_it_on() {
+        goro::run(async {
+            let m = Mutex::new(0);
+            let held = m.lock().await;
+            let mut first = m.lock();
+            let mut second = m.lock();
+            assert!(poll_once(&mut first).await.is_pending());
+            assert!(poll_once(&mut second).await.is_pending());
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            drop(held);
+            let barger = m.try_lock().expect("normal mode");
+            assert!(poll_once(&mut first).await.is_pending()); // starvation mode
+            drop(barger); // hands the lock to `first`...
+            drop(first); // ...which gives up: it passes on to `second`
+            assert!(m.try_lock().is_none(), "handed to `second`");
+            *within("second", second).await += 1;
+            assert_eq!(*m.try_lock().expect("unlocked"), 1);
+        });
+    }
+
+    #[test]
+    fn dropped_woken_waiter_wakes_the_next() {
+        goro::run(async {
+            let m = Arc::new(Mutex::new(0));
+            let held = m.lock().await;
+            let mut first = m.lock();
+            assert!(poll_once(&mut first).await.is_pending());
             let queued = goro::chan(0);
-            let waiter = {
+            let second = {
                 let (m, queued) = (m.clone(), queued.clone());
                 goro::spawn(async move {
                     let mut f = m.lock();
                     assert!(poll_once(&mut f).await.is_pending());
                     queued.send(()).await;
-                    f.await.push("waiter");
+                    *f.await += 1;
                 })
             };
             queued.recv().await;
-            drop(held);
-            // The waiter owns the mutex now, even if it has not run yet.
-            assert!(m.try_lock().is_none(), "try_lock barged past a waiter");
-            within("relock", m.lock()).await.push("main");
-            within("join", waiter).await;
-            assert_eq!(*m.lock().await, ["waiter", "main"]);
+            drop(held); // wakes `first`, which never runs again
+            drop(first); // so the wake-up goes to `second`
+            within("second", second).await;
+            assert_eq!(*m.try_lock().expect("unlocked"), 1);
         });
     }
 

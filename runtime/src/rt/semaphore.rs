@@ -1,14 +1,18 @@
-//! A strictly FIFO counting semaphore: the model under `Mutex` (one permit)
-//! and `RwLock` (a reader takes one permit, a writer all of them).
+//! The models under `Mutex` and `RwLock`.
 //!
-//! One atomic word holds the free permits and two flags:
+//! [`Semaphore`], under `RwLock` (a reader takes one permit, a writer all of
+//! them), is strictly FIFO with direct hand-off, as Go's `RWMutex` is fair.
+//! [`MutexSem`], under `Mutex`, follows Go's `sync.Mutex`: newcomers may take
+//! a free lock ahead of parked waiters (normal mode), and a waiter that has
+//! waited more than 1 ms switches the mutex to hand-off (starvation mode).
 //!
-//! - `WAITERS`: the wait queue is not empty. Set and cleared only under the
-//!   queue lock. While it is set, the lock-free fast paths (acquire *and*
-//!   release) stand aside, so every change of the word is made under the
-//!   queue lock: that is what makes hand-off exact.
-//! - `HANDOFF`: the permits were last handed to parked goroutines, which may
-//!   not be running yet; spinning for them to finish is pointless.
+//! # `Semaphore`
+//!
+//! One atomic word holds the free permits and a flag, `WAITERS`: the wait
+//! queue is not empty. It is set and cleared only under the queue lock.
+//! While it is set, the lock-free fast paths (acquire *and* release) stand
+//! aside, so every change of the word is made under the queue lock: that is
+//! what makes hand-off exact.
 //!
 //! Acquire: one compare-and-swap when permits are free and nobody waits. A
 //! goroutine that finds waiters queues behind them, even if permits are free
@@ -22,33 +26,60 @@
 //! Cancel safety: a parked acquire that is dropped is removed from the queue;
 //! if it was already handed its permits, they are released again (and so
 //! passed on to the next waiter), never leaked.
+//!
+//! # `MutexSem`
+//!
+//! Go's mutex (`sync/mutex.go`), with a FIFO [`WaitQueue`] for its
+//! semaphore. One word holds `LOCKED`, `WAITERS` (the queue is not empty),
+//! `WOKEN` (the front waiter has been woken and will compete for the lock)
+//! and `STARVING`.
+//!
+//! *Normal mode.* Lock is one compare-and-swap when the mutex is free, even
+//! if goroutines are parked: a running goroutine takes the lock ahead of
+//! them, which keeps a contended mutex from turning every acquisition into a
+//! goroutine switch. A goroutine that finds it held re-checks briefly
+//! (multi-core only), then parks at the back of the queue. Unlock clears
+//! `LOCKED` and, if goroutines are parked and none has been woken yet, wakes
+//! the front one (`WOKEN`), without giving it the lock. Only the woken
+//! waiter competes; the others stay asleep, so waiters are served in FIFO
+//! order among themselves. A woken waiter that loses stays at the front
+//! (Go's re-queue at the head), keeping the time it started waiting.
+//!
+//! *Starvation mode.* A woken waiter that loses after waiting more than
+//! [`STARVATION`] sets `STARVING`. From then on unlock keeps `LOCKED` set and
+//! hands the lock to the front waiter, which owns it before it runs, and
+//! newcomers queue at the back without trying. The mode ends when a waiter
+//! that was handed the lock had waited less than [`STARVATION`], or when
+//! the last waiter is handed it.
+//!
+//! Every change of `WAITERS`, `WOKEN` and `STARVING` is a compare-and-swap
+//! (or `fetch_and`) made under the queue lock, except that a handed waiter
+//! ends starvation mode while it owns the lock; `LOCKED` changes lock-free.
+//! Invariants: `WOKEN` implies that the current front entry was woken;
+//! `STARVING` implies `LOCKED` and `WAITERS`; `WOKEN` and `STARVING` are
+//! never set together.
+//!
+//! Cancel safety: a dropped lock future that was handed the lock unlocks it
+//! (and so passes it on); one that was woken but not handed wakes the next
+//! waiter if the lock is free, or leaves that to the next unlock.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
+use super::clock;
 use super::waitq::{Locked, WaitQueue, Wakers};
+use crate::time::Instant;
 
 const WAITERS: usize = 1;
-const HANDOFF: usize = 2;
-const SHIFT: u32 = 2;
+const SHIFT: u32 = 1;
 
 /// The most permits a semaphore may hold (an `RwLock` writer takes them all).
 pub(crate) const MAX_PERMITS: usize = usize::MAX >> 5;
 
-/// How many times a `Mutex` acquire re-reads a lock held by a running
-/// goroutine before it parks. Critical sections are usually far shorter than
-/// a park and wake-up, and parking under contention starts a convoy: with
-/// hand-off, every later acquire then costs a goroutine switch.
-const SPIN_LIMIT: u32 = 64;
-
-fn spinning_pays() -> bool {
-    static MULTI_CORE: OnceLock<bool> = OnceLock::new();
-    *MULTI_CORE.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()) > 1)
-}
-
 pub(crate) struct Semaphore {
-    /// `permits << SHIFT | HANDOFF | WAITERS`.
+    /// `permits << SHIFT | WAITERS`.
     state: AtomicUsize,
     /// Parked acquires; the payload is the number of permits wanted.
     queue: WaitQueue<usize>,
@@ -74,11 +105,12 @@ impl Semaphore {
             if s & WAITERS != 0 || s >> SHIFT < n {
                 return false;
             }
-            let new = (s - (n << SHIFT)) & !HANDOFF;
-            match self
-                .state
-                .compare_exchange_weak(s, new, Ordering::Acquire, Ordering::Relaxed)
-            {
+            match self.state.compare_exchange_weak(
+                s,
+                s - (n << SHIFT),
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
                 Ok(_) => return true,
                 Err(actual) => s = actual,
             }
@@ -88,14 +120,10 @@ impl Semaphore {
     /// Acquires `n` permits, parking in FIFO order. `parked` carries the
     /// queue entry across polls; it is `None` again once this returns ready.
     /// A caller dropped while `parked` is `Some` must call [`Self::cancel`].
-    ///
-    /// `spin`: re-read a lock held by a running goroutine a few times before
-    /// parking (`Mutex` only: a writer waiting for readers would spin in vain).
     pub(crate) fn poll_acquire(
         &self,
         n: usize,
         parked: &mut Option<Parked>,
-        spin: bool,
         cx: &mut Context<'_>,
     ) -> Poll<()> {
         if let Some(Parked(id)) = *parked {
@@ -105,7 +133,7 @@ impl Semaphore {
             }
             return r;
         }
-        if self.try_acquire(n) || (spin && self.spin_acquire(n)) {
+        if self.try_acquire(n) {
             return Poll::Ready(());
         }
         let mut q = self.queue.lock();
@@ -116,7 +144,7 @@ impl Semaphore {
                 break;
             }
             let (new, acquired) = if s >> SHIFT >= n {
-                ((s - (n << SHIFT)) & !HANDOFF, true)
+                (s - (n << SHIFT), true)
             } else {
                 (s | WAITERS, false)
             };
@@ -133,33 +161,17 @@ impl Semaphore {
         Poll::Pending
     }
 
-    fn spin_acquire(&self, n: usize) -> bool {
-        if !spinning_pays() {
-            return false;
-        }
-        for _ in 0..SPIN_LIMIT {
-            let s = self.state.load(Ordering::Relaxed);
-            if s & (WAITERS | HANDOFF) != 0 {
-                return false;
-            }
-            if s >> SHIFT >= n && self.try_acquire(n) {
-                return true;
-            }
-            std::hint::spin_loop();
-        }
-        false
-    }
-
     /// Gives back `n` permits; with waiters, hands them to the front of the
     /// queue.
     pub(crate) fn release(&self, n: usize) {
         let mut s = self.state.load(Ordering::Relaxed);
         while s & WAITERS == 0 {
-            let new = (s + (n << SHIFT)) & !HANDOFF;
-            match self
-                .state
-                .compare_exchange_weak(s, new, Ordering::Release, Ordering::Relaxed)
-            {
+            match self.state.compare_exchange_weak(
+                s,
+                s + (n << SHIFT),
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
                 Ok(_) => return,
                 Err(actual) => s = actual,
             }
@@ -200,19 +212,14 @@ impl Semaphore {
         // `WAITERS` is set: nobody else changes the word until we clear it.
         let s = self.state.load(Ordering::Acquire);
         let mut permits = (s >> SHIFT) + n;
-        let mut handed = false;
         while let Some(&want) = q.front() {
             if want > permits {
                 break;
             }
             permits -= want;
             q.release_front(wake);
-            handed = true;
         }
-        let mut new = (permits << SHIFT) | (s & HANDOFF);
-        if handed {
-            new |= HANDOFF;
-        }
+        let mut new = permits << SHIFT;
         if !q.is_empty() {
             new |= WAITERS;
         }
@@ -226,6 +233,370 @@ impl std::fmt::Debug for Semaphore {
         f.debug_struct("Semaphore")
             .field("permits", &(s >> SHIFT))
             .field("waiters", &(s & WAITERS != 0))
+            .finish()
+    }
+}
+
+// `MutexSem` state bits.
+const LOCKED: usize = 1;
+const M_WAITERS: usize = 2;
+const WOKEN: usize = 4;
+const STARVING: usize = 8;
+
+/// A waiter that loses the lock after waiting longer than this switches the
+/// mutex to starvation mode (Go's `starvationThresholdNs`).
+pub(crate) const STARVATION: Duration = Duration::from_millis(1);
+
+/// How many times a lock attempt re-reads a mutex held by a running
+/// goroutine before it parks (normal mode, multi-core only). Critical
+/// sections are usually far shorter than a park and wake-up.
+const SPIN_LIMIT: u32 = 64;
+
+fn spinning_pays() -> bool {
+    static MULTI_CORE: OnceLock<bool> = OnceLock::new();
+    *MULTI_CORE.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()) > 1)
+}
+
+/// The model under `Mutex`: Go's normal and starvation modes (see the module
+/// docs).
+pub(crate) struct MutexSem {
+    /// `STARVING | WOKEN | M_WAITERS | LOCKED`.
+    state: AtomicUsize,
+    queue: WaitQueue<()>,
+}
+
+/// A parked lock: its queue id and when it started waiting.
+#[derive(Debug)]
+pub(crate) struct MutexWaiter {
+    id: u64,
+    since: Instant,
+}
+
+impl MutexWaiter {
+    fn waited_over(&self, limit: Duration) -> bool {
+        clock::now().duration_since(self.since) > limit
+    }
+}
+
+impl MutexSem {
+    pub(crate) const fn new() -> Self {
+        MutexSem {
+            state: AtomicUsize::new(0),
+            queue: WaitQueue::new(),
+        }
+    }
+
+    /// Takes the lock if it is free and the mutex is in normal mode (parked
+    /// goroutines do not stop it). One compare-and-swap when nobody waits.
+    pub(crate) fn try_lock(&self) -> bool {
+        let mut s = 0;
+        loop {
+            match self.state.compare_exchange_weak(
+                s,
+                s | LOCKED,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(actual) if actual & (LOCKED | STARVING) != 0 => return false,
+                Err(actual) => s = actual,
+            }
+        }
+    }
+
+    /// Locks, parking if need be. `waiter` carries the queue entry across
+    /// polls; it is `None` again once this returns ready. A caller dropped
+    /// while `waiter` is `Some` must call [`Self::cancel`].
+    ///
+    /// `spin`: re-read a lock held by a running goroutine a few times before
+    /// parking (off under the detector, whose one thread would spin in vain).
+    pub(crate) fn poll_lock(
+        &self,
+        waiter: &mut Option<MutexWaiter>,
+        spin: bool,
+        cx: &mut Context<'_>,
+    ) -> Poll<()> {
+        if let Some(w) = waiter {
+            let r = self.poll_parked(w, spin, cx);
+            if r.is_ready() {
+                *waiter = None;
+            }
+            return r;
+        }
+        if self.try_lock() || (spin && self.spin_lock()) {
+            return Poll::Ready(());
+        }
+        let mut q = self.queue.lock();
+        let mut s = self.state.load(Ordering::Relaxed);
+        loop {
+            if s & (LOCKED | STARVING) == 0 {
+                // Freed meanwhile: take it (normal mode lets us).
+                match self.state.compare_exchange(
+                    s,
+                    s | LOCKED,
+                    Ordering::Acquire,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => return Poll::Ready(()),
+                    Err(actual) => s = actual,
+                }
+            } else if s & M_WAITERS == 0 {
+                // A compare-and-swap, so that an unlock in between is seen:
+                // it may not have noticed us, and would wake nobody.
+                match self.state.compare_exchange(
+                    s,
+                    s | M_WAITERS,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => break,
+                    Err(actual) => s = actual,
+                }
+            } else {
+                // `M_WAITERS` stays set while we hold the queue lock, and any
+                // unlock from now on wakes (or hands to) the front.
+                break;
+            }
+        }
+        let id = q.push((), Some(cx.waker().clone()));
+        *waiter = Some(MutexWaiter {
+            id,
+            since: clock::now(),
+        });
+        Poll::Pending
+    }
+
+    /// A parked lock is polled: ready if it was handed the lock; the woken
+    /// front waiter competes for it; anyone else stays parked.
+    fn poll_parked(&self, w: &MutexWaiter, spin: bool, cx: &mut Context<'_>) -> Poll<()> {
+        if self.queue.is_released(w.id) {
+            self.handed(w);
+            return Poll::Ready(());
+        }
+        if spin && self.state.load(Ordering::Relaxed) & WOKEN != 0 {
+            // Probably the woken waiter: give the holder a moment to finish.
+            self.spin_wait();
+        }
+        let mut q = self.queue.lock();
+        if self.queue.is_released(w.id) {
+            drop(q);
+            self.handed(w);
+            return Poll::Ready(());
+        }
+        let mut s = self.state.load(Ordering::Relaxed);
+        // `WOKEN` only changes under the queue lock, and means the front
+        // waiter was woken.
+        if s & WOKEN == 0 || q.front_id() != Some(w.id) {
+            q.set_waker(w.id, cx.waker());
+            return Poll::Pending;
+        }
+        let last = q.len() == 1;
+        let mut starved = None;
+        loop {
+            debug_assert!(s & (WOKEN | STARVING | M_WAITERS) == WOKEN | M_WAITERS);
+            let new = if s & LOCKED == 0 {
+                let mut new = (s | LOCKED) & !WOKEN;
+                if last {
+                    new &= !M_WAITERS;
+                }
+                new
+            } else {
+                // Lost to a running goroutine: park again at the front.
+                let starved = *starved.get_or_insert_with(|| w.waited_over(STARVATION));
+                if starved {
+                    (s & !WOKEN) | STARVING
+                } else {
+                    s & !WOKEN
+                }
+            };
+            match self
+                .state
+                .compare_exchange(s, new, Ordering::Acquire, Ordering::Relaxed)
+            {
+                Ok(_) if new & LOCKED != s & LOCKED => {
+                    q.remove(w.id);
+                    return Poll::Ready(());
+                }
+                Ok(_) => break,
+                Err(actual) => s = actual,
+            }
+        }
+        q.set_waker(w.id, cx.waker());
+        Poll::Pending
+    }
+
+    /// A parked waiter finds it was handed the lock (starvation mode). If it
+    /// had not waited long, the mutex goes back to normal mode.
+    fn handed(&self, w: &MutexWaiter) {
+        if self.state.load(Ordering::Relaxed) & STARVING != 0 && !w.waited_over(STARVATION) {
+            // We own the lock, so no unlock runs concurrently.
+            self.state.fetch_and(!STARVING, Ordering::Relaxed);
+        }
+    }
+
+    fn spin_lock(&self) -> bool {
+        if !spinning_pays() {
+            return false;
+        }
+        for _ in 0..SPIN_LIMIT {
+            let s = self.state.load(Ordering::Relaxed);
+            if s & STARVING != 0 {
+                return false;
+            }
+            if s & LOCKED == 0
+                && self
+                    .state
+                    .compare_exchange_weak(s, s | LOCKED, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+            {
+                return true;
+            }
+            std::hint::spin_loop();
+        }
+        false
+    }
+
+    /// Waits a moment for a running holder to unlock (normal mode only).
+    fn spin_wait(&self) {
+        if !spinning_pays() {
+            return;
+        }
+        for _ in 0..SPIN_LIMIT {
+            if self.state.load(Ordering::Relaxed) & (LOCKED | STARVING) != LOCKED {
+                return;
+            }
+            std::hint::spin_loop();
+        }
+    }
+
+    /// Unlocks: one compare-and-swap when nobody waits. In normal mode,
+    /// frees the lock and wakes the front waiter unless one is already
+    /// woken; in starvation mode, hands the lock to the front waiter.
+    pub(crate) fn unlock(&self) {
+        let mut s =
+            match self
+                .state
+                .compare_exchange(LOCKED, 0, Ordering::Release, Ordering::Relaxed)
+            {
+                Ok(_) => return,
+                Err(actual) => actual,
+            };
+        loop {
+            debug_assert!(s & LOCKED != 0, "goro: unlock of an unlocked Mutex (bug)");
+            if s & STARVING != 0 {
+                self.hand_off();
+                return;
+            }
+            match self.state.compare_exchange_weak(
+                s,
+                s & !LOCKED,
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(actual) => s = actual,
+            }
+        }
+        if s & (M_WAITERS | WOKEN) == M_WAITERS {
+            self.wake_front();
+        }
+    }
+
+    /// Normal mode, after an unlock: wakes the front waiter, unless the lock
+    /// was taken again (its holder will do it), someone is already woken, or
+    /// nobody waits any more.
+    fn wake_front(&self) {
+        let mut wake = Wakers::new();
+        let mut q = self.queue.lock();
+        let mut s = self.state.load(Ordering::Relaxed);
+        loop {
+            if s & (LOCKED | M_WAITERS | WOKEN | STARVING) != M_WAITERS {
+                return;
+            }
+            match self
+                .state
+                .compare_exchange(s, s | WOKEN, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => break,
+                Err(actual) => s = actual,
+            }
+        }
+        q.wake_front(&mut wake);
+        drop(q);
+    }
+
+    /// Starvation mode, by the holder: the front waiter becomes the holder
+    /// (`LOCKED` stays set). The last waiter ends starvation mode.
+    fn hand_off(&self) {
+        let mut wake = Wakers::new();
+        let mut q = self.queue.lock();
+        match q.len() {
+            0 => {
+                // Not reached (`STARVING` implies waiters); just unlock.
+                self.state
+                    .fetch_and(!(LOCKED | M_WAITERS | WOKEN | STARVING), Ordering::Release);
+            }
+            1 => {
+                self.state
+                    .fetch_and(!(M_WAITERS | STARVING), Ordering::Relaxed);
+            }
+            _ => {}
+        }
+        // The release store of the queue's watermark publishes our writes to
+        // the new holder.
+        q.release_front(&mut wake);
+        drop(q);
+    }
+
+    /// A parked lock is dropped: if it was handed the lock, unlock (passing
+    /// it on); if it was the woken waiter, wake the next one in its place if
+    /// the lock is free.
+    pub(crate) fn cancel(&self, w: MutexWaiter) {
+        let mut wake = Wakers::new();
+        let mut q = self.queue.lock();
+        let Some(was_front) = q.remove(w.id) else {
+            drop(q);
+            self.unlock();
+            return;
+        };
+        let mut s = self.state.load(Ordering::Relaxed);
+        let rewake = loop {
+            let woken = was_front && s & WOKEN != 0;
+            let (new, rewake) = if q.is_empty() {
+                (s & !(M_WAITERS | WOKEN | STARVING), false)
+            } else if woken && s & LOCKED != 0 {
+                // The next unlock wakes the new front.
+                (s & !WOKEN, false)
+            } else {
+                // Lock free: the new front inherits `WOKEN`, and the wake-up.
+                (s, woken)
+            };
+            if new == s {
+                break rewake;
+            }
+            match self
+                .state
+                .compare_exchange(s, new, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => break rewake,
+                Err(actual) => s = actual,
+            }
+        };
+        if rewake {
+            q.wake_front(&mut wake);
+        }
+        drop(q);
+    }
+}
+
+impl std::fmt::Debug for MutexSem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = self.state.load(Ordering::Relaxed);
+        f.debug_struct("MutexSem")
+            .field("locked", &(s & LOCKED != 0))
+            .field("waiters", &(s & M_WAITERS != 0))
+            .field("woken", &(s & WOKEN != 0))
+            .field("starving", &(s & STARVING != 0))
             .finish()
     }
 }

@@ -8,6 +8,10 @@
 //! node of its own: parking allocates nothing once the queue's buffer has
 //! grown, and releasing is a pop and a store.
 //!
+//! The front entry can also be woken without being released (`wake_front`):
+//! a `Mutex` waiter woken that way competes for the lock and, if it loses,
+//! stays parked at the front.
+//!
 //! The queue lives under its owner's lock (`WaitQueue::lock`), so the owner
 //! can update its own state and the queue in one critical section. Wakers are
 //! collected while locked and woken after the lock is dropped.
@@ -90,6 +94,15 @@ impl<P> Locked<'_, P> {
         self.list.entries.is_empty()
     }
 
+    pub(crate) fn len(&self) -> usize {
+        self.list.entries.len()
+    }
+
+    /// The id of the first entry.
+    pub(crate) fn front_id(&self) -> Option<u64> {
+        self.list.entries.front().map(|e| e.id)
+    }
+
     /// The id the next `push` will get: every id below it has been issued.
     pub(crate) fn next_id(&self) -> u64 {
         self.list.next_id
@@ -116,6 +129,14 @@ impl<P> Locked<'_, P> {
         Some(e.payload)
     }
 
+    /// Wakes the first entry without releasing it: it stays queued, with its
+    /// waker (to be woken again, or released, later).
+    pub(crate) fn wake_front(&mut self, wake: &mut Wakers) {
+        if let Some(e) = self.list.entries.front() {
+            wake.push(e.waker.clone());
+        }
+    }
+
     /// Releases every entry.
     pub(crate) fn release_all(&mut self, wake: &mut Wakers) {
         if let Some(last) = self.list.entries.back() {
@@ -139,7 +160,8 @@ impl<P> Locked<'_, P> {
         self.list.entries.binary_search_by_key(&id, |e| e.id).ok()
     }
 
-    fn set_waker(&mut self, id: u64, waker: &Waker) {
+    /// Makes queued entry `id` wake `waker` (nothing if it is not queued).
+    pub(crate) fn set_waker(&mut self, id: u64, waker: &Waker) {
         let Some(pos) = self.position(id) else {
             return;
         };

@@ -5,8 +5,10 @@
 //! while they wait, so thousands of goroutines can wait on one lock. Their
 //! futures are cancel safe: dropping one (as a timeout or `select!` does)
 //! gives up its place in line and never leaks a lock or swallows a wake-up.
-//! Waiters are served in FIFO order: unlocking hands ownership directly to
-//! the longest waiter, so nobody can barge ahead and a waiter cannot starve.
+//! Waiters are served in FIFO order and cannot starve: an `RwLock` unlock
+//! hands ownership directly to the longest waiter; a `Mutex` follows Go's
+//! normal and starvation modes (a free mutex may be taken by a newcomer, but
+//! a waiter that has waited over 1 ms is handed it next).
 //!
 //! They order memory as Go's do: an unlock happens before the next lock
 //! returns, every `done` before the `wait` it releases, the `Once` body

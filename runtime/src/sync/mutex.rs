@@ -11,7 +11,7 @@ use goro_analyzer::event::{Op, Wait};
 
 use crate::rt::detect;
 use crate::rt::sched::BlockInfo;
-use crate::rt::semaphore::{Parked, Semaphore};
+use crate::rt::semaphore::{MutexSem, MutexWaiter};
 
 /// A mutual exclusion lock protecting a `T`: Go's `sync.Mutex`, with the data
 /// inside it as in Rust.
@@ -22,13 +22,23 @@ use crate::rt::semaphore::{Parked, Semaphore};
 /// Guards are `Send`: a guard may move to another goroutine and be dropped
 /// there, which unlocks from there, as Go allows.
 ///
-/// **Fairness.** Waiters are served strictly first come, first served. On
-/// unlock with waiters, ownership passes directly to the longest waiter, and
-/// a goroutine that calls `lock` in between queues behind it, so no waiter
-/// can starve. An uncontended lock and unlock are one compare-and-swap each
-/// (plus one on the uncontended lock that holds the data) and allocate
-/// nothing; a goroutine that finds the mutex held by a running goroutine
-/// re-checks briefly before it parks.
+/// **Fairness**, as in Go, in two modes. In *normal mode* a goroutine that
+/// calls `lock` while the mutex is free takes it at once, even if others are
+/// parked waiting: unlock wakes the longest waiter, which then competes with
+/// such newcomers. That keeps a contended mutex from costing a goroutine
+/// switch per lock. Parked waiters are woken one at a time in the order they
+/// started waiting, and a woken waiter that loses keeps its place at the
+/// front. Once a waiter has waited more than 1 ms, the mutex switches to
+/// *starvation mode*: unlock hands ownership directly to the longest waiter,
+/// and newcomers queue behind, so no waiter can starve. It switches back
+/// when a waiter that was handed the lock had waited less than 1 ms, or was
+/// the last one waiting. Time is measured on goro's clock (virtual under the
+/// detector).
+///
+/// An uncontended lock and unlock are one compare-and-swap each (plus one on
+/// the uncontended lock that holds the data) and allocate nothing; a
+/// goroutine that finds the mutex held by a running goroutine re-checks
+/// briefly before it parks (on more than one core).
 ///
 /// **Memory.** An unlock happens before the next lock returns, as in Go.
 ///
@@ -59,8 +69,8 @@ use crate::rt::semaphore::{Parked, Semaphore};
 /// });
 /// ```
 pub struct Mutex<T: ?Sized> {
-    sem: Semaphore,
-    /// Never contended: only the holder of the one permit locks it. It exists
+    sem: MutexSem,
+    /// Never contended: only the holder of the lock locks it. It exists
     /// to hand out `&mut T` without `unsafe`.
     data: parking_lot::Mutex<T>,
 }
@@ -82,7 +92,7 @@ impl<T> Mutex<T> {
     /// ```
     pub const fn new(value: T) -> Self {
         Mutex {
-            sem: Semaphore::new(1),
+            sem: MutexSem::new(),
             data: parking_lot::Mutex::new(value),
         }
     }
@@ -105,13 +115,14 @@ impl<T: ?Sized> Mutex<T> {
     /// Locks the mutex, waiting while another goroutine holds it: Go's
     /// `mu.Lock()`. Resolves to a guard; dropping the guard unlocks.
     ///
-    /// Waiters are served in the order they started waiting (see the type's
-    /// docs). The future does nothing until polled; it joins the queue on its
-    /// first poll.
+    /// Takes a free mutex at once in normal mode; otherwise waits, woken in
+    /// the order waiters started waiting (see the type's docs). The future
+    /// does nothing until polled; it joins the queue on its first poll.
     ///
     /// Cancel safe: dropping the future before it resolves leaves the queue;
     /// if the lock had already been handed to it, the lock passes on to the
-    /// next waiter (or is unlocked), so it is never leaked.
+    /// next waiter (or is unlocked), so it is never leaked; if it had been
+    /// woken to compete, the next waiter is woken in its place.
     ///
     /// Like Go's mutex, it is not reentrant: locking a mutex that the same
     /// goroutine holds waits forever.
@@ -137,8 +148,9 @@ impl<T: ?Sized> Mutex<T> {
     }
 
     /// Locks the mutex if that can be done without waiting: Go's
-    /// `mu.TryLock()`. `None` if it is held, or if other goroutines are
-    /// already waiting for it (they come first).
+    /// `mu.TryLock()`. `None` if it is held, or if it is in starvation mode
+    /// (it is being handed to a waiter). In normal mode a free mutex is taken
+    /// even if goroutines are parked waiting for it, as in Go.
     ///
     /// # Examples
     ///
@@ -151,7 +163,7 @@ impl<T: ?Sized> Mutex<T> {
     /// ```
     #[track_caller]
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
-        if self.sem.try_acquire(1) {
+        if self.sem.try_lock() {
             Some(self.guard(Location::caller()))
         } else {
             None
@@ -200,7 +212,7 @@ impl<T: ?Sized> Mutex<T> {
             },
             loc,
         );
-        self.sem.release(1);
+        self.sem.unlock();
     }
 }
 
@@ -230,7 +242,8 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
 /// The future of [`Mutex::lock`]; resolves to a [`MutexGuard`].
 ///
 /// Dropping it before it resolves gives up its place in the queue, or passes
-/// the lock on if it had already been handed over.
+/// the lock on if it had already been handed over (or wakes the next waiter
+/// if it had been woken).
 ///
 /// # Examples
 ///
@@ -246,7 +259,7 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
 #[must_use = "futures do nothing unless awaited"]
 pub struct LockFuture<'a, T: ?Sized> {
     mutex: &'a Mutex<T>,
-    parked: Option<Parked>,
+    parked: Option<MutexWaiter>,
     loc: &'static Location<'static>,
     yielded: bool,
     /// The detector has been told this lock waits.
@@ -264,7 +277,7 @@ impl<'a, T: ?Sized> Future for LockFuture<'a, T> {
         }
         // Spinning on one thread under the detector only burns steps.
         let spin = !detect::active();
-        match m.sem.poll_acquire(1, &mut this.parked, spin, cx) {
+        match m.sem.poll_lock(&mut this.parked, spin, cx) {
             Poll::Ready(()) => Poll::Ready(m.guard(this.loc)),
             Poll::Pending => {
                 let obj = detect::obj_at(m);
@@ -281,7 +294,7 @@ impl<'a, T: ?Sized> Future for LockFuture<'a, T> {
 impl<T: ?Sized> Drop for LockFuture<'_, T> {
     fn drop(&mut self) {
         if let Some(p) = self.parked.take() {
-            self.mutex.sem.cancel(1, p);
+            self.mutex.sem.cancel(p);
         }
     }
 }
@@ -305,7 +318,8 @@ impl<T: ?Sized> Drop for Unlock<'_, T> {
 }
 
 /// Access to a locked [`Mutex`]'s data; dropping it unlocks (Go's
-/// `mu.Unlock()`), handing the mutex to the longest waiter if there is one.
+/// `mu.Unlock()`), waking the longest waiter if there is one (or, in
+/// starvation mode, handing the mutex to it).
 ///
 /// `Send` when `T` is: a guard may be dropped by another goroutine than the
 /// one that locked, as Go allows.

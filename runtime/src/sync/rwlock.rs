@@ -301,7 +301,7 @@ fn poll_lock<T: ?Sized>(
     loc: &'static Location<'static>,
     cx: &mut Context<'_>,
 ) -> Poll<()> {
-    let r = lock.sem.poll_acquire(n, parked, false, cx);
+    let r = lock.sem.poll_acquire(n, parked, cx);
     if r.is_pending() {
         let obj = detect::obj_at(lock);
         detect::block(loc, || BlockInfo::Fixed(Wait::Lock { obj }));
