@@ -344,8 +344,7 @@ impl Future for __Select<'_> {
             }
             if n == 0 {
                 // `select {}`: blocks forever, as in Go.
-                let site = std::panic::Location::caller();
-                detect::block(site, || BlockInfo::Fixed(Wait::Forever));
+                detect::block(this.site, || BlockInfo::Fixed(Wait::Forever));
                 return Poll::Pending;
             }
             let w = Waiter::new(cx.waker());

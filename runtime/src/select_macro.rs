@@ -223,9 +223,10 @@ macro_rules! __select_emit {
         $body
     }};
     (@cases [] @default []) => {{
-        // `select {}` blocks forever.
-        ::core::future::pending::<::core::convert::Infallible>().await;
-        ::core::unreachable!()
+        // `select {}` blocks forever (and says so to the detector, which
+        // must not mistake it for waiting on the outside world).
+        $crate::select::__Select::new(&mut [], false).await;
+        ::core::unreachable!("goro::select! with no cases never completes")
     }};
     (@cases [$(($kind:ident $i:tt ($($args:tt)*) ($p:pat) ($body:expr)))+] @default [$(($dbody:expr))?]) => {{
         // Operands are evaluated once, in order; temporaries such as

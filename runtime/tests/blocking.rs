@@ -136,7 +136,6 @@ fn a_deadlock_on_fresh_channels_spells_its_cycle() {
 }
 
 #[test]
-#[ignore = "detector: a leaked sleep is reported at runtime/src/rt/clock.rs (Sleep::poll has no caller location)"]
 fn a_leaked_sleep_is_reported_at_the_users_sleep() {
     let report = explore(config(1), || async {
         goro::go!("sleeper", async {
@@ -167,7 +166,6 @@ fn a_waitgroup_deadlock_counts_the_done_calls_still_missing() {
 }
 
 #[test]
-#[ignore = "detector: `select! {}` awaits core::future::pending, which the scheduler waits on in real time: it hangs"]
 fn an_empty_select_is_a_leak_not_a_hang() {
     let report = common::guarded(|| {
         explore(config(1), || async {

@@ -292,12 +292,18 @@ impl Engine {
         notes
     }
 
+    fn creation_site(&self, g: Gid) -> Option<Site> {
+        let x = self.gs.get(&g)?;
+        let at = x.created_at?;
+        let parent = x.parent?;
+        Some(self.site(parent, at, "go"))
+    }
+
     fn report_leak(&mut self, b: &Blocked, end: &EndState) {
         let (what, op) = self.describe(&b.wait);
         let primary = self.site(b.g, b.loc, op);
-        // Who created it, and where, travels in the finding's goroutines
-        // (rendered as a label at the creation site).
-        let related: Vec<Site> = Vec::new();
+        // Who created it, and where: the one related site.
+        let related: Vec<Site> = self.creation_site(b.g).into_iter().collect();
         let mut notes = vec![format!(
             "goroutine {}{} is still blocked {what} when the program ends",
             b.g,

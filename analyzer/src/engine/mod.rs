@@ -559,7 +559,7 @@ impl Engine {
         note_seen(&mut self.wgs.entry(wg).or_default().adders, g);
         if counter < 0 {
             self.g(g).goro_panic = Some("negative WaitGroup counter");
-            let primary = self.site(g, loc, "add/done");
+            let primary = self.site(g, loc, if delta == -1 { "done" } else { "add" });
             self.report(
                 FindingKind::WaitgroupMisuse,
                 true,

@@ -88,6 +88,8 @@ pin_project_lite::pin_project! {
         // Virtual clock: a scheduling point first, then a timer.
         yielded: bool,
         registered: bool,
+        // Where the sleep was made, for a leak report.
+        site: &'static std::panic::Location<'static>,
     }
 }
 
@@ -105,6 +107,7 @@ pub(crate) fn sleep_until(deadline: Instant) -> Sleep {
         deadline,
         yielded: false,
         registered: false,
+        site: std::panic::Location::caller(),
     }
 }
 
@@ -132,7 +135,7 @@ impl Future for Sleep {
             *this.registered = true;
             sched::wake_at(virtual_offset(*this.deadline), cx.waker().clone());
         }
-        detect::block(std::panic::Location::caller(), || {
+        detect::block(this.site, || {
             sched::BlockInfo::Fixed(goro_analyzer::event::Wait::Sleep)
         });
         Poll::Pending
