@@ -282,6 +282,12 @@ fn replay_reruns_one_test_under_one_seed() {
     );
     assert!(text.contains("error[data-race]"));
     assert!(text.contains("running 1 test"), "only the named test ran");
+    // The schedule, step by step, with goroutines, operations and sites.
+    assert!(
+        text.contains("schedule trace (step, goroutine, operation, site):"),
+        "{text}"
+    );
+    assert!(text.contains("src/lib.rs:"), "{text}");
 
     // The DESIGN.md spelling is an alias.
     let out = cargo_race(&["test", "--replay", &seed, "racy_counter"], &[]);
