@@ -1,4 +1,7 @@
-//! Schedules per second on a two-goroutine, ten-operation program.
+//! How fast the detector explores: schedules per second on a two-goroutine
+//! program of ten operations (the detector issue's target is 10,000).
+//!
+//! Run with `cargo run --release -p goro --example explore_rate`.
 fn main() {
     let prog = || async {
         let ch = goro::chan::<u32>(1);
