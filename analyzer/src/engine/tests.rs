@@ -584,7 +584,10 @@ fn goroutines_left_blocked_after_main_returns_leak_and_say_why() {
     let f = &t.e.findings()[0];
     assert_eq!(f.primary.line, 50);
     assert_eq!(f.primary.goroutine_name.as_deref(), Some("worker"));
-    assert_eq!(f.goroutines[0].created_at.as_deref(), Some("t.rs:1:1"));
+    let worker = f.goroutines.iter().find(|g| g.id == 2).unwrap();
+    assert_eq!(worker.created_at.as_deref(), Some("t.rs:1:1"));
+    // Where it was created is the related site: a `go` by main.
+    assert_eq!((f.related[0].op.as_str(), f.related[0].line), ("go", 1));
     assert!(f.notes.iter().any(|n| n.contains("can never be woken")));
     // Nothing left blocked: nothing to report.
     let mut t = T::new();
