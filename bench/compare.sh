@@ -193,23 +193,24 @@ awk -v detect="$([[ ${modes[1]} == detect ]] && echo 1 || echo 0)" -v limit="$RU
     }
     return (m % 2) ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
   }
-  # ns/op of a mode: the median, or FAIL(exit code) if any run failed.
+  # ns/op of a mode: the median of its successful runs, marked "*" when
+  # some run failed (listed below the table); FAIL(exit code) if none
+  # succeeded; >LIMITs if a run timed out.
   function ns(w, mode,    k) {
     k = w SUBSEP mode
     if (k in timeout) return ">" limit "s"
-    if (k in failed) return "FAIL(" failed[k] ")"
-    if (cnt[k SUBSEP "ns"] == 0) return "n/a"
-    return sprintf("%.1f", median(k SUBSEP "ns"))
+    if (cnt[k SUBSEP "ns"] == 0) return (k in failed) ? "FAIL(" failed[k] ")" : "n/a"
+    return sprintf("%.1f", median(k SUBSEP "ns")) ((k in failed) ? "*" : "")
   }
   function mib(w, mode,    k) {
     k = w SUBSEP mode
-    if ((k in failed) || (k in timeout) || cnt[k SUBSEP "rss"] == 0) return "-"
-    return sprintf("%.1f", median(k SUBSEP "rss") / 1024)
+    if ((k in timeout) || cnt[k SUBSEP "rss"] == 0) return "-"
+    return sprintf("%.1f", median(k SUBSEP "rss") / 1024) ((k in failed) ? "*" : "")
   }
   function per_goroutine(w, mode, n,    k) {
     k = w SUBSEP mode
-    if (w != "spawn_park" || (k in failed) || (k in timeout) || cnt[k SUBSEP "rss"] == 0) return "-"
-    return sprintf("%.0f", median(k SUBSEP "rss") * 1024 / n)
+    if (w != "spawn_park" || (k in timeout) || cnt[k SUBSEP "rss"] == 0) return "-"
+    return sprintf("%.0f", median(k SUBSEP "rss") * 1024 / n) ((k in failed) ? "*" : "")
   }
   FILENAME ~ /results$/ {
     k = $1 SUBSEP $2
@@ -227,7 +228,7 @@ awk -v detect="$([[ ${modes[1]} == detect ]] && echo 1 || echo 0)" -v limit="$RU
     for (i = 1; i <= nw; i++) {
       w = order[i]
       g = ns(w, "production"); o = ns(w, "go")
-      ratio = (g ~ /^[0-9.]+$/ && o ~ /^[0-9.]+$/ && o + 0 > 0) ? sprintf("%.2f", g / o) : "-"
+      ratio = (g ~ /^[0-9.]+\*?$/ && o ~ /^[0-9.]+\*?$/ && o + 0 > 0) ? sprintf("%.2f", g / o) : "-"
       printf fmt, w, size[w], g, o, ratio, mib(w, "production"), mib(w, "go"), \
         ns(w, "go-race"), (detect ? ns(w, "detect") : "skipped"), \
         per_goroutine(w, "production", size[w]), per_goroutine(w, "go", size[w])
@@ -253,6 +254,6 @@ if [[ -s $logs/findings ]]; then
 fi
 [[ -z $detect_note ]] || echo "$detect_note"
 if grep -q ' FAIL ' "$results"; then
-  echo "failed runs (exit code; rerun with KEEP_LOGS=1 for their stderr):"
+  echo "failed runs, left out of the medians marked * (exit code; KEEP_LOGS=1 keeps their stderr):"
   awk '$4 == "FAIL" { printf "  %s %s run %s: exit %s\n", $1, $2, $3, $5 }' "$results"
 fi
