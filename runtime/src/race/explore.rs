@@ -338,49 +338,44 @@ fn current_test() -> Option<String> {
         .map(str::to_string)
 }
 
-/// Appends a schedule's trace to `goro-<pid>.trace` in `dir` (a failure is
-/// reported on stderr: a trace is an aid, the findings stay).
+/// Appends a schedule's trace to `goro-<pid>.trace` in `dir`.
 fn append_trace(dir: &Path, test: Option<&str>, trace: &mut [goro_analyzer::trace::TraceStep]) {
     let mut buf = Vec::new();
     for step in trace.iter_mut() {
         step.test = test.map(str::to_string);
         let _ = step.write_json_line(&mut buf);
     }
-    let path = dir.join(format!("goro-{}.trace", std::process::id()));
-    let written = std::fs::create_dir_all(dir).and_then(|()| {
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)?
-            .write_all(&buf)
-    });
-    if let Err(e) = written {
-        eprintln!("goro::race: cannot write the trace {}: {e}", path.display());
-    }
+    append_file(dir, "trace", &buf, "the trace");
 }
 
-/// Appends findings as JSON Lines to a per-process file in `dir`. A failure
-/// is reported on stderr; the findings stay in the returned report.
+/// Appends findings as JSON Lines to `goro-<pid>.jsonl` in `dir`.
 pub(crate) fn append_report(dir: &Path, findings: &[Finding]) {
     if findings.is_empty() {
         return;
     }
-    let path = dir.join(format!("goro-{}.jsonl", std::process::id()));
     let mut buf = Vec::new();
     for f in findings {
         // Serializing plain data cannot fail.
         let _ = f.write_json_line(&mut buf);
     }
+    append_file(dir, "jsonl", &buf, "findings");
+}
+
+/// Appends `buf` to this process's file `goro-<pid>.<ext>` in `dir` (one
+/// write, so lines from concurrent tests do not interleave). A failure is
+/// reported on stderr: what was found stays in the returned report.
+fn append_file(dir: &Path, ext: &str, buf: &[u8], what: &str) {
+    let path = dir.join(format!("goro-{}.{ext}", std::process::id()));
     let written = std::fs::create_dir_all(dir).and_then(|()| {
         std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&path)?
-            .write_all(&buf)
+            .write_all(buf)
     });
     if let Err(e) = written {
         eprintln!(
-            "goro::race: cannot append findings to {}: {e}",
+            "goro::race: cannot append {what} to {}: {e}",
             path.display()
         );
     }
