@@ -34,6 +34,9 @@ pub(crate) fn emit(op: Op, site: &'static std::panic::Location<'static>) {
 }
 
 /// The per-schedule id of the object with process-wide id `global`.
+/// Inlined so that production pays only the `active` check when a hook
+/// builds its event.
+#[inline]
 pub(crate) fn obj(global: u64) -> ObjId {
     if active() {
         super::sched::obj(global)
@@ -45,6 +48,7 @@ pub(crate) fn obj(global: u64) -> ObjId {
 /// The per-schedule id of a primitive known by its address (a `Mutex`,
 /// `WaitGroup`, ...): stable while it is borrowed, which every operation on
 /// it is.
+#[inline]
 pub(crate) fn obj_at<T: ?Sized>(x: &T) -> ObjId {
     obj((x as *const T as *const () as usize as u64) | (1 << 62))
 }
