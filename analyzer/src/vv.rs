@@ -9,23 +9,84 @@
 //! cost time proportional to what changed, not to how many goroutines exist:
 //! the property tree clocks (Mathur et al., ASPLOS 2022) are built for, had
 //! here through structural sharing.
+//!
+//! Sharing alone is not enough when two clocks absorb the same history
+//! separately: a WaitGroup joining every worker's clock copies the paths it
+//! changes, and from then on its subtrees are never pointer-equal to the base
+//! the workers started from, though they dominate it. So every node also
+//! remembers the versions it was copied from (`anc`): entries only grow, so
+//! a node dominates each of its ancestors, and a comparison against one of
+//! them ends at once instead of walking the subtree.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 const BITS: u32 = 5;
 const WIDTH: usize = 1 << BITS;
 const MASK: usize = WIDTH - 1;
+/// How many ancestor versions a node remembers: enough for a copy of a copy
+/// of a copy (a clock cloned into a child, adopted by a WaitGroup, then
+/// changed there), small enough to keep a leaf under 200 bytes.
+const ANC: usize = 4;
 
-/// A trie node; children are 8-byte `Option<Arc<_>>`, so an inner node is
-/// 256 bytes of pointers and a leaf 128 bytes of entries.
+/// A trie node's contents; children are 8-byte `Option<Arc<_>>`, so an inner
+/// node is 256 bytes of pointers and a leaf 128 bytes of entries.
 #[derive(Clone)]
 enum N {
     Leaf([u32; WIDTH]),
     Inner([Option<Node>; WIDTH]),
 }
 
-type Node = Arc<N>;
+/// A node with its version: `ver` is fresh whenever the contents change, so
+/// two nodes with the same `ver` are the same contents; `anc` holds the
+/// versions this node was copied from, nearest first (0 = none). Every entry
+/// here is `>=` the same entry in each ancestor.
+struct Nd {
+    ver: u64,
+    anc: [u64; ANC],
+    body: N,
+}
+
+type Node = Arc<Nd>;
+
+/// Versions are unique across all clocks of the process.
+fn fresh() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+fn new_node(body: N) -> Node {
+    Arc::new(Nd {
+        ver: fresh(),
+        anc: [0; ANC],
+        body,
+    })
+}
+
+/// Mutable access to `n`'s contents, copying it first when shared (the copy
+/// records where it came from). The contents get a fresh version either way:
+/// whoever recorded the old one must not take the new contents for it.
+fn mutate(n: &mut Node) -> &mut Nd {
+    if Arc::get_mut(n).is_none() {
+        let mut anc = [0; ANC];
+        anc[0] = n.ver;
+        anc[1..].copy_from_slice(&n.anc[..ANC - 1]);
+        *n = Arc::new(Nd {
+            ver: 0,
+            anc,
+            body: n.body.clone(),
+        });
+    }
+    let nd = Arc::get_mut(n).expect("unique after the copy above");
+    nd.ver = fresh();
+    nd
+}
+
+/// Whether `a` was derived from the contents `b` has now, so `a >= b`.
+fn descends(a: &Nd, b: &Nd) -> bool {
+    a.anc.contains(&b.ver)
+}
 
 /// The ordering of two clocks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,7 +156,7 @@ impl VClock {
         let mut level = self.depth;
         loop {
             let slot = (i as usize >> (BITS * level)) & MASK;
-            match &**node {
+            match &node.body {
                 N::Leaf(l) => return l[slot],
                 N::Inner(c) => match &c[slot] {
                     None => return 0,
@@ -113,7 +174,7 @@ impl VClock {
             if let Some(root) = self.root.take() {
                 let mut children: [Option<Node>; WIDTH] = Default::default();
                 children[0] = Some(root);
-                self.root = Some(Arc::new(N::Inner(children)));
+                self.root = Some(new_node(N::Inner(children)));
             }
             self.depth += 1;
         }
@@ -133,16 +194,24 @@ impl VClock {
     /// entry to 0 is a no-op, which keeps every stored subtree non-zero (the
     /// comparisons rely on it).
     pub fn set(&mut self, i: u32, v: u32) {
-        if v == 0 && self.get(i) == 0 {
+        let old = self.get(i);
+        if v == old {
             return;
         }
+        // A smaller entry breaks "a node dominates its ancestors" along the
+        // path: forget them there.
+        let shrinks = v < old;
         self.grow_to(Self::depth_for(i));
         let depth = self.depth;
         let mut node = self.root.get_or_insert_with(|| empty(depth));
         let mut level = depth;
         loop {
             let slot = (i as usize >> (BITS * level)) & MASK;
-            match Arc::make_mut(node) {
+            let nd = mutate(node);
+            if shrinks {
+                nd.anc = [0; ANC];
+            }
+            match &mut nd.body {
                 N::Leaf(l) => {
                     l[slot] = v;
                     return;
@@ -203,7 +272,7 @@ impl VClock {
 }
 
 fn empty(level: u32) -> Node {
-    Arc::new(if level == 0 {
+    new_node(if level == 0 {
         N::Leaf([0; WIDTH])
     } else {
         N::Inner(Default::default())
@@ -216,13 +285,13 @@ fn lift(node: &Node, from: u32, to: u32) -> Node {
     for _ in from..to {
         let mut children: [Option<Node>; WIDTH] = Default::default();
         children[0] = Some(n);
-        n = Arc::new(N::Inner(children));
+        n = new_node(N::Inner(children));
     }
     n
 }
 
 fn all_zero(n: &Node) -> bool {
-    match &**n {
+    match &n.body {
         N::Leaf(l) => l.iter().all(|&v| v == 0),
         N::Inner(c) => c.iter().flatten().all(all_zero),
     }
@@ -232,7 +301,15 @@ fn dom(a: &Node, b: &Node) -> Dom {
     if Arc::ptr_eq(a, b) {
         return Dom::Eq;
     }
-    match (&**a, &**b) {
+    #[cfg(test)]
+    tests::VISITS.with(|v| v.set(v.get() + 1));
+    if descends(a, b) {
+        return Dom::Ge;
+    }
+    if descends(b, a) {
+        return Dom::Le;
+    }
+    match (&a.body, &b.body) {
         (N::Leaf(x), N::Leaf(y)) => {
             let mut d = Dom::Eq;
             for (p, q) in x.iter().zip(y.iter()) {
@@ -273,9 +350,12 @@ fn dom(a: &Node, b: &Node) -> Dom {
 /// `a = a ⊔ b`; shares `b`'s subtrees wherever `b` dominates.
 fn join_node(a: &mut Node, b: &Node) {
     match dom(a, b) {
-        Dom::Eq | Dom::Ge => {}
+        // Equal contents: share one allocation, so later comparisons stop at
+        // the pointer.
+        Dom::Eq => *a = b.clone(),
+        Dom::Ge => remember(a, b),
         Dom::Le => *a = b.clone(),
-        Dom::Mixed => match (Arc::make_mut(a), &**b) {
+        Dom::Mixed => match (&mut mutate(a).body, &b.body) {
             (N::Leaf(x), N::Leaf(y)) => {
                 for (p, q) in x.iter_mut().zip(y.iter()) {
                     *p = (*p).max(*q);
@@ -295,8 +375,23 @@ fn join_node(a: &mut Node, b: &Node) {
     }
 }
 
+/// Records that `a >= b`, once a walk has shown it, so the next comparison of
+/// `a` (or anything later derived from it) with `b` ends at once. This is
+/// what keeps an accumulator, compared again and again with the same
+/// published clock, from walking the same subtrees each time. Only a node
+/// nobody else holds is annotated: a shared one would need a copy.
+fn remember(a: &mut Node, b: &Node) {
+    if Arc::ptr_eq(a, b) || descends(a, b) {
+        return;
+    }
+    if let Some(nd) = Arc::get_mut(a) {
+        nd.anc.copy_within(..ANC - 1, 1);
+        nd.anc[0] = b.ver;
+    }
+}
+
 fn collect(n: &Node, level: u32, base: u64, out: &mut Vec<(u32, u32)>) {
-    match &**n {
+    match &n.body {
         N::Leaf(l) => {
             for (i, &v) in l.iter().enumerate() {
                 if v != 0 {
@@ -332,6 +427,16 @@ impl Eq for VClock {}
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::Cell;
+
+    thread_local! {
+        /// Node pairs `dom` compared: the work a join or comparison did.
+        pub(super) static VISITS: Cell<u64> = const { Cell::new(0) };
+    }
+
+    fn visits() -> u64 {
+        VISITS.with(Cell::get)
+    }
 
     fn naive_join(a: &[u32], b: &[u32]) -> Vec<u32> {
         let n = a.len().max(b.len());
@@ -441,5 +546,122 @@ mod tests {
         }
         parent.join(&wg);
         assert_eq!(parent.get(249_999), 1);
+    }
+
+    /// The shape of `spawn_park` (and of every fan-out joined by a
+    /// WaitGroup): workers all acquire one released clock (a close), tick
+    /// their own entry, and a WaitGroup accumulator joins each of them. The
+    /// accumulator diverges from the released clock along every worker's
+    /// path, so pointer sharing alone makes each join walk all of them:
+    /// quadratic. Ancestry keeps each join to the worker's own path.
+    #[test]
+    fn accumulating_workers_of_one_base_is_linear() {
+        const N: u32 = 100_000;
+        let mut main = VClock::new();
+        main.set(0, 1);
+        let mut base = VClock::new();
+        for i in 1..=N {
+            base.set(i, 1);
+        }
+        base.join(&main);
+        let before = visits();
+        let mut wg = VClock::new();
+        let mut done = Vec::new();
+        for i in 1..=N {
+            let mut w = VClock::new();
+            w.set(i, 2);
+            w.join(&base);
+            w.tick(i);
+            wg.join(&w);
+            // Finished goroutines' clocks stay alive (for joins): the
+            // accumulator's nodes are then copies, not updated in place.
+            done.push(w);
+        }
+        main.join(&wg);
+        let per_join = (visits() - before) / u64::from(N);
+        // 32 slots at each of the 4 levels, whatever N; quadratic would be
+        // thousands at this N.
+        assert!(per_join < 200, "{per_join} node pairs per join");
+        assert_eq!(main.get(N), 3);
+        assert_eq!(main.get(0), 1);
+        assert!(base.le(&main) && !main.le(&base));
+    }
+
+    /// Ancestry never claims an order that is not there: a copy changed in
+    /// place after a sibling was taken from it is not `>=` that sibling.
+    #[test]
+    fn ancestry_is_sound_after_in_place_changes() {
+        let mut a = VClock::new();
+        a.set(1, 1);
+        let b = a.clone();
+        let mut c = b.clone();
+        c.set(2, 5); // c copies b's nodes: c descends from them.
+        assert!(b.le(&c));
+        drop(b);
+        // `a` is now the only holder of the old nodes and changes them in
+        // place: they get new versions, which `c` did not descend from.
+        a.set(3, 7);
+        assert!(!a.le(&c));
+        assert!(!c.le(&a));
+        let mut j = c.clone();
+        j.join(&a);
+        assert_eq!(j.entries(), vec![(1, 1), (2, 5), (3, 7)]);
+    }
+
+    #[test]
+    fn shrinking_an_entry_forgets_ancestry() {
+        let mut a = VClock::new();
+        a.set(4, 9);
+        let mut b = a.clone();
+        b.set(4, 2);
+        assert!(b.le(&a));
+        assert!(!a.le(&b));
+    }
+
+    #[test]
+    fn random_histories_match_the_naive_model() {
+        // Clocks built by set/tick/join/clone over a shared pool, checked
+        // entry by entry against plain vectors: ancestry must never change
+        // an answer.
+        let mut rng = fastrand::Rng::with_seed(11);
+        for _ in 0..200 {
+            let n = rng.u32(1..200);
+            let mut pool: Vec<(VClock, Vec<u32>)> = vec![(VClock::new(), vec![0; n as usize])];
+            for _ in 0..60 {
+                let k = rng.usize(0..pool.len());
+                let (mut c, mut v) = pool[k].clone();
+                match rng.u8(0..3) {
+                    0 => {
+                        let i = rng.u32(0..n);
+                        v[i as usize] = c.tick(i);
+                    }
+                    1 => {
+                        let (o, ov) = &pool[rng.usize(0..pool.len())];
+                        c.join(o);
+                        for (x, y) in v.iter_mut().zip(ov) {
+                            *x = (*x).max(*y);
+                        }
+                    }
+                    _ => {
+                        let i = rng.u32(0..n);
+                        let x = v[i as usize] + rng.u32(1..3);
+                        c.set(i, x);
+                        v[i as usize] = x;
+                    }
+                }
+                if rng.bool() {
+                    pool.push((c, v));
+                } else {
+                    pool[k] = (c, v);
+                }
+            }
+            for (a, av) in &pool {
+                assert_eq!(&to_vec(a, n as usize), av);
+                for (b, bv) in &pool {
+                    let le = av.iter().zip(bv).all(|(x, y)| x <= y);
+                    assert_eq!(a.le(b), le, "{av:?} <= {bv:?}");
+                }
+            }
+        }
     }
 }

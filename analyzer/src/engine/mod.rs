@@ -10,9 +10,11 @@
 //! `Once` body → every return; atomics synchronize like Go's `sync/atomic`;
 //! `release(x)` → `acquire(x)`.
 //!
-//! A goroutine's clock is kept as a shared base clock plus its own entry, so
-//! a million goroutines that never synchronize with each other cost a
-//! million pointers, not a million clocks.
+//! A goroutine's clock is kept as a shared base clock plus its own entry and
+//! its parent's entry at the spawn, so a million goroutines that never
+//! synchronize with each other cost a million pointers, not a million
+//! clocks; a release joins the base and then sets those two entries in the
+//! target, which is usually the only owner of its nodes.
 
 mod blocking;
 mod shadow;
@@ -34,10 +36,15 @@ pub(crate) type Frames = Option<Arc<[FrameLoc]>>;
 
 /// Per-goroutine state.
 struct G {
-    /// What this goroutine has seen of others (its own entry may lag `own`).
+    /// What this goroutine has seen of others (its own entry may lag `own`;
+    /// its parent's entry may lag `inherit`).
     base: VClock,
     /// Its own logical time: the epoch of its current accesses.
     own: u32,
+    /// The parent's `(index, epoch)` at the spawn when `base` does not hold
+    /// it yet: folding it in would copy a path of the parent's clock per
+    /// child.
+    inherit: Option<(u32, u32)>,
     name: Option<String>,
     parent: Option<Gid>,
     created_at: Option<Loc>,
@@ -59,12 +66,27 @@ impl G {
         G {
             base,
             own: 1,
+            inherit: None,
             name,
             parent,
             created_at,
             goro_panic: None,
             frames: Vec::new(),
             snapshot: None,
+        }
+    }
+
+    /// Whether this goroutine has seen goroutine index `idx` at `clk`.
+    fn knows(&self, idx: u32, clk: u32) -> bool {
+        self.base.get(idx) >= clk || matches!(self.inherit, Some((i, v)) if i == idx && v >= clk)
+    }
+
+    /// Folds `inherit` into `base` (a path copy when `base` is shared).
+    fn fold_inherit(&mut self) {
+        if let Some((i, v)) = self.inherit.take() {
+            if self.base.get(i) < v {
+                self.base.set(i, v);
+            }
         }
     }
 
@@ -151,7 +173,8 @@ struct WaitGroup {
 /// ```
 pub struct Engine {
     gs: HashMap<Gid, G>,
-    ends: HashMap<Gid, VClock>,
+    /// Goroutines that ended, with their last epoch.
+    ends: HashMap<Gid, u32>,
     objs: HashMap<ObjId, VClock>,
     rws: HashMap<ObjId, RwClocks>,
     wgs: HashMap<ObjId, WaitGroup>,
@@ -202,9 +225,10 @@ impl Engine {
             .or_insert_with(|| G::new(VClock::new(), None, None, None))
     }
 
-    /// `g`'s full clock (base with its own entry).
+    /// `g`'s full clock (base with its own and inherited entries).
     fn clock(&mut self, g: Gid) -> VClock {
         let gs = self.g(g);
+        gs.fold_inherit();
         let own = gs.own;
         let idx = clock_index(g);
         if gs.base.get(idx) != own {
@@ -215,13 +239,32 @@ impl Engine {
 
     /// `obj ⊔= C_g`, then `g` moves to a new epoch.
     fn release_into(&mut self, g: Gid, target: &mut VClock) {
-        let c = self.clock(g);
-        target.join(&c);
+        self.join_clock_of(g, target);
         self.g(g).own += 1;
     }
 
+    /// `target ⊔= C_g` without building `C_g`: the base, then the two
+    /// entries kept beside it, set in `target` (whose nodes are usually its
+    /// own, so nothing is copied).
+    fn join_clock_of(&mut self, g: Gid, target: &mut VClock) {
+        let gs = self.g(g);
+        target.join(&gs.base);
+        let own = (clock_index(g), gs.own);
+        for (i, v) in gs.inherit.into_iter().chain([own]) {
+            if target.get(i) < v {
+                target.set(i, v);
+            }
+        }
+    }
+
     fn acquire_from(&mut self, g: Gid, source: &VClock) {
-        self.g(g).base.join(source);
+        let gs = self.g(g);
+        gs.base.join(source);
+        if let Some((i, v)) = gs.inherit {
+            if gs.base.get(i) >= v {
+                gs.inherit = None;
+            }
+        }
     }
 
     /// Whether `e` happens before `g`'s current point.
@@ -230,7 +273,7 @@ impl Engine {
             return true;
         }
         match self.gs.get(&g) {
-            Some(gs) => gs.base.get(clock_index(e.g)) >= e.clk,
+            Some(gs) => gs.knows(clock_index(e.g), e.clk),
             None => false,
         }
     }
@@ -251,18 +294,35 @@ impl Engine {
         let loc = ev.loc;
         match &ev.op {
             Op::Spawn { child, name } => {
-                let c = self.clock(g);
-                self.g(g).own += 1;
-                self.gs
-                    .insert(*child, G::new(c, name.clone(), Some(g), Some(loc)));
+                // The child starts from the parent's base, sharing it; only
+                // the parent's own entry is new to it. A parent that has an
+                // inherited entry of its own folds it in once.
+                let p = self.g(g);
+                p.fold_inherit();
+                let base = p.base.clone();
+                let inherit = Some((clock_index(g), p.own));
+                p.own += 1;
+                let mut c = G::new(base, name.clone(), Some(g), Some(loc));
+                c.inherit = inherit;
+                self.gs.insert(*child, c);
             }
             Op::End => {
-                let c = self.clock(g);
-                self.ends.insert(g, c);
+                // Its clock stays in `gs` (nothing changes it any more); a
+                // join reads it from there.
+                let own = self.g(g).own;
+                self.ends.insert(g, own);
             }
             Op::Join { child } => {
-                if let Some(c) = self.ends.get(child).cloned() {
-                    self.acquire_from(g, &c);
+                if self.ends.contains_key(child) {
+                    let mut base = std::mem::take(&mut self.g(g).base);
+                    self.join_clock_of(*child, &mut base);
+                    self.g(g).base = base;
+                    let gs = self.g(g);
+                    if let Some((i, v)) = gs.inherit {
+                        if gs.base.get(i) >= v {
+                            gs.inherit = None;
+                        }
+                    }
                 }
             }
             Op::ChanMake { ch, cap } => {
@@ -637,7 +697,7 @@ impl Engine {
             frames,
         };
         let gs = &self.gs[&g];
-        let ordered = |p: &Access| p.g == g || gs.base.get(clock_index(p.g)) >= p.clk;
+        let ordered = |p: &Access| p.g == g || gs.knows(clock_index(p.g), p.clk);
         let mut races: Vec<Race> = Vec::new();
         self.shadows
             .entry(addr)

@@ -659,3 +659,57 @@ fn a_dropped_cancel_func_is_a_lost_cancel() {
         .iter()
         .any(|n| n.contains("timer was still pending")));
 }
+
+// A child keeps its parent's spawn-time entry beside its base clock (no path
+// copy per spawn). These pin down that the entry still orders everything it
+// must: through a grandchild, through a release, and through a join.
+
+#[test]
+fn a_grandchild_is_ordered_after_its_grandparents_writes() {
+    let mut t = T::new();
+    t.w(1).spawn(1, 2).spawn(2, 3).r(3);
+    assert!(t.kinds().is_empty(), "{:?}", t.lines());
+}
+
+#[test]
+fn a_grandparents_write_after_the_spawn_races_with_the_grandchild() {
+    let mut t = T::new();
+    t.spawn(1, 2).spawn(2, 3).w(1).r(3);
+    assert_eq!(t.kinds(), vec![FindingKind::DataRace]);
+}
+
+#[test]
+fn a_childs_release_carries_its_parents_spawn_entry() {
+    // 1 writes, spawns 2; 2 releases o without having acquired anything;
+    // 3 (spawned before the write) acquires o: ordered after the write.
+    let mut t = T::new();
+    t.spawn(1, 3).w(1).spawn(1, 2);
+    t.ev(2, Op::Release { obj: ObjId(9) });
+    t.ev(3, Op::Acquire { obj: ObjId(9) });
+    t.r(3);
+    assert!(t.kinds().is_empty(), "{:?}", t.lines());
+}
+
+#[test]
+fn without_the_release_the_sibling_races() {
+    let mut t = T::new();
+    t.spawn(1, 3).w(1).spawn(1, 2);
+    t.ev(2, Op::Release { obj: ObjId(9) });
+    t.r(3);
+    assert_eq!(t.kinds(), vec![FindingKind::DataRace]);
+}
+
+#[test]
+fn a_join_orders_the_childs_writes_and_what_it_inherited() {
+    let mut t = T::new();
+    t.spawn(1, 2).spawn(1, 3).w(2);
+    t.ev(2, Op::End);
+    t.ev(3, Op::Join { child: 2 });
+    t.r(3);
+    assert!(t.kinds().is_empty(), "{:?}", t.lines());
+    let mut t = T::new();
+    t.spawn(1, 2).spawn(1, 3).w(2);
+    t.ev(2, Op::End);
+    t.r(3);
+    assert_eq!(t.kinds(), vec![FindingKind::DataRace]);
+}
