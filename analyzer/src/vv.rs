@@ -234,6 +234,14 @@ impl VClock {
     /// Pointwise maximum: `self = self ⊔ other`.
     pub fn join(&mut self, other: &VClock) {
         let Some(o) = &other.root else { return };
+        if other.depth == self.depth {
+            // The common case: no lifting (and no refcount traffic for it).
+            match &mut self.root {
+                None => self.root = Some(o.clone()),
+                Some(r) => join_node(r, o),
+            }
+            return;
+        }
         if other.depth > self.depth {
             self.grow_to(other.depth);
         }

@@ -81,6 +81,43 @@ impl G {
         self.base.get(idx) >= clk || matches!(self.inherit, Some((i, v)) if i == idx && v >= clk)
     }
 
+    /// `base ⊔= source`.
+    fn acquire(&mut self, source: &VClock) {
+        self.base.join(source);
+        if let Some((i, v)) = self.inherit {
+            if self.base.get(i) >= v {
+                self.inherit = None;
+            }
+        }
+    }
+
+    /// `target ⊔= C_g` without building `C_g`: the base, then the two
+    /// entries kept beside it, set in `target` (whose nodes are usually its
+    /// own, so nothing is copied). `idx` is this goroutine's clock index.
+    fn join_into(&self, idx: u32, target: &mut VClock) {
+        target.join(&self.base);
+        for (i, v) in self.inherit.into_iter().chain([(idx, self.own)]) {
+            if target.get(i) < v {
+                target.set(i, v);
+            }
+        }
+    }
+
+    /// Whether `e` (of goroutine `e.g`) happens before this goroutine's
+    /// current point; `me` is this goroutine's id.
+    fn orders(&self, me: Gid, e: &Epoch) -> bool {
+        e.g == me || self.knows(clock_index(e.g), e.clk)
+    }
+
+    fn epoch(&mut self, g: Gid, loc: Loc) -> Epoch {
+        Epoch {
+            g,
+            clk: self.own,
+            loc,
+            frames: self.frames(),
+        }
+    }
+
     /// Folds `inherit` into `base` (a path copy when `base` is shared).
     fn fold_inherit(&mut self) {
         if let Some((i, v)) = self.inherit.take() {
@@ -243,28 +280,13 @@ impl Engine {
         self.g(g).own += 1;
     }
 
-    /// `target ⊔= C_g` without building `C_g`: the base, then the two
-    /// entries kept beside it, set in `target` (whose nodes are usually its
-    /// own, so nothing is copied).
+    /// `target ⊔= C_g`.
     fn join_clock_of(&mut self, g: Gid, target: &mut VClock) {
-        let gs = self.g(g);
-        target.join(&gs.base);
-        let own = (clock_index(g), gs.own);
-        for (i, v) in gs.inherit.into_iter().chain([own]) {
-            if target.get(i) < v {
-                target.set(i, v);
-            }
-        }
+        self.g(g).join_into(clock_index(g), target);
     }
 
     fn acquire_from(&mut self, g: Gid, source: &VClock) {
-        let gs = self.g(g);
-        gs.base.join(source);
-        if let Some((i, v)) = gs.inherit {
-            if gs.base.get(i) >= v {
-                gs.inherit = None;
-            }
-        }
+        self.g(g).acquire(source);
     }
 
     /// Whether `e` happens before `g`'s current point.
@@ -273,19 +295,13 @@ impl Engine {
             return true;
         }
         match self.gs.get(&g) {
-            Some(gs) => gs.knows(clock_index(e.g), e.clk),
+            Some(gs) => gs.orders(g, e),
             None => false,
         }
     }
 
     fn epoch(&mut self, g: Gid, loc: Loc) -> Epoch {
-        let gs = self.g(g);
-        Epoch {
-            g,
-            clk: gs.own,
-            loc,
-            frames: gs.frames(),
-        }
+        self.g(g).epoch(g, loc)
     }
 
     /// Applies one event.
@@ -334,26 +350,20 @@ impl Engine {
                     },
                 );
             }
-            Op::ChanSend { ch } => {
-                note_seen(&mut self.chans.entry(*ch).or_default().senders_seen, g);
-                self.note_send(*ch, g, loc);
-                let mut slot = self.take_slot(*ch, true);
-                self.acquire_from(g, &slot);
-                self.release_into(g, &mut slot);
-                self.put_slot(*ch, true, slot);
-            }
-            Op::ChanRecv { ch } => {
-                note_seen(&mut self.chans.entry(*ch).or_default().receivers_seen, g);
-                let mut slot = self.take_slot(*ch, false);
-                self.acquire_from(g, &slot);
-                self.release_into(g, &mut slot);
-                self.put_slot(*ch, false, slot);
-            }
+            Op::ChanSend { ch } => self.chan_op(*ch, g, loc, true),
+            Op::ChanRecv { ch } => self.chan_op(*ch, g, loc, false),
             Op::ChanRendezvous { ch, receiver, .. } => {
                 let c = self.chans.entry(*ch).or_default();
                 note_seen(&mut c.senders_seen, g);
                 note_seen(&mut c.receivers_seen, *receiver);
-                self.note_send(*ch, g, loc);
+                let me = self
+                    .gs
+                    .entry(g)
+                    .or_insert_with(|| G::new(VClock::new(), None, None, None));
+                let e = me.epoch(g, loc);
+                let c = self.chans.entry(*ch).or_default();
+                c.send_frontier.retain(|p| !me.orders(g, p));
+                c.send_frontier.push(e);
                 let mut both = self.clock(g);
                 let r = self.clock(*receiver);
                 both.join(&r);
@@ -556,32 +566,36 @@ impl Engine {
         }
     }
 
-    fn take_slot(&mut self, ch: ObjId, send: bool) -> VClock {
+    /// A send or receive completing on a buffered channel (or one side of
+    /// an unbuffered one): the k-th op acquires and releases slot k mod C
+    /// (Go's capacity rule). The hottest path of the engine, so it looks the
+    /// goroutine and the channel up once each.
+    fn chan_op(&mut self, ch: ObjId, g: Gid, loc: Loc, send: bool) {
+        let me = self
+            .gs
+            .entry(g)
+            .or_insert_with(|| G::new(VClock::new(), None, None, None));
         let c = self.chans.entry(ch).or_default();
-        let k = if send { c.sends } else { c.recvs };
-        let cap = c.cap.max(1) as u64;
-        let i = (k % cap) as usize;
+        if send {
+            note_seen(&mut c.senders_seen, g);
+            // Sends not ordered before this one stay in the frontier a
+            // close must be ordered after.
+            let e = me.epoch(g, loc);
+            c.send_frontier.retain(|p| !me.orders(g, p));
+            c.send_frontier.push(e);
+        } else {
+            note_seen(&mut c.receivers_seen, g);
+        }
+        let k = if send { &mut c.sends } else { &mut c.recvs };
+        let i = (*k % c.cap.max(1) as u64) as usize;
+        *k += 1;
         if c.slots.len() <= i {
             c.slots.resize_with(i + 1, VClock::new);
         }
-        std::mem::take(&mut c.slots[i])
-    }
-
-    fn put_slot(&mut self, ch: ObjId, send: bool, v: VClock) {
-        let c = self.chans.entry(ch).or_default();
-        let k = if send { &mut c.sends } else { &mut c.recvs };
-        let cap = c.cap.max(1) as u64;
-        let i = (*k % cap) as usize;
-        *k += 1;
-        c.slots[i] = v;
-    }
-
-    fn note_send(&mut self, ch: ObjId, g: Gid, loc: Loc) {
-        let e = self.epoch(g, loc);
-        let mut frontier = std::mem::take(&mut self.chans.entry(ch).or_default().send_frontier);
-        frontier.retain(|p| !self.ordered(p, g));
-        frontier.push(e);
-        self.chans.entry(ch).or_default().send_frontier = frontier;
+        let slot = &mut c.slots[i];
+        me.acquire(slot);
+        me.join_into(clock_index(g), slot);
+        me.own += 1;
     }
 
     fn close(&mut self, ch: ObjId, g: Gid, loc: Loc) {

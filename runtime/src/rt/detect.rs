@@ -83,6 +83,9 @@ pub(crate) fn yield_point(cx: &mut Context<'_>, yielded: &mut bool) -> bool {
         return false;
     }
     *yielded = true;
+    if super::sched::forced_step() {
+        return false;
+    }
     cx.waker().wake_by_ref();
     true
 }

@@ -268,6 +268,40 @@ pub(crate) fn note_block(info: BlockInfo, loc: Loc) {
     });
 }
 
+/// The running goroutine reached a scheduling point where it is the only
+/// goroutine that could be chosen (nothing else ready, no wake pending): the
+/// choice is forced. Takes the step exactly as the run loop would (step
+/// count, strategy, trace hash) and returns `true`: the goroutine goes on
+/// without the round trip through the executor, and schedules, traces and
+/// findings are those of yielding. `false` when it must yield.
+pub(crate) fn forced_step() -> bool {
+    let g = current_gid();
+    if g == 0 {
+        return false;
+    }
+    with_exec(|ex| {
+        if !ex.ready.is_empty() || ex.steps >= ex.max_steps {
+            return false;
+        }
+        if !ex
+            .wakes
+            .q
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+        {
+            return false;
+        }
+        ex.steps += 1;
+        let step = ex.steps;
+        let chosen = ex.chooser.choose(step, &[g]);
+        debug_assert_eq!(chosen, g, "the only ready goroutine is chosen");
+        g.hash(&mut ex.hasher);
+        true
+    })
+    .unwrap_or(false)
+}
+
 /// A seeded choice in `0..n` for the running goroutine (select!).
 pub(crate) fn rand_below(n: usize) -> usize {
     with_exec(|ex| {
