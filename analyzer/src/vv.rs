@@ -319,19 +319,19 @@ fn dom(a: &Node, b: &Node) -> Dom {
     }
     match (&a.body, &b.body) {
         (N::Leaf(x), N::Leaf(y)) => {
-            let mut d = Dom::Eq;
+            // Branch-free so it vectorizes: 32 entries in a few SIMD ops
+            // beat an early exit.
+            let (mut lt, mut gt) = (false, false);
             for (p, q) in x.iter().zip(y.iter()) {
-                let e = match p.cmp(q) {
-                    std::cmp::Ordering::Less => Dom::Le,
-                    std::cmp::Ordering::Greater => Dom::Ge,
-                    std::cmp::Ordering::Equal => Dom::Eq,
-                };
-                d = d.and(e);
-                if d == Dom::Mixed {
-                    break;
-                }
+                lt |= p < q;
+                gt |= p > q;
             }
-            d
+            match (lt, gt) {
+                (false, false) => Dom::Eq,
+                (true, false) => Dom::Le,
+                (false, true) => Dom::Ge,
+                (true, true) => Dom::Mixed,
+            }
         }
         (N::Inner(x), N::Inner(y)) => {
             let mut d = Dom::Eq;

@@ -592,9 +592,25 @@ impl Engine {
         if c.slots.len() <= i {
             c.slots.resize_with(i + 1, VClock::new);
         }
+        // Acquire and release at once: slot ⊔= C_g, then the goroutine takes
+        // the result as its base. Its base is moved out first, so the slot's
+        // nodes are the slot's alone when its two entries are set: a
+        // goroutine streaming over a channel copies no clock nodes.
         let slot = &mut c.slots[i];
-        me.acquire(slot);
-        me.join_into(clock_index(g), slot);
+        let base = std::mem::take(&mut me.base);
+        slot.join(&base);
+        drop(base);
+        for (j, v) in me
+            .inherit
+            .take()
+            .into_iter()
+            .chain([(clock_index(g), me.own)])
+        {
+            if slot.get(j) < v {
+                slot.set(j, v);
+            }
+        }
+        me.base = slot.clone();
         me.own += 1;
     }
 
