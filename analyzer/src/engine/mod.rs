@@ -18,6 +18,7 @@
 
 mod blocking;
 mod shadow;
+mod table;
 
 pub use blocking::EndState;
 
@@ -209,9 +210,9 @@ struct WaitGroup {
 /// assert_eq!(e.findings()[0].kind, FindingKind::DataRace);
 /// ```
 pub struct Engine {
-    gs: HashMap<Gid, G>,
+    gs: table::Table<G>,
     /// Goroutines that ended, with their last epoch.
-    ends: HashMap<Gid, u32>,
+    ends: table::Table<u32>,
     objs: HashMap<ObjId, VClock>,
     rws: HashMap<ObjId, RwClocks>,
     wgs: HashMap<ObjId, WaitGroup>,
@@ -230,8 +231,8 @@ impl Engine {
     /// every finding).
     pub fn new(seed: u64, schedule: u32) -> Self {
         Engine {
-            gs: HashMap::default(),
-            ends: HashMap::default(),
+            gs: table::Table::default(),
+            ends: table::Table::default(),
             objs: HashMap::default(),
             rws: HashMap::default(),
             wgs: HashMap::default(),
@@ -258,8 +259,7 @@ impl Engine {
 
     fn g(&mut self, g: Gid) -> &mut G {
         self.gs
-            .entry(g)
-            .or_insert_with(|| G::new(VClock::new(), None, None, None))
+            .get_or_insert_with(g, || G::new(VClock::new(), None, None, None))
     }
 
     /// `g`'s full clock (base with its own and inherited entries).
@@ -358,8 +358,7 @@ impl Engine {
                 note_seen(&mut c.receivers_seen, *receiver);
                 let me = self
                     .gs
-                    .entry(g)
-                    .or_insert_with(|| G::new(VClock::new(), None, None, None));
+                    .get_or_insert_with(g, || G::new(VClock::new(), None, None, None));
                 let e = me.epoch(g, loc);
                 let c = self.chans.entry(*ch).or_default();
                 c.send_frontier.retain(|p| !me.orders(g, p));
@@ -573,8 +572,7 @@ impl Engine {
     fn chan_op(&mut self, ch: ObjId, g: Gid, loc: Loc, send: bool) {
         let me = self
             .gs
-            .entry(g)
-            .or_insert_with(|| G::new(VClock::new(), None, None, None));
+            .get_or_insert_with(g, || G::new(VClock::new(), None, None, None));
         let c = self.chans.entry(ch).or_default();
         if send {
             note_seen(&mut c.senders_seen, g);
