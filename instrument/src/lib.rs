@@ -11,7 +11,11 @@
 //! runs the body as the main goroutine of `goro::race::explore`, under as
 //! many schedules as asked, and fails on any finding that was not expected
 //! or allowed. The body may return `()` or `Result<(), E>` with `E: Debug`;
-//! an `Err` panics with `test returned error: {e:?}`, a `panic` finding.
+//! an `Err` panics with `test returned error: {e:?}`, a `panic` finding. A
+//! return type that is certainly neither (`-> i32`, `-> Result<u32, E>`) is
+//! a compile error at the type; an alias is left to the type check.
+//! Another runtime's test attribute below (`#[tokio::test]`) is an error:
+//! both would run the body.
 //!
 //! | argument | value | default |
 //! |---|---|---|
