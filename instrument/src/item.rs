@@ -396,12 +396,18 @@ fn mod_item(mut item: Item, scope: &Scope, errors: &mut Errors) -> TokenStream {
         },
         None => TestArgs::default(),
     };
+    let has_own = own.is_some();
     let mode = own.map_or(Mode::Instrument, |(_, mode)| mode);
     match item {
-        Item::Fn(f) if mode == Mode::Test || f.attrs.iter().any(is_test_attr) => {
+        Item::Fn(f) if mode == Mode::Test || (has_own && is_test(&f)) => {
             test_fn(&args, f, mode, scope, errors)
         }
-        // A test without `#[goro::..]` stays a plain test (with a frame).
+        // Without an attribute of its own, an `async` `#[test]` becomes a
+        // goro test (it could not run otherwise); a sync one, or another
+        // runtime's test, stays what it is (with a frame).
+        Item::Fn(f) if f.sig.asyncness.is_some() && f.attrs.iter().any(is_test_attr) => {
+            test_fn(&args, f, mode, scope, errors)
+        }
         Item::Fn(f) if f.sig.constness.is_some() => f.into_token_stream(),
         item @ (Item::Fn(_) | Item::Impl(_) | Item::Mod(_)) => {
             no_test_args(&args, errors);

@@ -65,7 +65,9 @@
 //!   user's functions that never return.
 //!
 //! Without a detector, a frame or an access costs one thread-local check.
-//! `const fn`s inside an instrumented impl or module are left alone.
+//! `const fn`s inside an instrumented impl or module are left alone; so are
+//! its sync `#[test]`s, which stay plain tests, while an `async` `#[test]`
+//! there becomes a goro test.
 
 mod access;
 mod args;
