@@ -10,6 +10,11 @@
 //! Only the workload body is timed: runtime start-up and shutdown are not,
 //! and neither are they in the Go twin.
 //!
+//! `instrument` is goro's own (no Go twin; `compare.sh` leaves it out): N
+//! calls of a `#[goro::instrument]` function and of the same function
+//! without it. Its `ns_per_op` is the instrumented call, and the line goes
+//! on with the plain call and the difference (see `workloads::instrument`).
+//!
 //! `production` runs the workload inside `goro::run` (one worker per core).
 //! `detect` runs it as one schedule of goro's deterministic detecting
 //! scheduler (`goro::race::explore`, seed 0, no step limit) and prints the
@@ -17,12 +22,12 @@
 
 mod workloads;
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::process::ExitCode;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use workloads::Workload;
+use workloads::{Extra, Workload};
 
 /// How the workload runs: what the third argument selects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,6 +72,8 @@ fn usage() -> String {
          \n\
          Runs one workload of shared/bench/WORKLOADS.md and prints one line:\n\
          workload=<name> n=<N> mode=<mode> wall_s=<seconds> ns_per_op=<ns>\n\
+         (instrument, goro's own, adds plain_ns_per_op, overhead_ns_per_op and\n\
+         the same three for a call with raw-pointer accesses: raw_*)\n\
          \n\
          workloads (default N):\n",
     );
@@ -105,16 +112,30 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
 }
 
 /// The one output line of WORKLOADS.md; the Go twin prints the same format.
-fn report_line(workload: Workload, n: u64, mode: Mode, wall: Duration) -> String {
+/// A workload that times its own parts replaces the wall time and appends
+/// its fields.
+fn report_line(
+    workload: Workload,
+    n: u64,
+    mode: Mode,
+    wall: Duration,
+    extra: Option<&Extra>,
+) -> String {
+    let wall = extra.map_or(wall, |e| e.wall);
     let ns_per_op = wall.as_nanos() as f64 / n as f64;
-    format!(
+    let mut line = format!(
         "workload={} n={} mode={} wall_s={:.6} ns_per_op={:.2}",
         workload.name(),
         n,
         mode.name(),
         wall.as_secs_f64(),
         ns_per_op
-    )
+    );
+    if let Some(e) = extra {
+        line.push(' ');
+        line.push_str(&e.fields);
+    }
+    line
 }
 
 fn main() -> ExitCode {
@@ -131,13 +152,13 @@ fn main() -> ExitCode {
         }
     };
     let (workload, n) = (args.workload, args.n);
-    let wall = match args.mode {
+    let (wall, extra) = match args.mode {
         Mode::Production => goro::run(async move {
             // Timed inside the main goroutine: runtime start-up is excluded,
             // as it is in the Go twin where the timer starts in main().
             let start = Instant::now();
-            workload.run(n).await;
-            start.elapsed()
+            let extra = workload.run(n).await;
+            (start.elapsed(), extra)
         }),
         Mode::Detect => match run_detected(workload, n) {
             Ok(wall) => wall,
@@ -148,15 +169,18 @@ fn main() -> ExitCode {
             }
         },
     };
-    println!("{}", report_line(workload, n, args.mode, wall));
+    println!(
+        "{}",
+        report_line(workload, n, args.mode, wall, extra.as_ref())
+    );
     ExitCode::SUCCESS
 }
 
 /// Runs `workload` as one schedule of the detecting scheduler and returns
-/// the wall time of its body. Findings go to stderr (`racy_counter` must
-/// show its data race there, once); a schedule that does not finish is an
-/// error.
-fn run_detected(workload: Workload, n: u64) -> Result<Duration, String> {
+/// the wall time of its body (and what it timed itself). Findings go to
+/// stderr (`racy_counter` must show its data race there, once); a schedule
+/// that does not finish is an error.
+fn run_detected(workload: Workload, n: u64) -> Result<(Duration, Option<Extra>), String> {
     let (wall, report) = detect(workload, n);
     if !report.findings().is_empty() {
         eprintln!("goro race detector:\n{report}");
@@ -164,11 +188,15 @@ fn run_detected(workload: Workload, n: u64) -> Result<Duration, String> {
     wall.ok_or_else(|| "the main goroutine did not finish (see the findings above)".to_string())
 }
 
-/// One detecting schedule of `workload`: the body's wall time (`None` if
-/// main did not finish) and the detector's report.
-fn detect(workload: Workload, n: u64) -> (Option<Duration>, goro::race::Report) {
-    // The program runs on this thread, so a `Cell` carries its time out.
-    let wall = Rc::new(Cell::new(None));
+/// What one detecting schedule of `workload` measured: its body's wall time
+/// and what it timed itself; `None` if main did not finish.
+type Detected = Option<(Duration, Option<Extra>)>;
+
+/// One detecting schedule of `workload`: what it measured and the
+/// detector's report.
+fn detect(workload: Workload, n: u64) -> (Detected, goro::race::Report) {
+    // The program runs on this thread, so an `Rc` carries its time out.
+    let wall = Rc::new(RefCell::new(None));
     let out = wall.clone();
     // Fixed settings, not `GORO_*` overrides: the benchmark measures one
     // reproducible schedule. A workload is N goro operations or more, far
@@ -182,11 +210,12 @@ fn detect(workload: Workload, n: u64) -> (Option<Duration>, goro::race::Report) 
         let out = out.clone();
         async move {
             let start = Instant::now();
-            workload.run(n).await;
-            out.set(Some(start.elapsed()));
+            let extra = workload.run(n).await;
+            *out.borrow_mut() = Some((start.elapsed(), extra));
         }
     });
-    (wall.get(), report)
+    let measured = wall.borrow_mut().take();
+    (measured, report)
 }
 
 #[cfg(test)]
@@ -222,10 +251,31 @@ mod tests {
             4,
             Mode::Production,
             Duration::from_nanos(1000),
+            None,
         );
         assert_eq!(
             l,
             "workload=buffered n=4 mode=production wall_s=0.000001 ns_per_op=250.00"
+        );
+    }
+
+    #[test]
+    fn a_workload_that_times_itself_replaces_the_wall_and_adds_fields() {
+        let extra = Extra {
+            wall: Duration::from_nanos(2000),
+            fields: "plain_ns_per_op=1.00".to_string(),
+        };
+        let l = report_line(
+            Workload::Instrument,
+            1000,
+            Mode::Production,
+            Duration::from_nanos(9999),
+            Some(&extra),
+        );
+        assert_eq!(
+            l,
+            "workload=instrument n=1000 mode=production wall_s=0.000002 ns_per_op=2.00 \
+             plain_ns_per_op=1.00"
         );
     }
 

@@ -43,6 +43,9 @@ impl Parse for RawArg {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         // `parse_any`: a keyword in name position is an unknown argument,
         // reported as such rather than as a parse error.
+        if !input.peek(Ident::peek_any) {
+            return Err(input.error("expected `name = value`, e.g. `schedules = 500`"));
+        }
         let name = input.call(Ident::parse_any)?;
         if !input.peek(Token![=]) {
             return Err(syn::Error::new(
@@ -50,7 +53,13 @@ impl Parse for RawArg {
                 format!("expected `{name} = value`"),
             ));
         }
-        input.parse::<Token![=]>()?;
+        let eq = input.parse::<Token![=]>()?;
+        if input.is_empty() || input.peek(Token![,]) {
+            return Err(syn::Error::new(
+                eq.span,
+                format!("expected a value after `{name} =`"),
+            ));
+        }
         let value = input.parse()?;
         Ok(RawArg { name, value })
     }
@@ -405,6 +414,12 @@ mod tests {
             ),
             (quote!(strategy = "fifo"), "unknown strategy `fifo`"),
             (quote!(schedules = 99999999999), "out of range"),
+            (quote!(500), "expected `name = value`"),
+            (quote!(schedules =), "expected a value after `schedules =`"),
+            (
+                quote!(seed = , schedules = 1),
+                "expected a value after `seed =`",
+            ),
         ] {
             let e = parse(args).unwrap_err().to_string();
             assert!(e.contains(msg), "{e} should contain {msg}");

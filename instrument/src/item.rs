@@ -44,6 +44,8 @@ pub fn expand(attr: TokenStream, input: TokenStream, mode: Mode) -> TokenStream 
         Err(e) => return with_errors(e, fallback(item)),
     };
     let mut errors = Errors::default();
+    let mut item = item;
+    repeated_goro_attrs(&mut item, mode, &mut errors);
     let out = match (mode, item) {
         (Mode::Test, Item::Fn(f)) => test_fn(&args, f, mode, &Scope::default(), &mut errors),
         (Mode::Test, item) => {
@@ -53,7 +55,7 @@ pub fn expand(attr: TokenStream, input: TokenStream, mode: Mode) -> TokenStream 
             ));
             item.into_token_stream()
         }
-        (Mode::Instrument, Item::Fn(f)) if f.attrs.iter().any(is_test_attr) => {
+        (Mode::Instrument, Item::Fn(f)) if is_test(&f) => {
             test_fn(&args, f, mode, &Scope::default(), &mut errors)
         }
         (Mode::Instrument, item) => {
@@ -111,6 +113,48 @@ fn is_other_test_attr(attr: &Attribute) -> bool {
         .first()
         .is_some_and(|s| s.ident == "core" || s.ident == "std");
     !builtin && p.segments.len() > 1 && p.segments.last().is_some_and(|s| s.ident == "test")
+}
+
+/// Whether `#[goro::instrument]` above `f` makes it a test: `#[test]`, or
+/// another runtime's test attribute (an error in `test_fn`: both would run
+/// the body).
+fn is_test(f: &ItemFn) -> bool {
+    f.attrs
+        .iter()
+        .any(|a| is_test_attr(a) || is_other_test_attr(a))
+}
+
+fn attribute_name(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Instrument => "`#[goro::instrument]`",
+        Mode::Test => "`#[goro::test]`",
+    }
+}
+
+/// A second `#[goro::instrument]` or `#[goro::test]` on the item being
+/// expanded: an error, and removed, so that the item is not expanded twice
+/// (two frames per call, every lint error twice, a test wrapped again).
+fn repeated_goro_attrs(item: &mut Item, mode: Mode, errors: &mut Errors) {
+    let attrs = match item {
+        Item::Fn(f) => &mut f.attrs,
+        Item::Impl(i) => &mut i.attrs,
+        Item::Mod(m) => &mut m.attrs,
+        _ => return,
+    };
+    while let Some((at, other)) = goro_attr(attrs) {
+        let attr = attrs.remove(at);
+        let msg = if other == mode {
+            format!("{} is applied twice: remove this one", attribute_name(mode))
+        } else {
+            format!(
+                "{} and {} both apply here: keep one (`#[goro::test]` is \
+                 `#[goro::instrument]` plus `#[test]`)",
+                attribute_name(mode),
+                attribute_name(other)
+            )
+        };
+        errors.push(syn::Error::new_spanned(attr, msg));
+    }
 }
 
 /// `#[goro::instrument]` or `#[goro::test]` on an item inside an
@@ -352,12 +396,18 @@ fn mod_item(mut item: Item, scope: &Scope, errors: &mut Errors) -> TokenStream {
         },
         None => TestArgs::default(),
     };
+    let has_own = own.is_some();
     let mode = own.map_or(Mode::Instrument, |(_, mode)| mode);
     match item {
-        Item::Fn(f) if mode == Mode::Test || f.attrs.iter().any(is_test_attr) => {
+        Item::Fn(f) if mode == Mode::Test || (has_own && is_test(&f)) => {
             test_fn(&args, f, mode, scope, errors)
         }
-        // A test without `#[goro::..]` stays a plain test (with a frame).
+        // Without an attribute of its own, an `async` `#[test]` becomes a
+        // goro test (it could not run otherwise); a sync one, or another
+        // runtime's test, stays what it is (with a frame).
+        Item::Fn(f) if f.sig.asyncness.is_some() && f.attrs.iter().any(is_test_attr) => {
+            test_fn(&args, f, mode, scope, errors)
+        }
         Item::Fn(f) if f.sig.constness.is_some() => f.into_token_stream(),
         item @ (Item::Fn(_) | Item::Impl(_) | Item::Mod(_)) => {
             no_test_args(&args, errors);
@@ -505,34 +555,46 @@ fn test_fn(
     scope: &Scope,
     errors: &mut Errors,
 ) -> TokenStream {
-    let attribute = match mode {
-        Mode::Instrument => "`#[goro::instrument]`",
-        Mode::Test => "`#[goro::test]`",
-    };
+    let attribute = attribute_name(mode);
     let mut ok = true;
     let mut fail = |e: syn::Error| {
         ok = false;
         errors.push(e);
     };
-    if mode == Mode::Test {
-        if let Some(t) = f.attrs.iter().find(|a| is_test_attr(a)) {
-            fail(syn::Error::new_spanned(
-                t,
-                "`#[goro::test]` already makes this a test: remove `#[test]`",
-            ));
+    let tests: Vec<&Attribute> = f.attrs.iter().filter(|a| is_test_attr(a)).collect();
+    match mode {
+        Mode::Test => {
+            for t in &tests {
+                fail(syn::Error::new_spanned(
+                    t,
+                    "`#[goro::test]` already makes this a test: remove `#[test]`",
+                ));
+            }
+        }
+        Mode::Instrument => {
+            for t in tests.iter().skip(1) {
+                fail(syn::Error::new_spanned(
+                    t,
+                    "`#[test]` is given twice: remove this one",
+                ));
+            }
         }
     }
     for a in f.attrs.iter().filter(|a| is_other_test_attr(a)) {
-        {
-            let shown = a.path().to_token_stream().to_string().replace(' ', "");
-            fail(syn::Error::new_spanned(
-                a,
-                format!(
-                    "remove `#[{shown}]`: {attribute} runs the test itself, as a goroutine under \
-                     goro's detector"
-                ),
-            ));
-        }
+        let shown = a.path().to_token_stream().to_string().replace(' ', "");
+        let help = if mode == Mode::Instrument && tests.is_empty() {
+            format!("replace `#[{shown}]` with `#[test]`, or both attributes with `#[goro::test]`")
+        } else {
+            format!("remove `#[{shown}]`")
+        };
+        fail(syn::Error::new_spanned(
+            a,
+            format!(
+                "{attribute} runs this test itself, as the main goroutine under goro's \
+                 detector; `#[{shown}]` would run the body a second time, on its own runtime \
+                 and unchecked\n\nhelp: {help}"
+            ),
+        ));
     }
     let sig = &f.sig;
     if sig.asyncness.is_none() {
@@ -562,6 +624,11 @@ fn test_fn(
             c.span,
             format!("{attribute} tests cannot be `const`"),
         ));
+    }
+    if let ReturnType::Type(_, ty) = &sig.output {
+        if let Some(e) = bad_output(ty, attribute) {
+            fail(e);
+        }
     }
     if !ok {
         return fallback(Item::Fn(f));
@@ -608,5 +675,90 @@ fn test_fn(
                 || async { #check },
             )
         }
+    }
+}
+
+/// Built-in and prelude types that are certainly not `()` (a test's return
+/// type is checked by name: the macro sees no types).
+const NOT_UNIT: [&str; 21] = [
+    "bool", "char", "str", "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64",
+    "u128", "usize", "f32", "f64", "String", "Vec", "Option", "Box",
+];
+
+/// Whether `ty` is certainly not `()`. A name the macro does not know may
+/// be an alias of `()`, so it is left to the type check (`TestOutput`).
+fn not_unit(ty: &Type) -> bool {
+    match ty {
+        Type::Paren(p) => not_unit(&p.elem),
+        Type::Group(g) => not_unit(&g.elem),
+        Type::Tuple(t) => !t.elems.is_empty(),
+        Type::Path(p) if p.qself.is_none() => {
+            p.path.segments.len() == 1 && {
+                let name = p.path.segments[0].ident.to_string();
+                NOT_UNIT.contains(&name.as_str())
+            }
+        }
+        Type::Never(_)
+        | Type::Reference(_)
+        | Type::Ptr(_)
+        | Type::Array(_)
+        | Type::Slice(_)
+        | Type::FnPtr(_)
+        | Type::ImplTrait(_)
+        | Type::TraitObject(_) => true,
+        _ => false,
+    }
+}
+
+/// A test's return type that is certainly neither `()` nor `Result<(), E>`
+/// (`io::Result<()>` and other `Result` aliases included): an error at the
+/// type, or at the `Ok` type of a `Result`. Anything unsure is left to the
+/// `TestOutput` bound, which rejects the rest in test builds.
+fn bad_output(ty: &Type, attribute: &str) -> Option<syn::Error> {
+    let shown = |t: &Type| {
+        t.to_token_stream()
+            .to_string()
+            .replace(" <", "<")
+            .replace("< ", "<")
+            .replace(" >", ">")
+            .replace(" ,", ",")
+            .replace(" :: ", "::")
+            .replace("& ", "&")
+    };
+    let ok_type = match ty {
+        Type::Path(p) if p.qself.is_none() => {
+            let last = p.path.segments.last()?;
+            match &last.arguments {
+                syn::PathArguments::AngleBracketed(a) if last.ident == "Result" => {
+                    a.args.iter().find_map(|arg| match arg {
+                        syn::GenericArgument::Type(t) => Some(t),
+                        _ => None,
+                    })
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    match ok_type {
+        Some(ok) if not_unit(ok) => Some(syn::Error::new_spanned(
+            ok,
+            format!(
+                "{attribute} tests return `()` or `Result<(), E>` with `E: Debug`: the `Ok` \
+                 type must be `()`, not `{}`\n\nhelp: check the value inside the test \
+                 (`assert_eq!`) and return `Ok(())`",
+                shown(ok)
+            ),
+        )),
+        Some(_) => None,
+        None if not_unit(ty) => Some(syn::Error::new_spanned(
+            ty,
+            format!(
+                "{attribute} tests return `()` or `Result<(), E>` with `E: Debug`, not `{}`\n\n\
+                 help: check the value inside the test (`assert_eq!`) and return nothing",
+                shown(ty)
+            ),
+        )),
+        None => None,
     }
 }

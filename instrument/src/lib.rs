@@ -11,7 +11,11 @@
 //! runs the body as the main goroutine of `goro::race::explore`, under as
 //! many schedules as asked, and fails on any finding that was not expected
 //! or allowed. The body may return `()` or `Result<(), E>` with `E: Debug`;
-//! an `Err` panics with `test returned error: {e:?}`, a `panic` finding.
+//! an `Err` panics with `test returned error: {e:?}`, a `panic` finding. A
+//! return type that is certainly neither (`-> i32`, `-> Result<u32, E>`) is
+//! a compile error at the type; an alias is left to the type check.
+//! Another runtime's test attribute below (`#[tokio::test]`) is an error:
+//! both would run the body.
 //!
 //! | argument | value | default |
 //! |---|---|---|
@@ -50,10 +54,21 @@
 //! * lostcancel: a `CancelFunc` from any path ending in `with_cancel`,
 //!   `with_timeout` or `with_deadline` that is discarded, bound to `_`, or
 //!   bound to a name never mentioned again is a compile error at the
-//!   binding.
+//!   binding. So is a path that leaves the function (a `return`, a `?`, the
+//!   end of a branch that ends it) or the name's block (`break`, `continue`)
+//!   before any use of the name: the error is at the exit, with a second one
+//!   at the binding. Any mention is a use (a call, a move, a closure or async
+//!   block that captures it, a macro that names it); a use in a loop body or
+//!   a branch counts only on the paths through it; panics are no leak; a
+//!   `return` inside a macro is not seen. When unsure it stays silent; like
+//!   `go vet`, it takes every branch as reachable, and does not know the
+//!   user's functions that never return.
 //!
-//! Without a detector, a frame or an access costs one thread-local check.
-//! `const fn`s inside an instrumented impl or module are left alone.
+//! Without a detector, a frame or an access costs one thread-local check
+//! (goro-bench's `instrument` workload measures it). `const fn`s inside an
+//! instrumented impl or module are left alone; so are its sync `#[test]`s,
+//! which stay plain tests, while an `async` `#[test]` there becomes a goro
+//! test.
 
 mod access;
 mod args;

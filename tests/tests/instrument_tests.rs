@@ -201,6 +201,19 @@ mod in_a_module {
     #[goro::instrument(schedules = 3)]
     #[test]
     async fn nested_tests_keep_their_arguments() {}
+
+    /// Without an attribute of its own, a sync test stays a plain test.
+    #[test]
+    fn a_sync_test_stays_a_plain_test() {
+        assert!(!goro::race::enabled());
+    }
+
+    /// Without an attribute of its own, an `async` test runs under the
+    /// detector.
+    #[test]
+    async fn an_async_test_runs_under_the_detector() {
+        assert!(goro::race::enabled());
+    }
 }
 
 #[test]

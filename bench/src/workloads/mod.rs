@@ -1,15 +1,19 @@
-//! The nine workloads of `shared/bench/WORKLOADS.md`, one module each.
+//! The nine workloads of `shared/bench/WORKLOADS.md`, one module each, and
+//! goro's own `instrument`.
 //!
 //! Every workload is an `async fn run(n: u64)` that runs inside the main
-//! goroutine of `goro::run` and returns once all of its work is done. Each
-//! one mirrors the Go function of the same name in `bench/go/`, statement by
-//! statement: same goroutines, same channel capacities, same synchronization.
+//! goroutine of `goro::run` and returns once all of its work is done. Each of
+//! the nine mirrors the Go function of the same name in `bench/go/`, statement
+//! by statement: same goroutines, same channel capacities, same
+//! synchronization. `instrument` has no Go twin: it measures what
+//! `#[goro::instrument]` costs a call, and times its own parts.
 //! Each checks its result where the result is deterministic, so a broken
 //! primitive cannot produce a fast but meaningless number.
 
 mod buffered;
 mod fanout;
 mod fanout_ctx;
+mod instrument;
 mod mutex;
 mod pingpong;
 mod racy_counter;
@@ -17,7 +21,19 @@ mod select;
 mod spawn;
 mod spawn_park;
 
-/// One of the nine workloads.
+use std::time::Duration;
+
+/// What a workload that times its own parts reports.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Extra {
+    /// The time to report as `wall_s` (and to derive `ns_per_op` from),
+    /// instead of the time around the whole workload.
+    pub wall: Duration,
+    /// `key=value` fields, space-separated, for the end of the line.
+    pub fields: String,
+}
+
+/// One of the workloads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Workload {
     /// Start N goroutines that each call `wg.done()`; wait for all.
@@ -38,11 +54,15 @@ pub enum Workload {
     Select,
     /// 8 goroutines do unsynchronized read-modify-writes of one `Shared<i64>`.
     RacyCounter,
+    /// goro only: N calls of a `#[goro::instrument]` function against the
+    /// same function without it. ns per instrumented call, plus the plain
+    /// call and the difference.
+    Instrument,
 }
 
 impl Workload {
-    /// Every workload, in the order of WORKLOADS.md.
-    pub const ALL: [Workload; 9] = [
+    /// Every workload: those of WORKLOADS.md in its order, then goro's own.
+    pub const ALL: [Workload; 10] = [
         Workload::Spawn,
         Workload::SpawnPark,
         Workload::Pingpong,
@@ -52,6 +72,7 @@ impl Workload {
         Workload::Mutex,
         Workload::Select,
         Workload::RacyCounter,
+        Workload::Instrument,
     ];
 
     /// The name used on the command line and in the output line.
@@ -66,6 +87,7 @@ impl Workload {
             Workload::Mutex => "mutex",
             Workload::Select => "select",
             Workload::RacyCounter => "racy_counter",
+            Workload::Instrument => "instrument",
         }
     }
 
@@ -74,6 +96,8 @@ impl Workload {
     pub fn default_n(self) -> u64 {
         match self {
             Workload::Buffered | Workload::Mutex | Workload::Select => 10_000_000,
+            // Calls of a few ns: enough of them to rise above the noise.
+            Workload::Instrument => 50_000_000,
             _ => 1_000_000,
         }
     }
@@ -84,7 +108,8 @@ impl Workload {
     }
 
     /// Runs the workload with size `n`; must be awaited inside `goro::run`.
-    pub async fn run(self, n: u64) {
+    /// A workload that times its own parts returns them.
+    pub async fn run(self, n: u64) -> Option<Extra> {
         match self {
             Workload::Spawn => spawn::run(n).await,
             Workload::SpawnPark => spawn_park::run(n).await,
@@ -95,7 +120,15 @@ impl Workload {
             Workload::Mutex => mutex::run(n).await,
             Workload::Select => select::run(n).await,
             Workload::RacyCounter => racy_counter::run(n).await,
+            Workload::Instrument => {
+                let m = instrument::measure(n);
+                return Some(Extra {
+                    wall: m.wall,
+                    fields: instrument::extra_fields(&m),
+                });
+            }
         }
+        None
     }
 }
 

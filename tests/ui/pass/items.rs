@@ -160,3 +160,16 @@ fn main() {
         pair(&root);
     });
 }
+
+/// Inside an instrumented module, a sync `#[test]` without goro's attribute
+/// stays a plain test (with a frame); an `async` one becomes a goro test.
+#[goro::instrument]
+mod module_tests {
+    #[test]
+    fn a_plain_test() {
+        assert_eq!(1 + 1, 2);
+    }
+
+    #[test]
+    async fn an_async_test() {}
+}

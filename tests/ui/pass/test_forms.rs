@@ -74,4 +74,20 @@ async fn goro_test_with_arguments() -> Result<(), std::io::Error> {
 #[test]
 pub async fn public() {}
 
+/// `Result` aliases: the `Ok` type is `()`, or may be (left to the type check).
+#[goro::test]
+async fn io_result() -> std::io::Result<()> {
+    Ok(())
+}
+
+type Outcome = Result<(), String>;
+
+#[goro::test]
+async fn aliased_result() -> Outcome {
+    Ok(())
+}
+
+#[goro::test]
+async fn unit_spelled_out() -> () {}
+
 fn main() {}

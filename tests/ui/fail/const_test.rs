@@ -1,0 +1,4 @@
+#[goro::test]
+const fn answer() {}
+
+fn main() {}

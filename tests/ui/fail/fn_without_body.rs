@@ -1,0 +1,4 @@
+#[goro::instrument]
+fn declared_only();
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[goro::instrument]
+mod elsewhere;
+
+fn main() {}
