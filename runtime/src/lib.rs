@@ -61,7 +61,9 @@ pub use chan::{chan, Chan, Receiver, Sender, TryRecvError, TrySendError};
 /// A `static mut` is recognised when it is declared in the instrumented
 /// module (or in the function's outermost block) and not shadowed; `*p` is
 /// recorded when `p` is a raw pointer. A `CancelFunc` that is discarded,
-/// bound to `_` or never mentioned again is a compile error. Without a
+/// bound to `_`, never mentioned again, or left unused on some way out of
+/// the function (a `return`, a `?`, a branch that ends it) is a compile
+/// error, spanned at that exit. Without a
 /// detector, each frame or access costs one thread-local check.
 ///
 /// # Examples

@@ -42,6 +42,14 @@ pub fn enter_frame(site: &'static FrameSite) -> FrameGuard {
     if !detect::active() {
         return FrameGuard { g: 0 };
     }
+    enter_detected(site)
+}
+
+// The detected paths stay out of line so what is inlined into every
+// instrumented call is the thread-local check and nothing else.
+#[cold]
+#[inline(never)]
+fn enter_detected(site: &'static FrameSite) -> FrameGuard {
     let g = detect::gid();
     if g != 0 {
         let loc = goro_analyzer::event::Loc {
@@ -60,10 +68,19 @@ pub fn enter_frame(site: &'static FrameSite) -> FrameGuard {
     FrameGuard { g }
 }
 
+#[cold]
+#[inline(never)]
+fn exit_detected(g: u64) {
+    if detect::active() {
+        detect::emit_for(g, Op::FrameExit, goro_analyzer::event::Loc::UNKNOWN);
+    }
+}
+
 impl Drop for FrameGuard {
+    #[inline]
     fn drop(&mut self) {
-        if self.g != 0 && detect::active() {
-            detect::emit_for(self.g, Op::FrameExit, goro_analyzer::event::Loc::UNKNOWN);
+        if self.g != 0 {
+            exit_detected(self.g);
         }
     }
 }
