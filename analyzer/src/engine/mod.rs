@@ -363,13 +363,30 @@ impl Engine {
                 let c = self.chans.entry(*ch).or_default();
                 c.send_frontier.retain(|p| !me.orders(g, p));
                 c.send_frontier.push(e);
-                let mut both = self.clock(g);
-                let r = self.clock(*receiver);
-                both.join(&r);
-                self.acquire_from(g, &both);
-                self.acquire_from(*receiver, &both);
-                self.g(g).own += 1;
-                self.g(*receiver).own += 1;
+                // Both sides end with C_s ⊔ C_r. Both bases are moved out
+                // before the join and the entries are set, so when the two
+                // shared the result of their last rendezvous (a ping-pong),
+                // nothing is copied.
+                let mut both = std::mem::take(&mut self.g(g).base);
+                let rb = std::mem::take(&mut self.g(*receiver).base);
+                both.join(&rb);
+                drop(rb);
+                for who in [g, *receiver] {
+                    let x = self.g(who);
+                    let entries = x
+                        .inherit
+                        .take()
+                        .into_iter()
+                        .chain([(clock_index(who), x.own)]);
+                    for (j, v) in entries {
+                        if both.get(j) < v {
+                            both.set(j, v);
+                        }
+                    }
+                    x.own += 1;
+                }
+                self.g(g).base = both.clone();
+                self.g(*receiver).base = both;
             }
             Op::ChanClose { ch } => {
                 note_seen(&mut self.chans.entry(*ch).or_default().senders_seen, g);
