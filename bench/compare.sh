@@ -221,16 +221,21 @@ awk -v detect="$([[ ${modes[1]} == detect ]] && echo 1 || echo 0)" -v limit="$RU
     next
   }
   FILENAME ~ /order$/ { order[++nw] = $1; size[$1] = $2 }
+  # a / b when both are numbers (a median marked * for a failed run still is).
+  function div(a, b) {
+    return (a ~ /^[0-9.]+\*?$/ && b ~ /^[0-9.]+\*?$/ && b + 0 > 0) ? sprintf("%.2f", a / b) : "-"
+  }
   END {
-    fmt = "%-13s %10s %11s %9s %8s %11s %11s %11s %12s %11s %11s\n"
+    fmt = "%-13s %10s %11s %9s %8s %11s %11s %11s %12s %9s %9s %10s %11s %11s\n"
     printf fmt, "workload", "N", "goro ns/op", "Go ns/op", "goro/Go", "goro RSS MB", \
-      "Go RSS MB", "race ns/op", "detect ns/op", "goro B/park", "Go B/park"
+      "Go RSS MB", "race ns/op", "detect ns/op", "det/prod", "race/go", "det RSS MB", \
+      "goro B/park", "Go B/park"
     for (i = 1; i <= nw; i++) {
       w = order[i]
       g = ns(w, "production"); o = ns(w, "go")
-      ratio = (g ~ /^[0-9.]+\*?$/ && o ~ /^[0-9.]+\*?$/ && o + 0 > 0) ? sprintf("%.2f", g / o) : "-"
-      printf fmt, w, size[w], g, o, ratio, mib(w, "production"), mib(w, "go"), \
-        ns(w, "go-race"), (detect ? ns(w, "detect") : "skipped"), \
+      r = ns(w, "go-race"); d = detect ? ns(w, "detect") : "skipped"
+      printf fmt, w, size[w], g, o, div(g, o), mib(w, "production"), mib(w, "go"), \
+        r, d, div(d, g), div(r, o), (detect ? mib(w, "detect") : "-"), \
         per_goroutine(w, "production", size[w]), per_goroutine(w, "go", size[w])
     }
   }
@@ -239,6 +244,7 @@ awk -v detect="$([[ ${modes[1]} == detect ]] && echo 1 || echo 0)" -v limit="$RU
 echo
 echo "RSS: peak resident set (/usr/bin/time -v), median; B/park: spawn_park peak RSS / N."
 echo "race ns/op: the Go twin built with -race (GORACE=halt_on_error=0)."
+echo "det/prod: goro's detect over production; race/go: Go's -race over plain (the issue's bar: det/prod <= race/go)."
 if grep -q ' TIMEOUT ' "$results"; then
   echo "timed out (>${RUN_TIMEOUT}s, RUN_TIMEOUT): $(awk '$4 == "TIMEOUT" { printf "%s%s %s", sep, $1, $2; sep = ", " }' "$results")"
 fi

@@ -15,7 +15,7 @@
 pub(crate) mod strategy;
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::pin::Pin;
@@ -27,6 +27,7 @@ use std::time::Duration;
 
 use goro_analyzer::engine::EndState;
 use goro_analyzer::event::{Blocked, Event, Loc, ObjId, Op, Wait};
+use goro_analyzer::fxhash::FxHashMap as HashMap;
 use goro_analyzer::trace::{TraceStep, TRACE_SCHEMA};
 use goro_analyzer::{Engine, Finding};
 
@@ -200,9 +201,13 @@ pub(crate) fn current_gid() -> u64 {
 }
 
 fn with_exec<R>(f: impl FnOnce(&mut Exec) -> R) -> Option<R> {
-    let ex = EXEC.with(|e| e.borrow().clone())?;
-    let mut ex = ex.borrow_mut();
-    Some(f(&mut ex))
+    // Borrowed, not cloned: only `run_schedule` replaces EXEC, never from
+    // inside `f`, and this runs on every detected operation.
+    EXEC.with(|e| {
+        let e = e.borrow();
+        let mut ex = e.as_ref()?.borrow_mut();
+        Some(f(&mut ex))
+    })
 }
 
 /// Applies `op` by goroutine `g` to the engine and the trace.
@@ -457,7 +462,7 @@ pub(crate) fn run_schedule(
         grace: cfg.grace,
         hasher: Default::default(),
         trace: cfg.trace.then(Vec::new),
-        objs: HashMap::new(),
+        objs: HashMap::default(),
         parked: false,
         main_done: false,
         main_done_at: Duration::ZERO,
