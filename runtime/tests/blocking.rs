@@ -137,6 +137,7 @@ fn a_deadlock_on_fresh_channels_spells_its_cycle() {
 
 #[test]
 fn a_leaked_sleep_is_reported_at_the_users_sleep() {
+    let line = line!() + 3;
     let report = explore(config(1), || async {
         goro::go!("sleeper", async {
             goro::time::sleep(Duration::from_secs(3600)).await;
@@ -144,7 +145,13 @@ fn a_leaked_sleep_is_reported_at_the_users_sleep() {
     });
     let f = only(&report, FindingKind::GoroutineLeak);
     assert_eq!(f.primary.op, "sleep");
-    assert_eq!(f.primary.file, file!(), "{f:#?}");
+    assert_eq!(
+        (f.primary.file.as_str(), f.primary.line),
+        (file!(), line),
+        "{f:#?}"
+    );
+    // The start of the call's path, where rustc places a path call.
+    assert_eq!(f.primary.column, 13, "{f:#?}");
 }
 
 #[test]
