@@ -210,7 +210,6 @@ fn a_ticker_does_not_hide_a_deadlock() {
 }
 
 #[test]
-#[ignore = "detector: a read-lock/mutex cycle with no writer is reported, though shared read locks cannot deadlock"]
 fn read_locks_in_a_cycle_without_a_writer_are_no_inversion() {
     let report = explore(config(20), || async {
         let (a, b) = (Arc::new(RwLock::new(0)), Arc::new(Mutex::new(0)));

@@ -32,6 +32,10 @@ pub(super) struct LockEdge {
     g: Gid,
     held_at: Loc,
     acquired_at: Loc,
+    /// Whether the held lock and the acquired one were read locks of an
+    /// RwLock: two read locks of one lock do not exclude each other.
+    held_shared: bool,
+    acquired_shared: bool,
     /// Other locks held at the time: a common one serializes two edges.
     gates: BTreeSet<ObjId>,
     /// The acquiring goroutine's epoch, and its clock from before it took
@@ -49,8 +53,12 @@ pub(super) struct Locks {
     /// Who holds each lock, and where they took it.
     holders: BTreeMap<ObjId, Vec<(Gid, Loc)>>,
     /// Locks each goroutine holds, in acquisition order, with its clock from
-    /// just before it took each: what it knew without the lock's own edge.
-    held: BTreeMap<Gid, Vec<(ObjId, Loc, VClock)>>,
+    /// just before it took each (what it knew without the lock's own edge)
+    /// and whether it holds it shared (a read lock).
+    held: BTreeMap<Gid, Vec<(ObjId, Loc, VClock, bool)>>,
+    /// Write locks of each RwLock (a few, from different goroutines): a
+    /// writer queued between two read locks makes the second one wait.
+    writers: BTreeMap<ObjId, Vec<Writer>>,
     /// The lock each goroutine is waiting for.
     waiting: BTreeMap<Gid, (ObjId, Loc)>,
     /// The lock-acquisition graph: up to a few witnesses per edge.
@@ -59,20 +67,61 @@ pub(super) struct Locks {
     deadlocked: BTreeSet<Gid>,
 }
 
+/// A write lock of an RwLock, as a witness that a writer can queue between
+/// two read locks.
+#[derive(Clone, Debug)]
+pub(super) struct Writer {
+    g: Gid,
+    at: Loc,
+    /// Its epoch, and its clock from before it took the lock (as for
+    /// [`LockEdge`]).
+    clk: u32,
+    clock: VClock,
+}
+
 const WITNESSES: usize = 4;
 
+/// How many witness combinations a cycle may try before it is given up
+/// (unreported): a bound on the search, never a guess.
+const SEARCH_BUDGET: usize = 4096;
+
 impl Engine {
-    /// `g` acquired lock `obj` at `loc`: lock-order edges from every lock it
-    /// holds.
-    /// `pre` is `g`'s clock before the lock's own acquire edge.
+    /// `g` acquired Mutex `obj` at `loc`: lock-order edges from every lock
+    /// it holds. `pre` is `g`'s clock before the lock's own acquire edge.
     pub(super) fn lock_acquired(&mut self, g: Gid, obj: ObjId, loc: Loc, pre: VClock) {
+        self.acquired(g, obj, loc, pre, false);
+    }
+
+    /// `g` took a read lock of RwLock `obj`: like [`Self::lock_acquired`],
+    /// but shared.
+    pub(super) fn read_lock_acquired(&mut self, g: Gid, obj: ObjId, loc: Loc, pre: VClock) {
+        self.acquired(g, obj, loc, pre, true);
+    }
+
+    /// `g` took the write lock of RwLock `obj`: exclusive, and a writer that
+    /// can come between two read locks of it.
+    pub(super) fn write_lock_acquired(&mut self, g: Gid, obj: ObjId, loc: Loc, pre: VClock) {
+        let clk = self.g(g).own;
+        let w = self.locks.writers.entry(obj).or_default();
+        if w.len() < WITNESSES && !w.iter().any(|x| x.g == g) {
+            w.push(Writer {
+                g,
+                at: loc,
+                clk,
+                clock: pre.clone(),
+            });
+        }
+        self.acquired(g, obj, loc, pre, false);
+    }
+
+    fn acquired(&mut self, g: Gid, obj: ObjId, loc: Loc, pre: VClock, shared: bool) {
         let clk = self.g(g).own;
         let frames = self.g(g).frames();
         let locks = &mut self.locks;
         locks.waiting.remove(&g);
         let held = locks.held.entry(g).or_default();
-        let all: BTreeSet<ObjId> = held.iter().map(|(o, _, _)| *o).collect();
-        for (a, held_at, held_pre) in held.iter() {
+        let all: BTreeSet<ObjId> = held.iter().map(|(o, _, _, _)| *o).collect();
+        for (a, held_at, held_pre, held_shared) in held.iter() {
             let (a, held_at) = (*a, *held_at);
             if a == obj {
                 continue;
@@ -85,6 +134,8 @@ impl Engine {
                     g,
                     held_at,
                     acquired_at: loc,
+                    held_shared: *held_shared,
+                    acquired_shared: shared,
                     gates,
                     clk,
                     clock: held_pre.clone(),
@@ -92,7 +143,7 @@ impl Engine {
                 });
             }
         }
-        held.push((obj, loc, pre));
+        held.push((obj, loc, pre, shared));
         locks.holders.entry(obj).or_default().push((g, loc));
     }
 
@@ -100,7 +151,7 @@ impl Engine {
     pub(super) fn lock_released(&mut self, g: Gid, obj: ObjId) {
         let locks = &mut self.locks;
         if let Some(h) = locks.held.get_mut(&g) {
-            if let Some(i) = h.iter().rposition(|(o, _, _)| *o == obj) {
+            if let Some(i) = h.iter().rposition(|(o, _, _, _)| *o == obj) {
                 h.remove(i);
             }
         }
@@ -496,33 +547,16 @@ impl Engine {
     }
 
     fn report_cycle(&mut self, cycle: &[ObjId]) {
-        // One witness per edge, from pairwise different goroutines.
-        let mut chosen: Vec<LockEdge> = Vec::new();
+        // One witness per edge, from pairwise different goroutines, that
+        // can all be blocked at once: no common lock held around two of
+        // them, no happens-before between them, and at every lock of the
+        // cycle a holder and a waiter that exclude each other.
         let n = cycle.len();
-        for i in 0..n {
-            let key = (cycle[i], cycle[(i + 1) % n]);
-            let pick = self.locks.edges.get(&key).and_then(|ws| {
-                ws.iter()
-                    .find(|w| chosen.iter().all(|c| c.g != w.g))
-                    .cloned()
-            });
-            match pick {
-                Some(w) => chosen.push(w),
-                None => return,
-            }
-        }
-        // A lock held around two of the edges serializes them.
-        for i in 0..n {
-            for j in i + 1..n {
-                if !chosen[i].gates.is_disjoint(&chosen[j].gates) {
-                    return;
-                }
-                let (x, y) = (&chosen[i], &chosen[j]);
-                let ordered = y.clock.get(idx(x.g)) >= x.clk || x.clock.get(idx(y.g)) >= y.clk;
-                if ordered {
-                    return;
-                }
-            }
+        let mut chosen: Vec<LockEdge> = Vec::new();
+        let mut writers: Vec<Option<Writer>> = Vec::new();
+        let mut budget = SEARCH_BUDGET;
+        if !self.pick_witnesses(cycle, &mut chosen, &mut writers, &mut budget) {
+            return;
         }
         let first = &chosen[0];
         let primary = self.site_at(first.g, first.acquired_at, "lock", &first.frames);
@@ -543,6 +577,19 @@ impl Engine {
                 w.held_at
             ));
         }
+        for (i, w) in writers.iter().enumerate() {
+            if let Some(w) = w {
+                notes.push(format!(
+                    "lock #{} is read-locked on both sides, which alone cannot block; but \
+                     goroutine {}{} write-locks it at {}, and a writer waiting for the first \
+                     reader makes the second one wait behind it",
+                    cycle[i].0,
+                    w.g,
+                    self.name_suffix(w.g),
+                    w.at
+                ));
+            }
+        }
         notes.push(
             "nothing orders these acquisitions (no common lock held around them, no \
              happens-before edge): in some schedule each goroutine holds its first lock and \
@@ -562,6 +609,95 @@ impl Engine {
             "take the locks in the same order everywhere (or merge them into one lock)".into(),
         );
     }
+}
+
+impl Engine {
+    /// Extends `chosen` (witnesses of the first `chosen.len()` edges of
+    /// `cycle`) to the whole cycle by backtracking; then `writers[i]` is
+    /// the writer that lock `cycle[i]` needs when it is read-locked on both
+    /// sides. `false` when no choice works or the budget runs out.
+    fn pick_witnesses(
+        &self,
+        cycle: &[ObjId],
+        chosen: &mut Vec<LockEdge>,
+        writers: &mut Vec<Option<Writer>>,
+        budget: &mut usize,
+    ) -> bool {
+        let n = cycle.len();
+        let i = chosen.len();
+        if i == n {
+            return self.pick_writers(cycle, chosen, writers);
+        }
+        let Some(ws) = self.locks.edges.get(&(cycle[i], cycle[(i + 1) % n])) else {
+            return false;
+        };
+        for w in ws {
+            if *budget == 0 {
+                return false;
+            }
+            *budget -= 1;
+            let fits = chosen
+                .iter()
+                .all(|c| c.g != w.g && c.gates.is_disjoint(&w.gates) && !edges_ordered(c, w));
+            if !fits {
+                continue;
+            }
+            chosen.push(w.clone());
+            if self.pick_witnesses(cycle, chosen, writers, budget) {
+                return true;
+            }
+            chosen.pop();
+        }
+        false
+    }
+
+    /// For every lock of the cycle that its holder and its taker both
+    /// read-lock (which alone cannot block: read locks share), a writer
+    /// that can queue between them, since an RwLock makes new readers wait
+    /// behind a waiting writer: a write lock by a goroutine outside the
+    /// cycle, unordered with every edge of it, a different one per lock.
+    /// `false` when some lock has none: the cycle cannot deadlock.
+    fn pick_writers(
+        &self,
+        cycle: &[ObjId],
+        chosen: &[LockEdge],
+        writers: &mut Vec<Option<Writer>>,
+    ) -> bool {
+        let n = cycle.len();
+        writers.clear();
+        for i in 0..n {
+            // Lock i is held by witness i and taken by the one before it.
+            let (holder, taker) = (&chosen[i], &chosen[(i + n - 1) % n]);
+            if !(holder.held_shared && taker.acquired_shared) {
+                writers.push(None);
+                continue;
+            }
+            let pick = self.locks.writers.get(&cycle[i]).and_then(|ws| {
+                ws.iter()
+                    .find(|w| {
+                        chosen.iter().all(|c| c.g != w.g && !writer_ordered(w, c))
+                            && writers.iter().flatten().all(|x| x.g != w.g)
+                    })
+                    .cloned()
+            });
+            match pick {
+                Some(w) => writers.push(Some(w)),
+                None => return false,
+            }
+        }
+        true
+    }
+}
+
+/// Whether happens-before orders two edges (not through the cycle's own
+/// locks: each edge's clock is from before it took its held lock).
+fn edges_ordered(x: &LockEdge, y: &LockEdge) -> bool {
+    y.clock.get(idx(x.g)) >= x.clk || x.clock.get(idx(y.g)) >= y.clk
+}
+
+/// Whether happens-before orders a write lock and an edge.
+fn writer_ordered(w: &Writer, x: &LockEdge) -> bool {
+    w.clock.get(idx(x.g)) >= x.clk || x.clock.get(idx(w.g)) >= w.clk
 }
 
 fn idx(g: Gid) -> u32 {

@@ -371,7 +371,7 @@ impl Engine {
                 let pre = self.clock(g);
                 let w = self.rws.entry(*obj).or_default().w.clone();
                 self.acquire_from(g, &w);
-                self.lock_acquired(g, *obj, loc, pre);
+                self.read_lock_acquired(g, *obj, loc, pre);
             }
             Op::RUnlock { obj } => {
                 self.lock_released(g, *obj);
@@ -385,7 +385,7 @@ impl Engine {
                 let (w, r) = (rw.w.clone(), rw.r.clone());
                 self.acquire_from(g, &w);
                 self.acquire_from(g, &r);
-                self.lock_acquired(g, *obj, loc, pre);
+                self.write_lock_acquired(g, *obj, loc, pre);
             }
             Op::WUnlock { obj } => {
                 self.lock_released(g, *obj);

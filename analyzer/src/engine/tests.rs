@@ -538,6 +538,79 @@ fn inversion_ordered_by_happens_before_is_not_reported() {
     assert!(t.kinds().is_empty(), "{:?}", t.e.findings());
 }
 
+/// Goroutine 2 read-locks RwLock A, then locks Mutex B; goroutine 3 locks
+/// B, then read-locks A.
+fn read_read_cycle(t: &mut T) {
+    t.spawn(1, 2)
+        .spawn(1, 3)
+        .ev(2, Op::RLock { obj: A })
+        .ev(2, lock(B))
+        .ev(2, unlock(B))
+        .ev(2, Op::RUnlock { obj: A })
+        .ev(3, lock(B))
+        .ev(3, Op::RLock { obj: A })
+        .ev(3, Op::RUnlock { obj: A })
+        .ev(3, unlock(B));
+}
+
+#[test]
+fn read_locks_in_a_cycle_need_a_concurrent_writer() {
+    // Shared read locks alone cannot block each other.
+    let mut t = T::new();
+    read_read_cycle(&mut t);
+    t.e.finish(&EndState::default());
+    assert!(t.kinds().is_empty(), "{:?}", t.e.findings());
+    // A writer of A, unordered with both, can queue between the readers.
+    let mut t = T::new();
+    read_read_cycle(&mut t);
+    t.spawn(1, 4)
+        .ev(4, Op::WLock { obj: A })
+        .ev(4, Op::WUnlock { obj: A });
+    t.e.finish(&EndState::default());
+    assert_eq!(t.kinds(), vec![FindingKind::LockOrderInversion]);
+    let f = &t.e.findings()[0];
+    assert!(
+        f.notes
+            .iter()
+            .any(|n| n.contains("goroutine 4 write-locks it at t.rs:12:1")),
+        "{:?}",
+        f.notes
+    );
+    // A writer that is done before the readers start cannot.
+    let mut t = T::new();
+    t.spawn(1, 4)
+        .ev(4, Op::WLock { obj: A })
+        .ev(4, Op::WUnlock { obj: A })
+        .ev(4, Op::End)
+        .ev(1, Op::Join { child: 4 });
+    read_read_cycle(&mut t);
+    t.e.finish(&EndState::default());
+    assert!(t.kinds().is_empty(), "{:?}", t.e.findings());
+    // Nor one of the cycle's own goroutines.
+    let mut t = T::new();
+    read_read_cycle(&mut t);
+    t.ev(3, Op::WLock { obj: A }).ev(3, Op::WUnlock { obj: A });
+    t.e.finish(&EndState::default());
+    assert!(t.kinds().is_empty(), "{:?}", t.e.findings());
+}
+
+#[test]
+fn a_read_lock_against_a_write_lock_is_an_inversion_without_a_third_goroutine() {
+    let mut t = T::new();
+    t.spawn(1, 2)
+        .spawn(1, 3)
+        .ev(2, Op::RLock { obj: A })
+        .ev(2, lock(B))
+        .ev(2, unlock(B))
+        .ev(2, Op::RUnlock { obj: A })
+        .ev(3, lock(B))
+        .ev(3, Op::WLock { obj: A })
+        .ev(3, Op::WUnlock { obj: A })
+        .ev(3, unlock(B));
+    t.e.finish(&EndState::default());
+    assert_eq!(t.kinds(), vec![FindingKind::LockOrderInversion]);
+}
+
 #[test]
 fn waiting_in_a_cycle_of_lock_holders_is_a_partial_deadlock_at_once() {
     let mut t = T::new();
