@@ -402,6 +402,7 @@ fn derive(
         core,
         called: AtomicBool::new(false),
         created: Location::caller(),
+        creator: detect::gid(),
         func,
     });
     (ctx, CancelFunc { handle })
@@ -608,6 +609,8 @@ struct CancelHandle {
     core: Arc<CancelCore>,
     called: AtomicBool,
     created: &'static Location<'static>,
+    /// The goroutine that made it (0 in production).
+    creator: u64,
     func: &'static str,
 }
 
@@ -616,9 +619,13 @@ impl Drop for CancelHandle {
         if detect::active() && !self.called.load(Ordering::Relaxed) {
             let op = Op::LostCancel {
                 created: Loc::from_std(self.created),
+                creator: self.creator,
                 func: self.func,
                 timer_pending: self.core.has_timer(),
                 children: self.core.registered_children(),
+                // Filled in by the scheduler for a CancelFunc dropped with
+                // a goroutine at the end of the schedule.
+                at_teardown: false,
             };
             // A drop has no caller location of its own.
             detect::emit_for(detect::gid(), op, Loc::UNKNOWN);

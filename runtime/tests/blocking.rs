@@ -125,12 +125,44 @@ fn a_deadlock_is_reported_at_once_never_hangs() {
 // ---------------------------------------------------------------------------
 
 #[test]
-#[ignore = "detector: wait-for edges come only from goroutines that already used a channel, not from handle holders"]
 fn a_deadlock_on_fresh_channels_spells_its_cycle() {
+    // Neither goroutine completed an operation on either channel: the
+    // edges come from the handles each still held when it was torn down.
     let report = explore(config(1), crossed_receives);
     let f = only(&report, FindingKind::Deadlock);
     assert!(
         noted(f, "wait-for cycle: goroutine 1 -> goroutine 2 -> 1"),
+        "{f:#?}"
+    );
+    assert!(noted(f, "waiting for goroutine(s) 2 [peer]"), "{f:#?}");
+    assert!(noted(f, "waiting for goroutine(s) 1"), "{f:#?}");
+}
+
+#[test]
+fn a_deadlock_names_no_cycle_through_a_dropped_handle() {
+    // Main sent on `work` once and dropped its handle: it used the channel
+    // but can no longer send on it, so the worker waits for nobody.
+    let report = explore(config(10), || async {
+        let (work, done) = (goro::chan::<u32>(1), goro::chan::<()>(0));
+        let (w, d) = (work.clone(), done.clone());
+        goro::go!("worker", async move {
+            w.recv().await;
+            w.recv().await;
+            d.send(()).await;
+        });
+        work.send(1).await;
+        drop(work);
+        done.recv().await;
+    });
+    let f = only(&report, FindingKind::Deadlock);
+    assert!(!noted(f, "wait-for cycle"), "{f:#?}");
+    assert!(noted(f, "goroutine 1 is blocked receiving"), "{f:#?}");
+    assert!(noted(f, "waiting for goroutine(s) 2 [worker]"), "{f:#?}");
+    assert!(
+        noted(
+            f,
+            "no goroutine that could unblock the others is left running"
+        ),
         "{f:#?}"
     );
 }
@@ -235,8 +267,8 @@ fn read_locks_in_a_cycle_without_a_writer_are_no_inversion() {
 }
 
 #[test]
-#[ignore = "detector: a CancelFunc dropped at teardown (held by a leaked goroutine) is not reported: events of goroutine 0 are discarded"]
 fn a_cancel_func_held_by_a_leaked_goroutine_is_lost() {
+    let line = line!() + 2;
     let report = explore(config(1), || async {
         let (ctx, cancel) = goro::context::with_cancel(&goro::context::background());
         let never = goro::chan::<()>(0);
@@ -247,6 +279,40 @@ fn a_cancel_func_held_by_a_leaked_goroutine_is_lost() {
             cancel.cancel();
         });
     });
+    assert_eq!(report.findings().len(), 2, "{report}");
     assert!(report.has(FindingKind::GoroutineLeak), "{report}");
-    assert!(report.has(FindingKind::LostCancel), "{report}");
+    let f = report
+        .findings()
+        .iter()
+        .find(|f| f.kind == FindingKind::LostCancel)
+        .expect("a lost cancel");
+    // Made by main at `with_cancel`; it went with the leaked holder.
+    assert_eq!(
+        (f.primary.op.as_str(), f.primary.goroutine, f.primary.line),
+        ("with_cancel", 1, line),
+        "{f:#?}"
+    );
+    assert!(f.related.is_empty(), "no drop site of its own\n{f:#?}");
+    assert!(
+        noted(f, "goroutine 2 [holder] still held every CancelFunc clone"),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn a_cancel_func_held_by_a_goroutine_that_calls_it_is_not_lost() {
+    // The holder is only parked until main's send: it is torn down after
+    // it called cancel, never holding it blocked forever.
+    let report = explore(config(20), || async {
+        let (ctx, cancel) = goro::context::with_cancel(&goro::context::background());
+        let go = goro::chan::<()>(0);
+        let rx = go.receiver();
+        goro::go!("holder", async move {
+            rx.recv().await;
+            cancel.cancel();
+        });
+        go.send(()).await;
+        ctx.done().recv().await;
+    });
+    assert!(report.findings().is_empty(), "{report}");
 }

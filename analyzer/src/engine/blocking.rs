@@ -18,12 +18,58 @@ use crate::finding::{FindingKind, Site};
 use crate::vv::VClock;
 
 /// How a schedule ended, as the runtime saw it.
+///
+/// # Examples
+///
+/// ```
+/// use goro_analyzer::engine::{EndState, Held};
+/// use goro_analyzer::event::{Blocked, Loc, ObjId, Wait};
+///
+/// // Main waits to receive on channel 7, whose other handle goroutine 2
+/// // (blocked too) still held.
+/// let end = EndState {
+///     main_done: false,
+///     blocked: vec![Blocked { g: 1, wait: Wait::Recv { ch: ObjId(7), senders: 2 }, loc: Loc::UNKNOWN }],
+///     held: Some(vec![Held { g: 2, ch: ObjId(7), send: true, recv: true }]),
+/// };
+/// assert!(!end.main_done);
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct EndState {
     /// The main goroutine returned.
     pub main_done: bool,
     /// Every goroutine still blocked (nothing could run, no timer was due).
     pub blocked: Vec<Blocked>,
+    /// The channel handles each goroutine left blocked still held, when the
+    /// runtime knows them (it drops each goroutine in turn and sees which
+    /// handles go with it): the goroutines that could complete another's
+    /// channel operation. `None`: unknown; the goroutines that used a
+    /// channel stand in for its holders.
+    pub held: Option<Vec<Held>>,
+}
+
+/// A channel handle that a goroutine held when its schedule ended.
+///
+/// # Examples
+///
+/// ```
+/// use goro_analyzer::engine::Held;
+/// use goro_analyzer::event::ObjId;
+///
+/// // A `Receiver`: it can receive, not send or close.
+/// let h = Held { g: 3, ch: ObjId(1), send: false, recv: true };
+/// assert!(h.recv && !h.send);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Held {
+    /// The goroutine.
+    pub g: Gid,
+    /// The channel.
+    pub ch: ObjId,
+    /// The handle can send and close (`Chan`, `Sender`).
+    pub send: bool,
+    /// The handle can receive (`Chan`, `Receiver`).
+    pub recv: bool,
 }
 
 /// One way an edge `held → acquired` of the lock graph was made.
@@ -384,9 +430,18 @@ impl Engine {
     }
 
     /// Who could unblock `b`: lock holders, joined goroutines, the other
-    /// side of channels, WaitGroup adders.
-    fn could_unblock(&self, b: &Blocked) -> Vec<Gid> {
+    /// side of channels (the goroutines holding a handle of the other
+    /// direction, or, when the runtime did not say, those that used it),
+    /// WaitGroup adders.
+    fn could_unblock(&self, b: &Blocked, end: &EndState) -> Vec<Gid> {
         let chan_peers = |ch: &ObjId, send: bool| -> Vec<Gid> {
+            if let Some(held) = &end.held {
+                return held
+                    .iter()
+                    .filter(|h| h.ch == *ch && if send { h.recv } else { h.send })
+                    .map(|h| h.g)
+                    .collect();
+            }
             self.chans
                 .get(ch)
                 .map(|c| {
@@ -430,21 +485,20 @@ impl Engine {
         let mut graph: DiGraphMap<Gid, ()> = DiGraphMap::new();
         for b in &end.blocked {
             graph.add_node(b.g);
-            for h in self.could_unblock(b) {
+            for h in self.could_unblock(b, end) {
                 if blocked.contains_key(&h) {
                     graph.add_edge(b.g, h, ());
                 }
             }
         }
-        // A cycle, if there is one, is the heart of it.
+        // A cycle, if there is one, is the heart of it: the shortest one
+        // through the least goroutine of the first strongly connected
+        // component, in the direction of its edges.
         let cycle: Vec<Gid> = tarjan_scc(&graph)
             .into_iter()
-            .filter(|scc| scc.len() > 1 || scc.iter().any(|&n| graph.contains_edge(n, n)))
+            .filter(|scc| scc.len() > 1)
             .min_by_key(|scc| scc.iter().min().copied())
-            .map(|mut scc| {
-                scc.sort_unstable();
-                scc
-            })
+            .and_then(|scc| shortest_cycle(&graph, &scc))
             .unwrap_or_default();
         let first = blocked
             .get(&1)
@@ -459,7 +513,7 @@ impl Engine {
             if b.g != first.g {
                 related.push(self.site(b.g, b.loc, op));
             }
-            let waits_for = self.could_unblock(b);
+            let waits_for = self.could_unblock(b, end);
             let on = if waits_for.is_empty() {
                 String::new()
             } else {
@@ -702,6 +756,43 @@ fn writer_ordered(w: &Writer, x: &LockEdge) -> bool {
 
 fn idx(g: Gid) -> u32 {
     u32::try_from(g.saturating_sub(1)).unwrap_or(u32::MAX)
+}
+
+/// The shortest cycle through the least node of `scc` (a strongly
+/// connected component of `graph`), following edge directions, starting
+/// there.
+fn shortest_cycle(graph: &DiGraphMap<Gid, ()>, scc: &[Gid]) -> Option<Vec<Gid>> {
+    let start = *scc.iter().min()?;
+    let inside: BTreeSet<Gid> = scc.iter().copied().collect();
+    // Breadth first from `start`, remembering how each node was reached.
+    let mut from: BTreeMap<Gid, Gid> = BTreeMap::new();
+    let mut queue = std::collections::VecDeque::from([start]);
+    while let Some(cur) = queue.pop_front() {
+        let mut next: Vec<Gid> = graph
+            .neighbors(cur)
+            .filter(|n| inside.contains(n))
+            .collect();
+        next.sort_unstable();
+        for n in next {
+            if n == start {
+                let mut path = vec![cur];
+                while let Some(&p) = from.get(path.last()?) {
+                    path.push(p);
+                }
+                if *path.last()? != start {
+                    path.push(start);
+                }
+                path.reverse();
+                path.dedup();
+                return Some(path);
+            }
+            if n != start && !from.contains_key(&n) {
+                from.insert(n, cur);
+                queue.push_back(n);
+            }
+        }
+    }
+    None
 }
 
 /// A simple cycle inside a strongly connected component.

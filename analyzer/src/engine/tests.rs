@@ -441,7 +441,7 @@ fn findings_round_trip_through_json_lines() {
 
 // ------------------------------------------------------------ blocking bugs
 
-use crate::engine::EndState;
+use crate::engine::{EndState, Held};
 use crate::event::{Blocked, Wait};
 
 const A: ObjId = ObjId(40);
@@ -473,6 +473,7 @@ fn ab_ba_locking_is_a_lock_order_inversion_even_without_a_deadlock() {
     t.e.finish(&EndState {
         main_done: true,
         blocked: Vec::new(),
+        held: None,
     });
     assert_eq!(t.kinds(), vec![FindingKind::LockOrderInversion]);
     let f = &t.e.findings()[0];
@@ -652,6 +653,7 @@ fn goroutines_left_blocked_after_main_returns_leak_and_say_why() {
     t.e.finish(&EndState {
         main_done: true,
         blocked: vec![blocked(2, Wait::Recv { ch: CH, senders: 0 }, 50)],
+        held: None,
     });
     assert_eq!(t.kinds(), vec![FindingKind::GoroutineLeak]);
     let f = &t.e.findings()[0];
@@ -668,6 +670,7 @@ fn goroutines_left_blocked_after_main_returns_leak_and_say_why() {
     t.e.finish(&EndState {
         main_done: true,
         blocked: Vec::new(),
+        held: None,
     });
     assert!(t.kinds().is_empty());
 }
@@ -682,6 +685,7 @@ fn main_blocked_with_nothing_runnable_is_a_deadlock_with_its_cycle() {
             blocked(1, Wait::Join { g: 2 }, 60),
             blocked(2, Wait::Lock { obj: B }, 61),
         ],
+        held: None,
     });
     assert_eq!(t.kinds(), vec![FindingKind::Deadlock]);
     let f = &t.e.findings()[0];
@@ -696,6 +700,7 @@ fn main_blocked_with_nothing_runnable_is_a_deadlock_with_its_cycle() {
             blocked(2, Wait::Lock { obj: B }, 61),
             blocked(3, Wait::Lock { obj: A }, 62),
         ],
+        held: None,
     });
     let f =
         t.e.findings()
@@ -712,15 +717,107 @@ fn main_blocked_with_nothing_runnable_is_a_deadlock_with_its_cycle() {
 }
 
 #[test]
+fn a_wait_for_cycle_is_spelled_in_the_direction_of_its_edges() {
+    // 1 joins 3, 3 joins 2, 2 joins 1.
+    let mut t = T::new();
+    t.spawn(1, 2).spawn(1, 3);
+    t.e.finish(&EndState {
+        main_done: false,
+        blocked: vec![
+            blocked(1, Wait::Join { g: 3 }, 60),
+            blocked(2, Wait::Join { g: 1 }, 61),
+            blocked(3, Wait::Join { g: 2 }, 62),
+        ],
+        held: None,
+    });
+    let f = &t.e.findings()[0];
+    assert!(
+        f.notes
+            .iter()
+            .any(|n| n == "wait-for cycle: goroutine 1 -> goroutine 3 -> goroutine 2 -> 1"),
+        "{:?}",
+        f.notes
+    );
+}
+
+#[test]
+fn channel_peers_are_the_goroutines_that_held_its_handles() {
+    // 1 receives on CH, 2 receives on CH2; 2 held a sender of CH, 1 only a
+    // receiver of CH2: 1 waits for 2, 2 for nobody.
+    const CH2: ObjId = ObjId(11);
+    let mut t = T::new();
+    t.spawn(1, 2);
+    t.e.finish(&EndState {
+        main_done: false,
+        blocked: vec![
+            blocked(1, Wait::Recv { ch: CH, senders: 2 }, 60),
+            blocked(
+                2,
+                Wait::Recv {
+                    ch: CH2,
+                    senders: 1,
+                },
+                61,
+            ),
+        ],
+        held: Some(vec![
+            Held {
+                g: 1,
+                ch: CH,
+                send: true,
+                recv: true,
+            },
+            Held {
+                g: 2,
+                ch: CH,
+                send: true,
+                recv: false,
+            },
+            Held {
+                g: 1,
+                ch: CH2,
+                send: false,
+                recv: true,
+            },
+            Held {
+                g: 2,
+                ch: CH2,
+                send: true,
+                recv: true,
+            },
+        ]),
+    });
+    let f = &t.e.findings()[0];
+    assert!(
+        f.notes
+            .iter()
+            .any(|n| n.starts_with("goroutine 1 is blocked")
+                && n.ends_with("waiting for goroutine(s) 2")),
+        "{:?}",
+        f.notes
+    );
+    assert!(
+        f.notes
+            .iter()
+            .any(|n| n.starts_with("goroutine 2 is blocked") && !n.contains("waiting for")),
+        "{:?}",
+        f.notes
+    );
+    assert!(!f.notes.iter().any(|n| n.contains("wait-for cycle")));
+}
+
+#[test]
 fn a_dropped_cancel_func_is_a_lost_cancel() {
     let mut t = T::new();
     t.ev(
         1,
         Op::LostCancel {
             created: at(70),
+            creator: 1,
             func: "with_timeout",
             timer_pending: true,
             children: 0,
+            at_teardown: false,
         },
     );
     assert_eq!(t.kinds(), vec![FindingKind::LostCancel]);

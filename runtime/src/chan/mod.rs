@@ -62,6 +62,13 @@ pub fn chan<T>(cap: usize) -> Chan<T> {
     Chan::wrap(Arc::new(Channel::new(cap, Location::caller())))
 }
 
+/// A channel that goro itself owns (a context's `done`): the detector does
+/// not count a goroutine that drops its handle among the channel's holders.
+#[track_caller]
+pub(crate) fn internal_chan<T>(cap: usize) -> Chan<T> {
+    Chan::wrap(Arc::new(Channel::new(cap, Location::caller()).internal()))
+}
+
 /// A channel handle that can send, receive and close: Go's `chan T`.
 ///
 /// Cloning is cheap and yields another handle to the same channel.
@@ -372,13 +379,13 @@ impl<T> Receiver<T> {
 
 impl<T> Drop for Chan<T> {
     fn drop(&mut self) {
-        self.inner.counts.remove(true, true);
+        self.inner.drop_handle(true, true);
     }
 }
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        self.inner.counts.remove(true, false);
+        self.inner.drop_handle(true, false);
     }
 }
 
@@ -457,7 +464,7 @@ impl<T> futures_core::Stream for Receiver<T> {
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         cancel_recv(&self.inner, &mut self.stream);
-        self.inner.counts.remove(false, true);
+        self.inner.drop_handle(false, true);
     }
 }
 

@@ -194,6 +194,9 @@ pub struct Channel<T> {
     pub(crate) counts: Arc<HandleCounts>,
     /// Process-wide identity, for the detector.
     id: u64,
+    /// Owned by goro itself (a context's `done`), not by user code: the
+    /// goroutine whose drop takes its handle with it did not hold it.
+    internal: bool,
     /// Mirrors `closed` for the lock-free check of `send` on a closed channel.
     closed: AtomicBool,
     state: Mutex<State<T>>,
@@ -207,6 +210,7 @@ impl<T> Channel<T> {
             cap,
             counts: Arc::default(),
             id,
+            internal: false,
             closed: AtomicBool::new(false),
             state: Mutex::new(State {
                 buf: VecDeque::with_capacity(cap.min(1024)),
@@ -218,6 +222,22 @@ impl<T> Channel<T> {
         };
         c.event(detect::gid(), Op::ChanMake { ch: c.ch(), cap }, site);
         c
+    }
+
+    /// A channel that goro itself owns (see `internal`).
+    pub(crate) fn internal(mut self) -> Self {
+        self.internal = true;
+        self
+    }
+
+    /// A handle of this channel is dropped: one fewer that can send
+    /// (`send`) or receive (`recv`).
+    #[inline]
+    pub(crate) fn drop_handle(&self, send: bool, recv: bool) {
+        self.counts.remove(send, recv);
+        if detect::active() && !self.internal {
+            super::sched::note_handle_drop(self.id, send, recv);
+        }
     }
 
     /// Reports an operation of goroutine `g` to the detector, if one runs.

@@ -25,7 +25,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use goro_analyzer::engine::EndState;
+use goro_analyzer::engine::{EndState, Held};
 use goro_analyzer::event::{Blocked, Event, Loc, ObjId, Op, Wait};
 use goro_analyzer::trace::{TraceStep, TRACE_SCHEMA};
 use goro_analyzer::{Engine, Finding};
@@ -179,6 +179,13 @@ pub(crate) struct Exec {
     parked: bool,
     main_done: bool,
     main_done_at: Duration,
+    /// The goroutine being dropped at the end of the schedule, if any: what
+    /// goes with it (channel handles, CancelFuncs) is what it held.
+    teardown: Option<u64>,
+    held: Vec<Held>,
+    /// Lost cancels of goroutines dropped at the end: reported for those
+    /// that were blocked forever.
+    teardown_events: Vec<Event>,
 }
 
 thread_local! {
@@ -206,12 +213,26 @@ fn with_exec<R>(f: impl FnOnce(&mut Exec) -> R) -> Option<R> {
 }
 
 /// Applies `op` by goroutine `g` to the engine and the trace.
-pub(crate) fn emit(g: u64, op: Op, loc: Loc) {
+pub(crate) fn emit(g: u64, mut op: Op, loc: Loc) {
     if g == 0 {
-        // Timer callbacks act for no goroutine and order nothing.
+        // Timer callbacks act for no goroutine and order nothing; but a
+        // CancelFunc dropped with a goroutine at the end is that
+        // goroutine's lost cancel.
+        if let Op::LostCancel { at_teardown, .. } = &mut op {
+            *at_teardown = true;
+            with_exec(|ex| {
+                if let Some(t) = ex.teardown {
+                    ex.teardown_events.push(Event { g: t, op, loc });
+                }
+            });
+        }
         return;
     }
     with_exec(|ex| {
+        if ex.teardown.is_some() {
+            // Drops at the end order nothing the findings depend on.
+            return;
+        }
         let ev = Event { g, op, loc };
         // The trace hash is compared within a process only: a file is
         // hashed by address, not by content.
@@ -236,6 +257,19 @@ pub(crate) fn emit(g: u64, op: Op, loc: Loc) {
             }
         }
         ex.engine.apply(&ev);
+    });
+}
+
+/// A handle of channel `global` that can send (`send`) or receive (`recv`)
+/// is dropped: at the end of a schedule, by the goroutine being torn down,
+/// which therefore held it.
+pub(crate) fn note_handle_drop(global: u64, send: bool, recv: bool) {
+    with_exec(|ex| {
+        if let Some(g) = ex.teardown {
+            let n = ex.objs.len() as u64 + 1;
+            let ch = ObjId(*ex.objs.entry(global).or_insert(n));
+            ex.held.push(Held { g, ch, send, recv });
+        }
     });
 }
 
@@ -427,6 +461,9 @@ pub(crate) fn run_schedule(
         parked: false,
         main_done: false,
         main_done_at: Duration::ZERO,
+        teardown: None,
+        held: Vec::new(),
+        teardown_events: Vec::new(),
     }));
     let prev = EXEC.with(|e| e.borrow_mut().replace(exec.clone()));
     assert!(
@@ -545,7 +582,7 @@ pub(crate) fn run_schedule(
     };
 
     // Leaks and deadlocks: what is left blocked when nothing can run.
-    if matches!(ending, Ending::Completed | Ending::Blocked) {
+    let end = if matches!(ending, Ending::Completed | Ending::Blocked) {
         let end = {
             let mut ex = exec.borrow_mut();
             let blocked: Vec<(u64, Option<(BlockInfo, Loc)>)> = ex
@@ -557,7 +594,8 @@ pub(crate) fn run_schedule(
                 .collect();
             (ex.main_done, blocked)
         };
-        // Lazy descriptions may read channel state: outside the borrow.
+        // Lazy descriptions may read channel state: outside the borrow, and
+        // before the teardown drops handles.
         let blocked = end
             .1
             .into_iter()
@@ -570,21 +608,47 @@ pub(crate) fn run_schedule(
                 Blocked { g, wait, loc }
             })
             .collect();
-        let state = EndState {
+        Some(EndState {
             main_done: end.0,
             blocked,
-        };
-        exec.borrow_mut().engine.finish(&state);
+            held: None,
+        })
     } else {
-        exec.borrow_mut().engine.finish(&EndState::default());
-    }
+        None
+    };
 
     // Tear down: drop every goroutine outside the executor's borrow (their
-    // drops run goro cancel paths, which may call back in).
+    // drops run goro cancel paths, which may call back in), one at a time,
+    // noting the channel handles and CancelFuncs that go with each.
     let tasks: Vec<Option<Task>> = std::mem::take(&mut exec.borrow_mut().tasks);
-    drop(tasks);
+    for (i, task) in tasks.into_iter().enumerate() {
+        if let Some(task) = task {
+            exec.borrow_mut().teardown = Some(i as u64 + 1);
+            drop(task);
+        }
+    }
+    exec.borrow_mut().teardown = None;
     let timers = std::mem::take(&mut exec.borrow_mut().timers);
     drop(timers);
+
+    {
+        let mut ex = exec.borrow_mut();
+        let ex = &mut *ex;
+        match end {
+            Some(mut state) => {
+                state.held = Some(std::mem::take(&mut ex.held));
+                ex.engine.finish(&state);
+                // A goroutine blocked forever never calls the CancelFuncs
+                // it holds.
+                for ev in std::mem::take(&mut ex.teardown_events) {
+                    if state.blocked.iter().any(|b| b.g == ev.g) {
+                        ex.engine.apply(&ev);
+                    }
+                }
+            }
+            None => ex.engine.finish(&EndState::default()),
+        }
+    }
     ACTIVE.with(|a| a.set(false));
     EXEC.with(|e| e.borrow_mut().take());
     let ex = Rc::try_unwrap(exec)
