@@ -47,6 +47,7 @@ use goro_analyzer::event::{Loc, Op};
 use crate::rt::clock;
 use crate::rt::context::CancelCore;
 use crate::rt::detect;
+use crate::rt::dropsite;
 use crate::time::Instant;
 use crate::Receiver;
 
@@ -627,8 +628,15 @@ impl Drop for CancelHandle {
                 // a goroutine at the end of the schedule.
                 at_teardown: false,
             };
-            // A drop has no caller location of its own.
-            detect::emit_for(detect::gid(), op, Loc::UNKNOWN);
+            // A drop has no caller location of its own: read it from the
+            // stack, unless the goroutine is being torn down (no code of
+            // its own is dropping it then).
+            let at = if detect::tearing_down() {
+                Loc::UNKNOWN
+            } else {
+                dropsite::caller_of_drop(self.created).unwrap_or(Loc::UNKNOWN)
+            };
+            detect::emit_for(detect::gid(), op, at);
         }
     }
 }

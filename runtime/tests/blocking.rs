@@ -300,6 +300,41 @@ fn a_cancel_func_held_by_a_leaked_goroutine_is_lost() {
 }
 
 #[test]
+fn a_lost_cancel_names_its_maker_and_where_another_goroutine_dropped_it() {
+    let made = line!() + 2;
+    let report = explore(config(1), || async {
+        let (ctx, cancel) = goro::context::with_cancel(&goro::context::background());
+        let worker = goro::spawn(async move {
+            drop(cancel);
+        });
+        worker.await;
+        drop(ctx);
+    });
+    let f = only(&report, FindingKind::LostCancel);
+    assert_eq!(
+        (f.primary.op.as_str(), f.primary.goroutine, f.primary.line),
+        ("with_cancel", 1, made),
+        "{f:#?}"
+    );
+    assert_eq!(f.related.len(), 1, "{f:#?}");
+    let dropped = &f.related[0];
+    assert_eq!(
+        (dropped.op.as_str(), dropped.goroutine),
+        ("drop", 2),
+        "{f:#?}"
+    );
+    assert_eq!(
+        (dropped.file.as_str(), dropped.line),
+        (file!(), made + 2),
+        "{f:#?}"
+    );
+    assert!(
+        noted(f, "dropped by goroutine 2 without cancel()"),
+        "{f:#?}"
+    );
+}
+
+#[test]
 fn a_cancel_func_held_by_a_goroutine_that_calls_it_is_not_lost() {
     // The holder is only parked until main's send: it is torn down after
     // it called cancel, never holding it blocked forever.

@@ -452,7 +452,14 @@ impl Engine {
                         "every CancelFunc clone returned by {func} was dropped by {who} without \
                          cancel(): the context stays alive until its parent is cancelled"
                     ));
-                    if loc != Loc::UNKNOWN {
+                    if loc == Loc::UNKNOWN {
+                        notes.push(
+                            "where it was dropped is unknown: no frame of the drop's stack \
+                             trace outside goro and the standard library resolved to a file \
+                             and line (build with debug info, e.g. `debug = 1`, to see it)"
+                                .into(),
+                        );
+                    } else {
                         related.push(self.site(g, loc, "drop"));
                         notes.push(format!(
                             "dropped here: the last CancelFunc clone went out of use at {loc}"

@@ -829,3 +829,60 @@ fn a_dropped_cancel_func_is_a_lost_cancel() {
         .iter()
         .any(|n| n.contains("timer was still pending")));
 }
+
+fn lost_cancel(creator: Gid, at_teardown: bool) -> Op {
+    Op::LostCancel {
+        created: at(70),
+        creator,
+        func: "with_cancel",
+        timer_pending: false,
+        children: 0,
+        at_teardown,
+    }
+}
+
+#[test]
+fn a_lost_cancel_names_its_drop_site_or_says_it_is_unknown() {
+    // Dropped by goroutine 2 at a resolved site: a related `drop` site.
+    let mut t = T::new();
+    t.spawn(1, 2).ev(2, lost_cancel(1, false));
+    let f = &t.e.findings()[0];
+    assert_eq!((f.primary.goroutine, f.primary.line), (1, 70));
+    assert_eq!(
+        (
+            f.related[0].op.as_str(),
+            f.related[0].goroutine,
+            f.related[0].line
+        ),
+        ("drop", 2, 2)
+    );
+    assert!(f.notes.iter().any(|n| n.starts_with("dropped here")));
+    // No frame resolved: no site is invented, a note says so.
+    let mut t = T::new();
+    t.spawn(1, 2);
+    t.e.apply(&Event {
+        g: 2,
+        op: lost_cancel(1, false),
+        loc: Loc::UNKNOWN,
+    });
+    let f = &t.e.findings()[0];
+    assert!(f.related.is_empty());
+    assert!(f
+        .notes
+        .iter()
+        .any(|n| n.starts_with("where it was dropped is unknown")));
+    // Torn down with a goroutine blocked forever: said so, no drop site.
+    let mut t = T::new();
+    t.spawn(1, 2);
+    t.e.apply(&Event {
+        g: 2,
+        op: lost_cancel(1, true),
+        loc: Loc::UNKNOWN,
+    });
+    let f = &t.e.findings()[0];
+    assert!(f.related.is_empty());
+    assert!(f.notes.iter().any(|n| n.starts_with(
+        "goroutine 2 still held every CancelFunc clone returned by with_cancel when it was left \
+         blocked forever"
+    )));
+}

@@ -21,6 +21,12 @@ pub(crate) fn gid() -> u64 {
     }
 }
 
+/// Whether the detecting scheduler is dropping its goroutines at the end
+/// of a schedule (their code is not running).
+pub(crate) fn tearing_down() -> bool {
+    active() && super::sched::tearing_down()
+}
+
 /// Reports `op`, completed by goroutine `g` at `loc`.
 pub(crate) fn emit_for(g: u64, op: Op, loc: Loc) {
     super::sched::emit(g, op, loc);

@@ -273,6 +273,11 @@ pub(crate) fn note_handle_drop(global: u64, send: bool, recv: bool) {
     });
 }
 
+/// Whether the schedule is dropping its goroutines at its end.
+pub(crate) fn tearing_down() -> bool {
+    with_exec(|ex| ex.teardown.is_some()).unwrap_or(false)
+}
+
 /// A dense, per-schedule id for the object with process-wide id `global`,
 /// so that traces do not depend on allocation order across schedules.
 pub(crate) fn obj(global: u64) -> ObjId {
