@@ -226,10 +226,10 @@ fn an_empty_select_is_a_leak_not_a_hang() {
 }
 
 #[test]
-#[ignore = "detector: a goroutine ticking forever hides main's provable deadlock; the schedule ends at the step limit"]
 fn a_ticker_does_not_hide_a_deadlock() {
     // Go's runtime never reports this (a timer is always pending). Main
     // waits on a channel nobody else holds: no timer can ever change that.
+    let line = line!() + 7;
     let report = explore(config(1), || async {
         goro::go!("heartbeat", async {
             loop {
@@ -238,7 +238,146 @@ fn a_ticker_does_not_hide_a_deadlock() {
         });
         goro::chan::<()>(0).recv().await;
     });
-    assert!(report.has(FindingKind::Deadlock), "{report}");
+    assert!(report.step_limited().is_empty(), "{report}");
+    let f = only(&report, FindingKind::Deadlock);
+    assert_eq!(
+        (f.primary.goroutine, f.primary.op.as_str(), f.primary.line),
+        (1, "recv", line),
+        "{f:#?}"
+    );
+    assert!(f.related.is_empty(), "{f:#?}");
+    assert!(
+        f.message.starts_with("deadlock: main can never proceed"),
+        "{f:#?}"
+    );
+    assert!(
+        noted(
+            f,
+            "goroutine(s) 2 [heartbeat] still run (or wait for timers"
+        ),
+        "{f:#?}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// The proof that main can never be woken while others run: what it must
+// find, and what it must not claim.
+// ---------------------------------------------------------------------------
+
+/// A goroutine that beats every second until `quit` closes (`None`: never).
+fn heartbeat(quit: Option<goro::Receiver<()>>) {
+    goro::go!("heartbeat", async move {
+        loop {
+            match &quit {
+                Some(q) => goro::select! {
+                    recv(goro::time::after(Duration::from_secs(1))) -> _ => {},
+                    recv(q) -> _ => return,
+                },
+                None => goro::time::sleep(Duration::from_secs(1)).await,
+            }
+        }
+    });
+}
+
+/// Explores `program` and asserts it ends in a deadlock proved while the
+/// heartbeat still ran, with `blocked` goroutines blocked forever.
+fn assert_stuck(report: &Report, blocked: usize) -> &Finding {
+    assert!(report.step_limited().is_empty(), "{report}");
+    let f = only(report, FindingKind::Deadlock);
+    let want = format!("deadlock: main can never proceed ({blocked} goroutine(s) blocked forever");
+    assert!(f.message.starts_with(&want), "{f:#?}");
+    assert!(noted(f, "[heartbeat] still run"), "{f:#?}");
+    f
+}
+
+#[test]
+fn a_join_of_a_goroutine_stuck_forever_is_stuck_too() {
+    let report = explore(config(20), || async {
+        heartbeat(None);
+        let worker = goro::spawn(async {
+            goro::chan::<u8>(0).send(1).await;
+        });
+        worker.await;
+    });
+    let f = assert_stuck(&report, 2);
+    assert_eq!(f.primary.op, "join", "{f:#?}");
+    assert_eq!(f.related[0].op, "send", "{f:#?}");
+}
+
+#[test]
+fn a_select_over_channels_only_main_holds_is_stuck() {
+    let report = explore(config(20), || async {
+        heartbeat(None);
+        let (a, b) = (goro::chan::<u8>(0), goro::chan::<u8>(1));
+        goro::select! {
+            recv(a) -> _ => {},
+            recv(b) -> _ => {},
+        }
+    });
+    let f = assert_stuck(&report, 1);
+    assert_eq!(f.primary.op, "select", "{f:#?}");
+}
+
+#[test]
+fn a_receive_whose_senders_are_all_gone_is_stuck() {
+    let report = explore(config(20), || async {
+        heartbeat(None);
+        let ch = goro::chan::<u8>(0);
+        let rx = ch.receiver();
+        drop(ch);
+        rx.recv().await;
+    });
+    assert_stuck(&report, 1);
+}
+
+#[test]
+fn a_channel_shared_through_an_arc_is_never_claimed_stuck() {
+    // Main's handle is not in its own future: the heartbeat may use it.
+    let report = explore(config(20), || async {
+        let (quit, ch) = (goro::chan::<()>(0), Arc::new(goro::chan::<u8>(0)));
+        heartbeat(Some(quit.receiver()));
+        let c = ch.clone();
+        goro::go!("late", async move {
+            goro::time::sleep(Duration::from_secs(5)).await;
+            c.send(1).await;
+        });
+        assert_eq!(ch.recv().await, Some(1));
+        quit.close();
+    });
+    assert!(report.findings().is_empty(), "{report}");
+}
+
+#[test]
+fn a_receive_from_a_timer_is_never_claimed_stuck() {
+    let report = explore(config(20), || async {
+        let quit = goro::chan::<()>(0);
+        heartbeat(Some(quit.receiver()));
+        goro::time::after(Duration::from_secs(10)).recv().await;
+        quit.close();
+    });
+    assert!(report.findings().is_empty(), "{report}");
+}
+
+#[test]
+fn operations_under_a_foreign_combinator_are_never_claimed_stuck() {
+    // Main waits in two receives at once (not a goro select): the one it
+    // alone holds cannot complete, the other can.
+    let report = explore(config(20), || async {
+        let quit = goro::chan::<()>(0);
+        heartbeat(Some(quit.receiver()));
+        let (own, shared) = (goro::chan::<u8>(0), goro::chan::<u8>(0));
+        let tx = shared.sender();
+        goro::go!("late", async move {
+            goro::time::sleep(Duration::from_secs(5)).await;
+            tx.send(1).await;
+        });
+        // The receive main alone holds parks last: the one the proof sees.
+        let first = std::pin::pin!(shared.recv());
+        let second = std::pin::pin!(own.recv());
+        let _ = futures_util::future::select(first, second).await;
+        quit.close();
+    });
+    assert!(report.findings().is_empty(), "{report}");
 }
 
 #[test]

@@ -31,6 +31,7 @@ use crate::vv::VClock;
 ///     main_done: false,
 ///     blocked: vec![Blocked { g: 1, wait: Wait::Recv { ch: ObjId(7), senders: 2 }, loc: Loc::UNKNOWN }],
 ///     held: Some(vec![Held { g: 2, ch: ObjId(7), send: true, recv: true }]),
+///     running: Vec::new(),
 /// };
 /// assert!(!end.main_done);
 /// ```
@@ -46,6 +47,11 @@ pub struct EndState {
     /// channel operation. `None`: unknown; the goroutines that used a
     /// channel stand in for its holders.
     pub held: Option<Vec<Held>>,
+    /// Goroutines that could still run (or wait for timers or the outside
+    /// world) when the runtime proved the `blocked` ones, main among them,
+    /// can never be woken: a deadlock Go would not report. Empty when
+    /// nothing could run.
+    pub running: Vec<Gid>,
 }
 
 /// A channel handle that a goroutine held when its schedule ended.
@@ -543,20 +549,49 @@ impl Engine {
                     .join(" -> "),
                 cycle[0]
             ));
-        } else {
+        } else if end.running.is_empty() {
             notes.push(
                 "no goroutine that could unblock the others is left running, and no timer is \
                  pending"
                     .into(),
             );
         }
-        self.report(
-            FindingKind::Deadlock,
-            true,
+        let message = if end.running.is_empty() {
             format!(
                 "all goroutines are asleep: deadlock ({} blocked, main {what})",
                 end.blocked.len()
-            ),
+            )
+        } else {
+            let running: Vec<String> = end
+                .running
+                .iter()
+                .map(|g| format!("{g}{}", self.name_suffix(*g)))
+                .collect();
+            notes.push(format!(
+                "goroutine(s) {} still run (or wait for timers past the grace period, the \
+                 outside world, or what goro cannot prove stuck), but none of them can ever \
+                 wake the blocked ones: each of those waits on channel operations whose every \
+                 handle that could complete them is held by a blocked goroutine itself \
+                 (handle counts and handle ownership prove it), on a goroutine that never \
+                 returns, or on nothing that can wake it at all",
+                running.join(", ")
+            ));
+            notes.push(
+                "Go would not report this: its runtime sees a deadlock only once every \
+                 goroutine is asleep and no timer is pending"
+                    .into(),
+            );
+            format!(
+                "deadlock: main can never proceed ({} goroutine(s) blocked forever, main {what}; \
+                 {} other(s) still running)",
+                end.blocked.len(),
+                end.running.len()
+            )
+        };
+        self.report(
+            FindingKind::Deadlock,
+            true,
+            message,
             primary,
             related,
             notes,

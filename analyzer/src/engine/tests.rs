@@ -474,6 +474,7 @@ fn ab_ba_locking_is_a_lock_order_inversion_even_without_a_deadlock() {
         main_done: true,
         blocked: Vec::new(),
         held: None,
+        running: Vec::new(),
     });
     assert_eq!(t.kinds(), vec![FindingKind::LockOrderInversion]);
     let f = &t.e.findings()[0];
@@ -654,6 +655,7 @@ fn goroutines_left_blocked_after_main_returns_leak_and_say_why() {
         main_done: true,
         blocked: vec![blocked(2, Wait::Recv { ch: CH, senders: 0 }, 50)],
         held: None,
+        running: Vec::new(),
     });
     assert_eq!(t.kinds(), vec![FindingKind::GoroutineLeak]);
     let f = &t.e.findings()[0];
@@ -671,6 +673,7 @@ fn goroutines_left_blocked_after_main_returns_leak_and_say_why() {
         main_done: true,
         blocked: Vec::new(),
         held: None,
+        running: Vec::new(),
     });
     assert!(t.kinds().is_empty());
 }
@@ -686,6 +689,7 @@ fn main_blocked_with_nothing_runnable_is_a_deadlock_with_its_cycle() {
             blocked(2, Wait::Lock { obj: B }, 61),
         ],
         held: None,
+        running: Vec::new(),
     });
     assert_eq!(t.kinds(), vec![FindingKind::Deadlock]);
     let f = &t.e.findings()[0];
@@ -701,6 +705,7 @@ fn main_blocked_with_nothing_runnable_is_a_deadlock_with_its_cycle() {
             blocked(3, Wait::Lock { obj: A }, 62),
         ],
         held: None,
+        running: Vec::new(),
     });
     let f =
         t.e.findings()
@@ -717,6 +722,50 @@ fn main_blocked_with_nothing_runnable_is_a_deadlock_with_its_cycle() {
 }
 
 #[test]
+fn main_proved_stuck_while_others_run_is_a_deadlock_that_says_so() {
+    let mut t = T::new();
+    t.ev(
+        1,
+        Op::Spawn {
+            child: 2,
+            name: Some("heartbeat".into()),
+        },
+    );
+    t.e.finish(&EndState {
+        main_done: false,
+        blocked: vec![blocked(1, Wait::Recv { ch: CH, senders: 1 }, 60)],
+        held: Some(vec![Held {
+            g: 1,
+            ch: CH,
+            send: true,
+            recv: true,
+        }]),
+        running: vec![2],
+    });
+    assert_eq!(t.kinds(), vec![FindingKind::Deadlock]);
+    let f = &t.e.findings()[0];
+    assert!(
+        f.message.starts_with(
+            "deadlock: main can never proceed (1 goroutine(s) blocked forever, main receiving"
+        ),
+        "{}",
+        f.message
+    );
+    assert!(f
+        .notes
+        .iter()
+        .any(|n| n.starts_with("goroutine(s) 2 [heartbeat] still run")));
+    assert!(f
+        .notes
+        .iter()
+        .any(|n| n.starts_with("Go would not report this")));
+    assert!(!f
+        .notes
+        .iter()
+        .any(|n| n.starts_with("no goroutine that could unblock")));
+}
+
+#[test]
 fn a_wait_for_cycle_is_spelled_in_the_direction_of_its_edges() {
     // 1 joins 3, 3 joins 2, 2 joins 1.
     let mut t = T::new();
@@ -729,6 +778,7 @@ fn a_wait_for_cycle_is_spelled_in_the_direction_of_its_edges() {
             blocked(3, Wait::Join { g: 2 }, 62),
         ],
         held: None,
+        running: Vec::new(),
     });
     let f = &t.e.findings()[0];
     assert!(
@@ -786,6 +836,7 @@ fn channel_peers_are_the_goroutines_that_held_its_handles() {
                 recv: true,
             },
         ]),
+        running: Vec::new(),
     });
     let f = &t.e.findings()[0];
     assert!(

@@ -80,6 +80,21 @@ pub(crate) fn block(
     }
 }
 
+/// Like [`block`], for an operation parked with the goroutine's waker
+/// `waker` (as the operation saw it in its `Context`), which lets the
+/// scheduler prove, from who still holds the goroutine's waker, that it can
+/// never be woken.
+#[inline]
+pub(crate) fn block_on(
+    site: &'static std::panic::Location<'static>,
+    waker: &std::task::Waker,
+    info: impl FnOnce() -> super::sched::BlockInfo,
+) {
+    if active() {
+        super::sched::note_block_on(info(), Loc::from_std(site), waker);
+    }
+}
+
 /// A scheduling point at the start of an operation: under detection the
 /// operation's future yields once, letting the strategy pick who runs next.
 /// Returns `true` when the caller must return `Poll::Pending`.
