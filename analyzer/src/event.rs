@@ -229,16 +229,24 @@ pub enum Op {
         obj: ObjId,
     },
     /// A `CancelFunc` was dropped by `g` without `cancel()` being called:
-    /// the event's location is the drop, `created` where the context was made.
+    /// the event's location is the drop ([`Loc::UNKNOWN`] when no frame of
+    /// the drop resolved to a source line), `created` where the context was
+    /// made.
     LostCancel {
         /// Where `with_cancel`/`with_timeout`/`with_deadline` was called.
         created: Loc,
+        /// The goroutine that called it (0: unknown; then `g` stands in).
+        creator: Gid,
         /// Which of them (`with_timeout`, ...).
         func: &'static str,
         /// Whether the context's timer was still pending.
         timer_pending: bool,
         /// How many child contexts were still registered under it.
         children: usize,
+        /// Dropped when the schedule ended, with goroutine `g`, which was
+        /// blocked forever (leaked or deadlocked) while holding it: no code
+        /// of `g` dropped it.
+        at_teardown: bool,
     },
     /// Goroutine `g` entered an instrumented function (`#[goro::instrument]`)
     /// defined at the event's location: its shadow call chain grows.

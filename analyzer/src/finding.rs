@@ -30,7 +30,8 @@ pub enum FindingKind {
     DataRace,
     /// A goroutine still blocked when its program ends.
     GoroutineLeak,
-    /// Every goroutine blocked and no timer pending.
+    /// Main can never proceed: every goroutine blocked with no timer pending,
+    /// or main provably never woken while others still run.
     Deadlock,
     /// A cycle in the lock-acquisition graph.
     LockOrderInversion,

@@ -47,6 +47,7 @@ use goro_analyzer::event::{Loc, Op};
 use crate::rt::clock;
 use crate::rt::context::CancelCore;
 use crate::rt::detect;
+use crate::rt::dropsite;
 use crate::time::Instant;
 use crate::Receiver;
 
@@ -402,6 +403,7 @@ fn derive(
         core,
         called: AtomicBool::new(false),
         created: Location::caller(),
+        creator: detect::gid(),
         func,
     });
     (ctx, CancelFunc { handle })
@@ -608,6 +610,8 @@ struct CancelHandle {
     core: Arc<CancelCore>,
     called: AtomicBool,
     created: &'static Location<'static>,
+    /// The goroutine that made it (0 in production).
+    creator: u64,
     func: &'static str,
 }
 
@@ -616,12 +620,23 @@ impl Drop for CancelHandle {
         if detect::active() && !self.called.load(Ordering::Relaxed) {
             let op = Op::LostCancel {
                 created: Loc::from_std(self.created),
+                creator: self.creator,
                 func: self.func,
                 timer_pending: self.core.has_timer(),
                 children: self.core.registered_children(),
+                // Filled in by the scheduler for a CancelFunc dropped with
+                // a goroutine at the end of the schedule.
+                at_teardown: false,
             };
-            // A drop has no caller location of its own.
-            detect::emit_for(detect::gid(), op, Loc::UNKNOWN);
+            // A drop has no caller location of its own: read it from the
+            // stack, unless the goroutine is being torn down (no code of
+            // its own is dropping it then).
+            let at = if detect::tearing_down() {
+                Loc::UNKNOWN
+            } else {
+                dropsite::caller_of_drop(self.created).unwrap_or(Loc::UNKNOWN)
+            };
+            detect::emit_for(detect::gid(), op, at);
         }
     }
 }

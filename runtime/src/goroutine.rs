@@ -273,7 +273,7 @@ impl<T> Future for JoinHandle<T> {
         match this.slot.poll_join(cx) {
             Poll::Pending => {
                 let g = this.id;
-                detect::block(this.site, || {
+                detect::block_on(this.site, cx.waker(), || {
                     crate::rt::sched::BlockInfo::Fixed(goro_analyzer::event::Wait::Join { g })
                 });
                 Poll::Pending

@@ -23,12 +23,12 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use crate::chan::{RecvHandle, SendHandle, SEND_ON_CLOSED};
-use goro_analyzer::event::{ObjId, Wait};
+use goro_analyzer::event::Wait;
 
-use crate::rt::chan::{Channel, HandleCounts, Park, ParkSend, TryRecv, TrySend};
+use crate::rt::chan::{Channel, Park, ParkSend, TryRecv, TrySend};
 use crate::rt::detect;
 use crate::rt::panic::panic_at;
-use crate::rt::sched::BlockInfo;
+use crate::rt::sched::{BlockInfo, ChanWait};
 use crate::rt::waiter::{Outcome, Waiter};
 
 /// One case of a `select!`, as the select future drives it.
@@ -54,15 +54,17 @@ pub trait __Case {
     }
     /// Gives an unused reservation up (the select committed another case).
     fn release(&mut self) {}
-    /// The case's channel, direction and handle counts, for the detector's
-    /// report of a select left blocked.
-    fn wait_case(&self) -> (ObjId, bool, Arc<HandleCounts>);
+    /// The case's channel, direction and handle, for the detector's report
+    /// of a select left blocked.
+    fn wait_case(&self) -> ChanWait;
 }
 
 /// A `recv(ch) -> v` case.
 #[doc(hidden)]
 pub struct __RecvCase<'a, T> {
     chan: &'a Channel<T>,
+    /// The handle it receives through, for the detector.
+    handle: usize,
     parked: Option<u64>,
     reserved: bool,
     out: Option<Option<T>>,
@@ -75,6 +77,7 @@ impl<'a, T> __RecvCase<'a, T> {
     pub fn new<H: RecvHandle<T> + ?Sized>(h: &'a H) -> Self {
         __RecvCase {
             chan: h.__channel(),
+            handle: h.__handle(),
             parked: None,
             reserved: false,
             out: None,
@@ -139,8 +142,8 @@ impl<T> __Case for __RecvCase<'_, T> {
         }
     }
 
-    fn wait_case(&self) -> (ObjId, bool, Arc<HandleCounts>) {
-        (self.chan.ch(), false, self.chan.counts.clone())
+    fn wait_case(&self) -> ChanWait {
+        self.chan.wait(false, self.handle)
     }
 }
 
@@ -155,6 +158,8 @@ pub struct __SendOperand<'a, H: ?Sized, T> {
 #[doc(hidden)]
 pub struct __SendCase<'a, T> {
     chan: &'a Channel<T>,
+    /// The handle it sends through, for the detector.
+    handle: usize,
     value: Option<T>,
     parked: Option<u64>,
     loc: &'static Location<'static>,
@@ -166,6 +171,7 @@ impl<'a, T> __SendCase<'a, T> {
     pub fn from_operand<H: SendHandle<T> + ?Sized>(op: __SendOperand<'a, H, T>) -> Self {
         __SendCase {
             chan: op.ch.__channel(),
+            handle: op.ch.__handle(),
             value: Some(op.value),
             parked: None,
             loc: Location::caller(),
@@ -225,8 +231,8 @@ impl<T> __Case for __SendCase<'_, T> {
         }
     }
 
-    fn wait_case(&self) -> (ObjId, bool, Arc<HandleCounts>) {
-        (self.chan.ch(), true, self.chan.counts.clone())
+    fn wait_case(&self) -> ChanWait {
+        self.chan.wait(true, self.handle)
     }
 }
 
@@ -277,6 +283,15 @@ impl<'a> __Select<'a> {
         }
     }
 
+    /// The detector's description of this select, parked under `w`.
+    fn blocked_on(&self, w: &Arc<Waiter>) -> BlockInfo {
+        BlockInfo::Chans {
+            ops: self.cases.iter().map(|c| c.wait_case()).collect(),
+            select: true,
+            waiter: Arc::downgrade(w),
+        }
+    }
+
     /// The select ends with case `i` (or `default`): reservations of the
     /// other cases pass on to other receivers.
     fn done(&mut self, i: usize) -> Poll<usize> {
@@ -310,6 +325,8 @@ impl Future for __Select<'_> {
             if w.poll_outcome(cx.waker()).is_none() {
                 let mask = w.poll_notified(cx.waker());
                 if mask == 0 {
+                    // Still parked, on the same cases.
+                    detect::block_on(this.site, cx.waker(), || this.blocked_on(&w));
                     this.waiter = Some(w);
                     return Poll::Pending;
                 }
@@ -344,28 +361,13 @@ impl Future for __Select<'_> {
             }
             if n == 0 {
                 // `select {}`: blocks forever, as in Go.
-                detect::block(this.site, || BlockInfo::Fixed(Wait::Forever));
+                detect::block_on(this.site, cx.waker(), || BlockInfo::Fixed(Wait::Forever));
                 return Poll::Pending;
             }
             let w = Waiter::new(cx.waker());
             if (0..n).all(|i| this.cases[i].register(&w, i)) {
+                detect::block_on(this.site, cx.waker(), || this.blocked_on(&w));
                 this.waiter = Some(w);
-                let cases: Vec<_> = this.cases.iter().map(|c| c.wait_case()).collect();
-                detect::block(this.site, move || {
-                    BlockInfo::Lazy(Box::new(move || Wait::Select {
-                        cases: cases
-                            .iter()
-                            .map(|(ch, send, counts)| {
-                                let peers = if *send {
-                                    counts.receivers()
-                                } else {
-                                    counts.senders()
-                                };
-                                (*ch, *send, peers)
-                            })
-                            .collect(),
-                    }))
-                });
                 return Poll::Pending;
             }
             // A case turned ready while registering: withdraw and retry.

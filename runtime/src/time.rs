@@ -38,7 +38,7 @@ use std::task::{Context, Poll};
 use parking_lot::Mutex;
 
 use crate::chan::RecvHandle;
-use crate::rt::chan::Channel;
+use crate::rt::chan::{Channel, HandleCounts};
 use crate::rt::clock::{self, Timer};
 use crate::Receiver;
 
@@ -406,12 +406,42 @@ impl fmt::Debug for Sleep {
     }
 }
 
-/// A channel of capacity 1 and the weak reference a timer sends on, so that
-/// a timer nobody listens to any more does not keep its channel alive.
-fn timer_chan() -> (Receiver<Instant>, Weak<Channel<Instant>>) {
+/// A channel of capacity 1 and how a timer sends on it.
+fn timer_chan() -> (Receiver<Instant>, TimerSend) {
     let rx = crate::chan(1).receiver();
-    let weak = Arc::downgrade(rx.__channel());
-    (rx, weak)
+    let tx = TimerSend::new(rx.__channel());
+    (rx, tx)
+}
+
+/// How a timer sends on its channel: through a weak reference, so that a
+/// timer nobody listens to any more does not keep its channel alive; and
+/// counted as a sender handle while the timer may still send, so that the
+/// detector never takes a receiver waiting for a timer for one nothing can
+/// wake.
+struct TimerSend {
+    ch: Weak<Channel<Instant>>,
+    counts: Arc<HandleCounts>,
+}
+
+impl TimerSend {
+    fn new(ch: &Arc<Channel<Instant>>) -> Self {
+        ch.counts.add(true, false);
+        TimerSend {
+            ch: Arc::downgrade(ch),
+            counts: ch.counts.clone(),
+        }
+    }
+
+    /// [`send_time`] on the channel.
+    fn send(&self) -> bool {
+        send_time(&self.ch)
+    }
+}
+
+impl Drop for TimerSend {
+    fn drop(&mut self) {
+        self.counts.remove(true, false);
+    }
 }
 
 /// Sends the current time if the channel still exists and has room; a full
@@ -462,7 +492,7 @@ fn send_time(ch: &Weak<Channel<Instant>>) -> bool {
 pub fn after(d: Duration) -> Receiver<Instant> {
     let (rx, ch) = timer_chan();
     Timer::at(clock::now().saturating_add(d), move || {
-        send_time(&ch);
+        ch.send();
     })
     .detach();
     rx
@@ -503,7 +533,7 @@ fn check_period(d: Duration, what: &str) {
 pub fn tick(d: Duration) -> Receiver<Instant> {
     check_period(d, "tick");
     let (rx, ch) = timer_chan();
-    Timer::every(clock::now().saturating_add(d), d, move || send_time(&ch)).detach();
+    Timer::every(clock::now().saturating_add(d), d, move || ch.send()).detach();
     rx
 }
 
@@ -673,13 +703,13 @@ impl Ticker {
         let generation = st.generation;
         // Weak: the timer must not keep the ticker alive; Drop stops it.
         let state = Arc::downgrade(&self.state);
-        let ch = Arc::downgrade(self.c.__channel());
+        let ch = TimerSend::new(self.c.__channel());
         st.timer = Some(Timer::every(clock::now().saturating_add(d), d, move || {
             let Some(state) = state.upgrade() else {
                 return false;
             };
             let st = state.lock();
-            st.generation == generation && send_time(&ch)
+            st.generation == generation && ch.send()
         }));
     }
 }

@@ -125,18 +125,51 @@ fn a_deadlock_is_reported_at_once_never_hangs() {
 // ---------------------------------------------------------------------------
 
 #[test]
-#[ignore = "detector: wait-for edges come only from goroutines that already used a channel, not from handle holders"]
 fn a_deadlock_on_fresh_channels_spells_its_cycle() {
+    // Neither goroutine completed an operation on either channel: the
+    // edges come from the handles each still held when it was torn down.
     let report = explore(config(1), crossed_receives);
     let f = only(&report, FindingKind::Deadlock);
     assert!(
         noted(f, "wait-for cycle: goroutine 1 -> goroutine 2 -> 1"),
         "{f:#?}"
     );
+    assert!(noted(f, "waiting for goroutine(s) 2 [peer]"), "{f:#?}");
+    assert!(noted(f, "waiting for goroutine(s) 1"), "{f:#?}");
+}
+
+#[test]
+fn a_deadlock_names_no_cycle_through_a_dropped_handle() {
+    // Main sent on `work` once and dropped its handle: it used the channel
+    // but can no longer send on it, so the worker waits for nobody.
+    let report = explore(config(10), || async {
+        let (work, done) = (goro::chan::<u32>(1), goro::chan::<()>(0));
+        let (w, d) = (work.clone(), done.clone());
+        goro::go!("worker", async move {
+            w.recv().await;
+            w.recv().await;
+            d.send(()).await;
+        });
+        work.send(1).await;
+        drop(work);
+        done.recv().await;
+    });
+    let f = only(&report, FindingKind::Deadlock);
+    assert!(!noted(f, "wait-for cycle"), "{f:#?}");
+    assert!(noted(f, "goroutine 1 is blocked receiving"), "{f:#?}");
+    assert!(noted(f, "waiting for goroutine(s) 2 [worker]"), "{f:#?}");
+    assert!(
+        noted(
+            f,
+            "no goroutine that could unblock the others is left running"
+        ),
+        "{f:#?}"
+    );
 }
 
 #[test]
 fn a_leaked_sleep_is_reported_at_the_users_sleep() {
+    let line = line!() + 3;
     let report = explore(config(1), || async {
         goro::go!("sleeper", async {
             goro::time::sleep(Duration::from_secs(3600)).await;
@@ -144,11 +177,16 @@ fn a_leaked_sleep_is_reported_at_the_users_sleep() {
     });
     let f = only(&report, FindingKind::GoroutineLeak);
     assert_eq!(f.primary.op, "sleep");
-    assert_eq!(f.primary.file, file!(), "{f:#?}");
+    assert_eq!(
+        (f.primary.file.as_str(), f.primary.line),
+        (file!(), line),
+        "{f:#?}"
+    );
+    // The start of the call's path, where rustc places a path call.
+    assert_eq!(f.primary.column, 13, "{f:#?}");
 }
 
 #[test]
-#[ignore = "detector: WaitGroup.wait records the counter when it parks; later done() calls are not reflected"]
 fn a_waitgroup_deadlock_counts_the_done_calls_still_missing() {
     let report = explore(config(1), || async {
         let wg = WaitGroup::new();
@@ -162,7 +200,14 @@ fn a_waitgroup_deadlock_counts_the_done_calls_still_missing() {
         wg.wait().await;
     });
     let f = only(&report, FindingKind::Deadlock);
-    assert!(noted(f, "with the counter at 1 "), "{f:#?}");
+    assert!(
+        noted(
+            f,
+            "goroutine 1 is blocked in WaitGroup.wait with the counter at 1 at"
+        ),
+        "{f:#?}"
+    );
+    assert!(!noted(f, "counter at 2"), "{f:#?}");
 }
 
 #[test]
@@ -181,10 +226,10 @@ fn an_empty_select_is_a_leak_not_a_hang() {
 }
 
 #[test]
-#[ignore = "detector: a goroutine ticking forever hides main's provable deadlock; the schedule ends at the step limit"]
 fn a_ticker_does_not_hide_a_deadlock() {
     // Go's runtime never reports this (a timer is always pending). Main
     // waits on a channel nobody else holds: no timer can ever change that.
+    let line = line!() + 7;
     let report = explore(config(1), || async {
         goro::go!("heartbeat", async {
             loop {
@@ -193,11 +238,149 @@ fn a_ticker_does_not_hide_a_deadlock() {
         });
         goro::chan::<()>(0).recv().await;
     });
-    assert!(report.has(FindingKind::Deadlock), "{report}");
+    assert!(report.step_limited().is_empty(), "{report}");
+    let f = only(&report, FindingKind::Deadlock);
+    assert_eq!(
+        (f.primary.goroutine, f.primary.op.as_str(), f.primary.line),
+        (1, "recv", line),
+        "{f:#?}"
+    );
+    assert!(f.related.is_empty(), "{f:#?}");
+    assert!(
+        f.message.starts_with("deadlock: main can never proceed"),
+        "{f:#?}"
+    );
+    assert!(
+        noted(
+            f,
+            "goroutine(s) 2 [heartbeat] still run (or wait for timers"
+        ),
+        "{f:#?}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// The proof that main can never be woken while others run: what it must
+// find, and what it must not claim.
+// ---------------------------------------------------------------------------
+
+/// A goroutine that beats every second until `quit` closes (`None`: never).
+fn heartbeat(quit: Option<goro::Receiver<()>>) {
+    goro::go!("heartbeat", async move {
+        loop {
+            match &quit {
+                Some(q) => goro::select! {
+                    recv(goro::time::after(Duration::from_secs(1))) -> _ => {},
+                    recv(q) -> _ => return,
+                },
+                None => goro::time::sleep(Duration::from_secs(1)).await,
+            }
+        }
+    });
+}
+
+/// Explores `program` and asserts it ends in a deadlock proved while the
+/// heartbeat still ran, with `blocked` goroutines blocked forever.
+fn assert_stuck(report: &Report, blocked: usize) -> &Finding {
+    assert!(report.step_limited().is_empty(), "{report}");
+    let f = only(report, FindingKind::Deadlock);
+    let want = format!("deadlock: main can never proceed ({blocked} goroutine(s) blocked forever");
+    assert!(f.message.starts_with(&want), "{f:#?}");
+    assert!(noted(f, "[heartbeat] still run"), "{f:#?}");
+    f
 }
 
 #[test]
-#[ignore = "detector: a read-lock/mutex cycle with no writer is reported, though shared read locks cannot deadlock"]
+fn a_join_of_a_goroutine_stuck_forever_is_stuck_too() {
+    let report = explore(config(20), || async {
+        heartbeat(None);
+        let worker = goro::spawn(async {
+            goro::chan::<u8>(0).send(1).await;
+        });
+        worker.await;
+    });
+    let f = assert_stuck(&report, 2);
+    assert_eq!(f.primary.op, "join", "{f:#?}");
+    assert_eq!(f.related[0].op, "send", "{f:#?}");
+}
+
+#[test]
+fn a_select_over_channels_only_main_holds_is_stuck() {
+    let report = explore(config(20), || async {
+        heartbeat(None);
+        let (a, b) = (goro::chan::<u8>(0), goro::chan::<u8>(1));
+        goro::select! {
+            recv(a) -> _ => {},
+            recv(b) -> _ => {},
+        }
+    });
+    let f = assert_stuck(&report, 1);
+    assert_eq!(f.primary.op, "select", "{f:#?}");
+}
+
+#[test]
+fn a_receive_whose_senders_are_all_gone_is_stuck() {
+    let report = explore(config(20), || async {
+        heartbeat(None);
+        let ch = goro::chan::<u8>(0);
+        let rx = ch.receiver();
+        drop(ch);
+        rx.recv().await;
+    });
+    assert_stuck(&report, 1);
+}
+
+#[test]
+fn a_channel_shared_through_an_arc_is_never_claimed_stuck() {
+    // Main's handle is not in its own future: the heartbeat may use it.
+    let report = explore(config(20), || async {
+        let (quit, ch) = (goro::chan::<()>(0), Arc::new(goro::chan::<u8>(0)));
+        heartbeat(Some(quit.receiver()));
+        let c = ch.clone();
+        goro::go!("late", async move {
+            goro::time::sleep(Duration::from_secs(5)).await;
+            c.send(1).await;
+        });
+        assert_eq!(ch.recv().await, Some(1));
+        quit.close();
+    });
+    assert!(report.findings().is_empty(), "{report}");
+}
+
+#[test]
+fn a_receive_from_a_timer_is_never_claimed_stuck() {
+    let report = explore(config(20), || async {
+        let quit = goro::chan::<()>(0);
+        heartbeat(Some(quit.receiver()));
+        goro::time::after(Duration::from_secs(10)).recv().await;
+        quit.close();
+    });
+    assert!(report.findings().is_empty(), "{report}");
+}
+
+#[test]
+fn operations_under_a_foreign_combinator_are_never_claimed_stuck() {
+    // Main waits in two receives at once (not a goro select): the one it
+    // alone holds cannot complete, the other can.
+    let report = explore(config(20), || async {
+        let quit = goro::chan::<()>(0);
+        heartbeat(Some(quit.receiver()));
+        let (own, shared) = (goro::chan::<u8>(0), goro::chan::<u8>(0));
+        let tx = shared.sender();
+        goro::go!("late", async move {
+            goro::time::sleep(Duration::from_secs(5)).await;
+            tx.send(1).await;
+        });
+        // The receive main alone holds parks last: the one the proof sees.
+        let first = std::pin::pin!(shared.recv());
+        let second = std::pin::pin!(own.recv());
+        let _ = futures_util::future::select(first, second).await;
+        quit.close();
+    });
+    assert!(report.findings().is_empty(), "{report}");
+}
+
+#[test]
 fn read_locks_in_a_cycle_without_a_writer_are_no_inversion() {
     let report = explore(config(20), || async {
         let (a, b) = (Arc::new(RwLock::new(0)), Arc::new(Mutex::new(0)));
@@ -223,8 +406,8 @@ fn read_locks_in_a_cycle_without_a_writer_are_no_inversion() {
 }
 
 #[test]
-#[ignore = "detector: a CancelFunc dropped at teardown (held by a leaked goroutine) is not reported: events of goroutine 0 are discarded"]
 fn a_cancel_func_held_by_a_leaked_goroutine_is_lost() {
+    let line = line!() + 2;
     let report = explore(config(1), || async {
         let (ctx, cancel) = goro::context::with_cancel(&goro::context::background());
         let never = goro::chan::<()>(0);
@@ -235,6 +418,75 @@ fn a_cancel_func_held_by_a_leaked_goroutine_is_lost() {
             cancel.cancel();
         });
     });
+    assert_eq!(report.findings().len(), 2, "{report}");
     assert!(report.has(FindingKind::GoroutineLeak), "{report}");
-    assert!(report.has(FindingKind::LostCancel), "{report}");
+    let f = report
+        .findings()
+        .iter()
+        .find(|f| f.kind == FindingKind::LostCancel)
+        .expect("a lost cancel");
+    // Made by main at `with_cancel`; it went with the leaked holder.
+    assert_eq!(
+        (f.primary.op.as_str(), f.primary.goroutine, f.primary.line),
+        ("with_cancel", 1, line),
+        "{f:#?}"
+    );
+    assert!(f.related.is_empty(), "no drop site of its own\n{f:#?}");
+    assert!(
+        noted(f, "goroutine 2 [holder] still held every CancelFunc clone"),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn a_lost_cancel_names_its_maker_and_where_another_goroutine_dropped_it() {
+    let made = line!() + 2;
+    let report = explore(config(1), || async {
+        let (ctx, cancel) = goro::context::with_cancel(&goro::context::background());
+        let worker = goro::spawn(async move {
+            drop(cancel);
+        });
+        worker.await;
+        drop(ctx);
+    });
+    let f = only(&report, FindingKind::LostCancel);
+    assert_eq!(
+        (f.primary.op.as_str(), f.primary.goroutine, f.primary.line),
+        ("with_cancel", 1, made),
+        "{f:#?}"
+    );
+    assert_eq!(f.related.len(), 1, "{f:#?}");
+    let dropped = &f.related[0];
+    assert_eq!(
+        (dropped.op.as_str(), dropped.goroutine),
+        ("drop", 2),
+        "{f:#?}"
+    );
+    assert_eq!(
+        (dropped.file.as_str(), dropped.line),
+        (file!(), made + 2),
+        "{f:#?}"
+    );
+    assert!(
+        noted(f, "dropped by goroutine 2 without cancel()"),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn a_cancel_func_held_by_a_goroutine_that_calls_it_is_not_lost() {
+    // The holder is only parked until main's send: it is torn down after
+    // it called cancel, never holding it blocked forever.
+    let report = explore(config(20), || async {
+        let (ctx, cancel) = goro::context::with_cancel(&goro::context::background());
+        let go = goro::chan::<()>(0);
+        let rx = go.receiver();
+        goro::go!("holder", async move {
+            rx.recv().await;
+            cancel.cancel();
+        });
+        go.send(()).await;
+        ctx.done().recv().await;
+    });
+    assert!(report.findings().is_empty(), "{report}");
 }

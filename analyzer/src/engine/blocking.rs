@@ -18,12 +18,64 @@ use crate::finding::{FindingKind, Site};
 use crate::vv::VClock;
 
 /// How a schedule ended, as the runtime saw it.
+///
+/// # Examples
+///
+/// ```
+/// use goro_analyzer::engine::{EndState, Held};
+/// use goro_analyzer::event::{Blocked, Loc, ObjId, Wait};
+///
+/// // Main waits to receive on channel 7, whose other handle goroutine 2
+/// // (blocked too) still held.
+/// let end = EndState {
+///     main_done: false,
+///     blocked: vec![Blocked { g: 1, wait: Wait::Recv { ch: ObjId(7), senders: 2 }, loc: Loc::UNKNOWN }],
+///     held: Some(vec![Held { g: 2, ch: ObjId(7), send: true, recv: true }]),
+///     running: Vec::new(),
+/// };
+/// assert!(!end.main_done);
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct EndState {
     /// The main goroutine returned.
     pub main_done: bool,
     /// Every goroutine still blocked (nothing could run, no timer was due).
     pub blocked: Vec<Blocked>,
+    /// The channel handles each goroutine left blocked still held, when the
+    /// runtime knows them (it drops each goroutine in turn and sees which
+    /// handles go with it): the goroutines that could complete another's
+    /// channel operation. `None`: unknown; the goroutines that used a
+    /// channel stand in for its holders.
+    pub held: Option<Vec<Held>>,
+    /// Goroutines that could still run (or wait for timers or the outside
+    /// world) when the runtime proved the `blocked` ones, main among them,
+    /// can never be woken: a deadlock Go would not report. Empty when
+    /// nothing could run.
+    pub running: Vec<Gid>,
+}
+
+/// A channel handle that a goroutine held when its schedule ended.
+///
+/// # Examples
+///
+/// ```
+/// use goro_analyzer::engine::Held;
+/// use goro_analyzer::event::ObjId;
+///
+/// // A `Receiver`: it can receive, not send or close.
+/// let h = Held { g: 3, ch: ObjId(1), send: false, recv: true };
+/// assert!(h.recv && !h.send);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Held {
+    /// The goroutine.
+    pub g: Gid,
+    /// The channel.
+    pub ch: ObjId,
+    /// The handle can send and close (`Chan`, `Sender`).
+    pub send: bool,
+    /// The handle can receive (`Chan`, `Receiver`).
+    pub recv: bool,
 }
 
 /// One way an edge `held → acquired` of the lock graph was made.
@@ -32,6 +84,10 @@ pub(super) struct LockEdge {
     g: Gid,
     held_at: Loc,
     acquired_at: Loc,
+    /// Whether the held lock and the acquired one were read locks of an
+    /// RwLock: two read locks of one lock do not exclude each other.
+    held_shared: bool,
+    acquired_shared: bool,
     /// Other locks held at the time: a common one serializes two edges.
     gates: BTreeSet<ObjId>,
     /// The acquiring goroutine's epoch, and its clock from before it took
@@ -49,8 +105,12 @@ pub(super) struct Locks {
     /// Who holds each lock, and where they took it.
     holders: BTreeMap<ObjId, Vec<(Gid, Loc)>>,
     /// Locks each goroutine holds, in acquisition order, with its clock from
-    /// just before it took each: what it knew without the lock's own edge.
-    held: BTreeMap<Gid, Vec<(ObjId, Loc, VClock)>>,
+    /// just before it took each (what it knew without the lock's own edge)
+    /// and whether it holds it shared (a read lock).
+    held: BTreeMap<Gid, Vec<(ObjId, Loc, VClock, bool)>>,
+    /// Write locks of each RwLock (a few, from different goroutines): a
+    /// writer queued between two read locks makes the second one wait.
+    writers: BTreeMap<ObjId, Vec<Writer>>,
     /// The lock each goroutine is waiting for.
     waiting: BTreeMap<Gid, (ObjId, Loc)>,
     /// The lock-acquisition graph: up to a few witnesses per edge.
@@ -59,20 +119,61 @@ pub(super) struct Locks {
     deadlocked: BTreeSet<Gid>,
 }
 
+/// A write lock of an RwLock, as a witness that a writer can queue between
+/// two read locks.
+#[derive(Clone, Debug)]
+pub(super) struct Writer {
+    g: Gid,
+    at: Loc,
+    /// Its epoch, and its clock from before it took the lock (as for
+    /// [`LockEdge`]).
+    clk: u32,
+    clock: VClock,
+}
+
 const WITNESSES: usize = 4;
 
+/// How many witness combinations a cycle may try before it is given up
+/// (unreported): a bound on the search, never a guess.
+const SEARCH_BUDGET: usize = 4096;
+
 impl Engine {
-    /// `g` acquired lock `obj` at `loc`: lock-order edges from every lock it
-    /// holds.
-    /// `pre` is `g`'s clock before the lock's own acquire edge.
+    /// `g` acquired Mutex `obj` at `loc`: lock-order edges from every lock
+    /// it holds. `pre` is `g`'s clock before the lock's own acquire edge.
     pub(super) fn lock_acquired(&mut self, g: Gid, obj: ObjId, loc: Loc, pre: VClock) {
+        self.acquired(g, obj, loc, pre, false);
+    }
+
+    /// `g` took a read lock of RwLock `obj`: like [`Self::lock_acquired`],
+    /// but shared.
+    pub(super) fn read_lock_acquired(&mut self, g: Gid, obj: ObjId, loc: Loc, pre: VClock) {
+        self.acquired(g, obj, loc, pre, true);
+    }
+
+    /// `g` took the write lock of RwLock `obj`: exclusive, and a writer that
+    /// can come between two read locks of it.
+    pub(super) fn write_lock_acquired(&mut self, g: Gid, obj: ObjId, loc: Loc, pre: VClock) {
+        let clk = self.g(g).own;
+        let w = self.locks.writers.entry(obj).or_default();
+        if w.len() < WITNESSES && !w.iter().any(|x| x.g == g) {
+            w.push(Writer {
+                g,
+                at: loc,
+                clk,
+                clock: pre.clone(),
+            });
+        }
+        self.acquired(g, obj, loc, pre, false);
+    }
+
+    fn acquired(&mut self, g: Gid, obj: ObjId, loc: Loc, pre: VClock, shared: bool) {
         let clk = self.g(g).own;
         let frames = self.g(g).frames();
         let locks = &mut self.locks;
         locks.waiting.remove(&g);
         let held = locks.held.entry(g).or_default();
-        let all: BTreeSet<ObjId> = held.iter().map(|(o, _, _)| *o).collect();
-        for (a, held_at, held_pre) in held.iter() {
+        let all: BTreeSet<ObjId> = held.iter().map(|(o, _, _, _)| *o).collect();
+        for (a, held_at, held_pre, held_shared) in held.iter() {
             let (a, held_at) = (*a, *held_at);
             if a == obj {
                 continue;
@@ -85,6 +186,8 @@ impl Engine {
                     g,
                     held_at,
                     acquired_at: loc,
+                    held_shared: *held_shared,
+                    acquired_shared: shared,
                     gates,
                     clk,
                     clock: held_pre.clone(),
@@ -92,7 +195,7 @@ impl Engine {
                 });
             }
         }
-        held.push((obj, loc, pre));
+        held.push((obj, loc, pre, shared));
         locks.holders.entry(obj).or_default().push((g, loc));
     }
 
@@ -100,7 +203,7 @@ impl Engine {
     pub(super) fn lock_released(&mut self, g: Gid, obj: ObjId) {
         let locks = &mut self.locks;
         if let Some(h) = locks.held.get_mut(&g) {
-            if let Some(i) = h.iter().rposition(|(o, _, _)| *o == obj) {
+            if let Some(i) = h.iter().rposition(|(o, _, _, _)| *o == obj) {
                 h.remove(i);
             }
         }
@@ -333,9 +436,18 @@ impl Engine {
     }
 
     /// Who could unblock `b`: lock holders, joined goroutines, the other
-    /// side of channels, WaitGroup adders.
-    fn could_unblock(&self, b: &Blocked) -> Vec<Gid> {
+    /// side of channels (the goroutines holding a handle of the other
+    /// direction, or, when the runtime did not say, those that used it),
+    /// WaitGroup adders.
+    fn could_unblock(&self, b: &Blocked, end: &EndState) -> Vec<Gid> {
         let chan_peers = |ch: &ObjId, send: bool| -> Vec<Gid> {
+            if let Some(held) = &end.held {
+                return held
+                    .iter()
+                    .filter(|h| h.ch == *ch && if send { h.recv } else { h.send })
+                    .map(|h| h.g)
+                    .collect();
+            }
             self.chans
                 .get(ch)
                 .map(|c| {
@@ -379,21 +491,20 @@ impl Engine {
         let mut graph: DiGraphMap<Gid, ()> = DiGraphMap::new();
         for b in &end.blocked {
             graph.add_node(b.g);
-            for h in self.could_unblock(b) {
+            for h in self.could_unblock(b, end) {
                 if blocked.contains_key(&h) {
                     graph.add_edge(b.g, h, ());
                 }
             }
         }
-        // A cycle, if there is one, is the heart of it.
+        // A cycle, if there is one, is the heart of it: the shortest one
+        // through the least goroutine of the first strongly connected
+        // component, in the direction of its edges.
         let cycle: Vec<Gid> = tarjan_scc(&graph)
             .into_iter()
-            .filter(|scc| scc.len() > 1 || scc.iter().any(|&n| graph.contains_edge(n, n)))
+            .filter(|scc| scc.len() > 1)
             .min_by_key(|scc| scc.iter().min().copied())
-            .map(|mut scc| {
-                scc.sort_unstable();
-                scc
-            })
+            .and_then(|scc| shortest_cycle(&graph, &scc))
             .unwrap_or_default();
         let first = blocked
             .get(&1)
@@ -408,7 +519,7 @@ impl Engine {
             if b.g != first.g {
                 related.push(self.site(b.g, b.loc, op));
             }
-            let waits_for = self.could_unblock(b);
+            let waits_for = self.could_unblock(b, end);
             let on = if waits_for.is_empty() {
                 String::new()
             } else {
@@ -438,20 +549,49 @@ impl Engine {
                     .join(" -> "),
                 cycle[0]
             ));
-        } else {
+        } else if end.running.is_empty() {
             notes.push(
                 "no goroutine that could unblock the others is left running, and no timer is \
                  pending"
                     .into(),
             );
         }
-        self.report(
-            FindingKind::Deadlock,
-            true,
+        let message = if end.running.is_empty() {
             format!(
                 "all goroutines are asleep: deadlock ({} blocked, main {what})",
                 end.blocked.len()
-            ),
+            )
+        } else {
+            let running: Vec<String> = end
+                .running
+                .iter()
+                .map(|g| format!("{g}{}", self.name_suffix(*g)))
+                .collect();
+            notes.push(format!(
+                "goroutine(s) {} still run (or wait for timers past the grace period, the \
+                 outside world, or what goro cannot prove stuck), but none of them can ever \
+                 wake the blocked ones: each of those waits on channel operations whose every \
+                 handle that could complete them is held by a blocked goroutine itself \
+                 (handle counts and handle ownership prove it), on a goroutine that never \
+                 returns, or on nothing that can wake it at all",
+                running.join(", ")
+            ));
+            notes.push(
+                "Go would not report this: its runtime sees a deadlock only once every \
+                 goroutine is asleep and no timer is pending"
+                    .into(),
+            );
+            format!(
+                "deadlock: main can never proceed ({} goroutine(s) blocked forever, main {what}; \
+                 {} other(s) still running)",
+                end.blocked.len(),
+                end.running.len()
+            )
+        };
+        self.report(
+            FindingKind::Deadlock,
+            true,
+            message,
             primary,
             related,
             notes,
@@ -496,33 +636,16 @@ impl Engine {
     }
 
     fn report_cycle(&mut self, cycle: &[ObjId]) {
-        // One witness per edge, from pairwise different goroutines.
-        let mut chosen: Vec<LockEdge> = Vec::new();
+        // One witness per edge, from pairwise different goroutines, that
+        // can all be blocked at once: no common lock held around two of
+        // them, no happens-before between them, and at every lock of the
+        // cycle a holder and a waiter that exclude each other.
         let n = cycle.len();
-        for i in 0..n {
-            let key = (cycle[i], cycle[(i + 1) % n]);
-            let pick = self.locks.edges.get(&key).and_then(|ws| {
-                ws.iter()
-                    .find(|w| chosen.iter().all(|c| c.g != w.g))
-                    .cloned()
-            });
-            match pick {
-                Some(w) => chosen.push(w),
-                None => return,
-            }
-        }
-        // A lock held around two of the edges serializes them.
-        for i in 0..n {
-            for j in i + 1..n {
-                if !chosen[i].gates.is_disjoint(&chosen[j].gates) {
-                    return;
-                }
-                let (x, y) = (&chosen[i], &chosen[j]);
-                let ordered = y.clock.get(idx(x.g)) >= x.clk || x.clock.get(idx(y.g)) >= y.clk;
-                if ordered {
-                    return;
-                }
-            }
+        let mut chosen: Vec<LockEdge> = Vec::new();
+        let mut writers: Vec<Option<Writer>> = Vec::new();
+        let mut budget = SEARCH_BUDGET;
+        if !self.pick_witnesses(cycle, &mut chosen, &mut writers, &mut budget) {
+            return;
         }
         let first = &chosen[0];
         let primary = self.site_at(first.g, first.acquired_at, "lock", &first.frames);
@@ -542,6 +665,19 @@ impl Engine {
                 cycle[i].0,
                 w.held_at
             ));
+        }
+        for (i, w) in writers.iter().enumerate() {
+            if let Some(w) = w {
+                notes.push(format!(
+                    "lock #{} is read-locked on both sides, which alone cannot block; but \
+                     goroutine {}{} write-locks it at {}, and a writer waiting for the first \
+                     reader makes the second one wait behind it",
+                    cycle[i].0,
+                    w.g,
+                    self.name_suffix(w.g),
+                    w.at
+                ));
+            }
         }
         notes.push(
             "nothing orders these acquisitions (no common lock held around them, no \
@@ -564,8 +700,134 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// Extends `chosen` (witnesses of the first `chosen.len()` edges of
+    /// `cycle`) to the whole cycle by backtracking; then `writers[i]` is
+    /// the writer that lock `cycle[i]` needs when it is read-locked on both
+    /// sides. `false` when no choice works or the budget runs out.
+    fn pick_witnesses(
+        &self,
+        cycle: &[ObjId],
+        chosen: &mut Vec<LockEdge>,
+        writers: &mut Vec<Option<Writer>>,
+        budget: &mut usize,
+    ) -> bool {
+        let n = cycle.len();
+        let i = chosen.len();
+        if i == n {
+            return self.pick_writers(cycle, chosen, writers);
+        }
+        let Some(ws) = self.locks.edges.get(&(cycle[i], cycle[(i + 1) % n])) else {
+            return false;
+        };
+        for w in ws {
+            if *budget == 0 {
+                return false;
+            }
+            *budget -= 1;
+            let fits = chosen
+                .iter()
+                .all(|c| c.g != w.g && c.gates.is_disjoint(&w.gates) && !edges_ordered(c, w));
+            if !fits {
+                continue;
+            }
+            chosen.push(w.clone());
+            if self.pick_witnesses(cycle, chosen, writers, budget) {
+                return true;
+            }
+            chosen.pop();
+        }
+        false
+    }
+
+    /// For every lock of the cycle that its holder and its taker both
+    /// read-lock (which alone cannot block: read locks share), a writer
+    /// that can queue between them, since an RwLock makes new readers wait
+    /// behind a waiting writer: a write lock by a goroutine outside the
+    /// cycle, unordered with every edge of it, a different one per lock.
+    /// `false` when some lock has none: the cycle cannot deadlock.
+    fn pick_writers(
+        &self,
+        cycle: &[ObjId],
+        chosen: &[LockEdge],
+        writers: &mut Vec<Option<Writer>>,
+    ) -> bool {
+        let n = cycle.len();
+        writers.clear();
+        for i in 0..n {
+            // Lock i is held by witness i and taken by the one before it.
+            let (holder, taker) = (&chosen[i], &chosen[(i + n - 1) % n]);
+            if !(holder.held_shared && taker.acquired_shared) {
+                writers.push(None);
+                continue;
+            }
+            let pick = self.locks.writers.get(&cycle[i]).and_then(|ws| {
+                ws.iter()
+                    .find(|w| {
+                        chosen.iter().all(|c| c.g != w.g && !writer_ordered(w, c))
+                            && writers.iter().flatten().all(|x| x.g != w.g)
+                    })
+                    .cloned()
+            });
+            match pick {
+                Some(w) => writers.push(Some(w)),
+                None => return false,
+            }
+        }
+        true
+    }
+}
+
+/// Whether happens-before orders two edges (not through the cycle's own
+/// locks: each edge's clock is from before it took its held lock).
+fn edges_ordered(x: &LockEdge, y: &LockEdge) -> bool {
+    y.clock.get(idx(x.g)) >= x.clk || x.clock.get(idx(y.g)) >= y.clk
+}
+
+/// Whether happens-before orders a write lock and an edge.
+fn writer_ordered(w: &Writer, x: &LockEdge) -> bool {
+    w.clock.get(idx(x.g)) >= x.clk || x.clock.get(idx(w.g)) >= w.clk
+}
+
 fn idx(g: Gid) -> u32 {
     u32::try_from(g.saturating_sub(1)).unwrap_or(u32::MAX)
+}
+
+/// The shortest cycle through the least node of `scc` (a strongly
+/// connected component of `graph`), following edge directions, starting
+/// there.
+fn shortest_cycle(graph: &DiGraphMap<Gid, ()>, scc: &[Gid]) -> Option<Vec<Gid>> {
+    let start = *scc.iter().min()?;
+    let inside: BTreeSet<Gid> = scc.iter().copied().collect();
+    // Breadth first from `start`, remembering how each node was reached.
+    let mut from: BTreeMap<Gid, Gid> = BTreeMap::new();
+    let mut queue = std::collections::VecDeque::from([start]);
+    while let Some(cur) = queue.pop_front() {
+        let mut next: Vec<Gid> = graph
+            .neighbors(cur)
+            .filter(|n| inside.contains(n))
+            .collect();
+        next.sort_unstable();
+        for n in next {
+            if n == start {
+                let mut path = vec![cur];
+                while let Some(&p) = from.get(path.last()?) {
+                    path.push(p);
+                }
+                if *path.last()? != start {
+                    path.push(start);
+                }
+                path.reverse();
+                path.dedup();
+                return Some(path);
+            }
+            if n != start && !from.contains_key(&n) {
+                from.insert(n, cur);
+                queue.push_back(n);
+            }
+        }
+    }
+    None
 }
 
 /// A simple cycle inside a strongly connected component.

@@ -20,7 +20,7 @@ mod blocking;
 mod shadow;
 mod table;
 
-pub use blocking::EndState;
+pub use blocking::{EndState, Held};
 
 use crate::fxhash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
@@ -457,7 +457,7 @@ impl Engine {
                 let pre = self.clock(g);
                 let w = self.rws.entry(*obj).or_default().w.clone();
                 self.acquire_from(g, &w);
-                self.lock_acquired(g, *obj, loc, pre);
+                self.read_lock_acquired(g, *obj, loc, pre);
             }
             Op::RUnlock { obj } => {
                 self.lock_released(g, *obj);
@@ -471,7 +471,7 @@ impl Engine {
                 let (w, r) = (rw.w.clone(), rw.r.clone());
                 self.acquire_from(g, &w);
                 self.acquire_from(g, &r);
-                self.lock_acquired(g, *obj, loc, pre);
+                self.write_lock_acquired(g, *obj, loc, pre);
             }
             Op::WUnlock { obj } => {
                 self.lock_released(g, *obj);
@@ -512,22 +512,46 @@ impl Engine {
             Op::LockWait { obj } => self.lock_wait(g, *obj, loc),
             Op::LostCancel {
                 created,
+                creator,
                 func,
                 timer_pending,
                 children,
+                at_teardown,
             } => {
-                let primary = self.site(g, *created, func);
-                // A drop without a known site (the runtime cannot see
-                // where a value is dropped) names no related site.
-                let related: Vec<Site> = if loc == Loc::UNKNOWN {
-                    Vec::new()
+                // Made by its creator, perhaps far from where it went.
+                let primary = if *creator == 0 || *creator == g {
+                    self.site(g, *created, func)
                 } else {
-                    vec![self.site(g, loc, "drop")]
+                    self.site_at(*creator, *created, func, &None)
                 };
-                let mut notes = vec![format!(
-                    "every CancelFunc clone returned by {func} was dropped by goroutine {g} \
-                     without cancel(): the context stays alive until its parent is cancelled"
-                )];
+                let who = format!("goroutine {g}{}", self.name_suffix(g));
+                let mut related = Vec::new();
+                let mut notes = Vec::new();
+                if *at_teardown {
+                    notes.push(format!(
+                        "{who} still held every CancelFunc clone returned by {func} when it \
+                         was left blocked forever: they went with it, never called, and the \
+                         context stays alive until its parent is cancelled"
+                    ));
+                } else {
+                    notes.push(format!(
+                        "every CancelFunc clone returned by {func} was dropped by {who} without \
+                         cancel(): the context stays alive until its parent is cancelled"
+                    ));
+                    if loc == Loc::UNKNOWN {
+                        notes.push(
+                            "where it was dropped is unknown: no frame of the drop's stack \
+                             trace outside goro and the standard library resolved to a file \
+                             and line (build with debug info, e.g. `debug = 1`, to see it)"
+                                .into(),
+                        );
+                    } else {
+                        related.push(self.site(g, loc, "drop"));
+                        notes.push(format!(
+                            "dropped here: the last CancelFunc clone went out of use at {loc}"
+                        ));
+                    }
+                }
                 if *timer_pending {
                     notes
                         .push("its timer was still pending when the CancelFunc was dropped".into());

@@ -441,7 +441,7 @@ fn findings_round_trip_through_json_lines() {
 
 // ------------------------------------------------------------ blocking bugs
 
-use crate::engine::EndState;
+use crate::engine::{EndState, Held};
 use crate::event::{Blocked, Wait};
 
 const A: ObjId = ObjId(40);
@@ -473,6 +473,8 @@ fn ab_ba_locking_is_a_lock_order_inversion_even_without_a_deadlock() {
     t.e.finish(&EndState {
         main_done: true,
         blocked: Vec::new(),
+        held: None,
+        running: Vec::new(),
     });
     assert_eq!(t.kinds(), vec![FindingKind::LockOrderInversion]);
     let f = &t.e.findings()[0];
@@ -538,6 +540,79 @@ fn inversion_ordered_by_happens_before_is_not_reported() {
     assert!(t.kinds().is_empty(), "{:?}", t.e.findings());
 }
 
+/// Goroutine 2 read-locks RwLock A, then locks Mutex B; goroutine 3 locks
+/// B, then read-locks A.
+fn read_read_cycle(t: &mut T) {
+    t.spawn(1, 2)
+        .spawn(1, 3)
+        .ev(2, Op::RLock { obj: A })
+        .ev(2, lock(B))
+        .ev(2, unlock(B))
+        .ev(2, Op::RUnlock { obj: A })
+        .ev(3, lock(B))
+        .ev(3, Op::RLock { obj: A })
+        .ev(3, Op::RUnlock { obj: A })
+        .ev(3, unlock(B));
+}
+
+#[test]
+fn read_locks_in_a_cycle_need_a_concurrent_writer() {
+    // Shared read locks alone cannot block each other.
+    let mut t = T::new();
+    read_read_cycle(&mut t);
+    t.e.finish(&EndState::default());
+    assert!(t.kinds().is_empty(), "{:?}", t.e.findings());
+    // A writer of A, unordered with both, can queue between the readers.
+    let mut t = T::new();
+    read_read_cycle(&mut t);
+    t.spawn(1, 4)
+        .ev(4, Op::WLock { obj: A })
+        .ev(4, Op::WUnlock { obj: A });
+    t.e.finish(&EndState::default());
+    assert_eq!(t.kinds(), vec![FindingKind::LockOrderInversion]);
+    let f = &t.e.findings()[0];
+    assert!(
+        f.notes
+            .iter()
+            .any(|n| n.contains("goroutine 4 write-locks it at t.rs:12:1")),
+        "{:?}",
+        f.notes
+    );
+    // A writer that is done before the readers start cannot.
+    let mut t = T::new();
+    t.spawn(1, 4)
+        .ev(4, Op::WLock { obj: A })
+        .ev(4, Op::WUnlock { obj: A })
+        .ev(4, Op::End)
+        .ev(1, Op::Join { child: 4 });
+    read_read_cycle(&mut t);
+    t.e.finish(&EndState::default());
+    assert!(t.kinds().is_empty(), "{:?}", t.e.findings());
+    // Nor one of the cycle's own goroutines.
+    let mut t = T::new();
+    read_read_cycle(&mut t);
+    t.ev(3, Op::WLock { obj: A }).ev(3, Op::WUnlock { obj: A });
+    t.e.finish(&EndState::default());
+    assert!(t.kinds().is_empty(), "{:?}", t.e.findings());
+}
+
+#[test]
+fn a_read_lock_against_a_write_lock_is_an_inversion_without_a_third_goroutine() {
+    let mut t = T::new();
+    t.spawn(1, 2)
+        .spawn(1, 3)
+        .ev(2, Op::RLock { obj: A })
+        .ev(2, lock(B))
+        .ev(2, unlock(B))
+        .ev(2, Op::RUnlock { obj: A })
+        .ev(3, lock(B))
+        .ev(3, Op::WLock { obj: A })
+        .ev(3, Op::WUnlock { obj: A })
+        .ev(3, unlock(B));
+    t.e.finish(&EndState::default());
+    assert_eq!(t.kinds(), vec![FindingKind::LockOrderInversion]);
+}
+
 #[test]
 fn waiting_in_a_cycle_of_lock_holders_is_a_partial_deadlock_at_once() {
     let mut t = T::new();
@@ -579,6 +654,8 @@ fn goroutines_left_blocked_after_main_returns_leak_and_say_why() {
     t.e.finish(&EndState {
         main_done: true,
         blocked: vec![blocked(2, Wait::Recv { ch: CH, senders: 0 }, 50)],
+        held: None,
+        running: Vec::new(),
     });
     assert_eq!(t.kinds(), vec![FindingKind::GoroutineLeak]);
     let f = &t.e.findings()[0];
@@ -595,6 +672,8 @@ fn goroutines_left_blocked_after_main_returns_leak_and_say_why() {
     t.e.finish(&EndState {
         main_done: true,
         blocked: Vec::new(),
+        held: None,
+        running: Vec::new(),
     });
     assert!(t.kinds().is_empty());
 }
@@ -609,6 +688,8 @@ fn main_blocked_with_nothing_runnable_is_a_deadlock_with_its_cycle() {
             blocked(1, Wait::Join { g: 2 }, 60),
             blocked(2, Wait::Lock { obj: B }, 61),
         ],
+        held: None,
+        running: Vec::new(),
     });
     assert_eq!(t.kinds(), vec![FindingKind::Deadlock]);
     let f = &t.e.findings()[0];
@@ -623,6 +704,8 @@ fn main_blocked_with_nothing_runnable_is_a_deadlock_with_its_cycle() {
             blocked(2, Wait::Lock { obj: B }, 61),
             blocked(3, Wait::Lock { obj: A }, 62),
         ],
+        held: None,
+        running: Vec::new(),
     });
     let f =
         t.e.findings()
@@ -639,15 +722,153 @@ fn main_blocked_with_nothing_runnable_is_a_deadlock_with_its_cycle() {
 }
 
 #[test]
+fn main_proved_stuck_while_others_run_is_a_deadlock_that_says_so() {
+    let mut t = T::new();
+    t.ev(
+        1,
+        Op::Spawn {
+            child: 2,
+            name: Some("heartbeat".into()),
+        },
+    );
+    t.e.finish(&EndState {
+        main_done: false,
+        blocked: vec![blocked(1, Wait::Recv { ch: CH, senders: 1 }, 60)],
+        held: Some(vec![Held {
+            g: 1,
+            ch: CH,
+            send: true,
+            recv: true,
+        }]),
+        running: vec![2],
+    });
+    assert_eq!(t.kinds(), vec![FindingKind::Deadlock]);
+    let f = &t.e.findings()[0];
+    assert!(
+        f.message.starts_with(
+            "deadlock: main can never proceed (1 goroutine(s) blocked forever, main receiving"
+        ),
+        "{}",
+        f.message
+    );
+    assert!(f
+        .notes
+        .iter()
+        .any(|n| n.starts_with("goroutine(s) 2 [heartbeat] still run")));
+    assert!(f
+        .notes
+        .iter()
+        .any(|n| n.starts_with("Go would not report this")));
+    assert!(!f
+        .notes
+        .iter()
+        .any(|n| n.starts_with("no goroutine that could unblock")));
+}
+
+#[test]
+fn a_wait_for_cycle_is_spelled_in_the_direction_of_its_edges() {
+    // 1 joins 3, 3 joins 2, 2 joins 1.
+    let mut t = T::new();
+    t.spawn(1, 2).spawn(1, 3);
+    t.e.finish(&EndState {
+        main_done: false,
+        blocked: vec![
+            blocked(1, Wait::Join { g: 3 }, 60),
+            blocked(2, Wait::Join { g: 1 }, 61),
+            blocked(3, Wait::Join { g: 2 }, 62),
+        ],
+        held: None,
+        running: Vec::new(),
+    });
+    let f = &t.e.findings()[0];
+    assert!(
+        f.notes
+            .iter()
+            .any(|n| n == "wait-for cycle: goroutine 1 -> goroutine 3 -> goroutine 2 -> 1"),
+        "{:?}",
+        f.notes
+    );
+}
+
+#[test]
+fn channel_peers_are_the_goroutines_that_held_its_handles() {
+    // 1 receives on CH, 2 receives on CH2; 2 held a sender of CH, 1 only a
+    // receiver of CH2: 1 waits for 2, 2 for nobody.
+    const CH2: ObjId = ObjId(11);
+    let mut t = T::new();
+    t.spawn(1, 2);
+    t.e.finish(&EndState {
+        main_done: false,
+        blocked: vec![
+            blocked(1, Wait::Recv { ch: CH, senders: 2 }, 60),
+            blocked(
+                2,
+                Wait::Recv {
+                    ch: CH2,
+                    senders: 1,
+                },
+                61,
+            ),
+        ],
+        held: Some(vec![
+            Held {
+                g: 1,
+                ch: CH,
+                send: true,
+                recv: true,
+            },
+            Held {
+                g: 2,
+                ch: CH,
+                send: true,
+                recv: false,
+            },
+            Held {
+                g: 1,
+                ch: CH2,
+                send: false,
+                recv: true,
+            },
+            Held {
+                g: 2,
+                ch: CH2,
+                send: true,
+                recv: true,
+            },
+        ]),
+        running: Vec::new(),
+    });
+    let f = &t.e.findings()[0];
+    assert!(
+        f.notes
+            .iter()
+            .any(|n| n.starts_with("goroutine 1 is blocked")
+                && n.ends_with("waiting for goroutine(s) 2")),
+        "{:?}",
+        f.notes
+    );
+    assert!(
+        f.notes
+            .iter()
+            .any(|n| n.starts_with("goroutine 2 is blocked") && !n.contains("waiting for")),
+        "{:?}",
+        f.notes
+    );
+    assert!(!f.notes.iter().any(|n| n.contains("wait-for cycle")));
+}
+
+#[test]
 fn a_dropped_cancel_func_is_a_lost_cancel() {
     let mut t = T::new();
     t.ev(
         1,
         Op::LostCancel {
             created: at(70),
+            creator: 1,
             func: "with_timeout",
             timer_pending: true,
             children: 0,
+            at_teardown: false,
         },
     );
     assert_eq!(t.kinds(), vec![FindingKind::LostCancel]);
@@ -712,4 +933,61 @@ fn a_join_orders_the_childs_writes_and_what_it_inherited() {
     t.ev(2, Op::End);
     t.r(3);
     assert_eq!(t.kinds(), vec![FindingKind::DataRace]);
+}
+
+fn lost_cancel(creator: Gid, at_teardown: bool) -> Op {
+    Op::LostCancel {
+        created: at(70),
+        creator,
+        func: "with_cancel",
+        timer_pending: false,
+        children: 0,
+        at_teardown,
+    }
+}
+
+#[test]
+fn a_lost_cancel_names_its_drop_site_or_says_it_is_unknown() {
+    // Dropped by goroutine 2 at a resolved site: a related `drop` site.
+    let mut t = T::new();
+    t.spawn(1, 2).ev(2, lost_cancel(1, false));
+    let f = &t.e.findings()[0];
+    assert_eq!((f.primary.goroutine, f.primary.line), (1, 70));
+    assert_eq!(
+        (
+            f.related[0].op.as_str(),
+            f.related[0].goroutine,
+            f.related[0].line
+        ),
+        ("drop", 2, 2)
+    );
+    assert!(f.notes.iter().any(|n| n.starts_with("dropped here")));
+    // No frame resolved: no site is invented, a note says so.
+    let mut t = T::new();
+    t.spawn(1, 2);
+    t.e.apply(&Event {
+        g: 2,
+        op: lost_cancel(1, false),
+        loc: Loc::UNKNOWN,
+    });
+    let f = &t.e.findings()[0];
+    assert!(f.related.is_empty());
+    assert!(f
+        .notes
+        .iter()
+        .any(|n| n.starts_with("where it was dropped is unknown")));
+    // Torn down with a goroutine blocked forever: said so, no drop site.
+    let mut t = T::new();
+    t.spawn(1, 2);
+    t.e.apply(&Event {
+        g: 2,
+        op: lost_cancel(1, true),
+        loc: Loc::UNKNOWN,
+    });
+    let f = &t.e.findings()[0];
+    assert!(f.related.is_empty());
+    assert!(f.notes.iter().any(|n| n.starts_with(
+        "goroutine 2 still held every CancelFunc clone returned by with_cancel when it was left \
+         blocked forever"
+    )));
 }

@@ -303,7 +303,10 @@ pub(crate) fn kind_description(kind: FindingKind) -> &'static str {
             "Two accesses to one location, at least one a write, not ordered by happens-before."
         }
         FindingKind::GoroutineLeak => "A goroutine still blocked when its program ends.",
-        FindingKind::Deadlock => "Every goroutine blocked, and no timer pending.",
+        FindingKind::Deadlock => {
+            "Main can never proceed: every goroutine blocked with no timer pending, or main \
+             provably never woken while others run."
+        }
         FindingKind::LockOrderInversion => {
             "Locks acquired in opposite orders by goroutines no common lock orders."
         }

@@ -31,7 +31,7 @@ use std::task::{Context, Poll};
 
 pub use err::{TryRecvError, TrySendError};
 
-use crate::rt::chan::{Channel, Park, ParkSend, TryRecv, TrySend};
+use crate::rt::chan::{handle_ref, Channel, Park, ParkSend, TryRecv, TrySend};
 use crate::rt::detect;
 use crate::rt::panic::panic_at;
 use crate::rt::waiter::Waiter;
@@ -60,6 +60,13 @@ pub(crate) const CLOSE_OF_CLOSED: &str = "close of closed channel";
 #[track_caller]
 pub fn chan<T>(cap: usize) -> Chan<T> {
     Chan::wrap(Arc::new(Channel::new(cap, Location::caller())))
+}
+
+/// A channel that goro itself owns (a context's `done`): the detector does
+/// not count a goroutine that drops its handle among the channel's holders.
+#[track_caller]
+pub(crate) fn internal_chan<T>(cap: usize) -> Chan<T> {
+    Chan::wrap(Arc::new(Channel::new(cap, Location::caller()).internal()))
 }
 
 /// A channel handle that can send, receive and close: Go's `chan T`.
@@ -207,7 +214,7 @@ macro_rules! send_methods {
         /// ```
         #[track_caller]
         pub fn send(&self, v: T) -> SendFuture<'_, T> {
-            SendFuture::new(&self.inner, v, Location::caller())
+            SendFuture::new(&self.inner, v, Location::caller(), self.handle())
         }
 
         /// Sends `v` if that can be done without waiting.
@@ -276,7 +283,7 @@ macro_rules! recv_methods {
         /// ```
         #[track_caller]
         pub fn recv(&self) -> RecvFuture<'_, T> {
-            RecvFuture::new(&self.inner, Location::caller())
+            RecvFuture::new(&self.inner, Location::caller(), self.handle())
         }
 
         /// Receives a value if one is available without waiting.
@@ -345,11 +352,15 @@ impl<T> Receiver<T> {
 }
 
 // Every handle is counted by direction (see `HandleCounts`): made through
-// `wrap`, uncounted on drop.
+// `wrap`, uncounted on drop. `handle` is its identity for the detector.
 impl<T> Chan<T> {
     fn wrap(inner: Arc<Channel<T>>) -> Self {
         inner.counts.add(true, true);
         Chan { inner }
+    }
+
+    fn handle(&self) -> usize {
+        handle_ref(self, true, true)
     }
 }
 
@@ -357,6 +368,10 @@ impl<T> Sender<T> {
     fn wrap(inner: Arc<Channel<T>>) -> Self {
         inner.counts.add(true, false);
         Sender { inner }
+    }
+
+    fn handle(&self) -> usize {
+        handle_ref(self, true, false)
     }
 }
 
@@ -368,17 +383,21 @@ impl<T> Receiver<T> {
             stream: RecvState::default(),
         }
     }
+
+    fn handle(&self) -> usize {
+        handle_ref(self, false, true)
+    }
 }
 
 impl<T> Drop for Chan<T> {
     fn drop(&mut self) {
-        self.inner.counts.remove(true, true);
+        self.inner.drop_handle(true, true);
     }
 }
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        self.inner.counts.remove(true, false);
+        self.inner.drop_handle(true, false);
     }
 }
 
@@ -446,7 +465,14 @@ impl<T> futures_core::Stream for Receiver<T> {
         let this = self.get_mut();
         // The caller's site is not available through the trait: report the
         // receive here.
-        let r = poll_recv(&this.inner, &mut this.stream, Location::caller(), cx);
+        let handle = this.handle();
+        let r = poll_recv(
+            &this.inner,
+            &mut this.stream,
+            Location::caller(),
+            handle,
+            cx,
+        );
         if r.is_ready() {
             this.stream = RecvState::default();
         }
@@ -457,7 +483,7 @@ impl<T> futures_core::Stream for Receiver<T> {
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         cancel_recv(&self.inner, &mut self.stream);
-        self.inner.counts.remove(false, true);
+        self.inner.drop_handle(false, true);
     }
 }
 
@@ -466,6 +492,9 @@ impl<T> Drop for Receiver<T> {
 pub trait RecvHandle<T> {
     #[doc(hidden)]
     fn __channel(&self) -> &Arc<Channel<T>>;
+    /// The handle's identity for the detector (`rt::chan::handle_ref`).
+    #[doc(hidden)]
+    fn __handle(&self) -> usize;
 }
 
 /// Internal access for `select!`: which channel a handle refers to.
@@ -473,36 +502,57 @@ pub trait RecvHandle<T> {
 pub trait SendHandle<T> {
     #[doc(hidden)]
     fn __channel(&self) -> &Arc<Channel<T>>;
+    /// The handle's identity for the detector (`rt::chan::handle_ref`).
+    #[doc(hidden)]
+    fn __handle(&self) -> usize;
 }
 
 impl<T> RecvHandle<T> for Chan<T> {
     fn __channel(&self) -> &Arc<Channel<T>> {
         &self.inner
     }
+    fn __handle(&self) -> usize {
+        self.handle()
+    }
 }
 impl<T> RecvHandle<T> for Receiver<T> {
     fn __channel(&self) -> &Arc<Channel<T>> {
         &self.inner
+    }
+    fn __handle(&self) -> usize {
+        self.handle()
     }
 }
 impl<T> SendHandle<T> for Chan<T> {
     fn __channel(&self) -> &Arc<Channel<T>> {
         &self.inner
     }
+    fn __handle(&self) -> usize {
+        self.handle()
+    }
 }
 impl<T> SendHandle<T> for Sender<T> {
     fn __channel(&self) -> &Arc<Channel<T>> {
         &self.inner
+    }
+    fn __handle(&self) -> usize {
+        self.handle()
     }
 }
 impl<T, H: RecvHandle<T> + ?Sized> RecvHandle<T> for &H {
     fn __channel(&self) -> &Arc<Channel<T>> {
         (**self).__channel()
     }
+    fn __handle(&self) -> usize {
+        (**self).__handle()
+    }
 }
 impl<T, H: SendHandle<T> + ?Sized> SendHandle<T> for &H {
     fn __channel(&self) -> &Arc<Channel<T>> {
         (**self).__channel()
+    }
+    fn __handle(&self) -> usize {
+        (**self).__handle()
     }
 }
 
@@ -523,12 +573,14 @@ pub struct SendFuture<'a, T> {
     value: Option<T>,
     parked: Option<(Arc<Waiter>, u64)>,
     loc: &'static Location<'static>,
+    /// The handle it sends through, for the detector.
+    handle: usize,
     yielded: bool,
 }
 
 impl<'a, T> SendFuture<'a, T> {
     #[track_caller]
-    fn new(chan: &'a Channel<T>, v: T, loc: &'static Location<'static>) -> Self {
+    fn new(chan: &'a Channel<T>, v: T, loc: &'static Location<'static>, handle: usize) -> Self {
         // Go panics at the send statement; check eagerly so the panic points
         // there (for every panic hook) even before the first poll. Under the
         // detector the send's poll reports and raises it.
@@ -540,6 +592,7 @@ impl<'a, T> SendFuture<'a, T> {
             value: Some(v),
             parked: None,
             loc,
+            handle,
             yielded: false,
         }
     }
@@ -555,7 +608,13 @@ impl<T> Future for SendFuture<'_, T> {
         let this = self.get_mut();
         if let Some((w, _)) = &this.parked {
             return match w.poll_outcome(cx.waker()) {
-                None => Poll::Pending,
+                None => {
+                    // Still parked, on the same operation.
+                    detect::block_on(this.loc, cx.waker(), || {
+                        this.chan.blocked_on(true, this.handle, w)
+                    });
+                    Poll::Pending
+                }
                 Some(o) => {
                     this.parked = None;
                     if o.closed {
@@ -584,7 +643,9 @@ impl<T> Future for SendFuture<'_, T> {
             ParkSend::Closed(_) => this.chan.send_on_closed(this.loc),
             ParkSend::Ready(_) => unreachable!("committing park never returns Ready"),
             ParkSend::Parked(id) => {
-                detect::block(this.loc, || this.chan.blocked_on(true));
+                detect::block_on(this.loc, cx.waker(), || {
+                    this.chan.blocked_on(true, this.handle, &w)
+                });
                 this.parked = Some((w, id));
                 Poll::Pending
             }
@@ -627,6 +688,8 @@ pub struct RecvFuture<'a, T> {
     chan: &'a Channel<T>,
     state: RecvState,
     loc: &'static Location<'static>,
+    /// The handle it receives through, for the detector.
+    handle: usize,
 }
 
 /// A receive in progress: its scheduling point, then its parked entry.
@@ -637,11 +700,12 @@ struct RecvState {
 }
 
 impl<'a, T> RecvFuture<'a, T> {
-    fn new(chan: &'a Channel<T>, loc: &'static Location<'static>) -> Self {
+    fn new(chan: &'a Channel<T>, loc: &'static Location<'static>, handle: usize) -> Self {
         RecvFuture {
             chan,
             state: RecvState::default(),
             loc,
+            handle,
         }
     }
 }
@@ -653,7 +717,7 @@ impl<T> Future for RecvFuture<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = self.get_mut();
-        poll_recv(this.chan, &mut this.state, this.loc, cx)
+        poll_recv(this.chan, &mut this.state, this.loc, this.handle, cx)
     }
 }
 
@@ -662,6 +726,7 @@ fn poll_recv<T>(
     chan: &Channel<T>,
     state: &mut RecvState,
     site: &'static Location<'static>,
+    handle: usize,
     cx: &mut Context<'_>,
 ) -> Poll<Option<T>> {
     let mut waiter = None;
@@ -672,6 +737,8 @@ fn poll_recv<T>(
         if let Some((w, id)) = state.parked.take() {
             // Registers this poll's waker: a wake-up consumes the last one.
             if w.poll_notified(cx.waker()) == 0 {
+                // Still parked, on the same operation.
+                detect::block_on(site, cx.waker(), || chan.blocked_on(false, handle, &w));
                 state.parked = Some((w, id));
                 return Poll::Pending;
             }
@@ -693,7 +760,7 @@ fn poll_recv<T>(
             // Loop once more to register the waker and catch a notification
             // that raced with parking.
             Park::Parked(id) => {
-                detect::block(site, || chan.blocked_on(false));
+                detect::block_on(site, cx.waker(), || chan.blocked_on(false, handle, &w));
                 state.parked = Some((w, id));
             }
         }

@@ -425,6 +425,10 @@ where
              (a livelock?); raise GORO_MAX_STEPS",
             config.max_steps
         ),
+        (Ending::Stuck(_), None) => panic!(
+            "goro: fatal error: deadlock! (the main goroutine can never be woken, though other \
+             goroutines still run)"
+        ),
         (_, None) => panic!(
             "goro: fatal error: all goroutines are asleep - deadlock! (main goroutine blocked)"
         ),

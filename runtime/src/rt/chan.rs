@@ -28,7 +28,7 @@ use std::panic::Location;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use goro_analyzer::event::{Loc, ObjId, Op, Wait};
+use goro_analyzer::event::{Loc, ObjId, Op};
 use parking_lot::Mutex;
 
 use super::detect;
@@ -149,18 +149,37 @@ impl<T> Drop for Deferred<T> {
     }
 }
 
-/// Live handles that can send (or close) and receive: `Chan` counts as both.
-/// Shared with the detector's record of a goroutine parked on the channel,
-/// which reads them when the program ends: a receiver with no sender handle
-/// left can provably never be woken.
+/// Live handles that can send (or close) and receive: `Chan` counts as both,
+/// and so does a timer that sends on its channel (as a sender). Shared with
+/// the detector's record of a goroutine parked on the channel, which reads
+/// them when the program ends: a receiver with no sender handle left can
+/// provably never be woken.
+///
+/// Under the detector it also mirrors whether the channel holds values and
+/// is closed, for the proof that parked goroutines can never be woken
+/// (`sched::proof`), which cannot see the channel's typed state.
 #[derive(Debug, Default)]
 #[doc(hidden)]
 pub struct HandleCounts {
     senders: AtomicUsize,
     receivers: AtomicUsize,
+    /// Values in the buffer (reserved ones included); kept under the
+    /// detector only.
+    queued: AtomicUsize,
+    closed: AtomicBool,
+    /// Made under the detector, so `queued` has been kept all along.
+    tracked: bool,
 }
 
 impl HandleCounts {
+    /// Whether the detector's proof may read this channel: made under the
+    /// detector, not closed and holding no value.
+    pub(crate) fn idle(&self) -> bool {
+        self.tracked
+            && !self.closed.load(Ordering::Relaxed)
+            && self.queued.load(Ordering::Relaxed) == 0
+    }
+
     pub(crate) fn add(&self, send: bool, recv: bool) {
         if send {
             self.senders.fetch_add(1, Ordering::Relaxed);
@@ -194,6 +213,9 @@ pub struct Channel<T> {
     pub(crate) counts: Arc<HandleCounts>,
     /// Process-wide identity, for the detector.
     id: u64,
+    /// Owned by goro itself (a context's `done`), not by user code: the
+    /// goroutine whose drop takes its handle with it did not hold it.
+    internal: bool,
     /// Mirrors `closed` for the lock-free check of `send` on a closed channel.
     closed: AtomicBool,
     state: Mutex<State<T>>,
@@ -205,8 +227,12 @@ impl<T> Channel<T> {
         let id = IDS.fetch_add(1, Ordering::Relaxed);
         let c = Channel {
             cap,
-            counts: Arc::default(),
+            counts: Arc::new(HandleCounts {
+                tracked: detect::active(),
+                ..HandleCounts::default()
+            }),
             id,
+            internal: false,
             closed: AtomicBool::new(false),
             state: Mutex::new(State {
                 buf: VecDeque::with_capacity(cap.min(1024)),
@@ -218,6 +244,22 @@ impl<T> Channel<T> {
         };
         c.event(detect::gid(), Op::ChanMake { ch: c.ch(), cap }, site);
         c
+    }
+
+    /// A channel that goro itself owns (see `internal`).
+    pub(crate) fn internal(mut self) -> Self {
+        self.internal = true;
+        self
+    }
+
+    /// A handle of this channel is dropped: one fewer that can send
+    /// (`send`) or receive (`recv`).
+    #[inline]
+    pub(crate) fn drop_handle(&self, send: bool, recv: bool) {
+        self.counts.remove(send, recv);
+        if detect::active() && !self.internal {
+            super::sched::note_handle_drop(self.id, send, recv);
+        }
     }
 
     /// Reports an operation of goroutine `g` to the detector, if one runs.
@@ -233,23 +275,39 @@ impl<T> Channel<T> {
         detect::obj(self.id)
     }
 
+    /// Mirrors the buffer's length for the detector (see `HandleCounts`).
+    #[inline]
+    fn mirror(&self, st: &State<T>) {
+        if detect::active() {
+            self.counts.queued.store(st.buf.len(), Ordering::Relaxed);
+        }
+    }
+
+    /// The detector's record of an operation parked here: sending (`send`)
+    /// or receiving, through the handle `handle` (see [`handle_ref`]).
+    pub(crate) fn wait(&self, send: bool, handle: usize) -> super::sched::ChanWait {
+        super::sched::ChanWait {
+            ch: self.ch(),
+            id: self.id,
+            counts: self.counts.clone(),
+            send,
+            handle,
+        }
+    }
+
     /// The detector's description of a goroutine parked sending (`send`) or
-    /// receiving here.
-    pub(crate) fn blocked_on(&self, send: bool) -> super::sched::BlockInfo {
-        let (ch, counts) = (self.ch(), self.counts.clone());
-        super::sched::BlockInfo::Lazy(Box::new(move || {
-            if send {
-                Wait::Send {
-                    ch,
-                    receivers: counts.receivers(),
-                }
-            } else {
-                Wait::Recv {
-                    ch,
-                    senders: counts.senders(),
-                }
-            }
-        }))
+    /// receiving here through `handle`, under `waiter`.
+    pub(crate) fn blocked_on(
+        &self,
+        send: bool,
+        handle: usize,
+        waiter: &Arc<Waiter>,
+    ) -> super::sched::BlockInfo {
+        super::sched::BlockInfo::Chans {
+            ops: vec![self.wait(send, handle)],
+            select: false,
+            waiter: Arc::downgrade(waiter),
+        }
     }
 
     /// A send on the closed channel: reported, then Go's panic at `site`.
@@ -347,6 +405,7 @@ impl<T> Channel<T> {
             return TrySend::Full(v);
         }
         st.buf.push_back(v);
+        self.mirror(st);
         TrySend::Sent
     }
 
@@ -365,6 +424,7 @@ impl<T> Channel<T> {
             st.inflight = st.inflight.saturating_sub(1);
         }
         if let Some(v) = can_take.then(|| st.buf.pop_front()).flatten() {
+            self.mirror(st);
             self.event(g, Op::ChanRecv { ch: self.ch() }, site);
             self.refill(st, d);
             return TryRecv::Value(v);
@@ -426,6 +486,7 @@ impl<T> Channel<T> {
                 return;
             };
             st.buf.push_back(s.value);
+            self.mirror(st);
             if let Some(r) = Self::notify_one(st, d) {
                 st.inflight += 1;
                 if self.cap == 0 && detect::active() {
@@ -614,6 +675,7 @@ impl<T> Channel<T> {
             self.event(g, Op::CloseOfClosed { ch: self.ch() }, site);
             return Err(());
         }
+        self.counts.closed.store(true, Ordering::Relaxed);
         self.event(g, Op::ChanClose { ch: self.ch() }, site);
         for r in st.recvq.drain(..) {
             r.waiter.notify(r.case);
@@ -635,4 +697,18 @@ impl<T> Channel<T> {
 /// taken by its own receive on the same channel, nor the other way round.
 fn not_own(own: Option<&Arc<Waiter>>, w: &Arc<Waiter>) -> bool {
     own.is_none_or(|o| !Arc::ptr_eq(o, w))
+}
+
+/// A handle's identity for the detector: its address, with whether it can
+/// send (bit 0) and receive (bit 1) in the low bits (a handle is a pointer,
+/// so they are free). One word, so the futures that carry it stay small.
+#[inline]
+pub(crate) fn handle_ref<H>(h: &H, sends: bool, recvs: bool) -> usize {
+    (h as *const H as usize) | usize::from(sends) | (usize::from(recvs) << 1)
+}
+
+/// The address of a handle recorded by [`handle_ref`], and whether it can
+/// send and receive.
+pub(crate) fn handle_parts(h: usize) -> (usize, bool, bool) {
+    (h & !3, h & 1 != 0, h & 2 != 0)
 }

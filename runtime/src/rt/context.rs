@@ -65,7 +65,9 @@ struct State {
 impl CancelCore {
     fn new(deadline: Option<Instant>, cancelable: bool, parent: Option<(Weak<Self>, u64)>) -> Self {
         CancelCore {
-            done: crate::chan(0),
+            // Its senders are the CancelFuncs (and timers), not whoever
+            // holds the context.
+            done: crate::chan::internal_chan(0),
             err: AtomicU8::new(LIVE),
             deadline,
             cancelable,

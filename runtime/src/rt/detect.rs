@@ -21,6 +21,12 @@ pub(crate) fn gid() -> u64 {
     }
 }
 
+/// Whether the detecting scheduler is dropping its goroutines at the end
+/// of a schedule (their code is not running).
+pub(crate) fn tearing_down() -> bool {
+    active() && super::sched::tearing_down()
+}
+
 /// Reports `op`, completed by goroutine `g` at `loc`.
 pub(crate) fn emit_for(g: u64, op: Op, loc: Loc) {
     super::sched::emit(g, op, loc);
@@ -71,6 +77,21 @@ pub(crate) fn block(
 ) {
     if active() {
         super::sched::note_block(info(), Loc::from_std(site));
+    }
+}
+
+/// Like [`block`], for an operation parked with the goroutine's waker
+/// `waker` (as the operation saw it in its `Context`), which lets the
+/// scheduler prove, from who still holds the goroutine's waker, that it can
+/// never be woken.
+#[inline]
+pub(crate) fn block_on(
+    site: &'static std::panic::Location<'static>,
+    waker: &std::task::Waker,
+    info: impl FnOnce() -> super::sched::BlockInfo,
+) {
+    if active() {
+        super::sched::note_block_on(info(), Loc::from_std(site), waker);
     }
 }
 

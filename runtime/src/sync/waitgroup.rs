@@ -173,7 +173,9 @@ impl fmt::Debug for WaitGroup {
 /// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct WaitFuture<'a> {
-    wg: &'a WaitGroupState,
+    /// The shared state (an `Arc`, so that a parked wait can report the
+    /// counter as it is when the schedule ends, not as it was when it parked).
+    wg: &'a Arc<WaitGroupState>,
     parked: Option<Parked>,
     loc: &'static Location<'static>,
     yielded: bool,
@@ -189,23 +191,29 @@ impl Future for WaitFuture<'_> {
         }
         if detect::active() && this.parked.is_none() {
             let op = Op::WgWait {
-                wg: detect::obj_at(this.wg),
+                wg: detect::obj_at(&**this.wg),
                 counter: this.wg.counter(),
             };
             detect::emit(op, this.loc);
         }
         let r = this.wg.poll_wait(&mut this.parked, cx);
         if r.is_pending() {
-            let (wg, counter) = (detect::obj_at(this.wg), this.wg.counter());
+            // The counter is read when the schedule ends: `done()` calls
+            // made after this wait parked count, and the report says how
+            // many are still missing.
             detect::block(this.loc, || {
-                BlockInfo::Fixed(Wait::WaitGroup { wg, counter })
+                let (wg, state) = (detect::obj_at(&**this.wg), this.wg.clone());
+                BlockInfo::Lazy(Box::new(move || Wait::WaitGroup {
+                    wg,
+                    counter: state.counter(),
+                }))
             });
         }
         if r.is_ready() {
             // Every `done` happens before `wait` returns.
             detect::emit(
                 Op::Acquire {
-                    obj: detect::obj_at(this.wg),
+                    obj: detect::obj_at(&**this.wg),
                 },
                 this.loc,
             );

@@ -7,11 +7,14 @@
 //! the strategy decides between any two operations. When nothing can run,
 //! the clock jumps to the next timer; a goroutine awaiting a future that is
 //! not goro's (tokio I/O) is waiting on the outside world, and the scheduler
-//! waits for its waker in real time.
+//! waits for its waker in real time. When main is parked and can provably
+//! never be woken, the others run on for the grace period, then the
+//! schedule ends with the deadlock even if they could still run (`proof`).
 //!
 //! The executor lives in a thread-local while a schedule runs; primitives
 //! reach it through [`crate::rt::detect`], never directly.
 
+mod proof;
 pub(crate) mod strategy;
 
 use std::cell::{Cell, RefCell};
@@ -21,11 +24,11 @@ use std::hash::{Hash, Hasher};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use goro_analyzer::engine::EndState;
+use goro_analyzer::engine::{EndState, Held};
 use goro_analyzer::event::{Blocked, Event, Loc, ObjId, Op, Wait};
 use goro_analyzer::fxhash::FxHashMap as HashMap;
 use goro_analyzer::trace::{TraceStep, TRACE_SCHEMA};
@@ -78,6 +81,58 @@ struct Task {
 pub(crate) enum BlockInfo {
     Fixed(Wait),
     Lazy(Box<dyn Fn() -> Wait>),
+    /// Channel operations (one, or a `select!`'s cases) parked under one
+    /// waiter: what the proof that it can never be woken reads.
+    Chans {
+        ops: Vec<ChanWait>,
+        select: bool,
+        waiter: Weak<super::waiter::Waiter>,
+    },
+}
+
+/// One channel operation a goroutine is parked in.
+#[doc(hidden)]
+pub struct ChanWait {
+    /// The channel, per schedule (reports) and process-wide (the proof).
+    pub(crate) ch: ObjId,
+    pub(crate) id: u64,
+    pub(crate) counts: Arc<super::chan::HandleCounts>,
+    /// It sends (else it receives).
+    pub(crate) send: bool,
+    /// The handle it goes through (`rt::chan::handle_ref`).
+    pub(crate) handle: usize,
+}
+
+impl BlockInfo {
+    /// The wait, as the engine knows it, with the handle counts of now.
+    fn wait(self) -> Wait {
+        match self {
+            BlockInfo::Fixed(w) => w,
+            BlockInfo::Lazy(f) => f(),
+            BlockInfo::Chans { ops, select, .. } => {
+                let peers = |op: &ChanWait| {
+                    if op.send {
+                        op.counts.receivers()
+                    } else {
+                        op.counts.senders()
+                    }
+                };
+                match (select, ops.first()) {
+                    (false, Some(op)) if op.send => Wait::Send {
+                        ch: op.ch,
+                        receivers: peers(op),
+                    },
+                    (false, Some(op)) => Wait::Recv {
+                        ch: op.ch,
+                        senders: peers(op),
+                    },
+                    _ => Wait::Select {
+                        cases: ops.iter().map(|op| (op.ch, op.send, peers(op))).collect(),
+                    },
+                }
+            }
+        }
+    }
 }
 
 /// What the scheduler knows of a goroutine beyond its future.
@@ -93,6 +148,8 @@ struct Meta {
     /// the outside world.
     external: bool,
     done: bool,
+    /// What the proof that it can never be woken needs.
+    parking: proof::Parking,
 }
 
 enum TimerAction {
@@ -135,6 +192,10 @@ pub(crate) enum Ending {
     Panicked,
     /// The step limit ended a schedule that did not finish.
     StepLimit,
+    /// Main, and these goroutines with it, can provably never be woken;
+    /// the others ran on (as after main returns) and could still run, wait
+    /// for timers past the grace period, or for the outside world.
+    Stuck(Vec<u64>),
 }
 
 /// The result of one schedule.
@@ -180,6 +241,15 @@ pub(crate) struct Exec {
     parked: bool,
     main_done: bool,
     main_done_at: Duration,
+    /// The goroutine being dropped at the end of the schedule, if any: what
+    /// goes with it (channel handles, CancelFuncs) is what it held.
+    teardown: Option<u64>,
+    held: Vec<Held>,
+    /// Lost cancels of goroutines dropped at the end: reported for those
+    /// that were blocked forever.
+    teardown_events: Vec<Event>,
+    /// Whether main can never be woken, and when to check.
+    proof: proof::Proof,
 }
 
 thread_local! {
@@ -211,12 +281,26 @@ fn with_exec<R>(f: impl FnOnce(&mut Exec) -> R) -> Option<R> {
 }
 
 /// Applies `op` by goroutine `g` to the engine and the trace.
-pub(crate) fn emit(g: u64, op: Op, loc: Loc) {
+pub(crate) fn emit(g: u64, mut op: Op, loc: Loc) {
     if g == 0 {
-        // Timer callbacks act for no goroutine and order nothing.
+        // Timer callbacks act for no goroutine and order nothing; but a
+        // CancelFunc dropped with a goroutine at the end is that
+        // goroutine's lost cancel.
+        if let Op::LostCancel { at_teardown, .. } = &mut op {
+            *at_teardown = true;
+            with_exec(|ex| {
+                if let Some(t) = ex.teardown {
+                    ex.teardown_events.push(Event { g: t, op, loc });
+                }
+            });
+        }
         return;
     }
     with_exec(|ex| {
+        if ex.teardown.is_some() {
+            // Drops at the end order nothing the findings depend on.
+            return;
+        }
         let ev = Event { g, op, loc };
         // The trace hash is compared within a process only: a file is
         // hashed by address, not by content.
@@ -244,6 +328,24 @@ pub(crate) fn emit(g: u64, op: Op, loc: Loc) {
     });
 }
 
+/// A handle of channel `global` that can send (`send`) or receive (`recv`)
+/// is dropped: at the end of a schedule, by the goroutine being torn down,
+/// which therefore held it.
+pub(crate) fn note_handle_drop(global: u64, send: bool, recv: bool) {
+    with_exec(|ex| {
+        if let Some(g) = ex.teardown {
+            let n = ex.objs.len() as u64 + 1;
+            let ch = ObjId(*ex.objs.entry(global).or_insert(n));
+            ex.held.push(Held { g, ch, send, recv });
+        }
+    });
+}
+
+/// Whether the schedule is dropping its goroutines at its end.
+pub(crate) fn tearing_down() -> bool {
+    with_exec(|ex| ex.teardown.is_some()).unwrap_or(false)
+}
+
 /// A dense, per-schedule id for the object with process-wide id `global`,
 /// so that traces do not depend on allocation order across schedules.
 pub(crate) fn obj(global: u64) -> ObjId {
@@ -261,6 +363,17 @@ pub(crate) fn note_park() {
 
 /// What the running goroutine parked on, for the leak and deadlock checks.
 pub(crate) fn note_block(info: BlockInfo, loc: Loc) {
+    note_parked_on(info, loc, None);
+}
+
+/// Like [`note_block`], for an operation that parked with `waker` (from
+/// its `Context`): when that is the goroutine's own waker, the proof may
+/// count on the operation holding it.
+pub(crate) fn note_block_on(info: BlockInfo, loc: Loc, waker: &Waker) {
+    note_parked_on(info, loc, Some(waker));
+}
+
+fn note_parked_on(info: BlockInfo, loc: Loc, waker: Option<&Waker>) {
     let g = current_gid();
     if g == 0 {
         return;
@@ -269,6 +382,7 @@ pub(crate) fn note_block(info: BlockInfo, loc: Loc) {
         ex.parked = true;
         if let Some(m) = ex.meta.get_mut((g - 1) as usize) {
             m.blocked = Some((info, loc));
+            m.parking.parked(waker);
         }
     });
 }
@@ -379,10 +493,12 @@ impl Exec {
             self.tasks.len(),
             "goroutine ids are dense under detection"
         );
-        let waker = Waker::from(Arc::new(TaskWaker {
+        let waker = Arc::new(TaskWaker {
             gid,
             q: self.wakes.clone(),
-        }));
+        });
+        let parking = proof::Parking::new(&waker, &fut);
+        let waker = Waker::from(waker);
         self.tasks.push(Some(Task { fut, waker }));
         self.meta.push(Meta {
             path,
@@ -391,6 +507,7 @@ impl Exec {
             blocked: None,
             external: false,
             done: false,
+            parking,
         });
         self.ready_pos.push(usize::MAX);
         self.chooser.on_spawn(gid, path);
@@ -466,6 +583,10 @@ pub(crate) fn run_schedule(
         parked: false,
         main_done: false,
         main_done_at: Duration::ZERO,
+        teardown: None,
+        held: Vec::new(),
+        teardown_events: Vec::new(),
+        proof: proof::Proof::default(),
     }));
     let prev = EXEC.with(|e| e.borrow_mut().replace(exec.clone()));
     assert!(
@@ -479,12 +600,14 @@ pub(crate) fn run_schedule(
     let ending = loop {
         let mut ex = exec.borrow_mut();
         ex.drain_wakes();
+        ex.check_main(main_gid);
         if ex.ready.is_empty() {
-            // Fire the next timers, within the grace period once main is done.
+            // Fire the next timers, within the grace period once main is
+            // done or proven stuck.
             let limit = if ex.main_done {
                 Some(ex.main_done_at + ex.grace)
             } else {
-                None
+                ex.proof.stuck_since().map(|at| at + ex.grace)
             };
             let next = ex.timers.peek().map(|t| t.at);
             if let Some(at) = next.filter(|&at| limit.is_none_or(|l| at <= l)) {
@@ -501,6 +624,13 @@ pub(crate) fn run_schedule(
                     }
                 }
                 continue;
+            }
+            if let Some(stuck) = ex.proof.stuck() {
+                // Others wait for timers past the grace period or for the
+                // outside world: main's fate is sealed, stop here.
+                if !ex.timers.is_empty() || ex.external_waiters() {
+                    break Ending::Stuck(stuck.to_vec());
+                }
             }
             if ex.external_waiters() {
                 drop(ex);
@@ -522,7 +652,10 @@ pub(crate) fn run_schedule(
             };
         }
         if ex.steps >= ex.max_steps {
-            break Ending::StepLimit;
+            break match ex.proof.stuck() {
+                Some(stuck) => Ending::Stuck(stuck.to_vec()),
+                None => Ending::StepLimit,
+            };
         }
         ex.steps += 1;
         let step = ex.steps;
@@ -534,6 +667,7 @@ pub(crate) fn run_schedule(
         let i = (gid - 1) as usize;
         let mut task = ex.tasks[i].take().expect("a ready goroutine has its task");
         ex.parked = false;
+        ex.meta[i].parking.polled();
         drop(ex);
 
         CURRENT.with(|c| c.set(gid));
@@ -583,47 +717,84 @@ pub(crate) fn run_schedule(
         }
     };
 
-    // Leaks and deadlocks: what is left blocked when nothing can run.
-    if matches!(ending, Ending::Completed | Ending::Blocked) {
-        let end = {
-            let mut ex = exec.borrow_mut();
-            let blocked: Vec<(u64, Option<(BlockInfo, Loc)>)> = ex
-                .meta
-                .iter_mut()
-                .enumerate()
-                .filter(|(_, m)| !m.done && !m.external)
-                .map(|(i, m)| (i as u64 + 1, m.blocked.take()))
+    // Leaks and deadlocks: what is left blocked when nothing can run, or
+    // what main is provably stuck with.
+    let end = match &ending {
+        Ending::Completed | Ending::Blocked | Ending::Stuck(_) => {
+            let stuck = match &ending {
+                Ending::Stuck(b) => Some(b.clone()),
+                _ => None,
+            };
+            let (main_done, blocked, running) = {
+                let mut ex = exec.borrow_mut();
+                let mut blocked: Vec<(u64, Option<(BlockInfo, Loc)>)> = Vec::new();
+                let mut running = Vec::new();
+                for (i, m) in ex.meta.iter_mut().enumerate() {
+                    let g = i as u64 + 1;
+                    if m.done || (stuck.is_none() && m.external) {
+                        continue;
+                    }
+                    match &stuck {
+                        Some(b) if !b.contains(&g) => running.push(g),
+                        _ => blocked.push((g, m.blocked.take())),
+                    }
+                }
+                (ex.main_done, blocked, running)
+            };
+            // Lazy descriptions may read channel state: outside the borrow,
+            // and before the teardown drops handles.
+            let blocked = blocked
+                .into_iter()
+                .map(|(g, b)| {
+                    let (wait, loc) = match b {
+                        Some((info, loc)) => (info.wait(), loc),
+                        None => (Wait::Unknown, Loc::UNKNOWN),
+                    };
+                    Blocked { g, wait, loc }
+                })
                 .collect();
-            (ex.main_done, blocked)
-        };
-        // Lazy descriptions may read channel state: outside the borrow.
-        let blocked = end
-            .1
-            .into_iter()
-            .map(|(g, b)| {
-                let (wait, loc) = match b {
-                    Some((BlockInfo::Fixed(w), loc)) => (w, loc),
-                    Some((BlockInfo::Lazy(f), loc)) => (f(), loc),
-                    None => (Wait::Unknown, Loc::UNKNOWN),
-                };
-                Blocked { g, wait, loc }
+            Some(EndState {
+                main_done,
+                blocked,
+                held: None,
+                running,
             })
-            .collect();
-        let state = EndState {
-            main_done: end.0,
-            blocked,
-        };
-        exec.borrow_mut().engine.finish(&state);
-    } else {
-        exec.borrow_mut().engine.finish(&EndState::default());
-    }
+        }
+        Ending::Panicked | Ending::StepLimit => None,
+    };
 
     // Tear down: drop every goroutine outside the executor's borrow (their
-    // drops run goro cancel paths, which may call back in).
+    // drops run goro cancel paths, which may call back in), one at a time,
+    // noting the channel handles and CancelFuncs that go with each.
     let tasks: Vec<Option<Task>> = std::mem::take(&mut exec.borrow_mut().tasks);
-    drop(tasks);
+    for (i, task) in tasks.into_iter().enumerate() {
+        if let Some(task) = task {
+            exec.borrow_mut().teardown = Some(i as u64 + 1);
+            drop(task);
+        }
+    }
+    exec.borrow_mut().teardown = None;
     let timers = std::mem::take(&mut exec.borrow_mut().timers);
     drop(timers);
+
+    {
+        let mut ex = exec.borrow_mut();
+        let ex = &mut *ex;
+        match end {
+            Some(mut state) => {
+                state.held = Some(std::mem::take(&mut ex.held));
+                ex.engine.finish(&state);
+                // A goroutine blocked forever never calls the CancelFuncs
+                // it holds.
+                for ev in std::mem::take(&mut ex.teardown_events) {
+                    if state.blocked.iter().any(|b| b.g == ev.g) {
+                        ex.engine.apply(&ev);
+                    }
+                }
+            }
+            None => ex.engine.finish(&EndState::default()),
+        }
+    }
     ACTIVE.with(|a| a.set(false));
     EXEC.with(|e| e.borrow_mut().take());
     let ex = Rc::try_unwrap(exec)

@@ -1,0 +1,207 @@
+//! Where a value was dropped. A `Drop` impl has no caller location, so
+//! under the detector (never in production) the drop site of a lost
+//! `CancelFunc` is read from a backtrace: the first frame outside goro's
+//! own crates, the standard library, tokio and futures that has a file and
+//! line.
+
+use std::collections::HashSet;
+use std::panic::Location;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use goro_analyzer::event::Loc;
+
+/// Crates whose frames are never the user's drop site: goro's own, the
+/// standard library (and its test harness), and the executors and
+/// utilities whose code sits between a future and its drop.
+const SKIPPED: &[&str] = &[
+    "goro",
+    "goro_analyzer",
+    "goro_macros",
+    "std",
+    "core",
+    "alloc",
+    "test",
+    "tokio",
+    "futures",
+    "futures_core",
+    "futures_util",
+    "futures_executor",
+    "futures_task",
+    "parking_lot",
+    "pin_project_lite",
+];
+
+/// The user's frame that dropped the value whose `Drop` runs now, named as
+/// rustc names `near`'s file (relative to the workspace root when `near`
+/// is); `None` when no frame resolves to a file and line (no debug info).
+pub(crate) fn caller_of_drop(near: &'static Location<'static>) -> Option<Loc> {
+    let trace = std::backtrace::Backtrace::force_capture().to_string();
+    let (file, line, column) = first_user_frame(&trace)?;
+    Some(Loc {
+        file: intern(relative_to_workspace(&file, near.file())),
+        line,
+        column,
+    })
+}
+
+/// The first frame of a `Backtrace`'s text (`  N: symbol` lines, each
+/// followed by `at file:line:column` when it resolved) whose symbol belongs
+/// to no skipped crate and that has a location.
+fn first_user_frame(trace: &str) -> Option<(String, u32, u32)> {
+    let mut symbol: Option<&str> = None;
+    for raw in trace.lines() {
+        let l = raw.trim();
+        if let Some(at) = l.strip_prefix("at ") {
+            let Some(sym) = symbol.take() else { continue };
+            if is_user(sym) {
+                if let Some(place) = parse_place(at) {
+                    return Some(place);
+                }
+            }
+            continue;
+        }
+        // `N: symbol`: a new frame (or an inlined one).
+        symbol = l
+            .split_once(": ")
+            .filter(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            .map(|(_, s)| s);
+    }
+    None
+}
+
+/// `file:line:column`, the file possibly holding colons itself.
+fn parse_place(at: &str) -> Option<(String, u32, u32)> {
+    let (rest, column) = at.rsplit_once(':')?;
+    let (file, line) = rest.rsplit_once(':')?;
+    Some((file.to_string(), line.parse().ok()?, column.parse().ok()?))
+}
+
+/// Whether a demangled symbol is a Rust path of a crate that is not
+/// skipped (`<T as Trait>::f` belongs to `T`'s crate).
+fn is_user(symbol: &str) -> bool {
+    if !symbol.contains("::") {
+        // `main`, `_start`, libc: not Rust code of the user's.
+        return false;
+    }
+    let s = symbol.trim_start_matches(['<', '&']);
+    let s = s.strip_prefix("mut ").unwrap_or(s);
+    let s = s.strip_prefix("dyn ").unwrap_or(s);
+    let krate = s.split([':', '<', ' ']).next().unwrap_or("");
+    !krate.is_empty() && !SKIPPED.contains(&krate) && !krate.starts_with("__")
+}
+
+/// `file` as rustc names the files of `near`'s crate: `near` is relative
+/// to the workspace root (the ancestor of the current directory that
+/// holds it); a backtrace names files absolutely or relative to the
+/// current directory (`./src/..`).
+fn relative_to_workspace(file: &str, near: &str) -> String {
+    let Ok(cwd) = std::env::current_dir() else {
+        return file.to_string();
+    };
+    let abs: PathBuf = match file.strip_prefix("./") {
+        Some(rest) => cwd.join(rest),
+        None => PathBuf::from(file),
+    };
+    if Path::new(near).is_absolute() {
+        return abs.to_string_lossy().into_owned();
+    }
+    let root = cwd.ancestors().find(|a| a.join(near).is_file());
+    match root.and_then(|r| abs.strip_prefix(r).ok()) {
+        Some(rel) => rel.to_string_lossy().into_owned(),
+        None => abs.to_string_lossy().into_owned(),
+    }
+}
+
+/// A `'static` copy of `s`, made once per distinct string: drop sites are
+/// few, and a `Loc` names its file for the life of the process.
+fn intern(s: String) -> &'static str {
+    static NAMES: Mutex<Option<HashSet<&'static str>>> = Mutex::new(None);
+    let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+    let names = names.get_or_insert_with(HashSet::new);
+    if let Some(&n) = names.get(s.as_str()) {
+        return n;
+    }
+    let n: &'static str = Box::leak(s.into_boxed_str());
+    names.insert(n);
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TRACE: &str = "   0: <goro::context::CancelHandle as core::ops::drop::Drop>::drop
+             at ./src/context.rs:620:29
+   1: core::ptr::drop_in_place<goro::context::CancelHandle>
+             at /rustc/abc/library/core/src/ptr/mod.rs:805:1
+   2: alloc::sync::Arc<T,A>::drop_slow
+             at /rustc/abc/library/alloc/src/sync.rs:1900:18
+   3: goro_fixtures::blocking::lost_cancel::handle_request::{{closure}}
+             at /work/ws/fixtures/src/blocking/lost_cancel.rs:35:1
+   4: <core::pin::Pin<P> as core::future::future::Future>::poll
+             at /rustc/abc/library/core/src/future/future.rs:133:9
+   5: main
+";
+
+    #[test]
+    fn the_first_frame_outside_goro_and_std_is_the_drop_site() {
+        assert_eq!(
+            first_user_frame(TRACE),
+            Some((
+                "/work/ws/fixtures/src/blocking/lost_cancel.rs".to_string(),
+                35,
+                1
+            ))
+        );
+    }
+
+    #[test]
+    fn a_trace_without_a_resolved_user_frame_has_no_drop_site() {
+        let unresolved = "   0: <goro::context::CancelHandle as core::ops::drop::Drop>::drop
+   1: user_crate::f::{{closure}}
+   2: main
+             at ./src/main.rs:3:1
+";
+        assert_eq!(first_user_frame(unresolved), None);
+        assert_eq!(first_user_frame(""), None);
+        assert_eq!(first_user_frame("garbage\n  at nowhere"), None);
+    }
+
+    #[test]
+    fn symbols_belong_to_their_crate() {
+        assert!(is_user("blocking::a_test::{{closure}}"));
+        assert!(is_user("<my_app::Job as core::ops::drop::Drop>::drop"));
+        assert!(!is_user(
+            "<goro::context::CancelFunc as core::clone::Clone>::clone"
+        ));
+        assert!(!is_user("futures_util::future::join::Join<A,B>::poll"));
+        assert!(!is_user("tokio::runtime::task::raw::poll"));
+        assert!(!is_user("__libc_start_main_impl"));
+        assert!(!is_user("main"));
+    }
+
+    #[test]
+    fn places_parse_with_colons_in_the_file() {
+        assert_eq!(
+            parse_place(r"C:\ws\src\lib.rs:7:9"),
+            Some((r"C:\ws\src\lib.rs".to_string(), 7, 9))
+        );
+        assert_eq!(parse_place("nowhere"), None);
+    }
+
+    #[test]
+    fn files_outside_the_workspace_stay_absolute() {
+        assert_eq!(
+            relative_to_workspace("/elsewhere/x.rs", "no/such/dir/file.rs"),
+            "/elsewhere/x.rs"
+        );
+    }
+
+    #[test]
+    fn interned_names_are_shared() {
+        let a = intern("x/y.rs".to_string());
+        let b = intern("x/y.rs".to_string());
+        assert!(std::ptr::eq(a, b));
+    }
+}

@@ -1,0 +1,246 @@
+//! The proof that goroutines can never be woken while others still run.
+//!
+//! Go reports a deadlock only when every goroutine is asleep and no timer is
+//! pending: one goroutine ticking forever hides any other. The detector
+//! does better when it can prove it: a set `B` of parked goroutines none of
+//! which can ever be woken, whatever the others do. Main in `B` is a
+//! deadlock, reported at once.
+//!
+//! A goroutine in `B` is parked (not ready, no wake pending) and every
+//! clone of its waker is accounted for: nothing else holds one (then
+//! nothing can wake it), or exactly one is held, by the channel operation
+//! or join it parked in during its last poll, with its own waker. Then:
+//!
+//! - a channel operation can only be completed through a handle of the
+//!   channel: a receive needs one that can send or close, a send one that
+//!   can receive (or close). The channel's handle counts say how many there
+//!   are; a handle lying inside the memory of a parked goroutine's own
+//!   future is that goroutine's alone (goroutine futures are `'static`:
+//!   nothing else can borrow into one). When every handle that could
+//!   complete the operation lies in the future of a goroutine of `B`, and
+//!   the channel is neither closed nor holding a value (a value reserved for
+//!   another receiver could pass on to this one), nothing outside `B` can
+//!   complete it. A timer that sends on a channel counts as a sender handle
+//!   outside every goroutine.
+//! - a join completes when its goroutine returns, which one in `B` never
+//!   does.
+//!
+//! `B` is the greatest such set: start from every candidate and drop those
+//! whose wait some goroutine outside the set could end, until none is
+//! dropped. A mutex is never part of the proof: its guard may have been
+//! handed to any goroutine (guards are `Send`), so whoever locked it proves
+//! nothing. Nor are sleeps, conds, WaitGroups and the outside world.
+//!
+//! Once main is proven stuck the others run on, as they do after main
+//! returns, for the grace period of virtual time (so a panic or a race
+//! they are about to make is still seen); then the schedule ends with the
+//! deadlock, unless by then every goroutine is blocked and no timer is
+//! pending, which is the ordinary deadlock.
+//!
+//! The check costs a scan of the goroutines; it runs only while main is
+//! parked and something else can still happen, and after a failed check
+//! not again for a number of steps proportional to the goroutines scanned.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::sync::{Arc, Weak};
+use std::task::Waker;
+use std::time::Duration;
+
+use goro_analyzer::event::Wait;
+
+use super::{BlockInfo, ChanWait, Exec, TaskWaker};
+use crate::rt::chan::handle_parts;
+
+/// Steps between two checks at least.
+const MIN_INTERVAL: u64 = 64;
+
+/// The proof's state in a schedule.
+#[derive(Default)]
+pub(super) struct Proof {
+    /// The step from which main, parked, may be checked.
+    next: u64,
+    /// When main was proven stuck, and with which goroutines.
+    stuck: Option<(Duration, Vec<u64>)>,
+}
+
+impl Proof {
+    /// When main was proven stuck: from then on the others run on for the
+    /// grace period, as they do after main returns.
+    pub(super) fn stuck_since(&self) -> Option<Duration> {
+        self.stuck.as_ref().map(|s| s.0)
+    }
+
+    /// The goroutines proven stuck, main among them.
+    pub(super) fn stuck(&self) -> Option<&[u64]> {
+        self.stuck.as_ref().map(|s| s.1.as_slice())
+    }
+}
+
+/// What the proof keeps of a goroutine.
+pub(super) struct Parking {
+    /// Its waker, to count the clones others hold (one is its task's).
+    waker: Weak<TaskWaker>,
+    /// Where its future lies: `[start, start + len)`.
+    start: usize,
+    len: usize,
+    /// Its block description is from its last poll.
+    fresh: bool,
+    /// That operation parked with the goroutine's own waker.
+    direct: bool,
+}
+
+impl Parking {
+    pub(super) fn new(waker: &Arc<TaskWaker>, fut: &super::BoxFuture) -> Self {
+        let f: &dyn Future<Output = ()> = &**fut;
+        Parking {
+            waker: Arc::downgrade(waker),
+            start: f as *const dyn Future<Output = ()> as *const u8 as usize,
+            len: std::mem::size_of_val(f),
+            fresh: false,
+            direct: false,
+        }
+    }
+
+    /// The goroutine is about to be polled: what it parked on before is
+    /// stale until it parks again.
+    pub(super) fn polled(&mut self) {
+        self.fresh = false;
+        self.direct = false;
+    }
+
+    /// It parked on an operation that saw `waker` (`None`: unknown).
+    pub(super) fn parked(&mut self, waker: Option<&Waker>) {
+        self.fresh = true;
+        self.direct =
+            waker.is_some_and(|w| std::ptr::eq(w.data(), Weak::as_ptr(&self.waker).cast()));
+    }
+
+    /// Clones of its waker held outside its task.
+    fn clones(&self) -> usize {
+        self.waker.strong_count().saturating_sub(1)
+    }
+
+    fn owns(&self, addr: usize) -> bool {
+        addr >= self.start && addr - self.start < self.len
+    }
+}
+
+/// Why a candidate can never be woken, if the others cannot.
+enum Stuck<'a> {
+    /// Nothing holds its waker.
+    Unwakeable,
+    /// Only the operation it parked in does.
+    Chans(&'a [ChanWait]),
+    /// Only the join of this goroutine does.
+    Join(u64),
+}
+
+impl Exec {
+    /// Checks, when it is time and something else can still happen,
+    /// whether main can never be woken; if so, notes it with the goroutines
+    /// stuck with it.
+    pub(super) fn check_main(&mut self, main: u64) {
+        if self.proof.stuck.is_some() {
+            return;
+        }
+        if let Some(stuck) = self.main_stuck(main) {
+            self.proof.stuck = Some((self.now, stuck));
+        }
+    }
+
+    fn main_stuck(&mut self, main: u64) -> Option<Vec<u64>> {
+        let m = main.checked_sub(1)? as usize;
+        let due = !self.main_done
+            && self.steps >= self.proof.next
+            && self.ready_pos.get(m) == Some(&usize::MAX)
+            && self.meta.get(m).is_some_and(|x| x.parking.fresh)
+            && !(self.ready.is_empty() && self.timers.is_empty() && !self.external_waiters());
+        if !due {
+            return None;
+        }
+        let stuck = self.stuck();
+        if stuck.contains(&main) {
+            return Some(stuck);
+        }
+        self.proof.next = self.steps + MIN_INTERVAL.max(2 * self.meta.len() as u64);
+        None
+    }
+
+    /// The greatest set of goroutines that can never be woken.
+    fn stuck(&self) -> Vec<u64> {
+        let mut cands: Vec<(usize, Stuck<'_>)> = Vec::new();
+        for (i, m) in self.meta.iter().enumerate() {
+            let p = &m.parking;
+            if m.done || m.external || self.ready_pos[i] != usize::MAX || !p.fresh {
+                continue;
+            }
+            let why = match (&m.blocked, p.clones()) {
+                (_, 0) => Stuck::Unwakeable,
+                (Some((BlockInfo::Chans { ops, waiter, .. }, _)), 1) if p.direct => {
+                    match waiter.upgrade() {
+                        Some(w) if w.outcome().is_none() => Stuck::Chans(ops),
+                        _ => continue,
+                    }
+                }
+                (Some((BlockInfo::Fixed(Wait::Join { g }), _)), 1) if p.direct => Stuck::Join(*g),
+                _ => continue,
+            };
+            cands.push((i, why));
+        }
+        let mut inside: HashSet<usize> = cands.iter().map(|(i, _)| *i).collect();
+        loop {
+            // Handles, per channel, that lie in the future of a goroutine
+            // of the set: (those that can send, those that can receive).
+            let mut owned: HashMap<u64, (HashSet<usize>, HashSet<usize>)> = HashMap::new();
+            for (i, why) in &cands {
+                let Stuck::Chans(ops) = why else { continue };
+                if !inside.contains(i) {
+                    continue;
+                }
+                for op in ops.iter() {
+                    let (addr, sends, recvs) = handle_parts(op.handle);
+                    if !self.meta[*i].parking.owns(addr) {
+                        continue;
+                    }
+                    let o = owned.entry(op.id).or_default();
+                    if sends {
+                        o.0.insert(addr);
+                    }
+                    if recvs {
+                        o.1.insert(addr);
+                    }
+                }
+            }
+            let before = inside.len();
+            for (i, why) in &cands {
+                if !inside.contains(i) {
+                    continue;
+                }
+                let never = match why {
+                    Stuck::Unwakeable => true,
+                    Stuck::Join(g) => g
+                        .checked_sub(1)
+                        .is_some_and(|j| inside.contains(&(j as usize))),
+                    Stuck::Chans(ops) => ops.iter().all(|op| {
+                        let (s, r) = owned
+                            .get(&op.id)
+                            .map_or((0, 0), |(s, r)| (s.len(), r.len()));
+                        op.counts.idle()
+                            && op.counts.senders() <= s
+                            && (!op.send || op.counts.receivers() <= r)
+                    }),
+                };
+                if !never {
+                    inside.remove(i);
+                }
+            }
+            if inside.len() == before {
+                break;
+            }
+        }
+        let mut out: Vec<u64> = inside.into_iter().map(|i| i as u64 + 1).collect();
+        out.sort_unstable();
+        out
+    }
+}
