@@ -59,6 +59,9 @@ impl Wake for TaskWaker {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
+        if wake_here(self.gid, &self.q) {
+            return;
+        }
         let mut q = self.q.q.lock().unwrap_or_else(|e| e.into_inner());
         q.push(self.gid);
         drop(q);
@@ -66,6 +69,29 @@ impl Wake for TaskWaker {
             self.q.cv.notify_one();
         }
     }
+}
+
+/// A wake on the executor's own thread, while nothing there borrows the
+/// executor (a goroutine's poll: every yield and every channel hand-off),
+/// goes straight into the ready set: no lock, no queue to drain. Wakes from
+/// other threads, or from inside the executor's borrow, take the queue.
+/// Either way the order is the program's order on this thread, so
+/// schedules stay deterministic.
+fn wake_here(gid: u64, q: &Arc<WakeQueue>) -> bool {
+    EXEC.try_with(|e| {
+        let Ok(e) = e.try_borrow() else { return false };
+        let Some(ex) = e.as_ref() else { return false };
+        let Ok(mut ex) = ex.try_borrow_mut() else {
+            return false;
+        };
+        // A waker of an earlier schedule on this thread is not ours.
+        if !Arc::ptr_eq(&ex.wakes, q) {
+            return false;
+        }
+        ex.make_ready(gid);
+        true
+    })
+    .unwrap_or(false)
 }
 
 type BoxFuture = Pin<Box<dyn Future<Output = ()>>>;
@@ -693,12 +719,13 @@ pub(crate) fn run_schedule(
             Poll::Pending => {
                 // Woken during its own poll (a yield) or parked on goro: fine.
                 // Otherwise it waits on a future goro does not know.
-                let self_woken = ex
-                    .wakes
-                    .q
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .contains(&gid);
+                let self_woken = ex.ready_pos[i] != usize::MAX
+                    || ex
+                        .wakes
+                        .q
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .contains(&gid);
                 if !ex.parked && !self_woken {
                     ex.meta[i].external = true;
                 }
