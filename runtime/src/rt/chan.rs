@@ -213,6 +213,9 @@ pub struct Channel<T> {
     pub(crate) counts: Arc<HandleCounts>,
     /// Process-wide identity, for the detector.
     id: u64,
+    /// The detector's per-schedule id of this channel, cached (see
+    /// `sched::obj_cached`).
+    local: AtomicU64,
     /// Owned by goro itself (a context's `done`), not by user code: the
     /// goroutine whose drop takes its handle with it did not hold it.
     internal: bool,
@@ -232,6 +235,7 @@ impl<T> Channel<T> {
                 ..HandleCounts::default()
             }),
             id,
+            local: AtomicU64::new(0),
             internal: false,
             closed: AtomicBool::new(false),
             state: Mutex::new(State {
@@ -272,7 +276,11 @@ impl<T> Channel<T> {
 
     #[inline]
     pub(crate) fn ch(&self) -> ObjId {
-        detect::obj(self.id)
+        if detect::active() {
+            super::sched::obj_cached(self.id, &self.local)
+        } else {
+            ObjId(self.id)
+        }
     }
 
     /// Mirrors the buffer's length for the detector (see `HandleCounts`).

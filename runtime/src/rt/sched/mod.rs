@@ -282,14 +282,15 @@ thread_local! {
     static EXEC: RefCell<Option<Rc<RefCell<Exec>>>> = const { RefCell::new(None) };
     /// The goroutine being polled (0: none; a timer callback or teardown).
     static CURRENT: Cell<u64> = const { Cell::new(0) };
-    static ACTIVE: Cell<bool> = const { Cell::new(false) };
+    /// The running schedule's serial, unique in the process; 0: none.
+    static ACTIVE: Cell<u32> = const { Cell::new(0) };
 }
 
 /// Whether a detecting schedule runs on this thread: the one check goro's
 /// operations pay in production.
 #[inline]
 pub(crate) fn active() -> bool {
-    ACTIVE.with(|a| a.get())
+    ACTIVE.with(|a| a.get() != 0)
 }
 
 pub(crate) fn current_gid() -> u64 {
@@ -380,6 +381,23 @@ pub(crate) fn obj(global: u64) -> ObjId {
         ObjId(*ex.objs.entry(global).or_insert(n))
     })
     .unwrap_or(ObjId(global))
+}
+
+/// [`obj`] for an object that keeps `cache` for it: `(schedule serial << 32)
+/// | local id` from the last lookup, so an object used on every operation
+/// (a channel) skips the map. A serial is unique in the process, so a hit
+/// is always this schedule's id.
+pub(crate) fn obj_cached(global: u64, cache: &std::sync::atomic::AtomicU64) -> ObjId {
+    let serial = u64::from(ACTIVE.with(|a| a.get()));
+    let c = cache.load(Ordering::Relaxed);
+    if c >> 32 == serial && c as u32 != 0 {
+        return ObjId(c & 0xffff_ffff);
+    }
+    let id = obj(global);
+    if id.0 <= u64::from(u32::MAX) {
+        cache.store(serial << 32 | id.0, Ordering::Relaxed);
+    }
+    id
 }
 
 /// The running goroutine parked on a goro primitive (not the outside world).
@@ -619,7 +637,10 @@ pub(crate) fn run_schedule(
         prev.is_none(),
         "goro: a detecting schedule is already running on this thread"
     );
-    ACTIVE.with(|a| a.set(true));
+    static SERIALS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+    // Never 0 (that means "none"), even after wrapping.
+    let serial = SERIALS.fetch_add(1, Ordering::Relaxed).max(1);
+    ACTIVE.with(|a| a.set(serial));
     exec.borrow_mut()
         .spawn(0, main_gid, Some("main".to_string()), main);
 
@@ -822,7 +843,7 @@ pub(crate) fn run_schedule(
             None => ex.engine.finish(&EndState::default()),
         }
     }
-    ACTIVE.with(|a| a.set(false));
+    ACTIVE.with(|a| a.set(0));
     EXEC.with(|e| e.borrow_mut().take());
     let ex = Rc::try_unwrap(exec)
         .ok()

@@ -93,6 +93,8 @@ impl Chooser {
     /// Picks the goroutine to run at `step` among `ready` (non-empty).
     pub(crate) fn choose(&mut self, step: u64, ready: &[u64]) -> u64 {
         match self {
+            // One candidate: no draw (Random keeps no state to advance).
+            Chooser::Random { .. } if ready.len() == 1 => ready[0],
             Chooser::Random { seed } => ready[below(mix2(*seed, step), ready.len())],
             Chooser::Pct {
                 change_points,
