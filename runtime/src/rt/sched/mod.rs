@@ -323,12 +323,15 @@ pub(crate) fn emit(g: u64, mut op: Op, loc: Loc) {
         }
         return;
     }
+    // Built once here and lent to the closure: moving a 96-byte event into
+    // it cost a copy per operation, on the detector's hottest path.
+    let ev = Event { g, op, loc };
     with_exec(|ex| {
         if ex.teardown.is_some() {
             // Drops at the end order nothing the findings depend on.
             return;
         }
-        let ev = Event { g, op, loc };
+        let ev = &ev;
         // The trace hash is compared within a process only: a file is
         // hashed by address, not by content.
         g.hash(&mut ex.hasher);
@@ -351,7 +354,7 @@ pub(crate) fn emit(g: u64, mut op: Op, loc: Loc) {
                 t.push(step);
             }
         }
-        ex.engine.apply(&ev);
+        ex.engine.apply(ev);
     });
 }
 
