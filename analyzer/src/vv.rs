@@ -200,8 +200,14 @@ impl VClock {
         }
         // A smaller entry breaks "a node dominates its ancestors" along the
         // path: forget them there.
-        let shrinks = v < old;
-        self.grow_to(Self::depth_for(i));
+        self.write(i, v, v < old);
+    }
+
+    /// Writes entry `i` along a copied path; `shrinks` when it goes down.
+    fn write(&mut self, i: u32, v: u32, shrinks: bool) {
+        if u64::from(i) >= Self::capacity(self.depth) {
+            self.grow_to(Self::depth_for(i));
+        }
         let depth = self.depth;
         let mut node = self.root.get_or_insert_with(|| empty(depth));
         let mut level = depth;
@@ -221,6 +227,23 @@ impl VClock {
                     level -= 1;
                 }
             }
+        }
+    }
+
+    /// Raises the entry of goroutine `i` to `v` if it is lower: `self ⊔=
+    /// {i: v}`, with one walk when nothing changes.
+    ///
+    /// ```
+    /// use goro_analyzer::vv::VClock;
+    ///
+    /// let mut c = VClock::new();
+    /// c.raise(2, 5);
+    /// c.raise(2, 3); // lower: no change
+    /// assert_eq!(c.get(2), 5);
+    /// ```
+    pub fn raise(&mut self, i: u32, v: u32) {
+        if self.get(i) < v {
+            self.write(i, v, false);
         }
     }
 

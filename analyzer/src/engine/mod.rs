@@ -98,9 +98,7 @@ impl G {
     fn join_into(&self, idx: u32, target: &mut VClock) {
         target.join(&self.base);
         for (i, v) in self.inherit.into_iter().chain([(idx, self.own)]) {
-            if target.get(i) < v {
-                target.set(i, v);
-            }
+            target.raise(i, v);
         }
     }
 
@@ -379,9 +377,7 @@ impl Engine {
                         .into_iter()
                         .chain([(clock_index(who), x.own)]);
                     for (j, v) in entries {
-                        if both.get(j) < v {
-                            both.set(j, v);
-                        }
+                        both.raise(j, v);
                     }
                     x.own += 1;
                 }
@@ -645,9 +641,7 @@ impl Engine {
             .into_iter()
             .chain([(clock_index(g), me.own)])
         {
-            if slot.get(j) < v {
-                slot.set(j, v);
-            }
+            slot.raise(j, v);
         }
         me.base = slot.clone();
         me.own += 1;

@@ -143,6 +143,10 @@ impl<T> Deferred<T> {
 
 impl<T> Drop for Deferred<T> {
     fn drop(&mut self) {
+        // Most operations wake nobody: skip the drain's bookkeeping then.
+        if self.wake.is_empty() {
+            return;
+        }
         for w in self.wake.drain(..) {
             w.wake();
         }
