@@ -69,9 +69,8 @@ fn new_node(body: N) -> Node {
 /// whoever recorded the old one must not take the new contents for it.
 fn mutate(n: &mut Node) -> &mut Nd {
     if Arc::get_mut(n).is_none() {
-        let mut anc = [0; ANC];
-        anc[0] = n.ver;
-        anc[1..].copy_from_slice(&n.anc[..ANC - 1]);
+        let mut anc = n.anc;
+        push_anc(&mut anc, n.ver);
         *n = Arc::new(Nd {
             ver: 0,
             anc,
@@ -273,9 +272,7 @@ impl VClock {
         let lifted = lift(o, other.depth, self.depth);
         match &mut self.root {
             None => self.root = Some(lifted),
-            Some(r) => {
-                join_node(r, &lifted);
-            }
+            Some(r) => join_node(r, &lifted),
         }
     }
 
@@ -416,9 +413,14 @@ fn remember(a: &mut Node, b: &Node) {
         return;
     }
     if let Some(nd) = Arc::get_mut(a) {
-        nd.anc.copy_within(..ANC - 1, 1);
-        nd.anc[0] = b.ver;
+        push_anc(&mut nd.anc, b.ver);
     }
+}
+
+/// Records `ver` as the nearest ancestor, forgetting the farthest.
+fn push_anc(anc: &mut [u64; ANC], ver: u64) {
+    anc.copy_within(..ANC - 1, 1);
+    anc[0] = ver;
 }
 
 fn collect(n: &Node, level: u32, base: u64, out: &mut Vec<(u32, u32)>) {

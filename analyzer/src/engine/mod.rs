@@ -77,6 +77,11 @@ impl G {
         }
     }
 
+    /// A goroutine first seen in an event rather than at its spawn.
+    fn unknown() -> Self {
+        G::new(VClock::new(), None, None, None)
+    }
+
     /// Whether this goroutine has seen goroutine index `idx` at `clk`.
     fn knows(&self, idx: u32, clk: u32) -> bool {
         self.base.get(idx) >= clk || matches!(self.inherit, Some((i, v)) if i == idx && v >= clk)
@@ -85,11 +90,32 @@ impl G {
     /// `base ⊔= source`.
     fn acquire(&mut self, source: &VClock) {
         self.base.join(source);
-        if let Some((i, v)) = self.inherit {
-            if self.base.get(i) >= v {
-                self.inherit = None;
-            }
+        self.forget_absorbed_inherit();
+    }
+
+    /// Drops `inherit` once `base` holds it.
+    fn forget_absorbed_inherit(&mut self) {
+        if self.inherit.is_some_and(|(i, v)| self.base.get(i) >= v) {
+            self.inherit = None;
         }
+    }
+
+    /// Moves this goroutine's clock into `target` (`target ⊔= C_g`, its
+    /// inherited entry folded in) and starts its next epoch. Its base is
+    /// left empty: the caller gives it what it acquired. Moving the base
+    /// out first means `target`'s nodes are `target`'s alone when the
+    /// entries are set, so an exchange repeated over the same clocks
+    /// copies no nodes.
+    // Inlined: it is the body of every channel operation.
+    #[inline(always)]
+    fn exchange_into(&mut self, idx: u32, target: &mut VClock) {
+        let base = std::mem::take(&mut self.base);
+        target.join(&base);
+        drop(base);
+        for (j, v) in self.inherit.take().into_iter().chain([(idx, self.own)]) {
+            target.raise(j, v);
+        }
+        self.own += 1;
     }
 
     /// `target ⊔= C_g` without building `C_g`: the base, then the two
@@ -120,9 +146,7 @@ impl G {
     /// Folds `inherit` into `base` (a path copy when `base` is shared).
     fn fold_inherit(&mut self) {
         if let Some((i, v)) = self.inherit.take() {
-            if self.base.get(i) < v {
-                self.base.set(i, v);
-            }
+            self.base.raise(i, v);
         }
     }
 
@@ -162,6 +186,15 @@ struct Chan {
 
 /// How many goroutines a channel or WaitGroup remembers for explanations.
 const SEEN: usize = 16;
+
+/// A send by `me` (goroutine `g`): sends not ordered before it stay in the
+/// frontier a close must be ordered after.
+#[inline(always)]
+fn note_send(c: &mut Chan, me: &mut G, g: Gid, loc: Loc) {
+    let e = me.epoch(g, loc);
+    c.send_frontier.retain(|p| !me.orders(g, p));
+    c.send_frontier.push(e);
+}
 
 fn note_seen(v: &mut Vec<Gid>, g: Gid) {
     if v.len() < SEEN && !v.contains(&g) {
@@ -256,8 +289,7 @@ impl Engine {
     }
 
     fn g(&mut self, g: Gid) -> &mut G {
-        self.gs
-            .get_or_insert_with(g, || G::new(VClock::new(), None, None, None))
+        self.gs.get_or_insert_with(g, G::unknown)
     }
 
     /// `g`'s full clock (base with its own and inherited entries).
@@ -330,13 +362,9 @@ impl Engine {
                 if self.ends.contains_key(child) {
                     let mut base = std::mem::take(&mut self.g(g).base);
                     self.join_clock_of(*child, &mut base);
-                    self.g(g).base = base;
                     let gs = self.g(g);
-                    if let Some((i, v)) = gs.inherit {
-                        if gs.base.get(i) >= v {
-                            gs.inherit = None;
-                        }
-                    }
+                    gs.base = base;
+                    gs.forget_absorbed_inherit();
                 }
             }
             Op::ChanMake { ch, cap } => {
@@ -354,32 +382,14 @@ impl Engine {
                 let c = self.chans.entry(*ch).or_default();
                 note_seen(&mut c.senders_seen, g);
                 note_seen(&mut c.receivers_seen, *receiver);
-                let me = self
-                    .gs
-                    .get_or_insert_with(g, || G::new(VClock::new(), None, None, None));
-                let e = me.epoch(g, loc);
-                let c = self.chans.entry(*ch).or_default();
-                c.send_frontier.retain(|p| !me.orders(g, p));
-                c.send_frontier.push(e);
-                // Both sides end with C_s ⊔ C_r. Both bases are moved out
-                // before the join and the entries are set, so when the two
-                // shared the result of their last rendezvous (a ping-pong),
-                // nothing is copied.
-                let mut both = std::mem::take(&mut self.g(g).base);
-                let rb = std::mem::take(&mut self.g(*receiver).base);
-                both.join(&rb);
-                drop(rb);
+                let me = self.gs.get_or_insert_with(g, G::unknown);
+                note_send(c, me, g, loc);
+                // Both sides end with C_s ⊔ C_r; when the two shared the
+                // result of their last rendezvous (a ping-pong), nothing is
+                // copied.
+                let mut both = VClock::new();
                 for who in [g, *receiver] {
-                    let x = self.g(who);
-                    let entries = x
-                        .inherit
-                        .take()
-                        .into_iter()
-                        .chain([(clock_index(who), x.own)]);
-                    for (j, v) in entries {
-                        both.raise(j, v);
-                    }
-                    x.own += 1;
+                    self.g(who).exchange_into(clock_index(who), &mut both);
                 }
                 self.g(g).base = both.clone();
                 self.g(*receiver).base = both;
@@ -607,17 +617,11 @@ impl Engine {
     /// (Go's capacity rule). The hottest path of the engine, so it looks the
     /// goroutine and the channel up once each.
     fn chan_op(&mut self, ch: ObjId, g: Gid, loc: Loc, send: bool) {
-        let me = self
-            .gs
-            .get_or_insert_with(g, || G::new(VClock::new(), None, None, None));
+        let me = self.gs.get_or_insert_with(g, G::unknown);
         let c = self.chans.entry(ch).or_default();
         if send {
             note_seen(&mut c.senders_seen, g);
-            // Sends not ordered before this one stay in the frontier a
-            // close must be ordered after.
-            let e = me.epoch(g, loc);
-            c.send_frontier.retain(|p| !me.orders(g, p));
-            c.send_frontier.push(e);
+            note_send(c, me, g, loc);
         } else {
             note_seen(&mut c.receivers_seen, g);
         }
@@ -628,23 +632,11 @@ impl Engine {
             c.slots.resize_with(i + 1, VClock::new);
         }
         // Acquire and release at once: slot ⊔= C_g, then the goroutine takes
-        // the result as its base. Its base is moved out first, so the slot's
-        // nodes are the slot's alone when its two entries are set: a
-        // goroutine streaming over a channel copies no clock nodes.
+        // the result as its base (a goroutine streaming over a channel
+        // copies no clock nodes).
         let slot = &mut c.slots[i];
-        let base = std::mem::take(&mut me.base);
-        slot.join(&base);
-        drop(base);
-        for (j, v) in me
-            .inherit
-            .take()
-            .into_iter()
-            .chain([(clock_index(g), me.own)])
-        {
-            slot.raise(j, v);
-        }
+        me.exchange_into(clock_index(g), slot);
         me.base = slot.clone();
-        me.own += 1;
     }
 
     fn close(&mut self, ch: ObjId, g: Gid, loc: Loc) {

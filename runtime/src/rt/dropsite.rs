@@ -4,12 +4,12 @@
 //! own crates, the standard library, tokio and futures that has a file and
 //! line.
 
-use std::collections::HashSet;
 use std::panic::Location;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use goro_analyzer::event::Loc;
+
+use super::panic::intern;
 
 /// Crates whose frames are never the user's drop site: goro's own, the
 /// standard library (and its test harness), and the executors and
@@ -39,7 +39,7 @@ pub(crate) fn caller_of_drop(near: &'static Location<'static>) -> Option<Loc> {
     let trace = std::backtrace::Backtrace::force_capture().to_string();
     let (file, line, column) = first_user_frame(&trace)?;
     Some(Loc {
-        file: intern(relative_to_workspace(&file, near.file())),
+        file: intern(&relative_to_workspace(&file, near.file())),
         line,
         column,
     })
@@ -113,20 +113,6 @@ fn relative_to_workspace(file: &str, near: &str) -> String {
     }
 }
 
-/// A `'static` copy of `s`, made once per distinct string: drop sites are
-/// few, and a `Loc` names its file for the life of the process.
-fn intern(s: String) -> &'static str {
-    static NAMES: Mutex<Option<HashSet<&'static str>>> = Mutex::new(None);
-    let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
-    let names = names.get_or_insert_with(HashSet::new);
-    if let Some(&n) = names.get(s.as_str()) {
-        return n;
-    }
-    let n: &'static str = Box::leak(s.into_boxed_str());
-    names.insert(n);
-    n
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,12 +182,5 @@ mod tests {
             relative_to_workspace("/elsewhere/x.rs", "no/such/dir/file.rs"),
             "/elsewhere/x.rs"
         );
-    }
-
-    #[test]
-    fn interned_names_are_shared() {
-        let a = intern("x/y.rs".to_string());
-        let b = intern("x/y.rs".to_string());
-        assert!(std::ptr::eq(a, b));
     }
 }

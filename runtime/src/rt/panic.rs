@@ -71,9 +71,10 @@ pub(crate) fn install_hook() {
     });
 }
 
-/// A `'static` copy of a panic location's file name, made once per file:
-/// the hook's location is only borrowed, and findings keep file names.
-fn intern(file: &str) -> &'static str {
+/// A `'static` copy of a file name, made once per file: a panic hook's
+/// location and a backtrace's frames are only borrowed, and findings keep
+/// file names for the life of the process.
+pub(crate) fn intern(file: &str) -> &'static str {
     static FILES: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
     let mut files = FILES.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(f) = files.iter().find(|f| **f == file) {
@@ -101,4 +102,16 @@ pub(crate) fn panic_at(loc: &'static Location<'static>, msg: &str) -> ! {
     install_hook();
     OVERRIDE.with(|o| o.set(Some(loc)));
     std::panic::panic_any(msg.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interned_names_are_shared() {
+        let a = intern("x/y.rs");
+        let b = intern(&String::from("x/y.rs"));
+        assert!(std::ptr::eq(a, b));
+    }
 }

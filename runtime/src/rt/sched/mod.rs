@@ -364,8 +364,7 @@ pub(crate) fn emit(g: u64, mut op: Op, loc: Loc) {
 pub(crate) fn note_handle_drop(global: u64, send: bool, recv: bool) {
     with_exec(|ex| {
         if let Some(g) = ex.teardown {
-            let n = ex.objs.len() as u64 + 1;
-            let ch = ObjId(*ex.objs.entry(global).or_insert(n));
+            let ch = ex.local_obj(global);
             ex.held.push(Held { g, ch, send, recv });
         }
     });
@@ -379,11 +378,7 @@ pub(crate) fn tearing_down() -> bool {
 /// A dense, per-schedule id for the object with process-wide id `global`,
 /// so that traces do not depend on allocation order across schedules.
 pub(crate) fn obj(global: u64) -> ObjId {
-    with_exec(|ex| {
-        let n = ex.objs.len() as u64 + 1;
-        ObjId(*ex.objs.entry(global).or_insert(n))
-    })
-    .unwrap_or(ObjId(global))
+    with_exec(|ex| ex.local_obj(global)).unwrap_or(ObjId(global))
 }
 
 /// [`obj`] for an object that keeps `cache` for it: `(schedule serial << 32)
@@ -559,6 +554,13 @@ impl Exec {
         self.ready_pos.push(usize::MAX);
         self.chooser.on_spawn(gid, path);
         self.make_ready(gid);
+    }
+
+    /// The dense per-schedule id of the object with process-wide id
+    /// `global`, handed out in order of first use.
+    fn local_obj(&mut self, global: u64) -> ObjId {
+        let n = self.objs.len() as u64 + 1;
+        ObjId(*self.objs.entry(global).or_insert(n))
     }
 
     fn make_ready(&mut self, gid: u64) {
