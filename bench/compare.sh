@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the workloads of shared/bench/WORKLOADS.md under goro (production and
+# Runs the workloads of bench/WORKLOADS.md under goro (production and
 # detect) and under Go (plain and -race), and prints one table of medians
 # measured in this run.
 #
@@ -21,7 +21,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
 
-# The workloads and default N of WORKLOADS.md, in its order.
+# The workloads and default N of bench/WORKLOADS.md, in its order.
 ALL=(spawn spawn_park pingpong buffered fanout fanout_ctx mutex select racy_counter)
 declare -A DEFAULT_N=(
   [spawn]=1000000 [spawn_park]=1000000 [pingpong]=1000000
@@ -244,7 +244,7 @@ awk -v detect="$([[ ${modes[1]} == detect ]] && echo 1 || echo 0)" -v limit="$RU
 echo
 echo "RSS: peak resident set (/usr/bin/time -v), median; B/park: spawn_park peak RSS / N."
 echo "race ns/op: the Go twin built with -race (GORACE=halt_on_error=0)."
-echo "det/prod: goro's detect over production; race/go: Go's -race over plain (the issue's bar: det/prod <= race/go)."
+echo "det/prod: goro's detect over production; race/go: Go's -race over plain (the detector's bar: det/prod <= race/go)."
 if grep -q ' TIMEOUT ' "$results"; then
   echo "timed out (>${RUN_TIMEOUT}s, RUN_TIMEOUT): $(awk '$4 == "TIMEOUT" { printf "%s%s %s", sep, $1, $2; sep = ", " }' "$results")"
 fi

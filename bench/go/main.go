@@ -1,5 +1,5 @@
 // Command gobench is the Go twin of goro-bench: it runs one workload of
-// shared/bench/WORKLOADS.md and prints one line,
+// bench/WORKLOADS.md and prints one line,
 //
 //	workload=<name> n=<N> mode=<go|go-race> wall_s=<seconds> ns_per_op=<ns>
 //
@@ -23,7 +23,7 @@ type workload struct {
 	run      func(n int)
 }
 
-// workloads lists the nine workloads in the order of WORKLOADS.md.
+// workloads lists the nine workloads in the order of bench/WORKLOADS.md.
 var workloads = []workload{
 	{"spawn", 1_000_000, spawn},
 	{"spawn_park", 1_000_000, spawnPark},

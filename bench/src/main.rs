@@ -1,4 +1,4 @@
-//! `goro-bench`: runs one workload of `shared/bench/WORKLOADS.md` and prints
+//! `goro-bench`: runs one workload of `bench/WORKLOADS.md` and prints
 //! one line, so that `bench/compare.sh` (or any script) can pair it with the
 //! Go twin in `bench/go/`.
 //!
@@ -70,7 +70,7 @@ fn usage() -> String {
     let mut s = String::from(
         "usage: goro-bench <workload> <N> <production|detect>\n\
          \n\
-         Runs one workload of shared/bench/WORKLOADS.md and prints one line:\n\
+         Runs one workload of bench/WORKLOADS.md and prints one line:\n\
          workload=<name> n=<N> mode=<mode> wall_s=<seconds> ns_per_op=<ns>\n\
          (instrument, goro's own, adds plain_ns_per_op, overhead_ns_per_op and\n\
          the same three for a call with raw-pointer accesses: raw_*)\n\
@@ -111,7 +111,7 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
     Ok(Args { workload, n, mode })
 }
 
-/// The one output line of WORKLOADS.md; the Go twin prints the same format.
+/// The one output line of `bench/WORKLOADS.md`; the Go twin prints the same format.
 /// A workload that times its own parts replaces the wall time and appends
 /// its fields.
 fn report_line(

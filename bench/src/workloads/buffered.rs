@@ -2,7 +2,7 @@
 //! one consumer (main) receives them. ns per item. Go twin:
 //! `bench/go/buffered.go`.
 
-/// The channel capacity of WORKLOADS.md.
+/// The channel capacity of `bench/WORKLOADS.md`.
 const CAP: usize = 1024;
 
 /// Runs the workload; see the module docs.

@@ -1,4 +1,4 @@
-//! The nine workloads of `shared/bench/WORKLOADS.md`, one module each, and
+//! The nine workloads of `bench/WORKLOADS.md`, one module each, and
 //! goro's own `instrument`.
 //!
 //! Every workload is an `async fn run(n: u64)` that runs inside the main
@@ -61,7 +61,7 @@ pub enum Workload {
 }
 
 impl Workload {
-    /// Every workload: those of WORKLOADS.md in its order, then goro's own.
+    /// Every workload: the nine of `bench/WORKLOADS.md` in its order, then goro's own.
     pub const ALL: [Workload; 10] = [
         Workload::Spawn,
         Workload::SpawnPark,
@@ -91,7 +91,7 @@ impl Workload {
         }
     }
 
-    /// The default N of WORKLOADS.md (shown in the usage text; compare.sh
+    /// The default N of `bench/WORKLOADS.md` (shown in the usage text; compare.sh
     /// keeps its own copy to scale).
     pub fn default_n(self) -> u64 {
         match self {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use goro::sync::{Mutex, WaitGroup};
 
-/// Goroutine count of WORKLOADS.md.
+/// Goroutine count of `bench/WORKLOADS.md`.
 pub(crate) const GOROUTINES: u64 = 8;
 
 /// Runs the workload; see the module docs.
