@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 /// The schema tag every JSON line carries.
 pub const SCHEMA: &str = "goro-finding/1";
 
-/// The kinds of finding, named in JSON as in DESIGN.md (`data-race`, ...).
+/// The kinds of finding, named in JSON as in ARCHITECTURE.md (`data-race`, ...).
 ///
 /// # Examples
 ///

@@ -289,7 +289,7 @@ fn replay_reruns_one_test_under_one_seed() {
     );
     assert!(text.contains("src/lib.rs:"), "{text}");
 
-    // The DESIGN.md spelling is an alias.
+    // `test --replay SEED TEST` is an alias of `replay --seed SEED TEST`.
     let out = cargo_race(&["test", "--replay", &seed, "racy_counter"], &[]);
     assert_eq!(code(&out), 1);
     assert!(stdout(&out).contains("error[data-race]"));

@@ -1,5 +1,5 @@
 //! How fast the detector explores: schedules per second on a two-goroutine
-//! program of ten operations (the detector issue's target is 10,000).
+//! program of ten operations (goro's target is 10,000).
 //!
 //! Run with `cargo run --release -p goro --example explore_rate`.
 fn main() {

@@ -1,2 +1,2 @@
-//! End-to-end tests, trybuild UI tests and ported suites live in this package
-//! (the detector and instrument issues fill it).
+//! End-to-end tests, trybuild UI tests of the macros and the ported Go
+//! race-detector suite live in this package's `tests/`.

@@ -2,7 +2,7 @@
 //! shadows for tracked locations, and the checks built on them.
 //!
 //! Feed it [`Event`]s in execution order with [`Engine::apply`]; read
-//! [`Engine::findings`]. Edges (DESIGN.md, "Happens-before"): spawn → child
+//! [`Engine::findings`]. Edges (ARCHITECTURE.md, "Happens-before"): spawn → child
 //! start; child end → join; the k-th send → the k-th receive completes; the
 //! k-th receive → the (k+C)-th send completes (C = 0: rendezvous both ways);
 //! close → a receive that observes it; unlock → next lock (RwLock: write
