@@ -1,16 +1,17 @@
+// Ported from Go: Copyright 2009 The Go Authors, under the BSD-style
+// licence in tests/LICENSE-GO.
+
 //! Go's race-detector tests of `sync/atomic`, ported from
 //! `src/runtime/race/testdata/atomic_test.go` (golang/go). See
-//! `go_race_support` for the conventions.
+//! `support` for the conventions.
 //!
 //! Go can also access an atomically used variable plainly (`_ = a`,
 //! `a = 1`); Rust cannot, so those plain accesses are the
 //! `goro::race::{read, write}` annotations that stand for them.
 
-mod go_race_support;
-
 use std::sync::Arc;
 
-use go_race_support::{no_race, race, var};
+use crate::support::{no_race, race, var};
 use goro::sync::atomic::{AtomicI32, AtomicI64, AtomicU64, AtomicUsize};
 
 // TestNoRaceAtomicAddInt64 (atomic_test.go)

@@ -1,12 +1,13 @@
+// Ported from Go: Copyright 2009 The Go Authors, under the BSD-style
+// licence in tests/LICENSE-GO.
+
 //! Go's race-detector tests of channels, ported from
 //! `src/runtime/race/testdata/chan_test.go` (golang/go). See
-//! `go_race_support` for the conventions.
-
-mod go_race_support;
+//! `support` for the conventions.
 
 use std::sync::Arc;
 
-use go_race_support::{expect, ms, no_race, ns, race, recover, var};
+use crate::support::{expect, ms, no_race, ns, race, recover, var};
 use goro::race::FindingKind;
 
 // TestNoRaceChanSync (chan_test.go)

@@ -1,20 +1,21 @@
+// Ported from Go: Copyright 2009 The Go Authors, under the BSD-style
+// licence in tests/LICENSE-GO.
+
 //! Go's race-detector tests of plain memory operations ("mop"), ported from
 //! `src/runtime/race/testdata/mop_test.go` (golang/go): the ones about
 //! variables, struct fields, array elements, closures and function values
-//! shared between goroutines. See `go_race_support` for the conventions.
+//! shared between goroutines. See `support` for the conventions.
 //!
 //! Go tracks each struct field and array element on its own, so a struct
 //! becomes a struct of `Shared` fields and an array a `Vec` of `Shared`s; a
 //! whole-struct (or whole-array) assignment writes every field (element).
-
-mod go_race_support;
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use go_race_support::{no_race, race, recover, var};
+use crate::support::{no_race, race, recover, var};
 use goro::sync::{Mutex, WaitGroup};
 use goro::{Chan, Shared};
 

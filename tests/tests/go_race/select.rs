@@ -1,10 +1,11 @@
+// Ported from Go: Copyright 2009 The Go Authors, under the BSD-style
+// licence in tests/LICENSE-GO.
+
 //! Go's race-detector tests of `select`, ported from
 //! `src/runtime/race/testdata/select_test.go` (golang/go). See
-//! `go_race_support` for the conventions.
+//! `support` for the conventions.
 
-mod go_race_support;
-
-use go_race_support::{no_race, race, var};
+use crate::support::{no_race, race, var};
 
 // TestNoRaceSelect1 (select_test.go)
 #[test]

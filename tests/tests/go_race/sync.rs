@@ -1,13 +1,14 @@
+// Ported from Go: Copyright 2009 The Go Authors, under the BSD-style
+// licence in tests/LICENSE-GO.
+
 //! Go's race-detector tests of `sync.Mutex`, `sync.RWMutex` and
 //! `sync.Cond`, ported from `src/runtime/race/testdata/mutex_test.go`,
-//! `rwmutex_test.go` and `sync_test.go` (golang/go). See `go_race_support`
+//! `rwmutex_test.go` and `sync_test.go` (golang/go). See `support`
 //! for the conventions.
-
-mod go_race_support;
 
 use std::sync::Arc;
 
-use go_race_support::{no_race, ns, race, var};
+use crate::support::{no_race, ns, race, var};
 use goro::sync::{Cond, Mutex, RwLock};
 use goro::{Chan, Shared};
 

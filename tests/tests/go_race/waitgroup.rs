@@ -1,12 +1,13 @@
+// Ported from Go: Copyright 2009 The Go Authors, under the BSD-style
+// licence in tests/LICENSE-GO.
+
 //! Go's race-detector tests of `sync.WaitGroup`, ported from
 //! `src/runtime/race/testdata/waitgroup_test.go` (golang/go). See
-//! `go_race_support` for the conventions.
-
-mod go_race_support;
+//! `support` for the conventions.
 
 use std::sync::Arc;
 
-use go_race_support::{expect, ms, no_race, no_race_but_reports, ns, race, recover, var};
+use crate::support::{expect, ms, no_race, no_race_but_reports, ns, race, recover, var};
 use goro::race::FindingKind;
 use goro::sync::WaitGroup;
 use goro::Shared;
