@@ -275,7 +275,7 @@ fn waitgroup_done_orders_before_wait_and_add_inside_goroutine_is_misuse() {
     .r(1);
     assert!(t.kinds().is_empty());
 
-    // The seed guide's bug: wg.add(1) inside the goroutine.
+    // The classic Go bug: wg.add(1) inside the goroutine.
     let mut t = T::new();
     t.spawn(1, 2).ev(1, Op::WgWait { wg: WG, counter: 0 }).ev(
         2,
