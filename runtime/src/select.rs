@@ -364,8 +364,14 @@ impl Future for __Select<'_> {
                 detect::block_on(this.site, cx.waker(), || BlockInfo::Fixed(Wait::Forever));
                 return Poll::Pending;
             }
+            // Parked in the poll order: a partner that arrives later takes
+            // the first of its cases on the channel, so each is equally
+            // likely to be the one it completes, as in Go.
             let w = Waiter::new(cx.waker());
-            if (0..n).all(|i| this.cases[i].register(&w, i)) {
+            if order[..n]
+                .iter()
+                .all(|&i| this.cases[i as usize].register(&w, i as usize))
+            {
                 detect::block_on(this.site, cx.waker(), || this.blocked_on(&w));
                 this.waiter = Some(w);
                 return Poll::Pending;
