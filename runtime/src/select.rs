@@ -10,7 +10,10 @@
 //! poll and dropping the select can never lose a value. A send case is
 //! completed by the receiver that takes its value, which claims the shared
 //! waiter first: the claim (one compare-and-swap) lets at most one case
-//! commit, without locking several channels at once as Go does.
+//! commit, without locking several channels at once as Go does. A select
+//! parks its cases in its poll order, so that a partner arriving later
+//! completes each of its cases on that channel equally often; it never
+//! completes with itself (see `rt::chan`).
 //!
 //! Everything here is public only for the macro's expansion.
 
@@ -322,18 +325,16 @@ impl Future for __Select<'_> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
         let this = self.get_mut();
         if let Some(w) = this.waiter.take() {
-            if w.poll_outcome(cx.waker()).is_none() {
-                let mask = w.poll_notified(cx.waker());
-                if mask == 0 {
-                    // Still parked, on the same cases.
-                    detect::block_on(this.site, cx.waker(), || this.blocked_on(&w));
-                    this.waiter = Some(w);
-                    return Poll::Pending;
-                }
-                this.note_reservations(mask);
+            if w.poll_outcome(cx.waker()).is_none() && !w.poll_is_notified(cx.waker()) {
+                // Still parked, on the same cases.
+                detect::block_on(this.site, cx.waker(), || this.blocked_on(&w));
+                this.waiter = Some(w);
+                return Poll::Pending;
             }
             // A send case was taken, or a receive case notified: withdraw
-            // and settle, or try again.
+            // and settle, or try again. The notification is taken only once
+            // every entry is withdrawn, so no partner claims a send case of
+            // a select that a receive case already committed it to.
             if let Some(i) = this.withdraw(&w) {
                 return this.done(i);
             }

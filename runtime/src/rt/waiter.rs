@@ -48,12 +48,30 @@ impl Waiter {
         Arc::new(w)
     }
 
-    /// Claims the waiter for `case`. Only the first claim succeeds.
+    /// Claims the waiter for `case`. Only the first claim succeeds, and only
+    /// while no case was notified (see [`Waiter::is_waiting`]).
     pub(crate) fn try_claim(&self, case: usize, closed: bool) -> bool {
+        if self.notified.load(Ordering::Acquire) != 0 {
+            return false;
+        }
         let v = (case << 1) | closed as usize;
         self.state
             .compare_exchange(WAITING, v, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
+    }
+
+    /// Whether a partner may still complete this operation: not claimed,
+    /// and no receive case notified. A notified select is spoken for, as a
+    /// Go select is once one partner has dequeued it: it takes the reserved
+    /// value, so no other partner may claim its sends (it would complete
+    /// twice, or with itself) or reserve a second value for it (one would
+    /// be left behind in an unbuffered channel, delivered to nobody).
+    ///
+    /// Exact for entries of one channel (notify and claim both happen under
+    /// its lock); across channels a claim and a notification can still
+    /// cross in production, and the select then passes its reservation on.
+    pub(crate) fn is_waiting(&self) -> bool {
+        self.notified.load(Ordering::Acquire) == 0 && self.outcome().is_none()
     }
 
     pub(crate) fn outcome(&self) -> Option<Outcome> {
@@ -93,6 +111,22 @@ impl Waiter {
     /// The cases notified and not yet seen, as a bit mask, without waiting.
     pub(crate) fn take_notified(&self) -> u64 {
         self.notified.swap(0, Ordering::AcqRel)
+    }
+
+    /// Whether a case was notified, without taking the notification (a
+    /// select withdraws its entries first, staying spoken for meanwhile);
+    /// re-registers the waker first so that a notification racing with this
+    /// poll is not missed.
+    pub(crate) fn poll_is_notified(&self, waker: &Waker) -> bool {
+        if self.notified.load(Ordering::Acquire) != 0 {
+            return true;
+        }
+        self.waker.register(waker);
+        let notified = self.notified.load(Ordering::Acquire) != 0;
+        if !notified {
+            super::detect::parked();
+        }
+        notified
     }
 
     /// The cases notified since the last call, as a bit mask (0: none);
