@@ -51,8 +51,9 @@ pub trait __Case {
     /// The channel notified this (receive) case with a value reserved for
     /// it: the next `try_now` may take it.
     fn reserve(&mut self) {}
-    /// Whether this case holds an unused reservation.
-    fn is_reserved(&self) -> bool {
+    /// Whether this case holds an unused reservation of an unbuffered
+    /// channel's value: one handed to it, which it must take.
+    fn is_handed(&self) -> bool {
         false
     }
     /// Gives an unused reservation up (the select committed another case).
@@ -135,8 +136,10 @@ impl<T> __Case for __RecvCase<'_, T> {
         self.reserved = true;
     }
 
-    fn is_reserved(&self) -> bool {
-        self.reserved
+    fn is_handed(&self) -> bool {
+        // A close's notification hands over nothing: a closed channel's
+        // case is just ready.
+        self.reserved && self.chan.cap() == 0 && !self.chan.is_closed()
     }
 
     fn release(&mut self) {
@@ -344,14 +347,16 @@ impl Future for __Select<'_> {
         }
         let n = this.cases.len();
         loop {
-            // A channel that reserved a value for this select chose it, as a
-            // Go sender completes a waiting select's case: take it first.
-            if let Some(i) = (0..n).find(|&i| this.cases[i].is_reserved()) {
+            let (order, n) = poll_order(n);
+            // An unbuffered channel that handed this select a value chose
+            // it, as a Go sender completes a waiting select's case: take it
+            // first (at most one case holds one). A buffered channel's
+            // reservation only makes its case ready, like any other.
+            if let Some(i) = (0..n).find(|&i| this.cases[i].is_handed()) {
                 if this.cases[i].try_now() {
                     return this.done(i);
                 }
             }
-            let (order, n) = poll_order(n);
             for &i in &order[..n] {
                 if this.cases[i as usize].try_now() {
                     return this.done(i as usize);

@@ -19,9 +19,10 @@
 //!   [`Waiter`]. A `select!` shares one waiter among its cases, and the claim
 //!   (one compare-and-swap) is what lets exactly one of its cases commit.
 //! - A select is never paired with itself: its send is not claimed for its
-//!   own parked receive, and once one of its receives is notified it is
-//!   spoken for, as a Go select is once a partner dequeued it (no claim of
-//!   its sends, no second notification; see `Waiter::is_waiting`).
+//!   own parked receive, and once one of its receives is handed a value on
+//!   an unbuffered channel it is spoken for, as a Go select is once a
+//!   partner dequeued it (no claim of its sends, no second notification;
+//!   see `Waiter::is_waiting`), so that no value is handed to nobody.
 //!
 //! The public handles and futures live in `crate::chan`; `select!` drives the
 //! same entry points through `crate::select`. Every operation reports to the
@@ -347,13 +348,14 @@ impl<T> Channel<T> {
     }
 
     /// Notifies the first live parked receiver, if any, and returns it: the
-    /// caller reserves a value for it.
-    fn notify_one(st: &mut State<T>, d: &mut Deferred<T>) -> Option<RecvEntry> {
+    /// caller reserves a value for it. On an unbuffered channel that value
+    /// is handed to it (see `Waiter::notify`).
+    fn notify_one(&self, st: &mut State<T>, d: &mut Deferred<T>) -> Option<RecvEntry> {
         while let Some(r) = st.recvq.pop_front() {
-            // A select that committed (or was notified) elsewhere left a
-            // stale entry behind.
+            // A select that committed (or was handed a value) elsewhere left
+            // a stale entry behind.
             if r.waiter.is_waiting() {
-                r.waiter.notify(r.case);
+                r.waiter.notify(r.case, self.cap == 0);
                 d.wake.push(r.waiter.clone());
                 return Some(r);
             }
@@ -391,7 +393,7 @@ impl<T> Channel<T> {
         let g = detect::gid();
         if self.cap == 0 {
             // In flight to a receiver that is parked now.
-            let Some(r) = Self::notify_one(st, d) else {
+            let Some(r) = self.notify_one(st, d) else {
                 return TrySend::Full(v);
             };
             if detect::active() {
@@ -411,7 +413,7 @@ impl<T> Channel<T> {
                 self.event(g, Op::ChanSend { ch }, site);
             }
             st.inflight += 1;
-        } else if Self::notify_one(st, d).is_some() {
+        } else if self.notify_one(st, d).is_some() {
             // A parked receiver takes the value whatever the buffer holds,
             // as in Go, where a waiting receiver is handed it directly.
             st.inflight += 1;
@@ -501,7 +503,7 @@ impl<T> Channel<T> {
             };
             st.buf.push_back(s.value);
             self.mirror(st);
-            if let Some(r) = Self::notify_one(st, d) {
+            if let Some(r) = self.notify_one(st, d) {
                 st.inflight += 1;
                 if self.cap == 0 && detect::active() {
                     let (ch, recv_loc) = (self.ch(), Loc::from_std(r.site));
@@ -573,7 +575,7 @@ impl<T> Channel<T> {
         if st.inflight == 0 {
             return;
         }
-        if Self::notify_one(st, d).is_none() {
+        if self.notify_one(st, d).is_none() {
             st.inflight -= 1;
         }
     }
@@ -708,7 +710,7 @@ impl<T> Channel<T> {
         self.counts.closed.store(true, Ordering::Relaxed);
         self.event(g, Op::ChanClose { ch: self.ch() }, site);
         for r in st.recvq.drain(..) {
-            r.waiter.notify(r.case);
+            r.waiter.notify(r.case, false);
             d.wake.push(r.waiter);
         }
         for s in st.sendq.drain(..) {
