@@ -363,3 +363,38 @@ proptest! {
         prop_assert!(!report.has(FindingKind::Panic), "{}", report);
     }
 }
+
+/// Known gap, not yet fixed: with three goroutines, two receivers handed
+/// values on one unbuffered channel at once take them in the order they
+/// run, not the order they were handed them (the values in flight are not
+/// bound to their receivers), so a goroutine can receive the value its own
+/// previous select sent. Go never lets that happen.
+#[test]
+#[ignore = "known gap: in-flight values of an unbuffered channel are not bound to their receivers"]
+fn three_goroutines_never_receive_their_own_unbuffered_send() {
+    let report = explore(detector(Sched::Random, 17, 500), || async {
+        let c = goro::chan::<u32>(0);
+        let (tx, both, rx) = (c.clone(), c.clone(), c.clone());
+        goro::go!(async move {
+            for _ in 0..16 {
+                tx.send(0).await;
+            }
+        });
+        goro::go!(async move {
+            for _ in 0..16 {
+                let got = goro::select! {
+                    send(both, 1) => None,
+                    recv(both) -> v => v,
+                };
+                assert_ne!(got, Some(1), "self receive");
+            }
+        });
+        goro::go!(async move {
+            for _ in 0..16 {
+                rx.recv().await;
+            }
+        });
+        goro::time::sleep(std::time::Duration::from_secs(1)).await;
+    });
+    assert!(!report.has(FindingKind::Panic), "{report}");
+}
