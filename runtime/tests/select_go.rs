@@ -368,7 +368,11 @@ proptest! {
 /// values on one unbuffered channel at once take them in the order they
 /// run, not the order they were handed them (the values in flight are not
 /// bound to their receivers), so a goroutine can receive the value its own
-/// previous select sent. Go never lets that happen.
+/// previous select sent. Go never lets that happen. Binding each value to
+/// its receiver fixes this one but breaks a guarantee `tests/chan.rs`
+/// checks under cancellation (a value freed by a dropped receiver can then
+/// reach a consumer after a later value of the same producer), so it needs
+/// a design of its own.
 #[test]
 #[ignore = "known gap: in-flight values of an unbuffered channel are not bound to their receivers"]
 fn three_goroutines_never_receive_their_own_unbuffered_send() {
