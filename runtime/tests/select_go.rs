@@ -1,3 +1,6 @@
+// Ported from Go: Copyright 2009 The Go Authors, under the BSD-style
+// licence in tests/LICENSE-GO.
+
 //! `select!` against Go's own channel tests (`runtime/chan_test.go`):
 //! `TestPseudoRandomSend` (a parked select's cases are completed in random
 //! order), `TestSelfSelect` (a select never pairs with itself) and
