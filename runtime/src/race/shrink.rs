@@ -1,0 +1,234 @@
+//! Shrinking: the shortest schedule that still shows a finding.
+//!
+//! A schedule that found something is a choice sequence
+//! (`rt::sched::strategy::replay`). Right after the finding, while the
+//! program is at hand, the shrinker replays edits of that sequence and
+//! keeps an edit when the replay shows the same finding (same
+//! [`FindingKey`]: kind and sites) in no more steps and at a lower cost,
+//! the cost being, in order: preemptions, steps, non-default choices.
+//!
+//! The edits: first the schedule with no choice at all (every goroutine
+//! runs until it blocks). Then delta debugging over the choice sequence:
+//! removing preemptions (a switch away from a goroutine that could run on
+//! becomes "run on"), in halves, then quarters, ... down to one at a time.
+//! Removal keeps the positions of the original's switches, and a bug may
+//! need a switch where the original made none; so then a
+//! preemption-bounded search (CHESS) from the sequential schedule tries
+//! every schedule that deviates from it at one choice point, then at two.
+//! Last, removal again, over preemptions and then the remaining non-default
+//! choices, which also truncates the sequence. A replay that reaches a
+//! recorded choice that is no longer possible takes the default there, so
+//! every edit is a valid schedule.
+//!
+//! Work is bounded by a number of replays ([`Config::shrink`]), not time,
+//! so the shrunk schedule is a pure function of the program and the seed.
+//! Each replay also stops at the best step count so far. The shrinker never
+//! changes which findings an exploration reports; it only annotates them.
+
+use goro_analyzer::finding::{FindingKey, Shrink};
+
+use super::config::Config;
+use crate::rt::sched::strategy::replay::{encode, DEFAULT};
+use crate::rt::sched::strategy::Record;
+use crate::rt::sched::{Ending, ScheduleResult};
+
+/// A schedule the shrinker holds: what it chose and what that cost.
+#[derive(Clone)]
+pub(crate) struct Candidate {
+    pub(crate) record: Record,
+    pub(crate) steps: u64,
+}
+
+impl Candidate {
+    fn cost(&self) -> (usize, u64, usize) {
+        let non_default = self
+            .record
+            .choices
+            .iter()
+            .filter(|&&c| c != DEFAULT)
+            .count();
+        (self.record.preemptions.len(), self.steps, non_default)
+    }
+}
+
+/// The most preemptions the bounded search tries (CHESS's observation:
+/// most concurrency bugs need at most two).
+const SEARCH_PREEMPTIONS: usize = 2;
+
+/// One shrinking: the finding, the budget, the best schedule so far.
+struct Shrinker<'a> {
+    key: &'a FindingKey,
+    replay: &'a mut dyn FnMut(Vec<u32>, u64) -> ScheduleResult,
+    /// The original's steps: no replay may run longer.
+    max_steps: u64,
+    step_limited: bool,
+    budget: u32,
+    replays: u32,
+    best: Candidate,
+}
+
+impl Shrinker<'_> {
+    /// Replays `choices`: the schedule it ran, and whether it shows the
+    /// finding within the original's steps. `None` once the budget is
+    /// spent.
+    fn run(&mut self, choices: Vec<u32>) -> Option<(Candidate, bool)> {
+        if self.budget == 0 {
+            return None;
+        }
+        self.budget -= 1;
+        self.replays += 1;
+        let r = (self.replay)(choices, self.max_steps);
+        // Stopped at the cap: longer than the original, unless that
+        // itself hit the step limit.
+        let shows = (r.ending != Ending::StepLimit || self.step_limited)
+            && r.findings.iter().any(|f| f.key() == *self.key);
+        let c = Candidate {
+            record: r.record,
+            steps: r.steps,
+        };
+        Some((c, shows))
+    }
+
+    /// Replays `choices` and keeps the result if it shows the finding at a
+    /// lower cost. Whether it was kept.
+    fn attempt(&mut self, choices: Vec<u32>) -> bool {
+        match self.run(choices) {
+            Some((c, true)) if c.cost() < self.best.cost() => {
+                self.best = c;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Sets chunks of `phase`'s positions to the default, in halves down
+    /// to singles, keeping each edit that still shows the finding.
+    fn remove(&mut self, phase: Phase) {
+        let mut chunk = phase.positions(&self.best).len().div_ceil(2).max(1);
+        loop {
+            let mut i = 0;
+            loop {
+                let positions = phase.positions(&self.best);
+                if i >= positions.len() || self.budget == 0 {
+                    break;
+                }
+                let mut choices = self.best.record.choices.clone();
+                for &p in &positions[i..(i + chunk).min(positions.len())] {
+                    choices[p] = DEFAULT;
+                }
+                // Kept: the choices before the first edited one are
+                // unchanged, so the next positions start at `i` again.
+                if !self.attempt(choices) {
+                    i += chunk;
+                }
+            }
+            if chunk == 1 || self.budget == 0 {
+                return;
+            }
+            chunk = chunk.div_ceil(2);
+        }
+    }
+
+    /// Preemption-bounded search from the schedule with no choice: every
+    /// schedule that deviates from the default at one choice point, then
+    /// at two, in order of position, while that could beat the best.
+    /// Removal keeps the original's positions; this finds a bug that
+    /// needs a switch somewhere the original did not make one.
+    fn search(&mut self, base: Candidate) {
+        // (schedule, position of its last deviation + 1)
+        let mut frontier = vec![(base, 0usize)];
+        for k in 1..=SEARCH_PREEMPTIONS {
+            if self.best.record.preemptions.len() <= k - 1 || self.budget == 0 {
+                return;
+            }
+            let mut next = Vec::new();
+            for (c, from) in &frontier {
+                for j in *from..c.record.options.len() {
+                    for &g in &c.record.options[j] {
+                        let mut choices = c.record.choices[..j].to_vec();
+                        choices.push(g);
+                        let Some((run, shows)) = self.run(choices) else {
+                            return;
+                        };
+                        if shows && run.cost() < self.best.cost() {
+                            self.best = run;
+                            if self.best.record.preemptions.len() <= k {
+                                // Nothing with k deviations beats it by
+                                // much: stop searching this depth.
+                                return;
+                            }
+                        } else if k < SEARCH_PREEMPTIONS {
+                            next.push((run, j + 1));
+                        }
+                    }
+                }
+            }
+            frontier = next;
+        }
+    }
+}
+
+/// Shrinks the schedule `original` that found `key`. `replay(choices,
+/// max_steps)` runs one schedule following `choices`, stopping after
+/// `max_steps`. Returns the shrunk schedule and its summary.
+pub(crate) fn shrink(
+    config: &Config,
+    key: &FindingKey,
+    original: &ScheduleResult,
+    replay: &mut dyn FnMut(Vec<u32>, u64) -> ScheduleResult,
+) -> (Candidate, Shrink) {
+    let mut s = Shrinker {
+        key,
+        replay,
+        max_steps: original.steps,
+        step_limited: original.ending == Ending::StepLimit,
+        budget: config.shrink_replays,
+        replays: 0,
+        best: Candidate {
+            record: original.record.clone(),
+            steps: original.steps,
+        },
+    };
+    let (preempts, _, choices) = s.best.cost();
+    if preempts > 0 || choices > 0 {
+        // Nothing at all chosen: the sequential schedule.
+        if let Some((base, shows)) = s.run(Vec::new()) {
+            if shows && base.cost() < s.best.cost() {
+                s.best = base;
+            } else {
+                s.remove(Phase::Preemptions);
+                s.search(base);
+            }
+        }
+        s.remove(Phase::Preemptions);
+        s.remove(Phase::Choices);
+    }
+    let summary = Shrink {
+        original_steps: original.steps,
+        original_preemptions: original.record.preemptions.len() as u64,
+        steps: s.best.steps,
+        preemptions: s.best.record.preemptions.len() as u64,
+        schedule: encode(&s.best.record.choices),
+        replays: s.replays,
+    };
+    (s.best, summary)
+}
+
+/// Which choices a pass sets to the default.
+#[derive(Clone, Copy)]
+enum Phase {
+    Preemptions,
+    Choices,
+}
+
+impl Phase {
+    fn positions(self, c: &Candidate) -> Vec<usize> {
+        match self {
+            Phase::Preemptions => c.record.preemptions.iter().map(|&p| p as usize).collect(),
+            Phase::Choices => (c.record.choices.iter().enumerate())
+                .filter(|(_, &v)| v != DEFAULT)
+                .map(|(i, _)| i)
+                .collect(),
+        }
+    }
+}
