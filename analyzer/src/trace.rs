@@ -26,12 +26,14 @@
 //!   or a close of a closed channel, the close; a lock (`lock`,
 //!   `lock (write)`, `acquire`), the previous release of that object
 //!   (`unlock`, `unlock (write)`, `runlock`, `release`); an `rlock`, the
-//!   previous write unlock; `wg.wait`, the last `wg.add` with a negative
-//!   delta (a `done`); `join`, the joined goroutine's `exit`; and the first
-//!   line of a goroutine, its parent's `go`. The arrow runs from line
-//!   `from_seq` to this line.
-//! - `peer`: for `send (rendezvous)` (an unbuffered hand-off, one line for
-//!   both sides), the receiving goroutine; the hand-off orders both ways.
+//!   previous write unlock; `wg.wait` (which does not block) and the
+//!   `acquire` of the WaitGroup that completes a blocked wait, the last
+//!   `wg.add` with a negative delta (a `done`); `join`, the joined
+//!   goroutine's `exit`. The arrow runs from line `from_seq` to this line.
+//! - `peer`: on `go`, the goroutine created (the arrow runs to its first
+//!   line, the first with that `goroutine`); on `send (rendezvous)` (an
+//!   unbuffered hand-off, one line for both sides), the receiving goroutine,
+//!   the hand-off ordering both ways.
 //! - `schedule`: `"full"` or `"shrunk"` (see above); `replay`: the
 //!   schedule's text form for `GORO_REPLAY`, on a shrunk trace.
 
@@ -103,7 +105,7 @@ pub struct TraceStep {
     /// The `seq` of the operation this one synchronizes with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_seq: Option<u64>,
-    /// The other goroutine of a rendezvous.
+    /// The goroutine a `go` created, or the receiver of a rendezvous.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peer: Option<u64>,
     /// `"full"` (the schedule as explored) or `"shrunk"`.

@@ -160,7 +160,11 @@ fn outside_world() -> &'static tokio::runtime::Runtime {
 }
 
 /// One schedule of `main`: its result, and main's output if it returned.
-fn schedule<Fut>(config: &Config, index: u32, main: Fut) -> (ScheduleResult, Option<Fut::Output>)
+pub(super) fn schedule<Fut>(
+    config: &Config,
+    index: u32,
+    main: Fut,
+) -> (ScheduleResult, Option<Fut::Output>)
 where
     Fut: Future + 'static,
 {
@@ -174,7 +178,7 @@ where
 }
 
 /// [`schedule`] with the strategy given.
-fn schedule_with<Fut>(
+pub(super) fn schedule_with<Fut>(
     config: &Config,
     index: u32,
     chooser: Chooser,

@@ -232,3 +232,150 @@ impl Phase {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use goro_analyzer::trace::{read_trace, TraceStep};
+
+    use super::super::explore::{explore_inner, schedule, schedule_with};
+    use super::*;
+    use crate::rt::sched::strategy::{schedule_seed, Chooser};
+
+    /// A program with a buffered hand-off, a lock passed between two
+    /// goroutines, and a double close (the finding).
+    async fn program() {
+        let ch = crate::chan::<u32>(1);
+        let mu = std::sync::Arc::new(crate::sync::Mutex::new(0u32));
+        let wg = crate::sync::WaitGroup::new();
+        for _ in 0..2 {
+            wg.add(1);
+            let (tx, mu, wg) = (ch.clone(), mu.clone(), wg.clone());
+            crate::go!(async move {
+                *mu.lock().await += 1;
+                let _ = tx.try_send(1);
+                wg.done();
+            });
+        }
+        wg.wait().await;
+        let _ = ch.recv().await;
+        ch.close();
+        ch.close();
+    }
+
+    fn config() -> Config {
+        Config::default().schedules(10).seed(3).env(false)
+    }
+
+    #[test]
+    fn a_recorded_schedule_replays_to_the_same_run() {
+        let config = config();
+        for index in 0..config.schedules {
+            let (a, _) = schedule(&config, index, program());
+            let seed = schedule_seed(config.seed, index);
+            let chooser = Chooser::replay(seed, a.record.choices.clone());
+            let (b, _) = schedule_with(&config, index, chooser, program());
+            assert_eq!(a.trace_hash, b.trace_hash, "schedule {index}");
+            assert_eq!(a.record.choices, b.record.choices);
+            assert_eq!(a.record.preemptions, b.record.preemptions);
+            assert_eq!(a.steps, b.steps);
+        }
+    }
+
+    #[test]
+    fn the_sequential_schedule_has_no_choice_entries_and_no_preemption() {
+        let (r, _) = schedule_with(&config(), 0, Chooser::replay(1, Vec::new()), program());
+        assert!(r.record.preemptions.is_empty());
+        assert!(r.record.choices.iter().all(|&c| c == DEFAULT));
+        assert!(!r.findings.is_empty(), "a double close in any schedule");
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("goro-shrink-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    fn read(dir: &std::path::Path) -> Vec<TraceStep> {
+        let path = dir.join(format!("goro-{}.trace", std::process::id()));
+        let f = std::fs::File::open(&path).expect("a trace file");
+        read_trace(std::io::BufReader::new(f)).expect("readable")
+    }
+
+    #[test]
+    fn traces_mark_full_and_shrunk_schedules_and_link_synchronizing_lines() {
+        let dir = scratch("trace");
+        let mut config = config().schedules(1);
+        config.trace = true;
+        config.report_dir = Some(dir.clone());
+        let report = explore_inner(&config, program);
+        let shrink = report.findings()[0].shrink.clone().expect("shrunk");
+        let lines = read(&dir);
+        let _ = std::fs::remove_dir_all(&dir);
+        let full: Vec<&TraceStep> = lines.iter().filter(|s| !s.is_shrunk()).collect();
+        let shrunk: Vec<&TraceStep> = lines.iter().filter(|s| s.is_shrunk()).collect();
+        assert!(full.iter().all(|s| s.schedule.as_deref() == Some("full")));
+        assert!(!shrunk.is_empty());
+        assert!(shrunk
+            .iter()
+            .all(|s| s.replay.as_deref() == Some(shrink.schedule.as_str())));
+        for trace in [&full, &shrunk] {
+            // seq numbers the lines of one schedule.
+            for (i, s) in trace.iter().enumerate() {
+                assert_eq!(s.seq, Some(i as u64));
+            }
+            let line = |seq: u64| trace[seq as usize];
+            // Lines `op` linked to a line `from`.
+            let linked = |op: &str, from: &str| -> Vec<(&TraceStep, &TraceStep)> {
+                trace
+                    .iter()
+                    .filter(|s| s.op == op)
+                    .filter_map(|s| s.from_seq.map(|f| (*s, line(f))))
+                    .filter(|(_, f)| f.op == from)
+                    .collect()
+            };
+            // The receive follows a send on the same channel.
+            let recv = linked("recv", "send");
+            assert_eq!(recv.len(), 1, "{trace:#?}");
+            assert_eq!(recv[0].1.op, "send");
+            assert_eq!(recv[0].0.obj, recv[0].1.obj);
+            assert!(recv[0].0.obj.is_some());
+            assert_eq!(recv[0].0.from_step, Some(recv[0].1.step));
+            // The second lock follows the first unlock.
+            let lock = linked("lock", "unlock");
+            assert_eq!(lock.len(), 1, "{trace:#?}");
+            assert_eq!(lock[0].1.op, "unlock");
+            assert_eq!(lock[0].0.obj, lock[0].1.obj);
+            // The second close follows the first.
+            let close = linked("close of closed channel", "close");
+            assert_eq!(close.len(), 1, "{trace:#?}");
+            assert_eq!(close[0].1.op, "close");
+            // The blocked wait completes after the last `done`.
+            let wait = linked("acquire", "wg.add");
+            assert_eq!(wait.len(), 1, "{trace:#?}");
+            assert_eq!(wait[0].0.obj, wait[0].1.obj);
+            // Each worker's `go` names it.
+            let created: Vec<u64> = trace
+                .iter()
+                .filter(|s| s.op == "go")
+                .filter_map(|s| s.peer)
+                .collect();
+            assert_eq!(created, [2, 3]);
+        }
+    }
+
+    #[test]
+    fn shrinking_is_bounded_by_its_replay_count() {
+        for n in [0, 1, 3] {
+            let report = explore_inner(&config().shrink(n), program);
+            for f in report.findings() {
+                match (&f.shrink, n) {
+                    (None, 0) => {}
+                    (Some(s), n) if n > 0 => assert!(s.replays <= n, "{s:?}"),
+                    other => panic!("{other:?}"),
+                }
+            }
+        }
+    }
+}

@@ -26,8 +26,6 @@ pub(crate) struct Tracer {
     w_released: HashMap<u64, At>,
     /// The last `done` of each WaitGroup.
     done: HashMap<u64, At>,
-    /// The `go` that created each goroutine, until its first line.
-    spawned: HashMap<u64, At>,
     /// The `exit` of each goroutine.
     ended: HashMap<u64, At>,
 }
@@ -76,13 +74,17 @@ impl Tracer {
             Op::LockWait { obj } => (Some(obj.0), None),
             Op::WgAdd { wg, delta, .. } => {
                 if *delta < 0 {
+                    // A blocked `wait` completes with an `acquire` of the
+                    // WaitGroup: it follows the last `done`, as a lock its
+                    // release.
                     self.done.insert(wg.0, at);
+                    self.released.insert(wg.0, at);
                 }
                 (Some(wg.0), None)
             }
             Op::WgWait { wg, .. } => (Some(wg.0), self.done.get(&wg.0).copied()),
             Op::Spawn { child, .. } => {
-                self.spawned.insert(*child, at);
+                peer = Some(*child);
                 (None, None)
             }
             Op::Join { child } => (None, self.ended.get(child).copied()),
@@ -91,11 +93,6 @@ impl Tracer {
                 (None, None)
             }
             _ => (None, None),
-        };
-        // A goroutine's first line follows its parent's `go`.
-        let from = match self.spawned.remove(&g) {
-            Some(spawn) if from.is_none() => Some(spawn),
-            _ => from,
         };
         self.steps.push(TraceStep {
             schema: TRACE_SCHEMA.to_string(),
