@@ -138,7 +138,7 @@ impl Shrinker<'_> {
         // (schedule, position of its last deviation + 1)
         let mut frontier = vec![(base, 0usize)];
         for k in 1..=SEARCH_PREEMPTIONS {
-            if self.best.record.preemptions.len() <= k - 1 || self.budget == 0 {
+            if self.best.record.preemptions.len() < k || self.budget == 0 {
                 return;
             }
             let mut next = Vec::new();
