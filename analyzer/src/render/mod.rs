@@ -120,7 +120,7 @@ pub struct Entry {
 /// # let mut a = Finding { schema: SCHEMA.into(), kind: FindingKind::DoubleClose,
 /// #     observed: true, message: "close of closed channel".into(), primary: site,
 /// #     related: vec![], goroutines: vec![], notes: vec![], help: String::new(),
-/// #     seed: 1, schedule: 0, test: None, expected: false };
+/// #     seed: 1, schedule: 0, test: None, expected: false, shrink: None };
 /// use goro_analyzer::render::{gather, Status};
 ///
 /// a.test = Some("a".into());
