@@ -230,8 +230,9 @@ impl Config {
     }
 
     /// At most `replays` replays to shrink each new finding's schedule
-    /// (0: do not shrink). The bound is a count, not a time, so that the
-    /// shrunk schedule is the same on every machine.
+    /// (0: do not shrink; default 200, `GORO_SHRINK`), and at most
+    /// 2,000,000 replayed steps in all. The bounds are counts, not a time,
+    /// so that the shrunk schedule is the same on every machine.
     ///
     /// # Examples
     ///

@@ -20,9 +20,10 @@
 //! recorded choice that is no longer possible takes the default there, so
 //! every edit is a valid schedule.
 //!
-//! Work is bounded by a number of replays ([`Config::shrink`]), not time,
-//! so the shrunk schedule is a pure function of the program and the seed.
-//! Each replay also stops at the best step count so far. The shrinker never
+//! Work is bounded by a number of replays ([`Config::shrink`]) and of
+//! replayed steps (2,000,000 per finding), not by time, so the shrunk
+//! schedule is a pure function of the program and the seed. Each replay
+//! also stops at the original's step count. The shrinker never
 //! changes which findings an exploration reports; it only annotates them.
 
 use goro_analyzer::finding::{FindingKey, Shrink};
@@ -55,6 +56,15 @@ impl Candidate {
 /// most concurrency bugs need at most two).
 const SEARCH_PREEMPTIONS: usize = 2;
 
+/// The one-deviation schedules the search extends to two, at most (each
+/// holds its record: memory for long programs).
+const SEARCH_FRONTIER: usize = 32;
+
+/// Steps all the replays of one finding may take together: with the
+/// replay count, what bounds shrinking a long schedule (a livelock at the
+/// step limit). A count of steps, so the result stays deterministic.
+const STEP_BUDGET: u64 = 2_000_000;
+
 /// One shrinking: the finding, the budget, the best schedule so far.
 struct Shrinker<'a> {
     key: &'a FindingKey,
@@ -63,6 +73,7 @@ struct Shrinker<'a> {
     max_steps: u64,
     step_limited: bool,
     budget: u32,
+    steps_left: u64,
     replays: u32,
     best: Candidate,
 }
@@ -72,12 +83,14 @@ impl Shrinker<'_> {
     /// finding within the original's steps. `None` once the budget is
     /// spent.
     fn run(&mut self, choices: Vec<u32>) -> Option<(Candidate, bool)> {
-        if self.budget == 0 {
+        if self.budget == 0 || self.steps_left == 0 {
+            self.budget = 0;
             return None;
         }
         self.budget -= 1;
         self.replays += 1;
         let r = (self.replay)(choices, self.max_steps);
+        self.steps_left = self.steps_left.saturating_sub(r.steps);
         // Stopped at the cap: longer than the original, unless that
         // itself hit the step limit.
         let shows = (r.ending != Ending::StepLimit || self.step_limited)
@@ -157,7 +170,7 @@ impl Shrinker<'_> {
                                 // much: stop searching this depth.
                                 return;
                             }
-                        } else if k < SEARCH_PREEMPTIONS {
+                        } else if k < SEARCH_PREEMPTIONS && next.len() < SEARCH_FRONTIER {
                             next.push((run, j + 1));
                         }
                     }
@@ -183,6 +196,7 @@ pub(crate) fn shrink(
         max_steps: original.steps,
         step_limited: original.ending == Ending::StepLimit,
         budget: config.shrink_replays,
+        steps_left: STEP_BUDGET,
         replays: 0,
         best: Candidate {
             record: original.record.clone(),
