@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::env::{self, Strategy};
+
 /// The exit codes, shown by `--help` and documented in the README.
 pub(crate) const EXIT_CODES: &str = "\
 Exit codes:
@@ -83,7 +85,7 @@ pub(crate) struct ReplayArgs {
     pub seed: u64,
     /// The strategy of the run that found it, if it set one.
     #[arg(long, value_parser = parse_strategy, help_heading = "Exploration")]
-    pub strategy: Option<String>,
+    pub strategy: Option<Strategy>,
     #[command(flatten)]
     pub cargo: CargoArgs,
     #[command(flatten)]
@@ -200,7 +202,7 @@ pub(crate) struct ExploreArgs {
     pub seed: Option<u64>,
     /// Scheduling strategy (GORO_STRATEGY): random, pct or pct:DEPTH.
     #[arg(long, value_name = "STRATEGY", value_parser = parse_strategy)]
-    pub strategy: Option<String>,
+    pub strategy: Option<Strategy>,
 }
 
 /// How and where findings are written.
@@ -251,34 +253,21 @@ pub(crate) enum ColorChoice {
     Never,
 }
 
+// The value parsers are the `GORO_*` contract's own (`crate::env`), so a
+// value `cargo race` accepts is one the runtime accepts.
+
 /// A seed: decimal or 0x-prefixed hex, as GORO_SEED takes it.
 pub(crate) fn parse_seed(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-        Some(hex) => u64::from_str_radix(hex, 16).ok(),
-        None => t.parse().ok(),
-    }
-    .ok_or_else(|| "expected an unsigned 64-bit integer (decimal or 0x-prefixed hex)".into())
+    env::parse_seed(s).map_err(|a| format!("expected {a}"))
 }
 
 fn parse_schedules(s: &str) -> Result<u32, String> {
-    match s.trim().parse::<u32>() {
-        Ok(n) if n >= 1 => Ok(n),
-        _ => Err("expected a whole number of schedules >= 1".into()),
-    }
+    env::parse_schedules(s).map_err(|a| format!("expected {a}"))
 }
 
 /// `random`, `pct` or `pct:DEPTH` with DEPTH >= 1, as GORO_STRATEGY takes it.
-pub(crate) fn parse_strategy(s: &str) -> Result<String, String> {
-    let ok = match s {
-        "random" | "pct" => true,
-        _ => matches!(s.strip_prefix("pct:").map(str::parse::<u32>), Some(Ok(d)) if d >= 1),
-    };
-    if ok {
-        Ok(s.to_string())
-    } else {
-        Err("expected `random`, `pct` or `pct:DEPTH` (DEPTH >= 1)".into())
-    }
+fn parse_strategy(s: &str) -> Result<Strategy, String> {
+    env::parse_strategy(s).map_err(|a| format!("expected {a}"))
 }
 
 impl CargoArgs {
@@ -415,7 +404,7 @@ mod tests {
         assert_eq!(parse_seed("0x10"), Ok(16));
         assert_eq!(parse_seed("42"), Ok(42));
         assert!(parse_seed("x").is_err());
-        assert!(parse_strategy("pct:4").is_ok());
+        assert_eq!(parse_strategy("pct:4"), Ok(Strategy::Pct { depth: 4 }));
         assert!(parse_strategy("random").is_ok());
         assert!(parse_strategy("fifo").is_err());
     }

@@ -22,6 +22,7 @@ use std::process::{Command as Process, ExitStatus};
 use clap::error::ErrorKind;
 use clap::Parser;
 
+use crate::env::{self, Strategy};
 use crate::finding::Finding;
 use crate::render::{self, Entry, RunOutcome, Sources, Status};
 
@@ -95,7 +96,7 @@ where
                 match args::parse_seed(seed) {
                     Ok(seed) => test_run(&TestRun {
                         cargo: &t.cargo,
-                        env: replay_env(seed, t.explore.strategy.as_deref()),
+                        env: replay_env(seed, t.explore.strategy),
                         filter: Some(test.as_str()),
                         test_args: &t.test_args,
                         output: &t.output,
@@ -115,7 +116,7 @@ where
         },
         Command::Replay(r) => test_run(&TestRun {
             cargo: &r.cargo,
-            env: replay_env(r.seed, r.strategy.as_deref()),
+            env: replay_env(r.seed, r.strategy),
             filter: Some(r.test.as_str()),
             test_args: &r.test_args,
             output: &r.output,
@@ -161,31 +162,31 @@ where
 }
 
 fn explore_env(e: &ExploreArgs) -> Vec<(&'static str, String)> {
-    let mut env = Vec::new();
+    let mut vars = Vec::new();
     if let Some(n) = e.schedules {
-        env.push(("GORO_SCHEDULES", n.to_string()));
+        vars.push((env::SCHEDULES, n.to_string()));
     }
     if let Some(s) = e.seed {
-        env.push(("GORO_SEED", s.to_string()));
+        vars.push((env::SEED, s.to_string()));
     }
-    if let Some(s) = &e.strategy {
-        env.push(("GORO_STRATEGY", s.clone()));
+    if let Some(s) = e.strategy {
+        vars.push((env::STRATEGY, s.to_string()));
     }
-    env
+    vars
 }
 
 /// One schedule, the one `seed` names: schedule 0 of an exploration runs
 /// the base seed itself.
-fn replay_env(seed: u64, strategy: Option<&str>) -> Vec<(&'static str, String)> {
-    let mut env = vec![
-        ("GORO_SEED", seed.to_string()),
-        ("GORO_SCHEDULES", "1".into()),
-        ("GORO_TRACE", "1".into()),
+fn replay_env(seed: u64, strategy: Option<Strategy>) -> Vec<(&'static str, String)> {
+    let mut vars = vec![
+        (env::SEED, seed.to_string()),
+        (env::SCHEDULES, "1".into()),
+        (env::TRACE, "1".into()),
     ];
     if let Some(s) = strategy {
-        env.push(("GORO_STRATEGY", s.to_string()));
+        vars.push((env::STRATEGY, s.to_string()));
     }
-    env
+    vars
 }
 
 /// One `cargo test` under the detector.
@@ -216,8 +217,7 @@ fn test_run(run: &TestRun<'_>) -> Result<i32, String> {
     if !run.test_args.is_empty() {
         cmd.arg("--").args(run.test_args);
     }
-    cmd.env("GORO_RACE", "1")
-        .env("GORO_REPORT_DIR", &report_dir);
+    cmd.env(env::RACE, "1").env(env::REPORT_DIR, &report_dir);
     for (k, v) in &run.env {
         cmd.env(k, v);
     }
