@@ -249,7 +249,21 @@ where
     let mut report = Report::default();
     let mut seen: HashSet<FindingKey> = HashSet::new();
     let test = current_test();
+    let started = std::time::Instant::now();
+    let mut out_of_time = false;
     for index in 0..config.schedules {
+        // A shard runs its share of the indices; the seed of schedule
+        // `index` is the same in every shard, so the shards together run
+        // exactly the unsharded exploration.
+        if config.shard.is_some_and(|s| !s.runs(index)) {
+            continue;
+        }
+        // A time budget (wall clock, the one thing here that is not
+        // virtual) stops starting schedules, never interrupts one.
+        if report.schedules_run > 0 && config.time_budget.is_some_and(|b| started.elapsed() >= b) {
+            out_of_time = true;
+            break;
+        }
         let (mut result, _) = schedule(config, index, program());
         if config.trace && !result.findings.is_empty() {
             if let Some(dir) = &config.report_dir {
@@ -271,6 +285,9 @@ where
                 report.findings.push(f);
             }
         }
+    }
+    if let Some(dir) = &config.report_dir {
+        append_schedule_count(dir, test, report.schedules_run, out_of_time);
     }
     report
 }
@@ -346,6 +363,26 @@ fn append_trace(dir: &Path, test: Option<&str>, trace: &mut [goro_analyzer::trac
         let _ = step.write_json_line(&mut buf);
     }
     append_file(dir, "trace", &buf, "the trace");
+}
+
+/// Appends how many schedules this exploration ran to
+/// `goro-<pid>.schedules` in `dir`, for `cargo race` to report per test
+/// (what a time budget or a schedule shard left of `GORO_SCHEDULES`).
+fn append_schedule_count(dir: &Path, test: Option<String>, schedules: u32, out_of_time: bool) {
+    let count = goro_analyzer::env::ScheduleCount {
+        test,
+        schedules,
+        out_of_time,
+    };
+    let mut buf = Vec::new();
+    if count.write_json_line(&mut buf).is_ok() {
+        append_file(
+            dir,
+            goro_analyzer::env::SCHEDULE_COUNT_EXT,
+            &buf,
+            "the schedule count",
+        );
+    }
 }
 
 /// Appends findings as JSON Lines to `goro-<pid>.jsonl` in `dir`.
