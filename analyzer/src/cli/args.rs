@@ -2,10 +2,11 @@
 //! generated from the same declarations that parse.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::env::{self, Strategy};
+use crate::env::{self, Shard, Strategy};
 
 /// The exit codes, shown by `--help` and documented in the README.
 pub(crate) const EXIT_CODES: &str = "\
@@ -53,7 +54,8 @@ pub(crate) enum Command {
     /// Render findings from existing report files (JSON Lines) or directories of them.
     ///
     /// For reports collected elsewhere, e.g. GORO_REPORT_DIR of a test run you drove
-    /// yourself. Exits 1 on unexpected findings, 2 on bad usage, else 0.
+    /// yourself. Exits 1 on unexpected findings, 2 on bad usage, else 0. `cargo race
+    /// report merge` merges the shares of a run spread over a CI fleet.
     Report(ReportArgs),
 }
 
@@ -64,6 +66,8 @@ pub(crate) struct TestArgs {
     pub cargo: CargoArgs,
     #[command(flatten)]
     pub explore: ExploreArgs,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
     #[command(flatten)]
     pub output: OutputArgs,
     /// Replay one finding instead: the same as `cargo race replay --seed SEED TEST`.
@@ -100,12 +104,45 @@ pub(crate) struct ReplayArgs {
 
 /// `cargo race report`.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub(crate) struct ReportArgs {
+    #[command(subcommand)]
+    pub command: Option<ReportCommand>,
     /// Report files (`*.jsonl`) or directories holding them.
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
     /// The directory the findings' file names are relative to (the workspace root
     /// of the run that wrote them); defaults to the current directory.
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `cargo race report merge`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ReportCommand {
+    /// Merge the report directories of the partitions and schedule shards of one run.
+    ///
+    /// Each PATH is a directory that `cargo race test --report-dir` wrote (it ends with
+    /// the run.json end marker), or a directory of such directories (one per CI job).
+    /// Findings are deduplicated exactly as one unsharded run would (keeping, for each,
+    /// the lowest schedule index, then seed, then test name), and the exit code is the
+    /// unsharded run's: 1 on unexpected findings, else the first failing shard's test
+    /// run code, else 0. A missing shard, or a directory without its end marker, is an
+    /// error (2) naming it.
+    #[command(after_help = EXIT_CODES)]
+    Merge(MergeArgs),
+}
+
+/// `cargo race report merge`.
+#[derive(Debug, Args)]
+pub(crate) struct MergeArgs {
+    /// Report directories of `cargo race test --report-dir`, or directories of them.
+    #[arg(value_name = "DIR", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// The directory the findings' file names are relative to (the workspace root
+    /// of the runs that wrote them); defaults to the current directory.
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
     #[command(flatten)]
@@ -205,6 +242,102 @@ pub(crate) struct ExploreArgs {
     pub strategy: Option<Strategy>,
 }
 
+/// Running one share of the work on each machine of a CI fleet.
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Fleet")]
+pub(crate) struct FleetArgs {
+    /// Run only partition K of N of the tests: `hash:K/N` (by a stable hash of the
+    /// test name) or `count:K/N` (round-robin over the sorted test names). Each test
+    /// lands in exactly one partition, the same on every machine.
+    #[arg(long, value_name = "hash:K/N|count:K/N", value_parser = parse_partition)]
+    pub partition: Option<Partition>,
+    /// Run every test, but only share K of N of each exploration's schedules
+    /// (GORO_SCHEDULE_SHARD): schedule i runs in shard i % N + 1, with the seed it
+    /// has in an unsharded run.
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    pub schedule_shard: Option<Shard>,
+    /// The test runner: cargo (`cargo test`), nextest (`cargo nextest run`), or auto
+    /// (nextest when `cargo nextest --version` works, else cargo).
+    #[arg(long, value_enum, value_name = "RUNNER", default_value_t = Runner::Cargo)]
+    pub runner: Runner,
+    /// Explore schedules until this much time has passed (e.g. 90s, 10m, 1h),
+    /// spread evenly over the selected tests (GORO_TEST_TIME_BUDGET per test); every
+    /// exploring test runs at least one schedule. Without --schedules there is no
+    /// schedule limit. The schedules each test got are printed and recorded.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub time_budget: Option<Duration>,
+    /// Keep this run's reports in DIR (which must be empty or absent), ending with a
+    /// run.json end marker, for `cargo race report merge`.
+    #[arg(long, value_name = "DIR")]
+    pub report_dir: Option<PathBuf>,
+    /// With nextest: run the tests of this `cargo nextest archive` (passed through).
+    #[arg(long, value_name = "FILE")]
+    pub archive_file: Option<PathBuf>,
+    /// With nextest and --archive-file: where the archived workspace is checked out
+    /// (passed through as --workspace-remap).
+    #[arg(long, value_name = "DIR", requires = "archive_file")]
+    pub workspace_remap: Option<PathBuf>,
+}
+
+/// `--runner`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Runner {
+    /// `cargo test`.
+    #[default]
+    Cargo,
+    /// `cargo nextest run`.
+    Nextest,
+    /// nextest when installed, else cargo.
+    Auto,
+}
+
+/// How `--partition` assigns tests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PartitionKind {
+    /// By a stable hash of the test name.
+    Hash,
+    /// Round-robin over the sorted test names.
+    Count,
+}
+
+/// `--partition hash:K/N` or `count:K/N`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Partition {
+    pub kind: PartitionKind,
+    pub shard: Shard,
+}
+
+impl std::fmt::Display for Partition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.kind {
+            PartitionKind::Hash => "hash",
+            PartitionKind::Count => "count",
+        };
+        write!(f, "{kind}:{}", self.shard)
+    }
+}
+
+/// `hash:K/N` or `count:K/N`.
+pub(crate) fn parse_partition(s: &str) -> Result<Partition, String> {
+    let bad = || "expected hash:K/N or count:K/N with 1 <= K <= N".to_string();
+    let (kind, shard) = s.trim().split_once(':').ok_or_else(bad)?;
+    let kind = match kind {
+        "hash" => PartitionKind::Hash,
+        "count" => PartitionKind::Count,
+        _ => return Err(bad()),
+    };
+    let shard = shard.parse::<Shard>().map_err(|_| bad())?;
+    Ok(Partition { kind, shard })
+}
+
+fn parse_shard(s: &str) -> Result<Shard, String> {
+    s.parse::<Shard>().map_err(|a| format!("expected {a}"))
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    env::parse_duration(s).map_err(|a| format!("expected {a}"))
+}
+
 /// How and where findings are written.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Output")]
@@ -240,6 +373,8 @@ pub(crate) enum Format {
     Json,
     /// SARIF 2.1.0, for GitHub code scanning.
     Sarif,
+    /// GitHub Actions workflow commands: one `::error file=..` annotation per finding.
+    Github,
 }
 
 /// `--color`.
