@@ -336,8 +336,12 @@ mod tests {
                 (env::STRATEGY, "pct:4"),
                 (env::MAX_STEPS, "99"),
                 (env::REPORT_DIR, "/tmp/r"),
+                (env::SCHEDULE_SHARD, "2/3"),
+                (env::TEST_TIME_BUDGET, "90s"),
             ]))
             .unwrap();
+        assert_eq!(c.shard, Some(Shard { index: 2, count: 3 }));
+        assert_eq!(c.time_budget, Some(Duration::from_secs(90)));
         assert_eq!(c.schedules, 7);
         assert_eq!(c.seed, 16);
         assert_eq!(c.strategy, Strategy::Pct { depth: 4 });
@@ -353,6 +357,8 @@ mod tests {
             (env::SEED, "-1", "64-bit"),
             (env::STRATEGY, "pct:0", "pct:DEPTH"),
             (env::MAX_STEPS, "x", "steps >= 1"),
+            (env::SCHEDULE_SHARD, "4/3", "K/N"),
+            (env::TEST_TIME_BUDGET, "10", "10m"),
         ] {
             let e = Config::default()
                 .with_vars(vars(&[(var, value)]))

@@ -471,3 +471,57 @@ where
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use goro_analyzer::env::Shard;
+
+    use super::*;
+
+    async fn racy() {
+        let x = Arc::new(crate::Shared::new(0));
+        let done = crate::chan::<()>(2);
+        for _ in 0..2 {
+            let (x, done) = (x.clone(), done.clone());
+            crate::go!(async move {
+                x.set(x.get() + 1);
+                done.send(()).await;
+            });
+        }
+        done.recv().await;
+        done.recv().await;
+    }
+
+    #[test]
+    fn shards_run_disjoint_schedules_with_the_unsharded_seeds() {
+        let base = Config::default().schedules(7).seed(9).env(false);
+        let whole = explore_inner(&base, racy);
+        let mut ran = 0;
+        for k in 1..=3 {
+            let config = Config {
+                shard: Some(Shard { index: k, count: 3 }),
+                ..base.clone()
+            };
+            let part = explore_inner(&config, racy);
+            ran += part.schedules_run();
+            // Schedule i runs in shard i % 3 + 1, as it ran unsharded.
+            let mine: Vec<u64> = (0..7)
+                .filter(|i| i % 3 == k - 1)
+                .map(|i| whole.trace_hashes()[i as usize])
+                .collect();
+            assert_eq!(part.trace_hashes(), mine, "shard {k}/3");
+        }
+        assert_eq!(ran, 7);
+    }
+
+    #[test]
+    fn a_spent_time_budget_still_runs_one_schedule() {
+        let config = Config {
+            time_budget: Some(Duration::from_nanos(1)),
+            ..Config::default().schedules(1_000).env(false)
+        };
+        assert_eq!(explore_inner(&config, racy).schedules_run(), 1);
+    }
+}
