@@ -528,10 +528,60 @@ mod tests {
             &["cargo race", "test", "--format", "xml"],
             &["cargo race", "test", "--update-baseline"],
             &["cargo race", "replay", "t"],
+            &["cargo race", "test", "--partition", "mod:1/2"],
+            &["cargo race", "test", "--partition", "hash:3/2"],
+            &["cargo race", "test", "--schedule-shard", "0/2"],
+            &["cargo race", "test", "--time-budget", "10"],
+            &["cargo race", "test", "--runner", "make"],
+            &["cargo race", "test", "--workspace-remap", "."],
+            &["cargo race", "report", "merge"],
         ] {
             let e = Cli::try_parse_from(args).unwrap_err();
             assert_eq!(e.exit_code(), 2, "{args:?}: {e}");
         }
+    }
+
+    #[test]
+    fn fleet_options_parse() {
+        let cli = Cli::try_parse_from([
+            "cargo race",
+            "test",
+            "--partition",
+            "count:2/3",
+            "--schedule-shard",
+            "1/4",
+            "--time-budget",
+            "10m",
+            "--runner",
+            "nextest",
+            "--report-dir",
+            "r",
+        ])
+        .unwrap();
+        let Command::Test(t) = cli.command else {
+            panic!("not test")
+        };
+        let p = t.fleet.partition.unwrap();
+        assert_eq!(p.to_string(), "count:2/3");
+        assert_eq!(t.fleet.schedule_shard.unwrap().to_string(), "1/4");
+        assert_eq!(t.fleet.time_budget, Some(Duration::from_secs(600)));
+        assert_eq!(t.fleet.runner, Runner::Nextest);
+
+        // `report merge` is a subcommand; `report PATH` still renders files.
+        let cli = Cli::try_parse_from(["cargo race", "report", "merge", "a", "b"]).unwrap();
+        let Command::Report(r) = cli.command else {
+            panic!("not report")
+        };
+        let Some(ReportCommand::Merge(m)) = r.command else {
+            panic!("not merge")
+        };
+        assert_eq!(m.paths, [PathBuf::from("a"), PathBuf::from("b")]);
+        let cli = Cli::try_parse_from(["cargo race", "report", "x.jsonl"]).unwrap();
+        let Command::Report(r) = cli.command else {
+            panic!("not report")
+        };
+        assert!(r.command.is_none());
+        assert_eq!(r.paths, [PathBuf::from("x.jsonl")]);
     }
 
     #[test]
