@@ -35,13 +35,32 @@ fn target_dir() -> PathBuf {
 
 /// `cargo race ARGS` in the buggy crate, with a clean `GORO_*` environment.
 fn cargo_race(args: &[&str], env: &[(&str, &str)]) -> Output {
+    cargo_race_in(&buggy(), args, env)
+}
+
+/// `path` relative to `from` (both absolute).
+fn relative(path: &Path, from: &Path) -> PathBuf {
+    let (p, f): (Vec<_>, Vec<_>) = (path.components().collect(), from.components().collect());
+    let common = p.iter().zip(&f).take_while(|(a, b)| a == b).count();
+    let mut r = PathBuf::new();
+    for _ in common..f.len() {
+        r.push("..");
+    }
+    for c in &p[common..] {
+        r.push(c);
+    }
+    r
+}
+
+/// `cargo race ARGS` in `dir`.
+fn cargo_race_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     RAN.lock()
         .unwrap()
         .push(args.iter().map(|a| a.to_string()).collect());
     let mut cmd = Command::new(BIN);
     cmd.arg("race")
         .args(args)
-        .current_dir(buggy())
+        .current_dir(dir)
         .env("CARGO_TARGET_DIR", target_dir())
         .env_remove("GITHUB_ACTIONS")
         .env_remove("BUGGY_FAIL");
@@ -283,14 +302,19 @@ fn shares_merge_into_what_one_unsharded_run_reports() {
     assert_eq!(sorted_lines(&merged), expected, "nextest partitions merged");
 
     // A time budget: every exploring test runs at least one schedule, and
-    // the count each got is printed and recorded.
-    let budget = cargo_race(
+    // the count each got is printed and recorded. (Run from a subdirectory
+    // with a relative --report-dir: the test processes run in the package
+    // directory, and must still write there.)
+    let src = buggy().join("src");
+    let rel = relative(&dir("budget"), &src);
+    let budget = cargo_race_in(
+        &src,
         &[
             "test",
             "--time-budget",
             "1s",
             "--report-dir",
-            s(&dir("budget")),
+            s(&rel),
             "--color",
             "never",
         ],

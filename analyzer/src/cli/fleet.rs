@@ -168,8 +168,8 @@ impl RunRecord {
     }
 }
 
-/// Prepares `--report-dir DIR`: created if absent; an error if it already
-/// holds reports, which would mix two runs.
+/// Prepares `--report-dir DIR`: created if absent, an error if it already
+/// holds reports (which would mix two runs); returns it absolute.
 pub(crate) fn prepare_report_dir(dir: &Path) -> Result<PathBuf, String> {
     std::fs::create_dir_all(dir)
         .map_err(|e| format!("cannot create the report directory {}: {e}", dir.display()))?;
@@ -187,7 +187,9 @@ pub(crate) fn prepare_report_dir(dir: &Path) -> Result<PathBuf, String> {
             dir.display()
         ));
     }
-    Ok(dir.to_path_buf())
+    // Absolute: the test processes run in their own package's directory.
+    std::fs::canonicalize(dir)
+        .map_err(|e| format!("cannot resolve the report directory {}: {e}", dir.display()))
 }
 
 /// Schedules per test, summed over every `goro-*.schedules` file in `dirs`.
