@@ -51,6 +51,14 @@ pub const SCHEDULE_SHARD: &str = "GORO_SCHEDULE_SHARD";
 /// ([`parse_duration`]).
 pub const TEST_TIME_BUDGET: &str = "GORO_TEST_TIME_BUDGET";
 
+/// `GORO_REPLAY`: a schedule to replay instead of exploring, a finding's
+/// `shrink.schedule` (e.g. `_x3,2`; its grammar is the runtime's schedule
+/// text form). Empty means unset.
+pub const REPLAY: &str = "GORO_REPLAY";
+/// `GORO_SHRINK`: at most this many replays to shrink one finding's
+/// schedule, 0 for none ([`parse_shrink`]).
+pub const SHRINK: &str = "GORO_SHRINK";
+
 /// Every variable of the contract, for tests that must clear them all.
 ///
 /// # Examples
@@ -68,6 +76,8 @@ pub const ALL: &[&str] = &[
     REPORT_DIR,
     SCHEDULE_SHARD,
     TEST_TIME_BUDGET,
+    REPLAY,
+    SHRINK,
 ];
 
 /// What [`parse_seed`] accepts.
@@ -78,6 +88,8 @@ pub const STRATEGY_ACCEPTS: &str = "`random`, `pct` or `pct:DEPTH` (DEPTH >= 1)"
 pub const SCHEDULES_ACCEPTS: &str = "a whole number of schedules >= 1";
 /// What [`parse_max_steps`] accepts.
 pub const MAX_STEPS_ACCEPTS: &str = "a whole number of steps >= 1";
+/// What [`parse_shrink`] accepts.
+pub const SHRINK_ACCEPTS: &str = "a whole number of replays per finding (0: no shrinking)";
 /// What [`parse_bool`] accepts.
 pub const BOOL_ACCEPTS: &str = "1 or 0 (also true/false, yes/no, on/off)";
 /// What [`Shard`]'s parser accepts.
@@ -147,6 +159,22 @@ pub fn parse_max_steps(s: &str) -> Result<u64, &'static str> {
         Ok(n) if n >= 1 => Ok(n),
         _ => Err(MAX_STEPS_ACCEPTS),
     }
+}
+
+/// A shrinking bound: replays per finding, 0 for none.
+///
+/// # Errors
+///
+/// [`SHRINK_ACCEPTS`] for anything but a whole number.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(goro_analyzer::env::parse_shrink("0"), Ok(0));
+/// assert!(goro_analyzer::env::parse_shrink("-3").is_err());
+/// ```
+pub fn parse_shrink(s: &str) -> Result<u32, &'static str> {
+    s.trim().parse().map_err(|_| SHRINK_ACCEPTS)
 }
 
 /// A switch: `1`/`true`/`yes`/`on` or `0`/`false`/`no`/`off`; empty is off.

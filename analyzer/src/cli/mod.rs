@@ -35,6 +35,7 @@ mod args;
 mod baseline;
 mod cargo;
 mod fleet;
+mod replay;
 mod reports;
 
 use args::{
@@ -113,6 +114,7 @@ where
                         replay: Some((seed, test.as_str())),
                         fleet: &t.fleet,
                         explore: &t.explore,
+                        full: false,
                     }),
                     Err(e) => Err(format!("invalid value '{seed}' for '--replay': {e}")),
                 }
@@ -126,17 +128,19 @@ where
                 replay: None,
                 fleet: &t.fleet,
                 explore: &t.explore,
+                full: false,
             }),
         },
         Command::Replay(r) => test_run(&TestRun {
             cargo: &r.cargo,
-            env: replay_env(r.seed, r.strategy),
+            env: replay::with_schedule(replay_env(r.seed, r.strategy), r.schedule.as_deref()),
             filter: Some(r.test.as_str()),
             test_args: &r.test_args,
             output: &r.output,
             replay: Some((r.seed, r.test.as_str())),
             fleet: &FleetArgs::default(),
             explore: &ExploreArgs::default(),
+            full: r.full,
         }),
         Command::Report(ReportArgs {
             command: Some(ReportCommand::Merge(m)),
@@ -220,6 +224,8 @@ struct TestRun<'a> {
     replay: Option<(u64, &'a str)>,
     fleet: &'a FleetArgs,
     explore: &'a ExploreArgs,
+    /// Replaying: print the original schedule's trace, not the shrunk one's.
+    full: bool,
 }
 
 /// `--runner auto`: nextest when it answers `cargo nextest --version`.
@@ -433,7 +439,7 @@ fn test_run(run: &TestRun<'_>) -> Result<i32, String> {
     }
 
     if let Some((seed, test)) = run.replay {
-        let mut line = render::trace(&trace);
+        let mut line = replay::traces(&trace, &findings, run.full);
         line.push_str(&format!(
             "cargo race: replayed `{test}` with seed {seed} (one schedule): {} finding(s)",
             findings.len()

@@ -16,6 +16,7 @@
 
 mod proof;
 pub(crate) mod strategy;
+mod trace;
 
 use std::cell::{Cell, RefCell};
 use std::collections::BinaryHeap;
@@ -31,7 +32,7 @@ use std::time::Duration;
 use goro_analyzer::engine::{EndState, Held};
 use goro_analyzer::event::{Blocked, Event, Loc, ObjId, Op, Wait};
 use goro_analyzer::fxhash::FxHashMap as HashMap;
-use goro_analyzer::trace::{TraceStep, TRACE_SCHEMA};
+use goro_analyzer::trace::TraceStep;
 use goro_analyzer::{Engine, Finding};
 
 use strategy::Chooser;
@@ -234,6 +235,10 @@ pub(crate) struct ScheduleResult {
     pub(crate) trace_hash: u64,
     /// Every operation, when tracing was asked for.
     pub(crate) trace: Vec<TraceStep>,
+    /// Steps taken.
+    pub(crate) steps: u64,
+    /// The choices the schedule took, to replay or shrink it.
+    pub(crate) record: strategy::Record,
 }
 
 /// Settings of one schedule.
@@ -264,7 +269,7 @@ pub(crate) struct Exec {
     max_steps: u64,
     grace: Duration,
     hasher: goro_analyzer::fxhash::FxHasher,
-    trace: Option<Vec<TraceStep>>,
+    trace: Option<trace::Tracer>,
     objs: HashMap<u64, u64>,
     /// Set by a goro primitive that parks the running goroutine.
     parked: bool,
@@ -341,20 +346,10 @@ pub(crate) fn emit(g: u64, mut op: Op, loc: Loc) {
         std::mem::discriminant(&ev.op).hash(&mut ex.hasher);
         (ev.loc.file.as_ptr() as usize, ev.loc.line, ev.loc.column).hash(&mut ex.hasher);
         if ex.trace.is_some() {
-            let step = TraceStep {
-                schema: TRACE_SCHEMA.to_string(),
-                test: None,
-                seed: ex.seed(),
-                step: ex.steps,
-                goroutine: g,
-                goroutine_name: ex.meta.get((g - 1) as usize).and_then(|m| m.name.clone()),
-                op: ev.op.name().to_string(),
-                file: ev.loc.file.to_string(),
-                line: ev.loc.line,
-                column: ev.loc.column,
-            };
+            let (seed, step) = (ex.seed(), ex.steps);
+            let name = ex.meta.get((g - 1) as usize).and_then(|m| m.name.clone());
             if let Some(t) = ex.trace.as_mut() {
-                t.push(step);
+                t.record(seed, step, name, ev);
             }
         }
         ex.engine.apply(ev);
@@ -483,7 +478,9 @@ pub(crate) fn rand_below(n: usize) -> usize {
             }
             None => (0, 0),
         };
-        strategy::below(strategy::mix2(strategy::mix2(key, path), draw), n)
+        let seeded = strategy::below(strategy::mix2(strategy::mix2(key, path), draw), n);
+        // A replay takes its recorded draw instead; every draw is recorded.
+        ex.chooser.draw(n, seeded)
     })
     .unwrap_or(0)
 }
@@ -524,9 +521,7 @@ pub(crate) fn spawn(gid: u64, name: Option<&str>, loc: Loc, fut: BoxFuture) {
 
 impl Exec {
     fn seed(&self) -> u64 {
-        match &self.chooser {
-            Chooser::Random { seed } | Chooser::Pct { seed, .. } => *seed,
-        }
+        self.chooser.seed()
     }
 
     fn add_timer(&mut self, at: Duration, action: TimerAction) {
@@ -645,7 +640,7 @@ pub(crate) fn run_schedule(
         max_steps: cfg.max_steps,
         grace: cfg.grace,
         hasher: Default::default(),
-        trace: cfg.trace.then(Vec::new),
+        trace: cfg.trace.then(Default::default),
         objs: HashMap::default(),
         parked: false,
         main_done: false,
@@ -874,8 +869,10 @@ pub(crate) fn run_schedule(
         .into_inner();
     ScheduleResult {
         trace_hash: ex.hasher.finish(),
-        trace: ex.trace.unwrap_or_default(),
+        trace: ex.trace.map(trace::Tracer::finish).unwrap_or_default(),
         findings: ex.engine.into_findings(),
         ending,
+        steps: ex.steps,
+        record: ex.chooser.into_record(),
     }
 }
