@@ -31,6 +31,7 @@
 
 pub mod chan;
 mod goroutine;
+mod recover;
 pub(crate) mod rt;
 #[doc(hidden)]
 pub mod select;
@@ -131,6 +132,7 @@ pub use goro_macros::test;
 #[doc(hidden)]
 pub use goroutine::__go;
 pub use goroutine::{num_goroutine, run, spawn, yield_now, JoinHandle};
+pub use recover::{recover, PanicPayload, Recover};
 pub use shared::Shared;
 
 /// The README's examples, compiled and run as doc tests so the tour stays true.

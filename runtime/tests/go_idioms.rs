@@ -1,12 +1,35 @@
 //! The Go a Go programmer reaches for: each idiom in production and under
 //! the detector (edges modelled, no false finding, the bug still found).
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Once};
 
 use goro::race::{explore, Config, FindingKind};
 
 fn cfg(n: u32) -> Config {
+    init();
     Config::default().schedules(n).env(false)
+}
+
+/// How many panics carrying [`QUIET`] reached the hook goro chains to
+/// (what would have printed them).
+static PRINTED: AtomicUsize = AtomicUsize::new(0);
+const QUIET: &str = "recovered-quietly";
+
+/// Every test calls this first, so that the counting hook is installed
+/// before goro's, which chains to it.
+fn init() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let std_hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let msg = format!("{info}");
+            if msg.contains(QUIET) {
+                PRINTED.fetch_add(1, Ordering::SeqCst);
+            }
+            std_hook(info)
+        }));
+    });
 }
 
 /// `mu.TryLock()`, `rw.TryLock()`, `rw.TryRLock()`.
@@ -16,6 +39,7 @@ mod try_lock {
 
     #[test]
     fn production_never_blocks() {
+        init();
         goro::run(async {
             let m = Arc::new(Mutex::new(0));
             let g = m.lock().await;
@@ -96,5 +120,75 @@ mod try_lock {
             h.await;
         });
         assert!(report.has(FindingKind::DataRace), "{report}");
+    }
+}
+
+/// `defer func() { recover() }()`.
+mod recover {
+    use super::*;
+
+    #[test]
+    fn production_catches_quietly_and_goes_on() {
+        init();
+        let got = goro::run(async {
+            let ch = goro::chan::<String>(0);
+            let tx = ch.clone();
+            goro::go!("survivor", async move {
+                let r = goro::recover(async {
+                    let v: Vec<u8> = Vec::new();
+                    if v.is_empty() {
+                        panic!("{QUIET} in production");
+                    }
+                })
+                .await;
+                tx.send(r.unwrap_err().to_string()).await;
+            });
+            ch.recv().await.unwrap()
+        });
+        assert!(got.contains("go_idioms.rs"), "{got}");
+        assert!(got.ends_with("recovered-quietly in production"), "{got}");
+        assert_eq!(
+            PRINTED.load(Ordering::SeqCst),
+            0,
+            "a recovered panic printed"
+        );
+    }
+
+    #[test]
+    fn detector_no_finding_and_edges_still_hold() {
+        let report = explore(cfg(50), || async {
+            let x = Arc::new(goro::Shared::new(0));
+            let done = goro::chan::<()>(0);
+            let (x2, tx) = (x.clone(), done.clone());
+            goro::go!(async move {
+                let r = goro::recover(async {
+                    x2.set(1);
+                    panic!("{QUIET} under the detector");
+                })
+                .await;
+                assert!(r.is_err());
+                tx.send(()).await;
+            });
+            done.recv().await;
+            assert_eq!(x.get(), 1);
+        });
+        assert!(report.findings().is_empty(), "{report}");
+        assert_eq!(
+            PRINTED.load(Ordering::SeqCst),
+            0,
+            "a recovered panic printed"
+        );
+    }
+
+    #[test]
+    fn an_unrecovered_panic_is_still_a_finding() {
+        let report = explore(cfg(5), || async {
+            let h = goro::spawn(async {
+                let _ = goro::recover(async { 1 }).await;
+                panic!("not recovered");
+            });
+            h.await;
+        });
+        assert!(report.has(FindingKind::Panic), "{report}");
     }
 }
