@@ -31,6 +31,7 @@
 
 pub mod chan;
 mod goroutine;
+mod per_run;
 mod recover;
 pub(crate) mod rt;
 #[doc(hidden)]
@@ -132,6 +133,7 @@ pub use goro_macros::test;
 #[doc(hidden)]
 pub use goroutine::__go;
 pub use goroutine::{num_goroutine, run, spawn, yield_now, JoinHandle};
+pub use per_run::PerRun;
 pub use recover::{recover, PanicPayload, Recover};
 pub use shared::Shared;
 

@@ -240,3 +240,117 @@ mod go_clone {
         assert!(buggy.has(FindingKind::DataRace), "{buggy}");
     }
 }
+
+/// `var done = make(chan bool)` at package level, `defer wg.Done()`,
+/// `defer cancel()`.
+mod package_level_and_defer {
+    use super::*;
+    use goro::context;
+    use goro::sync::WaitGroup;
+    use goro::{Chan, PerRun};
+    use std::sync::LazyLock;
+
+    static DONE: PerRun<Chan<bool>> = PerRun::new(|| goro::chan(0));
+
+    async fn worker() {
+        DONE.get().send(true).await;
+    }
+
+    async fn main_waits_for_worker() {
+        goro::go!(worker());
+        assert_eq!(DONE.get().recv().await, Some(true));
+    }
+
+    #[test]
+    fn production_per_run_statics_and_guards() {
+        init();
+        static BUF: PerRun<Chan<i32>> = PerRun::new(|| goro::chan(1));
+        for _ in 0..3 {
+            goro::run(async {
+                main_waits_for_worker().await;
+                // Fresh per run: the value left by the last run is gone.
+                assert!(BUF.get().try_recv().is_err());
+                BUF.get().send(1).await;
+                let wg = WaitGroup::new();
+                wg.add(2);
+                goro::go!(clone(wg), async move {
+                    let _done = wg.done_on_drop();
+                    let _ = goro::recover(async {
+                        let _inner = wg.done_on_drop();
+                        panic!("{QUIET}: the guard still counts down");
+                    })
+                    .await;
+                });
+                wg.wait().await;
+                let (ctx, cancel) = context::with_cancel(&context::background());
+                {
+                    let _cancel = cancel.on_drop();
+                }
+                assert!(ctx.err().is_some());
+            });
+        }
+    }
+
+    #[test]
+    fn detector_per_run_static_replays_and_guards_are_edges() {
+        let report = explore(cfg(50), || async {
+            main_waits_for_worker().await;
+            let x = Arc::new(goro::Shared::new(0));
+            let wg = WaitGroup::new();
+            wg.add(1);
+            goro::go!(clone(wg, x), async move {
+                let _done = wg.done_on_drop();
+                x.set(1);
+            });
+            wg.wait().await;
+            assert_eq!(x.get(), 1);
+            let (_ctx, cancel) =
+                context::with_timeout(&context::background(), std::time::Duration::from_secs(1));
+            let _cancel = cancel.on_drop();
+        });
+        assert!(report.findings().is_empty(), "{report}");
+    }
+
+    #[test]
+    fn detector_still_finds_the_forgotten_done_and_cancel() {
+        let report = explore(cfg(20), || async {
+            let wg = WaitGroup::new();
+            wg.add(1);
+            goro::go!(clone(wg), async move {
+                let _keep = wg; // no done: Go's forgotten wg.Done()
+            });
+            wg.wait().await;
+        });
+        assert!(
+            report.has(FindingKind::Deadlock) || report.has(FindingKind::GoroutineLeak),
+            "{report}"
+        );
+        let report = explore(cfg(5), || async {
+            let (_ctx, cancel) = context::with_cancel(&context::background());
+            drop(cancel);
+        });
+        assert!(report.has(FindingKind::LostCancel), "{report}");
+    }
+
+    /// A `LazyLock` channel outlives the schedule that made it: the next
+    /// schedule is refused, at the place the channel was made.
+    #[test]
+    fn detector_refuses_a_channel_from_another_run() {
+        static STALE: LazyLock<Chan<i32>> = LazyLock::new(|| goro::chan(1));
+        let report = explore(cfg(3), || async {
+            STALE.send(1).await;
+            STALE.recv().await;
+        });
+        let f = report
+            .findings()
+            .iter()
+            .find(|f| f.kind == FindingKind::Panic)
+            .unwrap_or_else(|| panic!("no panic finding: {report}"));
+        assert!(
+            f.message.contains("belongs to another run"),
+            "{}",
+            f.message
+        );
+        assert!(f.primary.file.ends_with("go_idioms.rs"), "{:?}", f.primary);
+    }
+}
