@@ -38,6 +38,7 @@ pub(crate) mod rt;
 pub mod select;
 mod select_macro;
 mod shared;
+mod shared_slice;
 
 pub mod context;
 pub mod race;
@@ -136,6 +137,7 @@ pub use goroutine::{num_goroutine, run, spawn, yield_now, JoinHandle};
 pub use per_run::PerRun;
 pub use recover::{recover, PanicPayload, Recover};
 pub use shared::Shared;
+pub use shared_slice::SharedSlice;
 
 /// The README's examples, compiled and run as doc tests so the tour stays true.
 #[cfg(doctest)]

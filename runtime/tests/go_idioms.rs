@@ -354,3 +354,56 @@ mod package_level_and_defer {
         assert!(f.primary.file.ends_with("go_idioms.rs"), "{:?}", f.primary);
     }
 }
+
+/// `results[i] = r` from one goroutine per index.
+mod shared_slice {
+    use super::*;
+    use goro::sync::WaitGroup;
+    use goro::SharedSlice;
+
+    async fn fill(same_index: bool) -> Vec<usize> {
+        let results = Arc::new(SharedSlice::new(vec![0; 3]));
+        let wg = WaitGroup::new();
+        for i in 0..3 {
+            wg.add(1);
+            goro::go!(clone(results, wg), async move {
+                let at = if same_index { 0 } else { i };
+                results.set(at, i + 1);
+                wg.done();
+            });
+        }
+        wg.wait().await;
+        (0..results.len()).map(|i| results.get(i)).collect()
+    }
+
+    #[test]
+    fn production_distinct_indices() {
+        init();
+        assert_eq!(goro::run(fill(false)), [1, 2, 3]);
+        let s = SharedSlice::new(vec![1]);
+        let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| s.get(5))).unwrap_err();
+        let msg = err.downcast_ref::<String>().unwrap();
+        assert_eq!(msg, "index out of range [5] with length 1");
+    }
+
+    #[test]
+    fn detector_distinct_indices_are_race_free_the_same_index_races() {
+        let fixed = explore(cfg(50), || async {
+            assert_eq!(fill(false).await, [1, 2, 3]);
+        });
+        assert!(fixed.findings().is_empty(), "{fixed}");
+        let buggy = explore(cfg(50), || async {
+            fill(true).await;
+        });
+        let race = buggy
+            .findings()
+            .iter()
+            .find(|f| f.kind == FindingKind::DataRace)
+            .unwrap_or_else(|| panic!("no race: {buggy}"));
+        assert!(
+            race.primary.file.ends_with("go_idioms.rs"),
+            "{:?}",
+            race.primary
+        );
+    }
+}
