@@ -44,6 +44,7 @@ pub mod context;
 pub mod race;
 pub mod sync;
 pub mod time;
+mod wallclock;
 
 pub use chan::{chan, Chan, Receiver, Sender, TryRecvError, TrySendError};
 /// Runs an `async fn` test under the detector, or instruments a function,

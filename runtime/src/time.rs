@@ -27,6 +27,11 @@
 //! ([`sleep`], [`after`], [`tick`], [`Ticker::new`]) must be called inside
 //! [`run`](crate::run) (or a tokio runtime with timers enabled) and panic
 //! elsewhere; [`now`] and [`Instant`] work anywhere.
+//!
+//! Go's `time.Now()` has two readings; goro splits them. [`now`] returns
+//! the monotonic [`Instant`], for measuring; [`Time::now`] returns the wall
+//! clock, for timestamps and printing (Go's default format), virtual under
+//! the detector from `2009-11-10 23:00:00 +0000 UTC` in every schedule.
 
 use std::fmt;
 use std::future::Future;
@@ -42,6 +47,7 @@ use crate::rt::chan::{Channel, HandleCounts};
 use crate::rt::clock::{self, Timer};
 use crate::Receiver;
 
+pub use crate::wallclock::Time;
 /// Re-exported for convenience: goro's timers take `std`'s `Duration`.
 pub use std::time::Duration;
 

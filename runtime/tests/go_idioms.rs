@@ -407,3 +407,46 @@ mod shared_slice {
         );
     }
 }
+
+/// `time.Now()` as a wall-clock value.
+mod wall_clock {
+    use super::*;
+    use goro::time::{self, Duration, Time};
+
+    #[test]
+    fn production_reads_the_system_clock() {
+        init();
+        goro::run(async {
+            let sys = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs() as i64;
+            let t = Time::now();
+            assert!((t.unix() - sys).abs() <= 5, "{t} vs {sys}");
+            assert_eq!(t.unix_nano() / 1_000_000_000, t.unix());
+            time::sleep(Duration::from_millis(2)).await;
+            assert!(Time::since(t) >= Duration::from_millis(1));
+            assert!(Time::now() > t);
+        });
+    }
+
+    #[test]
+    fn detector_starts_every_schedule_at_the_playground_epoch() {
+        let report = explore(cfg(20), || async {
+            let ch = goro::chan::<String>(1);
+            goro::go!(clone(ch), async move {
+                time::sleep(Duration::from_secs(90)).await;
+                ch.send(Time::now().to_string()).await;
+            });
+            assert_eq!(Time::now().to_string(), "2009-11-10 23:00:00 +0000 UTC");
+            assert_eq!(
+                ch.recv().await.unwrap(),
+                "2009-11-10 23:01:30 +0000 UTC",
+                "virtual and the same in every schedule"
+            );
+            assert_eq!(Time::since(Time::DETECT_EPOCH), Duration::from_secs(90));
+            assert_eq!(Time::until(Time::DETECT_EPOCH), Duration::ZERO);
+        });
+        assert!(report.findings().is_empty(), "{report}");
+    }
+}
