@@ -450,3 +450,99 @@ mod wall_clock {
         assert!(report.findings().is_empty(), "{report}");
     }
 }
+
+/// `time.NewTimer`, `t.Stop()`, `t.Reset(d)`, `time.AfterFunc`.
+mod timer {
+    use super::*;
+    use goro::time::{self, after_func, Duration, Timer};
+
+    #[test]
+    fn production_go_return_values() {
+        init();
+        goro::run(async {
+            let t = Timer::new(Duration::from_millis(2));
+            assert!(t.c().recv().await.is_some());
+            assert!(!t.stop(), "fired and received");
+            assert!(!t.reset(Duration::from_millis(2)), "was not active");
+            time::sleep(Duration::from_millis(20)).await;
+            // Fired, value not received: still active (Go 1.23), discarded.
+            assert!(t.stop());
+            assert!(t.c().try_recv().is_err(), "no stale value after stop");
+            let ran = Arc::new(goro::sync::atomic::AtomicBool::new(false));
+            let r = ran.clone();
+            let f = after_func(Duration::from_secs(3600), move || {
+                let r = r.clone();
+                async move { r.store(true) }
+            });
+            assert!(f.stop());
+            let done = goro::chan::<()>(0);
+            let tx = done.clone();
+            let _g = after_func(Duration::from_millis(1), move || {
+                let tx = tx.clone();
+                async move { tx.send(()).await }
+            });
+            done.recv().await;
+            assert!(!ran.load());
+        });
+    }
+
+    /// Main writes, then arms; the receiver of the timer's value (or the
+    /// `after_func` body) reads: ordered by arm -> fire -> receive.
+    #[test]
+    fn detector_arm_happens_before_receive_and_func() {
+        let report = explore(cfg(50), || async {
+            let x = Arc::new(goro::Shared::new(0));
+            x.set(1);
+            let t = Timer::new(Duration::from_millis(5));
+            let c = t.c().clone();
+            let h = goro::spawn(goro::recover(async move {
+                c.recv().await;
+            }));
+            let done = goro::chan::<i32>(1);
+            let (x2, tx) = (x.clone(), done.clone());
+            let _f = after_func(Duration::from_millis(3), move || {
+                let (x2, tx) = (x2.clone(), tx.clone());
+                async move { tx.send(x2.get()).await }
+            });
+            assert_eq!(done.recv().await, Some(1));
+            h.await.unwrap();
+            let _ = x.get();
+        });
+        assert!(report.findings().is_empty(), "{report}");
+    }
+
+    #[test]
+    fn detector_a_write_after_arming_still_races() {
+        let report = explore(cfg(50), || async {
+            let x = Arc::new(goro::Shared::new(0));
+            let done = goro::chan::<()>(1);
+            let (x2, tx) = (x.clone(), done.clone());
+            let _f = after_func(Duration::from_millis(3), move || {
+                let (x2, tx) = (x2.clone(), tx.clone());
+                async move {
+                    let _ = x2.get();
+                    tx.send(()).await
+                }
+            });
+            x.set(1); // after arming: nothing orders it with the read
+            done.recv().await;
+        });
+        assert!(report.has(FindingKind::DataRace), "{report}");
+    }
+
+    #[test]
+    fn detector_a_successful_stop_means_no_firing() {
+        let report = explore(cfg(30), || async {
+            let f = after_func(Duration::from_millis(5), || async {
+                panic!("a stopped timer fired");
+            });
+            time::sleep(Duration::from_millis(1)).await;
+            assert!(f.stop());
+            let t = Timer::new(Duration::from_millis(5));
+            assert!(t.stop());
+            time::sleep(Duration::from_millis(20)).await;
+            assert!(t.c().try_recv().is_err());
+        });
+        assert!(report.findings().is_empty(), "{report}");
+    }
+}
