@@ -136,7 +136,7 @@ pub use goro_macros::test;
 pub use goroutine::__go;
 pub use goroutine::{num_goroutine, run, spawn, yield_now, JoinHandle};
 pub use per_run::PerRun;
-pub use recover::{recover, PanicPayload, Recover};
+pub use recover::{goexit, recover, PanicPayload, Recover};
 pub use shared::Shared;
 pub use shared_slice::SharedSlice;
 

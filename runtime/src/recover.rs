@@ -35,8 +35,53 @@ pub(crate) fn recovering() -> bool {
     RECOVERING.with(|r| r.get() > 0)
 }
 
-/// The payload of the private panic that [`goexit`](crate::goexit) raises.
-pub(crate) struct Goexit;
+/// The payload of the private panic that [`goexit`] raises, with where it
+/// was called.
+pub(crate) struct Goexit(pub(crate) &'static std::panic::Location<'static>);
+
+/// Ends the calling goroutine: Go's `runtime.Goexit()`.
+///
+/// It unwinds the goroutine's stack, running its drops as Go runs deferred
+/// calls (a `MutexGuard` unlocks, a
+/// [`done_on_drop`](crate::sync::WaitGroup::done_on_drop) guard counts
+/// down), and ends it. It is not a panic: nothing is printed, the program
+/// goes on, the detector reports nothing, and [`recover`] lets it pass.
+/// Implemented as an unwind with a private payload that the goroutine's
+/// runner catches (in production and under the detector alike), so a
+/// `std::panic::catch_unwind` between the call and the goroutine's top
+/// would stop it: do not swallow unknown panic payloads.
+///
+/// A goroutine started with [`go!`](crate::go!) simply ends. One whose
+/// output is awaited ([`spawn`](crate::spawn), or the main goroutine of
+/// [`run`](crate::run)) has no output to give: its join panics with
+/// `goroutine N called goro::goexit at FILE:LINE: it has no output to join`
+/// (Go's main calling `Goexit` crashes too).
+///
+/// # Panics
+///
+/// Outside a goroutine (no `goro::run`, detector or tokio runtime).
+///
+/// # Examples
+///
+/// ```
+/// goro::run(async {
+///     let wg = goro::sync::WaitGroup::new();
+///     wg.add(1);
+///     goro::go!(clone(wg), async move {
+///         let _done = wg.done_on_drop(); // defer wg.Done(): still runs
+///         goro::goexit();
+///     });
+///     wg.wait().await;
+/// });
+/// ```
+#[track_caller]
+pub fn goexit() -> ! {
+    if !crate::rt::detect::active() && tokio::runtime::Handle::try_current().is_err() {
+        panic!("goro::goexit called outside a goroutine (inside `goro::run` or a detected run)");
+    }
+    // `resume_unwind` skips the panic hook: nothing is printed or recorded.
+    resume_unwind(Box::new(Goexit(std::panic::Location::caller())))
+}
 
 /// A panic caught by [`recover`]: Go's `recover()` value.
 ///

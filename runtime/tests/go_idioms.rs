@@ -546,3 +546,62 @@ mod timer {
         assert!(report.findings().is_empty(), "{report}");
     }
 }
+
+/// `runtime.Goexit()`.
+mod goexit {
+    use super::*;
+    use goro::sync::{Mutex, WaitGroup};
+
+    async fn exits_early(x: Arc<goro::Shared<i32>>, m: Arc<Mutex<i32>>) -> i32 {
+        let wg = WaitGroup::new();
+        wg.add(1);
+        goro::go!("quitter", clone(wg, x, m), async move {
+            let _done = wg.done_on_drop();
+            let mut g = m.lock().await;
+            *g += 1;
+            x.set(1);
+            // Passes through recover, as Go's recover() returns nil here.
+            let _ = goro::recover(async { goro::goexit() }).await;
+        });
+        wg.wait().await;
+        let v = *m.lock().await; // the guard was dropped: unlocked
+        v + x.get()
+    }
+
+    #[test]
+    fn production_runs_drops_and_is_not_a_panic() {
+        init();
+        let got = goro::run(async {
+            let v = exits_early(Arc::new(goro::Shared::new(0)), Arc::new(Mutex::new(0))).await;
+            assert_eq!(goro::num_goroutine(), 1);
+            v
+        });
+        assert_eq!(got, 2);
+    }
+
+    #[test]
+    fn detector_no_finding_and_the_done_guard_is_an_edge() {
+        let report = explore(cfg(50), || async {
+            let v = exits_early(Arc::new(goro::Shared::new(0)), Arc::new(Mutex::new(0))).await;
+            assert_eq!(v, 2);
+        });
+        assert!(report.findings().is_empty(), "{report}");
+    }
+
+    #[test]
+    fn joining_a_goroutine_that_exited_is_a_clear_panic() {
+        let report = explore(cfg(3), || async {
+            let h = goro::spawn(async {
+                goro::goexit();
+            });
+            h.await;
+        });
+        let f = report
+            .findings()
+            .iter()
+            .find(|f| f.kind == FindingKind::Panic)
+            .unwrap_or_else(|| panic!("{report}"));
+        assert!(f.message.contains("called goro::goexit"), "{}", f.message);
+        assert!(f.primary.file.ends_with("go_idioms.rs"), "{:?}", f.primary);
+    }
+}
