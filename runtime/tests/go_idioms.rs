@@ -605,3 +605,72 @@ mod goexit {
         assert!(f.primary.file.ends_with("go_idioms.rs"), "{:?}", f.primary);
     }
 }
+
+/// `ch = nil` to switch a `select` case off.
+mod nil_channels {
+    use super::*;
+    use goro::Receiver;
+
+    /// Go's merge of two channels, each set to nil once it is closed.
+    async fn merge(a: Receiver<i32>, b: Receiver<i32>) -> i32 {
+        let (mut a, mut b) = (Some(a), Some(b));
+        let mut sum = 0;
+        while a.is_some() || b.is_some() {
+            goro::select! {
+                recv(a.as_ref()) -> v => match v {
+                    Some(v) => sum += v,
+                    None => a = None,
+                },
+                recv(b) -> v => match v {
+                    Some(v) => sum += v,
+                    None => b = None,
+                },
+            }
+        }
+        sum
+    }
+
+    async fn two_producers() -> i32 {
+        let (a, b) = (goro::chan::<i32>(0), goro::chan::<i32>(1));
+        for (ch, base) in [(a.clone(), 1), (b.clone(), 10)] {
+            goro::go!(async move {
+                for i in 0..3 {
+                    ch.send(base * (i + 1)).await;
+                }
+                ch.close();
+            });
+        }
+        // A nil send case is never chosen (its value is dropped).
+        let off: Option<goro::Chan<i32>> = None;
+        let got = goro::select! {
+            send(off, 99) => unreachable!("nil send chosen"),
+            default => 0,
+        };
+        got + merge(a.receiver(), b.receiver()).await
+    }
+
+    #[test]
+    fn production_merge_switches_closed_cases_off() {
+        init();
+        assert_eq!(goro::run(two_producers()), 66);
+    }
+
+    #[test]
+    fn detector_merge_has_no_finding_and_an_all_nil_select_deadlocks() {
+        let fixed = explore(cfg(50), || async {
+            assert_eq!(two_producers().await, 66);
+        });
+        assert!(fixed.findings().is_empty(), "{fixed}");
+        // The bug: both cases switched off and no default, as Go's
+        // `select` on only nil channels: blocked forever.
+        let buggy = explore(cfg(5), || async {
+            let a: Option<Receiver<i32>> = None;
+            let b: Option<goro::Chan<i32>> = None;
+            goro::select! {
+                recv(a) -> _ => {},
+                send(b, 1) => {},
+            }
+        });
+        assert!(buggy.has(FindingKind::Deadlock), "{buggy}");
+    }
+}
