@@ -1,5 +1,5 @@
-//! Go's `time` package: [`now`], [`sleep`], [`after`], [`tick`] and
-//! [`Ticker`].
+//! Go's `time` package: [`now`], [`sleep`], [`after`], [`tick`],
+//! [`Ticker`], [`Timer`], [`after_func`] and the wall-clock [`Time`].
 //!
 //! Timers deliver on ordinary goro channels, so they compose with
 //! [`select!`](crate::select!) exactly as in Go:
