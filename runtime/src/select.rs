@@ -537,8 +537,8 @@ impl<C: __Case> __Case for __Nil<C> {
         }
     }
 
-    fn is_reserved(&self) -> bool {
-        self.0.as_ref().is_some_and(|c| c.is_reserved())
+    fn is_handed(&self) -> bool {
+        self.0.as_ref().is_some_and(|c| c.is_handed())
     }
 
     fn release(&mut self) {
