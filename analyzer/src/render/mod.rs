@@ -286,15 +286,6 @@ pub(crate) fn reproduce(entry: &Entry) -> String {
     }
 }
 
-/// A `file:line:column` string (a goroutine's `created_at`) split up.
-pub(crate) fn parse_location(s: &str) -> Option<(&str, u32, u32)> {
-    let mut it = s.rsplitn(3, ':');
-    let column = it.next()?.parse().ok()?;
-    let line = it.next()?.parse().ok()?;
-    let file = it.next()?;
-    Some((file, line, column))
-}
-
 /// One line saying what a kind of finding is (SARIF rule descriptions and
 /// the summary).
 pub(crate) fn kind_description(kind: FindingKind) -> &'static str {
@@ -377,15 +368,5 @@ mod tests {
         );
         assert_eq!(test_filter("hits"), "hits");
         assert_eq!(test_filter("it::t"), "t");
-    }
-
-    #[test]
-    fn created_at_locations_parse_even_with_colons_in_the_path() {
-        assert_eq!(parse_location("src/lib.rs:4:9"), Some(("src/lib.rs", 4, 9)));
-        assert_eq!(
-            parse_location("C:/x/lib.rs:4:9"),
-            Some(("C:/x/lib.rs", 4, 9))
-        );
-        assert_eq!(parse_location("src/lib.rs"), None);
     }
 }
