@@ -77,6 +77,35 @@ impl FindingKind {
     }
 }
 
+impl FindingKind {
+    /// One line saying what this kind of finding is (SARIF rule
+    /// descriptions, summaries): the text lives beside the detector's rule.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro_analyzer::FindingKind;
+    ///
+    /// assert!(FindingKind::DoubleClose.description().contains("closed twice"));
+    /// ```
+    pub fn description(self) -> &'static str {
+        use crate::engine::detect::{
+            chan_misuse, deadlock, leak, lock_order, lost_cancel, panic, race, waitgroup,
+        };
+        match self {
+            FindingKind::DataRace => race::DESCRIPTION,
+            FindingKind::GoroutineLeak => leak::DESCRIPTION,
+            FindingKind::Deadlock => deadlock::DESCRIPTION,
+            FindingKind::LockOrderInversion => lock_order::DESCRIPTION,
+            FindingKind::SendOnClosed => chan_misuse::SEND_ON_CLOSED,
+            FindingKind::DoubleClose => chan_misuse::DOUBLE_CLOSE,
+            FindingKind::LostCancel => lost_cancel::DESCRIPTION,
+            FindingKind::WaitgroupMisuse => waitgroup::DESCRIPTION,
+            FindingKind::Panic => panic::DESCRIPTION,
+        }
+    }
+}
+
 impl fmt::Display for FindingKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

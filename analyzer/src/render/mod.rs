@@ -289,26 +289,7 @@ pub(crate) fn reproduce(entry: &Entry) -> String {
 /// One line saying what a kind of finding is (SARIF rule descriptions and
 /// the summary).
 pub(crate) fn kind_description(kind: FindingKind) -> &'static str {
-    match kind {
-        FindingKind::DataRace => {
-            "Two accesses to one location, at least one a write, not ordered by happens-before."
-        }
-        FindingKind::GoroutineLeak => "A goroutine still blocked when its program ends.",
-        FindingKind::Deadlock => {
-            "Main can never proceed: every goroutine blocked with no timer pending, or main \
-             provably never woken while others run."
-        }
-        FindingKind::LockOrderInversion => {
-            "Locks acquired in opposite orders by goroutines no common lock orders."
-        }
-        FindingKind::SendOnClosed => "A send after, or not ordered with, a close of its channel.",
-        FindingKind::DoubleClose => "A channel closed twice, or by two unordered closes.",
-        FindingKind::LostCancel => "A context CancelFunc dropped without being called.",
-        FindingKind::WaitgroupMisuse => {
-            "A negative WaitGroup counter, or add from zero not ordered with wait."
-        }
-        FindingKind::Panic => "A goroutine panicked.",
-    }
+    kind.description()
 }
 
 /// A schedule trace as a readable table: one line per operation, step,
