@@ -94,6 +94,7 @@ impl Findings {
             schedule: self.schedule,
             test: None,
             expected: false,
+            shrink: None,
         };
         if self.seen.insert(f.key()) {
             self.list.push(f);
