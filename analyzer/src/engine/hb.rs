@@ -421,6 +421,8 @@ impl Hb {
                     self.gs.get_or_insert_with(g, G::unknown).acquire(c);
                 }
             }
+            // No edges; the goroutine is known from here on, as when the
+            // checks of these ops looked it up themselves.
             Op::SendOnClosed { .. } | Op::CloseOfClosed { .. } | Op::Panic { .. } => {
                 self.g(g);
             }
@@ -479,6 +481,7 @@ impl Hb {
                     self.objs.insert(*wg, c);
                 }
             }
+            // No edges (a returning `wait` is an `Acquire`); see above.
             Op::WgWait { .. } | Op::Read { .. } | Op::Write { .. } => {
                 self.g(g);
             }
