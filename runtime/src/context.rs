@@ -51,41 +51,8 @@ use crate::rt::dropsite;
 use crate::time::Instant;
 use crate::Receiver;
 
-/// Why a context was cancelled: what [`Context::err`] returns.
-///
-/// `Canceled`: its [`CancelFunc`] (or an ancestor's) was called.
-/// `DeadlineExceeded`: its deadline (or an ancestor's) passed. A context
-/// cancelled because its parent was carries the parent's error.
-///
-/// # Examples
-///
-/// ```
-/// use goro::context::{self, Error};
-///
-/// let (ctx, cancel) = context::with_cancel(&context::background());
-/// cancel.cancel();
-/// assert_eq!(ctx.err(), Some(Error::Canceled));
-/// assert_eq!(Error::Canceled.to_string(), "context canceled");
-/// assert_eq!(Error::DeadlineExceeded.to_string(), "context deadline exceeded");
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Error {
-    /// The context was cancelled: Go's `context.Canceled`.
-    Canceled,
-    /// The context's deadline passed: Go's `context.DeadlineExceeded`.
-    DeadlineExceeded,
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Error::Canceled => "context canceled",
-            Error::DeadlineExceeded => "context deadline exceeded",
-        })
-    }
-}
-
-impl std::error::Error for Error {}
+/// Re-exported from the cancellation core, which owns it.
+pub use crate::rt::context::Error;
 
 /// A key for [`with_value`] and [`Context::value`], typed by its value.
 ///
@@ -473,7 +440,7 @@ impl Context {
     /// });
     /// ```
     pub fn done(&self) -> Receiver<()> {
-        self.node.scope.done()
+        Receiver::from_channel(self.node.scope.done())
     }
 
     /// Why this context was cancelled, or `None` while it is not: Go's

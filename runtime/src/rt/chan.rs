@@ -19,8 +19,8 @@
 //!   [`Waiter`]. A `select!` shares one waiter among its cases, and the claim
 //!   (one compare-and-swap) is what lets exactly one of its cases commit.
 //!
-//! The public handles and futures live in `crate::chan`; `select!` drives the
-//! same entry points through `crate::select`. Every operation reports to the
+//! The public handles and futures live in the `chan` facade; `select!` drives
+//! the same entry points through the `select` facade. Every operation reports to the
 //! detector from here, for the goroutine whose operation completes.
 
 use std::collections::VecDeque;
@@ -36,6 +36,11 @@ use super::waiter::Waiter;
 
 /// Where an operation is in the user's source (`#[track_caller]`).
 pub(crate) type Site = &'static Location<'static>;
+
+/// The panic message of a send on a closed channel (Go's).
+pub(crate) const SEND_ON_CLOSED: &str = "send on closed channel";
+/// The panic message of a close of a closed channel (Go's).
+pub(crate) const CLOSE_OF_CLOSED: &str = "close of closed channel";
 
 /// Outcome of a non-blocking send.
 pub(crate) enum TrySend<T> {
@@ -325,7 +330,7 @@ impl<T> Channel<T> {
     /// A send on the closed channel: reported, then Go's panic at `site`.
     pub(crate) fn send_on_closed(&self, site: Site) -> ! {
         self.event(detect::gid(), Op::SendOnClosed { ch: self.ch() }, site);
-        super::panic::panic_at(site, crate::chan::SEND_ON_CLOSED)
+        super::panic::panic_at(site, SEND_ON_CLOSED)
     }
 
     pub(crate) fn cap(&self) -> usize {

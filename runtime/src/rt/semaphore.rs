@@ -69,8 +69,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use super::clock;
+use super::clock::Instant;
 use super::waitq::{Locked, WaitQueue, Wakers};
-use crate::time::Instant;
 
 const WAITERS: usize = 1;
 const SHIFT: u32 = 1;
