@@ -42,7 +42,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use goro_analyzer::event::{Loc, Op};
+use goro_analyzer::event::Loc;
 
 use crate::rt::clock;
 use crate::rt::context::CancelCore;
@@ -585,16 +585,6 @@ struct CancelHandle {
 impl Drop for CancelHandle {
     fn drop(&mut self) {
         if detect::active() && !self.called.load(Ordering::Relaxed) {
-            let op = Op::LostCancel {
-                created: Loc::from_std(self.created),
-                creator: self.creator,
-                func: self.func,
-                timer_pending: self.core.has_timer(),
-                children: self.core.registered_children(),
-                // Filled in by the scheduler for a CancelFunc dropped with
-                // a goroutine at the end of the schedule.
-                at_teardown: false,
-            };
             // A drop has no caller location of its own: read it from the
             // stack, unless the goroutine is being torn down (no code of
             // its own is dropping it then).
@@ -603,7 +593,16 @@ impl Drop for CancelHandle {
             } else {
                 dropsite::caller_of_drop(self.created).unwrap_or(Loc::UNKNOWN)
             };
-            detect::emit_for(detect::gid(), op, at);
+            // `at_teardown` is the scheduler's to fill in, for a CancelFunc
+            // dropped with a goroutine at the end of the schedule.
+            detect::lost_cancel(
+                self.created,
+                self.creator,
+                self.func,
+                self.core.has_timer(),
+                self.core.registered_children(),
+                at,
+            );
         }
     }
 }

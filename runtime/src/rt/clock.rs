@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use tokio::time::MissedTickBehavior;
 
-use super::{detect, sched};
+use super::detect;
 use std::fmt;
 use std::ops::{Add, AddAssign, Sub, SubAssign};
 
@@ -246,7 +246,7 @@ fn base() -> std::time::Instant {
 /// nothing can run.
 pub(crate) fn now() -> Instant {
     if detect::active() {
-        return Instant::from_clock(HEADROOM + sched::now());
+        return Instant::from_clock(HEADROOM + detect::now());
     }
     Instant::from_clock(HEADROOM + base().elapsed())
 }
@@ -336,10 +336,10 @@ impl Future for Sleep {
         }
         if !*this.registered {
             *this.registered = true;
-            sched::wake_at(virtual_offset(*this.deadline), cx.waker().clone());
+            detect::wake_at(virtual_offset(*this.deadline), cx.waker().clone());
         }
         detect::block(this.site, || {
-            sched::BlockInfo::Fixed(goro_analyzer::event::Wait::Sleep)
+            super::block::BlockInfo::Fixed(goro_analyzer::event::Wait::Sleep)
         });
         Poll::Pending
     }
@@ -366,7 +366,7 @@ impl Timer {
         if detect::active() {
             let stopped = Arc::new(AtomicBool::new(false));
             let flag = stopped.clone();
-            sched::call_at(
+            detect::call_at(
                 virtual_offset(deadline),
                 Box::new(move || {
                     if !flag.load(Ordering::Relaxed) {
@@ -441,7 +441,7 @@ fn every_virtual(
     stopped: Arc<AtomicBool>,
     mut f: Box<dyn FnMut() -> bool + Send>,
 ) {
-    sched::call_at(
+    detect::call_at(
         at,
         Box::new(move || {
             if !stopped.load(Ordering::Relaxed) && f() {

@@ -253,12 +253,7 @@ where
 {
     if super::detect::active() {
         let name = g.name.clone();
-        super::sched::spawn(
-            g.id,
-            name.as_deref(),
-            goro_analyzer::event::Loc::from_std(site),
-            Box::pin(g),
-        );
+        super::detect::spawn(g.id, name.as_deref(), site, Box::pin(g));
     } else {
         tokio::spawn(g);
     }

@@ -10,8 +10,6 @@ use std::panic::Location;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::task::{Context, Poll};
 
-use goro_analyzer::event::Op;
-
 use super::detect;
 use super::panic::panic_at;
 use super::waitq::{WaitQueue, Wakers};
@@ -55,14 +53,7 @@ impl WaitGroupState {
         let Some(counter) = (prev >> 1).checked_add(d >> 1) else {
             panic_at(loc, OVERFLOW)
         };
-        if detect::active() {
-            let op = Op::WgAdd {
-                wg: detect::obj_at(self),
-                delta: d >> 1,
-                counter,
-            };
-            detect::emit(op, loc);
-        }
+        detect::wg_add(detect::obj_at(self), d >> 1, counter, loc);
         if counter < 0 {
             panic_at(loc, NEGATIVE);
         }

@@ -204,7 +204,7 @@ impl<'a, T: ?Sized> Future for CondWaitFuture<'_, 'a, T> {
                     if this.cond.list.poll_wait(*ticket, cx).is_pending() {
                         let obj = crate::rt::detect::obj_at(this.cond);
                         crate::rt::detect::block(std::panic::Location::caller(), || {
-                            crate::rt::sched::BlockInfo::Fixed(goro_analyzer::event::Wait::Cond {
+                            crate::rt::block::BlockInfo::Fixed(goro_analyzer::event::Wait::Cond {
                                 obj,
                             })
                         });

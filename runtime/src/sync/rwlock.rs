@@ -7,10 +7,10 @@ use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use goro_analyzer::event::{Op, Wait};
+use goro_analyzer::event::Wait;
 
+use crate::rt::block::BlockInfo;
 use crate::rt::detect;
-use crate::rt::sched::BlockInfo;
 use crate::rt::semaphore::{Parked, Semaphore, MAX_PERMITS};
 
 /// A reader is one permit; a writer takes them all.
@@ -211,12 +211,7 @@ impl<T: ?Sized> RwLock<T> {
 
     /// The guard of a read lock taken at `loc` (reported to the detector).
     fn read_guard(&self, loc: &'static Location<'static>) -> RwLockReadGuard<'_, T> {
-        detect::emit(
-            Op::RLock {
-                obj: detect::obj_at(self),
-            },
-            loc,
-        );
+        detect::rlock(detect::obj_at(self), loc);
         let data = self
             .data
             .try_read()
@@ -229,12 +224,7 @@ impl<T: ?Sized> RwLock<T> {
 
     /// The guard of the write lock taken at `loc` (reported to the detector).
     fn write_guard(&self, loc: &'static Location<'static>) -> RwLockWriteGuard<'_, T> {
-        detect::emit(
-            Op::WLock {
-                obj: detect::obj_at(self),
-            },
-            loc,
-        );
+        detect::wlock(detect::obj_at(self), loc);
         let data = self
             .data
             .try_write()
@@ -282,12 +272,11 @@ struct Unlock<'a, T: ?Sized>(&'a RwLock<T>, usize, &'static Location<'static>);
 impl<T: ?Sized> Drop for Unlock<'_, T> {
     fn drop(&mut self) {
         let obj = detect::obj_at(self.0);
-        let op = if self.1 == WRITER {
-            Op::WUnlock { obj }
+        if self.1 == WRITER {
+            detect::wunlock(obj, self.2);
         } else {
-            Op::RUnlock { obj }
-        };
-        detect::emit(op, self.2);
+            detect::runlock(obj, self.2);
+        }
         self.0.unlock(self.1);
     }
 }
@@ -306,7 +295,7 @@ fn poll_lock<T: ?Sized>(
         let obj = detect::obj_at(lock);
         detect::block(loc, || BlockInfo::Fixed(Wait::Lock { obj }));
         if detect::active() && !std::mem::replace(waited, true) {
-            detect::emit(Op::LockWait { obj }, loc);
+            detect::lock_wait(obj, loc);
         }
     }
     r

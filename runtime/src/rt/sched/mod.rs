@@ -24,7 +24,7 @@ use std::hash::{Hash, Hasher};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
@@ -36,6 +36,7 @@ use goro_analyzer::{Engine, Finding};
 
 use strategy::Chooser;
 
+use super::block::BlockInfo;
 use super::goroutine::Crash;
 
 /// Wakes arrive here, possibly from other threads (tokio I/O); the run loop
@@ -94,71 +95,11 @@ fn wake_here(gid: u64, q: &Arc<WakeQueue>) -> bool {
     .unwrap_or(false)
 }
 
-type BoxFuture = Pin<Box<dyn Future<Output = ()>>>;
+pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()>>>;
 
 struct Task {
     fut: BoxFuture,
     waker: Waker,
-}
-
-/// What a parked goroutine waits for, as the primitive that parked it
-/// describes it; `Lazy` is evaluated when the schedule ends (handle counts
-/// may change after the goroutine parked).
-pub(crate) enum BlockInfo {
-    Fixed(Wait),
-    Lazy(Box<dyn Fn() -> Wait>),
-    /// Channel operations (one, or a `select!`'s cases) parked under one
-    /// waiter: what the proof that it can never be woken reads.
-    Chans {
-        ops: Vec<ChanWait>,
-        select: bool,
-        waiter: Weak<super::waiter::Waiter>,
-    },
-}
-
-/// One channel operation a goroutine is parked in.
-#[doc(hidden)]
-pub struct ChanWait {
-    /// The channel, per schedule (reports) and process-wide (the proof).
-    pub(crate) ch: ObjId,
-    pub(crate) id: u64,
-    pub(crate) counts: Arc<super::chan::HandleCounts>,
-    /// It sends (else it receives).
-    pub(crate) send: bool,
-    /// The handle it goes through (`rt::chan::handle_ref`).
-    pub(crate) handle: usize,
-}
-
-impl BlockInfo {
-    /// The wait, as the engine knows it, with the handle counts of now.
-    fn wait(self) -> Wait {
-        match self {
-            BlockInfo::Fixed(w) => w,
-            BlockInfo::Lazy(f) => f(),
-            BlockInfo::Chans { ops, select, .. } => {
-                let peers = |op: &ChanWait| {
-                    if op.send {
-                        op.counts.receivers()
-                    } else {
-                        op.counts.senders()
-                    }
-                };
-                match (select, ops.first()) {
-                    (false, Some(op)) if op.send => Wait::Send {
-                        ch: op.ch,
-                        receivers: peers(op),
-                    },
-                    (false, Some(op)) => Wait::Recv {
-                        ch: op.ch,
-                        senders: peers(op),
-                    },
-                    _ => Wait::Select {
-                        cases: ops.iter().map(|op| (op.ch, op.send, peers(op))).collect(),
-                    },
-                }
-            }
-        }
-    }
 }
 
 /// What the scheduler knows of a goroutine beyond its future.
