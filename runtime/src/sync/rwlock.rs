@@ -114,13 +114,7 @@ impl<T: ?Sized> RwLock<T> {
     /// ```
     #[track_caller]
     pub fn read(&self) -> ReadFuture<'_, T> {
-        ReadFuture {
-            lock: self,
-            parked: None,
-            loc: Location::caller(),
-            yielded: false,
-            waited: false,
-        }
+        ReadFuture(Acquire::new(self, READER, Location::caller()))
     }
 
     /// Locks for writing, waiting until no reader or writer holds the lock
@@ -142,13 +136,7 @@ impl<T: ?Sized> RwLock<T> {
     /// ```
     #[track_caller]
     pub fn write(&self) -> WriteFuture<'_, T> {
-        WriteFuture {
-            lock: self,
-            parked: None,
-            loc: Location::caller(),
-            yielded: false,
-            waited: false,
-        }
+        WriteFuture(Acquire::new(self, WRITER, Location::caller()))
     }
 
     /// Locks for reading if that can be done without waiting: Go's
@@ -281,24 +269,54 @@ impl<T: ?Sized> Drop for Unlock<'_, T> {
     }
 }
 
-/// Polls the semaphore for `n` permits on behalf of a read or write future.
-fn poll_lock<T: ?Sized>(
-    lock: &RwLock<T>,
+/// What a read and a write future share: the wait for `n` permits (one
+/// for a reader, all for a writer) asked for at `loc`, which leaves the
+/// queue, or gives back permits already granted, when dropped unfinished.
+struct Acquire<'a, T: ?Sized> {
+    lock: &'a RwLock<T>,
     n: usize,
-    parked: &mut Option<Parked>,
-    waited: &mut bool,
+    parked: Option<Parked>,
     loc: &'static Location<'static>,
-    cx: &mut Context<'_>,
-) -> Poll<()> {
-    let r = lock.sem.poll_acquire(n, parked, cx);
-    if r.is_pending() {
-        let obj = detect::obj_at(lock);
-        detect::block(loc, || BlockInfo::Fixed(Wait::Lock { obj }));
-        if detect::active() && !std::mem::replace(waited, true) {
-            detect::lock_wait(obj, loc);
+    yielded: bool,
+    waited: bool,
+}
+
+impl<'a, T: ?Sized> Acquire<'a, T> {
+    fn new(lock: &'a RwLock<T>, n: usize, loc: &'static Location<'static>) -> Self {
+        Acquire {
+            lock,
+            n,
+            parked: None,
+            loc,
+            yielded: false,
+            waited: false,
         }
     }
-    r
+
+    /// Ready once the permits are this future's (the caller builds the
+    /// guard, which reports the lock).
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if detect::yield_point(cx, &mut self.yielded) {
+            return Poll::Pending;
+        }
+        let r = self.lock.sem.poll_acquire(self.n, &mut self.parked, cx);
+        if r.is_pending() {
+            let obj = detect::obj_at(self.lock);
+            detect::block(self.loc, || BlockInfo::Fixed(Wait::Lock { obj }));
+            if detect::active() && !std::mem::replace(&mut self.waited, true) {
+                detect::lock_wait(obj, self.loc);
+            }
+        }
+        r
+    }
+}
+
+impl<T: ?Sized> Drop for Acquire<'_, T> {
+    fn drop(&mut self) {
+        if let Some(p) = self.parked.take() {
+            self.lock.sem.cancel(self.n, p);
+        }
+    }
 }
 
 /// The future of [`RwLock::read`]; resolves to a [`RwLockReadGuard`].
@@ -315,34 +333,16 @@ fn poll_lock<T: ?Sized>(
 /// });
 /// ```
 #[must_use = "futures do nothing unless awaited"]
-pub struct ReadFuture<'a, T: ?Sized> {
-    lock: &'a RwLock<T>,
-    parked: Option<Parked>,
-    loc: &'static Location<'static>,
-    yielded: bool,
-    waited: bool,
-}
+pub struct ReadFuture<'a, T: ?Sized>(Acquire<'a, T>);
 
 impl<'a, T: ?Sized> Future for ReadFuture<'a, T> {
     type Output = RwLockReadGuard<'a, T>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        let l = this.lock;
-        if detect::yield_point(cx, &mut this.yielded) {
-            return Poll::Pending;
-        }
-        match poll_lock(l, READER, &mut this.parked, &mut this.waited, this.loc, cx) {
-            Poll::Ready(()) => Poll::Ready(l.read_guard(this.loc)),
+        let a = &mut self.get_mut().0;
+        match a.poll(cx) {
+            Poll::Ready(()) => Poll::Ready(a.lock.read_guard(a.loc)),
             Poll::Pending => Poll::Pending,
-        }
-    }
-}
-
-impl<T: ?Sized> Drop for ReadFuture<'_, T> {
-    fn drop(&mut self) {
-        if let Some(p) = self.parked.take() {
-            self.lock.sem.cancel(READER, p);
         }
     }
 }
@@ -350,7 +350,7 @@ impl<T: ?Sized> Drop for ReadFuture<'_, T> {
 impl<T: ?Sized> fmt::Debug for ReadFuture<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ReadFuture")
-            .field("parked", &self.parked.is_some())
+            .field("parked", &self.0.parked.is_some())
             .finish()
     }
 }
@@ -370,34 +370,16 @@ impl<T: ?Sized> fmt::Debug for ReadFuture<'_, T> {
 /// });
 /// ```
 #[must_use = "futures do nothing unless awaited"]
-pub struct WriteFuture<'a, T: ?Sized> {
-    lock: &'a RwLock<T>,
-    parked: Option<Parked>,
-    loc: &'static Location<'static>,
-    yielded: bool,
-    waited: bool,
-}
+pub struct WriteFuture<'a, T: ?Sized>(Acquire<'a, T>);
 
 impl<'a, T: ?Sized> Future for WriteFuture<'a, T> {
     type Output = RwLockWriteGuard<'a, T>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        let l = this.lock;
-        if detect::yield_point(cx, &mut this.yielded) {
-            return Poll::Pending;
-        }
-        match poll_lock(l, WRITER, &mut this.parked, &mut this.waited, this.loc, cx) {
-            Poll::Ready(()) => Poll::Ready(l.write_guard(this.loc)),
+        let a = &mut self.get_mut().0;
+        match a.poll(cx) {
+            Poll::Ready(()) => Poll::Ready(a.lock.write_guard(a.loc)),
             Poll::Pending => Poll::Pending,
-        }
-    }
-}
-
-impl<T: ?Sized> Drop for WriteFuture<'_, T> {
-    fn drop(&mut self) {
-        if let Some(p) = self.parked.take() {
-            self.lock.sem.cancel(WRITER, p);
         }
     }
 }
@@ -405,7 +387,7 @@ impl<T: ?Sized> Drop for WriteFuture<'_, T> {
 impl<T: ?Sized> fmt::Debug for WriteFuture<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WriteFuture")
-            .field("parked", &self.parked.is_some())
+            .field("parked", &self.0.parked.is_some())
             .finish()
     }
 }
