@@ -31,13 +31,13 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use parking_lot::Mutex;
 
 use crate::chan::RecvHandle;
-use crate::rt::chan::{Channel, HandleCounts};
+use crate::rt::chan::{Channel, WeakSender};
 use crate::rt::clock::{self, Timer};
 use crate::Receiver;
 
@@ -207,53 +207,29 @@ impl fmt::Debug for Sleep {
 }
 
 /// A channel of capacity 1 and how a timer sends on it.
+#[track_caller]
 fn timer_chan() -> (Receiver<Instant>, TimerSend) {
     let rx = crate::chan(1).receiver();
     let tx = TimerSend::new(rx.__channel());
     (rx, tx)
 }
 
-/// How a timer sends on its channel: through a weak reference, so that a
-/// timer nobody listens to any more does not keep its channel alive; and
-/// counted as a sender handle while the timer may still send, so that the
-/// detector never takes a receiver waiting for a timer for one nothing can
-/// wake.
-struct TimerSend {
-    ch: Weak<Channel<Instant>>,
-    counts: Arc<HandleCounts>,
-}
+/// How a timer sends on its channel: a `WeakSender`, so that a timer nobody
+/// listens to any more does not keep its channel alive, while the detector
+/// counts it as a sender (a receiver waiting for a timer can be woken).
+struct TimerSend(WeakSender<Instant>);
 
 impl TimerSend {
     fn new(ch: &Arc<Channel<Instant>>) -> Self {
-        ch.counts.add(true, false);
-        TimerSend {
-            ch: Arc::downgrade(ch),
-            counts: ch.counts.clone(),
-        }
+        TimerSend(WeakSender::new(ch))
     }
 
-    /// [`send_time`] on the channel.
+    /// Sends the current time if the channel still exists and has room; a
+    /// full channel drops the value, as Go's timers do for slow receivers.
+    /// Returns whether anyone can still receive.
     fn send(&self) -> bool {
-        send_time(&self.ch)
-    }
-}
-
-impl Drop for TimerSend {
-    fn drop(&mut self) {
-        self.counts.remove(true, false);
-    }
-}
-
-/// Sends the current time if the channel still exists and has room; a full
-/// channel drops the value, as Go's timers do for slow receivers. Returns
-/// whether anyone can still receive.
-fn send_time(ch: &Weak<Channel<Instant>>) -> bool {
-    match ch.upgrade() {
-        Some(ch) => {
-            let _ = ch.try_send(clock::now(), std::panic::Location::caller());
-            true
-        }
-        None => false,
+        self.0
+            .try_send(clock::now(), std::panic::Location::caller())
     }
 }
 

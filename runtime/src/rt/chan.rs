@@ -26,7 +26,7 @@
 use std::collections::VecDeque;
 use std::panic::Location;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use goro_analyzer::event::ObjId;
 use parking_lot::Mutex;
@@ -213,6 +213,43 @@ impl HandleCounts {
 
     pub(crate) fn receivers(&self) -> usize {
         self.receivers.load(Ordering::Relaxed)
+    }
+}
+
+/// A sender that does not keep its channel alive (a timer's): while it
+/// exists it counts as a handle that can send, so the detector never takes a
+/// receiver waiting on it for one nothing can wake; the channel still goes
+/// away with its last real handle.
+pub(crate) struct WeakSender<T> {
+    ch: Weak<Channel<T>>,
+    counts: Arc<HandleCounts>,
+}
+
+impl<T> WeakSender<T> {
+    pub(crate) fn new(ch: &Arc<Channel<T>>) -> Self {
+        ch.counts.add(true, false);
+        WeakSender {
+            ch: Arc::downgrade(ch),
+            counts: ch.counts.clone(),
+        }
+    }
+
+    /// Sends `v` without waiting if the channel still exists (a full
+    /// channel drops it). Whether the channel still exists.
+    pub(crate) fn try_send(&self, v: T, site: Site) -> bool {
+        match self.ch.upgrade() {
+            Some(ch) => {
+                let _ = ch.try_send(v, site);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl<T> Drop for WeakSender<T> {
+    fn drop(&mut self) {
+        self.counts.remove(true, false);
     }
 }
 
