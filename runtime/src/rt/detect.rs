@@ -10,7 +10,9 @@
 //!
 //! Hooks named for a goroutine `g` report an operation that goroutine `g`
 //! completed (a channel hand-off completes the parked peer's operation too);
-//! the others report one of the running goroutine.
+//! the others report one of the running goroutine. The scheduler itself
+//! emits the only other events: a goroutine's `End` (its future returned)
+//! and `Panic` (it panicked, which ends the schedule).
 
 use std::panic::Location;
 use std::task::{Context, Waker};
@@ -55,10 +57,18 @@ fn emit(op: Op, site: Site) {
 
 // ---- Goroutines ----
 
-/// Starts goroutine `gid` (made by the running one at `site`, if any)
-/// running `fut` on the detecting scheduler, which emits its `Spawn`.
+/// Starts goroutine `gid` running `fut` on the detecting scheduler; the
+/// running goroutine (if any) started it at `site` (Go's `go` statement).
 pub(crate) fn spawn(gid: u64, name: Option<&str>, site: Site, fut: BoxFuture) {
-    sched::spawn(gid, name, Loc::from_std(site), fut);
+    let parent = sched::current_gid();
+    sched::spawn(parent, gid, name, fut);
+    if parent != 0 {
+        let op = Op::Spawn {
+            child: gid,
+            name: name.map(str::to_string),
+        };
+        emit_for(parent, op, Loc::from_std(site));
+    }
 }
 
 /// The running goroutine joined goroutine `child` (its `JoinHandle` await

@@ -430,20 +430,10 @@ pub(crate) fn call_at(at: Duration, f: Box<dyn FnOnce()>) {
     with_exec(|ex| ex.add_timer(at, TimerAction::Call(f)));
 }
 
-/// Starts goroutine `gid` (the id `RunState` handed out) running `fut`.
-pub(crate) fn spawn(gid: u64, name: Option<&str>, loc: Loc, fut: BoxFuture) {
-    let parent = current_gid();
+/// Starts goroutine `gid` (the id `RunState` handed out) running `fut`, as
+/// a child of the running goroutine `parent` (0: none).
+pub(crate) fn spawn(parent: u64, gid: u64, name: Option<&str>, fut: BoxFuture) {
     with_exec(|ex| ex.spawn(parent, gid, name.map(str::to_string), fut));
-    if parent != 0 {
-        emit(
-            parent,
-            Op::Spawn {
-                child: gid,
-                name: name.map(str::to_string),
-            },
-            loc,
-        );
-    }
 }
 
 impl Exec {
