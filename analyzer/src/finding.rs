@@ -201,6 +201,83 @@ pub struct Finding {
     /// allowed (`allow = [..]`): reported, but not a failure.
     #[serde(default)]
     pub expected: bool,
+    /// The shortest schedule found that still shows it, when the exploring
+    /// process shrank it (absent in reports written before shrinking).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shrink: Option<Shrink>,
+}
+
+/// How a finding's schedule was shrunk: the schedule that exposed it, and
+/// the shortest replay of it found that shows the same finding (same
+/// [`FindingKey`]).
+///
+/// Steps count polls of goroutines; a preemption is a step that switched
+/// away from a goroutine that could have run on.
+///
+/// # Examples
+///
+/// ```
+/// use goro_analyzer::finding::Shrink;
+///
+/// let s = Shrink {
+///     original_steps: 120,
+///     original_preemptions: 31,
+///     steps: 14,
+///     preemptions: 1,
+///     schedule: "_x3,2".into(),
+///     replays: 40,
+/// };
+/// assert_eq!(
+///     s.summary(),
+///     "shrunk from 120 steps and 31 preemptions to 14 steps and 1 preemption"
+/// );
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shrink {
+    /// Steps of the schedule that exposed the finding.
+    pub original_steps: u64,
+    /// Its preemptions.
+    pub original_preemptions: u64,
+    /// Steps of the shrunk schedule.
+    pub steps: u64,
+    /// Its preemptions.
+    pub preemptions: u64,
+    /// The shrunk schedule's text form: `GORO_REPLAY=<schedule>` replays it.
+    pub schedule: String,
+    /// How many replays the shrinking took.
+    pub replays: u32,
+}
+
+impl Shrink {
+    /// "shrunk from N steps and P preemptions to n steps and p preemptions".
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro_analyzer::finding::Shrink;
+    ///
+    /// let s = Shrink {
+    ///     original_steps: 5,
+    ///     original_preemptions: 0,
+    ///     steps: 5,
+    ///     preemptions: 0,
+    ///     schedule: "_".into(),
+    ///     replays: 1,
+    /// };
+    /// assert!(s.summary().ends_with("to 5 steps and 0 preemptions"));
+    /// ```
+    pub fn summary(&self) -> String {
+        fn n(v: u64, what: &str) -> String {
+            format!("{v} {what}{}", if v == 1 { "" } else { "s" })
+        }
+        format!(
+            "shrunk from {} and {} to {} and {}",
+            n(self.original_steps, "step"),
+            n(self.original_preemptions, "preemption"),
+            n(self.steps, "step"),
+            n(self.preemptions, "preemption")
+        )
+    }
 }
 
 impl Finding {

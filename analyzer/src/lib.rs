@@ -27,4 +27,4 @@ pub mod cli;
 pub mod render;
 
 pub use engine::Engine;
-pub use finding::{Finding, FindingKind, Frame, GoroutineInfo, Site};
+pub use finding::{Finding, FindingKind, Frame, GoroutineInfo, Shrink, Site};

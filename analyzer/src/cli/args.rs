@@ -42,10 +42,12 @@ pub(crate) enum Command {
     Test(TestArgs),
     /// Rerun one test under one schedule: the seed a finding names.
     ///
-    /// Runs `cargo test TEST` with GORO_SEED=SEED GORO_SCHEDULES=1 and prints what that
-    /// schedule finds. The same seed gives the same schedule as long as the test's code
-    /// and strategy are unchanged; pass the run's --strategy if it set one. (A
-    /// step-by-step trace of the schedule needs support the runtime does not have yet.)
+    /// Runs `cargo test TEST` with GORO_SEED=SEED GORO_SCHEDULES=1 GORO_TRACE=1 and prints
+    /// what that schedule finds. The test process shrinks each finding's schedule and
+    /// replays the shortest one; this prints that shrunk schedule step by step (--full:
+    /// the original schedule), its GORO_REPLAY value, and how much it shrank. The same
+    /// seed gives the same schedule as long as the test's code and strategy are
+    /// unchanged; pass the run's --strategy if it set one.
     #[command(after_help = EXIT_CODES)]
     Replay(ReplayArgs),
     /// Render findings from existing report files (JSON Lines) or directories of them.
@@ -84,6 +86,12 @@ pub(crate) struct ReplayArgs {
     /// The strategy of the run that found it, if it set one.
     #[arg(long, value_parser = parse_strategy, help_heading = "Exploration")]
     pub strategy: Option<String>,
+    /// Print the original schedule's trace, not the shrunk one's.
+    #[arg(long, help_heading = "Exploration")]
+    pub full: bool,
+    /// Replay this explicit schedule (a finding's GORO_REPLAY value) instead.
+    #[arg(long, value_parser = parse_schedule, help_heading = "Exploration")]
+    pub schedule: Option<String>,
     #[command(flatten)]
     pub cargo: CargoArgs,
     #[command(flatten)]
@@ -269,6 +277,20 @@ fn parse_schedules(s: &str) -> Result<u32, String> {
 }
 
 /// `random`, `pct` or `pct:DEPTH` with DEPTH >= 1, as GORO_STRATEGY takes it.
+/// A schedule's text form, as far as its alphabet: the test process
+/// checks the rest and names any bad entry.
+fn parse_schedule(s: &str) -> Result<String, String> {
+    let t = s.trim();
+    if !t.is_empty()
+        && t.chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '_' | 'x' | ','))
+    {
+        Ok(t.to_string())
+    } else {
+        Err("expected a schedule as a finding's GORO_REPLAY names it, e.g. `_x3,2`".into())
+    }
+}
+
 pub(crate) fn parse_strategy(s: &str) -> Result<String, String> {
     let ok = match s {
         "random" | "pct" => true,
@@ -404,6 +426,15 @@ mod tests {
             &["cargo race", "test", "--format", "xml"],
             &["cargo race", "test", "--update-baseline"],
             &["cargo race", "replay", "t"],
+            &[
+                "cargo race",
+                "replay",
+                "--seed",
+                "1",
+                "--schedule",
+                "a;b",
+                "t",
+            ],
         ] {
             let e = Cli::try_parse_from(args).unwrap_err();
             assert_eq!(e.exit_code(), 2, "{args:?}: {e}");

@@ -28,6 +28,7 @@ use crate::render::{self, Entry, RunOutcome, Sources, Status};
 mod args;
 mod baseline;
 mod cargo;
+mod replay;
 mod reports;
 
 use args::{CargoArgs, Cli, ColorChoice, Command, ExploreArgs, Format, OutputArgs};
@@ -100,6 +101,7 @@ where
                         test_args: &t.test_args,
                         output: &t.output,
                         replay: Some((seed, test.as_str())),
+                        full: false,
                     }),
                     Err(e) => Err(format!("invalid value '{seed}' for '--replay': {e}")),
                 }
@@ -111,15 +113,20 @@ where
                 test_args: &t.test_args,
                 output: &t.output,
                 replay: None,
+                full: false,
             }),
         },
         Command::Replay(r) => test_run(&TestRun {
             cargo: &r.cargo,
-            env: replay_env(r.seed, r.strategy.as_deref()),
+            env: replay::with_schedule(
+                replay_env(r.seed, r.strategy.as_deref()),
+                r.schedule.as_deref(),
+            ),
             filter: Some(r.test.as_str()),
             test_args: &r.test_args,
             output: &r.output,
             replay: Some((r.seed, r.test.as_str())),
+            full: r.full,
         }),
         Command::Report(r) => {
             let root = r
@@ -196,6 +203,8 @@ struct TestRun<'a> {
     test_args: &'a [String],
     output: &'a OutputArgs,
     replay: Option<(u64, &'a str)>,
+    /// Replaying: print the original schedule's trace, not the shrunk one's.
+    full: bool,
 }
 
 fn test_run(run: &TestRun<'_>) -> Result<i32, String> {
@@ -237,7 +246,7 @@ fn test_run(run: &TestRun<'_>) -> Result<i32, String> {
     let status = status.map_err(|e| cargo::spawn_error(&cargo::cargo(), &e))?;
 
     if let Some((seed, test)) = run.replay {
-        let mut line = render::trace(&trace);
+        let mut line = replay::traces(&trace, &findings, run.full);
         line.push_str(&format!(
             "cargo race: replayed `{test}` with seed {seed} (one schedule): {} finding(s)",
             findings.len()

@@ -881,6 +881,7 @@ impl Engine {
             schedule: self.schedule,
             test: None,
             expected: false,
+            shrink: None,
         };
         if self.seen.insert(f.key()) {
             self.findings.push(f);

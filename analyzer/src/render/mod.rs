@@ -36,6 +36,7 @@
 //!     schedule: 0,
 //!     test: Some("counter::tests::hits".into()),
 //!     expected: false,
+//!     shrink: None,
 //! };
 //! let entries = render::gather(vec![finding.clone(), finding]);
 //! assert_eq!(entries.len(), 1, "the same finding twice is one entry");
@@ -119,7 +120,7 @@ pub struct Entry {
 /// # let mut a = Finding { schema: SCHEMA.into(), kind: FindingKind::DoubleClose,
 /// #     observed: true, message: "close of closed channel".into(), primary: site,
 /// #     related: vec![], goroutines: vec![], notes: vec![], help: String::new(),
-/// #     seed: 1, schedule: 0, test: None, expected: false };
+/// #     seed: 1, schedule: 0, test: None, expected: false, shrink: None };
 /// use goro_analyzer::render::{gather, Status};
 ///
 /// a.test = Some("a".into());
@@ -339,6 +340,7 @@ pub(crate) fn kind_description(kind: FindingKind) -> &'static str {
 ///     file: "src/lib.rs".into(),
 ///     line: 9,
 ///     column: 5,
+///     ..TraceStep::default()
 /// };
 /// let text = goro_analyzer::render::trace(&[step]);
 /// assert!(text.contains("goroutine 2 [worker]"));

@@ -76,8 +76,15 @@ impl FromStr for Strategy {
 ///
 /// The environment overrides them (so that `cargo race test --schedules N`
 /// reaches every test): `GORO_SCHEDULES`, `GORO_SEED`, `GORO_STRATEGY`,
-/// `GORO_MAX_STEPS`, `GORO_REPORT_DIR`. Turn that off with
-/// [`Config::env`]`(false)`.
+/// `GORO_MAX_STEPS`, `GORO_REPORT_DIR`, `GORO_TRACE`, [`GORO_REPLAY`] and
+/// [`GORO_SHRINK`]. Turn that off with [`Config::env`]`(false)`.
+///
+/// Each new finding's schedule is shrunk right after it is found: replays
+/// of it that preempt less and run fewer steps, kept while they show the
+/// same finding (same kind and sites), at most [`Config::shrink`] replays
+/// per finding. Shrinking is deterministic (a pure function of the program
+/// and the seed) and never changes which findings are reported; it fills
+/// [`Finding::shrink`](crate::race::Finding).
 ///
 /// # Examples
 ///
@@ -101,11 +108,44 @@ pub struct Config {
     pub(crate) report_dir: Option<PathBuf>,
     /// Record schedule traces (`GORO_TRACE=1`) into the report directory.
     pub(crate) trace: bool,
+    /// Replay this choice sequence instead of exploring (`GORO_REPLAY`).
+    pub(crate) replay: Option<Vec<u32>>,
+    /// At most this many replays to shrink one finding (0: no shrinking).
+    pub(crate) shrink_replays: u32,
 }
+
+/// The variable naming a schedule to replay: the `shrink.schedule` of a
+/// finding (e.g. `_x3,2`). Set, an exploration runs that one schedule
+/// (with the seed of `GORO_SEED`, which names it in reports).
+pub const GORO_REPLAY: &str = "GORO_REPLAY";
+
+/// The variable bounding how many replays shrinking one finding may take
+/// (default 200; 0 turns shrinking off).
+pub const GORO_SHRINK: &str = "GORO_SHRINK";
+
+/// A schedule's text form that does not parse.
+///
+/// # Examples
+///
+/// ```
+/// let e = goro::race::Config::default().replay("2,oops").unwrap_err();
+/// assert!(e.to_string().contains("entry 2 `oops`"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BadSchedule(pub String);
+
+impl fmt::Display for BadSchedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "not a schedule: {}", self.0)
+    }
+}
+
+impl std::error::Error for BadSchedule {}
 
 impl Default for Config {
     /// 100 schedules of the `Random` strategy from seed 0, at most 100,000
-    /// steps each, with 60 s of virtual grace time after main returns.
+    /// steps each, with 60 s of virtual grace time after main returns, and
+    /// at most 200 replays to shrink each finding.
     fn default() -> Self {
         Config {
             schedules: 100,
@@ -116,6 +156,8 @@ impl Default for Config {
             use_env: true,
             report_dir: None,
             trace: false,
+            replay: None,
+            shrink_replays: 200,
         }
     }
 }
@@ -185,6 +227,58 @@ impl Config {
     pub fn grace(mut self, d: Duration) -> Self {
         self.grace = d;
         self
+    }
+
+    /// At most `replays` replays to shrink each new finding's schedule
+    /// (0: do not shrink; default 200, `GORO_SHRINK`), and at most
+    /// 2,000,000 replayed steps in all. The bounds are counts, not a time,
+    /// so that the shrunk schedule is the same on every machine.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let c = goro::race::Config::default().shrink(50);
+    /// assert_eq!(c.get_shrink(), 50);
+    /// ```
+    pub fn shrink(mut self, replays: u32) -> Self {
+        self.shrink_replays = replays;
+        self
+    }
+
+    /// The shrinking bound.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(goro::race::Config::default().get_shrink(), 200);
+    /// ```
+    pub fn get_shrink(&self) -> u32 {
+        self.shrink_replays
+    }
+
+    /// Replay one explicit schedule instead of exploring: `schedule` is a
+    /// finding's `shrink.schedule` (what `GORO_REPLAY` takes). The run has
+    /// one schedule (this sets [`Config::schedules`] to 1), with this
+    /// config's seed naming it, and shrinks nothing.
+    ///
+    /// # Errors
+    ///
+    /// A schedule that does not parse, saying which entry is wrong.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro::race::{explore, Config};
+    ///
+    /// let config = Config::default().env(false).replay("_x2,3").expect("a schedule");
+    /// let report = explore(config, || async {});
+    /// assert_eq!(report.schedules_run(), 1);
+    /// ```
+    pub fn replay(mut self, schedule: &str) -> Result<Self, BadSchedule> {
+        let choices = crate::rt::sched::strategy::replay::decode(schedule).map_err(BadSchedule)?;
+        self.replay = Some(choices);
+        self.schedules = 1;
+        Ok(self)
     }
 
     /// Whether `GORO_*` environment variables override these settings
@@ -296,6 +390,28 @@ impl Config {
         }
         if let Some(v) = var("GORO_TRACE") {
             self.trace = parse_bool(&v).ok_or_else(|| bad("GORO_TRACE", &v, "1 or 0"))?;
+        }
+        if let Some(v) = var(GORO_SHRINK) {
+            self.shrink_replays = parse(&v).ok_or_else(|| {
+                bad(
+                    GORO_SHRINK,
+                    &v,
+                    "a whole number of replays per finding (0: no shrinking)",
+                )
+            })?;
+        }
+        if let Some(v) = var(GORO_REPLAY).filter(|v| !v.trim().is_empty()) {
+            self = self.replay(&v).map_err(|e| {
+                bad(
+                    GORO_REPLAY,
+                    &v,
+                    &format!(
+                        "a schedule as a finding's `shrink.schedule` names it, e.g. `_x3,2` \
+                         ({})",
+                        e.0
+                    ),
+                )
+            })?;
         }
         if let Some(v) = var("GORO_REPORT_DIR") {
             if v.is_empty() {
@@ -417,6 +533,11 @@ mod tests {
         assert_eq!(c.strategy, Strategy::Pct { depth: 4 });
         assert_eq!(c.max_steps, 99);
         assert_eq!(c.report_dir, Some(PathBuf::from("/tmp/r")));
+        let c = Config::default()
+            .with_vars(vars(&[("GORO_REPLAY", "_x2,3"), ("GORO_SHRINK", "0")]))
+            .unwrap();
+        assert_eq!(c.replay, Some(vec![u32::MAX, u32::MAX, 3]));
+        assert_eq!(c.shrink_replays, 0);
     }
 
     #[test]
@@ -427,6 +548,9 @@ mod tests {
             ("GORO_SEED", "-1", "64-bit"),
             ("GORO_STRATEGY", "pct:0", "pct:DEPTH"),
             ("GORO_MAX_STEPS", "x", "steps >= 1"),
+            ("GORO_SHRINK", "-3", "replays per finding"),
+            ("GORO_REPLAY", "2,1x", "entry 2 `1x`"),
+            ("GORO_REPLAY", "a,b", "shrink.schedule"),
         ] {
             let e = Config::default()
                 .with_vars(vars(&[(var, value)]))

@@ -16,6 +16,7 @@
 
 mod proof;
 pub(crate) mod strategy;
+mod trace;
 
 use std::cell::{Cell, RefCell};
 use std::collections::BinaryHeap;
@@ -31,7 +32,7 @@ use std::time::Duration;
 use goro_analyzer::engine::{EndState, Held};
 use goro_analyzer::event::{Blocked, Event, Loc, ObjId, Op, Wait};
 use goro_analyzer::fxhash::FxHashMap as HashMap;
-use goro_analyzer::trace::{TraceStep, TRACE_SCHEMA};
+use goro_analyzer::trace::TraceStep;
 use goro_analyzer::{Engine, Finding};
 
 use strategy::Chooser;
@@ -117,6 +118,9 @@ struct Meta {
     done: bool,
     /// What the proof that it can never be woken needs.
     parking: proof::Parking,
+    /// How many `rand_below` draws it made: the position in its own
+    /// random stream.
+    draws: u64,
 }
 
 enum TimerAction {
@@ -172,6 +176,10 @@ pub(crate) struct ScheduleResult {
     pub(crate) trace_hash: u64,
     /// Every operation, when tracing was asked for.
     pub(crate) trace: Vec<TraceStep>,
+    /// Steps taken.
+    pub(crate) steps: u64,
+    /// The choices the schedule took, to replay or shrink it.
+    pub(crate) record: strategy::Record,
 }
 
 /// Settings of one schedule.
@@ -202,7 +210,7 @@ pub(crate) struct Exec {
     max_steps: u64,
     grace: Duration,
     hasher: goro_analyzer::fxhash::FxHasher,
-    trace: Option<Vec<TraceStep>>,
+    trace: Option<trace::Tracer>,
     objs: HashMap<u64, u64>,
     /// Set by a goro primitive that parks the running goroutine.
     parked: bool,
@@ -279,20 +287,10 @@ pub(crate) fn emit(g: u64, mut op: Op, loc: Loc) {
         std::mem::discriminant(&ev.op).hash(&mut ex.hasher);
         (ev.loc.file.as_ptr() as usize, ev.loc.line, ev.loc.column).hash(&mut ex.hasher);
         if ex.trace.is_some() {
-            let step = TraceStep {
-                schema: TRACE_SCHEMA.to_string(),
-                test: None,
-                seed: ex.seed(),
-                step: ex.steps,
-                goroutine: g,
-                goroutine_name: ex.meta.get((g - 1) as usize).and_then(|m| m.name.clone()),
-                op: ev.op.name().to_string(),
-                file: ev.loc.file.to_string(),
-                line: ev.loc.line,
-                column: ev.loc.column,
-            };
+            let (seed, step) = (ex.seed(), ex.steps);
+            let name = ex.meta.get((g - 1) as usize).and_then(|m| m.name.clone());
             if let Some(t) = ex.trace.as_mut() {
-                t.push(step);
+                t.record(seed, step, name, ev);
             }
         }
         ex.engine.apply(ev);
@@ -405,15 +403,31 @@ pub(crate) fn forced_step() -> bool {
 }
 
 /// A seeded choice in `0..n` for the running goroutine (select!).
+///
+/// Each goroutine draws from a stream of its own, keyed by the seed and its
+/// spawn path and indexed by a counter of its draws: every draw is fresh
+/// (several in one step, as a select's shuffle makes, are independent), the
+/// stream shares nothing with the strategy's choices or priorities, and an
+/// edit in one goroutine leaves the others' draws unchanged.
 pub(crate) fn rand_below(n: usize) -> usize {
     with_exec(|ex| {
-        let g = current_gid();
-        let path = ex.meta.get((g.max(1) - 1) as usize).map_or(0, |m| m.path);
-        let x = strategy::mix2(strategy::mix2(ex.seed(), path), ex.steps);
-        strategy::below(x, n)
+        let key = strategy::mix2(ex.seed(), SELECT_STREAM);
+        let (path, draw) = match ex.meta.get_mut((current_gid().max(1) - 1) as usize) {
+            Some(m) => {
+                m.draws += 1;
+                (m.path, m.draws)
+            }
+            None => (0, 0),
+        };
+        let seeded = strategy::below(strategy::mix2(strategy::mix2(key, path), draw), n);
+        // A replay takes its recorded draw instead; every draw is recorded.
+        ex.chooser.draw(n, seeded)
     })
     .unwrap_or(0)
 }
+
+/// Salt of the `rand_below` streams, apart from every other use of the seed.
+const SELECT_STREAM: u64 = 0x5e1e_c700_0000_0001;
 
 /// The virtual clock.
 pub(crate) fn now() -> Duration {
@@ -438,9 +452,7 @@ pub(crate) fn spawn(parent: u64, gid: u64, name: Option<&str>, fut: BoxFuture) {
 
 impl Exec {
     fn seed(&self) -> u64 {
-        match &self.chooser {
-            Chooser::Random { seed } | Chooser::Pct { seed, .. } => *seed,
-        }
+        self.chooser.seed()
     }
 
     fn add_timer(&mut self, at: Duration, action: TimerAction) {
@@ -481,6 +493,7 @@ impl Exec {
             external: false,
             done: false,
             parking,
+            draws: 0,
         });
         self.ready_pos.push(usize::MAX);
         self.chooser.on_spawn(gid, path);
@@ -576,7 +589,7 @@ fn install(cfg: ScheduleConfig) -> Rc<RefCell<Exec>> {
         max_steps: cfg.max_steps,
         grace: cfg.grace,
         hasher: Default::default(),
-        trace: cfg.trace.then(Vec::new),
+        trace: cfg.trace.then(Default::default),
         objs: HashMap::default(),
         parked: false,
         main_done: false,
@@ -857,8 +870,10 @@ fn finish(exec: Rc<RefCell<Exec>>, end: Option<EndState>, ending: Ending) -> Sch
         .into_inner();
     ScheduleResult {
         trace_hash: ex.hasher.finish(),
-        trace: ex.trace.unwrap_or_default(),
+        trace: ex.trace.map(trace::Tracer::finish).unwrap_or_default(),
         findings: ex.engine.into_findings(),
         ending,
+        steps: ex.steps,
+        record: ex.chooser.into_record(),
     }
 }
