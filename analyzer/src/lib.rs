@@ -15,6 +15,7 @@
 //! default features off, so programs using goro never compile those.
 
 pub mod engine;
+pub mod env;
 pub mod event;
 pub mod finding;
 pub mod fxhash;

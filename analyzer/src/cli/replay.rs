@@ -13,7 +13,7 @@ pub(crate) fn with_schedule(
     schedule: Option<&str>,
 ) -> Vec<(&'static str, String)> {
     if let Some(s) = schedule {
-        env.push(("GORO_REPLAY", s.to_string()));
+        env.push((crate::env::REPLAY, s.to_string()));
     }
     env
 }

@@ -278,7 +278,21 @@ where
     let mut report = Report::default();
     let mut seen: HashSet<FindingKey> = HashSet::new();
     let test = current_test();
+    let started = std::time::Instant::now();
+    let mut out_of_time = false;
     for index in 0..config.schedules {
+        // A shard runs its share of the indices; the seed of schedule
+        // `index` is the same in every shard, so the shards together run
+        // exactly the unsharded exploration.
+        if config.shard.is_some_and(|s| !s.runs(index)) {
+            continue;
+        }
+        // A time budget (wall clock, the one thing here that is not
+        // virtual) stops starting schedules, never interrupts one.
+        if report.schedules_run > 0 && config.time_budget.is_some_and(|b| started.elapsed() >= b) {
+            out_of_time = true;
+            break;
+        }
         let (mut result, _) = schedule(config, index, program());
         if config.trace && !result.findings.is_empty() {
             if let Some(dir) = &config.report_dir {
@@ -301,6 +315,9 @@ where
                 report.findings.push(f);
             }
         }
+    }
+    if let Some(dir) = &config.report_dir {
+        append_schedule_count(dir, test, report.schedules_run, out_of_time);
     }
     report
 }
@@ -427,6 +444,26 @@ fn append_trace(
     append_file(dir, "trace", &buf, "the trace");
 }
 
+/// Appends how many schedules this exploration ran to
+/// `goro-<pid>.schedules` in `dir`, for `cargo race` to report per test
+/// (what a time budget or a schedule shard left of `GORO_SCHEDULES`).
+fn append_schedule_count(dir: &Path, test: Option<String>, schedules: u32, out_of_time: bool) {
+    let count = goro_analyzer::env::ScheduleCount {
+        test,
+        schedules,
+        out_of_time,
+    };
+    let mut buf = Vec::new();
+    if count.write_json_line(&mut buf).is_ok() {
+        append_file(
+            dir,
+            goro_analyzer::env::SCHEDULE_COUNT_EXT,
+            &buf,
+            "the schedule count",
+        );
+    }
+}
+
 /// Appends findings as JSON Lines to `goro-<pid>.jsonl` in `dir`.
 pub(crate) fn append_report(dir: &Path, findings: &[Finding]) {
     if findings.is_empty() {
@@ -511,5 +548,59 @@ where
         (_, None) => panic!(
             "goro: fatal error: all goroutines are asleep - deadlock! (main goroutine blocked)"
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use goro_analyzer::env::Shard;
+
+    use super::*;
+
+    async fn racy() {
+        let x = Arc::new(crate::Shared::new(0));
+        let done = crate::chan::<()>(2);
+        for _ in 0..2 {
+            let (x, done) = (x.clone(), done.clone());
+            crate::go!(async move {
+                x.set(x.get() + 1);
+                done.send(()).await;
+            });
+        }
+        done.recv().await;
+        done.recv().await;
+    }
+
+    #[test]
+    fn shards_run_disjoint_schedules_with_the_unsharded_seeds() {
+        let base = Config::default().schedules(7).seed(9).env(false);
+        let whole = explore_inner(&base, racy);
+        let mut ran = 0;
+        for k in 1..=3 {
+            let config = Config {
+                shard: Some(Shard { index: k, count: 3 }),
+                ..base.clone()
+            };
+            let part = explore_inner(&config, racy);
+            ran += part.schedules_run();
+            // Schedule i runs in shard i % 3 + 1, as it ran unsharded.
+            let mine: Vec<u64> = (0..7)
+                .filter(|i| i % 3 == k - 1)
+                .map(|i| whole.trace_hashes()[i as usize])
+                .collect();
+            assert_eq!(part.trace_hashes(), mine, "shard {k}/3");
+        }
+        assert_eq!(ran, 7);
+    }
+
+    #[test]
+    fn a_spent_time_budget_still_runs_one_schedule() {
+        let config = Config {
+            time_budget: Some(Duration::from_nanos(1)),
+            ..Config::default().schedules(1_000).env(false)
+        };
+        assert_eq!(explore_inner(&config, racy).schedules_run(), 1);
     }
 }

@@ -28,6 +28,13 @@ use super::sched::{self, BoxFuture};
 /// `#[track_caller]` at the public API.
 type Site = &'static Location<'static>;
 
+/// The running schedule's serial, unique in the process (0: none on this
+/// thread): what tells an object made in another run.
+#[inline]
+pub(crate) fn serial() -> u32 {
+    sched::serial()
+}
+
 /// The goroutine the detecting scheduler is running (0 in production).
 #[inline]
 pub(crate) fn gid() -> u64 {

@@ -242,6 +242,11 @@ pub(crate) fn active() -> bool {
     ACTIVE.with(|a| a.get() != 0)
 }
 
+/// The running schedule's serial (0: none on this thread).
+pub(crate) fn serial() -> u32 {
+    ACTIVE.with(|a| a.get())
+}
+
 pub(crate) fn current_gid() -> u64 {
     CURRENT.with(|c| c.get())
 }
