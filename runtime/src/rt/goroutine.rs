@@ -337,7 +337,7 @@ impl<F: Future> Future for Goroutine<F> {
             Ok(Poll::Pending) => return Poll::Pending,
             Ok(Poll::Ready(v)) => Ok(v),
             Err(payload) => {
-                if let Some(exit) = payload.downcast_ref::<crate::recover::Goexit>() {
+                if let Some(exit) = payload.downcast_ref::<rtpanic::Goexit>() {
                     // `goexit`: the unwind ran the drops; the goroutine ends,
                     // quietly, with no output.
                     if let Some(Sink::Join(slot)) = this.sink.take() {
