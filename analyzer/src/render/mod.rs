@@ -287,38 +287,10 @@ pub(crate) fn reproduce(entry: &Entry) -> String {
     }
 }
 
-/// A `file:line:column` string (a goroutine's `created_at`) split up.
-pub(crate) fn parse_location(s: &str) -> Option<(&str, u32, u32)> {
-    let mut it = s.rsplitn(3, ':');
-    let column = it.next()?.parse().ok()?;
-    let line = it.next()?.parse().ok()?;
-    let file = it.next()?;
-    Some((file, line, column))
-}
-
 /// One line saying what a kind of finding is (SARIF rule descriptions and
 /// the summary).
 pub(crate) fn kind_description(kind: FindingKind) -> &'static str {
-    match kind {
-        FindingKind::DataRace => {
-            "Two accesses to one location, at least one a write, not ordered by happens-before."
-        }
-        FindingKind::GoroutineLeak => "A goroutine still blocked when its program ends.",
-        FindingKind::Deadlock => {
-            "Main can never proceed: every goroutine blocked with no timer pending, or main \
-             provably never woken while others run."
-        }
-        FindingKind::LockOrderInversion => {
-            "Locks acquired in opposite orders by goroutines no common lock orders."
-        }
-        FindingKind::SendOnClosed => "A send after, or not ordered with, a close of its channel.",
-        FindingKind::DoubleClose => "A channel closed twice, or by two unordered closes.",
-        FindingKind::LostCancel => "A context CancelFunc dropped without being called.",
-        FindingKind::WaitgroupMisuse => {
-            "A negative WaitGroup counter, or add from zero not ordered with wait."
-        }
-        FindingKind::Panic => "A goroutine panicked.",
-    }
+    kind.description()
 }
 
 /// A schedule trace as a readable table: one line per operation, step,
@@ -379,15 +351,5 @@ mod tests {
         );
         assert_eq!(test_filter("hits"), "hits");
         assert_eq!(test_filter("it::t"), "t");
-    }
-
-    #[test]
-    fn created_at_locations_parse_even_with_colons_in_the_path() {
-        assert_eq!(parse_location("src/lib.rs:4:9"), Some(("src/lib.rs", 4, 9)));
-        assert_eq!(
-            parse_location("C:/x/lib.rs:4:9"),
-            Some(("C:/x/lib.rs", 4, 9))
-        );
-        assert_eq!(parse_location("src/lib.rs"), None);
     }
 }

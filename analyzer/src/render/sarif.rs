@@ -4,7 +4,7 @@ use std::path::{Component, Path};
 
 use serde_json::{json, Value};
 
-use super::{goroutine_name, kind_description, parse_location, reproduce, site_label, Entry};
+use super::{goroutine_name, kind_description, reproduce, site_label, Entry};
 use super::{Sources, Status};
 use crate::finding::{FindingKind, Site};
 
@@ -105,16 +105,7 @@ fn result(entry: &Entry, sources: &mut Sources) -> Value {
         related.push((s.clone(), site_label(s)));
     }
     for g in &f.goroutines {
-        if let Some((file, line, column)) = g.created_at.as_deref().and_then(parse_location) {
-            let site = Site {
-                file: file.to_string(),
-                line,
-                column,
-                goroutine: g.id,
-                goroutine_name: g.name.clone(),
-                op: "go".into(),
-                frames: Vec::new(),
-            };
+        if let Some(site) = g.creation_site() {
             related.push((
                 site,
                 format!("{} created here", goroutine_name(g.id, g.name.as_deref())),

@@ -220,9 +220,6 @@ pub(crate) struct Exec {
     /// goes with it (channel handles, CancelFuncs) is what it held.
     teardown: Option<u64>,
     held: Vec<Held>,
-    /// Lost cancels of goroutines dropped at the end: reported for those
-    /// that were blocked forever.
-    teardown_events: Vec<Event>,
     /// Whether main can never be woken, and when to check.
     proof: proof::Proof,
 }
@@ -262,19 +259,16 @@ fn with_exec<R>(f: impl FnOnce(&mut Exec) -> R) -> Option<R> {
 }
 
 /// Applies `op` by goroutine `g` to the engine and the trace.
-pub(crate) fn emit(g: u64, mut op: Op, loc: Loc) {
+pub(crate) fn emit(g: u64, op: Op, loc: Loc) {
     if g == 0 {
-        // Timer callbacks act for no goroutine and order nothing; but a
-        // CancelFunc dropped with a goroutine at the end is that
-        // goroutine's lost cancel.
-        if let Op::LostCancel { at_teardown, .. } = &mut op {
-            *at_teardown = true;
-            with_exec(|ex| {
-                if let Some(t) = ex.teardown {
-                    ex.teardown_events.push(Event { g: t, op, loc });
-                }
-            });
-        }
+        // Timer callbacks act for no goroutine and order nothing; what goes
+        // with a goroutine dropped at the end is that goroutine's, for the
+        // engine to judge.
+        with_exec(|ex| {
+            if let Some(t) = ex.teardown {
+                ex.engine.apply_teardown(&Event { g: t, op, loc });
+            }
+        });
         return;
     }
     // Built once here and lent to the closure: moving a 96-byte event into
@@ -282,7 +276,7 @@ pub(crate) fn emit(g: u64, mut op: Op, loc: Loc) {
     let ev = Event { g, op, loc };
     with_exec(|ex| {
         if ex.teardown.is_some() {
-            // Drops at the end order nothing the findings depend on.
+            ex.engine.apply_teardown(&ev);
             return;
         }
         let ev = &ev;
@@ -601,7 +595,6 @@ fn install(cfg: ScheduleConfig) -> Rc<RefCell<Exec>> {
         main_done_at: Duration::ZERO,
         teardown: None,
         held: Vec::new(),
-        teardown_events: Vec::new(),
         proof: proof::Proof::default(),
     }));
     let prev = EXEC.with(|e| e.borrow_mut().replace(exec.clone()));
@@ -856,13 +849,6 @@ fn finish(exec: Rc<RefCell<Exec>>, end: Option<EndState>, ending: Ending) -> Sch
             Some(mut state) => {
                 state.held = Some(std::mem::take(&mut ex.held));
                 ex.engine.finish(&state);
-                // A goroutine blocked forever never calls the CancelFuncs
-                // it holds.
-                for ev in std::mem::take(&mut ex.teardown_events) {
-                    if state.blocked.iter().any(|b| b.g == ev.g) {
-                        ex.engine.apply(&ev);
-                    }
-                }
             }
             None => ex.engine.finish(&EndState::default()),
         }
