@@ -593,8 +593,8 @@ impl Drop for CancelHandle {
             } else {
                 dropsite::caller_of_drop(self.created).unwrap_or(Loc::UNKNOWN)
             };
-            // `at_teardown` is the scheduler's to fill in, for a CancelFunc
-            // dropped with a goroutine at the end of the schedule.
+            // One dropped with a goroutine at the end of the schedule is
+            // the engine's to judge (`Engine::apply_teardown`).
             detect::lost_cancel(
                 self.created,
                 self.creator,

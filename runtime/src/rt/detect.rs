@@ -268,7 +268,7 @@ pub(crate) fn wg_wait(wg: ObjId, counter: i64, site: Site) {
 
 /// A `CancelFunc` of a context made at `created` by goroutine `creator`
 /// with `func` was dropped, by the running goroutine at `at`, without being
-/// called (`at_teardown` is decided by the scheduler).
+/// called (one dropped at the end of a schedule is judged by the engine).
 #[inline]
 pub(crate) fn lost_cancel(
     created: Site,
