@@ -30,6 +30,8 @@ pub const TRACE_SCHEMA: &str = "goro-trace/1";
 ///     file: "src/lib.rs".into(),
 ///     line: 10,
 ///     column: 5,
+///     obj: None,
+///     from_step: None,
 /// };
 /// let mut buf = Vec::new();
 /// step.write_json_line(&mut buf).unwrap();
@@ -57,6 +59,14 @@ pub struct TraceStep {
     pub line: u32,
     /// 1-based column (0: unknown).
     pub column: u32,
+    /// The per-schedule id of the object operated on (channel, mutex, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub obj: Option<u64>,
+    /// The step this operation synchronizes with: the send a receive takes
+    /// from, the unlock a lock follows, the spawn a goroutine's first step
+    /// follows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_step: Option<u64>,
 }
 
 impl TraceStep {

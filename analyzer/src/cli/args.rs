@@ -99,7 +99,8 @@ pub(crate) struct ReplayArgs {
 /// `cargo race report`.
 #[derive(Debug, Args)]
 pub(crate) struct ReportArgs {
-    /// Report files (`*.jsonl`) or directories holding them.
+    /// Report files (`*.jsonl`), schedule traces (`*.trace`, drawn by --format html) or
+    /// directories holding them; a report's `NAME.trace` beside it is read too.
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
     /// The directory the findings' file names are relative to (the workspace root
@@ -238,6 +239,10 @@ pub(crate) enum Format {
     Json,
     /// SARIF 2.1.0, for GitHub code scanning.
     Sarif,
+    /// One self-contained HTML page (write it with --output): a summary table and, per
+    /// finding, a sequence diagram of its schedule (from the *.trace files beside the
+    /// reports; `cargo race test` records them for this format), its graphs and sources.
+    Html,
 }
 
 /// `--color`.

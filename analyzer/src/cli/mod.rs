@@ -134,9 +134,20 @@ where
                 .map(|p| p.display().to_string())
                 .collect();
             if missing.is_empty() {
-                let (findings, warnings) = reports::read_reports(&r.paths);
+                let (traces, paths): (Vec<PathBuf>, Vec<PathBuf>) = r
+                    .paths
+                    .iter()
+                    .cloned()
+                    .partition(|p| p.extension().is_some_and(|x| x == "trace"));
+                let (findings, warnings) = reports::read_reports(&paths);
+                let traces = if r.output.format == Format::Html {
+                    reports::traces_for(&paths, &traces)
+                } else {
+                    Vec::new()
+                };
                 finish(
                     findings,
+                    &traces,
                     &warnings,
                     RunOutcome::NotRun,
                     &root,
@@ -221,6 +232,10 @@ fn test_run(run: &TestRun<'_>) -> Result<i32, String> {
     for (k, v) in &run.env {
         cmd.env(k, v);
     }
+    if run.output.format == Format::Html {
+        // The HTML report draws each finding's schedule from its trace.
+        cmd.env("GORO_TRACE", "1");
+    }
     let stdout = if machine_stdout(run.output) {
         TestStdout::Stderr
     } else {
@@ -228,9 +243,10 @@ fn test_run(run: &TestRun<'_>) -> Result<i32, String> {
     };
     let status = cargo::run_tests(cmd, stdout, &report_dir);
     let (findings, warnings) = reports::read_reports(std::slice::from_ref(&report_dir));
-    let trace = match run.replay {
-        Some(_) => reports::read_traces(&report_dir),
-        None => Vec::new(),
+    let trace = if run.replay.is_some() || run.output.format == Format::Html {
+        reports::read_traces(&report_dir)
+    } else {
+        Vec::new()
     };
     // The reports are read; a leftover directory would only fill target/.
     let _ = std::fs::remove_dir_all(&report_dir);
@@ -255,6 +271,7 @@ fn test_run(run: &TestRun<'_>) -> Result<i32, String> {
     };
     let code = finish(
         findings,
+        &trace,
         &warnings,
         outcome,
         &project.workspace_root,
@@ -299,6 +316,7 @@ fn use_color(out: &OutputArgs) -> bool {
 /// Renders, summarises, applies the baseline and computes the exit code.
 fn finish(
     findings: Vec<Finding>,
+    traces: &[crate::trace::TraceStep],
     warnings: &[String],
     outcome: RunOutcome,
     root: &Path,
@@ -357,6 +375,7 @@ fn finish(
             s.push('\n');
             s
         }
+        Format::Html => render::html(&shown, traces, &mut sources),
     };
     match &out.output {
         Some(path) => {

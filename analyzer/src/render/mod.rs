@@ -1,5 +1,6 @@
 //! Rendering findings for people and machines: rustc-style diagnostics
-//! ([`human`]), JSON Lines ([`json_lines`]), SARIF 2.1.0 ([`sarif`]),
+//! ([`human`]), a self-contained HTML page with sequence diagrams
+//! ([`html`]), JSON Lines ([`json_lines`]), SARIF 2.1.0 ([`sarif`]),
 //! GitHub Actions annotations ([`github_annotations`]) and the closing
 //! summary table ([`summary`]).
 //!
@@ -53,12 +54,14 @@ use std::path::{Path, PathBuf};
 use crate::finding::{Finding, FindingKey, FindingKind, Site};
 
 mod github;
+mod html;
 mod human;
 mod json;
 mod sarif;
 mod summary;
 
 pub use github::github_annotations;
+pub use html::html;
 pub use human::human;
 pub use json::json_lines;
 pub use sarif::sarif;
@@ -339,6 +342,8 @@ pub(crate) fn kind_description(kind: FindingKind) -> &'static str {
 ///     file: "src/lib.rs".into(),
 ///     line: 9,
 ///     column: 5,
+///     obj: None,
+///     from_step: None,
 /// };
 /// let text = goro_analyzer::render::trace(&[step]);
 /// assert!(text.contains("goroutine 2 [worker]"));

@@ -349,6 +349,8 @@ pub(crate) fn emit(g: u64, mut op: Op, loc: Loc) {
                 file: ev.loc.file.to_string(),
                 line: ev.loc.line,
                 column: ev.loc.column,
+                obj: None,
+                from_step: None,
             };
             if let Some(t) = ex.trace.as_mut() {
                 t.push(step);
