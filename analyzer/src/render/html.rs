@@ -845,7 +845,7 @@ table.summary { border-collapse: collapse; width: 100%; margin-bottom: 24px; }
 table.summary td, table.summary th { border-bottom: 1px solid #ddd; padding: 4px 8px; text-align: left; vertical-align: top; }
 .kind { display: inline-block; background: #fee2e2; color: #991b1b; border-radius: 3px; padding: 0 6px; font-size: 12px; font-weight: 600; }
 tr.expected .kind, tr.known .kind, section.expected .kind, section.known .kind { background: #e5e7eb; color: #374151; }
-section.finding { border-top: 2px solid #e5e7eb; padding: 16px 0; }
+section.finding { border-top: 2px solid #e5e7eb; padding: 16px 0; content-visibility: auto; contain-intrinsic-size: auto 700px; }
 section.finding:target { background: #fffbeb; }
 .meta { color: #555; margin: 0 0 8px; }
 .cols { display: flex; gap: 24px; align-items: flex-start; flex-wrap: wrap; }
