@@ -291,14 +291,18 @@ fn sites_as_ops(f: &Finding) -> Vec<Op> {
 }
 
 /// For each site, the index of the operation it names: the last one of its
-/// goroutine at its line (the finding is where the schedule ended).
+/// goroutine at its line (the finding is where the schedule ended), at its
+/// column if there is one there, else of its operation, else any.
 fn site_rows(f: &Finding, ops: &[Op]) -> Vec<(usize, bool)> {
     let mut rows = Vec::new();
     for (primary, s) in sites(f) {
-        if let Some(i) = ops
+        let at = |o: &Op| o.goroutine == s.goroutine && o.file == s.file && o.line == s.line;
+        let found = ops
             .iter()
-            .rposition(|o| o.goroutine == s.goroutine && o.file == s.file && o.line == s.line)
-        {
+            .rposition(|o| at(o) && o.column == s.column)
+            .or_else(|| ops.iter().rposition(|o| at(o) && o.op == s.op))
+            .or_else(|| ops.iter().rposition(at));
+        if let Some(i) = found {
             if !rows.iter().any(|&(r, _)| r == i) {
                 rows.push((i, primary));
             }
@@ -336,7 +340,8 @@ fn edges(f: &Finding, ops: &[Op]) -> Vec<(usize, usize, &'static str)> {
         first.entry(o.goroutine).or_insert(i);
     }
     let gos: Vec<usize> = (0..ops.len()).filter(|&i| ops[i].op == "go").collect();
-    let complete = ops.first().is_some_and(|o| o.goroutine == 1 && o.step <= 1);
+    // Only a trace that starts in main numbers its spawns from goroutine 2.
+    let complete = ops.first().is_some_and(|o| o.goroutine == 1);
     if complete {
         for (k, &i) in gos.iter().enumerate() {
             let child = k as u64 + 2;
