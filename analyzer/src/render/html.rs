@@ -50,17 +50,17 @@ const TOP: usize = 58;
 ///
 /// let page = html(&gather(vec![finding]), &[], &mut Sources::new("/nonexistent"));
 /// assert!(page.starts_with("<!DOCTYPE html>"));
-/// assert!(page.contains(r#"<section class="finding" id="finding-0""#));
+/// assert!(page.contains(r#"<section class="finding unexpected" id="finding-0""#));
 /// assert!(page.contains("src/&lt;lib&gt;.rs:2"), "file names are escaped");
 /// ```
 pub fn html(entries: &[Entry], traces: &[TraceStep], sources: &mut Sources) -> String {
     let mut out = String::with_capacity(16 * 1024 + entries.len() * 8 * 1024);
     out.push_str(HEAD);
     let failing = entries.iter().filter(|e| e.status.fails()).count();
-    let _ = write!(
+    let _ = writeln!(
         out,
         "<header><h1>goro race report</h1><p class=\"counts\">{} finding(s), {} failing the run</p>\
-         <input id=\"filter\" type=\"search\" placeholder=\"filter by kind, message, test or file\" hidden></header>\n",
+         <input id=\"filter\" type=\"search\" placeholder=\"filter by kind, message, test or file\" hidden></header>",
         entries.len(),
         failing
     );
