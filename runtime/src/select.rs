@@ -10,7 +10,10 @@
 //! poll and dropping the select can never lose a value. A send case is
 //! completed by the receiver that takes its value, which claims the shared
 //! waiter first: the claim (one compare-and-swap) lets at most one case
-//! commit, without locking several channels at once as Go does.
+//! commit, without locking several channels at once as Go does. A select
+//! parks its cases in its poll order, so that a partner arriving later
+//! completes each of its cases on that channel equally often; it never
+//! completes with itself (see `rt::chan`).
 //!
 //! Everything here is public only for the macro's expansion.
 
@@ -48,8 +51,9 @@ pub trait __Case {
     /// The channel notified this (receive) case with a value reserved for
     /// it: the next `try_now` may take it.
     fn reserve(&mut self) {}
-    /// Whether this case holds an unused reservation.
-    fn is_reserved(&self) -> bool {
+    /// Whether this case holds an unused reservation of an unbuffered
+    /// channel's value: one handed to it, which it must take.
+    fn is_handed(&self) -> bool {
         false
     }
     /// Gives an unused reservation up (the select committed another case).
@@ -132,8 +136,10 @@ impl<T> __Case for __RecvCase<'_, T> {
         self.reserved = true;
     }
 
-    fn is_reserved(&self) -> bool {
-        self.reserved
+    fn is_handed(&self) -> bool {
+        // A close's notification hands over nothing: a closed channel's
+        // case is just ready.
+        self.reserved && self.chan.cap() == 0 && !self.chan.is_closed()
     }
 
     fn release(&mut self) {
@@ -322,18 +328,16 @@ impl Future for __Select<'_> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
         let this = self.get_mut();
         if let Some(w) = this.waiter.take() {
-            if w.poll_outcome(cx.waker()).is_none() {
-                let mask = w.poll_notified(cx.waker());
-                if mask == 0 {
-                    // Still parked, on the same cases.
-                    detect::block_on(this.site, cx.waker(), || this.blocked_on(&w));
-                    this.waiter = Some(w);
-                    return Poll::Pending;
-                }
-                this.note_reservations(mask);
+            if w.poll_outcome(cx.waker()).is_none() && !w.poll_is_notified(cx.waker()) {
+                // Still parked, on the same cases.
+                detect::block_on(this.site, cx.waker(), || this.blocked_on(&w));
+                this.waiter = Some(w);
+                return Poll::Pending;
             }
             // A send case was taken, or a receive case notified: withdraw
-            // and settle, or try again.
+            // and settle, or try again. The notification is taken only once
+            // every entry is withdrawn, so no partner claims a send case of
+            // a select that a receive case already committed it to.
             if let Some(i) = this.withdraw(&w) {
                 return this.done(i);
             }
@@ -343,14 +347,16 @@ impl Future for __Select<'_> {
         }
         let n = this.cases.len();
         loop {
-            // A channel that reserved a value for this select chose it, as a
-            // Go sender completes a waiting select's case: take it first.
-            if let Some(i) = (0..n).find(|&i| this.cases[i].is_reserved()) {
+            let (order, n) = poll_order(n);
+            // An unbuffered channel that handed this select a value chose
+            // it, as a Go sender completes a waiting select's case: take it
+            // first (at most one case holds one). A buffered channel's
+            // reservation only makes its case ready, like any other.
+            if let Some(i) = (0..n).find(|&i| this.cases[i].is_handed()) {
                 if this.cases[i].try_now() {
                     return this.done(i);
                 }
             }
-            let (order, n) = poll_order(n);
             for &i in &order[..n] {
                 if this.cases[i as usize].try_now() {
                     return this.done(i as usize);
@@ -364,8 +370,14 @@ impl Future for __Select<'_> {
                 detect::block_on(this.site, cx.waker(), || BlockInfo::Fixed(Wait::Forever));
                 return Poll::Pending;
             }
+            // Parked in the poll order: a partner that arrives later takes
+            // the first of its cases on the channel, so each is equally
+            // likely to be the one it completes, as in Go.
             let w = Waiter::new(cx.waker());
-            if (0..n).all(|i| this.cases[i].register(&w, i)) {
+            if order[..n]
+                .iter()
+                .all(|&i| this.cases[i as usize].register(&w, i as usize))
+            {
                 detect::block_on(this.site, cx.waker(), || this.blocked_on(&w));
                 this.waiter = Some(w);
                 return Poll::Pending;

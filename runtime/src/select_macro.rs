@@ -12,13 +12,24 @@
 /// - `default => body`: makes the select non-blocking.
 ///
 /// Every channel and send operand is evaluated once, in order, on entry, as
-/// in Go. When several cases are ready, one is chosen uniformly at random.
-/// Without `default` the select waits for the first case to become ready; a
-/// select with no cases at all waits forever. Arms run in the enclosing async
-/// fn, so `return`, `?`, `break`, `continue` and `.await` work there.
+/// in Go. Arms run in the enclosing async fn, so `return`, `?`, `break`,
+/// `continue` and `.await` work there.
 /// `ch` may be a [`Chan`](crate::Chan), a [`Sender`](crate::Sender) (send
 /// cases), a [`Receiver`](crate::Receiver) (receive cases) or a reference to
 /// one; `goro::time::after(..)` and `ctx.done()` are ordinary receivers here.
+///
+/// Semantics, as in Go:
+/// - Fairness: when several cases are ready, one is chosen uniformly at
+///   random (under the detector, from the schedule's seed: the same seed
+///   makes the same choices).
+/// - Blocking: without `default` the select waits until a case can commit;
+///   a select with no cases at all waits forever. While it waits, its cases
+///   are queued in a fresh random order, so a partner that arrives later
+///   completes each of the cases it could complete equally often (two
+///   `send`s on one channel each deliver about half the time).
+/// - Exactly one case commits, and never with itself: a select's own `send`
+///   and `recv` on one channel do not pair (with nobody else on the
+///   channel, it waits).
 ///
 /// A select is cancel safe: dropping it while it waits commits nothing.
 ///

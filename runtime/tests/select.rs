@@ -1,6 +1,6 @@
 //! `select!`: case forms, control flow in arms, operand evaluation, commit
-//! semantics, closed channels, blocking, fairness, send on closed, and
-//! cancellation.
+//! semantics, closed channels, blocking, fairness (of ready and parked
+//! cases), send on closed, and cancellation.
 
 mod common;
 
@@ -758,6 +758,57 @@ fn fairness_three_ready_cases_of_mixed_kinds() {
             assert!((2400..=3600).contains(&k), "case {i} chosen {k} of 9000");
         }
     });
+}
+
+/// A parked select with two sends on one channel: the receiver that comes
+/// later completes each equally often (Go's `TestPseudoRandomSend`).
+#[test]
+fn fairness_parked_send_cases_on_one_channel() {
+    let c = goro::chan::<usize>(0);
+    let mut n = [0u32; 2];
+    for _ in 0..10_000 {
+        let mut sel = Box::pin(async {
+            goro::select! {
+                send(c, 0) => {},
+                send(c, 1) => {},
+            }
+        });
+        assert!(poll_once(&mut sel).is_pending());
+        n[c.try_recv().unwrap()] += 1;
+        assert_eq!(poll_once(&mut sel), Poll::Ready(()));
+    }
+    for (i, &k) in n.iter().enumerate() {
+        assert!(
+            (4000..=6000).contains(&k),
+            "case {i} completed {k} of 10000"
+        );
+    }
+}
+
+/// A parked select with three receives on one channel: the sender that
+/// comes later completes each equally often.
+#[test]
+fn fairness_parked_recv_cases_on_one_channel() {
+    let c = goro::chan::<u32>(0);
+    let mut n = [0u32; 3];
+    for _ in 0..9000 {
+        let mut sel = Box::pin(async {
+            goro::select! {
+                recv(c) => 0,
+                recv(c) => 1,
+                recv(c) => 2,
+            }
+        });
+        assert!(poll_once(&mut sel).is_pending());
+        c.try_send(7).unwrap();
+        let Poll::Ready(i) = poll_once(&mut sel) else {
+            panic!("the notified select did not complete");
+        };
+        n[i] += 1;
+    }
+    for (i, &k) in n.iter().enumerate() {
+        assert!((2400..=3600).contains(&k), "case {i} completed {k} of 9000");
+    }
 }
 
 // ------------------------------------------------------------- cancellation

@@ -18,6 +18,11 @@
 //!   receiver takes it out and completes the send by claiming the sender's
 //!   [`Waiter`]. A `select!` shares one waiter among its cases, and the claim
 //!   (one compare-and-swap) is what lets exactly one of its cases commit.
+//! - A select is never paired with itself: its send is not claimed for its
+//!   own parked receive, and once one of its receives is handed a value on
+//!   an unbuffered channel it is spoken for, as a Go select is once a
+//!   partner dequeued it (no claim of its sends, no second notification;
+//!   see `Waiter::is_waiting`), so that no value is handed to nobody.
 //!
 //! The public handles and futures live in `crate::chan`; `select!` drives the
 //! same entry points through `crate::select`. Every operation reports to the
@@ -343,12 +348,14 @@ impl<T> Channel<T> {
     }
 
     /// Notifies the first live parked receiver, if any, and returns it: the
-    /// caller reserves a value for it.
-    fn notify_one(st: &mut State<T>, d: &mut Deferred<T>) -> Option<RecvEntry> {
+    /// caller reserves a value for it. On an unbuffered channel that value
+    /// is handed to it (see `Waiter::notify`).
+    fn notify_one(&self, st: &mut State<T>, d: &mut Deferred<T>) -> Option<RecvEntry> {
         while let Some(r) = st.recvq.pop_front() {
-            // A select that committed elsewhere left a stale entry behind.
-            if r.waiter.outcome().is_none() {
-                r.waiter.notify(r.case);
+            // A select that committed (or was handed a value) elsewhere left
+            // a stale entry behind.
+            if r.waiter.is_waiting() {
+                r.waiter.notify(r.case, self.cap == 0);
                 d.wake.push(r.waiter.clone());
                 return Some(r);
             }
@@ -364,13 +371,13 @@ impl<T> Channel<T> {
     fn has_live_receiver(st: &State<T>, except: Option<&Arc<Waiter>>) -> bool {
         st.recvq
             .iter()
-            .any(|r| r.waiter.outcome().is_none() && not_own(except, &r.waiter))
+            .any(|r| r.waiter.is_waiting() && not_own(except, &r.waiter))
     }
 
     fn has_live_sender(st: &State<T>, except: Option<&Arc<Waiter>>) -> bool {
         st.sendq
             .iter()
-            .any(|s| s.waiter.outcome().is_none() && not_own(except, &s.waiter))
+            .any(|s| s.waiter.is_waiting() && not_own(except, &s.waiter))
     }
 
     fn try_send_locked(
@@ -386,7 +393,7 @@ impl<T> Channel<T> {
         let g = detect::gid();
         if self.cap == 0 {
             // In flight to a receiver that is parked now.
-            let Some(r) = Self::notify_one(st, d) else {
+            let Some(r) = self.notify_one(st, d) else {
                 return TrySend::Full(v);
             };
             if detect::active() {
@@ -406,7 +413,7 @@ impl<T> Channel<T> {
                 self.event(g, Op::ChanSend { ch }, site);
             }
             st.inflight += 1;
-        } else if Self::notify_one(st, d).is_some() {
+        } else if self.notify_one(st, d).is_some() {
             // A parked receiver takes the value whatever the buffer holds,
             // as in Go, where a waiting receiver is handed it directly.
             st.inflight += 1;
@@ -446,28 +453,25 @@ impl<T> Channel<T> {
             // parked senders' values come after it: wait, in FIFO order.
             return TryRecv::Empty;
         }
-        while let Some(s) = st.sendq.pop_front() {
-            if s.waiter.try_claim(s.case, false) {
-                if detect::active() {
-                    let (ch, recv_loc) = (self.ch(), Loc::from_std(site));
-                    let op = if self.cap == 0 {
-                        Op::ChanRendezvous {
-                            ch,
-                            receiver: g,
-                            recv_loc,
-                        }
-                    } else {
-                        Op::ChanSend { ch }
-                    };
-                    self.event(s.g, op, s.site);
-                    if self.cap > 0 {
-                        self.event(g, Op::ChanRecv { ch }, site);
+        if let Some(s) = Self::claim_sender(st, d, true) {
+            if detect::active() {
+                let (ch, recv_loc) = (self.ch(), Loc::from_std(site));
+                let op = if self.cap == 0 {
+                    Op::ChanRendezvous {
+                        ch,
+                        receiver: g,
+                        recv_loc,
                     }
+                } else {
+                    Op::ChanSend { ch }
+                };
+                self.event(s.g, op, s.site);
+                if self.cap > 0 {
+                    self.event(g, Op::ChanRecv { ch }, site);
                 }
-                d.wake.push(s.waiter);
-                return TryRecv::Value(s.value);
             }
-            d.drop.push(s.value);
+            d.wake.push(s.waiter);
+            return TryRecv::Value(s.value);
         }
         if self.is_closed() {
             self.event(g, Op::ChanRecvClosed { ch: self.ch() }, site);
@@ -494,12 +498,12 @@ impl<T> Channel<T> {
             if !room && !Self::has_live_receiver(st, None) {
                 return;
             }
-            let Some(s) = Self::claim_sender(st, d) else {
+            let Some(s) = Self::claim_sender(st, d, room) else {
                 return;
             };
             st.buf.push_back(s.value);
             self.mirror(st);
-            if let Some(r) = Self::notify_one(st, d) {
+            if let Some(r) = self.notify_one(st, d) {
                 st.inflight += 1;
                 if self.cap == 0 && detect::active() {
                     let (ch, recv_loc) = (self.ch(), Loc::from_std(r.site));
@@ -516,10 +520,26 @@ impl<T> Channel<T> {
         }
     }
 
-    /// Claims the first live parked sender (its send completes).
-    fn claim_sender(st: &mut State<T>, d: &mut Deferred<T>) -> Option<Claimed<T>> {
-        while let Some(s) = st.sendq.pop_front() {
-            if s.waiter.try_claim(s.case, false) {
+    /// Claims the first parked sender that can complete now (its send
+    /// completes): with the receiver at hand or into buffer room
+    /// (`partner`), or else for a parked receiver of another operation.
+    /// Skipped, and left queued: a select spoken for by a notification (it
+    /// withdraws the entry itself), and one whose own receive is the only
+    /// receiver parked here (Go never pairs a select with itself; claiming
+    /// it would leave its value to whoever comes next). Stale entries of
+    /// selects that committed elsewhere are dropped on the way.
+    fn claim_sender(st: &mut State<T>, d: &mut Deferred<T>, partner: bool) -> Option<Claimed<T>> {
+        let mut i = 0;
+        while let Some(s) = st.sendq.get(i) {
+            if s.waiter.outcome().is_some() {
+                let s = st.sendq.remove(i).expect("queued");
+                d.drop.push(s.value);
+                continue;
+            }
+            if (partner || Self::has_live_receiver(st, Some(&s.waiter)))
+                && s.waiter.try_claim(s.case, false)
+            {
+                let s = st.sendq.remove(i).expect("queued");
                 return Some(Claimed {
                     value: s.value,
                     waiter: s.waiter,
@@ -527,7 +547,7 @@ impl<T> Channel<T> {
                     site: s.site,
                 });
             }
-            d.drop.push(s.value);
+            i += 1;
         }
         None
     }
@@ -555,7 +575,7 @@ impl<T> Channel<T> {
         if st.inflight == 0 {
             return;
         }
-        if Self::notify_one(st, d).is_none() {
+        if self.notify_one(st, d).is_none() {
             st.inflight -= 1;
         }
     }
@@ -690,7 +710,7 @@ impl<T> Channel<T> {
         self.counts.closed.store(true, Ordering::Relaxed);
         self.event(g, Op::ChanClose { ch: self.ch() }, site);
         for r in st.recvq.drain(..) {
-            r.waiter.notify(r.case);
+            r.waiter.notify(r.case, false);
             d.wake.push(r.waiter);
         }
         for s in st.sendq.drain(..) {

@@ -10,7 +10,7 @@
 //! case commit only if it is chosen, without locking several channels at once
 //! (Go locks them all in address order; the claim makes that unnecessary).
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Waker;
 
@@ -33,6 +33,9 @@ pub struct Waiter {
     /// One bit per case whose receive entry a channel notified (a value was
     /// reserved for it, or the close arrived): those receives are retried.
     notified: AtomicU64,
+    /// A notification handed over an unbuffered channel's value, which the
+    /// operation must take (see [`Waiter::is_waiting`]).
+    handed: AtomicBool,
     waker: AtomicWaker,
 }
 
@@ -41,6 +44,7 @@ impl Waiter {
         let w = Waiter {
             state: AtomicUsize::new(WAITING),
             notified: AtomicU64::new(0),
+            handed: AtomicBool::new(false),
             waker: AtomicWaker::new(),
         };
         w.waker.register(waker);
@@ -48,12 +52,32 @@ impl Waiter {
         Arc::new(w)
     }
 
-    /// Claims the waiter for `case`. Only the first claim succeeds.
+    /// Claims the waiter for `case`. Only the first claim succeeds, and only
+    /// while no value was handed to it (see [`Waiter::is_waiting`]).
     pub(crate) fn try_claim(&self, case: usize, closed: bool) -> bool {
+        if self.handed.load(Ordering::Acquire) {
+            return false;
+        }
         let v = (case << 1) | closed as usize;
         self.state
             .compare_exchange(WAITING, v, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
+    }
+
+    /// Whether a partner may still complete this operation: not claimed,
+    /// and not handed a value. A select handed an unbuffered channel's value
+    /// is spoken for, as a Go select is once one partner has dequeued it:
+    /// it takes that value, so no other partner may claim its sends or hand
+    /// it a second value (either would leave the first value in the
+    /// channel, delivered to nobody, for anyone to take: even the select's
+    /// own goroutine, its own value). A buffered channel's notification
+    /// does not bind it: the value it gives up just stays buffered.
+    ///
+    /// Exact for entries of one channel (notify and claim both happen under
+    /// its lock); across channels a claim and a hand-off can still cross in
+    /// production, and the select then passes its reservation on.
+    pub(crate) fn is_waiting(&self) -> bool {
+        !self.handed.load(Ordering::Acquire) && self.outcome().is_none()
     }
 
     pub(crate) fn outcome(&self) -> Option<Outcome> {
@@ -84,27 +108,48 @@ impl Waiter {
         self.waker.wake();
     }
 
-    /// Marks the receive entry of `case` notified (the waker is woken
-    /// separately).
-    pub(crate) fn notify(&self, case: usize) {
+    /// Marks the receive entry of `case` notified, `handed` an unbuffered
+    /// channel's value (the waker is woken separately).
+    pub(crate) fn notify(&self, case: usize, handed: bool) {
+        if handed {
+            self.handed.store(true, Ordering::Release);
+        }
         self.notified.fetch_or(1 << case, Ordering::AcqRel);
     }
 
     /// The cases notified and not yet seen, as a bit mask, without waiting.
     pub(crate) fn take_notified(&self) -> u64 {
-        self.notified.swap(0, Ordering::AcqRel)
+        let m = self.notified.swap(0, Ordering::AcqRel);
+        self.handed.store(false, Ordering::Release);
+        m
+    }
+
+    /// Whether a case was notified, without taking the notification (a
+    /// select withdraws its entries first, staying spoken for meanwhile);
+    /// re-registers the waker first so that a notification racing with this
+    /// poll is not missed.
+    pub(crate) fn poll_is_notified(&self, waker: &Waker) -> bool {
+        if self.notified.load(Ordering::Acquire) != 0 {
+            return true;
+        }
+        self.waker.register(waker);
+        let notified = self.notified.load(Ordering::Acquire) != 0;
+        if !notified {
+            super::detect::parked();
+        }
+        notified
     }
 
     /// The cases notified since the last call, as a bit mask (0: none);
     /// re-registers the waker first so that a notification racing with this
     /// poll is not missed.
     pub(crate) fn poll_notified(&self, waker: &Waker) -> u64 {
-        let m = self.notified.swap(0, Ordering::AcqRel);
+        let m = self.take_notified();
         if m != 0 {
             return m;
         }
         self.waker.register(waker);
-        let m = self.notified.swap(0, Ordering::AcqRel);
+        let m = self.take_notified();
         if m == 0 {
             super::detect::parked();
         }

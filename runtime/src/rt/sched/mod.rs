@@ -176,6 +176,9 @@ struct Meta {
     done: bool,
     /// What the proof that it can never be woken needs.
     parking: proof::Parking,
+    /// How many `rand_below` draws it made: the position in its own
+    /// random stream.
+    draws: u64,
 }
 
 enum TimerAction {
@@ -466,15 +469,29 @@ pub(crate) fn forced_step() -> bool {
 }
 
 /// A seeded choice in `0..n` for the running goroutine (select!).
+///
+/// Each goroutine draws from a stream of its own, keyed by the seed and its
+/// spawn path and indexed by a counter of its draws: every draw is fresh
+/// (several in one step, as a select's shuffle makes, are independent), the
+/// stream shares nothing with the strategy's choices or priorities, and an
+/// edit in one goroutine leaves the others' draws unchanged.
 pub(crate) fn rand_below(n: usize) -> usize {
     with_exec(|ex| {
-        let g = current_gid();
-        let path = ex.meta.get((g.max(1) - 1) as usize).map_or(0, |m| m.path);
-        let x = strategy::mix2(strategy::mix2(ex.seed(), path), ex.steps);
-        strategy::below(x, n)
+        let key = strategy::mix2(ex.seed(), SELECT_STREAM);
+        let (path, draw) = match ex.meta.get_mut((current_gid().max(1) - 1) as usize) {
+            Some(m) => {
+                m.draws += 1;
+                (m.path, m.draws)
+            }
+            None => (0, 0),
+        };
+        strategy::below(strategy::mix2(strategy::mix2(key, path), draw), n)
     })
     .unwrap_or(0)
 }
+
+/// Salt of the `rand_below` streams, apart from every other use of the seed.
+const SELECT_STREAM: u64 = 0x5e1e_c700_0000_0001;
 
 /// The virtual clock.
 pub(crate) fn now() -> Duration {
@@ -552,6 +569,7 @@ impl Exec {
             external: false,
             done: false,
             parking,
+            draws: 0,
         });
         self.ready_pos.push(usize::MAX);
         self.chooser.on_spawn(gid, path);
