@@ -464,3 +464,22 @@ fn the_kept_snapshots_are_not_blank() {
         );
     }
 }
+
+#[test]
+fn tests_sharing_a_seed_do_not_mix_their_schedules() {
+    // In the demo's report every test's first schedule has seed 0; the lost
+    // cancel found without a test name has its own six-step trace.
+    let nameless: Vec<Finding> = findings("demo.jsonl")
+        .into_iter()
+        .filter(|f| f.test.is_none())
+        .collect();
+    assert_eq!(nameless.len(), 1);
+    let entries = render::gather(nameless);
+    let html = page(&entries, &traces("demo.trace"));
+    let i = 0;
+    let s = section(&html, i);
+    let svg = &s[..s.find("</svg>").unwrap()];
+    assert!(svg.contains("handler.rs"), "its own operations");
+    assert!(!svg.contains("cache.rs"), "not the cache test's");
+    assert!(!svg.contains("pool.rs"), "not the pool test's");
+}

@@ -31,9 +31,9 @@ const ROW_H: usize = 26;
 const TOP: usize = 58;
 
 /// Renders `entries` as one HTML page, drawing each finding's schedule from
-/// the steps of `traces` that share its seed (and test, when both name
-/// one). Source lines come from `sources`; a file that cannot be read is a
-/// note in the page, never an error. All user text is escaped.
+/// the steps of `traces` that share its seed and test name. Source lines
+/// come from `sources`; a file that cannot be read is a note in the page,
+/// never an error. All user text is escaped.
 ///
 /// # Examples
 ///
@@ -143,11 +143,10 @@ impl Op {
 fn trace_of(f: &Finding, traces: &[TraceStep]) -> Vec<Op> {
     let mut ops: Vec<Op> = traces
         .iter()
-        .filter(|s| s.seed == f.seed)
-        .filter(|s| match (&s.test, &f.test) {
-            (Some(a), Some(b)) => a == b,
-            _ => true,
-        })
+        // The process that wrote the finding wrote its trace with the same
+        // seed and test name (none when the test was unknown): a looser
+        // match would mix the schedules of tests that share a seed.
+        .filter(|s| s.seed == f.seed && s.test == f.test)
         // Call and return are the shadow stack's bookkeeping, not
         // synchronization; drawn only where a site names one (a leak's
         // `return` of main).
