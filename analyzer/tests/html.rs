@@ -83,10 +83,9 @@ fn every_finding_has_a_section_and_a_summary_row() {
             e.finding.kind
         );
     }
-    assert!(
-        !html.contains("http://") || !html.contains("src=\"http"),
-        "no remote resources"
-    );
+    for remote in ["src=\"http", "href=\"http", "url(http", "@import"] {
+        assert!(!html.contains(remote), "self-contained: no {remote}");
+    }
     assert!(
         !html.contains("<link"),
         "self-contained: no stylesheet links"
