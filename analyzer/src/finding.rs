@@ -77,6 +77,35 @@ impl FindingKind {
     }
 }
 
+impl FindingKind {
+    /// One line saying what this kind of finding is (SARIF rule
+    /// descriptions, summaries): the text lives beside the detector's rule.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro_analyzer::FindingKind;
+    ///
+    /// assert!(FindingKind::DoubleClose.description().contains("closed twice"));
+    /// ```
+    pub fn description(self) -> &'static str {
+        use crate::engine::detect::{
+            chan_misuse, deadlock, leak, lock_order, lost_cancel, panic, race, waitgroup,
+        };
+        match self {
+            FindingKind::DataRace => race::DESCRIPTION,
+            FindingKind::GoroutineLeak => leak::DESCRIPTION,
+            FindingKind::Deadlock => deadlock::DESCRIPTION,
+            FindingKind::LockOrderInversion => lock_order::DESCRIPTION,
+            FindingKind::SendOnClosed => chan_misuse::SEND_ON_CLOSED,
+            FindingKind::DoubleClose => chan_misuse::DOUBLE_CLOSE,
+            FindingKind::LostCancel => lost_cancel::DESCRIPTION,
+            FindingKind::WaitgroupMisuse => waitgroup::DESCRIPTION,
+            FindingKind::Panic => panic::DESCRIPTION,
+        }
+    }
+}
+
 impl fmt::Display for FindingKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -168,6 +197,47 @@ pub struct GoroutineInfo {
     pub created_at: Option<String>,
 }
 
+impl GoroutineInfo {
+    /// Where it was created, as a site of its parent's `go` operation
+    /// (`None` for main, or when `created_at` is not `file:line:column`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro_analyzer::GoroutineInfo;
+    ///
+    /// let g = GoroutineInfo {
+    ///     id: 2,
+    ///     name: Some("worker".into()),
+    ///     parent: Some(1),
+    ///     created_at: Some("src/lib.rs:4:9".into()),
+    /// };
+    /// let site = g.creation_site().unwrap();
+    /// assert_eq!((site.line, site.column, site.op.as_str()), (4, 9, "go"));
+    /// ```
+    pub fn creation_site(&self) -> Option<Site> {
+        let (file, line, column) = parse_location(self.created_at.as_deref()?)?;
+        Some(Site {
+            file: file.to_string(),
+            line,
+            column,
+            goroutine: self.id,
+            goroutine_name: self.name.clone(),
+            op: "go".into(),
+            frames: Vec::new(),
+        })
+    }
+}
+
+/// `file:line:column` split into its parts (the file may hold colons).
+fn parse_location(s: &str) -> Option<(&str, u32, u32)> {
+    let mut it = s.rsplitn(3, ':');
+    let column = it.next()?.parse().ok()?;
+    let line = it.next()?.parse().ok()?;
+    let file = it.next()?;
+    Some((file, line, column))
+}
+
 /// One finding.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
@@ -201,6 +271,83 @@ pub struct Finding {
     /// allowed (`allow = [..]`): reported, but not a failure.
     #[serde(default)]
     pub expected: bool,
+    /// The shortest schedule found that still shows it, when the exploring
+    /// process shrank it (absent in reports written before shrinking).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shrink: Option<Shrink>,
+}
+
+/// How a finding's schedule was shrunk: the schedule that exposed it, and
+/// the shortest replay of it found that shows the same finding (same
+/// [`FindingKey`]).
+///
+/// Steps count polls of goroutines; a preemption is a step that switched
+/// away from a goroutine that could have run on.
+///
+/// # Examples
+///
+/// ```
+/// use goro_analyzer::finding::Shrink;
+///
+/// let s = Shrink {
+///     original_steps: 120,
+///     original_preemptions: 31,
+///     steps: 14,
+///     preemptions: 1,
+///     schedule: "_x3,2".into(),
+///     replays: 40,
+/// };
+/// assert_eq!(
+///     s.summary(),
+///     "shrunk from 120 steps and 31 preemptions to 14 steps and 1 preemption"
+/// );
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shrink {
+    /// Steps of the schedule that exposed the finding.
+    pub original_steps: u64,
+    /// Its preemptions.
+    pub original_preemptions: u64,
+    /// Steps of the shrunk schedule.
+    pub steps: u64,
+    /// Its preemptions.
+    pub preemptions: u64,
+    /// The shrunk schedule's text form: `GORO_REPLAY=<schedule>` replays it.
+    pub schedule: String,
+    /// How many replays the shrinking took.
+    pub replays: u32,
+}
+
+impl Shrink {
+    /// "shrunk from N steps and P preemptions to n steps and p preemptions".
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro_analyzer::finding::Shrink;
+    ///
+    /// let s = Shrink {
+    ///     original_steps: 5,
+    ///     original_preemptions: 0,
+    ///     steps: 5,
+    ///     preemptions: 0,
+    ///     schedule: "_".into(),
+    ///     replays: 1,
+    /// };
+    /// assert!(s.summary().ends_with("to 5 steps and 0 preemptions"));
+    /// ```
+    pub fn summary(&self) -> String {
+        fn n(v: u64, what: &str) -> String {
+            format!("{v} {what}{}", if v == 1 { "" } else { "s" })
+        }
+        format!(
+            "shrunk from {} and {} to {} and {}",
+            n(self.original_steps, "step"),
+            n(self.original_preemptions, "preemption"),
+            n(self.steps, "step"),
+            n(self.preemptions, "preemption")
+        )
+    }
 }
 
 impl Finding {
@@ -283,4 +430,19 @@ pub fn read_json_lines<R: BufRead>(r: R) -> io::Result<(Vec<Finding>, Vec<BadLin
         }
     }
     Ok((good, bad))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn created_at_locations_parse_even_with_colons_in_the_path() {
+        assert_eq!(parse_location("src/lib.rs:4:9"), Some(("src/lib.rs", 4, 9)));
+        assert_eq!(
+            parse_location("C:/x/lib.rs:4:9"),
+            Some(("C:/x/lib.rs", 4, 9))
+        );
+        assert_eq!(parse_location("src/lib.rs"), None);
+    }
 }

@@ -15,6 +15,7 @@
 //! default features off, so programs using goro never compile those.
 
 pub mod engine;
+pub mod env;
 pub mod event;
 pub mod finding;
 pub mod fxhash;
@@ -27,4 +28,4 @@ pub mod cli;
 pub mod render;
 
 pub use engine::Engine;
-pub use finding::{Finding, FindingKind, Frame, GoroutineInfo, Site};
+pub use finding::{Finding, FindingKind, Frame, GoroutineInfo, Shrink, Site};

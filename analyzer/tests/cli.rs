@@ -288,6 +288,43 @@ fn replay_reruns_one_test_under_one_seed() {
         "{text}"
     );
     assert!(text.contains("src/lib.rs:"), "{text}");
+    // By default the shrunk schedule, with what shrinking saved.
+    let shrink = findings[0]
+        .shrink
+        .clone()
+        .expect("explore shrinks findings");
+    assert!(
+        text.contains("shortest schedule for data-race at src/lib.rs:"),
+        "{text}"
+    );
+    assert!(text.contains(" GORO_REPLAY="), "{text}");
+    assert!(text.contains("shrunk from "), "{text}");
+
+    // --full: the original schedule instead.
+    let out = cargo_race(&["replay", "--full", "--seed", &seed, "racy_counter"], &[]);
+    let text = stdout(&out);
+    assert_eq!(code(&out), 1, "{text}");
+    assert!(text.contains("schedule trace (step"), "{text}");
+    assert!(!text.contains("shortest schedule for"), "{text}");
+
+    // --schedule: an explicit schedule (what GORO_REPLAY takes).
+    let out = cargo_race(
+        &[
+            "replay",
+            "--seed",
+            &seed,
+            "--schedule",
+            &shrink.schedule,
+            "racy_counter",
+        ],
+        &[],
+    );
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("error[data-race]"),
+        "{}",
+        stdout(&out)
+    );
 
     // The DESIGN.md spelling is an alias.
     let out = cargo_race(&["test", "--replay", &seed, "racy_counter"], &[]);

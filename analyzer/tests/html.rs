@@ -144,6 +144,8 @@ fn edges_are_inferred_from_objects_when_the_trace_has_no_from_step() {
     let (entries, mut steps) = all_kinds();
     for s in &mut steps {
         s.from_step = None;
+        s.from_seq = None;
+        s.peer = None;
     }
     let html = page(&entries, &steps);
     let d = section(&html, kind_index(&entries, FindingKind::Deadlock));
@@ -221,7 +223,7 @@ fn hundred() -> (Vec<Entry>, Vec<TraceStep>) {
                 line: 10 + (k % 50) as u32,
                 column: 5,
                 obj: Some(k % 3),
-                from_step: None,
+                ..TraceStep::default()
             });
         }
         findings.push(f);

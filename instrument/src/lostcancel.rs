@@ -15,7 +15,8 @@
 //!   end of its block or of a branch that ends it, a `let` that shadows it),
 //!   the name must have been *used*: any mention counts (a call, a move, a
 //!   borrow, in a closure, an async block or a macro). The error is at the
-//!   exit, plus one at the binding.
+//!   exit, plus one at the binding. Go's `defer cancel()` is
+//!   `let _cancel = cancel.on_drop();`, a use on every exit after it.
 //!
 //! The path check never reports a path it is unsure of: a use inside a
 //! branch, a loop body or a closure counts as soon as the code containing it
@@ -838,6 +839,31 @@ mod tests {
         assert!(found[1].contains("name it `cancel`"), "{}", found[1]);
         assert!(found[1].contains("leading `_`"), "{}", found[1]);
         assert!(found[2].contains("call `cancel.cancel()`"));
+    }
+
+    #[test]
+    fn an_on_drop_guard_is_a_use_on_every_later_exit() {
+        let found = errors(quote::quote!({
+            let (ctx, cancel) = context::with_timeout(&p, d);
+            let _cancel = cancel.on_drop();
+            if x {
+                return;
+            }
+            let (_ctx2, c2) = context::with_cancel(&ctx);
+            let _c2 = c2.on_drop();
+            work(&ctx)?;
+        }));
+        assert!(found.is_empty(), "{found:?}");
+        // The guard taken on one branch only still leaves the other open.
+        let found = errors(quote::quote!({
+            let (_ctx, cancel) = context::with_cancel(&p);
+            if x {
+                let _g = cancel.on_drop();
+                return;
+            }
+            work()?;
+        }));
+        assert!(!found.is_empty(), "{found:?}");
     }
 
     #[test]

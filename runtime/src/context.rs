@@ -664,6 +664,57 @@ impl CancelFunc {
     }
 }
 
+impl CancelFunc {
+    /// A guard that calls [`cancel`](CancelFunc::cancel) when dropped: Go's
+    /// `defer cancel()` in one line. The guard holds a clone, so `self`
+    /// stays usable (to cancel earlier). The lostcancel lint of
+    /// `#[goro::instrument]` counts it as a use.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro::context;
+    ///
+    /// let (ctx, cancel) = context::with_cancel(&context::background());
+    /// {
+    ///     let _cancel = cancel.on_drop(); // defer cancel()
+    ///     assert!(ctx.err().is_none());
+    /// }
+    /// assert!(ctx.err().is_some());
+    /// ```
+    pub fn on_drop(&self) -> CancelGuard {
+        CancelGuard(self.clone())
+    }
+}
+
+/// Cancels its context when dropped; made by [`CancelFunc::on_drop`]
+/// (Go's `defer cancel()`).
+///
+/// # Examples
+///
+/// ```
+/// use goro::context::{self, CancelGuard};
+///
+/// let (ctx, cancel) = context::with_cancel(&context::background());
+/// let g: CancelGuard = cancel.on_drop();
+/// drop(g);
+/// assert!(ctx.err().is_some());
+/// ```
+#[must_use = "dropping the guard at once cancels at once; bind it: `let _cancel = ..`"]
+pub struct CancelGuard(CancelFunc);
+
+impl Drop for CancelGuard {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
+impl fmt::Debug for CancelGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("CancelGuard").field(&self.0).finish()
+    }
+}
+
 impl fmt::Debug for CancelFunc {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CancelFunc")

@@ -139,8 +139,45 @@ where
 ///     wg.wait().await;
 /// });
 /// ```
+///
+/// `clone(a, b, ..)` before the future clones those handles into it, one
+/// line for Go's closure capture (`let a = a.clone();` for each, before an
+/// `async move`): the goroutine gets its own `a`, the caller keeps theirs.
+/// Each name must be a local variable whose type is `Clone` (channels,
+/// `WaitGroup`, `Context`, `Arc`s).
+///
+/// ```
+/// goro::run(async {
+///     let results = goro::chan(3);
+///     let wg = goro::sync::WaitGroup::new();
+///     for i in 0..3 {
+///         wg.add(1);
+///         goro::go!(clone(results, wg), async move {
+///             results.send(i * i).await;
+///             wg.done();
+///         });
+///     }
+///     goro::go!("closer", clone(results), async move {
+///         wg.wait().await;
+///         results.close();
+///     });
+///     let mut sum = 0;
+///     while let Some(v) = results.recv().await {
+///         sum += v;
+///     }
+///     assert_eq!(sum, 5);
+/// });
+/// ```
 #[macro_export]
 macro_rules! go {
+    (clone($($h:ident),+ $(,)?), $fut:expr $(,)?) => {{
+        $(let $h = ::core::clone::Clone::clone(&$h);)+
+        $crate::__go(::core::option::Option::None, $fut)
+    }};
+    ($name:expr, clone($($h:ident),+ $(,)?), $fut:expr $(,)?) => {{
+        $(let $h = ::core::clone::Clone::clone(&$h);)+
+        $crate::__go(::core::option::Option::Some($name.into()), $fut)
+    }};
     ($name:expr, $fut:expr $(,)?) => {
         $crate::__go(::core::option::Option::Some($name.into()), $fut)
     };

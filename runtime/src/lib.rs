@@ -31,16 +31,20 @@
 
 pub mod chan;
 mod goroutine;
+mod per_run;
+mod recover;
 pub(crate) mod rt;
 #[doc(hidden)]
 pub mod select;
 mod select_macro;
 mod shared;
+mod shared_slice;
 
 pub mod context;
 pub mod race;
 pub mod sync;
 pub mod time;
+mod wallclock;
 
 pub use chan::{chan, Chan, Receiver, Sender, TryRecvError, TrySendError};
 /// Runs an `async fn` test under the detector, or instruments a function,
@@ -131,7 +135,10 @@ pub use goro_macros::test;
 #[doc(hidden)]
 pub use goroutine::__go;
 pub use goroutine::{num_goroutine, run, spawn, yield_now, JoinHandle};
+pub use per_run::PerRun;
+pub use recover::{goexit, recover, PanicPayload, Recover};
 pub use shared::Shared;
+pub use shared_slice::SharedSlice;
 
 /// The README's examples, compiled and run as doc tests so the tour stays true.
 #[cfg(doctest)]

@@ -61,6 +61,10 @@ pub trait __Case {
     /// The case's channel, direction and handle, for the detector's report
     /// of a select left blocked.
     fn wait_case(&self) -> ChanWait;
+    /// A case on a nil (`None`) channel: never ready, waits on nothing.
+    fn is_nil(&self) -> bool {
+        false
+    }
 }
 
 /// A `recv(ch) -> v` case.
@@ -292,7 +296,12 @@ impl<'a> __Select<'a> {
     /// The detector's description of this select, parked under `w`.
     fn blocked_on(&self, w: &Arc<Waiter>) -> BlockInfo {
         BlockInfo::Chans {
-            ops: self.cases.iter().map(|c| c.wait_case()).collect(),
+            ops: self
+                .cases
+                .iter()
+                .filter(|c| !c.is_nil())
+                .map(|c| c.wait_case())
+                .collect(),
             select: true,
             waiter: Arc::downgrade(w),
         }
@@ -404,5 +413,148 @@ impl Drop for __Select<'_> {
         for c in self.cases.iter_mut() {
             c.release();
         }
+    }
+}
+
+/// A case's operand as the macro evaluated it: `&H` for a channel handle,
+/// `&Option<H>` for Go's nil-able channel variable. An inherent method
+/// (the `Option` one) wins over a trait method of the same name, which is
+/// how the expansion picks the case type without the two impls overlapping.
+#[doc(hidden)]
+pub struct __Operand<'a, H: ?Sized>(pub &'a H);
+
+/// `recv(ch)` on a handle: the plain case.
+#[doc(hidden)]
+pub trait __RecvCaseOf<'a, T> {
+    /// The case for this operand.
+    fn __recv_case(self) -> __RecvCase<'a, T>;
+}
+
+impl<'a, T, H: RecvHandle<T> + ?Sized> __RecvCaseOf<'a, T> for __Operand<'a, H> {
+    #[track_caller]
+    fn __recv_case(self) -> __RecvCase<'a, T> {
+        __RecvCase::new(self.0)
+    }
+}
+
+impl<'a, H> __Operand<'a, Option<H>> {
+    /// `recv(opt)`: `None` is Go's nil channel, never ready.
+    #[doc(hidden)]
+    #[track_caller]
+    pub fn __recv_case<T>(self) -> __Nil<__RecvCase<'a, T>>
+    where
+        H: RecvHandle<T>,
+    {
+        // A `match`, not a closure: the case's site is the caller's.
+        #[allow(clippy::manual_map)]
+        __Nil(match self.0 {
+            Some(h) => Some(__RecvCase::new(h)),
+            None => None,
+        })
+    }
+}
+
+/// `send(ch, v)` on a handle: the plain case.
+#[doc(hidden)]
+pub trait __SendCaseOf<'a, T> {
+    /// The case for this operand.
+    fn __send_case(self) -> __SendCase<'a, T>;
+}
+
+impl<'a, T, H: SendHandle<T> + ?Sized> __SendCaseOf<'a, T> for __SendOperand<'a, H, T> {
+    #[track_caller]
+    fn __send_case(self) -> __SendCase<'a, T> {
+        __SendCase::from_operand(self)
+    }
+}
+
+impl<'a, H, T> __SendOperand<'a, Option<H>, T> {
+    /// `send(opt, v)`: `None` is Go's nil channel, never ready (the value
+    /// is dropped with the select).
+    #[doc(hidden)]
+    #[track_caller]
+    pub fn __send_case(self) -> __Nil<__SendCase<'a, T>>
+    where
+        H: SendHandle<T>,
+    {
+        // A `match`, not a closure: the case's site is the caller's.
+        #[allow(clippy::manual_map)]
+        __Nil(match self.ch {
+            Some(ch) => Some(__SendCase::from_operand(__SendOperand {
+                ch,
+                value: self.value,
+            })),
+            None => None,
+        })
+    }
+}
+
+/// A case whose channel may be nil (`None`): Go's idiom for switching a
+/// `select` case off is `ch = nil`.
+#[doc(hidden)]
+pub struct __Nil<C>(Option<C>);
+
+impl<'a, T> __Nil<__RecvCase<'a, T>> {
+    #[doc(hidden)]
+    pub fn __take(&mut self) -> Option<T> {
+        self.0
+            .as_mut()
+            .expect("a nil case is never chosen")
+            .__take()
+    }
+}
+
+impl<'a, T> __Nil<__SendCase<'a, T>> {
+    #[doc(hidden)]
+    pub fn __take(&mut self) {}
+}
+
+impl<C: __Case> __Case for __Nil<C> {
+    fn try_now(&mut self) -> bool {
+        self.0.as_mut().is_some_and(|c| c.try_now())
+    }
+
+    fn register(&mut self, w: &Arc<Waiter>, case: usize) -> bool {
+        // Nil: parked on nothing, forever.
+        self.0.as_mut().is_none_or(|c| c.register(w, case))
+    }
+
+    fn unregister(&mut self) {
+        if let Some(c) = self.0.as_mut() {
+            c.unregister();
+        }
+    }
+
+    fn finish(&mut self, closed: bool) {
+        if let Some(c) = self.0.as_mut() {
+            c.finish(closed);
+        }
+    }
+
+    fn reserve(&mut self) {
+        if let Some(c) = self.0.as_mut() {
+            c.reserve();
+        }
+    }
+
+    fn is_handed(&self) -> bool {
+        self.0.as_ref().is_some_and(|c| c.is_handed())
+    }
+
+    fn release(&mut self) {
+        if let Some(c) = self.0.as_mut() {
+            c.release();
+        }
+    }
+
+    fn wait_case(&self) -> ChanWait {
+        self.0
+            .as_ref()
+            .expect("a nil case waits on nothing (filtered by is_nil)")
+            .wait_case()
+    }
+
+    fn is_nil(&self) -> bool {
+        self.0.is_none()
     }
 }

@@ -277,12 +277,16 @@ macro_rules! __select_operand {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __select_case {
-    (recv $op:expr) => {
-        $crate::select::__RecvCase::new($op)
-    };
-    (send $op:expr) => {
-        $crate::select::__SendCase::from_operand($op)
-    };
+    // Method calls, so that an `Option` operand (a nil-able channel) finds
+    // its inherent method first (see `select::__Operand`).
+    (recv $op:expr) => {{
+        use $crate::select::__RecvCaseOf as _;
+        $crate::select::__Operand($op).__recv_case()
+    }};
+    (send $op:expr) => {{
+        use $crate::select::__SendCaseOf as _;
+        $op.__send_case()
+    }};
 }
 
 #[doc(hidden)]

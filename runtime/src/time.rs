@@ -1,5 +1,5 @@
-//! Go's `time` package: [`now`], [`sleep`], [`after`], [`tick`] and
-//! [`Ticker`].
+//! Go's `time` package: [`now`], [`sleep`], [`after`], [`tick`],
+//! [`Ticker`], [`Timer`], [`after_func`] and the wall-clock [`Time`].
 //!
 //! Timers deliver on ordinary goro channels, so they compose with
 //! [`select!`](crate::select!) exactly as in Go:
@@ -27,6 +27,11 @@
 //! ([`sleep`], [`after`], [`tick`], [`Ticker::new`]) must be called inside
 //! [`run`](crate::run) (or a tokio runtime with timers enabled) and panic
 //! elsewhere; [`now`] and [`Instant`] work anywhere.
+//!
+//! Go's `time.Now()` has two readings; goro splits them. [`now`] returns
+//! the monotonic [`Instant`], for measuring; [`Time::now`] returns the wall
+//! clock, for timestamps and printing (Go's default format), virtual under
+//! the detector from `2009-11-10 23:00:00 +0000 UTC` in every schedule.
 
 use std::fmt;
 use std::future::Future;
@@ -39,11 +44,15 @@ use parking_lot::Mutex;
 
 use crate::chan::RecvHandle;
 use crate::rt::chan::{Channel, HandleCounts};
-use crate::rt::clock::{self, Timer};
+use crate::rt::clock::{self, Timer as ClockTimer};
 use crate::Receiver;
 
+pub use crate::wallclock::Time;
+
+mod timer;
 /// Re-exported for convenience: goro's timers take `std`'s `Duration`.
 pub use std::time::Duration;
+pub use timer::{after_func, Timer};
 
 /// A point in time, measured by goro's clock: Go's monotonic `time.Time`.
 ///
@@ -491,7 +500,7 @@ fn send_time(ch: &Weak<Channel<Instant>>) -> bool {
 #[track_caller]
 pub fn after(d: Duration) -> Receiver<Instant> {
     let (rx, ch) = timer_chan();
-    Timer::at(clock::now().saturating_add(d), move || {
+    ClockTimer::at(clock::now().saturating_add(d), move || {
         ch.send();
     })
     .detach();
@@ -533,7 +542,7 @@ fn check_period(d: Duration, what: &str) {
 pub fn tick(d: Duration) -> Receiver<Instant> {
     check_period(d, "tick");
     let (rx, ch) = timer_chan();
-    Timer::every(clock::now().saturating_add(d), d, move || ch.send()).detach();
+    ClockTimer::every(clock::now().saturating_add(d), d, move || ch.send()).detach();
     rx
 }
 
@@ -579,7 +588,7 @@ struct TickerState {
     /// Bumped by `stop` and `reset`: a firing of an older timer that raced
     /// with them is ignored.
     generation: u64,
-    timer: Option<Timer>,
+    timer: Option<ClockTimer>,
 }
 
 impl Ticker {
@@ -690,7 +699,7 @@ impl Ticker {
 
     /// Invalidates the running timer and drains a stale tick; returns the
     /// timer so it is stopped outside the lock.
-    fn halt(&self, st: &mut TickerState) -> Option<Timer> {
+    fn halt(&self, st: &mut TickerState) -> Option<ClockTimer> {
         st.generation += 1;
         // The lock orders this with a firing: the tick is either here, or
         // its timer will see the new generation and not send.
@@ -704,13 +713,17 @@ impl Ticker {
         // Weak: the timer must not keep the ticker alive; Drop stops it.
         let state = Arc::downgrade(&self.state);
         let ch = TimerSend::new(self.c.__channel());
-        st.timer = Some(Timer::every(clock::now().saturating_add(d), d, move || {
-            let Some(state) = state.upgrade() else {
-                return false;
-            };
-            let st = state.lock();
-            st.generation == generation && ch.send()
-        }));
+        st.timer = Some(ClockTimer::every(
+            clock::now().saturating_add(d),
+            d,
+            move || {
+                let Some(state) = state.upgrade() else {
+                    return false;
+                };
+                let st = state.lock();
+                st.generation == generation && ch.send()
+            },
+        ));
     }
 }
 

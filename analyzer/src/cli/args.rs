@@ -2,8 +2,11 @@
 //! generated from the same declarations that parse.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::env::{self, Shard, Strategy};
 
 /// The exit codes, shown by `--help` and documented in the README.
 pub(crate) const EXIT_CODES: &str = "\
@@ -42,16 +45,19 @@ pub(crate) enum Command {
     Test(TestArgs),
     /// Rerun one test under one schedule: the seed a finding names.
     ///
-    /// Runs `cargo test TEST` with GORO_SEED=SEED GORO_SCHEDULES=1 and prints what that
-    /// schedule finds. The same seed gives the same schedule as long as the test's code
-    /// and strategy are unchanged; pass the run's --strategy if it set one. (A
-    /// step-by-step trace of the schedule needs support the runtime does not have yet.)
+    /// Runs `cargo test TEST` with GORO_SEED=SEED GORO_SCHEDULES=1 GORO_TRACE=1 and prints
+    /// what that schedule finds. The test process shrinks each finding's schedule and
+    /// replays the shortest one; this prints that shrunk schedule step by step (--full:
+    /// the original schedule), its GORO_REPLAY value, and how much it shrank. The same
+    /// seed gives the same schedule as long as the test's code and strategy are
+    /// unchanged; pass the run's --strategy if it set one.
     #[command(after_help = EXIT_CODES)]
     Replay(ReplayArgs),
     /// Render findings from existing report files (JSON Lines) or directories of them.
     ///
     /// For reports collected elsewhere, e.g. GORO_REPORT_DIR of a test run you drove
-    /// yourself. Exits 1 on unexpected findings, 2 on bad usage, else 0.
+    /// yourself. Exits 1 on unexpected findings, 2 on bad usage, else 0. `cargo race
+    /// report merge` merges the shares of a run spread over a CI fleet.
     Report(ReportArgs),
 }
 
@@ -62,6 +68,8 @@ pub(crate) struct TestArgs {
     pub cargo: CargoArgs,
     #[command(flatten)]
     pub explore: ExploreArgs,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
     #[command(flatten)]
     pub output: OutputArgs,
     /// Replay one finding instead: the same as `cargo race replay --seed SEED TEST`.
@@ -83,7 +91,13 @@ pub(crate) struct ReplayArgs {
     pub seed: u64,
     /// The strategy of the run that found it, if it set one.
     #[arg(long, value_parser = parse_strategy, help_heading = "Exploration")]
-    pub strategy: Option<String>,
+    pub strategy: Option<Strategy>,
+    /// Print the original schedule's trace, not the shrunk one's.
+    #[arg(long, help_heading = "Exploration")]
+    pub full: bool,
+    /// Replay this explicit schedule (a finding's GORO_REPLAY value) instead.
+    #[arg(long, value_parser = parse_schedule, help_heading = "Exploration")]
+    pub schedule: Option<String>,
     #[command(flatten)]
     pub cargo: CargoArgs,
     #[command(flatten)]
@@ -98,13 +112,46 @@ pub(crate) struct ReplayArgs {
 
 /// `cargo race report`.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub(crate) struct ReportArgs {
+    #[command(subcommand)]
+    pub command: Option<ReportCommand>,
     /// Report files (`*.jsonl`), schedule traces (`*.trace`, drawn by --format html) or
     /// directories holding them; a report's `NAME.trace` beside it is read too.
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
     /// The directory the findings' file names are relative to (the workspace root
     /// of the run that wrote them); defaults to the current directory.
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `cargo race report merge`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ReportCommand {
+    /// Merge the report directories of the partitions and schedule shards of one run.
+    ///
+    /// Each PATH is a directory that `cargo race test --report-dir` wrote (it ends with
+    /// the run.json end marker), or a directory of such directories (one per CI job).
+    /// Findings are deduplicated exactly as one unsharded run would (keeping, for each,
+    /// the lowest schedule index, then seed, then test name), and the exit code is the
+    /// unsharded run's: 1 on unexpected findings, else the first failing shard's test
+    /// run code, else 0. A missing shard, or a directory without its end marker, is an
+    /// error (2) naming it.
+    #[command(after_help = EXIT_CODES)]
+    Merge(MergeArgs),
+}
+
+/// `cargo race report merge`.
+#[derive(Debug, Args)]
+pub(crate) struct MergeArgs {
+    /// Report directories of `cargo race test --report-dir`, or directories of them.
+    #[arg(value_name = "DIR", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// The directory the findings' file names are relative to (the workspace root
+    /// of the runs that wrote them); defaults to the current directory.
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
     #[command(flatten)]
@@ -201,7 +248,103 @@ pub(crate) struct ExploreArgs {
     pub seed: Option<u64>,
     /// Scheduling strategy (GORO_STRATEGY): random, pct or pct:DEPTH.
     #[arg(long, value_name = "STRATEGY", value_parser = parse_strategy)]
-    pub strategy: Option<String>,
+    pub strategy: Option<Strategy>,
+}
+
+/// Running one share of the work on each machine of a CI fleet.
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Fleet")]
+pub(crate) struct FleetArgs {
+    /// Run only partition K of N of the tests: `hash:K/N` (by a stable hash of the
+    /// test name) or `count:K/N` (round-robin over the sorted test names). Each test
+    /// lands in exactly one partition, the same on every machine.
+    #[arg(long, value_name = "hash:K/N|count:K/N", value_parser = parse_partition)]
+    pub partition: Option<Partition>,
+    /// Run every test, but only share K of N of each exploration's schedules
+    /// (GORO_SCHEDULE_SHARD): schedule i runs in shard i % N + 1, with the seed it
+    /// has in an unsharded run.
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    pub schedule_shard: Option<Shard>,
+    /// The test runner: cargo (`cargo test`), nextest (`cargo nextest run`), or auto
+    /// (nextest when `cargo nextest --version` works, else cargo).
+    #[arg(long, value_enum, value_name = "RUNNER", default_value_t = Runner::Cargo)]
+    pub runner: Runner,
+    /// Explore schedules until this much time has passed (e.g. 90s, 10m, 1h),
+    /// spread evenly over the selected tests (GORO_TEST_TIME_BUDGET per test); every
+    /// exploring test runs at least one schedule. Without --schedules there is no
+    /// schedule limit. The schedules each test got are printed and recorded.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub time_budget: Option<Duration>,
+    /// Keep this run's reports in DIR (which must be empty or absent), ending with a
+    /// run.json end marker, for `cargo race report merge`.
+    #[arg(long, value_name = "DIR")]
+    pub report_dir: Option<PathBuf>,
+    /// With nextest: run the tests of this `cargo nextest archive` (passed through).
+    #[arg(long, value_name = "FILE")]
+    pub archive_file: Option<PathBuf>,
+    /// With nextest and --archive-file: where the archived workspace is checked out
+    /// (passed through as --workspace-remap).
+    #[arg(long, value_name = "DIR", requires = "archive_file")]
+    pub workspace_remap: Option<PathBuf>,
+}
+
+/// `--runner`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Runner {
+    /// `cargo test`.
+    #[default]
+    Cargo,
+    /// `cargo nextest run`.
+    Nextest,
+    /// nextest when installed, else cargo.
+    Auto,
+}
+
+/// How `--partition` assigns tests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PartitionKind {
+    /// By a stable hash of the test name.
+    Hash,
+    /// Round-robin over the sorted test names.
+    Count,
+}
+
+/// `--partition hash:K/N` or `count:K/N`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Partition {
+    pub kind: PartitionKind,
+    pub shard: Shard,
+}
+
+impl std::fmt::Display for Partition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.kind {
+            PartitionKind::Hash => "hash",
+            PartitionKind::Count => "count",
+        };
+        write!(f, "{kind}:{}", self.shard)
+    }
+}
+
+/// `hash:K/N` or `count:K/N`.
+pub(crate) fn parse_partition(s: &str) -> Result<Partition, String> {
+    let bad = || "expected hash:K/N or count:K/N with 1 <= K <= N".to_string();
+    let (kind, shard) = s.trim().split_once(':').ok_or_else(bad)?;
+    let kind = match kind {
+        "hash" => PartitionKind::Hash,
+        "count" => PartitionKind::Count,
+        _ => return Err(bad()),
+    };
+    let shard = shard.parse::<Shard>().map_err(|_| bad())?;
+    Ok(Partition { kind, shard })
+}
+
+fn parse_shard(s: &str) -> Result<Shard, String> {
+    s.parse::<Shard>().map_err(|a| format!("expected {a}"))
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    env::parse_duration(s).map_err(|a| format!("expected {a}"))
 }
 
 /// How and where findings are written.
@@ -239,6 +382,8 @@ pub(crate) enum Format {
     Json,
     /// SARIF 2.1.0, for GitHub code scanning.
     Sarif,
+    /// GitHub Actions workflow commands: one `::error file=..` annotation per finding.
+    Github,
     /// One self-contained HTML page (write it with --output): a summary table and, per
     /// finding, a sequence diagram of its schedule (from the *.trace files beside the
     /// reports; `cargo race test` records them for this format), its graphs and sources.
@@ -256,33 +401,34 @@ pub(crate) enum ColorChoice {
     Never,
 }
 
+// The value parsers are the `GORO_*` contract's own (`crate::env`), so a
+// value `cargo race` accepts is one the runtime accepts.
+
 /// A seed: decimal or 0x-prefixed hex, as GORO_SEED takes it.
 pub(crate) fn parse_seed(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-        Some(hex) => u64::from_str_radix(hex, 16).ok(),
-        None => t.parse().ok(),
-    }
-    .ok_or_else(|| "expected an unsigned 64-bit integer (decimal or 0x-prefixed hex)".into())
+    env::parse_seed(s).map_err(|a| format!("expected {a}"))
 }
 
 fn parse_schedules(s: &str) -> Result<u32, String> {
-    match s.trim().parse::<u32>() {
-        Ok(n) if n >= 1 => Ok(n),
-        _ => Err("expected a whole number of schedules >= 1".into()),
-    }
+    env::parse_schedules(s).map_err(|a| format!("expected {a}"))
 }
 
 /// `random`, `pct` or `pct:DEPTH` with DEPTH >= 1, as GORO_STRATEGY takes it.
-pub(crate) fn parse_strategy(s: &str) -> Result<String, String> {
-    let ok = match s {
-        "random" | "pct" => true,
-        _ => matches!(s.strip_prefix("pct:").map(str::parse::<u32>), Some(Ok(d)) if d >= 1),
-    };
-    if ok {
-        Ok(s.to_string())
+fn parse_strategy(s: &str) -> Result<Strategy, String> {
+    env::parse_strategy(s).map_err(|a| format!("expected {a}"))
+}
+
+/// A schedule's text form, as far as its alphabet: the test process
+/// checks the rest and names any bad entry.
+fn parse_schedule(s: &str) -> Result<String, String> {
+    let t = s.trim();
+    if !t.is_empty()
+        && t.chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '_' | 'x' | ','))
+    {
+        Ok(t.to_string())
     } else {
-        Err("expected `random`, `pct` or `pct:DEPTH` (DEPTH >= 1)".into())
+        Err("expected a schedule as a finding's GORO_REPLAY names it, e.g. `_x3,2`".into())
     }
 }
 
@@ -409,6 +555,22 @@ mod tests {
             &["cargo race", "test", "--format", "xml"],
             &["cargo race", "test", "--update-baseline"],
             &["cargo race", "replay", "t"],
+            &["cargo race", "test", "--partition", "mod:1/2"],
+            &["cargo race", "test", "--partition", "hash:3/2"],
+            &["cargo race", "test", "--schedule-shard", "0/2"],
+            &["cargo race", "test", "--time-budget", "10"],
+            &["cargo race", "test", "--runner", "make"],
+            &["cargo race", "test", "--workspace-remap", "."],
+            &["cargo race", "report", "merge"],
+            &[
+                "cargo race",
+                "replay",
+                "--seed",
+                "1",
+                "--schedule",
+                "a;b",
+                "t",
+            ],
         ] {
             let e = Cli::try_parse_from(args).unwrap_err();
             assert_eq!(e.exit_code(), 2, "{args:?}: {e}");
@@ -416,11 +578,54 @@ mod tests {
     }
 
     #[test]
+    fn fleet_options_parse() {
+        let cli = Cli::try_parse_from([
+            "cargo race",
+            "test",
+            "--partition",
+            "count:2/3",
+            "--schedule-shard",
+            "1/4",
+            "--time-budget",
+            "10m",
+            "--runner",
+            "nextest",
+            "--report-dir",
+            "r",
+        ])
+        .unwrap();
+        let Command::Test(t) = cli.command else {
+            panic!("not test")
+        };
+        let p = t.fleet.partition.unwrap();
+        assert_eq!(p.to_string(), "count:2/3");
+        assert_eq!(t.fleet.schedule_shard.unwrap().to_string(), "1/4");
+        assert_eq!(t.fleet.time_budget, Some(Duration::from_secs(600)));
+        assert_eq!(t.fleet.runner, Runner::Nextest);
+
+        // `report merge` is a subcommand; `report PATH` still renders files.
+        let cli = Cli::try_parse_from(["cargo race", "report", "merge", "a", "b"]).unwrap();
+        let Command::Report(r) = cli.command else {
+            panic!("not report")
+        };
+        let Some(ReportCommand::Merge(m)) = r.command else {
+            panic!("not merge")
+        };
+        assert_eq!(m.paths, [PathBuf::from("a"), PathBuf::from("b")]);
+        let cli = Cli::try_parse_from(["cargo race", "report", "x.jsonl"]).unwrap();
+        let Command::Report(r) = cli.command else {
+            panic!("not report")
+        };
+        assert!(r.command.is_none());
+        assert_eq!(r.paths, [PathBuf::from("x.jsonl")]);
+    }
+
+    #[test]
     fn seeds_and_strategies_parse_as_the_runtime_reads_them() {
         assert_eq!(parse_seed("0x10"), Ok(16));
         assert_eq!(parse_seed("42"), Ok(42));
         assert!(parse_seed("x").is_err());
-        assert!(parse_strategy("pct:4").is_ok());
+        assert_eq!(parse_strategy("pct:4"), Ok(Strategy::Pct { depth: 4 }));
         assert!(parse_strategy("random").is_ok());
         assert!(parse_strategy("fifo").is_err());
     }

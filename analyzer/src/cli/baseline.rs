@@ -159,6 +159,7 @@ mod tests {
             schedule: 0,
             test: None,
             expected: false,
+            shrink: None,
         }
     }
 

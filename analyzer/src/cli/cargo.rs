@@ -178,14 +178,16 @@ pub(crate) fn run_tests(
     child.wait()
 }
 
-/// Findings written so far: lines in the report directory's files.
+/// Findings written so far: lines of the report directory's `*.jsonl`.
 fn count_report_lines(dir: &Path) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
     };
     entries
         .filter_map(Result::ok)
-        .filter_map(|e| std::fs::read(e.path()).ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .filter_map(|p| std::fs::read(p).ok())
         .map(|b| b.iter().filter(|&&c| c == b'\n').count())
         .sum()
 }

@@ -5,7 +5,7 @@
 //! no later access is ordered after) only when reads are concurrent. A check
 //! is O(1) in the common case: FastTrack (Flanagan & Freund, PLDI 2009).
 
-use super::Frames;
+use super::hb::Frames;
 use crate::event::{Gid, Loc};
 
 /// One access, at its goroutine's epoch.

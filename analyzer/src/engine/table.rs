@@ -28,6 +28,7 @@ impl<V> Default for Table<V> {
 }
 
 impl<V> Table<V> {
+    #[inline]
     pub(super) fn get(&self, g: &Gid) -> Option<&V> {
         if *g < DENSE_LIMIT {
             self.dense.get(*g as usize).and_then(Option::as_ref)
@@ -53,7 +54,17 @@ impl<V> Table<V> {
     }
 
     /// The entry of `g`, made with `make` when absent.
+    // The hit is inlined (every event looks its goroutine up); the rest is not.
+    #[inline(always)]
     pub(super) fn get_or_insert_with(&mut self, g: Gid, make: impl FnOnce() -> V) -> &mut V {
+        if g < DENSE_LIMIT && matches!(self.dense.get(g as usize), Some(Some(_))) {
+            return self.dense[g as usize].as_mut().expect("present");
+        }
+        self.insert_with(g, make)
+    }
+
+    #[inline(never)]
+    fn insert_with(&mut self, g: Gid, make: impl FnOnce() -> V) -> &mut V {
         if g < DENSE_LIMIT {
             let i = g as usize;
             if self.dense.len() <= i {

@@ -2,7 +2,8 @@
 //! fixed twin, which must produce nothing.
 
 use super::*;
-use crate::event::{Addr, Event, Loc, ObjId, Op};
+use crate::event::{Addr, Event, Gid, Loc, ObjId, Op};
+use crate::finding::FindingKind;
 
 fn at(line: u32) -> Loc {
     Loc {
@@ -409,19 +410,6 @@ fn one_report_per_pair_of_sites() {
         ));
     }
     assert_eq!(e.findings().len(), 1);
-}
-
-#[test]
-fn plain_panic_is_reported_once() {
-    let mut t = T::new();
-    t.ev(
-        1,
-        Op::Panic {
-            message: "boom".into(),
-        },
-    );
-    assert_eq!(t.kinds(), vec![FindingKind::Panic]);
-    assert!(t.e.findings()[0].message.contains("boom"));
 }
 
 #[test]

@@ -17,7 +17,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 
-use super::{goroutine_name, parse_location, reproduce, Entry, Sources, Status};
+use super::{goroutine_name, reproduce, Entry, Sources, Status};
 use crate::finding::{Finding, FindingKind, Site};
 use crate::trace::TraceStep;
 
@@ -131,6 +131,9 @@ struct Op {
     column: u32,
     obj: Option<u64>,
     from_step: Option<u64>,
+    seq: Option<u64>,
+    from_seq: Option<u64>,
+    peer: Option<u64>,
 }
 
 impl Op {
@@ -139,10 +142,26 @@ impl Op {
     }
 }
 
-/// The steps of the schedule that found `f`, as diagram operations.
+/// The steps of the schedule that found `f`, as diagram operations: its
+/// shrunk schedule when the trace has it, else the schedule as explored.
 fn trace_of(f: &Finding, traces: &[TraceStep]) -> Vec<Op> {
+    let shrunk = |s: &TraceStep| {
+        s.is_shrunk()
+            && f.shrink
+                .as_ref()
+                .is_none_or(|k| s.replay.as_deref() == Some(k.schedule.as_str()))
+    };
+    let mine = |s: &&TraceStep| s.seed == f.seed && s.test == f.test;
+    let want_shrunk = f.shrink.is_some() && traces.iter().filter(mine).any(shrunk);
     let mut ops: Vec<Op> = traces
         .iter()
+        .filter(|s| {
+            if want_shrunk {
+                shrunk(s)
+            } else {
+                !s.is_shrunk()
+            }
+        })
         // The process that wrote the finding wrote its trace with the same
         // seed and test name (none when the test was unknown): a looser
         // match would mix the schedules of tests that share a seed.
@@ -166,6 +185,9 @@ fn trace_of(f: &Finding, traces: &[TraceStep]) -> Vec<Op> {
             column: s.column,
             obj: s.obj,
             from_step: s.from_step,
+            seq: s.seq,
+            from_seq: s.from_seq,
+            peer: s.peer,
         })
         .collect();
     if ops.len() > MAX_OPS {
@@ -249,22 +271,10 @@ fn section(out: &mut String, i: usize, entry: &Entry, trace: &[Op], sources: &mu
     out.push_str("\n</div></div>\n</section>\n");
 }
 
-/// The shrinker's numbers, when the finding carries them: any field whose
-/// name speaks of shrinking, the original schedule or preemptions.
+/// The shrinker's numbers, when the finding carries them.
 fn shrink_line(out: &mut String, f: &Finding) {
-    let Ok(serde_json::Value::Object(map)) = serde_json::to_value(f) else {
-        return;
-    };
-    let parts: Vec<String> = map
-        .iter()
-        .filter(|(k, v)| {
-            (k.contains("shrunk") || k.contains("original") || k.contains("preemption"))
-                && !v.is_null()
-        })
-        .map(|(k, v)| format!("{} {}", esc(&k.replace('_', " ")), esc(&v.to_string())))
-        .collect();
-    if !parts.is_empty() {
-        let _ = write!(out, " &middot; {}", parts.join(", "));
+    if let Some(k) = &f.shrink {
+        let _ = write!(out, " &middot; {}", esc(&k.summary()));
     }
 }
 
@@ -285,6 +295,9 @@ fn sites_as_ops(f: &Finding) -> Vec<Op> {
             column: s.column,
             obj: None,
             from_step: None,
+            seq: None,
+            from_seq: None,
+            peer: None,
         })
         .collect()
 }
@@ -316,6 +329,33 @@ const SENDS: [&str; 2] = ["send", "send (rendezvous)"];
 /// Happens-before edges between operations (indices into `ops`).
 fn edges(f: &Finding, ops: &[Op]) -> Vec<(usize, usize, &'static str)> {
     let mut out = Vec::new();
+    // `go` names the goroutine it created: an arrow to that goroutine's
+    // first operation.
+    let spawns: Vec<(usize, usize, &'static str)> = ops
+        .iter()
+        .enumerate()
+        .filter_map(|(i, o)| {
+            let child = o.peer.filter(|_| o.op == "go")?;
+            let j = ops.iter().position(|c| c.goroutine == child)?;
+            (j > i).then_some((i, j, "go"))
+        })
+        .collect();
+    if ops.iter().any(|o| o.from_seq.is_some()) {
+        let at: HashMap<u64, usize> = ops
+            .iter()
+            .enumerate()
+            .filter_map(|(i, o)| Some((o.seq?, i)))
+            .collect();
+        for (j, o) in ops.iter().enumerate() {
+            if let Some(&i) = o.from_seq.and_then(|q| at.get(&q)) {
+                if i < j && ops[i].goroutine != o.goroutine {
+                    out.push((i, j, edge_kind(&ops[i].op)));
+                }
+            }
+        }
+        out.extend(spawns);
+        return out;
+    }
     let explicit = ops.iter().any(|o| o.from_step.is_some());
     if explicit {
         for (j, o) in ops.iter().enumerate() {
@@ -328,28 +368,33 @@ fn edges(f: &Finding, ops: &[Op]) -> Vec<(usize, usize, &'static str)> {
                 }
             }
         }
+        out.extend(spawns);
         return out;
     }
-    // go -> the child's first operation: goroutine ids are handed out in
-    // spawn order, main is 1.
-    let parents: HashMap<u64, Option<u64>> =
-        f.goroutines.iter().map(|g| (g.id, g.parent)).collect();
-    let mut first: BTreeMap<u64, usize> = BTreeMap::new();
-    for (i, o) in ops.iter().enumerate() {
-        first.entry(o.goroutine).or_insert(i);
-    }
-    let gos: Vec<usize> = (0..ops.len()).filter(|&i| ops[i].op == "go").collect();
-    // Only a trace that starts in main numbers its spawns from goroutine 2.
-    let complete = ops.first().is_some_and(|o| o.goroutine == 1);
-    if complete {
-        for (k, &i) in gos.iter().enumerate() {
-            let child = k as u64 + 2;
-            let parent_ok = parents
-                .get(&child)
-                .is_none_or(|p| p.is_none_or(|p| p == ops[i].goroutine));
-            if let Some(&j) = first.get(&child) {
-                if j > i && parent_ok {
-                    out.push((i, j, "go"));
+    if !spawns.is_empty() {
+        out.extend(spawns);
+    } else {
+        // go -> the child's first operation: goroutine ids are handed out in
+        // spawn order, main is 1.
+        let parents: HashMap<u64, Option<u64>> =
+            f.goroutines.iter().map(|g| (g.id, g.parent)).collect();
+        let mut first: BTreeMap<u64, usize> = BTreeMap::new();
+        for (i, o) in ops.iter().enumerate() {
+            first.entry(o.goroutine).or_insert(i);
+        }
+        let gos: Vec<usize> = (0..ops.len()).filter(|&i| ops[i].op == "go").collect();
+        // Only a trace that starts in main numbers its spawns from goroutine 2.
+        let complete = ops.first().is_some_and(|o| o.goroutine == 1);
+        if complete {
+            for (k, &i) in gos.iter().enumerate() {
+                let child = k as u64 + 2;
+                let parent_ok = parents
+                    .get(&child)
+                    .is_none_or(|p| p.is_none_or(|p| p == ops[i].goroutine));
+                if let Some(&j) = first.get(&child) {
+                    if j > i && parent_ok {
+                        out.push((i, j, "go"));
+                    }
                 }
             }
         }
@@ -473,14 +518,10 @@ fn sequence_diagram(out: &mut String, f: &Finding, ops: &[Op]) {
             .iter()
             .find(|m| m.id == *g)
             .map(|m| {
-                let at = m
-                    .created_at
-                    .as_deref()
-                    .and_then(parse_location)
-                    .map_or_else(
-                        || "creation site unknown".to_string(),
-                        |(file, line, col)| format!("created at {file}:{line}:{col}"),
-                    );
+                let at = m.creation_site().map_or_else(
+                    || "creation site unknown".to_string(),
+                    |c| format!("created at {}", c.location()),
+                );
                 match m.parent {
                     Some(p) => format!("{at} by goroutine {p}"),
                     None if *g == 1 => "the main goroutine".to_string(),
@@ -762,16 +803,9 @@ fn source_pane(out: &mut String, f: &Finding, sources: &mut Sources) {
         .goroutines
         .iter()
         .filter_map(|g| {
-            let (file, line, column) = g.created_at.as_deref().and_then(parse_location)?;
-            Some(Site {
-                file: file.into(),
-                line,
-                column,
-                goroutine: g.parent.unwrap_or(0),
-                goroutine_name: None,
-                op: format!("go ({} created)", goroutine_name(g.id, g.name.as_deref())),
-                frames: Vec::new(),
-            })
+            let mut site = g.creation_site()?;
+            site.op = format!("go ({} created)", goroutine_name(g.id, g.name.as_deref()));
+            Some(site)
         })
         .collect();
     all.extend(created.iter().map(|s| ("created".to_string(), s)));

@@ -8,7 +8,7 @@ use codespan_reporting::files::SimpleFiles;
 use codespan_reporting::term::termcolor::Ansi;
 use codespan_reporting::term::{self, Chars, Config};
 
-use super::{goroutine_name, parse_location, reproduce, site_label, Entry, Sources, Status};
+use super::{goroutine_name, reproduce, site_label, Entry, Sources, Status};
 use crate::finding::Site;
 
 /// Renders each entry as a rustc-style diagnostic: the real source lines,
@@ -36,7 +36,7 @@ use crate::finding::Site;
 ///     observed: true, message: "close of closed channel".into(), primary: site,
 ///     related: vec![], goroutines: vec![], notes: vec![],
 ///     help: "close a channel once, from its sender".into(),
-///     seed: 3, schedule: 0, test: None, expected: false };
+///     seed: 3, schedule: 0, test: None, expected: false, shrink: None };
 ///
 /// let text = human(&gather(vec![finding]), &mut Sources::new(&dir), false);
 /// assert!(text.contains("error[double-close]: close of closed channel"));
@@ -95,20 +95,11 @@ fn diagnostic(entry: &Entry, sources: &mut Sources, color: bool) -> String {
     // Where each goroutine the finding names was started: Go's report shows
     // it, and it is often where the missing synchronization belongs.
     for g in &f.goroutines {
-        let Some((file, line, column)) = g.created_at.as_deref().and_then(parse_location) else {
+        let Some(site) = g.creation_site() else {
             continue;
         };
-        let site = Site {
-            file: file.to_string(),
-            line,
-            column,
-            goroutine: g.id,
-            goroutine_name: g.name.clone(),
-            op: "go".into(),
-            frames: Vec::new(),
-        };
         if let Ok(range) = span_of(&site, sources) {
-            if let Ok(id) = file_id(file, sources) {
+            if let Ok(id) = file_id(&site.file, sources) {
                 labels.push(Label::secondary(id, range).with_message(format!(
                     "{} created here",
                     goroutine_name(g.id, g.name.as_deref())

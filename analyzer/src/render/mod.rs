@@ -37,6 +37,7 @@
 //!     schedule: 0,
 //!     test: Some("counter::tests::hits".into()),
 //!     expected: false,
+//!     shrink: None,
 //! };
 //! let entries = render::gather(vec![finding.clone(), finding]);
 //! assert_eq!(entries.len(), 1, "the same finding twice is one entry");
@@ -122,7 +123,7 @@ pub struct Entry {
 /// # let mut a = Finding { schema: SCHEMA.into(), kind: FindingKind::DoubleClose,
 /// #     observed: true, message: "close of closed channel".into(), primary: site,
 /// #     related: vec![], goroutines: vec![], notes: vec![], help: String::new(),
-/// #     seed: 1, schedule: 0, test: None, expected: false };
+/// #     seed: 1, schedule: 0, test: None, expected: false, shrink: None };
 /// use goro_analyzer::render::{gather, Status};
 ///
 /// a.test = Some("a".into());
@@ -289,38 +290,10 @@ pub(crate) fn reproduce(entry: &Entry) -> String {
     }
 }
 
-/// A `file:line:column` string (a goroutine's `created_at`) split up.
-pub(crate) fn parse_location(s: &str) -> Option<(&str, u32, u32)> {
-    let mut it = s.rsplitn(3, ':');
-    let column = it.next()?.parse().ok()?;
-    let line = it.next()?.parse().ok()?;
-    let file = it.next()?;
-    Some((file, line, column))
-}
-
 /// One line saying what a kind of finding is (SARIF rule descriptions and
 /// the summary).
 pub(crate) fn kind_description(kind: FindingKind) -> &'static str {
-    match kind {
-        FindingKind::DataRace => {
-            "Two accesses to one location, at least one a write, not ordered by happens-before."
-        }
-        FindingKind::GoroutineLeak => "A goroutine still blocked when its program ends.",
-        FindingKind::Deadlock => {
-            "Main can never proceed: every goroutine blocked with no timer pending, or main \
-             provably never woken while others run."
-        }
-        FindingKind::LockOrderInversion => {
-            "Locks acquired in opposite orders by goroutines no common lock orders."
-        }
-        FindingKind::SendOnClosed => "A send after, or not ordered with, a close of its channel.",
-        FindingKind::DoubleClose => "A channel closed twice, or by two unordered closes.",
-        FindingKind::LostCancel => "A context CancelFunc dropped without being called.",
-        FindingKind::WaitgroupMisuse => {
-            "A negative WaitGroup counter, or add from zero not ordered with wait."
-        }
-        FindingKind::Panic => "A goroutine panicked.",
-    }
+    kind.description()
 }
 
 /// A schedule trace as a readable table: one line per operation, step,
@@ -342,8 +315,7 @@ pub(crate) fn kind_description(kind: FindingKind) -> &'static str {
 ///     file: "src/lib.rs".into(),
 ///     line: 9,
 ///     column: 5,
-///     obj: None,
-///     from_step: None,
+///     ..TraceStep::default()
 /// };
 /// let text = goro_analyzer::render::trace(&[step]);
 /// assert!(text.contains("goroutine 2 [worker]"));
@@ -382,15 +354,5 @@ mod tests {
         );
         assert_eq!(test_filter("hits"), "hits");
         assert_eq!(test_filter("it::t"), "t");
-    }
-
-    #[test]
-    fn created_at_locations_parse_even_with_colons_in_the_path() {
-        assert_eq!(parse_location("src/lib.rs:4:9"), Some(("src/lib.rs", 4, 9)));
-        assert_eq!(
-            parse_location("C:/x/lib.rs:4:9"),
-            Some(("C:/x/lib.rs", 4, 9))
-        );
-        assert_eq!(parse_location("src/lib.rs"), None);
     }
 }

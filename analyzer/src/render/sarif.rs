@@ -4,7 +4,7 @@ use std::path::{Component, Path};
 
 use serde_json::{json, Value};
 
-use super::{goroutine_name, kind_description, parse_location, reproduce, site_label, Entry};
+use super::{goroutine_name, kind_description, reproduce, site_label, Entry};
 use super::{Sources, Status};
 use crate::finding::{FindingKind, Site};
 
@@ -31,7 +31,7 @@ const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 /// # let finding = Finding { schema: SCHEMA.into(), kind: FindingKind::DoubleClose,
 /// #     observed: true, message: "close of closed channel".into(), primary: site,
 /// #     related: vec![], goroutines: vec![], notes: vec![], help: String::new(),
-/// #     seed: 1, schedule: 0, test: None, expected: false };
+/// #     seed: 1, schedule: 0, test: None, expected: false, shrink: None };
 /// use goro_analyzer::render::{gather, sarif, Sources};
 ///
 /// let log = sarif(&gather(vec![finding]), &mut Sources::new("/work"));
@@ -105,16 +105,7 @@ fn result(entry: &Entry, sources: &mut Sources) -> Value {
         related.push((s.clone(), site_label(s)));
     }
     for g in &f.goroutines {
-        if let Some((file, line, column)) = g.created_at.as_deref().and_then(parse_location) {
-            let site = Site {
-                file: file.to_string(),
-                line,
-                column,
-                goroutine: g.id,
-                goroutine_name: g.name.clone(),
-                op: "go".into(),
-                frames: Vec::new(),
-            };
+        if let Some(site) = g.creation_site() {
             related.push((
                 site,
                 format!("{} created here", goroutine_name(g.id, g.name.as_deref())),

@@ -12,6 +12,14 @@
 //!   blocked at the time panics with `send on closed channel`, as does any
 //!   later `send`; a second `close` panics with `close of closed channel`.
 //!
+//! Nil channels: goro's handles are never nil; Go's nil channel variable is
+//! an `Option` of a handle set to `None`. In [`select!`](crate::select!),
+//! `recv(opt) -> v` and `send(opt, v)` accept an `Option` (owned, or
+//! `Option<&handle>`), and a `None` case is never ready, so Go's `ch = nil`
+//! switches a case off. Outside `select!`, Go's operations on a nil channel
+//! block forever: await [`nil_recv`] or [`nil_send`] there, which the
+//! detector reports as blocked forever (a leak, or a deadlock).
+//!
 //! Cancel safety: dropping a pending [`SendFuture`] or [`RecvFuture`] (as
 //! [`select!`](crate::select!) does to its losing cases, or a timeout does)
 //! never loses, duplicates or reorders a value. Values stay in the channel
@@ -21,6 +29,7 @@
 //! or (if a receiver had already taken its value) completed.
 
 mod err;
+mod nil;
 
 use std::fmt;
 use std::future::Future;
@@ -30,6 +39,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 pub use err::{TryRecvError, TrySendError};
+pub use nil::{nil_recv, nil_send, Nil};
 
 use crate::rt::chan::{handle_ref, Channel, Park, ParkSend, TryRecv, TrySend};
 use crate::rt::detect;

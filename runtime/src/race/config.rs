@@ -2,82 +2,34 @@
 
 use std::fmt;
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::Duration;
 
-/// How the detecting scheduler picks the next goroutine.
-///
-/// # Examples
-///
-/// ```
-/// use goro::race::Strategy;
-///
-/// assert_eq!("random".parse::<Strategy>(), Ok(Strategy::Random));
-/// assert_eq!("pct".parse::<Strategy>(), Ok(Strategy::Pct { depth: 3 }));
-/// assert_eq!("pct:5".parse::<Strategy>(), Ok(Strategy::Pct { depth: 5 }));
-/// assert!("fifo".parse::<Strategy>().is_err());
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Strategy {
-    /// Uniform among the goroutines that can run, at every step.
-    Random,
-    /// Probabilistic concurrency testing (Burckhardt et al., ASPLOS 2010):
-    /// random goroutine priorities plus `depth - 1` random priority change
-    /// points; finds any bug of depth `depth` with probability at least
-    /// `1/(n k^(depth-1))` per schedule (n goroutines, k steps).
-    Pct {
-        /// The bug depth aimed at (at least 1).
-        depth: u32,
-    },
-}
+use goro_analyzer::env::{self, Shard};
 
-impl fmt::Display for Strategy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Strategy::Random => f.write_str("random"),
-            Strategy::Pct { depth } => write!(f, "pct:{depth}"),
-        }
-    }
-}
-
-/// A strategy name that does not parse.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BadStrategy(pub String);
-
-impl fmt::Display for BadStrategy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "unknown strategy `{}`; expected `random`, `pct` or `pct:DEPTH` (DEPTH >= 1)",
-            self.0
-        )
-    }
-}
-
-impl std::error::Error for BadStrategy {}
-
-impl FromStr for Strategy {
-    type Err = BadStrategy;
-
-    fn from_str(s: &str) -> Result<Self, BadStrategy> {
-        match s {
-            "random" => Ok(Strategy::Random),
-            "pct" => Ok(Strategy::Pct { depth: 3 }),
-            _ => match s.strip_prefix("pct:").map(str::parse::<u32>) {
-                Some(Ok(depth)) if depth >= 1 => Ok(Strategy::Pct { depth }),
-                _ => Err(BadStrategy(s.to_string())),
-            },
-        }
-    }
-}
+pub use goro_analyzer::env::{BadStrategy, Strategy};
 
 /// Settings of an exploration: how many schedules, from which seed, with
 /// which strategy.
 ///
 /// The environment overrides them (so that `cargo race test --schedules N`
 /// reaches every test): `GORO_SCHEDULES`, `GORO_SEED`, `GORO_STRATEGY`,
-/// `GORO_MAX_STEPS`, `GORO_REPORT_DIR`. Turn that off with
+/// `GORO_MAX_STEPS`, `GORO_TRACE`, `GORO_REPORT_DIR`, [`GORO_REPLAY`],
+/// [`GORO_SHRINK`], `GORO_SCHEDULE_SHARD` and `GORO_TEST_TIME_BUDGET` (names
+/// and grammars in [`goro_analyzer::env`]). Turn that off with
 /// [`Config::env`]`(false)`.
+///
+/// Each new finding's schedule is shrunk right after it is found: replays
+/// of it that preempt less and run fewer steps, kept while they show the
+/// same finding (same kind and sites), at most [`Config::shrink`] replays
+/// per finding. Shrinking is deterministic (a pure function of the program
+/// and the seed) and never changes which findings are reported; it fills
+/// [`Finding::shrink`](crate::race::Finding).
+///
+/// The getters are named for what they return without a `get_` prefix; as
+/// the builder methods already own the field names (`schedules(n)`), they
+/// are [`Config::schedule_count`], [`Config::base_seed`],
+/// [`Config::chosen_strategy`], [`Config::step_limit`] and
+/// [`Config::shrink_replays`].
 ///
 /// # Examples
 ///
@@ -88,7 +40,7 @@ impl FromStr for Strategy {
 ///     .schedules(200)
 ///     .seed(7)
 ///     .strategy(Strategy::Pct { depth: 3 });
-/// assert_eq!(config.get_schedules(), 200);
+/// assert_eq!(config.schedule_count(), 200);
 /// ```
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -101,11 +53,61 @@ pub struct Config {
     pub(crate) report_dir: Option<PathBuf>,
     /// Record schedule traces (`GORO_TRACE=1`) into the report directory.
     pub(crate) trace: bool,
+    /// Run only this shard's schedules (`GORO_SCHEDULE_SHARD`).
+    pub(crate) shard: Option<Shard>,
+    /// Start no schedule after this long, once one has run
+    /// (`GORO_TEST_TIME_BUDGET`).
+    pub(crate) time_budget: Option<Duration>,
+    /// Replay this choice sequence instead of exploring (`GORO_REPLAY`).
+    pub(crate) replay: Option<Vec<u32>>,
+    /// At most this many replays to shrink one finding (0: no shrinking).
+    pub(crate) shrink_replays: u32,
 }
+
+/// The variable naming a schedule to replay: the `shrink.schedule` of a
+/// finding (e.g. `_x3,2`). Set, an exploration runs that one schedule
+/// (with the seed of `GORO_SEED`, which names it in reports).
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(goro::race::GORO_REPLAY, "GORO_REPLAY");
+/// ```
+pub use goro_analyzer::env::REPLAY as GORO_REPLAY;
+
+/// The variable bounding how many replays shrinking one finding may take
+/// (default 200; 0 turns shrinking off).
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(goro::race::GORO_SHRINK, "GORO_SHRINK");
+/// ```
+pub use goro_analyzer::env::SHRINK as GORO_SHRINK;
+
+/// A schedule's text form that does not parse.
+///
+/// # Examples
+///
+/// ```
+/// let e = goro::race::Config::default().replay("2,oops").unwrap_err();
+/// assert!(e.to_string().contains("entry 2 `oops`"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BadSchedule(pub String);
+
+impl fmt::Display for BadSchedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "not a schedule: {}", self.0)
+    }
+}
+
+impl std::error::Error for BadSchedule {}
 
 impl Default for Config {
     /// 100 schedules of the `Random` strategy from seed 0, at most 100,000
-    /// steps each, with 60 s of virtual grace time after main returns.
+    /// steps each, with 60 s of virtual grace time after main returns, and
+    /// at most 200 replays to shrink each finding.
     fn default() -> Self {
         Config {
             schedules: 100,
@@ -116,6 +118,10 @@ impl Default for Config {
             use_env: true,
             report_dir: None,
             trace: false,
+            shard: None,
+            time_budget: None,
+            replay: None,
+            shrink_replays: 200,
         }
     }
 }
@@ -126,7 +132,7 @@ impl Config {
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(goro::race::Config::default().schedules(0).get_schedules(), 1);
+    /// assert_eq!(goro::race::Config::default().schedules(0).schedule_count(), 1);
     /// ```
     pub fn schedules(mut self, n: u32) -> Self {
         self.schedules = n.max(1);
@@ -139,7 +145,7 @@ impl Config {
     ///
     /// ```
     /// let c = goro::race::Config::default().seed(42);
-    /// assert_eq!(c.get_seed(), 42);
+    /// assert_eq!(c.base_seed(), 42);
     /// ```
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
@@ -153,7 +159,7 @@ impl Config {
     /// ```
     /// use goro::race::{Config, Strategy};
     /// let c = Config::default().strategy(Strategy::Pct { depth: 2 });
-    /// assert_eq!(c.get_strategy(), Strategy::Pct { depth: 2 });
+    /// assert_eq!(c.chosen_strategy(), Strategy::Pct { depth: 2 });
     /// ```
     pub fn strategy(mut self, s: Strategy) -> Self {
         self.strategy = s;
@@ -167,7 +173,7 @@ impl Config {
     ///
     /// ```
     /// let c = goro::race::Config::default().max_steps(1_000);
-    /// assert_eq!(c.get_max_steps(), 1_000);
+    /// assert_eq!(c.step_limit(), 1_000);
     /// ```
     pub fn max_steps(mut self, n: u64) -> Self {
         self.max_steps = n.max(1);
@@ -185,6 +191,58 @@ impl Config {
     pub fn grace(mut self, d: Duration) -> Self {
         self.grace = d;
         self
+    }
+
+    /// At most `replays` replays to shrink each new finding's schedule
+    /// (0: do not shrink; default 200, `GORO_SHRINK`), and at most
+    /// 2,000,000 replayed steps in all. The bounds are counts, not a time,
+    /// so that the shrunk schedule is the same on every machine.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let c = goro::race::Config::default().shrink(50);
+    /// assert_eq!(c.shrink_replays(), 50);
+    /// ```
+    pub fn shrink(mut self, replays: u32) -> Self {
+        self.shrink_replays = replays;
+        self
+    }
+
+    /// The shrinking bound.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(goro::race::Config::default().shrink_replays(), 200);
+    /// ```
+    pub fn shrink_replays(&self) -> u32 {
+        self.shrink_replays
+    }
+
+    /// Replay one explicit schedule instead of exploring: `schedule` is a
+    /// finding's `shrink.schedule` (what `GORO_REPLAY` takes). The run has
+    /// one schedule (this sets [`Config::schedules`] to 1), with this
+    /// config's seed naming it, and shrinks nothing.
+    ///
+    /// # Errors
+    ///
+    /// A schedule that does not parse, saying which entry is wrong.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro::race::{explore, Config};
+    ///
+    /// let config = Config::default().env(false).replay("_x2,3").expect("a schedule");
+    /// let report = explore(config, || async {});
+    /// assert_eq!(report.schedules_run(), 1);
+    /// ```
+    pub fn replay(mut self, schedule: &str) -> Result<Self, BadSchedule> {
+        let choices = crate::rt::sched::strategy::replay::decode(schedule).map_err(BadSchedule)?;
+        self.replay = Some(choices);
+        self.schedules = 1;
+        Ok(self)
     }
 
     /// Whether `GORO_*` environment variables override these settings
@@ -206,9 +264,9 @@ impl Config {
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(goro::race::Config::default().get_schedules(), 100);
+    /// assert_eq!(goro::race::Config::default().schedule_count(), 100);
     /// ```
-    pub fn get_schedules(&self) -> u32 {
+    pub fn schedule_count(&self) -> u32 {
         self.schedules
     }
 
@@ -217,9 +275,9 @@ impl Config {
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(goro::race::Config::default().get_seed(), 0);
+    /// assert_eq!(goro::race::Config::default().base_seed(), 0);
     /// ```
-    pub fn get_seed(&self) -> u64 {
+    pub fn base_seed(&self) -> u64 {
         self.seed
     }
 
@@ -229,9 +287,9 @@ impl Config {
     ///
     /// ```
     /// use goro::race::{Config, Strategy};
-    /// assert_eq!(Config::default().get_strategy(), Strategy::Random);
+    /// assert_eq!(Config::default().chosen_strategy(), Strategy::Random);
     /// ```
-    pub fn get_strategy(&self) -> Strategy {
+    pub fn chosen_strategy(&self) -> Strategy {
         self.strategy
     }
 
@@ -240,9 +298,9 @@ impl Config {
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(goro::race::Config::default().get_max_steps(), 100_000);
+    /// assert_eq!(goro::race::Config::default().step_limit(), 100_000);
     /// ```
-    pub fn get_max_steps(&self) -> u64 {
+    pub fn step_limit(&self) -> u64 {
         self.max_steps
     }
 
@@ -266,73 +324,63 @@ impl Config {
         mut self,
         var: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, EnvError> {
-        if let Some(v) = var("GORO_SCHEDULES") {
-            self.schedules = parse(&v)
-                .filter(|n: &u32| *n >= 1)
-                .ok_or_else(|| bad("GORO_SCHEDULES", &v, "a whole number of schedules >= 1"))?;
+        // Each value through the contract's one parser; a bad one names the
+        // variable, the value and what it accepts.
+        if let Some(n) = read(&var, env::SCHEDULES, env::parse_schedules)? {
+            self.schedules = n;
         }
-        if let Some(v) = var("GORO_SEED") {
-            self.seed = parse_seed(&v).ok_or_else(|| {
-                bad(
-                    "GORO_SEED",
-                    &v,
-                    "an unsigned 64-bit integer (decimal or 0x-prefixed hex)",
-                )
+        if let Some(s) = read(&var, env::SEED, env::parse_seed)? {
+            self.seed = s;
+        }
+        if let Some(s) = read(&var, env::STRATEGY, env::parse_strategy)? {
+            self.strategy = s;
+        }
+        if let Some(n) = read(&var, env::MAX_STEPS, env::parse_max_steps)? {
+            self.max_steps = n;
+        }
+        if let Some(t) = read(&var, env::TRACE, env::parse_bool)? {
+            self.trace = t;
+        }
+        if let Some(n) = read(&var, env::SHRINK, env::parse_shrink)? {
+            self.shrink_replays = n;
+        }
+        if let Some(v) = var(env::REPLAY).filter(|v| !v.trim().is_empty()) {
+            self = self.replay(&v).map_err(|e| EnvError {
+                var: env::REPLAY.to_string(),
+                accepted: format!(
+                    "a schedule as a finding's `shrink.schedule` names it, e.g. `_x3,2` ({})",
+                    e.0
+                ),
+                value: v,
             })?;
         }
-        if let Some(v) = var("GORO_STRATEGY") {
-            self.strategy = v.parse().map_err(|_| {
-                bad(
-                    "GORO_STRATEGY",
-                    &v,
-                    "`random`, `pct` or `pct:DEPTH` (DEPTH >= 1)",
-                )
-            })?;
+        if let Some(d) = read(&var, env::REPORT_DIR, env::parse_report_dir)? {
+            self.report_dir = Some(d);
         }
-        if let Some(v) = var("GORO_MAX_STEPS") {
-            self.max_steps = parse(&v)
-                .filter(|n: &u64| *n >= 1)
-                .ok_or_else(|| bad("GORO_MAX_STEPS", &v, "a whole number of steps >= 1"))?;
+        if let Some(s) = read(&var, env::SCHEDULE_SHARD, str::parse::<Shard>)? {
+            self.shard = Some(s);
         }
-        if let Some(v) = var("GORO_TRACE") {
-            self.trace = parse_bool(&v).ok_or_else(|| bad("GORO_TRACE", &v, "1 or 0"))?;
-        }
-        if let Some(v) = var("GORO_REPORT_DIR") {
-            if v.is_empty() {
-                return Err(bad("GORO_REPORT_DIR", &v, "a directory path"));
-            }
-            self.report_dir = Some(PathBuf::from(v));
+        if let Some(d) = read(&var, env::TEST_TIME_BUDGET, env::parse_duration)? {
+            self.time_budget = Some(d);
         }
         Ok(self)
     }
 }
 
-fn parse<T: FromStr>(v: &str) -> Option<T> {
-    v.trim().parse().ok()
-}
-
-fn parse_bool(v: &str) -> Option<bool> {
-    match v.trim() {
-        "" | "0" | "false" | "no" | "off" => Some(false),
-        "1" | "true" | "yes" | "on" => Some(true),
-        _ => None,
-    }
-}
-
-fn parse_seed(v: &str) -> Option<u64> {
-    let v = v.trim();
-    match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
-        Some(hex) => u64::from_str_radix(hex, 16).ok(),
-        None => v.parse().ok(),
-    }
-}
-
-fn bad(var: &str, value: &str, accepted: &str) -> EnvError {
-    EnvError {
-        var: var.to_string(),
-        value: value.to_string(),
+/// The variable `name` through `parse`: `None` when unset.
+fn read<T>(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    parse: impl Fn(&str) -> Result<T, &'static str>,
+) -> Result<Option<T>, EnvError> {
+    let Some(value) = var(name) else {
+        return Ok(None);
+    };
+    parse(&value).map(Some).map_err(|accepted| EnvError {
+        var: name.to_string(),
+        value,
         accepted: accepted.to_string(),
-    }
+    })
 }
 
 /// A `GORO_*` environment variable with a value goro cannot use.
@@ -374,17 +422,16 @@ impl std::error::Error for EnvError {}
 
 /// Whether `GORO_RACE` asks `goro::run` to use the detecting scheduler.
 pub(crate) fn race_requested() -> Result<bool, EnvError> {
-    match std::env::var_os("GORO_RACE") {
+    match std::env::var_os(env::RACE) {
         None => Ok(false),
-        Some(v) => match v.to_string_lossy().trim() {
-            "" | "0" | "false" | "no" | "off" => Ok(false),
-            "1" | "true" | "yes" | "on" => Ok(true),
-            other => Err(bad(
-                "GORO_RACE",
-                other,
-                "1 or 0 (also true/false, yes/no, on/off)",
-            )),
-        },
+        Some(v) => {
+            let v = v.to_string_lossy();
+            env::parse_bool(&v).map_err(|accepted| EnvError {
+                var: env::RACE.to_string(),
+                value: v.trim().to_string(),
+                accepted: accepted.to_string(),
+            })
+        }
     }
 }
 
@@ -405,28 +452,42 @@ mod tests {
     fn environment_overrides_settings() {
         let c = Config::default()
             .with_vars(vars(&[
-                ("GORO_SCHEDULES", "7"),
-                ("GORO_SEED", "0x10"),
-                ("GORO_STRATEGY", "pct:4"),
-                ("GORO_MAX_STEPS", "99"),
-                ("GORO_REPORT_DIR", "/tmp/r"),
+                (env::SCHEDULES, "7"),
+                (env::SEED, "0x10"),
+                (env::STRATEGY, "pct:4"),
+                (env::MAX_STEPS, "99"),
+                (env::REPORT_DIR, "/tmp/r"),
+                (env::SCHEDULE_SHARD, "2/3"),
+                (env::TEST_TIME_BUDGET, "90s"),
             ]))
             .unwrap();
+        assert_eq!(c.shard, Some(Shard { index: 2, count: 3 }));
+        assert_eq!(c.time_budget, Some(Duration::from_secs(90)));
         assert_eq!(c.schedules, 7);
         assert_eq!(c.seed, 16);
         assert_eq!(c.strategy, Strategy::Pct { depth: 4 });
         assert_eq!(c.max_steps, 99);
         assert_eq!(c.report_dir, Some(PathBuf::from("/tmp/r")));
+        let c = Config::default()
+            .with_vars(vars(&[(env::REPLAY, "_x2,3"), (env::SHRINK, "0")]))
+            .unwrap();
+        assert_eq!(c.replay, Some(vec![u32::MAX, u32::MAX, 3]));
+        assert_eq!(c.shrink_replays, 0);
     }
 
     #[test]
     fn bad_values_name_variable_value_and_what_is_accepted() {
         for (var, value, accepted) in [
-            ("GORO_SCHEDULES", "0", "schedules >= 1"),
-            ("GORO_SCHEDULES", "many", "schedules >= 1"),
-            ("GORO_SEED", "-1", "64-bit"),
-            ("GORO_STRATEGY", "pct:0", "pct:DEPTH"),
-            ("GORO_MAX_STEPS", "x", "steps >= 1"),
+            (env::SCHEDULES, "0", "schedules >= 1"),
+            (env::SCHEDULES, "many", "schedules >= 1"),
+            (env::SEED, "-1", "64-bit"),
+            (env::STRATEGY, "pct:0", "pct:DEPTH"),
+            (env::MAX_STEPS, "x", "steps >= 1"),
+            (env::SCHEDULE_SHARD, "4/3", "K/N"),
+            (env::TEST_TIME_BUDGET, "10", "10m"),
+            (env::SHRINK, "-3", "replays per finding"),
+            (env::REPLAY, "2,1x", "entry 2 `1x`"),
+            (env::REPLAY, "a,b", "shrink.schedule"),
         ] {
             let e = Config::default()
                 .with_vars(vars(&[(var, value)]))

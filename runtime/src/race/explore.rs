@@ -11,7 +11,9 @@ use goro_analyzer::finding::FindingKey;
 use goro_analyzer::{Finding, FindingKind};
 
 use super::config::{Config, Strategy};
+use super::shrink;
 use crate::rt::goroutine::{self as g, Goroutine, JoinSlot, Panicked, RunState, Sink};
+use crate::rt::sched::strategy::Chooser;
 use crate::rt::sched::{self, strategy, Ending, ScheduleConfig, ScheduleResult};
 
 /// What an exploration found.
@@ -129,7 +131,17 @@ impl fmt::Display for Rendered<'_> {
             f,
             "   = reproduce: GORO_SEED={} GORO_SCHEDULES=1 (schedule {} of its run)",
             x.seed, x.schedule
-        )
+        )?;
+        if let Some(s) = &x.shrink {
+            write!(
+                f,
+                "\n   = shortest: GORO_SEED={} GORO_REPLAY={} ({})",
+                x.seed,
+                s.schedule,
+                s.summary()
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -148,17 +160,34 @@ fn outside_world() -> &'static tokio::runtime::Runtime {
 }
 
 /// One schedule of `main`: its result, and main's output if it returned.
-fn schedule<Fut>(config: &Config, index: u32, main: Fut) -> (ScheduleResult, Option<Fut::Output>)
+pub(super) fn schedule<Fut>(
+    config: &Config,
+    index: u32,
+    main: Fut,
+) -> (ScheduleResult, Option<Fut::Output>)
 where
     Fut: Future + 'static,
 {
     let seed = strategy::schedule_seed(config.seed, index);
-    let chooser = match config.strategy {
-        Strategy::Random => strategy::Chooser::random(seed),
-        Strategy::Pct { depth } => {
-            strategy::Chooser::pct(seed, depth, config.max_steps.min(10_000))
-        }
+    let chooser = match (&config.replay, config.strategy) {
+        (Some(choices), _) => Chooser::replay(seed, choices.clone()),
+        (None, Strategy::Random) => Chooser::random(seed),
+        (None, Strategy::Pct { depth }) => Chooser::pct(seed, depth, config.max_steps.min(10_000)),
     };
+    schedule_with(config, index, chooser, main)
+}
+
+/// [`schedule`] with the strategy given.
+pub(super) fn schedule_with<Fut>(
+    config: &Config,
+    index: u32,
+    chooser: Chooser,
+    main: Fut,
+) -> (ScheduleResult, Option<Fut::Output>)
+where
+    Fut: Future + 'static,
+{
+    let seed = chooser.seed();
     let run = RunState::new();
     let prev_run = g::set_thread_run(Some(run.clone()));
     let id = run.next_id();
@@ -249,13 +278,28 @@ where
     let mut report = Report::default();
     let mut seen: HashSet<FindingKey> = HashSet::new();
     let test = current_test();
+    let started = std::time::Instant::now();
+    let mut out_of_time = false;
     for index in 0..config.schedules {
+        // A shard runs its share of the indices; the seed of schedule
+        // `index` is the same in every shard, so the shards together run
+        // exactly the unsharded exploration.
+        if config.shard.is_some_and(|s| !s.runs(index)) {
+            continue;
+        }
+        // A time budget (wall clock, the one thing here that is not
+        // virtual) stops starting schedules, never interrupts one.
+        if report.schedules_run > 0 && config.time_budget.is_some_and(|b| started.elapsed() >= b) {
+            out_of_time = true;
+            break;
+        }
         let (mut result, _) = schedule(config, index, program());
         if config.trace && !result.findings.is_empty() {
             if let Some(dir) = &config.report_dir {
-                append_trace(dir, test.as_deref(), &mut result.trace);
+                append_trace(dir, test.as_deref(), &mut result.trace, None);
             }
         }
+        shrink_new_findings(config, index, &program, &mut result, &seen, test.as_deref());
         for f in &mut result.findings {
             f.test = test.clone();
         }
@@ -272,7 +316,51 @@ where
             }
         }
     }
+    if let Some(dir) = &config.report_dir {
+        append_schedule_count(dir, test, report.schedules_run, out_of_time);
+    }
     report
+}
+
+/// Shrinks the schedule of each finding of `result` that `seen` does not
+/// hold yet (see `race::shrink`), filling its `shrink`, and with
+/// `GORO_TRACE` appends the shrunk schedule's trace. Nothing when replaying
+/// an explicit schedule or when shrinking is off.
+fn shrink_new_findings<F, Fut>(
+    config: &Config,
+    index: u32,
+    program: &F,
+    result: &mut ScheduleResult,
+    seen: &HashSet<FindingKey>,
+    test: Option<&str>,
+) where
+    F: Fn() -> Fut,
+    Fut: Future + 'static,
+{
+    if config.replay.is_some() || config.shrink_replays == 0 {
+        return;
+    }
+    let seed = strategy::schedule_seed(config.seed, index);
+    let mut quiet = config.clone();
+    quiet.trace = false;
+    for i in 0..result.findings.len() {
+        let key = result.findings[i].key();
+        if seen.contains(&key) || result.findings[..i].iter().any(|f| f.key() == key) {
+            continue;
+        }
+        let (best, summary) = shrink::shrink(config, &key, result, &mut |choices, cap| {
+            quiet.max_steps = cap;
+            schedule_with(&quiet, index, Chooser::replay(seed, choices), program()).0
+        });
+        if config.trace {
+            if let Some(dir) = &config.report_dir {
+                let chooser = Chooser::replay(seed, best.record.choices);
+                let (mut r, _) = schedule_with(config, index, chooser, program());
+                append_trace(dir, test, &mut r.trace, Some(&summary.schedule));
+            }
+        }
+        result.findings[i].shrink = Some(summary);
+    }
 }
 
 /// Runs every schedule of `config` twice and compares their traces: the
@@ -338,14 +426,42 @@ fn current_test() -> Option<String> {
         .map(str::to_string)
 }
 
-/// Appends a schedule's trace to `goro-<pid>.trace` in `dir`.
-fn append_trace(dir: &Path, test: Option<&str>, trace: &mut [goro_analyzer::trace::TraceStep]) {
+/// Appends a schedule's trace to `goro-<pid>.trace` in `dir`: the full
+/// schedule's, or (`shrunk` naming it) a shrunk schedule's.
+fn append_trace(
+    dir: &Path,
+    test: Option<&str>,
+    trace: &mut [goro_analyzer::trace::TraceStep],
+    shrunk: Option<&str>,
+) {
     let mut buf = Vec::new();
     for step in trace.iter_mut() {
         step.test = test.map(str::to_string);
+        step.schedule = Some(if shrunk.is_some() { "shrunk" } else { "full" }.to_string());
+        step.replay = shrunk.map(str::to_string);
         let _ = step.write_json_line(&mut buf);
     }
     append_file(dir, "trace", &buf, "the trace");
+}
+
+/// Appends how many schedules this exploration ran to
+/// `goro-<pid>.schedules` in `dir`, for `cargo race` to report per test
+/// (what a time budget or a schedule shard left of `GORO_SCHEDULES`).
+fn append_schedule_count(dir: &Path, test: Option<String>, schedules: u32, out_of_time: bool) {
+    let count = goro_analyzer::env::ScheduleCount {
+        test,
+        schedules,
+        out_of_time,
+    };
+    let mut buf = Vec::new();
+    if count.write_json_line(&mut buf).is_ok() {
+        append_file(
+            dir,
+            goro_analyzer::env::SCHEDULE_COUNT_EXT,
+            &buf,
+            "the schedule count",
+        );
+    }
 }
 
 /// Appends findings as JSON Lines to `goro-<pid>.jsonl` in `dir`.
@@ -393,7 +509,7 @@ where
     if let Some(dir) = &config.report_dir {
         append_report(dir, &result.findings);
         if config.trace && !result.findings.is_empty() {
-            append_trace(dir, current_test().as_deref(), &mut result.trace);
+            append_trace(dir, current_test().as_deref(), &mut result.trace, None);
         }
     }
     let report = Report {
@@ -432,5 +548,59 @@ where
         (_, None) => panic!(
             "goro: fatal error: all goroutines are asleep - deadlock! (main goroutine blocked)"
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use goro_analyzer::env::Shard;
+
+    use super::*;
+
+    async fn racy() {
+        let x = Arc::new(crate::Shared::new(0));
+        let done = crate::chan::<()>(2);
+        for _ in 0..2 {
+            let (x, done) = (x.clone(), done.clone());
+            crate::go!(async move {
+                x.set(x.get() + 1);
+                done.send(()).await;
+            });
+        }
+        done.recv().await;
+        done.recv().await;
+    }
+
+    #[test]
+    fn shards_run_disjoint_schedules_with_the_unsharded_seeds() {
+        let base = Config::default().schedules(7).seed(9).env(false);
+        let whole = explore_inner(&base, racy);
+        let mut ran = 0;
+        for k in 1..=3 {
+            let config = Config {
+                shard: Some(Shard { index: k, count: 3 }),
+                ..base.clone()
+            };
+            let part = explore_inner(&config, racy);
+            ran += part.schedules_run();
+            // Schedule i runs in shard i % 3 + 1, as it ran unsharded.
+            let mine: Vec<u64> = (0..7)
+                .filter(|i| i % 3 == k - 1)
+                .map(|i| whole.trace_hashes()[i as usize])
+                .collect();
+            assert_eq!(part.trace_hashes(), mine, "shard {k}/3");
+        }
+        assert_eq!(ran, 7);
+    }
+
+    #[test]
+    fn a_spent_time_budget_still_runs_one_schedule() {
+        let config = Config {
+            time_budget: Some(Duration::from_nanos(1)),
+            ..Config::default().schedules(1_000).env(false)
+        };
+        assert_eq!(explore_inner(&config, racy).schedules_run(), 1);
     }
 }

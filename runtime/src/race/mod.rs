@@ -34,12 +34,13 @@
 
 mod config;
 mod explore;
+mod shrink;
 #[doc(hidden)]
 pub mod testing;
 
-pub use config::{BadStrategy, Config, EnvError, Strategy};
+pub use config::{BadSchedule, BadStrategy, Config, EnvError, Strategy, GORO_REPLAY, GORO_SHRINK};
 pub use explore::{check_determinism, explore, Report};
-pub use goro_analyzer::{Finding, FindingKind, Frame, GoroutineInfo, Site};
+pub use goro_analyzer::{Finding, FindingKind, Frame, GoroutineInfo, Shrink, Site};
 
 pub(crate) use config::race_requested;
 pub(crate) use explore::run_detected;

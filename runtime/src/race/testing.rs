@@ -318,6 +318,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use goro_analyzer::env;
 
     fn vars<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
         move |k| {
@@ -343,10 +344,10 @@ mod tests {
     #[test]
     fn attribute_values_apply_without_environment() {
         let c = spec().resolve(vars(&[])).unwrap();
-        assert_eq!(c.get_schedules(), 5);
-        assert_eq!(c.get_seed(), 9);
-        assert_eq!(c.get_strategy(), Strategy::Random);
-        assert_eq!(c.get_max_steps(), 1_000);
+        assert_eq!(c.schedule_count(), 5);
+        assert_eq!(c.base_seed(), 9);
+        assert_eq!(c.chosen_strategy(), Strategy::Random);
+        assert_eq!(c.step_limit(), 1_000);
         assert_eq!(c.report_dir, None);
     }
 
@@ -354,17 +355,17 @@ mod tests {
     fn environment_overrides_every_attribute_value() {
         let c = spec()
             .resolve(vars(&[
-                ("GORO_SCHEDULES", "1000"),
-                ("GORO_SEED", "42"),
-                ("GORO_STRATEGY", "pct:2"),
-                ("GORO_MAX_STEPS", "77"),
-                ("GORO_REPORT_DIR", "/tmp/goro-reports"),
+                (env::SCHEDULES, "1000"),
+                (env::SEED, "42"),
+                (env::STRATEGY, "pct:2"),
+                (env::MAX_STEPS, "77"),
+                (env::REPORT_DIR, "/tmp/goro-reports"),
             ]))
             .unwrap();
-        assert_eq!(c.get_schedules(), 1000);
-        assert_eq!(c.get_seed(), 42);
-        assert_eq!(c.get_strategy(), Strategy::Pct { depth: 2 });
-        assert_eq!(c.get_max_steps(), 77);
+        assert_eq!(c.schedule_count(), 1000);
+        assert_eq!(c.base_seed(), 42);
+        assert_eq!(c.chosen_strategy(), Strategy::Pct { depth: 2 });
+        assert_eq!(c.step_limit(), 77);
         assert_eq!(
             c.report_dir,
             Some(std::path::PathBuf::from("/tmp/goro-reports"))
@@ -373,10 +374,10 @@ mod tests {
 
     #[test]
     fn environment_overrides_only_what_it_sets() {
-        let c = spec().resolve(vars(&[("GORO_SCHEDULES", "3")])).unwrap();
-        assert_eq!(c.get_schedules(), 3);
-        assert_eq!(c.get_seed(), 9, "the attribute's seed stays");
-        assert_eq!(c.get_max_steps(), 1_000);
+        let c = spec().resolve(vars(&[(env::SCHEDULES, "3")])).unwrap();
+        assert_eq!(c.schedule_count(), 3);
+        assert_eq!(c.base_seed(), 9, "the attribute's seed stays");
+        assert_eq!(c.step_limit(), 1_000);
     }
 
     #[test]
@@ -386,7 +387,7 @@ mod tests {
             ..TestSpec::default()
         };
         assert_eq!(
-            depth_only.resolve(vars(&[])).unwrap().get_strategy(),
+            depth_only.resolve(vars(&[])).unwrap().chosen_strategy(),
             Strategy::Pct { depth: 5 }
         );
         let pct = TestSpec {
@@ -394,14 +395,14 @@ mod tests {
             ..TestSpec::default()
         };
         assert_eq!(
-            pct.resolve(vars(&[])).unwrap().get_strategy(),
+            pct.resolve(vars(&[])).unwrap().chosen_strategy(),
             Strategy::Pct { depth: 3 }
         );
         assert_eq!(
             TestSpec::default()
                 .resolve(vars(&[]))
                 .unwrap()
-                .get_strategy(),
+                .chosen_strategy(),
             Strategy::Random
         );
     }
@@ -409,9 +410,9 @@ mod tests {
     #[test]
     fn a_bad_environment_value_is_an_error_naming_the_variable() {
         let e = spec()
-            .resolve(vars(&[("GORO_SCHEDULES", "lots")]))
+            .resolve(vars(&[(env::SCHEDULES, "lots")]))
             .unwrap_err();
-        assert_eq!(e.var, "GORO_SCHEDULES");
+        assert_eq!(e.var, env::SCHEDULES);
     }
 
     #[test]

@@ -228,6 +228,10 @@ pub struct Channel<T> {
     /// Owned by goro itself (a context's `done`), not by user code: the
     /// goroutine whose drop takes its handle with it did not hold it.
     internal: bool,
+    /// The detected schedule it was made in (0: outside any), and where:
+    /// a channel that outlives its program is refused (see `ch`).
+    serial: u32,
+    made: Site,
     /// Mirrors `closed` for the lock-free check of `send` on a closed channel.
     closed: AtomicBool,
     state: Mutex<State<T>>,
@@ -246,6 +250,8 @@ impl<T> Channel<T> {
             id,
             local: AtomicU64::new(0),
             internal: false,
+            serial: super::sched::serial(),
+            made: site,
             closed: AtomicBool::new(false),
             state: Mutex::new(State {
                 buf: VecDeque::with_capacity(cap.min(1024)),
@@ -286,10 +292,30 @@ impl<T> Channel<T> {
     #[inline]
     pub(crate) fn ch(&self) -> ObjId {
         if detect::active() {
+            if self.serial != super::sched::serial() && !self.internal {
+                self.foreign();
+            }
             super::sched::obj_cached(self.id, &self.local)
         } else {
             ObjId(self.id)
         }
+    }
+
+    /// A channel made outside the running schedule (a `static`, or one
+    /// made before `explore`) would carry its buffer and its close from one
+    /// schedule into the next: refused, at the place it was made.
+    #[cold]
+    fn foreign(&self) -> ! {
+        super::panic::panic_at(
+            self.made,
+            &format!(
+                "goro: the channel made at {}:{} belongs to another run: a channel in a `static` \
+                 (or made before `goro::run`/`explore`) would carry its state from one detected \
+                 schedule into the next; make it with `goro::PerRun`, or inside the run",
+                self.made.file(),
+                self.made.line()
+            ),
+        )
     }
 
     /// Mirrors the buffer's length for the detector (see `HandleCounts`).

@@ -157,6 +157,51 @@ impl<T> JoinSlot<T> {
         self.waker.wake();
     }
 
+    /// The goroutine called `goexit` at `at`: a join has no output to
+    /// take and panics; a detached handle has nobody to tell.
+    fn complete_goexit(
+        &self,
+        id: u64,
+        name: Option<&str>,
+        at: &'static std::panic::Location<'static>,
+    ) {
+        let mut st = self.state.lock();
+        if st.handle_gone {
+            return;
+        }
+        let message = format!(
+            "goroutine {id} called goro::goexit at {}:{}: it has no output to join",
+            at.file(),
+            at.line()
+        );
+        let report = match name {
+            Some(n) => format!(
+                "goroutine {id} [{n}] panicked at {}:{}: {message}",
+                at.file(),
+                at.line()
+            ),
+            None => format!(
+                "goroutine {id} panicked at {}:{}: {message}",
+                at.file(),
+                at.line()
+            ),
+        };
+        let crash = Crash {
+            report,
+            gid: id,
+            message: message.clone(),
+            file: rtpanic::intern(at.file()),
+            line: at.line(),
+            column: at.column(),
+        };
+        st.result = Some(Err(Panicked {
+            payload: Box::new(message),
+            crash,
+        }));
+        drop(st);
+        self.waker.wake();
+    }
+
     /// Polled by the handle: the output, or the panic to resume.
     pub(crate) fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, Panicked>> {
         if let Some(r) = self.state.lock().result.take() {
@@ -297,6 +342,14 @@ impl<F: Future> Future for Goroutine<F> {
             Ok(Poll::Pending) => return Poll::Pending,
             Ok(Poll::Ready(v)) => Ok(v),
             Err(payload) => {
+                if let Some(exit) = payload.downcast_ref::<crate::recover::Goexit>() {
+                    // `goexit`: the unwind ran the drops; the goroutine ends,
+                    // quietly, with no output.
+                    if let Some(Sink::Join(slot)) = this.sink.take() {
+                        slot.complete_goexit(*this.id, this.name.as_deref(), exit.0);
+                    }
+                    return Poll::Ready(());
+                }
                 let crash = crash(*this.id, this.name.as_deref(), &*payload);
                 Err(Panicked { payload, crash })
             }

@@ -61,7 +61,8 @@ pub(crate) fn install_hook() {
                     message: message.clone(),
                 })
             });
-            if !super::detect::active() {
+            // A panic that a `goro::recover` will catch is handled, not news.
+            if !super::detect::active() && !crate::recover::recovering() {
                 // Chain to the previous hook (a user's, or std's printer).
                 // Under the detector a panic is a finding, reported with its
                 // site, and printing it would only repeat it.

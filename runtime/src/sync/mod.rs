@@ -69,4 +69,4 @@ pub use map::Map;
 pub use mutex::{LockFuture, Mutex, MutexGuard};
 pub use once::Once;
 pub use rwlock::{ReadFuture, RwLock, RwLockReadGuard, RwLockWriteGuard, WriteFuture};
-pub use waitgroup::{WaitFuture, WaitGroup};
+pub use waitgroup::{DoneGuard, WaitFuture, WaitGroup};

@@ -152,6 +152,16 @@ impl<T: ?Sized> Mutex<T> {
     /// (it is being handed to a waiter). In normal mode a free mutex is taken
     /// even if goroutines are parked waiting for it, as in Go.
     ///
+    /// Never blocks and is not a scheduling point. Under the detector a
+    /// successful try is an acquire like [`lock`](Mutex::lock) (the last
+    /// unlock happens before it); a failed one orders nothing, so reading
+    /// shared data after a failed try is a race, as in Go.
+    ///
+    /// From synchronous code (a `Drop`, a callback) this is the only way to
+    /// take the lock; when it fails, do not spin: hand the work to a
+    /// goroutine (`goro::go!(async move { m.lock().await; .. })`), or keep
+    /// the state in an atomic or a channel instead.
+    ///
     /// # Examples
     ///
     /// ```

@@ -155,6 +155,11 @@ impl<T: ?Sized> RwLock<T> {
     /// `rw.TryRLock()`. `None` if a writer holds the lock or anyone is
     /// queued.
     ///
+    /// Never blocks. Under the detector a successful try is an acquire like
+    /// [`read`](RwLock::read); a failed one orders nothing. From synchronous
+    /// code it is the only way in; on failure hand the work to a goroutine
+    /// rather than spin (see [`Mutex::try_lock`](crate::sync::Mutex::try_lock)).
+    ///
     /// # Examples
     ///
     /// ```
@@ -175,6 +180,9 @@ impl<T: ?Sized> RwLock<T> {
 
     /// Locks for writing if that can be done without waiting: Go's
     /// `rw.TryLock()`. `None` if anyone holds the lock or is queued.
+    ///
+    /// Never blocks. Under the detector a successful try is an acquire like
+    /// [`write`](RwLock::write); a failed one orders nothing.
     ///
     /// # Examples
     ///

@@ -114,6 +114,35 @@ impl WaitGroup {
         self.inner.add(-1, Location::caller());
     }
 
+    /// A guard that calls [`done`](WaitGroup::done) when dropped: Go's
+    /// `defer wg.Done()` in one line. The decrement runs however the
+    /// goroutine ends: by returning, by a panic unwinding it (caught by
+    /// [`recover`](crate::recover) or not), or by [`goexit`](crate::goexit).
+    /// A negative counter is reported at this call.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// goro::run(async {
+    ///     let wg = goro::sync::WaitGroup::new();
+    ///     for _ in 0..3 {
+    ///         wg.add(1);
+    ///         goro::go!(clone(wg), async move {
+    ///             let _done = wg.done_on_drop(); // defer wg.Done()
+    ///             println!("working");
+    ///         });
+    ///     }
+    ///     wg.wait().await;
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn done_on_drop(&self) -> DoneGuard {
+        DoneGuard {
+            wg: self.clone(),
+            site: Location::caller(),
+        }
+    }
+
     /// Waits until the counter is zero: Go's `wg.Wait()`. Returns at once if
     /// it is zero already. Any number of goroutines may wait.
     ///
@@ -235,5 +264,36 @@ impl fmt::Debug for WaitFuture<'_> {
         f.debug_struct("WaitFuture")
             .field("parked", &self.parked.is_some())
             .finish()
+    }
+}
+
+/// Calls [`WaitGroup::done`] when dropped; made by
+/// [`WaitGroup::done_on_drop`] (Go's `defer wg.Done()`).
+///
+/// # Examples
+///
+/// ```
+/// use goro::sync::{DoneGuard, WaitGroup};
+///
+/// let wg = WaitGroup::new();
+/// wg.add(1);
+/// let g: DoneGuard = wg.done_on_drop();
+/// drop(g); // wg.Done()
+/// ```
+#[must_use = "dropping the guard at once calls done() at once; bind it: `let _done = ..`"]
+pub struct DoneGuard {
+    wg: WaitGroup,
+    site: &'static Location<'static>,
+}
+
+impl Drop for DoneGuard {
+    fn drop(&mut self) {
+        self.wg.inner.add(-1, self.site);
+    }
+}
+
+impl fmt::Debug for DoneGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DoneGuard").finish_non_exhaustive()
     }
 }

@@ -16,6 +16,7 @@
 
 mod proof;
 pub(crate) mod strategy;
+mod trace;
 
 use std::cell::{Cell, RefCell};
 use std::collections::BinaryHeap;
@@ -31,7 +32,7 @@ use std::time::Duration;
 use goro_analyzer::engine::{EndState, Held};
 use goro_analyzer::event::{Blocked, Event, Loc, ObjId, Op, Wait};
 use goro_analyzer::fxhash::FxHashMap as HashMap;
-use goro_analyzer::trace::{TraceStep, TRACE_SCHEMA};
+use goro_analyzer::trace::TraceStep;
 use goro_analyzer::{Engine, Finding};
 
 use strategy::Chooser;
@@ -234,6 +235,10 @@ pub(crate) struct ScheduleResult {
     pub(crate) trace_hash: u64,
     /// Every operation, when tracing was asked for.
     pub(crate) trace: Vec<TraceStep>,
+    /// Steps taken.
+    pub(crate) steps: u64,
+    /// The choices the schedule took, to replay or shrink it.
+    pub(crate) record: strategy::Record,
 }
 
 /// Settings of one schedule.
@@ -264,7 +269,7 @@ pub(crate) struct Exec {
     max_steps: u64,
     grace: Duration,
     hasher: goro_analyzer::fxhash::FxHasher,
-    trace: Option<Vec<TraceStep>>,
+    trace: Option<trace::Tracer>,
     objs: HashMap<u64, u64>,
     /// Set by a goro primitive that parks the running goroutine.
     parked: bool,
@@ -274,9 +279,6 @@ pub(crate) struct Exec {
     /// goes with it (channel handles, CancelFuncs) is what it held.
     teardown: Option<u64>,
     held: Vec<Held>,
-    /// Lost cancels of goroutines dropped at the end: reported for those
-    /// that were blocked forever.
-    teardown_events: Vec<Event>,
     /// Whether main can never be woken, and when to check.
     proof: proof::Proof,
 }
@@ -296,6 +298,11 @@ pub(crate) fn active() -> bool {
     ACTIVE.with(|a| a.get() != 0)
 }
 
+/// The running schedule's serial (0: none on this thread).
+pub(crate) fn serial() -> u32 {
+    ACTIVE.with(|a| a.get())
+}
+
 pub(crate) fn current_gid() -> u64 {
     CURRENT.with(|c| c.get())
 }
@@ -311,19 +318,16 @@ fn with_exec<R>(f: impl FnOnce(&mut Exec) -> R) -> Option<R> {
 }
 
 /// Applies `op` by goroutine `g` to the engine and the trace.
-pub(crate) fn emit(g: u64, mut op: Op, loc: Loc) {
+pub(crate) fn emit(g: u64, op: Op, loc: Loc) {
     if g == 0 {
-        // Timer callbacks act for no goroutine and order nothing; but a
-        // CancelFunc dropped with a goroutine at the end is that
-        // goroutine's lost cancel.
-        if let Op::LostCancel { at_teardown, .. } = &mut op {
-            *at_teardown = true;
-            with_exec(|ex| {
-                if let Some(t) = ex.teardown {
-                    ex.teardown_events.push(Event { g: t, op, loc });
-                }
-            });
-        }
+        // Timer callbacks act for no goroutine and order nothing; what goes
+        // with a goroutine dropped at the end is that goroutine's, for the
+        // engine to judge.
+        with_exec(|ex| {
+            if let Some(t) = ex.teardown {
+                ex.engine.apply_teardown(&Event { g: t, op, loc });
+            }
+        });
         return;
     }
     // Built once here and lent to the closure: moving a 96-byte event into
@@ -331,7 +335,7 @@ pub(crate) fn emit(g: u64, mut op: Op, loc: Loc) {
     let ev = Event { g, op, loc };
     with_exec(|ex| {
         if ex.teardown.is_some() {
-            // Drops at the end order nothing the findings depend on.
+            ex.engine.apply_teardown(&ev);
             return;
         }
         let ev = &ev;
@@ -341,22 +345,10 @@ pub(crate) fn emit(g: u64, mut op: Op, loc: Loc) {
         std::mem::discriminant(&ev.op).hash(&mut ex.hasher);
         (ev.loc.file.as_ptr() as usize, ev.loc.line, ev.loc.column).hash(&mut ex.hasher);
         if ex.trace.is_some() {
-            let step = TraceStep {
-                schema: TRACE_SCHEMA.to_string(),
-                test: None,
-                seed: ex.seed(),
-                step: ex.steps,
-                goroutine: g,
-                goroutine_name: ex.meta.get((g - 1) as usize).and_then(|m| m.name.clone()),
-                op: ev.op.name().to_string(),
-                file: ev.loc.file.to_string(),
-                line: ev.loc.line,
-                column: ev.loc.column,
-                obj: None,
-                from_step: None,
-            };
+            let (seed, step) = (ex.seed(), ex.steps);
+            let name = ex.meta.get((g - 1) as usize).and_then(|m| m.name.clone());
             if let Some(t) = ex.trace.as_mut() {
-                t.push(step);
+                t.record(seed, step, name, ev);
             }
         }
         ex.engine.apply(ev);
@@ -485,7 +477,9 @@ pub(crate) fn rand_below(n: usize) -> usize {
             }
             None => (0, 0),
         };
-        strategy::below(strategy::mix2(strategy::mix2(key, path), draw), n)
+        let seeded = strategy::below(strategy::mix2(strategy::mix2(key, path), draw), n);
+        // A replay takes its recorded draw instead; every draw is recorded.
+        ex.chooser.draw(n, seeded)
     })
     .unwrap_or(0)
 }
@@ -526,9 +520,7 @@ pub(crate) fn spawn(gid: u64, name: Option<&str>, loc: Loc, fut: BoxFuture) {
 
 impl Exec {
     fn seed(&self) -> u64 {
-        match &self.chooser {
-            Chooser::Random { seed } | Chooser::Pct { seed, .. } => *seed,
-        }
+        self.chooser.seed()
     }
 
     fn add_timer(&mut self, at: Duration, action: TimerAction) {
@@ -647,14 +639,13 @@ pub(crate) fn run_schedule(
         max_steps: cfg.max_steps,
         grace: cfg.grace,
         hasher: Default::default(),
-        trace: cfg.trace.then(Vec::new),
+        trace: cfg.trace.then(Default::default),
         objs: HashMap::default(),
         parked: false,
         main_done: false,
         main_done_at: Duration::ZERO,
         teardown: None,
         held: Vec::new(),
-        teardown_events: Vec::new(),
         proof: proof::Proof::default(),
     }));
     let prev = EXEC.with(|e| e.borrow_mut().replace(exec.clone()));
@@ -857,13 +848,6 @@ pub(crate) fn run_schedule(
             Some(mut state) => {
                 state.held = Some(std::mem::take(&mut ex.held));
                 ex.engine.finish(&state);
-                // A goroutine blocked forever never calls the CancelFuncs
-                // it holds.
-                for ev in std::mem::take(&mut ex.teardown_events) {
-                    if state.blocked.iter().any(|b| b.g == ev.g) {
-                        ex.engine.apply(&ev);
-                    }
-                }
             }
             None => ex.engine.finish(&EndState::default()),
         }
@@ -876,8 +860,10 @@ pub(crate) fn run_schedule(
         .into_inner();
     ScheduleResult {
         trace_hash: ex.hasher.finish(),
-        trace: ex.trace.unwrap_or_default(),
+        trace: ex.trace.map(trace::Tracer::finish).unwrap_or_default(),
         findings: ex.engine.into_findings(),
         ending,
+        steps: ex.steps,
+        record: ex.chooser.into_record(),
     }
 }

@@ -1,0 +1,110 @@
+//! The detectors: one file per rule, each reading the happens-before core
+//! ([`Hb`]) and reporting into [`Findings`].
+//!
+//! Every event goes to every detector in the order of [`detectors!`] below,
+//! *before* the core applies the event's edges: a detector judges an
+//! operation from the state it started in (a send is checked against what
+//! its goroutine knew before it sent). The one exception is an atomic
+//! operation, whose acquire comes first ([`Hb::before`]): the access it makes
+//! is ordered after what it read. At the end of a schedule every detector
+//! sees the end state, in the same order. Dispatch is static (a fixed list of
+//! fields), and a detector that ignores an event costs one `match`.
+//!
+//! Detectors never change the core and never see each other: what two of
+//! them need (who holds a lock, who used a channel) is in the core.
+//!
+//! # Adding a detector
+//!
+//! 1. Write `engine/detect/NAME.rs`: a `#[derive(Default)]` struct holding
+//!    its state, `impl Detector` for it (`on_event`, plus `on_finish` if it
+//!    judges the end state, `on_teardown` if it judges what goes with a
+//!    goroutine dropped at the end), a `pub(crate) const DESCRIPTION` (one
+//!    line saying what the kind is), and the message, notes and help text
+//!    inside the rule that reports them. Build sites with
+//!    [`site`](super::findings::site) /
+//!    [`site_at`](super::findings::site_at), report with
+//!    [`Findings::report`], and put its unit tests (a hand-written buggy
+//!    trace and its fixed twin, through `Engine::apply`) in the same file.
+//! 2. Register it: `pub(crate) mod NAME;` and one line `NAME: NAME::Type,`
+//!    in the `detectors!` list below. Its place in the list matters only
+//!    for the order of the findings made at the end of a schedule.
+//! 3. Name its kind. A new kind is a `FindingKind` variant in `finding.rs`
+//!    (the enum, `ALL`, `as_str`); either way, `FindingKind::description`
+//!    gets `NAME` in its `use` list and the arm `Kind => NAME::DESCRIPTION`.
+//!    The renderers need nothing more.
+//! 4. Add a fixture pair, `fixtures/src/NAME.rs` (the buggy program and its
+//!    fixed twin, the sites marked `// <<name>>`; `pub mod NAME;` in
+//!    `fixtures/src/lib.rs`), and its test `fixtures/tests/findings/NAME.rs`
+//!    (`mod NAME;` in that directory's `main.rs`), asserting the kind and
+//!    sites for the bug and nothing for the fix.
+//!
+//! If the rule needs a fact of the execution that the core does not keep,
+//! add it to [`Hb`] with a read-only accessor, rather than reading it from
+//! another detector.
+
+mod blocked;
+pub(crate) mod chan_misuse;
+pub(crate) mod deadlock;
+pub(crate) mod leak;
+pub(crate) mod lock_order;
+pub(crate) mod lost_cancel;
+pub(crate) mod panic;
+pub(crate) mod race;
+pub(crate) mod waitgroup;
+
+use crate::event::Event;
+
+use super::findings::Findings;
+use super::hb::Hb;
+use super::EndState;
+
+/// One rule over the happens-before core.
+pub(crate) trait Detector {
+    /// Judges `ev` before the core applies its edges.
+    fn on_event(&mut self, hb: &Hb, ev: &Event, out: &mut Findings);
+
+    /// An operation of goroutine `ev.g` made while it was dropped at the
+    /// end of the schedule (a CancelFunc that went with it): it orders
+    /// nothing, and most rules ignore it.
+    fn on_teardown(&mut self, _hb: &Hb, _ev: &Event) {}
+
+    /// Judges the state the schedule ended in.
+    fn on_finish(&mut self, _hb: &Hb, _end: &EndState, _out: &mut Findings) {}
+}
+
+/// Declares the detectors, in the order they see events and the end.
+macro_rules! detectors {
+    ($($field:ident: $ty:ty,)*) => {
+        /// Every detector.
+        #[derive(Default)]
+        pub(crate) struct Detectors {
+            $($field: $ty,)*
+        }
+
+        impl Detectors {
+            #[inline(always)]
+            pub(crate) fn on_event(&mut self, hb: &Hb, ev: &Event, out: &mut Findings) {
+                $(self.$field.on_event(hb, ev, out);)*
+            }
+
+            pub(crate) fn on_teardown(&mut self, hb: &Hb, ev: &Event) {
+                $(self.$field.on_teardown(hb, ev);)*
+            }
+
+            pub(crate) fn on_finish(&mut self, hb: &Hb, end: &EndState, out: &mut Findings) {
+                $(self.$field.on_finish(hb, end, out);)*
+            }
+        }
+    };
+}
+
+detectors! {
+    race: race::Race,
+    chan_misuse: chan_misuse::ChanMisuse,
+    waitgroup: waitgroup::WaitGroupMisuse,
+    leak: leak::Leak,
+    deadlock: deadlock::Deadlock,
+    lock_order: lock_order::LockOrder,
+    lost_cancel: lost_cancel::LostCancel,
+    panic: panic::Panic,
+}

@@ -1,0 +1,163 @@
+//! Data races: two accesses to one location, at least one a write (and not
+//! both atomic), that no happens-before edge orders. FastTrack shadows
+//! ([`Shadow`]) keep each location's last write and its read frontier.
+
+use crate::event::{Addr, Event, Gid, Loc, Op};
+use crate::finding::FindingKind;
+use crate::fxhash::FxHashMap as HashMap;
+
+use super::super::findings::{site_at, Findings, Report};
+use super::super::hb::{clock_index, Hb};
+use super::super::shadow::{Access, Race as RacingPair, Shadow};
+use super::Detector;
+
+/// What a data race is.
+pub(crate) const DESCRIPTION: &str =
+    "Two accesses to one location, at least one a write, not ordered by happens-before.";
+
+/// The shadows of the tracked locations.
+#[derive(Default)]
+pub(crate) struct Race {
+    shadows: HashMap<Addr, Shadow>,
+}
+
+impl Detector for Race {
+    #[inline(always)]
+    fn on_event(&mut self, hb: &Hb, ev: &Event, out: &mut Findings) {
+        match &ev.op {
+            Op::Read { addr, what } => {
+                self.access(hb, ev.g, *addr, ev.loc, false, false, what, out)
+            }
+            Op::Write { addr, what } => {
+                self.access(hb, ev.g, *addr, ev.loc, true, false, what, out)
+            }
+            Op::Atomic { addr, write, what } => {
+                self.access(hb, ev.g, *addr, ev.loc, *write, true, what, out)
+            }
+            Op::Free { addr } => {
+                self.shadows.remove(addr);
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Race {
+    #[allow(clippy::too_many_arguments)]
+    fn access(
+        &mut self,
+        hb: &Hb,
+        g: Gid,
+        addr: Addr,
+        loc: Loc,
+        write: bool,
+        atomic: bool,
+        what: &str,
+        out: &mut Findings,
+    ) {
+        let e = hb.epoch(g, loc);
+        let cur = Access {
+            g,
+            clk: e.clk,
+            loc,
+            write,
+            atomic,
+            frames: e.frames,
+        };
+        let gs = hb.goroutine(g);
+        let ordered =
+            |p: &Access| p.g == g || gs.is_some_and(|gs| gs.knows(clock_index(p.g), p.clk));
+        let mut races: Vec<RacingPair> = Vec::new();
+        self.shadows
+            .entry(addr)
+            .or_default()
+            .access(cur, ordered, &mut races);
+        for r in races {
+            report(hb, r, what, out);
+        }
+    }
+}
+
+fn report(hb: &Hb, r: RacingPair, what: &str, out: &mut Findings) {
+    let what = &short_type_name(what);
+    let op = |a: &Access| match (a.write, a.atomic) {
+        (true, false) => "write",
+        (false, false) => "read",
+        (true, true) => "atomic write",
+        (false, true) => "atomic read",
+    };
+    let primary = site_at(hb, r.cur.g, r.cur.loc, op(&r.cur), &r.cur.frames);
+    let related = vec![site_at(
+        hb,
+        r.prev.g,
+        r.prev.loc,
+        op(&r.prev),
+        &r.prev.frames,
+    )];
+    let notes = vec![format!(
+        "no happens-before edge orders them: after its {} goroutine {} did nothing \
+         (channel operation, lock, WaitGroup, atomic) that goroutine {} waited for before \
+         its {}",
+        op(&r.prev),
+        r.prev.g,
+        r.cur.g,
+        op(&r.cur)
+    )];
+    out.report(
+        hb,
+        Report {
+            kind: FindingKind::DataRace,
+            observed: false,
+            message: format!(
+                "data race on {what}: {} by goroutine {} and {} by goroutine {}",
+                op(&r.cur),
+                r.cur.g,
+                op(&r.prev),
+                r.prev.g
+            ),
+            primary,
+            related,
+            notes,
+            help: format!(
+                "protect the {what} with a goro::sync::Mutex, make it an atomic, or hand it \
+                 over through a channel"
+            ),
+        },
+    );
+}
+
+/// `goro::shared::Shared<alloc::string::String>` as users write it:
+/// `Shared<String>`.
+fn short_type_name(full: &str) -> String {
+    let mut out = String::with_capacity(full.len());
+    let mut segment = String::new();
+    for ch in full.chars() {
+        if ch.is_alphanumeric() || ch == '_' || ch == ':' {
+            segment.push(ch);
+        } else {
+            out.push_str(segment.rsplit("::").next().unwrap_or(&segment));
+            segment.clear();
+            out.push(ch);
+        }
+    }
+    out.push_str(segment.rsplit("::").next().unwrap_or(&segment));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn short_type_names() {
+        assert_eq!(
+            super::short_type_name("goro::shared::Shared<alloc::string::String>"),
+            "Shared<String>"
+        );
+        assert_eq!(super::short_type_name("u64"), "u64");
+        assert_eq!(
+            super::short_type_name(
+                "std::collections::HashMap<u8, (i32, core::option::Option<u8>)>"
+            ),
+            "HashMap<u8, (i32, Option<u8>)>"
+        );
+    }
+}

@@ -1,0 +1,554 @@
+//! The happens-before core: Go's memory model over vector clocks, and who
+//! did what to which object. Detectors read it; only the engine changes it.
+//!
+//! Edges (DESIGN.md, "Happens-before"): spawn → child start; child end →
+//! join; the k-th send → the k-th receive completes; the k-th receive → the
+//! (k+C)-th send completes (C = 0: rendezvous both ways); close → a receive
+//! that observes it; unlock → next lock (RwLock: write unlock → reads, read
+//! unlocks → write lock); `done` → `wait` returns; `Once` body → every
+//! return; atomics synchronize like Go's `sync/atomic`; `release(x)` →
+//! `acquire(x)`.
+//!
+//! A goroutine's clock is kept as a shared base clock plus its own entry and
+//! its parent's entry at the spawn, so a million goroutines that never
+//! synchronize with each other cost a million pointers, not a million
+//! clocks; a release joins the base and then sets those two entries in the
+//! target, which is usually the only owner of its nodes.
+//!
+//! Beside the clocks it keeps what the blocking detectors ask of an
+//! execution: who holds each lock, who used each channel, who added to each
+//! WaitGroup. These order nothing, but every channel operation already looks
+//! its channel up here, so noting its users costs no second lookup.
+
+use std::cell::OnceCell;
+use std::sync::Arc;
+
+use crate::event::{Addr, Event, FrameLoc, Gid, Loc, ObjId, Op};
+use crate::fxhash::FxHashMap as HashMap;
+use crate::vv::VClock;
+
+use super::table::Table;
+
+/// A shadow call chain, shared by every access made under it.
+pub(crate) type Frames = Option<Arc<[FrameLoc]>>;
+
+/// Goroutine ids start at 1; clock indices at 0.
+pub(crate) fn clock_index(g: Gid) -> u32 {
+    u32::try_from(g.saturating_sub(1)).unwrap_or(u32::MAX)
+}
+
+/// Per-goroutine state.
+pub(crate) struct G {
+    /// What this goroutine has seen of others (its own entry may lag `own`;
+    /// its parent's entry may lag `inherit`).
+    base: VClock,
+    /// Its own logical time: the epoch of its current accesses.
+    own: u32,
+    /// The parent's `(index, epoch)` at the spawn when `base` does not hold
+    /// it yet: folding it in would copy a path of the parent's clock per
+    /// child.
+    inherit: Option<(u32, u32)>,
+    name: Option<String>,
+    parent: Option<Gid>,
+    created_at: Option<Loc>,
+    /// Its shadow call chain, innermost last, and a shared snapshot of it,
+    /// made by the first epoch that needs it (a cell: detectors read the
+    /// core through `&`).
+    frames: Vec<FrameLoc>,
+    snapshot: OnceCell<Arc<[FrameLoc]>>,
+}
+
+impl G {
+    fn new(
+        base: VClock,
+        name: Option<String>,
+        parent: Option<Gid>,
+        created_at: Option<Loc>,
+    ) -> Self {
+        G {
+            base,
+            own: 1,
+            inherit: None,
+            name,
+            parent,
+            created_at,
+            frames: Vec::new(),
+            snapshot: OnceCell::new(),
+        }
+    }
+
+    /// A goroutine first seen in an event rather than at its spawn.
+    fn unknown() -> Self {
+        G::new(VClock::new(), None, None, None)
+    }
+
+    /// Whether this goroutine has seen goroutine index `idx` at `clk`.
+    #[inline]
+    pub(crate) fn knows(&self, idx: u32, clk: u32) -> bool {
+        self.base.get(idx) >= clk || matches!(self.inherit, Some((i, v)) if i == idx && v >= clk)
+    }
+
+    /// `base ⊔= source`.
+    fn acquire(&mut self, source: &VClock) {
+        self.base.join(source);
+        self.forget_absorbed_inherit();
+    }
+
+    /// Drops `inherit` once `base` holds it.
+    fn forget_absorbed_inherit(&mut self) {
+        if self.inherit.is_some_and(|(i, v)| self.base.get(i) >= v) {
+            self.inherit = None;
+        }
+    }
+
+    /// Moves this goroutine's clock into `target` (`target ⊔= C_g`, its
+    /// inherited entry folded in) and starts its next epoch. Its base is
+    /// left empty: the caller gives it what it acquired. Moving the base
+    /// out first means `target`'s nodes are `target`'s alone when the
+    /// entries are set, so an exchange repeated over the same clocks
+    /// copies no nodes.
+    // Inlined: it is the body of every channel operation.
+    #[inline(always)]
+    fn exchange_into(&mut self, idx: u32, target: &mut VClock) {
+        let base = std::mem::take(&mut self.base);
+        target.join(&base);
+        drop(base);
+        for (j, v) in self.inherit.take().into_iter().chain([(idx, self.own)]) {
+            target.raise(j, v);
+        }
+        self.own += 1;
+    }
+
+    /// `target ⊔= C_g` without building `C_g`: the base, then the two
+    /// entries kept beside it, set in `target` (whose nodes are usually its
+    /// own, so nothing is copied). `idx` is this goroutine's clock index.
+    fn join_into(&self, idx: u32, target: &mut VClock) {
+        target.join(&self.base);
+        for (i, v) in self.inherit.into_iter().chain([(idx, self.own)]) {
+            target.raise(i, v);
+        }
+    }
+
+    /// Whether `e` (of goroutine `e.g`) happens before this goroutine's
+    /// current point; `me` is this goroutine's id.
+    #[inline]
+    pub(crate) fn orders(&self, me: Gid, e: &Epoch) -> bool {
+        e.g == me || self.knows(clock_index(e.g), e.clk)
+    }
+
+    /// Its current epoch, at `loc`; `g` is its id.
+    #[inline]
+    pub(crate) fn epoch(&self, g: Gid, loc: Loc) -> Epoch {
+        Epoch {
+            g,
+            clk: self.own,
+            loc,
+            frames: self.frames(),
+        }
+    }
+
+    /// Folds `inherit` into `base` (a path copy when `base` is shared).
+    fn fold_inherit(&mut self) {
+        if let Some((i, v)) = self.inherit.take() {
+            self.base.raise(i, v);
+        }
+    }
+
+    /// A shared snapshot of its call chain (`None` when empty).
+    #[inline]
+    pub(crate) fn frames(&self) -> Frames {
+        if self.frames.is_empty() {
+            return None;
+        }
+        Some(
+            self.snapshot
+                .get_or_init(|| self.frames.as_slice().into())
+                .clone(),
+        )
+    }
+
+    fn frames_changed(&mut self) {
+        self.snapshot.take();
+    }
+}
+
+/// A prior operation that a later one must be ordered after.
+#[derive(Clone, Debug)]
+pub(crate) struct Epoch {
+    pub(crate) g: Gid,
+    pub(crate) clk: u32,
+    pub(crate) loc: Loc,
+    pub(crate) frames: Frames,
+}
+
+/// A channel's clocks, and who used it.
+#[derive(Default)]
+struct Chan {
+    cap: usize,
+    sends: u64,
+    recvs: u64,
+    /// Go's per-slot clocks of a buffered channel (slot = k mod cap).
+    slots: Vec<VClock>,
+    /// Released by the close; acquired by a receive that observes it.
+    closed: Option<VClock>,
+    /// Goroutines that sent or closed / received here (the first few): who
+    /// could unblock a goroutine stuck on this channel.
+    senders_seen: Vec<Gid>,
+    receivers_seen: Vec<Gid>,
+}
+
+/// How many goroutines a channel or WaitGroup remembers for explanations.
+const SEEN: usize = 16;
+
+fn note_seen(v: &mut Vec<Gid>, g: Gid) {
+    if v.len() < SEEN && !v.contains(&g) {
+        v.push(g);
+    }
+}
+
+#[derive(Default)]
+struct RwClocks {
+    /// Released by write unlocks; acquired by every lock.
+    w: VClock,
+    /// Joined by read unlocks; acquired by write locks.
+    r: VClock,
+}
+
+/// The happens-before state of one execution.
+#[derive(Default)]
+pub(crate) struct Hb {
+    gs: Table<G>,
+    /// Goroutines that ended, with their last epoch.
+    ends: Table<u32>,
+    /// Clocks of plain objects (Mutex, WaitGroup, Once, `race::release`).
+    objs: HashMap<ObjId, VClock>,
+    rws: HashMap<ObjId, RwClocks>,
+    chans: HashMap<ObjId, Chan>,
+    atomics: HashMap<Addr, VClock>,
+    /// Who holds each lock, and where they took it.
+    holders: HashMap<ObjId, Vec<(Gid, Loc)>>,
+    /// Goroutines that called `add` or `done` on each WaitGroup (the first
+    /// few).
+    adders: HashMap<ObjId, Vec<Gid>>,
+}
+
+impl Hb {
+    fn g(&mut self, g: Gid) -> &mut G {
+        self.gs.get_or_insert_with(g, G::unknown)
+    }
+
+    /// Goroutine `g`'s state, if any event named it.
+    #[inline]
+    pub(crate) fn goroutine(&self, g: Gid) -> Option<&G> {
+        self.gs.get(&g)
+    }
+
+    /// Whether goroutine `g` ended.
+    pub(crate) fn ended(&self, g: Gid) -> bool {
+        self.ends.contains_key(&g)
+    }
+
+    /// `g`'s name, parent and creation site.
+    pub(crate) fn identity(&self, g: Gid) -> (Option<&str>, Option<Gid>, Option<Loc>) {
+        match self.gs.get(&g) {
+            Some(x) => (x.name.as_deref(), x.parent, x.created_at),
+            None => (None, None, None),
+        }
+    }
+
+    /// `g`'s call chain now.
+    pub(crate) fn call_chain(&self, g: Gid) -> &[FrameLoc] {
+        self.gs.get(&g).map_or(&[], |x| &x.frames)
+    }
+
+    /// `g`'s current epoch, at `loc` (a goroutine no event named yet is at
+    /// its first).
+    #[inline]
+    pub(crate) fn epoch(&self, g: Gid, loc: Loc) -> Epoch {
+        match self.gs.get(&g) {
+            Some(x) => x.epoch(g, loc),
+            None => Epoch {
+                g,
+                clk: 1,
+                loc,
+                frames: None,
+            },
+        }
+    }
+
+    /// Whether `e` happens before `g`'s current point.
+    #[inline]
+    pub(crate) fn ordered(&self, e: &Epoch, g: Gid) -> bool {
+        if e.g == g {
+            return true;
+        }
+        match self.gs.get(&g) {
+            Some(gs) => gs.orders(g, e),
+            None => false,
+        }
+    }
+
+    /// `g`'s full clock (base with its own and inherited entries).
+    pub(crate) fn clock(&self, g: Gid) -> VClock {
+        let Some(gs) = self.gs.get(&g) else {
+            let mut c = VClock::new();
+            c.set(clock_index(g), 1);
+            return c;
+        };
+        let mut c = gs.base.clone();
+        if let Some((i, v)) = gs.inherit {
+            c.raise(i, v);
+        }
+        let idx = clock_index(g);
+        if c.get(idx) != gs.own {
+            c.set(idx, gs.own);
+        }
+        c
+    }
+
+    /// The goroutines that held lock `obj` and have not released it, with
+    /// where they took it, first taker first.
+    pub(crate) fn lock_holders(&self, obj: ObjId) -> &[(Gid, Loc)] {
+        self.holders.get(&obj).map_or(&[], Vec::as_slice)
+    }
+
+    /// Goroutines that sent on or closed channel `ch` (`send`), or received
+    /// from it: the first few.
+    pub(crate) fn chan_users(&self, ch: ObjId, send: bool) -> &[Gid] {
+        self.chans.get(&ch).map_or(&[], |c| {
+            if send {
+                &c.senders_seen
+            } else {
+                &c.receivers_seen
+            }
+        })
+    }
+
+    /// Goroutines that called `add` or `done` on WaitGroup `wg`: the first
+    /// few.
+    pub(crate) fn wg_adders(&self, wg: ObjId) -> &[Gid] {
+        self.adders.get(&wg).map_or(&[], Vec::as_slice)
+    }
+
+    /// `target ⊔= C_g`, then `g` moves to a new epoch.
+    fn release_into(&mut self, g: Gid, target: &mut VClock) {
+        self.g(g).join_into(clock_index(g), target);
+        self.g(g).own += 1;
+    }
+
+    /// The edges an operation takes in before it is judged: an atomic
+    /// operation reads what earlier ones released (it is an access at that
+    /// point) and releases in [`Hb::apply`].
+    #[inline(always)]
+    pub(crate) fn before(&mut self, ev: &Event) {
+        if let Op::Atomic { addr, .. } = &ev.op {
+            if let Some(c) = self.atomics.get(addr) {
+                self.gs.get_or_insert_with(ev.g, G::unknown).acquire(c);
+            } else {
+                self.g(ev.g);
+            }
+        }
+    }
+
+    /// Applies the edges of one event, after the detectors have judged it
+    /// from the state it started in.
+    #[inline(always)]
+    pub(crate) fn apply(&mut self, ev: &Event) {
+        let g = ev.g;
+        let loc = &ev.loc;
+        match &ev.op {
+            Op::Spawn { child, name } => {
+                // The child starts from the parent's base, sharing it; only
+                // the parent's own entry is new to it. A parent that has an
+                // inherited entry of its own folds it in once.
+                let p = self.g(g);
+                p.fold_inherit();
+                let base = p.base.clone();
+                let inherit = Some((clock_index(g), p.own));
+                p.own += 1;
+                let mut c = G::new(base, name.clone(), Some(g), Some(*loc));
+                c.inherit = inherit;
+                self.gs.insert(*child, c);
+            }
+            Op::End => {
+                // Its clock stays in `gs` (nothing changes it any more); a
+                // join reads it from there.
+                let own = self.g(g).own;
+                self.ends.insert(g, own);
+            }
+            Op::Join { child } => {
+                if self.ends.contains_key(child) {
+                    let mut base = std::mem::take(&mut self.g(g).base);
+                    self.g(*child).join_into(clock_index(*child), &mut base);
+                    let gs = self.g(g);
+                    gs.base = base;
+                    gs.forget_absorbed_inherit();
+                }
+            }
+            Op::ChanMake { ch, cap } => {
+                self.chans.insert(
+                    *ch,
+                    Chan {
+                        cap: *cap,
+                        ..Chan::default()
+                    },
+                );
+            }
+            Op::ChanSend { ch } => self.chan_op(*ch, g, true),
+            Op::ChanRecv { ch } => self.chan_op(*ch, g, false),
+            Op::ChanRendezvous { ch, receiver, .. } => {
+                let c = self.chans.entry(*ch).or_default();
+                note_seen(&mut c.senders_seen, g);
+                note_seen(&mut c.receivers_seen, *receiver);
+                // Both sides end with C_s ⊔ C_r; when the two shared the
+                // result of their last rendezvous (a ping-pong), nothing is
+                // copied.
+                let mut both = VClock::new();
+                for who in [g, *receiver] {
+                    self.g(who).exchange_into(clock_index(who), &mut both);
+                }
+                self.g(g).base = both.clone();
+                self.g(*receiver).base = both;
+            }
+            Op::ChanClose { ch } => {
+                note_seen(&mut self.chans.entry(*ch).or_default().senders_seen, g);
+                let mut c = VClock::new();
+                self.release_into(g, &mut c);
+                self.chans.entry(*ch).or_default().closed = Some(c);
+            }
+            Op::ChanRecvClosed { ch } => {
+                if let Some(c) = self.chans.get(ch).and_then(|c| c.closed.as_ref()) {
+                    self.gs.get_or_insert_with(g, G::unknown).acquire(c);
+                }
+            }
+            // No edges; the goroutine is known from here on, as when the
+            // checks of these ops looked it up themselves.
+            Op::SendOnClosed { .. } | Op::CloseOfClosed { .. } | Op::Panic { .. } => {
+                self.g(g);
+            }
+            Op::Acquire { obj } => {
+                if let Some(c) = self.objs.get(obj) {
+                    self.gs.get_or_insert_with(g, G::unknown).acquire(c);
+                }
+            }
+            Op::Release { obj } | Op::Unlock { obj } => {
+                if let Op::Unlock { .. } = ev.op {
+                    self.released(g, *obj);
+                }
+                let mut c = self.objs.remove(obj).unwrap_or_default();
+                self.release_into(g, &mut c);
+                self.objs.insert(*obj, c);
+            }
+            Op::Lock { obj } => {
+                let me = self.gs.get_or_insert_with(g, G::unknown);
+                if let Some(c) = self.objs.get(obj) {
+                    me.acquire(c);
+                }
+                self.holders.entry(*obj).or_default().push((g, *loc));
+            }
+            Op::RLock { obj } => {
+                let rw = self.rws.entry(*obj).or_default();
+                self.gs.get_or_insert_with(g, G::unknown).acquire(&rw.w);
+                self.holders.entry(*obj).or_default().push((g, *loc));
+            }
+            Op::WLock { obj } => {
+                let rw = self.rws.entry(*obj).or_default();
+                let me = self.gs.get_or_insert_with(g, G::unknown);
+                me.acquire(&rw.w);
+                me.acquire(&rw.r);
+                self.holders.entry(*obj).or_default().push((g, *loc));
+            }
+            Op::RUnlock { obj } => {
+                self.released(g, *obj);
+                let mut r = std::mem::take(&mut self.rws.entry(*obj).or_default().r);
+                self.release_into(g, &mut r);
+                self.rws.entry(*obj).or_default().r = r;
+            }
+            Op::WUnlock { obj } => {
+                self.released(g, *obj);
+                let mut w = std::mem::take(&mut self.rws.entry(*obj).or_default().w);
+                self.release_into(g, &mut w);
+                self.rws.entry(*obj).or_default().w = w;
+            }
+            Op::WgAdd { wg, delta, counter } => {
+                note_seen(self.adders.entry(*wg).or_default(), g);
+                // `done` → `wait` returns (the runtime reports a returning
+                // `wait` as an `Acquire`); a negative counter panicked
+                // instead.
+                if *counter >= 0 && *delta < 0 {
+                    let mut c = self.objs.remove(wg).unwrap_or_default();
+                    self.release_into(g, &mut c);
+                    self.objs.insert(*wg, c);
+                }
+            }
+            // No edges (a returning `wait` is an `Acquire`); see above.
+            Op::WgWait { .. } | Op::Read { .. } | Op::Write { .. } => {
+                self.g(g);
+            }
+            Op::Atomic { addr, .. } => {
+                // Sequentially consistent: every atomic op on a location both
+                // acquires ([`Hb::before`]) and releases it.
+                let mut c = self.atomics.remove(addr).unwrap_or_default();
+                self.release_into(g, &mut c);
+                self.atomics.insert(*addr, c);
+            }
+            Op::Free { addr } => {
+                self.atomics.remove(addr);
+            }
+            Op::LockWait { .. } | Op::LostCancel { .. } => {}
+            Op::FrameEnter { function } => {
+                let gs = self.g(g);
+                gs.frames.push(FrameLoc {
+                    function,
+                    loc: *loc,
+                });
+                gs.frames_changed();
+            }
+            Op::FrameExit => {
+                let gs = self.g(g);
+                gs.frames.pop();
+                gs.frames_changed();
+            }
+        }
+    }
+
+    /// A send or receive completing on a buffered channel (or one side of
+    /// an unbuffered one): the k-th op acquires and releases slot k mod C
+    /// (Go's capacity rule). The hottest path of the engine, so it looks the
+    /// goroutine and the channel up once each.
+    fn chan_op(&mut self, ch: ObjId, g: Gid, send: bool) {
+        let me = self.gs.get_or_insert_with(g, G::unknown);
+        let c = self.chans.entry(ch).or_default();
+        note_seen(
+            if send {
+                &mut c.senders_seen
+            } else {
+                &mut c.receivers_seen
+            },
+            g,
+        );
+        let k = if send { &mut c.sends } else { &mut c.recvs };
+        let i = (*k % c.cap.max(1) as u64) as usize;
+        *k += 1;
+        if c.slots.len() <= i {
+            c.slots.resize_with(i + 1, VClock::new);
+        }
+        // Acquire and release at once: slot ⊔= C_g, then the goroutine takes
+        // the result as its base (a goroutine streaming over a channel
+        // copies no clock nodes).
+        let slot = &mut c.slots[i];
+        me.exchange_into(clock_index(g), slot);
+        me.base = slot.clone();
+    }
+
+    /// `g` released lock `obj`.
+    fn released(&mut self, g: Gid, obj: ObjId) {
+        if let Some(h) = self.holders.get_mut(&obj) {
+            // A guard may be dropped by another goroutine than the locker.
+            let i = h.iter().position(|(x, _)| *x == g).unwrap_or(0);
+            if !h.is_empty() {
+                h.remove(i);
+            }
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! `Replay`: follows an explicit choice sequence, as recorded from another
+//! schedule or shrunk from one, and its compact text form (`GORO_REPLAY`).
+//!
+//! A choice sequence has one entry per *choice point*, in the order the
+//! schedule reaches them: a step where more than one goroutine could run
+//! (the entry is the goroutine id that ran), and a seeded draw among more
+//! than one value (a `select!` case order; the entry is the value drawn).
+//! Forced steps and one-way draws are no choice and have no entry, so a
+//! sequence is short when the program is mostly sequential.
+//!
+//! Replaying, a choice point takes its entry when the entry is possible
+//! there (the goroutine is ready, the value is in range) and the default
+//! otherwise, and so does every choice point past the sequence's end. The
+//! default keeps running the goroutine of the previous step if it is
+//! ready, else runs the lowest ready id; a draw's default is 0. So a
+//! sequence whose entries are all defaults preempts nothing.
+//!
+//! Text form: entries separated by `,`; an entry is a number or `_` (the
+//! default), optionally followed by `xN` for N repeats (`_x12,2,3x4`).
+//! Defaults at the end are dropped; the empty sequence is written `_`.
+
+use std::fmt::Write as _;
+
+/// The entry meaning "the default choice".
+pub(crate) const DEFAULT: u32 = u32::MAX;
+
+/// Replay's state for one schedule.
+pub(crate) struct Replay {
+    choices: Vec<u32>,
+    next: usize,
+}
+
+impl Replay {
+    pub(crate) fn new(choices: Vec<u32>) -> Self {
+        Replay { choices, next: 0 }
+    }
+
+    /// The goroutine to run among `ready` (at least two), `last` having
+    /// run the previous step.
+    pub(crate) fn choose(&mut self, last: u64, ready: &[u64]) -> u64 {
+        let want = self.take();
+        if want != DEFAULT && ready.contains(&u64::from(want)) {
+            return u64::from(want);
+        }
+        default_choice(last, ready)
+    }
+
+    /// A draw in `0..n` (n at least two).
+    pub(crate) fn draw(&mut self, n: usize) -> usize {
+        match self.take() {
+            v if (v as usize) < n => v as usize,
+            _ => 0,
+        }
+    }
+
+    fn take(&mut self) -> u32 {
+        let v = self.choices.get(self.next).copied().unwrap_or(DEFAULT);
+        self.next += 1;
+        v
+    }
+}
+
+/// Keep running `last` if it is ready, else the lowest ready id.
+pub(crate) fn default_choice(last: u64, ready: &[u64]) -> u64 {
+    if ready.contains(&last) {
+        last
+    } else {
+        *ready.iter().min().expect("ready is non-empty")
+    }
+}
+
+/// The text form of a choice sequence (see the module docs).
+pub(crate) fn encode(choices: &[u32]) -> String {
+    let end = choices
+        .iter()
+        .rposition(|&c| c != DEFAULT)
+        .map_or(0, |i| i + 1);
+    let mut out = String::new();
+    let mut i = 0;
+    while i < end {
+        let c = choices[i];
+        let run = choices[i..end].iter().take_while(|&&d| d == c).count();
+        if !out.is_empty() {
+            out.push(',');
+        }
+        if c == DEFAULT {
+            out.push('_');
+        } else {
+            let _ = write!(out, "{c}");
+        }
+        if run > 1 {
+            let _ = write!(out, "x{run}");
+        }
+        i += run;
+    }
+    if out.is_empty() {
+        out.push('_');
+    }
+    out
+}
+
+/// Parses the text form; the error says which entry is wrong and why.
+pub(crate) fn decode(s: &str) -> Result<Vec<u32>, String> {
+    let s = s.trim();
+    let mut out = Vec::new();
+    for (i, tok) in s.split(',').enumerate() {
+        let tok = tok.trim();
+        let (value, count) = match tok.split_once('x') {
+            Some((v, n)) => {
+                let n: usize = n
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=10_000_000).contains(n))
+                    .ok_or_else(|| {
+                        format!(
+                            "entry {} `{tok}`: the repeat count is not 1..=10000000",
+                            i + 1
+                        )
+                    })?;
+                (v, n)
+            }
+            None => (tok, 1),
+        };
+        let value = match value {
+            "_" => DEFAULT,
+            v => v
+                .parse::<u32>()
+                .ok()
+                .filter(|&v| v != DEFAULT)
+                .ok_or_else(|| {
+                    format!(
+                        "entry {} `{tok}` is not a goroutine id or case number, `_`, or one \
+                         of those followed by `xCOUNT`",
+                        i + 1
+                    )
+                })?,
+        };
+        if out.len() + count > 10_000_000 {
+            return Err("the schedule has more than 10000000 choices".into());
+        }
+        out.extend(std::iter::repeat_n(value, count));
+    }
+    while out.last() == Some(&DEFAULT) {
+        out.pop();
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_form_round_trips_and_runs_are_compressed() {
+        let c = vec![DEFAULT, DEFAULT, 2, 3, 3, 3, DEFAULT, 1, DEFAULT];
+        let s = encode(&c);
+        assert_eq!(s, "_x2,2,3x3,_,1");
+        assert_eq!(decode(&s).unwrap(), c[..8].to_vec());
+        assert_eq!(encode(&[]), "_");
+        assert_eq!(decode("_").unwrap(), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn bad_text_names_the_entry() {
+        for (s, what) in [
+            ("1,y", "entry 2 `y`"),
+            ("1,2x0", "entry 2 `2x0`"),
+            ("-1", "entry 1"),
+            ("", "entry 1"),
+        ] {
+            let e = decode(s).unwrap_err();
+            assert!(e.contains(what), "{s}: {e}");
+        }
+    }
+
+    #[test]
+    fn replay_follows_possible_entries_and_defaults_otherwise() {
+        let mut r = Replay::new(vec![2, 9, DEFAULT]);
+        assert_eq!(r.choose(1, &[1, 2]), 2);
+        // 9 is not ready: keep running 2.
+        assert_eq!(r.choose(2, &[2, 3]), 2);
+        assert_eq!(r.choose(2, &[3, 1]), 1);
+        // Past the end: the default.
+        assert_eq!(r.draw(3), 0);
+    }
+}
