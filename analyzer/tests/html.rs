@@ -382,6 +382,11 @@ fn the_demo_crates_report_in_chromium() {
         html.contains("class=\"op hl race\""),
         "the demo's race is drawn from its trace"
     );
+    // Recorded with the shrinker: the shrunk schedules, with arrows from the
+    // trace's own from_seq and go peers.
+    assert!(html.contains("shrunk from "), "the shrink summary is shown");
+    assert!(html.contains("class=\"hb go\""), "spawn arrows");
+    assert!(html.contains("class=\"hb send\"") || html.contains("class=\"hb unlock\""));
     assert_page_in_browser(&chromium, &html, &entries, "demo");
 }
 
