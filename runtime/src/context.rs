@@ -42,7 +42,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use goro_analyzer::event::{Loc, Op};
+use goro_analyzer::event::Loc;
 
 use crate::rt::clock;
 use crate::rt::context::CancelCore;
@@ -51,41 +51,8 @@ use crate::rt::dropsite;
 use crate::time::Instant;
 use crate::Receiver;
 
-/// Why a context was cancelled: what [`Context::err`] returns.
-///
-/// `Canceled`: its [`CancelFunc`] (or an ancestor's) was called.
-/// `DeadlineExceeded`: its deadline (or an ancestor's) passed. A context
-/// cancelled because its parent was carries the parent's error.
-///
-/// # Examples
-///
-/// ```
-/// use goro::context::{self, Error};
-///
-/// let (ctx, cancel) = context::with_cancel(&context::background());
-/// cancel.cancel();
-/// assert_eq!(ctx.err(), Some(Error::Canceled));
-/// assert_eq!(Error::Canceled.to_string(), "context canceled");
-/// assert_eq!(Error::DeadlineExceeded.to_string(), "context deadline exceeded");
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Error {
-    /// The context was cancelled: Go's `context.Canceled`.
-    Canceled,
-    /// The context's deadline passed: Go's `context.DeadlineExceeded`.
-    DeadlineExceeded,
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Error::Canceled => "context canceled",
-            Error::DeadlineExceeded => "context deadline exceeded",
-        })
-    }
-}
-
-impl std::error::Error for Error {}
+/// Re-exported from the cancellation core, which owns it.
+pub use crate::rt::context::Error;
 
 /// A key for [`with_value`] and [`Context::value`], typed by its value.
 ///
@@ -473,7 +440,7 @@ impl Context {
     /// });
     /// ```
     pub fn done(&self) -> Receiver<()> {
-        self.node.scope.done()
+        Receiver::from_channel(self.node.scope.done())
     }
 
     /// Why this context was cancelled, or `None` while it is not: Go's
@@ -618,16 +585,6 @@ struct CancelHandle {
 impl Drop for CancelHandle {
     fn drop(&mut self) {
         if detect::active() && !self.called.load(Ordering::Relaxed) {
-            let op = Op::LostCancel {
-                created: Loc::from_std(self.created),
-                creator: self.creator,
-                func: self.func,
-                timer_pending: self.core.has_timer(),
-                children: self.core.registered_children(),
-                // Filled in by the scheduler for a CancelFunc dropped with
-                // a goroutine at the end of the schedule.
-                at_teardown: false,
-            };
             // A drop has no caller location of its own: read it from the
             // stack, unless the goroutine is being torn down (no code of
             // its own is dropping it then).
@@ -636,7 +593,16 @@ impl Drop for CancelHandle {
             } else {
                 dropsite::caller_of_drop(self.created).unwrap_or(Loc::UNKNOWN)
             };
-            detect::emit_for(detect::gid(), op, at);
+            // One dropped with a goroutine at the end of the schedule is
+            // the engine's to judge (`Engine::apply_teardown`).
+            detect::lost_cancel(
+                self.created,
+                self.creator,
+                self.func,
+                self.core.has_timer(),
+                self.core.registered_children(),
+                at,
+            );
         }
     }
 }

@@ -10,8 +10,6 @@ use std::task::{Context, Poll};
 
 use std::panic::Location;
 
-use goro_analyzer::event::Op;
-
 use crate::rt::detect;
 use crate::rt::goroutine::{self as g, Goroutine, JoinSlot, Sink};
 
@@ -311,12 +309,12 @@ impl<T> Future for JoinHandle<T> {
             Poll::Pending => {
                 let g = this.id;
                 detect::block_on(this.site, cx.waker(), || {
-                    crate::rt::sched::BlockInfo::Fixed(goro_analyzer::event::Wait::Join { g })
+                    crate::rt::block::BlockInfo::Fixed(goro_analyzer::event::Wait::Join { g })
                 });
                 Poll::Pending
             }
             Poll::Ready(r) => {
-                detect::emit(Op::Join { child: this.id }, this.site);
+                detect::join(this.id, this.site);
                 match r {
                     Ok(v) => Poll::Ready(v),
                     Err(p) => {

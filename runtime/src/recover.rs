@@ -16,28 +16,13 @@
 //! `recover` and ends the goroutine.
 
 use std::any::Any;
-use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-thread_local! {
-    /// How many `recover` polls are on this thread's stack: the panic hook
-    /// stays quiet while it is above zero.
-    static RECOVERING: Cell<u32> = const { Cell::new(0) };
-}
-
-/// Whether a panic raised now would be caught by a [`recover`] on this
-/// thread's stack (the panic hook then prints nothing).
-pub(crate) fn recovering() -> bool {
-    RECOVERING.with(|r| r.get() > 0)
-}
-
-/// The payload of the private panic that [`goexit`] raises, with where it
-/// was called.
-pub(crate) struct Goexit(pub(crate) &'static std::panic::Location<'static>);
+use crate::rt::panic::{self as rtpanic, Goexit};
 
 /// Ends the calling goroutine: Go's `runtime.Goexit()`.
 ///
@@ -264,9 +249,7 @@ impl<F: Future> Future for Recover<F> {
         let this = self.project();
         assert!(!*this.done, "goro::recover polled after it completed");
         let fut = this.fut;
-        RECOVERING.with(|r| r.set(r.get() + 1));
-        let r = catch_unwind(AssertUnwindSafe(|| fut.poll(cx)));
-        RECOVERING.with(|r| r.set(r.get() - 1));
+        let r = rtpanic::recovering_while(|| catch_unwind(AssertUnwindSafe(|| fut.poll(cx))));
         match r {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(v)) => {

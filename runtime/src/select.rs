@@ -28,10 +28,10 @@ use std::task::{Context, Poll};
 use crate::chan::{RecvHandle, SendHandle, SEND_ON_CLOSED};
 use goro_analyzer::event::Wait;
 
+use crate::rt::block::{BlockInfo, ChanWait};
 use crate::rt::chan::{Channel, Park, ParkSend, TryRecv, TrySend};
 use crate::rt::detect;
 use crate::rt::panic::panic_at;
-use crate::rt::sched::{BlockInfo, ChanWait};
 use crate::rt::waiter::{Outcome, Waiter};
 
 /// One case of a `select!`, as the select future drives it.

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::panic::Location;
 
-use goro_analyzer::event::{Addr, Op};
+use goro_analyzer::event::Addr;
 
 use crate::rt::detect;
 
@@ -149,12 +149,11 @@ impl<T> Shared<T> {
         if detect::active() {
             let addr = self.id.addr();
             let what = std::any::type_name::<Self>();
-            let op = if write {
-                Op::Write { addr, what }
+            if write {
+                detect::write(addr, what, loc);
             } else {
-                Op::Read { addr, what }
-            };
-            detect::emit(op, loc);
+                detect::read(addr, what, loc);
+            }
         }
     }
 
@@ -203,7 +202,7 @@ impl Id {
 impl Drop for Id {
     fn drop(&mut self) {
         if detect::active() {
-            detect::emit(Op::Free { addr: self.addr() }, Location::caller());
+            detect::free(self.addr(), Location::caller());
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::panic::Location;
 
-use goro_analyzer::event::{Addr, Op};
+use goro_analyzer::event::Addr;
 
 use crate::rt::detect;
 
@@ -183,12 +183,11 @@ impl<T> SharedSlice<T> {
         if detect::active() {
             let addr = Addr(e as *const _ as *const () as usize as u64);
             let what = std::any::type_name::<Self>();
-            let op = if write {
-                Op::Write { addr, what }
+            if write {
+                detect::write(addr, what, loc);
             } else {
-                Op::Read { addr, what }
-            };
-            detect::emit(op, loc);
+                detect::read(addr, what, loc);
+            }
         }
         e
     }
@@ -199,7 +198,7 @@ impl<T> SharedSlice<T> {
         if detect::active() {
             for e in self.elems.iter() {
                 let addr = Addr(e as *const _ as *const () as usize as u64);
-                detect::emit(Op::Free { addr }, Location::caller());
+                detect::free(addr, Location::caller());
             }
         }
     }

@@ -35,15 +35,14 @@
 
 use std::fmt;
 use std::future::Future;
-use std::ops::{Add, AddAssign, Sub, SubAssign};
 use std::pin::Pin;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use parking_lot::Mutex;
 
 use crate::chan::RecvHandle;
-use crate::rt::chan::{Channel, HandleCounts};
+use crate::rt::chan::{Channel, WeakSender};
 use crate::rt::clock::{self, Timer as ClockTimer};
 use crate::Receiver;
 
@@ -54,207 +53,8 @@ mod timer;
 pub use std::time::Duration;
 pub use timer::{after_func, Timer};
 
-/// A point in time, measured by goro's clock: Go's monotonic `time.Time`.
-///
-/// Obtain one with [`now`] (or [`Instant::now`]). Instants are opaque: only
-/// their differences and order mean anything. Unlike `std::time::Instant`,
-/// goro's clock is virtual under the detecting scheduler, which is why goro
-/// has its own type.
-///
-/// Arithmetic follows `std`: `Instant - Instant` saturates at zero (an
-/// earlier minus a later instant is `Duration::ZERO`); `Instant + Duration`
-/// and `Instant - Duration` panic on overflow (use [`checked_add`] and
-/// [`checked_sub`] to avoid that). The clock reaches back ten years before
-/// its first reading, so `now() - d` works for any reasonable `d`.
-///
-/// [`checked_add`]: Instant::checked_add
-/// [`checked_sub`]: Instant::checked_sub
-///
-/// # Examples
-///
-/// ```
-/// use goro::time::{self, Duration, Instant};
-///
-/// let start: Instant = time::now();
-/// let deadline = start + Duration::from_secs(2);
-/// assert!(deadline > start);
-/// assert_eq!(deadline - start, Duration::from_secs(2));
-/// assert_eq!(start - deadline, Duration::ZERO); // saturates
-/// assert!(time::since(start) < Duration::from_secs(2));
-/// ```
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Instant {
-    /// Offset from the clock's origin (see `rt::clock`).
-    since_origin: Duration,
-}
-
-impl Instant {
-    pub(crate) const fn from_clock(since_origin: Duration) -> Self {
-        Instant { since_origin }
-    }
-
-    pub(crate) fn clock_offset(self) -> Duration {
-        self.since_origin
-    }
-
-    /// The current time; the same as [`now`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use goro::time::Instant;
-    ///
-    /// let a = Instant::now();
-    /// let b = Instant::now();
-    /// assert!(b >= a);
-    /// ```
-    pub fn now() -> Instant {
-        clock::now()
-    }
-
-    /// How much later `self` is than `earlier`; `Duration::ZERO` if it is
-    /// not later (saturating, like `std`).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use goro::time::{self, Duration};
-    ///
-    /// let t = time::now();
-    /// let later = t + Duration::from_millis(5);
-    /// assert_eq!(later.duration_since(t), Duration::from_millis(5));
-    /// assert_eq!(t.duration_since(later), Duration::ZERO);
-    /// ```
-    pub fn duration_since(&self, earlier: Instant) -> Duration {
-        self.since_origin.saturating_sub(earlier.since_origin)
-    }
-
-    /// How much later `self` is than `earlier`, or `None` if it is earlier.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use goro::time::{self, Duration};
-    ///
-    /// let t = time::now();
-    /// let later = t + Duration::from_millis(5);
-    /// assert_eq!(later.checked_duration_since(t), Some(Duration::from_millis(5)));
-    /// assert_eq!(t.checked_duration_since(later), None);
-    /// ```
-    pub fn checked_duration_since(&self, earlier: Instant) -> Option<Duration> {
-        self.since_origin.checked_sub(earlier.since_origin)
-    }
-
-    /// Time elapsed since `self`: `now() - self` (zero if `self` is in the
-    /// future).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use goro::time::{self, Duration};
-    ///
-    /// goro::run(async {
-    ///     let start = time::now();
-    ///     time::sleep(Duration::from_millis(10)).await;
-    ///     assert!(start.elapsed() >= Duration::from_millis(10));
-    /// });
-    /// ```
-    pub fn elapsed(&self) -> Duration {
-        clock::now().duration_since(*self)
-    }
-
-    /// `self + d`, or `None` if that is not representable.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use goro::time::{self, Duration};
-    ///
-    /// let t = time::now();
-    /// assert!(t.checked_add(Duration::from_secs(1)).is_some());
-    /// assert!(t.checked_add(Duration::MAX).is_none());
-    /// ```
-    pub fn checked_add(&self, d: Duration) -> Option<Instant> {
-        self.since_origin.checked_add(d).map(Instant::from_clock)
-    }
-
-    /// `self - d`, or `None` if that is before the clock's range.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use goro::time::{self, Duration};
-    ///
-    /// let t = time::now();
-    /// assert_eq!(t.checked_sub(Duration::from_secs(1)).map(|e| t - e), Some(Duration::from_secs(1)));
-    /// assert!(t.checked_sub(Duration::MAX).is_none());
-    /// ```
-    pub fn checked_sub(&self, d: Duration) -> Option<Instant> {
-        self.since_origin.checked_sub(d).map(Instant::from_clock)
-    }
-
-    /// `self + d`, or the end of time: a deadline that never comes.
-    pub(crate) fn saturating_add(self, d: Duration) -> Instant {
-        Instant::from_clock(self.since_origin.saturating_add(d))
-    }
-}
-
-impl Add<Duration> for Instant {
-    type Output = Instant;
-
-    /// # Panics
-    ///
-    /// If the result is not representable.
-    fn add(self, d: Duration) -> Instant {
-        self.checked_add(d)
-            .expect("overflow when adding duration to instant")
-    }
-}
-
-impl AddAssign<Duration> for Instant {
-    fn add_assign(&mut self, d: Duration) {
-        *self = *self + d;
-    }
-}
-
-impl Sub<Duration> for Instant {
-    type Output = Instant;
-
-    /// # Panics
-    ///
-    /// If the result is before the clock's range (about ten years before
-    /// its first reading).
-    fn sub(self, d: Duration) -> Instant {
-        self.checked_sub(d)
-            .expect("overflow when subtracting duration from instant")
-    }
-}
-
-impl SubAssign<Duration> for Instant {
-    fn sub_assign(&mut self, d: Duration) {
-        *self = *self - d;
-    }
-}
-
-impl Sub<Instant> for Instant {
-    type Output = Duration;
-
-    /// Saturating: an earlier minus a later instant is `Duration::ZERO`.
-    fn sub(self, earlier: Instant) -> Duration {
-        self.duration_since(earlier)
-    }
-}
-
-impl fmt::Debug for Instant {
-    /// Relative to the clock's first reading in this process, e.g.
-    /// `Instant(+1.5ms)`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match clock::since_start(*self) {
-            Ok(after) => write!(f, "Instant(+{after:?})"),
-            Err(before) => write!(f, "Instant(-{before:?})"),
-        }
-    }
-}
+/// Re-exported from the clock, which owns it: goro's monotonic time.
+pub use crate::rt::clock::Instant;
 
 /// The current time: Go's `time.Now()`.
 ///
@@ -416,53 +216,29 @@ impl fmt::Debug for Sleep {
 }
 
 /// A channel of capacity 1 and how a timer sends on it.
+#[track_caller]
 fn timer_chan() -> (Receiver<Instant>, TimerSend) {
     let rx = crate::chan(1).receiver();
     let tx = TimerSend::new(rx.__channel());
     (rx, tx)
 }
 
-/// How a timer sends on its channel: through a weak reference, so that a
-/// timer nobody listens to any more does not keep its channel alive; and
-/// counted as a sender handle while the timer may still send, so that the
-/// detector never takes a receiver waiting for a timer for one nothing can
-/// wake.
-struct TimerSend {
-    ch: Weak<Channel<Instant>>,
-    counts: Arc<HandleCounts>,
-}
+/// How a timer sends on its channel: a `WeakSender`, so that a timer nobody
+/// listens to any more does not keep its channel alive, while the detector
+/// counts it as a sender (a receiver waiting for a timer can be woken).
+struct TimerSend(WeakSender<Instant>);
 
 impl TimerSend {
     fn new(ch: &Arc<Channel<Instant>>) -> Self {
-        ch.counts.add(true, false);
-        TimerSend {
-            ch: Arc::downgrade(ch),
-            counts: ch.counts.clone(),
-        }
+        TimerSend(WeakSender::new(ch))
     }
 
-    /// [`send_time`] on the channel.
+    /// Sends the current time if the channel still exists and has room; a
+    /// full channel drops the value, as Go's timers do for slow receivers.
+    /// Returns whether anyone can still receive.
     fn send(&self) -> bool {
-        send_time(&self.ch)
-    }
-}
-
-impl Drop for TimerSend {
-    fn drop(&mut self) {
-        self.counts.remove(true, false);
-    }
-}
-
-/// Sends the current time if the channel still exists and has room; a full
-/// channel drops the value, as Go's timers do for slow receivers. Returns
-/// whether anyone can still receive.
-fn send_time(ch: &Weak<Channel<Instant>>) -> bool {
-    match ch.upgrade() {
-        Some(ch) => {
-            let _ = ch.try_send(clock::now(), std::panic::Location::caller());
-            true
-        }
-        None => false,
+        self.0
+            .try_send(clock::now(), std::panic::Location::caller())
     }
 }
 

@@ -46,8 +46,7 @@ use crate::rt::detect;
 use crate::rt::panic::panic_at;
 use crate::rt::waiter::Waiter;
 
-pub(crate) const SEND_ON_CLOSED: &str = "send on closed channel";
-pub(crate) const CLOSE_OF_CLOSED: &str = "close of closed channel";
+pub(crate) use crate::rt::chan::{CLOSE_OF_CLOSED, SEND_ON_CLOSED};
 
 /// Makes a channel of capacity `cap`: Go's `make(chan T, cap)`.
 ///
@@ -70,13 +69,6 @@ pub(crate) const CLOSE_OF_CLOSED: &str = "close of closed channel";
 #[track_caller]
 pub fn chan<T>(cap: usize) -> Chan<T> {
     Chan::wrap(Arc::new(Channel::new(cap, Location::caller())))
-}
-
-/// A channel that goro itself owns (a context's `done`): the detector does
-/// not count a goroutine that drops its handle among the channel's holders.
-#[track_caller]
-pub(crate) fn internal_chan<T>(cap: usize) -> Chan<T> {
-    Chan::wrap(Arc::new(Channel::new(cap, Location::caller()).internal()))
 }
 
 /// A channel handle that can send, receive and close: Go's `chan T`.
@@ -396,6 +388,11 @@ impl<T> Receiver<T> {
 
     fn handle(&self) -> usize {
         handle_ref(self, false, true)
+    }
+
+    /// A new receiver of a channel the model owns (a context's `done`).
+    pub(crate) fn from_channel(inner: &Arc<Channel<T>>) -> Self {
+        Receiver::wrap(inner.clone())
     }
 }
 

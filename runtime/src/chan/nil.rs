@@ -9,8 +9,8 @@ use std::task::{Context, Poll};
 
 use goro_analyzer::event::Wait;
 
+use crate::rt::block::BlockInfo;
 use crate::rt::detect;
-use crate::rt::sched::BlockInfo;
 
 /// A receive from a nil channel: Go's `<-ch` with `ch == nil`, which blocks
 /// forever.

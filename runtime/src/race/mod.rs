@@ -47,7 +47,7 @@ pub(crate) use explore::run_detected;
 
 use std::panic::Location;
 
-use goro_analyzer::event::{Addr, ObjId, Op};
+use goro_analyzer::event::{Addr, ObjId};
 
 use crate::rt::detect;
 
@@ -95,13 +95,7 @@ fn obj_of<T: ?Sized>(x: &T) -> ObjId {
 pub fn read<T: ?Sized>(x: &T) {
     if detect::active() {
         let what = std::any::type_name::<T>();
-        detect::emit(
-            Op::Read {
-                addr: addr_of(x),
-                what,
-            },
-            Location::caller(),
-        );
+        detect::read(addr_of(x), what, Location::caller());
     }
 }
 
@@ -119,13 +113,7 @@ pub fn read<T: ?Sized>(x: &T) {
 pub fn write<T: ?Sized>(x: &T) {
     if detect::active() {
         let what = std::any::type_name::<T>();
-        detect::emit(
-            Op::Write {
-                addr: addr_of(x),
-                what,
-            },
-            Location::caller(),
-        );
+        detect::write(addr_of(x), what, Location::caller());
     }
 }
 
@@ -143,7 +131,7 @@ pub fn write<T: ?Sized>(x: &T) {
 #[track_caller]
 pub fn acquire<T: ?Sized>(obj: &T) {
     if detect::active() {
-        detect::emit(Op::Acquire { obj: obj_of(obj) }, Location::caller());
+        detect::acquire(obj_of(obj), Location::caller());
     }
 }
 
@@ -159,6 +147,6 @@ pub fn acquire<T: ?Sized>(obj: &T) {
 #[track_caller]
 pub fn release<T: ?Sized>(obj: &T) {
     if detect::active() {
-        detect::emit(Op::Release { obj: obj_of(obj) }, Location::caller());
+        detect::release(obj_of(obj), Location::caller());
     }
 }

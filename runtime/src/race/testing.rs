@@ -5,7 +5,6 @@
 use std::future::Future;
 use std::panic::Location;
 
-use goro_analyzer::event::Op;
 use goro_analyzer::FindingKind;
 
 use super::config::{Config, EnvError, Strategy};
@@ -57,13 +56,7 @@ fn enter_detected(site: &'static FrameSite) -> FrameGuard {
             line: site.line,
             column: site.column,
         };
-        detect::emit_for(
-            g,
-            Op::FrameEnter {
-                function: site.function,
-            },
-            loc,
-        );
+        detect::frame_enter(g, site.function, loc);
     }
     FrameGuard { g }
 }
@@ -71,9 +64,7 @@ fn enter_detected(site: &'static FrameSite) -> FrameGuard {
 #[cold]
 #[inline(never)]
 fn exit_detected(g: u64) {
-    if detect::active() {
-        detect::emit_for(g, Op::FrameExit, goro_analyzer::event::Loc::UNKNOWN);
-    }
+    detect::frame_exit(g);
 }
 
 impl Drop for FrameGuard {
@@ -94,7 +85,7 @@ pub fn read_ptr<T: ?Sized>(p: *const T) {
     if detect::active() {
         let what = std::any::type_name::<T>();
         let addr = goro_analyzer::event::Addr(p as *const () as usize as u64);
-        detect::emit(Op::Read { addr, what }, Location::caller());
+        detect::read(addr, what, Location::caller());
     }
 }
 
@@ -106,7 +97,7 @@ pub fn write_ptr<T: ?Sized>(p: *const T) {
     if detect::active() {
         let what = std::any::type_name::<T>();
         let addr = goro_analyzer::event::Addr(p as *const () as usize as u64);
-        detect::emit(Op::Write { addr, what }, Location::caller());
+        detect::write(addr, what, Location::caller());
     }
 }
 

@@ -24,16 +24,16 @@
 //!   partner dequeued it (no claim of its sends, no second notification;
 //!   see `Waiter::is_waiting`), so that no value is handed to nobody.
 //!
-//! The public handles and futures live in `crate::chan`; `select!` drives the
-//! same entry points through `crate::select`. Every operation reports to the
-//! detector from here, for the goroutine whose operation completes.
+//! The public handles and futures live in the `chan` facade; `select!` drives
+//! the same entry points through the `select` facade. Every operation reports
+//! to the detector from here, for the goroutine whose operation completes.
 
 use std::collections::VecDeque;
 use std::panic::Location;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
-use goro_analyzer::event::{Loc, ObjId, Op};
+use goro_analyzer::event::ObjId;
 use parking_lot::Mutex;
 
 use super::detect;
@@ -41,6 +41,11 @@ use super::waiter::Waiter;
 
 /// Where an operation is in the user's source (`#[track_caller]`).
 pub(crate) type Site = &'static Location<'static>;
+
+/// The panic message of a send on a closed channel (Go's).
+pub(crate) const SEND_ON_CLOSED: &str = "send on closed channel";
+/// The panic message of a close of a closed channel (Go's).
+pub(crate) const CLOSE_OF_CLOSED: &str = "close of closed channel";
 
 /// Outcome of a non-blocking send.
 pub(crate) enum TrySend<T> {
@@ -216,6 +221,43 @@ impl HandleCounts {
     }
 }
 
+/// A sender that does not keep its channel alive (a timer's): while it
+/// exists it counts as a handle that can send, so the detector never takes a
+/// receiver waiting on it for one nothing can wake; the channel still goes
+/// away with its last real handle.
+pub(crate) struct WeakSender<T> {
+    ch: Weak<Channel<T>>,
+    counts: Arc<HandleCounts>,
+}
+
+impl<T> WeakSender<T> {
+    pub(crate) fn new(ch: &Arc<Channel<T>>) -> Self {
+        ch.counts.add(true, false);
+        WeakSender {
+            ch: Arc::downgrade(ch),
+            counts: ch.counts.clone(),
+        }
+    }
+
+    /// Sends `v` without waiting if the channel still exists (a full
+    /// channel drops it). Whether the channel still exists.
+    pub(crate) fn try_send(&self, v: T, site: Site) -> bool {
+        match self.ch.upgrade() {
+            Some(ch) => {
+                let _ = ch.try_send(v, site);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl<T> Drop for WeakSender<T> {
+    fn drop(&mut self) {
+        self.counts.remove(true, false);
+    }
+}
+
 #[doc(hidden)]
 pub struct Channel<T> {
     cap: usize,
@@ -250,7 +292,7 @@ impl<T> Channel<T> {
             id,
             local: AtomicU64::new(0),
             internal: false,
-            serial: super::sched::serial(),
+            serial: detect::serial(),
             made: site,
             closed: AtomicBool::new(false),
             state: Mutex::new(State {
@@ -261,7 +303,7 @@ impl<T> Channel<T> {
                 next_id: 0,
             }),
         };
-        c.event(detect::gid(), Op::ChanMake { ch: c.ch(), cap }, site);
+        detect::chan_make(detect::gid(), c.ch(), cap, site);
         c
     }
 
@@ -276,26 +318,18 @@ impl<T> Channel<T> {
     #[inline]
     pub(crate) fn drop_handle(&self, send: bool, recv: bool) {
         self.counts.remove(send, recv);
-        if detect::active() && !self.internal {
-            super::sched::note_handle_drop(self.id, send, recv);
-        }
-    }
-
-    /// Reports an operation of goroutine `g` to the detector, if one runs.
-    #[inline]
-    fn event(&self, g: u64, op: Op, site: Site) {
-        if detect::active() {
-            detect::emit_for(g, op, Loc::from_std(site));
+        if !self.internal {
+            detect::handle_drop(self.id, send, recv);
         }
     }
 
     #[inline]
     pub(crate) fn ch(&self) -> ObjId {
         if detect::active() {
-            if self.serial != super::sched::serial() && !self.internal {
+            if self.serial != detect::serial() && !self.internal {
                 self.foreign();
             }
-            super::sched::obj_cached(self.id, &self.local)
+            detect::obj_cached(self.id, &self.local)
         } else {
             ObjId(self.id)
         }
@@ -328,8 +362,8 @@ impl<T> Channel<T> {
 
     /// The detector's record of an operation parked here: sending (`send`)
     /// or receiving, through the handle `handle` (see [`handle_ref`]).
-    pub(crate) fn wait(&self, send: bool, handle: usize) -> super::sched::ChanWait {
-        super::sched::ChanWait {
+    pub(crate) fn wait(&self, send: bool, handle: usize) -> super::block::ChanWait {
+        super::block::ChanWait {
             ch: self.ch(),
             id: self.id,
             counts: self.counts.clone(),
@@ -345,8 +379,8 @@ impl<T> Channel<T> {
         send: bool,
         handle: usize,
         waiter: &Arc<Waiter>,
-    ) -> super::sched::BlockInfo {
-        super::sched::BlockInfo::Chans {
+    ) -> super::block::BlockInfo {
+        super::block::BlockInfo::Chans {
             ops: vec![self.wait(send, handle)],
             select: false,
             waiter: Arc::downgrade(waiter),
@@ -355,8 +389,8 @@ impl<T> Channel<T> {
 
     /// A send on the closed channel: reported, then Go's panic at `site`.
     pub(crate) fn send_on_closed(&self, site: Site) -> ! {
-        self.event(detect::gid(), Op::SendOnClosed { ch: self.ch() }, site);
-        super::panic::panic_at(site, crate::chan::SEND_ON_CLOSED)
+        detect::send_on_closed(detect::gid(), self.ch(), site);
+        super::panic::panic_at(site, SEND_ON_CLOSED)
     }
 
     pub(crate) fn cap(&self) -> usize {
@@ -425,27 +459,18 @@ impl<T> Channel<T> {
             if detect::active() {
                 // Go's rendezvous orders the receive before the send's end,
                 // and the send before whoever takes the value (the slot).
-                let (ch, recv_loc) = (self.ch(), Loc::from_std(r.site));
-                let receiver = r.g;
-                self.event(
-                    g,
-                    Op::ChanRendezvous {
-                        ch,
-                        receiver,
-                        recv_loc,
-                    },
-                    site,
-                );
-                self.event(g, Op::ChanSend { ch }, site);
+                let ch = self.ch();
+                detect::chan_rendezvous(g, ch, r.g, r.site, site);
+                detect::chan_send(g, ch, site);
             }
             st.inflight += 1;
         } else if self.notify_one(st, d).is_some() {
             // A parked receiver takes the value whatever the buffer holds,
             // as in Go, where a waiting receiver is handed it directly.
             st.inflight += 1;
-            self.event(g, Op::ChanSend { ch: self.ch() }, site);
+            detect::chan_send(g, self.ch(), site);
         } else if st.buffered() < self.cap {
-            self.event(g, Op::ChanSend { ch: self.ch() }, site);
+            detect::chan_send(g, self.ch(), site);
         } else {
             return TrySend::Full(v);
         }
@@ -470,7 +495,7 @@ impl<T> Channel<T> {
         }
         if let Some(v) = can_take.then(|| st.buf.pop_front()).flatten() {
             self.mirror(st);
-            self.event(g, Op::ChanRecv { ch: self.ch() }, site);
+            detect::chan_recv(g, self.ch(), site);
             self.refill(st, d);
             return TryRecv::Value(v);
         }
@@ -481,26 +506,19 @@ impl<T> Channel<T> {
         }
         if let Some(s) = Self::claim_sender(st, d, true) {
             if detect::active() {
-                let (ch, recv_loc) = (self.ch(), Loc::from_std(site));
-                let op = if self.cap == 0 {
-                    Op::ChanRendezvous {
-                        ch,
-                        receiver: g,
-                        recv_loc,
-                    }
+                let ch = self.ch();
+                if self.cap == 0 {
+                    detect::chan_rendezvous(s.g, ch, g, site, s.site);
                 } else {
-                    Op::ChanSend { ch }
-                };
-                self.event(s.g, op, s.site);
-                if self.cap > 0 {
-                    self.event(g, Op::ChanRecv { ch }, site);
+                    detect::chan_send(s.g, ch, s.site);
+                    detect::chan_recv(g, ch, site);
                 }
             }
             d.wake.push(s.waiter);
             return TryRecv::Value(s.value);
         }
         if self.is_closed() {
-            self.event(g, Op::ChanRecvClosed { ch: self.ch() }, site);
+            detect::chan_recv_closed(g, self.ch(), site);
             TryRecv::Closed
         } else {
             TryRecv::Empty
@@ -532,16 +550,10 @@ impl<T> Channel<T> {
             if let Some(r) = self.notify_one(st, d) {
                 st.inflight += 1;
                 if self.cap == 0 && detect::active() {
-                    let (ch, recv_loc) = (self.ch(), Loc::from_std(r.site));
-                    let op = Op::ChanRendezvous {
-                        ch,
-                        receiver: r.g,
-                        recv_loc,
-                    };
-                    self.event(s.g, op, s.site);
+                    detect::chan_rendezvous(s.g, self.ch(), r.g, r.site, s.site);
                 }
             }
-            self.event(s.g, Op::ChanSend { ch: self.ch() }, s.site);
+            detect::chan_send(s.g, self.ch(), s.site);
             d.wake.push(s.waiter);
         }
     }
@@ -730,18 +742,18 @@ impl<T> Channel<T> {
         let g = detect::gid();
         if self.closed.swap(true, Ordering::AcqRel) {
             drop(st);
-            self.event(g, Op::CloseOfClosed { ch: self.ch() }, site);
+            detect::close_of_closed(g, self.ch(), site);
             return Err(());
         }
         self.counts.closed.store(true, Ordering::Relaxed);
-        self.event(g, Op::ChanClose { ch: self.ch() }, site);
+        detect::chan_close(g, self.ch(), site);
         for r in st.recvq.drain(..) {
             r.waiter.notify(r.case, false);
             d.wake.push(r.waiter);
         }
         for s in st.sendq.drain(..) {
             if s.waiter.try_claim(s.case, true) {
-                self.event(s.g, Op::SendOnClosed { ch: self.ch() }, s.site);
+                detect::send_on_closed(s.g, self.ch(), s.site);
                 d.wake.push(s.waiter);
             }
             d.drop.push(s.value);

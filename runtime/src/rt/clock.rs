@@ -20,8 +20,211 @@ use std::time::Duration;
 
 use tokio::time::MissedTickBehavior;
 
-use super::{detect, sched};
-use crate::time::Instant;
+use super::detect;
+use std::fmt;
+use std::ops::{Add, AddAssign, Sub, SubAssign};
+
+/// A point in time, measured by goro's clock: Go's monotonic `time.Time`.
+///
+/// Obtain one with [`now`](crate::time::now) (or [`Instant::now`]). Instants are opaque: only
+/// their differences and order mean anything. Unlike `std::time::Instant`,
+/// goro's clock is virtual under the detecting scheduler, which is why goro
+/// has its own type.
+///
+/// Arithmetic follows `std`: `Instant - Instant` saturates at zero (an
+/// earlier minus a later instant is `Duration::ZERO`); `Instant + Duration`
+/// and `Instant - Duration` panic on overflow (use [`checked_add`] and
+/// [`checked_sub`] to avoid that). The clock reaches back ten years before
+/// its first reading, so `now() - d` works for any reasonable `d`.
+///
+/// [`checked_add`]: Instant::checked_add
+/// [`checked_sub`]: Instant::checked_sub
+///
+/// # Examples
+///
+/// ```
+/// use goro::time::{self, Duration, Instant};
+///
+/// let start: Instant = time::now();
+/// let deadline = start + Duration::from_secs(2);
+/// assert!(deadline > start);
+/// assert_eq!(deadline - start, Duration::from_secs(2));
+/// assert_eq!(start - deadline, Duration::ZERO); // saturates
+/// assert!(time::since(start) < Duration::from_secs(2));
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Instant {
+    /// Offset from the clock's origin (see `rt::clock`).
+    since_origin: Duration,
+}
+
+impl Instant {
+    pub(crate) const fn from_clock(since_origin: Duration) -> Self {
+        Instant { since_origin }
+    }
+
+    pub(crate) fn clock_offset(self) -> Duration {
+        self.since_origin
+    }
+
+    /// The current time; the same as [`now`](crate::time::now).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro::time::Instant;
+    ///
+    /// let a = Instant::now();
+    /// let b = Instant::now();
+    /// assert!(b >= a);
+    /// ```
+    pub fn now() -> Instant {
+        now()
+    }
+
+    /// How much later `self` is than `earlier`; `Duration::ZERO` if it is
+    /// not later (saturating, like `std`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro::time::{self, Duration};
+    ///
+    /// let t = time::now();
+    /// let later = t + Duration::from_millis(5);
+    /// assert_eq!(later.duration_since(t), Duration::from_millis(5));
+    /// assert_eq!(t.duration_since(later), Duration::ZERO);
+    /// ```
+    pub fn duration_since(&self, earlier: Instant) -> Duration {
+        self.since_origin.saturating_sub(earlier.since_origin)
+    }
+
+    /// How much later `self` is than `earlier`, or `None` if it is earlier.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro::time::{self, Duration};
+    ///
+    /// let t = time::now();
+    /// let later = t + Duration::from_millis(5);
+    /// assert_eq!(later.checked_duration_since(t), Some(Duration::from_millis(5)));
+    /// assert_eq!(t.checked_duration_since(later), None);
+    /// ```
+    pub fn checked_duration_since(&self, earlier: Instant) -> Option<Duration> {
+        self.since_origin.checked_sub(earlier.since_origin)
+    }
+
+    /// Time elapsed since `self`: `now() - self` (zero if `self` is in the
+    /// future).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro::time::{self, Duration};
+    ///
+    /// goro::run(async {
+    ///     let start = time::now();
+    ///     time::sleep(Duration::from_millis(10)).await;
+    ///     assert!(start.elapsed() >= Duration::from_millis(10));
+    /// });
+    /// ```
+    pub fn elapsed(&self) -> Duration {
+        now().duration_since(*self)
+    }
+
+    /// `self + d`, or `None` if that is not representable.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro::time::{self, Duration};
+    ///
+    /// let t = time::now();
+    /// assert!(t.checked_add(Duration::from_secs(1)).is_some());
+    /// assert!(t.checked_add(Duration::MAX).is_none());
+    /// ```
+    pub fn checked_add(&self, d: Duration) -> Option<Instant> {
+        self.since_origin.checked_add(d).map(Instant::from_clock)
+    }
+
+    /// `self - d`, or `None` if that is before the clock's range.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro::time::{self, Duration};
+    ///
+    /// let t = time::now();
+    /// assert_eq!(t.checked_sub(Duration::from_secs(1)).map(|e| t - e), Some(Duration::from_secs(1)));
+    /// assert!(t.checked_sub(Duration::MAX).is_none());
+    /// ```
+    pub fn checked_sub(&self, d: Duration) -> Option<Instant> {
+        self.since_origin.checked_sub(d).map(Instant::from_clock)
+    }
+
+    /// `self + d`, or the end of time: a deadline that never comes.
+    pub(crate) fn saturating_add(self, d: Duration) -> Instant {
+        Instant::from_clock(self.since_origin.saturating_add(d))
+    }
+}
+
+impl Add<Duration> for Instant {
+    type Output = Instant;
+
+    /// # Panics
+    ///
+    /// If the result is not representable.
+    fn add(self, d: Duration) -> Instant {
+        self.checked_add(d)
+            .expect("overflow when adding duration to instant")
+    }
+}
+
+impl AddAssign<Duration> for Instant {
+    fn add_assign(&mut self, d: Duration) {
+        *self = *self + d;
+    }
+}
+
+impl Sub<Duration> for Instant {
+    type Output = Instant;
+
+    /// # Panics
+    ///
+    /// If the result is before the clock's range (about ten years before
+    /// its first reading).
+    fn sub(self, d: Duration) -> Instant {
+        self.checked_sub(d)
+            .expect("overflow when subtracting duration from instant")
+    }
+}
+
+impl SubAssign<Duration> for Instant {
+    fn sub_assign(&mut self, d: Duration) {
+        *self = *self - d;
+    }
+}
+
+impl Sub<Instant> for Instant {
+    type Output = Duration;
+
+    /// Saturating: an earlier minus a later instant is `Duration::ZERO`.
+    fn sub(self, earlier: Instant) -> Duration {
+        self.duration_since(earlier)
+    }
+}
+
+impl fmt::Debug for Instant {
+    /// Relative to the clock's first reading in this process, e.g.
+    /// `Instant(+1.5ms)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match since_start(*self) {
+            Ok(after) => write!(f, "Instant(+{after:?})"),
+            Err(before) => write!(f, "Instant(-{before:?})"),
+        }
+    }
+}
 
 /// How far the clock's origin lies before its first reading. Instants are
 /// offsets from the origin, so this is how far back `now() - d` can reach
@@ -43,7 +246,7 @@ fn base() -> std::time::Instant {
 /// nothing can run.
 pub(crate) fn now() -> Instant {
     if detect::active() {
-        return Instant::from_clock(HEADROOM + sched::now());
+        return Instant::from_clock(HEADROOM + detect::now());
     }
     Instant::from_clock(HEADROOM + base().elapsed())
 }
@@ -133,10 +336,10 @@ impl Future for Sleep {
         }
         if !*this.registered {
             *this.registered = true;
-            sched::wake_at(virtual_offset(*this.deadline), cx.waker().clone());
+            detect::wake_at(virtual_offset(*this.deadline), cx.waker().clone());
         }
         detect::block(this.site, || {
-            sched::BlockInfo::Fixed(goro_analyzer::event::Wait::Sleep)
+            super::block::BlockInfo::Fixed(goro_analyzer::event::Wait::Sleep)
         });
         Poll::Pending
     }
@@ -163,7 +366,7 @@ impl Timer {
         if detect::active() {
             let stopped = Arc::new(AtomicBool::new(false));
             let flag = stopped.clone();
-            sched::call_at(
+            detect::call_at(
                 virtual_offset(deadline),
                 Box::new(move || {
                     if !flag.load(Ordering::Relaxed) {
@@ -238,7 +441,7 @@ fn every_virtual(
     stopped: Arc<AtomicBool>,
     mut f: Box<dyn FnMut() -> bool + Send>,
 ) {
-    sched::call_at(
+    detect::call_at(
         at,
         Box::new(move || {
             if !stopped.load(Ordering::Relaxed) && f() {

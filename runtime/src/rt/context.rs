@@ -14,15 +14,51 @@
 //! single point (`CancelCore::cancel`) where a detector will observe it.
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::panic::Location;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
 
-use super::clock::{self, Timer};
-use crate::context::Error;
-use crate::time::Instant;
-use crate::{Chan, Receiver};
+use super::chan::Channel;
+use super::clock::{self, Instant, Timer};
+
+/// Why a context was cancelled: what [`Context::err`](crate::context::Context::err) returns.
+///
+/// `Canceled`: its [`CancelFunc`](crate::context::CancelFunc) (or an ancestor's) was called.
+/// `DeadlineExceeded`: its deadline (or an ancestor's) passed. A context
+/// cancelled because its parent was carries the parent's error.
+///
+/// # Examples
+///
+/// ```
+/// use goro::context::{self, Error};
+///
+/// let (ctx, cancel) = context::with_cancel(&context::background());
+/// cancel.cancel();
+/// assert_eq!(ctx.err(), Some(Error::Canceled));
+/// assert_eq!(Error::Canceled.to_string(), "context canceled");
+/// assert_eq!(Error::DeadlineExceeded.to_string(), "context deadline exceeded");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Error {
+    /// The context was cancelled: Go's `context.Canceled`.
+    Canceled,
+    /// The context's deadline passed: Go's `context.DeadlineExceeded`.
+    DeadlineExceeded,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Error::Canceled => "context canceled",
+            Error::DeadlineExceeded => "context deadline exceeded",
+        })
+    }
+}
+
+impl std::error::Error for Error {}
 
 const LIVE: u8 = 0;
 const CANCELED: u8 = 1;
@@ -41,7 +77,7 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 
 pub(crate) struct CancelCore {
     /// Closed exactly once, when `err` leaves `LIVE`.
-    done: Chan<()>,
+    done: Done,
     /// The error, readable without the lock; written under it.
     err: AtomicU8,
     /// The effective deadline: the earlier of this context's and its parent's.
@@ -67,7 +103,7 @@ impl CancelCore {
         CancelCore {
             // Its senders are the CancelFuncs (and timers), not whoever
             // holds the context.
-            done: crate::chan::internal_chan(0),
+            done: Done::new(),
             err: AtomicU8::new(LIVE),
             deadline,
             cancelable,
@@ -144,8 +180,9 @@ impl CancelCore {
         drop(stale);
     }
 
-    pub(crate) fn done(&self) -> Receiver<()> {
-        self.done.receiver()
+    /// The done channel; `goro::context` hands out receivers of it.
+    pub(crate) fn done(&self) -> &Arc<Channel<()>> {
+        &self.done.0
     }
 
     pub(crate) fn err(&self) -> Option<Error> {
@@ -195,7 +232,8 @@ impl CancelCore {
         let children = std::mem::take(&mut st.children);
         let timer = st.timer.take();
         drop(st);
-        self.done.close();
+        // Closed once: `err` left `LIVE` under the lock above.
+        let _ = self.done.0.close(Location::caller());
         drop(timer);
         pending.extend(children.into_values());
         true
@@ -218,6 +256,27 @@ impl CancelCore {
     /// lost-cancel check).
     pub(crate) fn has_timer(&self) -> bool {
         self.state.lock().timer.is_some()
+    }
+}
+
+/// The core's own handle of its done channel, counted as one that sends
+/// and receives (its senders are the CancelFuncs and timers, not whoever
+/// holds the context). The channel is goro's own (`Channel::internal`): the
+/// goroutine whose drop takes the handle with it did not hold it.
+struct Done(Arc<Channel<()>>);
+
+impl Done {
+    #[track_caller]
+    fn new() -> Self {
+        let ch = Arc::new(Channel::new(0, Location::caller()).internal());
+        ch.counts.add(true, true);
+        Done(ch)
+    }
+}
+
+impl Drop for Done {
+    fn drop(&mut self) {
+        self.0.drop_handle(true, true);
     }
 }
 

@@ -1,21 +1,45 @@
-//! The hook point of every goro operation.
+//! The one door between goro's primitives and the detector: every event the
+//! runtime can emit has its typed hook here, and every scheduler service a
+//! primitive needs (parking, the virtual clock, timers, spawning) goes
+//! through here too. Reading this file tells every event the runtime emits.
 //!
-//! Each primitive reports what it does through these functions. In
-//! production no detector runs and each hook costs one thread-local check
-//! ([`active`]); under the detecting scheduler (`rt::sched`) they feed the
-//! happens-before engine and make every operation a scheduling point.
+//! In production no detector runs and each hook costs one thread-local check
+//! ([`active`]), made first, before its event is built; under the detecting
+//! scheduler (`rt::sched`) the hooks feed the happens-before engine and make
+//! every operation a scheduling point.
+//!
+//! Hooks named for a goroutine `g` report an operation that goroutine `g`
+//! completed (a channel hand-off completes the parked peer's operation too);
+//! the others report one of the running goroutine. The scheduler itself
+//! emits the only other events: a goroutine's `End` (its future returned)
+//! and `Panic` (it panicked, which ends the schedule).
 
-use std::task::Context;
+use std::panic::Location;
+use std::task::{Context, Waker};
+use std::time::Duration;
 
-use goro_analyzer::event::{Loc, ObjId, Op};
+use goro_analyzer::event::{Addr, Loc, ObjId, Op};
 
+use super::block::BlockInfo;
 pub(crate) use super::sched::active;
+use super::sched::{self, BoxFuture};
+
+/// Where an operation was called: the user's line, captured by
+/// `#[track_caller]` at the public API.
+type Site = &'static Location<'static>;
+
+/// The running schedule's serial, unique in the process (0: none on this
+/// thread): what tells an object made in another run.
+#[inline]
+pub(crate) fn serial() -> u32 {
+    sched::serial()
+}
 
 /// The goroutine the detecting scheduler is running (0 in production).
 #[inline]
 pub(crate) fn gid() -> u64 {
     if active() {
-        super::sched::current_gid()
+        sched::current_gid()
     } else {
         0
     }
@@ -24,28 +48,322 @@ pub(crate) fn gid() -> u64 {
 /// Whether the detecting scheduler is dropping its goroutines at the end
 /// of a schedule (their code is not running).
 pub(crate) fn tearing_down() -> bool {
-    active() && super::sched::tearing_down()
+    active() && sched::tearing_down()
 }
 
-/// Reports `op`, completed by goroutine `g` at `loc`.
-pub(crate) fn emit_for(g: u64, op: Op, loc: Loc) {
-    super::sched::emit(g, op, loc);
+/// Reports `op`, completed by goroutine `g` at `loc`. Private: primitives
+/// call the typed hooks below.
+fn emit_for(g: u64, op: Op, loc: Loc) {
+    sched::emit(g, op, loc);
 }
 
 /// Reports `op`, completed by the running goroutine at `site`.
-pub(crate) fn emit(op: Op, site: &'static std::panic::Location<'static>) {
-    if active() {
-        super::sched::emit(super::sched::current_gid(), op, Loc::from_std(site));
+fn emit(op: Op, site: Site) {
+    sched::emit(sched::current_gid(), op, Loc::from_std(site));
+}
+
+// ---- Goroutines ----
+
+/// Starts goroutine `gid` running `fut` on the detecting scheduler; the
+/// running goroutine (if any) started it at `site` (Go's `go` statement).
+pub(crate) fn spawn(gid: u64, name: Option<&str>, site: Site, fut: BoxFuture) {
+    let parent = sched::current_gid();
+    sched::spawn(parent, gid, name, fut);
+    if parent != 0 {
+        let op = Op::Spawn {
+            child: gid,
+            name: name.map(str::to_string),
+        };
+        emit_for(parent, op, Loc::from_std(site));
     }
 }
 
+/// The running goroutine joined goroutine `child` (its `JoinHandle` await
+/// returned): the child's end happens before.
+#[inline]
+pub(crate) fn join(child: u64, site: Site) {
+    if active() {
+        emit(Op::Join { child }, site);
+    }
+}
+
+// ---- Channels (each for goroutine `g`, whose operation completes) ----
+
+/// `g` made channel `ch` of capacity `cap`.
+#[inline]
+pub(crate) fn chan_make(g: u64, ch: ObjId, cap: usize, site: Site) {
+    if active() {
+        emit_for(g, Op::ChanMake { ch, cap }, Loc::from_std(site));
+    }
+}
+
+/// `g`'s value entered channel `ch`'s buffer (for an unbuffered channel,
+/// the slot a rendezvous hands the value through).
+#[inline]
+pub(crate) fn chan_send(g: u64, ch: ObjId, site: Site) {
+    if active() {
+        emit_for(g, Op::ChanSend { ch }, Loc::from_std(site));
+    }
+}
+
+/// `g` took a value out of channel `ch`'s buffer.
+#[inline]
+pub(crate) fn chan_recv(g: u64, ch: ObjId, site: Site) {
+    if active() {
+        emit_for(g, Op::ChanRecv { ch }, Loc::from_std(site));
+    }
+}
+
+/// `g` sent on unbuffered `ch` to `receiver`, whose receive is at
+/// `recv_site`: the receive happens before the send completes.
+#[inline]
+pub(crate) fn chan_rendezvous(g: u64, ch: ObjId, receiver: u64, recv_site: Site, site: Site) {
+    if active() {
+        let recv_loc = Loc::from_std(recv_site);
+        let op = Op::ChanRendezvous {
+            ch,
+            receiver,
+            recv_loc,
+        };
+        emit_for(g, op, Loc::from_std(site));
+    }
+}
+
+/// `g` closed channel `ch`.
+#[inline]
+pub(crate) fn chan_close(g: u64, ch: ObjId, site: Site) {
+    if active() {
+        emit_for(g, Op::ChanClose { ch }, Loc::from_std(site));
+    }
+}
+
+/// `g` received from closed, drained `ch` (`ok == false`).
+#[inline]
+pub(crate) fn chan_recv_closed(g: u64, ch: ObjId, site: Site) {
+    if active() {
+        emit_for(g, Op::ChanRecvClosed { ch }, Loc::from_std(site));
+    }
+}
+
+/// `g` sent on closed `ch` and panics.
+#[inline]
+pub(crate) fn send_on_closed(g: u64, ch: ObjId, site: Site) {
+    if active() {
+        emit_for(g, Op::SendOnClosed { ch }, Loc::from_std(site));
+    }
+}
+
+/// `g` closed already-closed `ch` and panics.
+#[inline]
+pub(crate) fn close_of_closed(g: u64, ch: ObjId, site: Site) {
+    if active() {
+        emit_for(g, Op::CloseOfClosed { ch }, Loc::from_std(site));
+    }
+}
+
+/// A handle of channel `global` that can send (`send`) or receive (`recv`)
+/// is dropped; at the end of a schedule the goroutine being torn down held
+/// it (the leak report's "held by").
+#[inline]
+pub(crate) fn handle_drop(global: u64, send: bool, recv: bool) {
+    if active() {
+        sched::note_handle_drop(global, send, recv);
+    }
+}
+
+// ---- Locks and other synchronization ----
+
+/// The running goroutine acquired `obj` (`Once` return, `WaitGroup::wait`
+/// return, `sync::Map`, `race::acquire`): it sees what was released there.
+#[inline]
+pub(crate) fn acquire(obj: ObjId, site: Site) {
+    if active() {
+        emit(Op::Acquire { obj }, site);
+    }
+}
+
+/// The running goroutine released `obj` (`Once` body end, `sync::Map`,
+/// `race::release`): later acquirers see what it did before.
+#[inline]
+pub(crate) fn release(obj: ObjId, site: Site) {
+    if active() {
+        emit(Op::Release { obj }, site);
+    }
+}
+
+/// The running goroutine locked Mutex `obj` (an acquire, and a lock-order
+/// edge from every lock it holds).
+#[inline]
+pub(crate) fn lock(obj: ObjId, site: Site) {
+    if active() {
+        emit(Op::Lock { obj }, site);
+    }
+}
+
+/// The running goroutine unlocked Mutex `obj` (a release).
+#[inline]
+pub(crate) fn unlock(obj: ObjId, site: Site) {
+    if active() {
+        emit(Op::Unlock { obj }, site);
+    }
+}
+
+/// The running goroutine took a read lock on RwLock `obj`.
+#[inline]
+pub(crate) fn rlock(obj: ObjId, site: Site) {
+    if active() {
+        emit(Op::RLock { obj }, site);
+    }
+}
+
+/// The running goroutine released a read lock on RwLock `obj`.
+#[inline]
+pub(crate) fn runlock(obj: ObjId, site: Site) {
+    if active() {
+        emit(Op::RUnlock { obj }, site);
+    }
+}
+
+/// The running goroutine took the write lock of RwLock `obj`.
+#[inline]
+pub(crate) fn wlock(obj: ObjId, site: Site) {
+    if active() {
+        emit(Op::WLock { obj }, site);
+    }
+}
+
+/// The running goroutine released the write lock of RwLock `obj`.
+#[inline]
+pub(crate) fn wunlock(obj: ObjId, site: Site) {
+    if active() {
+        emit(Op::WUnlock { obj }, site);
+    }
+}
+
+/// The running goroutine blocked waiting for lock `obj` (Mutex or RwLock)
+/// held by another (what the lock-order check needs).
+#[inline]
+pub(crate) fn lock_wait(obj: ObjId, site: Site) {
+    if active() {
+        emit(Op::LockWait { obj }, site);
+    }
+}
+
+/// The running goroutine added `delta` to WaitGroup `wg`, leaving `counter`.
+#[inline]
+pub(crate) fn wg_add(wg: ObjId, delta: i64, counter: i64, site: Site) {
+    if active() {
+        emit(Op::WgAdd { wg, delta, counter }, site);
+    }
+}
+
+/// The running goroutine entered `wait` on WaitGroup `wg` with the counter
+/// at `counter`.
+#[inline]
+pub(crate) fn wg_wait(wg: ObjId, counter: i64, site: Site) {
+    if active() {
+        emit(Op::WgWait { wg, counter }, site);
+    }
+}
+
+/// A `CancelFunc` of a context made at `created` by goroutine `creator`
+/// with `func` was dropped, by the running goroutine at `at`, without being
+/// called (one dropped at the end of a schedule is judged by the engine).
+#[inline]
+pub(crate) fn lost_cancel(
+    created: Site,
+    creator: u64,
+    func: &'static str,
+    timer_pending: bool,
+    children: usize,
+    at: Loc,
+) {
+    if active() {
+        let op = Op::LostCancel {
+            created: Loc::from_std(created),
+            creator,
+            func,
+            timer_pending,
+            children,
+            at_teardown: false,
+        };
+        emit_for(sched::current_gid(), op, at);
+    }
+}
+
+// ---- Memory ----
+
+/// A plain read of `addr` (`what` names it in reports).
+#[inline]
+pub(crate) fn read(addr: Addr, what: &'static str, site: Site) {
+    if active() {
+        emit(Op::Read { addr, what }, site);
+    }
+}
+
+/// A plain write of `addr` (`what` names it in reports).
+#[inline]
+pub(crate) fn write(addr: Addr, what: &'static str, site: Site) {
+    if active() {
+        emit(Op::Write { addr, what }, site);
+    }
+}
+
+/// An atomic access of `addr` (a write if `write`): synchronizes like Go's
+/// `sync/atomic` and races only with plain accesses.
+#[inline]
+pub(crate) fn atomic(addr: Addr, write: bool, what: &'static str, site: Site) {
+    if active() {
+        emit(Op::Atomic { addr, write, what }, site);
+    }
+}
+
+/// The tracked location `addr` was freed: its history is forgotten.
+#[inline]
+pub(crate) fn free(addr: Addr, site: Site) {
+    if active() {
+        emit(Op::Free { addr }, site);
+    }
+}
+
+// ---- Instrumented frames (`#[goro::instrument]`) ----
+
+/// Goroutine `g` entered the instrumented function `function` defined at
+/// `at`: its shadow call chain grows.
+#[inline]
+pub(crate) fn frame_enter(g: u64, function: &'static str, at: Loc) {
+    if active() {
+        emit_for(g, Op::FrameEnter { function }, at);
+    }
+}
+
+/// Goroutine `g` left its innermost instrumented function.
+#[inline]
+pub(crate) fn frame_exit(g: u64) {
+    if active() {
+        emit_for(g, Op::FrameExit, Loc::UNKNOWN);
+    }
+}
+
+// ---- Object identities ----
+
 /// The per-schedule id of the object with process-wide id `global`.
-/// Inlined so that production pays only the `active` check when a hook
-/// builds its event.
+/// Inlined so that production pays only the `active` check.
 #[inline]
 pub(crate) fn obj(global: u64) -> ObjId {
     if active() {
-        super::sched::obj(global)
+        sched::obj(global)
+    } else {
+        ObjId(global)
+    }
+}
+
+/// [`obj`] for an object that caches its per-schedule id in `cache` (a
+/// channel: used on every operation).
+#[inline]
+pub(crate) fn obj_cached(global: u64, cache: &std::sync::atomic::AtomicU64) -> ObjId {
+    if active() {
+        sched::obj_cached(global, cache)
     } else {
         ObjId(global)
     }
@@ -59,24 +377,23 @@ pub(crate) fn obj_at<T: ?Sized>(x: &T) -> ObjId {
     obj((x as *const T as *const () as usize as u64) | (1 << 62))
 }
 
+// ---- Parking and scheduling points ----
+
 /// The running goroutine parks on a goro primitive (it is not waiting on the
 /// outside world).
 #[inline]
 pub(crate) fn parked() {
     if active() {
-        super::sched::note_park();
+        sched::note_park();
     }
 }
 
 /// The running goroutine parks on `info` at `site` (it also counts as
 /// [`parked`]). `info` is built only under the detector.
 #[inline]
-pub(crate) fn block(
-    site: &'static std::panic::Location<'static>,
-    info: impl FnOnce() -> super::sched::BlockInfo,
-) {
+pub(crate) fn block(site: Site, info: impl FnOnce() -> BlockInfo) {
     if active() {
-        super::sched::note_block(info(), Loc::from_std(site));
+        sched::note_block(info(), Loc::from_std(site));
     }
 }
 
@@ -85,13 +402,9 @@ pub(crate) fn block(
 /// scheduler prove, from who still holds the goroutine's waker, that it can
 /// never be woken.
 #[inline]
-pub(crate) fn block_on(
-    site: &'static std::panic::Location<'static>,
-    waker: &std::task::Waker,
-    info: impl FnOnce() -> super::sched::BlockInfo,
-) {
+pub(crate) fn block_on(site: Site, waker: &Waker, info: impl FnOnce() -> BlockInfo) {
     if active() {
-        super::sched::note_block_on(info(), Loc::from_std(site), waker);
+        sched::note_block_on(info(), Loc::from_std(site), waker);
     }
 }
 
@@ -104,7 +417,7 @@ pub(crate) fn yield_point(cx: &mut Context<'_>, yielded: &mut bool) -> bool {
         return false;
     }
     *yielded = true;
-    if super::sched::forced_step() {
+    if sched::forced_step() {
         return false;
     }
     cx.waker().wake_by_ref();
@@ -115,8 +428,25 @@ pub(crate) fn yield_point(cx: &mut Context<'_>, yielded: &mut bool) -> bool {
 #[inline]
 pub(crate) fn rand_below(n: usize) -> usize {
     if active() {
-        super::sched::rand_below(n)
+        sched::rand_below(n)
     } else {
         fastrand::usize(..n)
     }
+}
+
+// ---- The virtual clock (callers check `active` first) ----
+
+/// The virtual clock's reading.
+pub(crate) fn now() -> Duration {
+    sched::now()
+}
+
+/// Wakes `waker` when the virtual clock reaches `at`.
+pub(crate) fn wake_at(at: Duration, waker: Waker) {
+    sched::wake_at(at, waker);
+}
+
+/// Runs `f` (outside any goroutine) when the virtual clock reaches `at`.
+pub(crate) fn call_at(at: Duration, f: Box<dyn FnOnce()>) {
+    sched::call_at(at, f);
 }

@@ -298,12 +298,7 @@ where
 {
     if super::detect::active() {
         let name = g.name.clone();
-        super::sched::spawn(
-            g.id,
-            name.as_deref(),
-            goro_analyzer::event::Loc::from_std(site),
-            Box::pin(g),
-        );
+        super::detect::spawn(g.id, name.as_deref(), site, Box::pin(g));
     } else {
         tokio::spawn(g);
     }
@@ -342,7 +337,7 @@ impl<F: Future> Future for Goroutine<F> {
             Ok(Poll::Pending) => return Poll::Pending,
             Ok(Poll::Ready(v)) => Ok(v),
             Err(payload) => {
-                if let Some(exit) = payload.downcast_ref::<crate::recover::Goexit>() {
+                if let Some(exit) = payload.downcast_ref::<rtpanic::Goexit>() {
                     // `goexit`: the unwind ran the drops; the goroutine ends,
                     // quietly, with no output.
                     if let Some(Sink::Join(slot)) = this.sink.take() {

@@ -15,6 +15,31 @@ use std::cell::{Cell, RefCell};
 use std::panic::Location;
 use std::sync::Once;
 
+thread_local! {
+    /// How many `goro::recover` polls are on this thread's stack: the panic
+    /// hook stays quiet while it is above zero.
+    static RECOVERING: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Whether a panic raised now would be caught by a `goro::recover` on this
+/// thread's stack (the panic hook then prints nothing).
+pub(crate) fn recovering() -> bool {
+    RECOVERING.with(|r| r.get() > 0)
+}
+
+/// Runs `f` (a `goro::recover` poll, which catches what it raises) with
+/// [`recovering`] true.
+pub(crate) fn recovering_while<R>(f: impl FnOnce() -> R) -> R {
+    RECOVERING.with(|r| r.set(r.get() + 1));
+    let out = f();
+    RECOVERING.with(|r| r.set(r.get() - 1));
+    out
+}
+
+/// The payload of the private panic that `goro::goexit` raises, with where
+/// it was called.
+pub(crate) struct Goexit(pub(crate) &'static Location<'static>);
+
 /// Where and why a panic happened.
 #[derive(Clone, Debug)]
 pub(crate) struct PanicRecord {
@@ -62,7 +87,7 @@ pub(crate) fn install_hook() {
                 })
             });
             // A panic that a `goro::recover` will catch is handled, not news.
-            if !super::detect::active() && !crate::recover::recovering() {
+            if !super::detect::active() && !recovering() {
                 // Chain to the previous hook (a user's, or std's printer).
                 // Under the detector a panic is a finding, reported with its
                 // site, and printing it would only repeat it.

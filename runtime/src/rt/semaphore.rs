@@ -69,8 +69,9 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use super::clock;
+use super::clock::Instant;
+pub(crate) use super::waitq::Parked;
 use super::waitq::{Locked, WaitQueue, Wakers};
-use crate::time::Instant;
 
 const WAITERS: usize = 1;
 const SHIFT: u32 = 1;
@@ -84,10 +85,6 @@ pub(crate) struct Semaphore {
     /// Parked acquires; the payload is the number of permits wanted.
     queue: WaitQueue<usize>,
 }
-
-/// A parked acquire: its queue id.
-#[derive(Debug)]
-pub(crate) struct Parked(u64);
 
 impl Semaphore {
     pub(crate) const fn new(permits: usize) -> Self {
@@ -126,11 +123,7 @@ impl Semaphore {
         parked: &mut Option<Parked>,
         cx: &mut Context<'_>,
     ) -> Poll<()> {
-        if let Some(Parked(id)) = *parked {
-            let r = self.queue.poll_released(id, cx);
-            if r.is_ready() {
-                *parked = None;
-            }
+        if let Some(r) = self.queue.poll_parked(parked, cx) {
             return r;
         }
         if self.try_acquire(n) {
@@ -157,7 +150,7 @@ impl Semaphore {
                 Err(actual) => s = actual,
             }
         }
-        *parked = Some(Parked(q.push(n, Some(cx.waker().clone()))));
+        *parked = Some(q.park(n, cx));
         Poll::Pending
     }
 
@@ -187,7 +180,7 @@ impl Semaphore {
     pub(crate) fn cancel(&self, n: usize, parked: Parked) {
         let mut wake = Wakers::new();
         let mut q = self.queue.lock();
-        match q.remove(parked.0) {
+        match q.remove(parked.id()) {
             None => self.release_locked(&mut q, n, &mut wake),
             Some(was_front) => {
                 if q.is_empty() {

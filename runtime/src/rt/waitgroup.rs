@@ -10,10 +10,9 @@ use std::panic::Location;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::task::{Context, Poll};
 
-use goro_analyzer::event::Op;
-
 use super::detect;
 use super::panic::panic_at;
+pub(crate) use super::waitq::Parked;
 use super::waitq::{WaitQueue, Wakers};
 
 const WAITERS: i64 = 1;
@@ -26,10 +25,6 @@ pub(crate) struct WaitGroupState {
     state: AtomicI64,
     queue: WaitQueue<()>,
 }
-
-/// A parked `wait`: its queue id.
-#[derive(Debug)]
-pub(crate) struct Parked(u64);
 
 impl WaitGroupState {
     pub(crate) const fn new() -> Self {
@@ -55,14 +50,7 @@ impl WaitGroupState {
         let Some(counter) = (prev >> 1).checked_add(d >> 1) else {
             panic_at(loc, OVERFLOW)
         };
-        if detect::active() {
-            let op = Op::WgAdd {
-                wg: detect::obj_at(self),
-                delta: d >> 1,
-                counter,
-            };
-            detect::emit(op, loc);
-        }
+        detect::wg_add(detect::obj_at(self), d >> 1, counter, loc);
         if counter < 0 {
             panic_at(loc, NEGATIVE);
         }
@@ -97,11 +85,8 @@ impl WaitGroupState {
     /// across polls; a caller dropped while it is `Some` must call
     /// [`Self::cancel`].
     pub(crate) fn poll_wait(&self, parked: &mut Option<Parked>, cx: &mut Context<'_>) -> Poll<()> {
-        if let Some(Parked(id)) = *parked {
-            let r = self.queue.poll_released(id, cx);
-            if r.is_ready() {
-                *parked = None;
-            } else {
+        if let Some(r) = self.queue.poll_parked(parked, cx) {
+            if r.is_pending() {
                 detect::parked();
             }
             return r;
@@ -126,7 +111,7 @@ impl WaitGroupState {
                 Err(actual) => s = actual,
             }
         }
-        *parked = Some(Parked(q.push((), Some(cx.waker().clone()))));
+        *parked = Some(q.park((), cx));
         detect::parked();
         Poll::Pending
     }
@@ -134,7 +119,7 @@ impl WaitGroupState {
     /// A parked `wait` is dropped.
     pub(crate) fn cancel(&self, parked: Parked) {
         let mut q = self.queue.lock();
-        if q.remove(parked.0).is_some() && q.is_empty() {
+        if q.remove(parked.id()).is_some() && q.is_empty() {
             self.state.fetch_and(!WAITERS, Ordering::AcqRel);
         }
     }

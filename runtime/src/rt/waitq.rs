@@ -83,6 +83,37 @@ impl<P> WaitQueue<P> {
     }
 }
 
+impl<P> WaitQueue<P> {
+    /// The poll of a future that parked here in an earlier poll (`parked`
+    /// is `Some`): ready once its entry is released, and `parked` is then
+    /// cleared. `None` if it has not parked.
+    pub(crate) fn poll_parked(
+        &self,
+        parked: &mut Option<Parked>,
+        cx: &mut Context<'_>,
+    ) -> Option<Poll<()>> {
+        let id = parked.as_ref()?.0;
+        let r = self.poll_released(id, cx);
+        if r.is_ready() {
+            *parked = None;
+        }
+        Some(r)
+    }
+}
+
+/// A future's entry in a [`WaitQueue`], carried across its polls (as an
+/// `Option<Parked>`, `None` while not parked): a future dropped while
+/// parked must leave the queue (`Locked::remove(parked.id())`).
+#[derive(Debug)]
+pub(crate) struct Parked(u64);
+
+impl Parked {
+    /// The entry's id in its queue.
+    pub(crate) fn id(&self) -> u64 {
+        self.0
+    }
+}
+
 /// The locked queue.
 pub(crate) struct Locked<'a, P> {
     list: MutexGuard<'a, List<P>>,
@@ -119,6 +150,11 @@ impl<P> Locked<'_, P> {
         self.list.next_id += 1;
         self.list.entries.push_back(Entry { id, waker, payload });
         id
+    }
+
+    /// Parks `cx`'s goroutine at the back, with `payload`.
+    pub(crate) fn park(&mut self, payload: P, cx: &Context<'_>) -> Parked {
+        Parked(self.push(payload, Some(cx.waker().clone())))
     }
 
     /// Releases the first entry; its waker goes into `wake`.

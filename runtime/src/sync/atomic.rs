@@ -46,8 +46,7 @@ use crate::rt::detect;
 fn track<A>(a: &A, write: bool, what: &'static str) {
     if detect::active() {
         let addr = goro_analyzer::event::Addr(a as *const A as usize as u64);
-        let op = goro_analyzer::event::Op::Atomic { addr, write, what };
-        detect::emit(op, std::panic::Location::caller());
+        detect::atomic(addr, write, what, std::panic::Location::caller());
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -118,6 +119,7 @@ impl Cond {
             cond: self,
             mutex,
             state: State::Waiting(ticket),
+            loc: Location::caller(),
         }
     }
 
@@ -191,6 +193,9 @@ pub struct CondWaitFuture<'c, 'a, T: ?Sized> {
     cond: &'c Cond,
     mutex: &'a Mutex<T>,
     state: State<'a, T>,
+    /// Where `wait` was called: the site of its park and of its relock (a
+    /// `poll` has no caller location of its own).
+    loc: &'static Location<'static>,
 }
 
 impl<'a, T: ?Sized> Future for CondWaitFuture<'_, 'a, T> {
@@ -203,14 +208,14 @@ impl<'a, T: ?Sized> Future for CondWaitFuture<'_, 'a, T> {
                 State::Waiting(ticket) => {
                     if this.cond.list.poll_wait(*ticket, cx).is_pending() {
                         let obj = crate::rt::detect::obj_at(this.cond);
-                        crate::rt::detect::block(std::panic::Location::caller(), || {
-                            crate::rt::sched::BlockInfo::Fixed(goro_analyzer::event::Wait::Cond {
+                        crate::rt::detect::block(this.loc, || {
+                            crate::rt::block::BlockInfo::Fixed(goro_analyzer::event::Wait::Cond {
                                 obj,
                             })
                         });
                         return Poll::Pending;
                     }
-                    this.state = State::Locking(this.mutex.lock());
+                    this.state = State::Locking(this.mutex.lock_at(this.loc));
                 }
                 State::Locking(lock) => {
                     let g = match Pin::new(lock).poll(cx) {

@@ -6,8 +6,6 @@ use std::fmt;
 use std::hash::Hash;
 use std::panic::Location;
 
-use goro_analyzer::event::Op;
-
 use parking_lot::RwLock;
 
 use crate::rt::detect;
@@ -56,8 +54,8 @@ impl<K: Eq + Hash, V> Map<K, V> {
     fn sync_point(&self, loc: &'static Location<'static>) {
         if detect::active() {
             let obj = detect::obj_at(self);
-            detect::emit(Op::Acquire { obj }, loc);
-            detect::emit(Op::Release { obj }, loc);
+            detect::acquire(obj, loc);
+            detect::release(obj, loc);
         }
     }
 

@@ -7,10 +7,10 @@ use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use goro_analyzer::event::{Op, Wait};
+use goro_analyzer::event::Wait;
 
+use crate::rt::block::BlockInfo;
 use crate::rt::detect;
-use crate::rt::sched::BlockInfo;
 use crate::rt::semaphore::{MutexSem, MutexWaiter};
 
 /// A mutual exclusion lock protecting a `T`: Go's `sync.Mutex`, with the data
@@ -138,10 +138,16 @@ impl<T: ?Sized> Mutex<T> {
     /// ```
     #[track_caller]
     pub fn lock(&self) -> LockFuture<'_, T> {
+        self.lock_at(Location::caller())
+    }
+
+    /// [`Mutex::lock`] on behalf of a call at `loc` (`Cond::wait` relocks at
+    /// its own caller's line).
+    pub(crate) fn lock_at(&self, loc: &'static Location<'static>) -> LockFuture<'_, T> {
         LockFuture {
             mutex: self,
             parked: None,
-            loc: Location::caller(),
+            loc,
             yielded: false,
             waited: false,
         }
@@ -197,12 +203,7 @@ impl<T: ?Sized> Mutex<T> {
     /// The guard of the goroutine that now holds the permit, which it took
     /// at `loc` (reported to the detector).
     fn guard(&self, loc: &'static Location<'static>) -> MutexGuard<'_, T> {
-        detect::emit(
-            Op::Lock {
-                obj: detect::obj_at(self),
-            },
-            loc,
-        );
+        detect::lock(detect::obj_at(self), loc);
         let data = self
             .data
             .try_lock()
@@ -216,12 +217,7 @@ impl<T: ?Sized> Mutex<T> {
     /// The one unlock path: every guard drop ends here. `loc` is where the
     /// lock was taken (a guard's drop has no caller location of its own).
     fn unlock(&self, loc: &'static Location<'static>) {
-        detect::emit(
-            Op::Unlock {
-                obj: detect::obj_at(self),
-            },
-            loc,
-        );
+        detect::unlock(detect::obj_at(self), loc);
         self.sem.unlock();
     }
 }
@@ -293,7 +289,7 @@ impl<'a, T: ?Sized> Future for LockFuture<'a, T> {
                 let obj = detect::obj_at(m);
                 detect::block(this.loc, || BlockInfo::Fixed(Wait::Lock { obj }));
                 if detect::active() && !std::mem::replace(&mut this.waited, true) {
-                    detect::emit(Op::LockWait { obj }, this.loc);
+                    detect::lock_wait(obj, this.loc);
                 }
                 Poll::Pending
             }

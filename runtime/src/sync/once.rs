@@ -3,8 +3,6 @@
 use std::fmt;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe, Location};
 
-use goro_analyzer::event::Op;
-
 use crate::rt::detect;
 
 /// Runs a function exactly once: Go's `sync.Once`.
@@ -89,12 +87,7 @@ impl Once {
             self.call_slow(f, loc);
         }
         // The body happens before every return.
-        detect::emit(
-            Op::Acquire {
-                obj: detect::obj_at(self),
-            },
-            loc,
-        );
+        detect::acquire(detect::obj_at(self), loc);
     }
 
     /// The one path that runs the body.
@@ -106,12 +99,7 @@ impl Once {
             if let Err(p) = catch_unwind(AssertUnwindSafe(f)) {
                 panicked = Some(p);
             }
-            detect::emit(
-                Op::Release {
-                    obj: detect::obj_at(self),
-                },
-                loc,
-            );
+            detect::release(detect::obj_at(self), loc);
         });
         if let Some(p) = panicked {
             resume_unwind(p);

@@ -7,10 +7,10 @@ use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use goro_analyzer::event::{Op, Wait};
+use goro_analyzer::event::Wait;
 
+use crate::rt::block::BlockInfo;
 use crate::rt::detect;
-use crate::rt::sched::BlockInfo;
 use crate::rt::semaphore::{Parked, Semaphore, MAX_PERMITS};
 
 /// A reader is one permit; a writer takes them all.
@@ -114,13 +114,7 @@ impl<T: ?Sized> RwLock<T> {
     /// ```
     #[track_caller]
     pub fn read(&self) -> ReadFuture<'_, T> {
-        ReadFuture {
-            lock: self,
-            parked: None,
-            loc: Location::caller(),
-            yielded: false,
-            waited: false,
-        }
+        ReadFuture(Acquire::new(self, READER, Location::caller()))
     }
 
     /// Locks for writing, waiting until no reader or writer holds the lock
@@ -142,13 +136,7 @@ impl<T: ?Sized> RwLock<T> {
     /// ```
     #[track_caller]
     pub fn write(&self) -> WriteFuture<'_, T> {
-        WriteFuture {
-            lock: self,
-            parked: None,
-            loc: Location::caller(),
-            yielded: false,
-            waited: false,
-        }
+        WriteFuture(Acquire::new(self, WRITER, Location::caller()))
     }
 
     /// Locks for reading if that can be done without waiting: Go's
@@ -219,12 +207,7 @@ impl<T: ?Sized> RwLock<T> {
 
     /// The guard of a read lock taken at `loc` (reported to the detector).
     fn read_guard(&self, loc: &'static Location<'static>) -> RwLockReadGuard<'_, T> {
-        detect::emit(
-            Op::RLock {
-                obj: detect::obj_at(self),
-            },
-            loc,
-        );
+        detect::rlock(detect::obj_at(self), loc);
         let data = self
             .data
             .try_read()
@@ -237,12 +220,7 @@ impl<T: ?Sized> RwLock<T> {
 
     /// The guard of the write lock taken at `loc` (reported to the detector).
     fn write_guard(&self, loc: &'static Location<'static>) -> RwLockWriteGuard<'_, T> {
-        detect::emit(
-            Op::WLock {
-                obj: detect::obj_at(self),
-            },
-            loc,
-        );
+        detect::wlock(detect::obj_at(self), loc);
         let data = self
             .data
             .try_write()
@@ -290,34 +268,63 @@ struct Unlock<'a, T: ?Sized>(&'a RwLock<T>, usize, &'static Location<'static>);
 impl<T: ?Sized> Drop for Unlock<'_, T> {
     fn drop(&mut self) {
         let obj = detect::obj_at(self.0);
-        let op = if self.1 == WRITER {
-            Op::WUnlock { obj }
+        if self.1 == WRITER {
+            detect::wunlock(obj, self.2);
         } else {
-            Op::RUnlock { obj }
-        };
-        detect::emit(op, self.2);
+            detect::runlock(obj, self.2);
+        }
         self.0.unlock(self.1);
     }
 }
 
-/// Polls the semaphore for `n` permits on behalf of a read or write future.
-fn poll_lock<T: ?Sized>(
-    lock: &RwLock<T>,
+/// What a read and a write future share: the wait for `n` permits (one
+/// for a reader, all for a writer) asked for at `loc`, which leaves the
+/// queue, or gives back permits already granted, when dropped unfinished.
+struct Acquire<'a, T: ?Sized> {
+    lock: &'a RwLock<T>,
     n: usize,
-    parked: &mut Option<Parked>,
-    waited: &mut bool,
+    parked: Option<Parked>,
     loc: &'static Location<'static>,
-    cx: &mut Context<'_>,
-) -> Poll<()> {
-    let r = lock.sem.poll_acquire(n, parked, cx);
-    if r.is_pending() {
-        let obj = detect::obj_at(lock);
-        detect::block(loc, || BlockInfo::Fixed(Wait::Lock { obj }));
-        if detect::active() && !std::mem::replace(waited, true) {
-            detect::emit(Op::LockWait { obj }, loc);
+    yielded: bool,
+    waited: bool,
+}
+
+impl<'a, T: ?Sized> Acquire<'a, T> {
+    fn new(lock: &'a RwLock<T>, n: usize, loc: &'static Location<'static>) -> Self {
+        Acquire {
+            lock,
+            n,
+            parked: None,
+            loc,
+            yielded: false,
+            waited: false,
         }
     }
-    r
+
+    /// Ready once the permits are this future's (the caller builds the
+    /// guard, which reports the lock).
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if detect::yield_point(cx, &mut self.yielded) {
+            return Poll::Pending;
+        }
+        let r = self.lock.sem.poll_acquire(self.n, &mut self.parked, cx);
+        if r.is_pending() {
+            let obj = detect::obj_at(self.lock);
+            detect::block(self.loc, || BlockInfo::Fixed(Wait::Lock { obj }));
+            if detect::active() && !std::mem::replace(&mut self.waited, true) {
+                detect::lock_wait(obj, self.loc);
+            }
+        }
+        r
+    }
+}
+
+impl<T: ?Sized> Drop for Acquire<'_, T> {
+    fn drop(&mut self) {
+        if let Some(p) = self.parked.take() {
+            self.lock.sem.cancel(self.n, p);
+        }
+    }
 }
 
 /// The future of [`RwLock::read`]; resolves to a [`RwLockReadGuard`].
@@ -334,34 +341,16 @@ fn poll_lock<T: ?Sized>(
 /// });
 /// ```
 #[must_use = "futures do nothing unless awaited"]
-pub struct ReadFuture<'a, T: ?Sized> {
-    lock: &'a RwLock<T>,
-    parked: Option<Parked>,
-    loc: &'static Location<'static>,
-    yielded: bool,
-    waited: bool,
-}
+pub struct ReadFuture<'a, T: ?Sized>(Acquire<'a, T>);
 
 impl<'a, T: ?Sized> Future for ReadFuture<'a, T> {
     type Output = RwLockReadGuard<'a, T>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        let l = this.lock;
-        if detect::yield_point(cx, &mut this.yielded) {
-            return Poll::Pending;
-        }
-        match poll_lock(l, READER, &mut this.parked, &mut this.waited, this.loc, cx) {
-            Poll::Ready(()) => Poll::Ready(l.read_guard(this.loc)),
+        let a = &mut self.get_mut().0;
+        match a.poll(cx) {
+            Poll::Ready(()) => Poll::Ready(a.lock.read_guard(a.loc)),
             Poll::Pending => Poll::Pending,
-        }
-    }
-}
-
-impl<T: ?Sized> Drop for ReadFuture<'_, T> {
-    fn drop(&mut self) {
-        if let Some(p) = self.parked.take() {
-            self.lock.sem.cancel(READER, p);
         }
     }
 }
@@ -369,7 +358,7 @@ impl<T: ?Sized> Drop for ReadFuture<'_, T> {
 impl<T: ?Sized> fmt::Debug for ReadFuture<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ReadFuture")
-            .field("parked", &self.parked.is_some())
+            .field("parked", &self.0.parked.is_some())
             .finish()
     }
 }
@@ -389,34 +378,16 @@ impl<T: ?Sized> fmt::Debug for ReadFuture<'_, T> {
 /// });
 /// ```
 #[must_use = "futures do nothing unless awaited"]
-pub struct WriteFuture<'a, T: ?Sized> {
-    lock: &'a RwLock<T>,
-    parked: Option<Parked>,
-    loc: &'static Location<'static>,
-    yielded: bool,
-    waited: bool,
-}
+pub struct WriteFuture<'a, T: ?Sized>(Acquire<'a, T>);
 
 impl<'a, T: ?Sized> Future for WriteFuture<'a, T> {
     type Output = RwLockWriteGuard<'a, T>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        let l = this.lock;
-        if detect::yield_point(cx, &mut this.yielded) {
-            return Poll::Pending;
-        }
-        match poll_lock(l, WRITER, &mut this.parked, &mut this.waited, this.loc, cx) {
-            Poll::Ready(()) => Poll::Ready(l.write_guard(this.loc)),
+        let a = &mut self.get_mut().0;
+        match a.poll(cx) {
+            Poll::Ready(()) => Poll::Ready(a.lock.write_guard(a.loc)),
             Poll::Pending => Poll::Pending,
-        }
-    }
-}
-
-impl<T: ?Sized> Drop for WriteFuture<'_, T> {
-    fn drop(&mut self) {
-        if let Some(p) = self.parked.take() {
-            self.lock.sem.cancel(WRITER, p);
         }
     }
 }
@@ -424,7 +395,7 @@ impl<T: ?Sized> Drop for WriteFuture<'_, T> {
 impl<T: ?Sized> fmt::Debug for WriteFuture<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WriteFuture")
-            .field("parked", &self.parked.is_some())
+            .field("parked", &self.0.parked.is_some())
             .finish()
     }
 }

@@ -7,10 +7,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use goro_analyzer::event::{Op, Wait};
+use goro_analyzer::event::Wait;
 
+use crate::rt::block::BlockInfo;
 use crate::rt::detect;
-use crate::rt::sched::BlockInfo;
 use crate::rt::waitgroup::{Parked, WaitGroupState};
 
 /// Waits for a collection of goroutines to finish: Go's `sync.WaitGroup`.
@@ -219,11 +219,7 @@ impl Future for WaitFuture<'_> {
             return Poll::Pending;
         }
         if detect::active() && this.parked.is_none() {
-            let op = Op::WgWait {
-                wg: detect::obj_at(&**this.wg),
-                counter: this.wg.counter(),
-            };
-            detect::emit(op, this.loc);
+            detect::wg_wait(detect::obj_at(&**this.wg), this.wg.counter(), this.loc);
         }
         let r = this.wg.poll_wait(&mut this.parked, cx);
         if r.is_pending() {
@@ -240,12 +236,7 @@ impl Future for WaitFuture<'_> {
         }
         if r.is_ready() {
             // Every `done` happens before `wait` returns.
-            detect::emit(
-                Op::Acquire {
-                    obj: detect::obj_at(&**this.wg),
-                },
-                this.loc,
-            );
+            detect::acquire(detect::obj_at(&**this.wg), this.loc);
         }
         r
     }

@@ -16,7 +16,6 @@ use std::panic::Location;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use goro_analyzer::event::Op;
 use parking_lot::Mutex;
 
 use super::{Duration, Instant, TimerSend};
@@ -206,12 +205,7 @@ impl Timer {
         st.pending = true;
         let generation = st.generation;
         // Arming happens before the firing (see the module docs).
-        detect::emit(
-            Op::Release {
-                obj: detect::obj_at(&*self.state),
-            },
-            site,
-        );
+        detect::release(detect::obj_at(&*self.state), site);
         let state = self.state.clone();
         let fire: Box<dyn FnOnce() + Send> = match &self.func {
             Some(f) => {
@@ -257,12 +251,7 @@ fn take_firing(
     generation: u64,
     site: &'static Location<'static>,
 ) -> bool {
-    detect::emit(
-        Op::Acquire {
-            obj: detect::obj_at(&**state),
-        },
-        site,
-    );
+    detect::acquire(detect::obj_at(&**state), site);
     let mut st = state.lock();
     if st.generation == generation && st.pending {
         st.pending = false;

@@ -25,7 +25,7 @@ use std::hash::{Hash, Hasher};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
@@ -37,6 +37,7 @@ use goro_analyzer::{Engine, Finding};
 
 use strategy::Chooser;
 
+use super::block::BlockInfo;
 use super::goroutine::Crash;
 
 /// Wakes arrive here, possibly from other threads (tokio I/O); the run loop
@@ -95,71 +96,11 @@ fn wake_here(gid: u64, q: &Arc<WakeQueue>) -> bool {
     .unwrap_or(false)
 }
 
-type BoxFuture = Pin<Box<dyn Future<Output = ()>>>;
+pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()>>>;
 
 struct Task {
     fut: BoxFuture,
     waker: Waker,
-}
-
-/// What a parked goroutine waits for, as the primitive that parked it
-/// describes it; `Lazy` is evaluated when the schedule ends (handle counts
-/// may change after the goroutine parked).
-pub(crate) enum BlockInfo {
-    Fixed(Wait),
-    Lazy(Box<dyn Fn() -> Wait>),
-    /// Channel operations (one, or a `select!`'s cases) parked under one
-    /// waiter: what the proof that it can never be woken reads.
-    Chans {
-        ops: Vec<ChanWait>,
-        select: bool,
-        waiter: Weak<super::waiter::Waiter>,
-    },
-}
-
-/// One channel operation a goroutine is parked in.
-#[doc(hidden)]
-pub struct ChanWait {
-    /// The channel, per schedule (reports) and process-wide (the proof).
-    pub(crate) ch: ObjId,
-    pub(crate) id: u64,
-    pub(crate) counts: Arc<super::chan::HandleCounts>,
-    /// It sends (else it receives).
-    pub(crate) send: bool,
-    /// The handle it goes through (`rt::chan::handle_ref`).
-    pub(crate) handle: usize,
-}
-
-impl BlockInfo {
-    /// The wait, as the engine knows it, with the handle counts of now.
-    fn wait(self) -> Wait {
-        match self {
-            BlockInfo::Fixed(w) => w,
-            BlockInfo::Lazy(f) => f(),
-            BlockInfo::Chans { ops, select, .. } => {
-                let peers = |op: &ChanWait| {
-                    if op.send {
-                        op.counts.receivers()
-                    } else {
-                        op.counts.senders()
-                    }
-                };
-                match (select, ops.first()) {
-                    (false, Some(op)) if op.send => Wait::Send {
-                        ch: op.ch,
-                        receivers: peers(op),
-                    },
-                    (false, Some(op)) => Wait::Recv {
-                        ch: op.ch,
-                        senders: peers(op),
-                    },
-                    _ => Wait::Select {
-                        cases: ops.iter().map(|op| (op.ch, op.send, peers(op))).collect(),
-                    },
-                }
-            }
-        }
-    }
 }
 
 /// What the scheduler knows of a goroutine beyond its future.
@@ -502,20 +443,10 @@ pub(crate) fn call_at(at: Duration, f: Box<dyn FnOnce()>) {
     with_exec(|ex| ex.add_timer(at, TimerAction::Call(f)));
 }
 
-/// Starts goroutine `gid` (the id `RunState` handed out) running `fut`.
-pub(crate) fn spawn(gid: u64, name: Option<&str>, loc: Loc, fut: BoxFuture) {
-    let parent = current_gid();
+/// Starts goroutine `gid` (the id `RunState` handed out) running `fut`, as
+/// a child of the running goroutine `parent` (0: none).
+pub(crate) fn spawn(parent: u64, gid: u64, name: Option<&str>, fut: BoxFuture) {
     with_exec(|ex| ex.spawn(parent, gid, name.map(str::to_string), fut));
-    if parent != 0 {
-        emit(
-            parent,
-            Op::Spawn {
-                child: gid,
-                name: name.map(str::to_string),
-            },
-            loc,
-        );
-    }
 }
 
 impl Exec {
@@ -613,12 +544,30 @@ impl Exec {
 /// wrapped by the caller), with id `main_gid`. After every step `take_panic`
 /// says whether a goroutine panicked, which ends the schedule. Returns when
 /// the schedule ends.
+///
+/// The schedule's steps: [`install`] the executor, [`run_loop`] until the
+/// schedule ends (each turn: [`Exec::pick`] a goroutine, [`poll_task`] it,
+/// [`settle`] its poll; when nothing is ready, [`idle`]: fire timers or
+/// wait for the outside world), then read the [`end_state`], [`teardown`]
+/// the goroutines and [`finish`] the engine.
 pub(crate) fn run_schedule(
     cfg: ScheduleConfig,
     main_gid: u64,
     main: BoxFuture,
     take_panic: &dyn Fn() -> Option<Crash>,
 ) -> ScheduleResult {
+    let exec = install(cfg);
+    exec.borrow_mut()
+        .spawn(0, main_gid, Some("main".to_string()), main);
+    let ending = run_loop(&exec, main_gid, take_panic);
+    let end = end_state(&exec, &ending);
+    teardown(&exec);
+    finish(exec, end, ending)
+}
+
+/// Makes the schedule's executor and installs it on this thread: from here
+/// on, goro's operations report to it.
+fn install(cfg: ScheduleConfig) -> Rc<RefCell<Exec>> {
     let wakes = Arc::new(WakeQueue {
         q: Mutex::new(Vec::new()),
         cv: Condvar::new(),
@@ -629,7 +578,7 @@ pub(crate) fn run_schedule(
         meta: Vec::new(),
         ready: Vec::new(),
         ready_pos: Vec::new(),
-        wakes: wakes.clone(),
+        wakes,
         now: Duration::ZERO,
         timers: BinaryHeap::new(),
         timer_seq: 0,
@@ -657,119 +606,35 @@ pub(crate) fn run_schedule(
     // Never 0 (that means "none"), even after wrapping.
     let serial = SERIALS.fetch_add(1, Ordering::Relaxed).max(1);
     ACTIVE.with(|a| a.set(serial));
-    exec.borrow_mut()
-        .spawn(0, main_gid, Some("main".to_string()), main);
+    exec
+}
 
-    let ending = loop {
+/// Steps goroutines until the schedule ends, and says how it ended.
+fn run_loop(
+    exec: &Rc<RefCell<Exec>>,
+    main_gid: u64,
+    take_panic: &dyn Fn() -> Option<Crash>,
+) -> Ending {
+    loop {
         let mut ex = exec.borrow_mut();
         ex.drain_wakes();
         ex.check_main(main_gid);
         if ex.ready.is_empty() {
-            // Fire the next timers, within the grace period once main is
-            // done or proven stuck.
-            let limit = if ex.main_done {
-                Some(ex.main_done_at + ex.grace)
-            } else {
-                ex.proof.stuck_since().map(|at| at + ex.grace)
-            };
-            let next = ex.timers.peek().map(|t| t.at);
-            if let Some(at) = next.filter(|&at| limit.is_none_or(|l| at <= l)) {
-                ex.now = ex.now.max(at);
-                let mut due = Vec::new();
-                while ex.timers.peek().is_some_and(|t| t.at <= at) {
-                    due.push(ex.timers.pop().expect("peeked"));
-                }
-                drop(ex);
-                for t in due {
-                    match t.action {
-                        TimerAction::Wake(w) => w.wake(),
-                        TimerAction::Call(f) => f(),
-                    }
-                }
-                continue;
+            match idle(ex) {
+                Some(ending) => return ending,
+                None => continue,
             }
-            if let Some(stuck) = ex.proof.stuck() {
-                // Others wait for timers past the grace period or for the
-                // outside world: main's fate is sealed, stop here.
-                if !ex.timers.is_empty() || ex.external_waiters() {
-                    break Ending::Stuck(stuck.to_vec());
-                }
-            }
-            if ex.external_waiters() {
-                drop(ex);
-                let q = wakes.q.lock().unwrap_or_else(|e| e.into_inner());
-                // Set under the queue lock: a waker that pushes after we
-                // checked sees the flag and notifies.
-                wakes.sleeping.store(true, Ordering::Release);
-                let _q = wakes
-                    .cv
-                    .wait_while(q, |q| q.is_empty())
-                    .unwrap_or_else(|e| e.into_inner());
-                wakes.sleeping.store(false, Ordering::Release);
-                continue;
-            }
-            break if ex.main_done {
-                Ending::Completed
-            } else {
-                Ending::Blocked
-            };
         }
         if ex.steps >= ex.max_steps {
-            break match ex.proof.stuck() {
+            return match ex.proof.stuck() {
                 Some(stuck) => Ending::Stuck(stuck.to_vec()),
                 None => Ending::StepLimit,
             };
         }
-        ex.steps += 1;
-        let step = ex.steps;
-        let ready = std::mem::take(&mut ex.ready);
-        let gid = ex.chooser.choose(step, &ready);
-        ex.ready = ready;
-        ex.unready(gid);
-        gid.hash(&mut ex.hasher);
-        let i = (gid - 1) as usize;
-        let mut task = ex.tasks[i].take().expect("a ready goroutine has its task");
-        ex.parked = false;
-        ex.meta[i].parking.polled();
+        let (gid, mut task) = ex.pick();
         drop(ex);
-
-        CURRENT.with(|c| c.set(gid));
-        let poll = task
-            .fut
-            .as_mut()
-            .poll(&mut Context::from_waker(&task.waker));
-        CURRENT.with(|c| c.set(0));
-
-        let mut ex = exec.borrow_mut();
-        match poll {
-            Poll::Ready(()) => {
-                ex.meta[i].done = true;
-                drop(ex);
-                drop(task);
-                emit(gid, Op::End, Loc::UNKNOWN);
-                if gid == main_gid {
-                    let mut ex = exec.borrow_mut();
-                    ex.main_done = true;
-                    ex.main_done_at = ex.now;
-                }
-            }
-            Poll::Pending => {
-                // Woken during its own poll (a yield) or parked on goro: fine.
-                // Otherwise it waits on a future goro does not know.
-                let self_woken = ex.ready_pos[i] != usize::MAX
-                    || ex
-                        .wakes
-                        .q
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .contains(&gid);
-                if !ex.parked && !self_woken {
-                    ex.meta[i].external = true;
-                }
-                ex.tasks[i] = Some(task);
-                drop(ex);
-            }
-        }
+        let poll = poll_task(gid, &mut task);
+        settle(exec, main_gid, gid, task, poll);
         if let Some(c) = take_panic() {
             let loc = Loc {
                 file: c.file,
@@ -777,59 +642,191 @@ pub(crate) fn run_schedule(
                 column: c.column,
             };
             emit(c.gid, Op::Panic { message: c.message }, loc);
-            break Ending::Panicked;
+            return Ending::Panicked;
         }
-    };
+    }
+}
 
-    // Leaks and deadlocks: what is left blocked when nothing can run, or
-    // what main is provably stuck with.
-    let end = match &ending {
-        Ending::Completed | Ending::Blocked | Ending::Stuck(_) => {
-            let stuck = match &ending {
-                Ending::Stuck(b) => Some(b.clone()),
-                _ => None,
-            };
-            let (main_done, blocked, running) = {
+/// Nothing is ready: fires the next timers, or waits for a wake from the
+/// outside world, and returns `None` to go on; or ends the schedule.
+fn idle(mut ex: std::cell::RefMut<'_, Exec>) -> Option<Ending> {
+    if let Some(due) = ex.due_timers() {
+        drop(ex);
+        for t in due {
+            match t.action {
+                TimerAction::Wake(w) => w.wake(),
+                TimerAction::Call(f) => f(),
+            }
+        }
+        return None;
+    }
+    if let Some(stuck) = ex.proof.stuck() {
+        // Others wait for timers past the grace period or for the
+        // outside world: main's fate is sealed, stop here.
+        if !ex.timers.is_empty() || ex.external_waiters() {
+            return Some(Ending::Stuck(stuck.to_vec()));
+        }
+    }
+    if ex.external_waiters() {
+        let wakes = ex.wakes.clone();
+        drop(ex);
+        wait_outside(&wakes);
+        return None;
+    }
+    Some(if ex.main_done {
+        Ending::Completed
+    } else {
+        Ending::Blocked
+    })
+}
+
+/// Blocks the run loop until a goroutine waiting on the outside world (tokio
+/// I/O) is woken, from another thread.
+fn wait_outside(wakes: &WakeQueue) {
+    let q = wakes.q.lock().unwrap_or_else(|e| e.into_inner());
+    // Set under the queue lock: a waker that pushes after we
+    // checked sees the flag and notifies.
+    wakes.sleeping.store(true, Ordering::Release);
+    let _q = wakes
+        .cv
+        .wait_while(q, |q| q.is_empty())
+        .unwrap_or_else(|e| e.into_inner());
+    wakes.sleeping.store(false, Ordering::Release);
+}
+
+/// Polls goroutine `gid` once, as the running goroutine.
+fn poll_task(gid: u64, task: &mut Task) -> Poll<()> {
+    CURRENT.with(|c| c.set(gid));
+    let poll = task
+        .fut
+        .as_mut()
+        .poll(&mut Context::from_waker(&task.waker));
+    CURRENT.with(|c| c.set(0));
+    poll
+}
+
+/// Records the outcome `poll` of goroutine `gid`'s step: it ended, or it
+/// waits (on goro, or on the outside world) and keeps its `task`.
+fn settle(exec: &Rc<RefCell<Exec>>, main_gid: u64, gid: u64, task: Task, poll: Poll<()>) {
+    let i = (gid - 1) as usize;
+    let mut ex = exec.borrow_mut();
+    match poll {
+        Poll::Ready(()) => {
+            ex.meta[i].done = true;
+            drop(ex);
+            drop(task);
+            emit(gid, Op::End, Loc::UNKNOWN);
+            if gid == main_gid {
                 let mut ex = exec.borrow_mut();
-                let mut blocked: Vec<(u64, Option<(BlockInfo, Loc)>)> = Vec::new();
-                let mut running = Vec::new();
-                for (i, m) in ex.meta.iter_mut().enumerate() {
-                    let g = i as u64 + 1;
-                    if m.done || (stuck.is_none() && m.external) {
-                        continue;
-                    }
-                    match &stuck {
-                        Some(b) if !b.contains(&g) => running.push(g),
-                        _ => blocked.push((g, m.blocked.take())),
-                    }
-                }
-                (ex.main_done, blocked, running)
-            };
-            // Lazy descriptions may read channel state: outside the borrow,
-            // and before the teardown drops handles.
-            let blocked = blocked
-                .into_iter()
-                .map(|(g, b)| {
-                    let (wait, loc) = match b {
-                        Some((info, loc)) => (info.wait(), loc),
-                        None => (Wait::Unknown, Loc::UNKNOWN),
-                    };
-                    Blocked { g, wait, loc }
-                })
-                .collect();
-            Some(EndState {
-                main_done,
-                blocked,
-                held: None,
-                running,
-            })
+                ex.main_done = true;
+                ex.main_done_at = ex.now;
+            }
         }
-        Ending::Panicked | Ending::StepLimit => None,
-    };
+        Poll::Pending => {
+            // Woken during its own poll (a yield) or parked on goro: fine.
+            // Otherwise it waits on a future goro does not know.
+            let self_woken = ex.ready_pos[i] != usize::MAX
+                || ex
+                    .wakes
+                    .q
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .contains(&gid);
+            if !ex.parked && !self_woken {
+                ex.meta[i].external = true;
+            }
+            ex.tasks[i] = Some(task);
+        }
+    }
+}
 
-    // Tear down: drop every goroutine outside the executor's borrow (their
-    // drops run goro cancel paths, which may call back in), one at a time,
-    // noting the channel handles and CancelFuncs that go with each.
+impl Exec {
+    /// Takes a step: the strategy picks a ready goroutine, which is handed
+    /// out with its task for polling.
+    fn pick(&mut self) -> (u64, Task) {
+        self.steps += 1;
+        let step = self.steps;
+        let ready = std::mem::take(&mut self.ready);
+        let gid = self.chooser.choose(step, &ready);
+        self.ready = ready;
+        self.unready(gid);
+        gid.hash(&mut self.hasher);
+        let i = (gid - 1) as usize;
+        let task = self.tasks[i]
+            .take()
+            .expect("a ready goroutine has its task");
+        self.parked = false;
+        self.meta[i].parking.polled();
+        (gid, task)
+    }
+
+    /// The next timers, all due at the same instant, with the clock moved
+    /// there; none past the grace period once main is done or proven stuck.
+    fn due_timers(&mut self) -> Option<Vec<Timer>> {
+        let limit = if self.main_done {
+            Some(self.main_done_at + self.grace)
+        } else {
+            self.proof.stuck_since().map(|at| at + self.grace)
+        };
+        let next = self.timers.peek().map(|t| t.at);
+        let at = next.filter(|&at| limit.is_none_or(|l| at <= l))?;
+        self.now = self.now.max(at);
+        let mut due = Vec::new();
+        while self.timers.peek().is_some_and(|t| t.at <= at) {
+            due.push(self.timers.pop().expect("peeked"));
+        }
+        Some(due)
+    }
+}
+
+/// Leaks and deadlocks: what is left blocked when nothing can run, or what
+/// main is provably stuck with (`None` when the schedule was cut short).
+fn end_state(exec: &Rc<RefCell<Exec>>, ending: &Ending) -> Option<EndState> {
+    let stuck = match ending {
+        Ending::Completed | Ending::Blocked => None,
+        Ending::Stuck(b) => Some(b),
+        Ending::Panicked | Ending::StepLimit => return None,
+    };
+    let (main_done, blocked, running) = {
+        let mut ex = exec.borrow_mut();
+        let mut blocked: Vec<(u64, Option<(BlockInfo, Loc)>)> = Vec::new();
+        let mut running = Vec::new();
+        for (i, m) in ex.meta.iter_mut().enumerate() {
+            let g = i as u64 + 1;
+            if m.done || (stuck.is_none() && m.external) {
+                continue;
+            }
+            match stuck {
+                Some(b) if !b.contains(&g) => running.push(g),
+                _ => blocked.push((g, m.blocked.take())),
+            }
+        }
+        (ex.main_done, blocked, running)
+    };
+    // Lazy descriptions may read channel state: outside the borrow,
+    // and before the teardown drops handles.
+    let blocked = blocked
+        .into_iter()
+        .map(|(g, b)| {
+            let (wait, loc) = match b {
+                Some((info, loc)) => (info.wait(), loc),
+                None => (Wait::Unknown, Loc::UNKNOWN),
+            };
+            Blocked { g, wait, loc }
+        })
+        .collect();
+    Some(EndState {
+        main_done,
+        blocked,
+        held: None,
+        running,
+    })
+}
+
+/// Tears down: drops every goroutine outside the executor's borrow (their
+/// drops run goro cancel paths, which may call back in), one at a time,
+/// noting the channel handles and CancelFuncs that go with each.
+fn teardown(exec: &Rc<RefCell<Exec>>) {
     let tasks: Vec<Option<Task>> = std::mem::take(&mut exec.borrow_mut().tasks);
     for (i, task) in tasks.into_iter().enumerate() {
         if let Some(task) = task {
@@ -840,7 +837,11 @@ pub(crate) fn run_schedule(
     exec.borrow_mut().teardown = None;
     let timers = std::mem::take(&mut exec.borrow_mut().timers);
     drop(timers);
+}
 
+/// Hands the end state to the engine, uninstalls the executor and returns
+/// the schedule's result.
+fn finish(exec: Rc<RefCell<Exec>>, end: Option<EndState>, ending: Ending) -> ScheduleResult {
     {
         let mut ex = exec.borrow_mut();
         let ex = &mut *ex;

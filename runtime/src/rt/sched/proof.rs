@@ -49,7 +49,8 @@ use std::time::Duration;
 
 use goro_analyzer::event::Wait;
 
-use super::{BlockInfo, ChanWait, Exec, TaskWaker};
+use super::{Exec, TaskWaker};
+use crate::rt::block::{BlockInfo, ChanWait};
 use crate::rt::chan::handle_parts;
 
 /// Steps between two checks at least.

@@ -1,0 +1,71 @@
+//! What a parked goroutine waits for, as the primitive that parked it
+//! describes it to the detector ([`super::detect::block`]): the scheduler
+//! keeps it for the leak and deadlock reports, and its proof that a
+//! goroutine can never be woken reads the channel operations in it.
+
+use std::sync::{Arc, Weak};
+
+use goro_analyzer::event::{ObjId, Wait};
+
+use super::chan::HandleCounts;
+use super::waiter::Waiter;
+
+/// What a parked goroutine waits for, as the primitive that parked it
+/// describes it; `Lazy` is evaluated when the schedule ends (handle counts
+/// may change after the goroutine parked).
+pub(crate) enum BlockInfo {
+    Fixed(Wait),
+    Lazy(Box<dyn Fn() -> Wait>),
+    /// Channel operations (one, or a `select!`'s cases) parked under one
+    /// waiter: what the proof that it can never be woken reads.
+    Chans {
+        ops: Vec<ChanWait>,
+        select: bool,
+        waiter: Weak<Waiter>,
+    },
+}
+
+/// One channel operation a goroutine is parked in.
+#[doc(hidden)]
+pub struct ChanWait {
+    /// The channel, per schedule (reports) and process-wide (the proof).
+    pub(crate) ch: ObjId,
+    pub(crate) id: u64,
+    pub(crate) counts: Arc<HandleCounts>,
+    /// It sends (else it receives).
+    pub(crate) send: bool,
+    /// The handle it goes through (`rt::chan::handle_ref`).
+    pub(crate) handle: usize,
+}
+
+impl BlockInfo {
+    /// The wait, as the engine knows it, with the handle counts of now.
+    pub(crate) fn wait(self) -> Wait {
+        match self {
+            BlockInfo::Fixed(w) => w,
+            BlockInfo::Lazy(f) => f(),
+            BlockInfo::Chans { ops, select, .. } => {
+                let peers = |op: &ChanWait| {
+                    if op.send {
+                        op.counts.receivers()
+                    } else {
+                        op.counts.senders()
+                    }
+                };
+                match (select, ops.first()) {
+                    (false, Some(op)) if op.send => Wait::Send {
+                        ch: op.ch,
+                        receivers: peers(op),
+                    },
+                    (false, Some(op)) => Wait::Recv {
+                        ch: op.ch,
+                        senders: peers(op),
+                    },
+                    _ => Wait::Select {
+                        cases: ops.iter().map(|op| (op.ch, op.send, peers(op))).collect(),
+                    },
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! A site in a finding points at the user's code, never into goro's
+//! sources: the caller's location is taken at the public API
+//! (`#[track_caller]`) and carried down, never read inside a `poll`.
+
+use std::sync::Arc;
+
+use goro::race::{explore, Config, Finding, FindingKind, Report};
+use goro::sync::{Cond, Mutex};
+
+/// This file's source, to find the lines the findings must point at.
+const SOURCE: &str = include_str!("sites.rs");
+
+/// The 1-based line of this file that ends with the comment `// <marker>`.
+fn line_of(marker: &str) -> u32 {
+    let tag = format!("// {marker}");
+    let i = SOURCE
+        .lines()
+        .position(|l| l.trim_end().ends_with(&tag))
+        .unwrap_or_else(|| panic!("no line marked {tag:?}"));
+    i as u32 + 1
+}
+
+/// The leak of the goroutine named `name`, which must be parked in `op`.
+fn leak_of<'r>(report: &'r Report, name: &str, op: &str) -> &'r Finding {
+    let f = report
+        .findings()
+        .iter()
+        .find(|f| {
+            f.kind == FindingKind::GoroutineLeak
+                && f.primary.goroutine_name.as_deref() == Some(name)
+        })
+        .unwrap_or_else(|| panic!("no leak of {name:?}:\n{report}"));
+    assert_eq!(f.primary.op, op, "{report}");
+    f
+}
+
+fn config() -> Config {
+    Config::default().schedules(10).env(false)
+}
+
+#[test]
+fn a_goroutine_leaked_in_cond_wait_is_reported_at_the_wait() {
+    let report = explore(config(), || async {
+        let state = Arc::new((Mutex::new(false), Cond::new()));
+        let s = state.clone();
+        // Waits for a signal nobody sends.
+        goro::go!("waiter", async move {
+            let (mu, cond) = &*s;
+            let mut ready = mu.lock().await;
+            while !*ready {
+                ready = cond.wait(ready).await; // cond-wait
+            }
+        });
+    });
+    let f = leak_of(&report, "waiter", "cond wait");
+    assert!(f.primary.file.ends_with("sites.rs"), "{f:#?}");
+    assert_eq!(f.primary.line, line_of("cond-wait"), "{f:#?}");
+}
+
+#[test]
+fn a_goroutine_leaked_relocking_after_cond_wait_is_reported_at_the_wait() {
+    let report = explore(config(), || async {
+        let state = Arc::new((Mutex::new(()), Cond::new()));
+        let started = goro::chan::<()>(1);
+        let (s, tx) = (state.clone(), started.clone());
+        goro::go!("waiter", async move {
+            let (mu, cond) = &*s;
+            let g = mu.lock().await;
+            tx.send(()).await;
+            // Signalled, it relocks a mutex that is never unlocked.
+            let _g = cond.wait(g).await; // relock
+        });
+        let (mu, cond) = &*state;
+        started.recv().await;
+        // Taken once the waiter has parked (its wait released the mutex).
+        let g = mu.lock().await;
+        cond.signal();
+        std::mem::forget(g);
+    });
+    let f = leak_of(&report, "waiter", "lock");
+    assert!(f.primary.file.ends_with("sites.rs"), "{f:#?}");
+    assert_eq!(f.primary.line, line_of("relock"), "{f:#?}");
+}
