@@ -116,7 +116,8 @@ pub(crate) struct ReplayArgs {
 pub(crate) struct ReportArgs {
     #[command(subcommand)]
     pub command: Option<ReportCommand>,
-    /// Report files (`*.jsonl`) or directories holding them.
+    /// Report files (`*.jsonl`), schedule traces (`*.trace`, drawn by --format html) or
+    /// directories holding them; a report's `NAME.trace` beside it is read too.
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
     /// The directory the findings' file names are relative to (the workspace root
@@ -383,6 +384,10 @@ pub(crate) enum Format {
     Sarif,
     /// GitHub Actions workflow commands: one `::error file=..` annotation per finding.
     Github,
+    /// One self-contained HTML page (write it with --output): a summary table and, per
+    /// finding, a sequence diagram of its schedule (from the *.trace files beside the
+    /// reports; `cargo race test` records them for this format), its graphs and sources.
+    Html,
 }
 
 /// `--color`.

@@ -159,9 +159,20 @@ where
                 .map(|p| p.display().to_string())
                 .collect();
             if missing.is_empty() {
-                let (findings, warnings) = reports::read_reports(&r.paths);
+                let (traces, paths): (Vec<PathBuf>, Vec<PathBuf>) = r
+                    .paths
+                    .iter()
+                    .cloned()
+                    .partition(|p| p.extension().is_some_and(|x| x == "trace"));
+                let (findings, warnings) = reports::read_reports(&paths);
+                let traces = if r.output.format == Format::Html {
+                    reports::traces_for(&paths, &traces)
+                } else {
+                    Vec::new()
+                };
                 finish(
                     findings,
+                    &traces,
                     &warnings,
                     RunOutcome::NotRun,
                     &root,
@@ -388,6 +399,10 @@ fn test_run(run: &TestRun<'_>) -> Result<i32, String> {
     for (k, v) in &env_vars {
         cmd.env(k, v);
     }
+    if run.output.format == Format::Html {
+        // The HTML report draws each finding's schedule from its trace.
+        cmd.env(env::TRACE, "1");
+    }
     let stdout = if machine_stdout(run.output) {
         TestStdout::Stderr
     } else {
@@ -400,9 +415,10 @@ fn test_run(run: &TestRun<'_>) -> Result<i32, String> {
     let dirs = std::slice::from_ref(&report_dir);
     let (findings, warnings) = reports::read_reports(dirs);
     let counts = fleet::read_schedule_counts(dirs);
-    let trace = match run.replay {
-        Some(_) => reports::read_traces(&report_dir),
-        None => Vec::new(),
+    let trace = if run.replay.is_some() || run.output.format == Format::Html {
+        reports::read_traces(&report_dir)
+    } else {
+        Vec::new()
     };
     let end = match status {
         Ok(end) => end,
@@ -457,6 +473,7 @@ fn test_run(run: &TestRun<'_>) -> Result<i32, String> {
     };
     finish(
         findings,
+        &trace,
         &warnings,
         outcome_of(end),
         &project.workspace_root,
@@ -535,6 +552,7 @@ fn merge(m: &MergeArgs) -> Result<i32, String> {
     eprintln!("cargo race: merged {} share(s)", shares.len());
     finish(
         findings,
+        &[],
         &warnings,
         outcome_of(end),
         &root,
@@ -578,8 +596,12 @@ fn use_color(out: &OutputArgs) -> bool {
 }
 
 /// Renders, summarises, applies the baseline and computes the exit code.
+// One call per command, each passing what it has: a struct would only
+// rename these eight.
+#[allow(clippy::too_many_arguments)]
 fn finish(
     findings: Vec<Finding>,
+    traces: &[crate::trace::TraceStep],
     warnings: &[String],
     outcome: RunOutcome,
     root: &Path,
@@ -641,6 +663,7 @@ fn finish(
             s
         }
         Format::Github => render::github_annotations(&shown),
+        Format::Html => render::html(&shown, traces, &mut sources),
     };
     match &out.output {
         Some(path) => {

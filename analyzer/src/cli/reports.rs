@@ -49,6 +49,32 @@ pub(crate) fn read_traces(dir: &Path) -> Vec<crate::trace::TraceStep> {
         .collect()
 }
 
+/// The traces for `cargo race report --format html`: those in each
+/// directory, the `NAME.trace` beside each `NAME.jsonl` report, and the
+/// trace files given by name.
+pub(crate) fn traces_for(paths: &[PathBuf], traces: &[PathBuf]) -> Vec<crate::trace::TraceStep> {
+    let mut files: Vec<PathBuf> = traces.to_vec();
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            out.extend(read_traces(p));
+        } else {
+            let beside = p.with_extension("trace");
+            if beside.is_file() && !files.contains(&beside) {
+                files.push(beside);
+            }
+        }
+    }
+    for f in files {
+        if let Ok(file) = std::fs::File::open(&f) {
+            if let Ok(steps) = crate::trace::read_trace(std::io::BufReader::new(file)) {
+                out.extend(steps);
+            }
+        }
+    }
+    out
+}
+
 fn jsonl_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))

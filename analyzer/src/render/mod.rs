@@ -1,5 +1,6 @@
 //! Rendering findings for people and machines: rustc-style diagnostics
-//! ([`human`]), JSON Lines ([`json_lines`]), SARIF 2.1.0 ([`sarif`]),
+//! ([`human`]), a self-contained HTML page with sequence diagrams
+//! ([`html`]), JSON Lines ([`json_lines`]), SARIF 2.1.0 ([`sarif`]),
 //! GitHub Actions annotations ([`github_annotations`]) and the closing
 //! summary table ([`summary`]).
 //!
@@ -54,12 +55,14 @@ use std::path::{Path, PathBuf};
 use crate::finding::{Finding, FindingKey, FindingKind, Site};
 
 mod github;
+mod html;
 mod human;
 mod json;
 mod sarif;
 mod summary;
 
 pub use github::github_annotations;
+pub use html::html;
 pub use human::human;
 pub use json::json_lines;
 pub use sarif::sarif;
