@@ -236,3 +236,25 @@ fn github_annotations_one_per_finding() {
     }
     insta::assert_snapshot!(text);
 }
+
+#[test]
+fn a_shrunk_finding_says_how_short_its_schedule_is() {
+    let mut f = all_kinds().remove(0);
+    let plain = render::human(&render::gather(vec![f.clone()]), &mut sources(), false);
+    assert!(!plain.contains("shortest schedule"), "{plain}");
+    f.shrink = Some(goro_analyzer::finding::Shrink {
+        original_steps: 40,
+        original_preemptions: 5,
+        steps: 12,
+        preemptions: 1,
+        schedule: "_x3,2".into(),
+        replays: 9,
+    });
+    let text = render::human(&render::gather(vec![f]), &mut sources(), false);
+    assert!(
+        text.contains(
+            "= shortest schedule: shrunk from 40 steps and 5 preemptions to 12 steps and 1 preemption"
+        ),
+        "{text}"
+    );
+}

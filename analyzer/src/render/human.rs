@@ -153,6 +153,10 @@ fn diagnostic(entry: &Entry, sources: &mut Sources, color: bool) -> String {
         rendered_notes.push(format!("help: {}", f.help));
     }
     rendered_notes.push(format!("reproduce: {}", reproduce(entry)));
+    if let Some(s) = &f.shrink {
+        // The replay above follows the shrunk schedule by default.
+        rendered_notes.push(format!("shortest schedule: {}", s.summary()));
+    }
 
     let severity = if entry.status.fails() {
         Severity::Error
