@@ -393,7 +393,7 @@ pub(crate) fn forced_step() -> bool {
         }
         ex.steps += 1;
         let step = ex.steps;
-        let chosen = ex.chooser.choose(step, &[g]);
+        let chosen = ex.chooser.choose(step, &[g], &|x| x == g);
         debug_assert_eq!(chosen, g, "the only ready goroutine is chosen");
         g.hash(&mut ex.hasher);
         true
@@ -747,7 +747,13 @@ impl Exec {
         self.steps += 1;
         let step = self.steps;
         let ready = std::mem::take(&mut self.ready);
-        let gid = self.chooser.choose(step, &ready);
+        let pos = &self.ready_pos;
+        let is_ready = |g: u64| {
+            g.checked_sub(1)
+                .and_then(|i| pos.get(i as usize))
+                .is_some_and(|&p| p != usize::MAX)
+        };
+        let gid = self.chooser.choose(step, &ready, &is_ready);
         self.ready = ready;
         self.unready(gid);
         gid.hash(&mut self.hasher);

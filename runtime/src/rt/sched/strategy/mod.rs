@@ -124,18 +124,26 @@ impl Chooser {
     }
 
     /// Picks the goroutine to run at `step` among `ready` (non-empty).
-    pub(crate) fn choose(&mut self, step: u64, ready: &[u64]) -> u64 {
+    ///
+    /// `is_ready` answers in constant time whether a goroutine is in
+    /// `ready` (the scheduler keeps each one's position).
+    pub(crate) fn choose(
+        &mut self,
+        step: u64,
+        ready: &[u64],
+        is_ready: &dyn Fn(u64) -> bool,
+    ) -> u64 {
         let g = match &mut self.pick {
             // PCT sees every step: its change points are step indices.
             Pick::Pct(p) => p.choose(step, ready),
             // One candidate: no choice, no draw, no record.
             _ if ready.len() == 1 => ready[0],
             Pick::Random => random::choose(self.seed, step, ready),
-            Pick::Replay(r) => r.choose(self.last, ready),
+            Pick::Replay(r) => r.choose(self.last, ready, is_ready),
         };
         if ready.len() > 1 {
             if let Pick::Replay(_) = self.pick {
-                let d = replay::default_choice(self.last, ready);
+                let d = replay::default_choice(self.last, ready, is_ready);
                 let mut other: Vec<u32> = ready
                     .iter()
                     .filter(|&&r| r != d)
@@ -146,11 +154,11 @@ impl Chooser {
             }
             // Recorded as "the default" when it is one, so that a replay
             // of the record reads which choices mattered.
-            let last_ready = ready.contains(&self.last);
+            let last_ready = is_ready(self.last);
             let default = if last_ready {
                 self.last
             } else {
-                replay::default_choice(self.last, ready)
+                replay::default_choice(self.last, ready, is_ready)
             };
             if g == default {
                 self.record.choices.push(replay::DEFAULT);
@@ -215,9 +223,10 @@ mod tests {
         let mut c = Chooser::pct(1, 1, 100);
         c.on_spawn(1, 10);
         c.on_spawn(2, 20);
-        let first = c.choose(1, &[1, 2]);
+        let both = |g: u64| g == 1 || g == 2;
+        let first = c.choose(1, &[1, 2], &both);
         for step in 2..50 {
-            assert_eq!(c.choose(step, &[1, 2]), first);
+            assert_eq!(c.choose(step, &[1, 2], &both), first);
         }
     }
 }
