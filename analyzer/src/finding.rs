@@ -42,12 +42,29 @@ pub enum FindingKind {
     /// A `CancelFunc` dropped without being called.
     LostCancel,
     /// A negative WaitGroup counter, or `add` from zero unordered with `wait`.
-    WaitgroupMisuse,
+    /// Its JSON name stays `waitgroup-misuse`.
+    #[serde(rename = "waitgroup-misuse")]
+    WaitGroupMisuse,
     /// Any other goroutine panic.
     Panic,
 }
 
 impl FindingKind {
+    /// The old name of [`FindingKind::WaitGroupMisuse`], spelled as goro's
+    /// own type `WaitGroup` is since 0.1.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #![allow(deprecated)]
+    /// use goro_analyzer::FindingKind;
+    ///
+    /// assert_eq!(FindingKind::WaitgroupMisuse, FindingKind::WaitGroupMisuse);
+    /// ```
+    #[deprecated(note = "renamed `FindingKind::WaitGroupMisuse`")]
+    #[allow(non_upper_case_globals)]
+    pub const WaitgroupMisuse: FindingKind = FindingKind::WaitGroupMisuse;
+
     /// Every kind, in a fixed order.
     pub const ALL: [FindingKind; 9] = [
         FindingKind::DataRace,
@@ -57,7 +74,7 @@ impl FindingKind {
         FindingKind::SendOnClosed,
         FindingKind::DoubleClose,
         FindingKind::LostCancel,
-        FindingKind::WaitgroupMisuse,
+        FindingKind::WaitGroupMisuse,
         FindingKind::Panic,
     ];
 
@@ -71,7 +88,7 @@ impl FindingKind {
             FindingKind::SendOnClosed => "send-on-closed",
             FindingKind::DoubleClose => "double-close",
             FindingKind::LostCancel => "lost-cancel",
-            FindingKind::WaitgroupMisuse => "waitgroup-misuse",
+            FindingKind::WaitGroupMisuse => "waitgroup-misuse",
             FindingKind::Panic => "panic",
         }
     }
@@ -100,7 +117,7 @@ impl FindingKind {
             FindingKind::SendOnClosed => chan_misuse::SEND_ON_CLOSED,
             FindingKind::DoubleClose => chan_misuse::DOUBLE_CLOSE,
             FindingKind::LostCancel => lost_cancel::DESCRIPTION,
-            FindingKind::WaitgroupMisuse => waitgroup::DESCRIPTION,
+            FindingKind::WaitGroupMisuse => waitgroup::DESCRIPTION,
             FindingKind::Panic => panic::DESCRIPTION,
         }
     }
@@ -444,5 +461,19 @@ mod tests {
             Some(("C:/x/lib.rs", 4, 9))
         );
         assert_eq!(parse_location("src/lib.rs"), None);
+    }
+}
+
+#[cfg(test)]
+mod rename_tests {
+    use super::FindingKind;
+
+    #[test]
+    fn waitgroup_misuse_keeps_its_json_name() {
+        let k = FindingKind::WaitGroupMisuse;
+        assert_eq!(serde_json::to_string(&k).unwrap(), "\"waitgroup-misuse\"");
+        assert_eq!(k.as_str(), "waitgroup-misuse");
+        let back: FindingKind = serde_json::from_str("\"waitgroup-misuse\"").unwrap();
+        assert_eq!(back, k);
     }
 }

@@ -286,7 +286,7 @@ fn waitgroup_done_orders_before_wait_and_add_inside_goroutine_is_misuse() {
             counter: 1,
         },
     );
-    assert_eq!(t.kinds(), vec![FindingKind::WaitgroupMisuse]);
+    assert_eq!(t.kinds(), vec![FindingKind::WaitGroupMisuse]);
     assert_eq!(t.lines(), vec![(3, vec![2])]);
 }
 
@@ -307,7 +307,7 @@ fn negative_waitgroup_counter_is_observed_misuse() {
             message: "sync: negative WaitGroup counter".into(),
         },
     );
-    assert_eq!(t.kinds(), vec![FindingKind::WaitgroupMisuse]);
+    assert_eq!(t.kinds(), vec![FindingKind::WaitGroupMisuse]);
     assert!(t.e.findings()[0].observed);
 }
 

@@ -133,7 +133,7 @@ fn race_wait_group_wrong_wait() {
 // with the Wait; goro reports it as WaitGroup misuse.
 #[test]
 fn race_wait_group_wrong_add() {
-    expect(FindingKind::WaitgroupMisuse, || async {
+    expect(FindingKind::WaitGroupMisuse, || async {
         let c = goro::chan::<bool>(2);
         let wg = WaitGroup::new();
         for _ in 0..2 {
@@ -257,7 +257,7 @@ fn is_negative_counter(payload: &(dyn std::any::Any + Send)) -> bool {
 // panics), so the port asserts both.
 #[test]
 fn no_race_wait_group_panic_recover() {
-    no_race_but_reports(FindingKind::WaitgroupMisuse, || async {
+    no_race_but_reports(FindingKind::WaitGroupMisuse, || async {
         let x = var(0);
         let wg = WaitGroup::new();
         let err = recover(async {
@@ -276,7 +276,7 @@ fn no_race_wait_group_panic_recover() {
 // As above: no race, and the recovered negative counter reported.
 #[test]
 fn no_race_wait_group_panic_recover2() {
-    no_race_but_reports(FindingKind::WaitgroupMisuse, || async {
+    no_race_but_reports(FindingKind::WaitGroupMisuse, || async {
         let x = var(0);
         let wg = WaitGroup::new();
         let ch = goro::chan::<bool>(1);
@@ -396,7 +396,7 @@ fn no_race_wait_group_reuse2() {
 // misuse.
 #[test]
 fn race_wait_group_reuse() {
-    expect(FindingKind::WaitgroupMisuse, || async {
+    expect(FindingKind::WaitGroupMisuse, || async {
         const P: usize = 3;
         const T: usize = 3;
         let done = goro::chan::<bool>(T);

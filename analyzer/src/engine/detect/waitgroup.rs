@@ -60,7 +60,7 @@ impl WaitGroupMisuse {
             out.report(
                 hb,
                 Report {
-                    kind: FindingKind::WaitgroupMisuse,
+                    kind: FindingKind::WaitGroupMisuse,
                     observed: true,
                     message: "sync: negative WaitGroup counter".to_string(),
                     primary,
@@ -103,7 +103,7 @@ fn report_race(hb: &Hb, add: &Epoch, wait: &Epoch, out: &mut Findings) {
     out.report(
         hb,
         Report {
-            kind: FindingKind::WaitgroupMisuse,
+            kind: FindingKind::WaitGroupMisuse,
             observed: false,
             message: "WaitGroup add called concurrently with wait".to_string(),
             primary,
