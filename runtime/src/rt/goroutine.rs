@@ -113,6 +113,29 @@ pub(crate) struct Crash {
     pub(crate) column: u32,
 }
 
+impl Crash {
+    /// Goroutine `id` (named `name`) panicked with `message` at `file:line:column`.
+    fn new(
+        id: u64,
+        name: Option<&str>,
+        (file, line, column): (&'static str, u32, u32),
+        message: String,
+    ) -> Crash {
+        let report = match name {
+            Some(n) => format!("goroutine {id} [{n}] panicked at {file}:{line}: {message}"),
+            None => format!("goroutine {id} panicked at {file}:{line}: {message}"),
+        };
+        Crash {
+            report,
+            gid: id,
+            message,
+            file,
+            line,
+            column,
+        }
+    }
+}
+
 /// The panic of a joinable goroutine, kept for its join.
 pub(crate) struct Panicked {
     pub(crate) payload: Box<dyn std::any::Any + Send>,
@@ -174,26 +197,12 @@ impl<T> JoinSlot<T> {
             at.file(),
             at.line()
         );
-        let report = match name {
-            Some(n) => format!(
-                "goroutine {id} [{n}] panicked at {}:{}: {message}",
-                at.file(),
-                at.line()
-            ),
-            None => format!(
-                "goroutine {id} panicked at {}:{}: {message}",
-                at.file(),
-                at.line()
-            ),
-        };
-        let crash = Crash {
-            report,
-            gid: id,
-            message: message.clone(),
-            file: rtpanic::intern(at.file()),
-            line: at.line(),
-            column: at.column(),
-        };
+        let crash = Crash::new(
+            id,
+            name,
+            (at.file(), at.line(), at.column()),
+            message.clone(),
+        );
         st.result = Some(Err(Panicked {
             payload: Box::new(message),
             crash,
@@ -310,18 +319,7 @@ pub(crate) fn crash(id: u64, name: Option<&str>, payload: &(dyn std::any::Any + 
         Some(r) => (r.file, r.line, r.column, r.message),
         None => ("<unknown>", 0, 0, payload_message(payload)),
     };
-    let report = match name {
-        Some(n) => format!("goroutine {id} [{n}] panicked at {file}:{line}: {message}"),
-        None => format!("goroutine {id} panicked at {file}:{line}: {message}"),
-    };
-    Crash {
-        report,
-        gid: id,
-        message,
-        file,
-        line,
-        column,
-    }
+    Crash::new(id, name, (file, line, column), message)
 }
 
 impl<F: Future> Future for Goroutine<F> {
