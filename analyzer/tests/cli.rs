@@ -9,75 +9,14 @@
 #![cfg(feature = "cli")]
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::Once;
+use std::process::Output;
 
 use goro_analyzer::finding::{read_json_lines, FindingKind};
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_cargo-race");
+mod common;
 
-fn data() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
-}
-
-fn buggy() -> PathBuf {
-    data().join("buggy")
-}
-
-/// The target directory this test binary was built in.
-fn target_dir() -> PathBuf {
-    Path::new(BIN)
-        .parent()
-        .and_then(Path::parent)
-        .expect("the binary lives in <target>/<profile>/")
-        .to_path_buf()
-}
-
-/// A scratch directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let d = target_dir()
-        .join("goro-race-e2e")
-        .join(format!("{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-/// `cargo race ARGS` in `dir`, with a clean environment for what it reads.
-fn cargo_race_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    static LOCK: Once = Once::new();
-    LOCK.call_once(|| {
-        // The workspace's lock file pins the buggy crate's dependencies to the
-        // versions already built (and downloaded) for the workspace.
-        let ws_lock = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.lock");
-        std::fs::copy(ws_lock, buggy().join("Cargo.lock")).unwrap();
-    });
-    let mut cmd = Command::new(BIN);
-    cmd.arg("race")
-        .args(args)
-        .current_dir(dir)
-        .env("CARGO_TARGET_DIR", target_dir())
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("NO_COLOR")
-        .env_remove("BUGGY_FAIL")
-        .env_remove("GORO_SEED")
-        .env_remove("GORO_SCHEDULES")
-        .env_remove("GORO_STRATEGY")
-        .env_remove("GORO_REPORT_DIR")
-        .env_remove("GORO_RACE");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("cargo-race runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !stderr.contains("panicked at") || stderr.contains("failing as asked"),
-        "cargo-race itself must never panic:\n{stderr}"
-    );
-    out
-}
+use common::{buggy, cargo_race_in, code, data, scratch};
 
 fn cargo_race(args: &[&str], env: &[(&str, &str)]) -> Output {
     cargo_race_in(&buggy(), args, env)
@@ -89,10 +28,6 @@ fn stdout(o: &Output) -> String {
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exited, not killed")
 }
 
 #[test]

@@ -12,26 +12,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Mutex;
 
-const BIN: &str = env!("CARGO_BIN_EXE_cargo-race");
+mod common;
+
+use common::{buggy, code, scratch, target_dir};
 
 /// Every `cargo race` argument list this file ran, for the workflow check.
 static RAN: Mutex<Vec<Vec<String>>> = Mutex::new(Vec::new());
-
-fn manifest_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn buggy() -> PathBuf {
-    manifest_dir().join("tests/data/buggy")
-}
-
-fn target_dir() -> PathBuf {
-    Path::new(BIN)
-        .parent()
-        .and_then(Path::parent)
-        .expect("the binary lives in <target>/<profile>/")
-        .to_path_buf()
-}
 
 /// `cargo race ARGS` in the buggy crate, with a clean `GORO_*` environment.
 fn cargo_race(args: &[&str], env: &[(&str, &str)]) -> Output {
@@ -52,35 +38,12 @@ fn relative(path: &Path, from: &Path) -> PathBuf {
     r
 }
 
-/// `cargo race ARGS` in `dir`.
+/// `cargo race ARGS` in `dir`, recorded for the workflow check.
 fn cargo_race_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     RAN.lock()
         .unwrap()
         .push(args.iter().map(|a| a.to_string()).collect());
-    let mut cmd = Command::new(BIN);
-    cmd.arg("race")
-        .args(args)
-        .current_dir(dir)
-        .env("CARGO_TARGET_DIR", target_dir())
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("BUGGY_FAIL");
-    for var in goro_analyzer::env::ALL {
-        cmd.env_remove(var);
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("cargo-race runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !stderr.contains("panicked at") || stderr.contains("failing as asked"),
-        "cargo-race itself must never panic:\n{stderr}"
-    );
-    out
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exited, not killed")
+    common::cargo_race_in(dir, args, env)
 }
 
 fn text(o: &Output) -> String {
@@ -110,18 +73,9 @@ const EXPLORE: [&str; 4] = ["--schedules", "8", "--seed", "3"];
 
 #[test]
 fn shares_merge_into_what_one_unsharded_run_reports() {
-    // The workspace's lock file pins the nested crate's dependencies to the
-    // versions already built for the workspace.
-    std::fs::copy(
-        manifest_dir().join("../Cargo.lock"),
-        buggy().join("Cargo.lock"),
-    )
-    .unwrap();
-    let scratch = target_dir()
-        .join("goro-race-e2e")
-        .join(format!("fleet-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&scratch);
-    std::fs::create_dir_all(&scratch).unwrap();
+    // (`common::cargo_race_in` pins the nested crate to the workspace's
+    // locked versions before its first run.)
+    let scratch = scratch("fleet");
     let dir = |name: &str| scratch.join(name);
 
     // One unsharded run, kept for merging.
@@ -423,7 +377,7 @@ fn shares_merge_into_what_one_unsharded_run_reports() {
 /// a dependency) with the three jobs wired together, and each `cargo race`
 /// command in it uses only subcommands and options this test runs.
 fn check_workflow() {
-    let path = manifest_dir().join("../docs/ci/github-actions.yml");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/ci/github-actions.yml");
     let yaml = std::fs::read_to_string(&path).unwrap();
     assert!(!yaml.contains('\t'), "YAML forbids tabs in indentation");
     let mut in_block = None::<usize>;

@@ -3,59 +3,21 @@
 //! record traces for the diagrams).
 #![cfg(feature = "cli")]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
-const BIN: &str = env!("CARGO_BIN_EXE_cargo-race");
+mod common;
 
-fn data() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
-}
+use common::{buggy, data, scratch};
 
-fn target_dir() -> PathBuf {
-    Path::new(BIN)
-        .parent()
-        .and_then(Path::parent)
-        .expect("the binary lives in <target>/<profile>/")
-        .to_path_buf()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let d = target_dir()
-        .join("goro-race-e2e")
-        .join(format!("html-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
+/// `cargo race ARGS` in `dir`, with a clean environment.
 fn cargo_race_in(dir: &Path, args: &[&str]) -> Output {
-    let out = Command::new(BIN)
-        .arg("race")
-        .args(args)
-        .current_dir(dir)
-        .env("CARGO_TARGET_DIR", target_dir())
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("BUGGY_FAIL")
-        .env_remove("GORO_SEED")
-        .env_remove("GORO_SCHEDULES")
-        .env_remove("GORO_STRATEGY")
-        .env_remove("GORO_REPORT_DIR")
-        .env_remove("GORO_TRACE")
-        .env_remove("GORO_RACE")
-        .output()
-        .expect("cargo-race runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !stderr.contains("panicked at"),
-        "cargo-race panicked:\n{stderr}"
-    );
-    out
+    common::cargo_race_in(dir, args, &[])
 }
 
 #[test]
 fn report_renders_html_from_json_lines_and_the_trace_beside_them() {
-    let dir = scratch("report");
+    let dir = scratch("html-report");
     let file = dir.join("report.html");
     let out = cargo_race_in(
         &data(),
@@ -91,7 +53,7 @@ fn report_renders_html_from_json_lines_and_the_trace_beside_them() {
 
 #[test]
 fn a_trace_file_given_by_name_is_drawn() {
-    let dir = scratch("named-trace");
+    let dir = scratch("html-named-trace");
     std::fs::copy(
         data().join("reports/all-kinds.jsonl"),
         dir.join("found.jsonl"),
@@ -115,13 +77,8 @@ fn a_trace_file_given_by_name_is_drawn() {
 
 #[test]
 fn test_records_traces_for_the_html_report() {
-    let buggy = data().join("buggy");
-    // As tests/cli.rs: pin the buggy crate to the workspace's locked versions.
-    let ws_lock = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.lock");
-    if !buggy.join("Cargo.lock").exists() {
-        std::fs::copy(ws_lock, buggy.join("Cargo.lock")).unwrap();
-    }
-    let dir = scratch("test");
+    let buggy = buggy();
+    let dir = scratch("html-test");
     let file = dir.join("report.html");
     let out = cargo_race_in(
         &buggy,
