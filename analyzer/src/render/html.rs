@@ -119,27 +119,12 @@ fn status_class(s: Status) -> &'static str {
     }
 }
 
-/// One operation the diagram draws.
-#[derive(Clone, Debug)]
-struct Op {
-    step: u64,
-    goroutine: u64,
-    name: Option<String>,
-    op: String,
-    file: String,
-    line: u32,
-    column: u32,
-    obj: Option<u64>,
-    from_step: Option<u64>,
-    seq: Option<u64>,
-    from_seq: Option<u64>,
-    peer: Option<u64>,
-}
+/// One operation of the diagram: a trace step (a site, when the finding
+/// has no trace).
+type Op = TraceStep;
 
-impl Op {
-    fn location(&self) -> String {
-        format!("{}:{}:{}", self.file, self.line, self.column)
-    }
+fn location(o: &Op) -> String {
+    format!("{}:{}:{}", o.file, o.line, o.column)
 }
 
 /// The steps of the schedule that found `f`, as diagram operations: its
@@ -175,20 +160,7 @@ fn trace_of(f: &Finding, traces: &[TraceStep]) -> Vec<Op> {
                     site.goroutine == s.goroutine && site.file == s.file && site.line == s.line
                 })
         })
-        .map(|s| Op {
-            step: s.step,
-            goroutine: s.goroutine,
-            name: s.goroutine_name.clone(),
-            op: s.op.clone(),
-            file: s.file.clone(),
-            line: s.line,
-            column: s.column,
-            obj: s.obj,
-            from_step: s.from_step,
-            seq: s.seq,
-            from_seq: s.from_seq,
-            peer: s.peer,
-        })
+        .cloned()
         .collect();
     if ops.len() > MAX_OPS {
         ops.drain(..ops.len() - MAX_OPS);
@@ -288,16 +260,12 @@ fn sites_as_ops(f: &Finding) -> Vec<Op> {
         .map(|(i, s)| Op {
             step: i as u64,
             goroutine: s.goroutine,
-            name: s.goroutine_name.clone(),
+            goroutine_name: s.goroutine_name.clone(),
             op: s.op.clone(),
             file: s.file.clone(),
             line: s.line,
             column: s.column,
-            obj: None,
-            from_step: None,
-            seq: None,
-            from_seq: None,
-            peer: None,
+            ..Op::default()
         })
         .collect()
 }
@@ -489,10 +457,10 @@ fn sequence_diagram(out: &mut String, f: &Finding, ops: &[Op]) {
         match lanes.iter_mut().find(|l| l.0 == o.goroutine) {
             Some(l) => {
                 if l.1.is_none() {
-                    l.1.clone_from(&o.name);
+                    l.1.clone_from(&o.goroutine_name);
                 }
             }
-            None => lanes.push((o.goroutine, o.name.clone())),
+            None => lanes.push((o.goroutine, o.goroutine_name.clone())),
         }
     }
     lanes.sort_by_key(|l| l.0);
@@ -594,7 +562,7 @@ fn sequence_diagram(out: &mut String, f: &Finding, ops: &[Op]) {
             o.step,
             o.goroutine,
             esc(&o.op),
-            esc(&o.location()),
+            esc(&location(o)),
             x - 68,
             y + 14,
             esc(&truncate(&format!("{}{line}", o.op), 22)),
