@@ -242,14 +242,12 @@ pub(crate) enum ListError {
     Output(String),
 }
 
-/// The tests `cargo test ARGS [FILTER] -- --list` would run, by libtest
-/// name, sorted and deduplicated (a name in two test binaries is one test
-/// for partitioning: `--exact NAME` runs it in both).
-pub(crate) fn list_cargo_tests(
+/// Runs a test-listing command: its stdout, or why it failed. Its stderr
+/// (cargo's build output) stays visible.
+fn listing(
     mut cmd: Command,
     to_end: impl Fn(std::process::ExitStatus) -> TestEnd,
-) -> Result<Vec<String>, ListError> {
-    // The listing's stderr (cargo's build output) stays visible.
+) -> Result<std::process::Output, ListError> {
     let out = cmd
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
@@ -258,6 +256,17 @@ pub(crate) fn list_cargo_tests(
     if !out.status.success() {
         return Err(ListError::Failed(to_end(out.status)));
     }
+    Ok(out)
+}
+
+/// The tests `cargo test ARGS [FILTER] -- --list` would run, by libtest
+/// name, sorted and deduplicated (a name in two test binaries is one test
+/// for partitioning: `--exact NAME` runs it in both).
+pub(crate) fn list_cargo_tests(
+    cmd: Command,
+    to_end: impl Fn(std::process::ExitStatus) -> TestEnd,
+) -> Result<Vec<String>, ListError> {
+    let out = listing(cmd, to_end)?;
     let mut names: Vec<String> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| l.strip_suffix(": test"))
@@ -270,17 +279,10 @@ pub(crate) fn list_cargo_tests(
 
 /// How many tests `cargo nextest list ARGS -T json` selects.
 pub(crate) fn count_nextest_tests(
-    mut cmd: Command,
+    cmd: Command,
     to_end: impl Fn(std::process::ExitStatus) -> TestEnd,
 ) -> Result<usize, ListError> {
-    let out = cmd
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(ListError::Spawn)?;
-    if !out.status.success() {
-        return Err(ListError::Failed(to_end(out.status)));
-    }
+    let out = listing(cmd, to_end)?;
     let list: serde_json::Value = serde_json::from_slice(&out.stdout)
         .map_err(|e| ListError::Output(format!("cannot read `cargo nextest list` output: {e}")))?;
     let suites = list["rust-suites"].as_object().ok_or_else(|| {
