@@ -207,11 +207,16 @@ pub enum Op {
         /// The location.
         addr: Addr,
     },
-    /// Goroutine `g` panicked with `message`.
+    /// Goroutine `g` panicked with `message`: the panic reached the top of
+    /// the goroutine (or of the goroutine that joined it), uncaught.
     Panic {
         /// The panic message.
         message: String,
     },
+    /// Goroutine `g` caught a panic raised in it (by `goro::recover`,
+    /// `catch_unwind`, or around the join that rethrew it) and goes on: Go's
+    /// `recover()`. The panic is handled; the event orders nothing.
+    Recovered,
     /// `g` locked Mutex `obj`: an acquire, and a lock-order edge from every
     /// lock `g` holds.
     Lock {
@@ -294,6 +299,7 @@ impl Op {
             Op::Atomic { write: false, .. } => "atomic read",
             Op::Free { .. } => "free",
             Op::Panic { .. } => "panic",
+            Op::Recovered => "recovered",
             Op::Lock { .. } => "lock",
             Op::Unlock { .. } => "unlock",
             Op::LockWait { .. } => "wait for lock",

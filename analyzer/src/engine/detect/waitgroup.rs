@@ -1,6 +1,16 @@
-//! WaitGroup misuse: a negative counter (observed: it panics), and an `add`
-//! that takes the counter up from zero unordered with a `wait` (Go's "Add
-//! called concurrently with Wait": the wait can return before the add).
+//! WaitGroup misuse: a negative counter (observed: it panics), a `done` that
+//! no `add` funds (predicted: the counter goes negative in another
+//! schedule), and an `add` that takes the counter up from zero unordered
+//! with a `wait` (Go's "Add called concurrently with Wait": the wait can
+//! return before the add).
+//!
+//! Funding: a `done` (or a negative `add`) needs the adds that happen
+//! before it to cover every `done` that happens before it, itself
+//! included. Those are the adds and dones that come first in *every*
+//! schedule; any other add may come after it, and then the counter goes
+//! below zero. So `go!(async move { wg.done() }); wg.add(1)` is misuse
+//! however the schedule ran, while `wg.add(1); go!(..done..)`, `add(n)`
+//! then n goroutines, and a WaitGroup reused after its `wait` are funded.
 
 use crate::event::{Event, Gid, Loc, ObjId, Op};
 use crate::finding::FindingKind;
@@ -22,6 +32,58 @@ struct WaitGroup {
     /// after.
     adds_from_zero: Vec<Epoch>,
     waits: Vec<Epoch>,
+    /// Every positive add, and every done (as a positive amount), for the
+    /// funding check.
+    adds: Ledger,
+    dones: Ledger,
+}
+
+/// Amounts by goroutine, each goroutine's in program order with running
+/// totals: what of it happens before a point is a prefix, found by binary
+/// search, so a sum costs one search per goroutine.
+#[derive(Default)]
+struct Ledger {
+    index: HashMap<Gid, usize>,
+    by_g: Vec<Vec<(Epoch, i64)>>,
+    total: i64,
+}
+
+impl Ledger {
+    fn push(&mut self, e: Epoch, amount: i64) {
+        let next = self.by_g.len();
+        let i = *self.index.entry(e.g).or_insert(next);
+        if i == next {
+            self.by_g.push(Vec::new());
+        }
+        let list = &mut self.by_g[i];
+        let sum = list.last().map_or(0, |(_, s)| *s) + amount;
+        list.push((e, sum));
+        self.total += amount;
+    }
+
+    /// The sum of the amounts that happen before `g`'s current point,
+    /// stopping early once it exceeds `cap`.
+    fn before(&self, hb: &Hb, g: Gid, cap: i64) -> i64 {
+        let mut sum = 0;
+        for list in &self.by_g {
+            let n = list.partition_point(|(e, _)| hb.ordered(e, g));
+            if n > 0 {
+                sum += list[n - 1].1;
+                if sum > cap {
+                    break;
+                }
+            }
+        }
+        sum
+    }
+
+    /// The first entry that does not happen before `g`'s current point.
+    fn first_unordered(&self, hb: &Hb, g: Gid) -> Option<&Epoch> {
+        self.by_g.iter().find_map(|list| {
+            let n = list.partition_point(|(e, _)| hb.ordered(e, g));
+            list.get(n).map(|(e, _)| e)
+        })
+    }
 }
 
 /// The adds and waits of each WaitGroup.
@@ -75,15 +137,38 @@ impl WaitGroupMisuse {
             );
             return;
         }
+        if delta < 0 {
+            self.done(hb, wg, g, loc, -delta, out);
+            return;
+        }
+        let w = self.wgs.entry(wg).or_default();
+        w.adds.push(hb.epoch(g, loc), delta);
         if delta > 0 && counter == delta {
             let e = hb.epoch(g, loc);
-            let w = self.wgs.entry(wg).or_default();
             for wait in w.waits.iter().filter(|w| !hb.ordered(w, g)) {
                 report_race(hb, &e, wait, out);
             }
             w.adds_from_zero.retain(|p| !hb.ordered(p, g));
             w.adds_from_zero.push(e);
         }
+    }
+
+    /// A `done` (or `add(-amount)`) by `g` that left the counter at zero or
+    /// more: funded only if the adds ordered before it cover the dones
+    /// ordered before it, itself included.
+    fn done(&mut self, hb: &Hb, wg: ObjId, g: Gid, loc: Loc, amount: i64, out: &mut Findings) {
+        let w = self.wgs.entry(wg).or_default();
+        // Cheap first: the adds before it cover every done so far.
+        let funded = w.adds.before(hb, g, i64::MAX);
+        let unfunded = funded < w.dones.total + amount
+            && funded < w.dones.before(hb, g, funded) + amount;
+        let e = hb.epoch(g, loc);
+        if unfunded {
+            if let Some(add) = w.adds.first_unordered(hb, g) {
+                report_unfunded(hb, &e, amount, add, out);
+            }
+        }
+        w.dones.push(e, amount);
     }
 
     fn wait(&mut self, hb: &Hb, wg: ObjId, g: Gid, loc: Loc, out: &mut Findings) {
@@ -114,6 +199,31 @@ fn report_race(hb: &Hb, add: &Epoch, wait: &Epoch, out: &mut Findings) {
                 add.g, wait.g
             )],
             help: "call add before starting the goroutine (`wg.add(1); go!(..)`), not inside it"
+                .into(),
+        },
+    );
+}
+
+fn report_unfunded(hb: &Hb, done: &Epoch, amount: i64, add: &Epoch, out: &mut Findings) {
+    let what = if amount == 1 { "done" } else { "add" };
+    let primary = site_at(hb, done.g, done.loc, what, &done.frames);
+    let related = vec![site_at(hb, add.g, add.loc, "add", &add.frames)];
+    out.report(
+        hb,
+        Report {
+            kind: FindingKind::WaitGroupMisuse,
+            observed: false,
+            message: format!("WaitGroup {what} not funded by an add that happens before it"),
+            primary,
+            related,
+            notes: vec![format!(
+                "nothing orders the add by goroutine {} before the {what} by goroutine {}: in \
+                 another schedule the {what} runs first and the counter goes negative (Go \
+                 panics with \"sync: negative WaitGroup counter\")",
+                add.g, done.g
+            )],
+            help: "call add before starting the goroutine that calls done \
+                   (`wg.add(1); go!(..)`), not after"
                 .into(),
         },
     );
