@@ -108,7 +108,10 @@ where
             None => v,
         },
         // The main goroutine's own panic propagates unchanged.
-        Ok(Err(p)) => std::panic::resume_unwind(p.payload),
+        Ok(Err(p)) => {
+            crate::rt::panic::print_fatal(p.crash.stderr);
+            std::panic::resume_unwind(p.payload)
+        }
         Err(report) => panic!("{report}"),
     }
 }
@@ -326,6 +329,10 @@ impl<T> Future for JoinHandle<T> {
                             column: p.crash.column,
                             message: p.crash.message,
                         });
+                        // The joiner may catch it: a recovery to hear of,
+                        // and a print that waits for the joiner's top.
+                        crate::rt::panic::mark_raised();
+                        crate::rt::panic::defer_print(p.crash.stderr);
                         std::panic::resume_unwind(p.payload)
                     }
                 }

@@ -219,8 +219,13 @@ impl fmt::Display for PanicPayload {
 ///     assert!(err.message().contains("out of bounds"));
 /// });
 /// ```
+#[track_caller]
 pub fn recover<F: Future>(fut: F) -> Recover<F> {
-    Recover { fut, done: false }
+    Recover {
+        fut,
+        done: false,
+        at: std::panic::Location::caller(),
+    }
 }
 
 pin_project_lite::pin_project! {
@@ -239,6 +244,7 @@ pin_project_lite::pin_project! {
         #[pin]
         fut: F,
         done: bool,
+        at: &'static std::panic::Location<'static>,
     }
 }
 
@@ -263,6 +269,11 @@ impl<F: Future> Future for Recover<F> {
                 if payload.is::<Goexit>() {
                     resume_unwind(payload);
                 }
+                // Handled here: the detector hears of it at the `recover`
+                // call, and the goroutine's own poll must not again.
+                rtpanic::take_raised();
+                let at = goro_analyzer::event::Loc::from_std(this.at);
+                crate::rt::detect::recovered(crate::rt::detect::gid(), at);
                 let rec = crate::rt::panic::take_last();
                 let (message, file, line) = match rec {
                     Some(r) => (r.message, r.file, r.line),

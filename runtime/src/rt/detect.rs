@@ -87,6 +87,15 @@ pub(crate) fn join(child: u64, site: Site) {
     }
 }
 
+/// `g` caught a panic raised in it (at `loc`) and goes on: Go's
+/// `recover()`, which makes the panic no finding.
+#[inline]
+pub(crate) fn recovered(g: u64, loc: Loc) {
+    if active() {
+        emit_for(g, Op::Recovered, loc);
+    }
+}
+
 // ---- Channels (each for goroutine `g`, whose operation completes) ----
 
 /// `g` made channel `ch` of capacity `cap`.

@@ -51,7 +51,9 @@ impl RunState {
 
     /// Records an unjoined goroutine's panic; the first one wins, as in Go
     /// where the first panic ends the program.
-    pub(crate) fn report_panic(&self, crash: Crash) {
+    pub(crate) fn report_panic(&self, mut crash: Crash) {
+        // Nothing caught it: Go prints it now.
+        rtpanic::print_fatal(crash.stderr.take());
         let mut p = self.panic.lock();
         if p.is_none() {
             *p = Some(crash);
@@ -111,6 +113,9 @@ pub(crate) struct Crash {
     pub(crate) file: &'static str,
     pub(crate) line: u32,
     pub(crate) column: u32,
+    /// What the panic hook would have printed when it was raised, printed
+    /// once the panic is known to be fatal (see `rt::panic`).
+    pub(crate) stderr: Option<String>,
 }
 
 impl Crash {
@@ -132,6 +137,7 @@ impl Crash {
             file,
             line,
             column,
+            stderr: None,
         }
     }
 }
@@ -330,7 +336,16 @@ impl<F: Future> Future for Goroutine<F> {
         let fut = this.fut;
         // A record left by a panic caught inside an earlier poll is stale.
         rtpanic::take_last();
-        let r = catch_unwind(AssertUnwindSafe(|| fut.poll(cx)));
+        rtpanic::take_raised();
+        rtpanic::take_deferred();
+        let r = rtpanic::in_goroutine(|| catch_unwind(AssertUnwindSafe(|| fut.poll(cx))));
+        if r.is_ok() && rtpanic::take_raised() {
+            // A panic was raised in this poll and it returned normally: the
+            // goroutine caught it (`catch_unwind`), Go's `recover()`, and
+            // nothing is printed.
+            rtpanic::take_deferred();
+            super::detect::recovered(*this.id, rtpanic::last_loc());
+        }
         let r = match r {
             Ok(Poll::Pending) => return Poll::Pending,
             Ok(Poll::Ready(v)) => Ok(v),
@@ -343,7 +358,9 @@ impl<F: Future> Future for Goroutine<F> {
                     }
                     return Poll::Ready(());
                 }
-                let crash = crash(*this.id, this.name.as_deref(), &*payload);
+                rtpanic::take_raised();
+                let mut crash = crash(*this.id, this.name.as_deref(), &*payload);
+                crash.stderr = rtpanic::take_deferred();
                 Err(Panicked { payload, crash })
             }
         };
