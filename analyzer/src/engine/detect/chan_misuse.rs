@@ -92,18 +92,14 @@ impl Detector for ChanMisuse {
                     }
                 }
             }
-            Op::End => {
-                // A caught panic is over; an uncaught one waits for the join
-                // that rethrows it (or for the run's crash report).
-                if self.held.get(&ev.g).is_some_and(|h| h.caught) {
-                    self.held.remove(&ev.g);
-                }
+            // A caught panic is over at the goroutine's end; an uncaught one
+            // waits for the join that rethrows it (or the run's crash report).
+            Op::End if self.held.get(&ev.g).is_some_and(|h| h.caught) => {
+                self.held.remove(&ev.g);
             }
             Op::Join { child } => {
-                if let Some(h) = self.held.remove(child) {
-                    if !h.caught {
-                        self.held.insert(ev.g, h);
-                    }
+                if let Some(h) = self.held.remove(child).filter(|h| !h.caught) {
+                    self.held.insert(ev.g, h);
                 }
             }
             _ => {}
@@ -169,7 +165,12 @@ impl ChanMisuse {
             .map(|e| site_at(hb, e.g, e.loc, "close", &e.frames))
             .collect();
         let unordered = self.unordered_close(hb, ch, g).map(|c| {
-            unordered_send(hb, &hb.epoch(g, loc), c, "the send panicked and was recovered")
+            unordered_send(
+                hb,
+                &hb.epoch(g, loc),
+                c,
+                "the send panicked and was recovered",
+            )
         });
         self.hold(
             g,

@@ -160,8 +160,8 @@ impl WaitGroupMisuse {
         let w = self.wgs.entry(wg).or_default();
         // Cheap first: the adds before it cover every done so far.
         let funded = w.adds.before(hb, g, i64::MAX);
-        let unfunded = funded < w.dones.total + amount
-            && funded < w.dones.before(hb, g, funded) + amount;
+        let unfunded =
+            funded < w.dones.total + amount && funded < w.dones.before(hb, g, funded) + amount;
         let e = hb.epoch(g, loc);
         if unfunded {
             if let Some(add) = w.adds.first_unordered(hb, g) {
