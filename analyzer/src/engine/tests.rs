@@ -1147,3 +1147,28 @@ fn an_add_ordered_through_a_channel_funds_the_done() {
         .ev(1, Op::Acquire { obj: WG });
     assert!(t.kinds().is_empty(), "{:?}", t.e.findings());
 }
+
+#[test]
+fn two_unordered_dones_on_one_add_are_misuse() {
+    // Goroutine 2 starts before main's add, adds for a helper (3) and
+    // starts it; 2 and 3 each call done. Each done alone is funded by 2's
+    // add, but run before main's add they take the counter to -1.
+    let mut t = T::new();
+    t.spawn(1, 2)
+        .ev(2, add(1, 1))
+        .spawn(2, 3)
+        .ev(1, add(1, 2))
+        .ev(2, add(-1, 1))
+        .ev(3, add(-1, 0));
+    assert_eq!(t.kinds(), vec![FindingKind::WaitGroupMisuse]);
+    assert_eq!(t.lines(), vec![(6, vec![4])]);
+    // Fixed: main adds before it starts goroutine 2.
+    let mut t = T::new();
+    t.ev(1, add(1, 1))
+        .spawn(1, 2)
+        .ev(2, add(1, 2))
+        .spawn(2, 3)
+        .ev(2, add(-1, 1))
+        .ev(3, add(-1, 0));
+    assert!(t.kinds().is_empty(), "{:?}", t.e.findings());
+}

@@ -5,12 +5,18 @@
 //! return before the add).
 //!
 //! Funding: a `done` (or a negative `add`) needs the adds that happen
-//! before it to cover every `done` that happens before it, itself
-//! included. Those are the adds and dones that come first in *every*
-//! schedule; any other add may come after it, and then the counter goes
-//! below zero. So `go!(async move { wg.done() }); wg.add(1)` is misuse
-//! however the schedule ran, while `wg.add(1); go!(..done..)`, `add(n)`
-//! then n goroutines, and a WaitGroup reused after its `wait` are funded.
+//! before it to cover the dones that may run before it. Some schedule runs
+//! everything that happened so far except the adds not ordered before the
+//! `done` and what follows them (a cut of the execution): the dones in that
+//! cut (those ordered before it, itself included, and those of goroutines
+//! that never heard of a left-out add) against the adds ordered before it.
+//! More dones than adds there, and the counter goes below zero in that
+//! schedule, whatever order this one took. So `go!(async move { wg.done()
+//! }); wg.add(1)` is misuse, and so are two unordered dones funded by one
+//! add, while `wg.add(1); go!(..done..)`, `add(n)` then n goroutines, and a
+//! WaitGroup reused after its `wait` are funded. The cut is a sound witness
+//! (no false alarm), not the worst cut of all: a done whose goroutine heard
+//! of a left-out add counts only if it is ordered before this one.
 
 use crate::event::{Event, Gid, Loc, ObjId, Op};
 use crate::finding::FindingKind;
@@ -77,12 +83,41 @@ impl Ledger {
         sum
     }
 
-    /// The first entry that does not happen before `g`'s current point.
-    fn first_unordered(&self, hb: &Hb, g: Gid) -> Option<&Epoch> {
-        self.by_g.iter().find_map(|list| {
-            let n = list.partition_point(|(e, _)| hb.ordered(e, g));
-            list.get(n).map(|(e, _)| e)
-        })
+    /// Each goroutine's first entry that does not happen before `g`'s
+    /// current point (the rest of its entries come after that one).
+    fn first_unordered(&self, hb: &Hb, g: Gid) -> Vec<&Epoch> {
+        self.by_g
+            .iter()
+            .filter_map(|list| {
+                let n = list.partition_point(|(e, _)| hb.ordered(e, g));
+                list.get(n).map(|(e, _)| e)
+            })
+            .collect()
+    }
+
+    /// The sum of the amounts in a cut of the execution that ends at `g`'s
+    /// current point and leaves out the entries `late` (adds not ordered
+    /// before it) and all that follows them: every entry ordered before
+    /// `g`, and every entry of a goroutine that has not heard of any of
+    /// `late` (so none of its entries follows one). Stops once above `cap`.
+    fn in_cut(&self, hb: &Hb, g: Gid, late: &[&Epoch], cap: i64) -> i64 {
+        let mut sum = 0;
+        for list in &self.by_g {
+            let Some((first, _)) = list.first() else {
+                continue;
+            };
+            let clean = !late.iter().any(|a| hb.ordered(a, first.g));
+            sum += if clean {
+                list.last().map_or(0, |(_, s)| *s)
+            } else {
+                let n = list.partition_point(|(e, _)| hb.ordered(e, g));
+                n.checked_sub(1).map_or(0, |i| list[i].1)
+            };
+            if sum > cap {
+                break;
+            }
+        }
+        sum
     }
 }
 
@@ -160,12 +195,15 @@ impl WaitGroupMisuse {
         let w = self.wgs.entry(wg).or_default();
         // Cheap first: the adds before it cover every done so far.
         let funded = w.adds.before(hb, g, i64::MAX);
-        let unfunded =
-            funded < w.dones.total + amount && funded < w.dones.before(hb, g, funded) + amount;
         let e = hb.epoch(g, loc);
-        if unfunded {
-            if let Some(add) = w.adds.first_unordered(hb, g) {
-                report_unfunded(hb, &e, amount, add, out);
+        if funded < w.dones.total + amount {
+            // Some schedule runs the dones of this cut and none of the adds
+            // it leaves out: the counter is `funded` minus these dones.
+            let late = w.adds.first_unordered(hb, g);
+            if let Some(add) = late.first() {
+                if funded < w.dones.in_cut(hb, g, &late, funded) + amount {
+                    report_unfunded(hb, &e, amount, add, out);
+                }
             }
         }
         w.dones.push(e, amount);
