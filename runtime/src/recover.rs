@@ -271,7 +271,7 @@ impl<F: Future> Future for Recover<F> {
                 }
                 // Handled here: the detector hears of it at the `recover`
                 // call, and the goroutine's own poll must not again.
-                rtpanic::take_raised();
+                rtpanic::clear_raised();
                 let at = goro_analyzer::event::Loc::from_std(this.at);
                 crate::rt::detect::recovered(crate::rt::detect::gid(), at);
                 let rec = crate::rt::panic::take_last();

@@ -338,10 +338,9 @@ impl<F: Future> Future for Goroutine<F> {
         let fut = this.fut;
         // A record left by a panic caught inside an earlier poll is stale.
         rtpanic::take_last();
-        rtpanic::take_raised();
-        rtpanic::take_deferred();
-        let r = rtpanic::in_goroutine(|| catch_unwind(AssertUnwindSafe(|| fut.poll(cx))));
-        if r.is_ok() && rtpanic::take_raised() {
+        let (r, raised) =
+            rtpanic::poll_goroutine(|| catch_unwind(AssertUnwindSafe(|| fut.poll(cx))));
+        if r.is_ok() && raised {
             // A panic was raised in this poll and it returned normally: the
             // goroutine caught it (`catch_unwind`), Go's `recover()`, and
             // nothing is printed.
@@ -354,13 +353,14 @@ impl<F: Future> Future for Goroutine<F> {
             Err(payload) => {
                 if let Some(exit) = payload.downcast_ref::<rtpanic::Goexit>() {
                     // `goexit`: the unwind ran the drops; the goroutine ends,
-                    // quietly, with no output.
+                    // quietly, with no output (a panic caught before it is
+                    // not printed either).
+                    rtpanic::take_deferred();
                     if let Some(Sink::Join(slot)) = this.sink.take() {
                         slot.complete_goexit(*this.id, this.name.as_deref(), exit.0);
                     }
                     return Poll::Ready(());
                 }
-                rtpanic::take_raised();
                 let mut crash = crash(*this.id, this.name.as_deref(), &*payload);
                 crash.stderr = rtpanic::take_deferred();
                 Err(Panicked { payload, crash })

@@ -31,34 +31,48 @@ thread_local! {
     /// How many `goro::recover` polls are on this thread's stack: the panic
     /// hook stays quiet while it is above zero.
     static RECOVERING: Cell<u32> = const { Cell::new(0) };
-    /// A panic was raised (or rethrown by a join) on this thread since the
-    /// flag was last taken: a poll that returns normally after it caught
-    /// the panic, which the detector hears of as a recovery.
-    static RAISED: Cell<bool> = const { Cell::new(false) };
-}
-
-thread_local! {
-    /// How many goroutine polls are on this thread's stack: a panic raised
-    /// under one is printed only if it escapes the goroutine.
-    static IN_GOROUTINE: Cell<u32> = const { Cell::new(0) };
+    /// The goroutine poll under way on this thread, if any.
+    static POLL: PollState = const {
+        PollState {
+            depth: Cell::new(0),
+            raised: Cell::new(false),
+        }
+    };
     /// The default hook's rendering of the last panic raised in a
     /// goroutine, until the goroutine's top prints or drops it.
     static DEFERRED: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
-/// Runs `f` (a goroutine's poll) with panics deferred to its top.
-pub(crate) fn in_goroutine<R>(f: impl FnOnce() -> R) -> R {
-    IN_GOROUTINE.with(|r| r.set(r.get() + 1));
-    // Restored on unwind too: the goroutine's top catches, but a goexit
-    // payload or a foreign runtime may unwind through.
-    struct Leave;
-    impl Drop for Leave {
-        fn drop(&mut self) {
-            IN_GOROUTINE.with(|r| r.set(r.get() - 1));
-        }
-    }
-    let _leave = Leave;
-    f()
+/// What a goroutine's poll needs to know of the panics raised under it.
+struct PollState {
+    /// How many goroutine polls are on this thread's stack: a panic raised
+    /// under one is printed only if it escapes the goroutine.
+    depth: Cell<u32>,
+    /// A panic was raised (or rethrown by a join) since the flag was last
+    /// taken: a poll that returns normally after it caught the panic, which
+    /// the detector hears of as a recovery.
+    raised: Cell<bool>,
+}
+
+/// Runs `f`, a goroutine's poll that catches whatever it raises (it must
+/// not unwind), with the panics raised in it deferred to the goroutine's
+/// top; returns its result and whether a panic was raised during it.
+pub(crate) fn poll_goroutine<R>(f: impl FnOnce() -> R) -> (R, bool) {
+    POLL.with(|p| {
+        p.depth.set(p.depth.get() + 1);
+        p.raised.set(false);
+    });
+    let r = f();
+    let raised = POLL.with(|p| {
+        p.depth.set(p.depth.get() - 1);
+        p.raised.replace(false)
+    });
+    (r, raised)
+}
+
+/// Whether a goroutine is being polled on this thread.
+fn in_goroutine() -> bool {
+    POLL.with(|p| p.depth.get() > 0)
 }
 
 /// Takes the rendering of the last panic raised in a goroutine on this
@@ -71,7 +85,7 @@ pub(crate) fn take_deferred() -> Option<String> {
 /// Makes `text` the rendering a join's rethrow carries to the joiner's top;
 /// printed at once when the joiner is no goroutine (the panic leaves goro).
 pub(crate) fn defer_print(text: Option<String>) {
-    if IN_GOROUTINE.with(|r| r.get()) > 0 {
+    if in_goroutine() {
         DEFERRED.with(|d| *d.borrow_mut() = text);
     } else {
         print_fatal(text);
@@ -114,12 +128,12 @@ fn os_tid() -> Option<u64> {
 /// Notes that a panic is unwinding on this thread (the hook does it; a
 /// join's `resume_unwind` skips the hook and calls this itself).
 pub(crate) fn mark_raised() {
-    RAISED.with(|r| r.set(true));
+    POLL.with(|p| p.raised.set(true));
 }
 
-/// Whether a panic was raised since the last call, clearing the flag.
-pub(crate) fn take_raised() -> bool {
-    RAISED.with(|r| r.replace(false))
+/// Forgets that a panic was raised: it was caught (by `goro::recover`).
+pub(crate) fn clear_raised() {
+    POLL.with(|p| p.raised.set(false));
 }
 
 /// Where the last panic on this thread was raised, for the detector's
@@ -208,7 +222,7 @@ pub(crate) fn install_hook() {
             // Under the detector a panic is a finding, reported with its
             // site, and printing it would only repeat it.
             if !super::detect::active() && !recovering() {
-                if IN_GOROUTINE.with(|r| r.get()) > 0 {
+                if in_goroutine() {
                     // Printed by the goroutine's top if nothing catches it.
                     let text = render(file, line, col, &message);
                     DEFERRED.with(|d| *d.borrow_mut() = Some(text));
