@@ -38,20 +38,22 @@ struct WaitGroup {
     /// after.
     adds_from_zero: Vec<Epoch>,
     waits: Vec<Epoch>,
-    /// Every positive add, and every done (as a positive amount), for the
-    /// funding check.
+    /// Every positive add, for the funding check.
     adds: Ledger,
-    dones: Ledger,
+    /// Every done (as a positive amount), in the order they happened, and
+    /// their sum: a done costs a push, and only a done that the adds
+    /// before it may not fund walks them.
+    dones: Vec<(Epoch, i64)>,
+    dones_total: i64,
 }
 
-/// Amounts by goroutine, each goroutine's in program order with running
+/// Adds by goroutine, each goroutine's in program order with running
 /// totals: what of it happens before a point is a prefix, found by binary
-/// search, so a sum costs one search per goroutine.
+/// search, so a sum costs one search per adding goroutine (usually one).
 #[derive(Default)]
 struct Ledger {
     index: HashMap<Gid, usize>,
     by_g: Vec<Vec<(Epoch, i64)>>,
-    total: i64,
 }
 
 impl Ledger {
@@ -64,23 +66,17 @@ impl Ledger {
         let list = &mut self.by_g[i];
         let sum = list.last().map_or(0, |(_, s)| *s) + amount;
         list.push((e, sum));
-        self.total += amount;
     }
 
-    /// The sum of the amounts that happen before `g`'s current point,
-    /// stopping early once it exceeds `cap`.
-    fn before(&self, hb: &Hb, g: Gid, cap: i64) -> i64 {
-        let mut sum = 0;
-        for list in &self.by_g {
-            let n = list.partition_point(|(e, _)| hb.ordered(e, g));
-            if n > 0 {
-                sum += list[n - 1].1;
-                if sum > cap {
-                    break;
-                }
-            }
-        }
-        sum
+    /// The sum of the amounts that happen before `g`'s current point.
+    fn before(&self, hb: &Hb, g: Gid) -> i64 {
+        self.by_g
+            .iter()
+            .map(|list| {
+                let n = list.partition_point(|(e, _)| hb.ordered(e, g));
+                n.checked_sub(1).map_or(0, |i| list[i].1)
+            })
+            .sum()
     }
 
     /// Each goroutine's first entry that does not happen before `g`'s
@@ -94,31 +90,24 @@ impl Ledger {
             })
             .collect()
     }
+}
 
-    /// The sum of the amounts in a cut of the execution that ends at `g`'s
-    /// current point and leaves out the entries `late` (adds not ordered
-    /// before it) and all that follows them: every entry ordered before
-    /// `g`, and every entry of a goroutine that has not heard of any of
-    /// `late` (so none of its entries follows one). Stops once above `cap`.
-    fn in_cut(&self, hb: &Hb, g: Gid, late: &[&Epoch], cap: i64) -> i64 {
-        let mut sum = 0;
-        for list in &self.by_g {
-            let Some((first, _)) = list.first() else {
-                continue;
-            };
-            let clean = !late.iter().any(|a| hb.ordered(a, first.g));
-            sum += if clean {
-                list.last().map_or(0, |(_, s)| *s)
-            } else {
-                let n = list.partition_point(|(e, _)| hb.ordered(e, g));
-                n.checked_sub(1).map_or(0, |i| list[i].1)
-            };
+/// The sum of the amounts of `dones` in a cut of the execution that ends at
+/// `g`'s current point and leaves out the adds `late` (those not ordered
+/// before it) and all that follows them: the dones ordered before `g`, and
+/// every done of a goroutine that has not heard of any of `late` (so none
+/// of its dones follows one). Stops once above `cap`.
+fn dones_in_cut(dones: &[(Epoch, i64)], hb: &Hb, g: Gid, late: &[&Epoch], cap: i64) -> i64 {
+    let mut sum = 0;
+    for (e, amount) in dones {
+        if hb.ordered(e, g) || !late.iter().any(|a| hb.ordered(a, e.g)) {
+            sum += amount;
             if sum > cap {
                 break;
             }
         }
-        sum
     }
+    sum
 }
 
 /// The adds and waits of each WaitGroup.
@@ -194,19 +183,20 @@ impl WaitGroupMisuse {
     fn done(&mut self, hb: &Hb, wg: ObjId, g: Gid, loc: Loc, amount: i64, out: &mut Findings) {
         let w = self.wgs.entry(wg).or_default();
         // Cheap first: the adds before it cover every done so far.
-        let funded = w.adds.before(hb, g, i64::MAX);
+        let funded = w.adds.before(hb, g);
         let e = hb.epoch(g, loc);
-        if funded < w.dones.total + amount {
+        if funded < w.dones_total + amount {
             // Some schedule runs the dones of this cut and none of the adds
             // it leaves out: the counter is `funded` minus these dones.
             let late = w.adds.first_unordered(hb, g);
             if let Some(add) = late.first() {
-                if funded < w.dones.in_cut(hb, g, &late, funded) + amount {
+                if funded < dones_in_cut(&w.dones, hb, g, &late, funded) + amount {
                     report_unfunded(hb, &e, amount, add, out);
                 }
             }
         }
-        w.dones.push(e, amount);
+        w.dones.push((e, amount));
+        w.dones_total += amount;
     }
 
     fn wait(&mut self, hb: &Hb, wg: ObjId, g: Gid, loc: Loc, out: &mut Findings) {
