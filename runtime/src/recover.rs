@@ -3,7 +3,12 @@
 //! [`recover`] polls a future and catches a panic raised while polling it,
 //! resolving to `Err(PanicPayload)` instead of unwinding further. A
 //! recovered panic is not printed by goro's panic hook, does not end the
-//! program and is not a detector finding: it was handled, as in Go.
+//! program and is not a detector finding: it was handled, as in Go. The
+//! same holds for a panic that a goroutine catches with
+//! `std::panic::catch_unwind` or `futures`' `FutureExt::catch_unwind`, and
+//! for one rethrown by a join and caught there. (A send that nothing orders
+//! with the close of its channel stays a detector finding even when its
+//! panic is recovered: Go's race detector reports that pair either way.)
 //!
 //! What unwinds: the panicking future's own locals are dropped (Go's
 //! deferred calls run), so guards release their locks and a
