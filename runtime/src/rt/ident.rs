@@ -1,5 +1,6 @@
 //! The detector's identity of a goro primitive that is not a channel (a
-//! `Mutex`, `RwLock`, `WaitGroup`, `Once`, `Cond`, `sync::Map`, `Timer`).
+//! `Mutex`, `RwLock`, `WaitGroup`, `Once`, `Cond`, `sync::Map`, `Timer`),
+//! and of a `Shared` variable.
 //!
 //! An identity lives in the object, so it dies with it: an object freed and
 //! a new one made at its address are two objects to the detector, with two
@@ -17,13 +18,13 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use goro_analyzer::event::ObjId;
+use goro_analyzer::event::{Addr, ObjId};
 
 use super::detect;
 
 /// Set on every drawn identity: keeps them apart from channels' ids (a
-/// counter from 1) and from the addresses `race::acquire`/`release` use
-/// (bit 63 set).
+/// counter from 1), from the addresses `race::acquire`/`release` use (bit
+/// 63 set) and, as locations, from every real address.
 const TAG: u64 = 1 << 62;
 
 /// An object's identity for the detector (0 until its first detected
@@ -46,6 +47,22 @@ impl Ident {
         } else {
             ObjId(0)
         }
+    }
+
+    /// The location this identity names, for a variable whose accesses
+    /// the detector tracks (a `Shared`): the drawn number, which no real
+    /// address has (bit 62 set), so the variable keeps its history when
+    /// moved and a new one at its old address starts clean.
+    #[inline]
+    pub(crate) fn location(&self) -> Addr {
+        Addr(self.global())
+    }
+
+    /// The location, if a detected access drew it: a variable dropped
+    /// without one has no history to forget.
+    pub(crate) fn drawn_location(&self) -> Option<Addr> {
+        let g = self.0.load(Ordering::Relaxed);
+        (g != 0).then_some(Addr(g))
     }
 
     /// The process-wide number, drawn on first use. Two schedules on two
