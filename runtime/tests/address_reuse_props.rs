@@ -290,6 +290,7 @@ fn freeing_and_making_primitives_in_any_order_is_never_a_finding() {
         reused_total += *reused.lock().unwrap();
     }
     // Else the property says nothing about reuse.
+    println!("{reused_total} objects made at a reused address");
     assert!(
         reused_total >= 1000,
         "only {reused_total} objects were made at a reused address"
