@@ -152,7 +152,7 @@ pub fn release<T: ?Sized>(obj: &T) {
 }
 
 /// Annotates that the memory of `x` is about to be freed or reused: the
-/// detector forgets the accesses [`read`] and [`write`] recorded at its
+/// detector forgets the accesses [`read()`] and [`write()`] recorded at its
 /// address, so that a variable placed there later does not race with them.
 ///
 /// The detector knows its locations by address. goro's own types
