@@ -1,8 +1,8 @@
-//! Property: programs that make and free many primitives, in a random
-//! (seeded) order, in goroutines that share none of them, have no bug, and
-//! the detector says so in every schedule, although the allocator hands a
-//! freed object's memory to the next object of its size, often in another
-//! goroutine.
+//! Property: programs that make and free many primitives (every kind the
+//! detector tracks), in a random (seeded) order, in goroutines that share
+//! none of them, have no bug, and the detector says so in every schedule,
+//! although the allocator hands a freed object's memory to the next object
+//! of its size, often in another goroutine.
 //!
 //! Each goroutine keeps its own objects oldest first; when it locks two at
 //! once it locks the older first, so its locks are ordered, and nothing it
@@ -16,7 +16,8 @@ use std::sync::{Arc, Mutex as StdMutex};
 
 use goro::race::{explore, Config};
 use goro::sync::atomic::AtomicU64;
-use goro::sync::{Map, Mutex, Once, RwLock, WaitGroup};
+use goro::sync::{Cond, Map, Mutex, Once, RwLock, WaitGroup};
+use goro::time::{Duration, Timer};
 use goro::Shared;
 
 /// Programs, and schedules explored for each: 1,000 schedules in all.
@@ -53,12 +54,14 @@ enum Kind {
     Atomic,
     Once,
     Map,
+    Cond,
+    Timer,
     /// Plain memory, its accesses annotated (`race::write`), freed with
     /// `race::free`, as `unsafe` code would.
     Raw,
 }
 
-const KINDS: [Kind; 9] = [
+const KINDS: [Kind; 11] = [
     Kind::Mutex,
     Kind::RwLock,
     Kind::WaitGroup,
@@ -67,6 +70,8 @@ const KINDS: [Kind; 9] = [
     Kind::Atomic,
     Kind::Once,
     Kind::Map,
+    Kind::Cond,
+    Kind::Timer,
     Kind::Raw,
 ];
 
@@ -108,6 +113,8 @@ enum Obj {
     Atomic(Box<AtomicU64>),
     Once(Box<Once>),
     Map(Box<Map<u64, u64>>),
+    Cond(Box<Cond>),
+    Timer(Timer),
     Raw(Box<u64>),
 }
 
@@ -122,12 +129,14 @@ impl Obj {
             Kind::Atomic => Obj::Atomic(Box::new(AtomicU64::new(0))),
             Kind::Once => Obj::Once(Box::new(Once::new())),
             Kind::Map => Obj::Map(Box::new(Map::new())),
+            Kind::Cond => Obj::Cond(Box::new(Cond::new())),
+            Kind::Timer => Obj::Timer(Timer::new(Duration::from_secs(3600))),
             Kind::Raw => Obj::Raw(Box::new(0)),
         }
     }
 
     /// The object's address, to count reuse (a channel's identity is not
-    /// its address).
+    /// its address; a timer's state is out of reach).
     fn addr(&self) -> Option<usize> {
         fn at<T>(b: &T) -> Option<usize> {
             Some(b as *const T as usize)
@@ -136,11 +145,12 @@ impl Obj {
             Obj::Mutex(b) => at(&**b),
             Obj::RwLock(b) => at(&**b),
             Obj::WaitGroup(w) => Some(goro::race::testing::wait_group_addr(w)),
-            Obj::Chan(_) => None,
+            Obj::Chan(_) | Obj::Timer(_) => None,
             Obj::Shared(b) => at(&**b),
             Obj::Atomic(b) => at(&**b),
             Obj::Once(b) => at(&**b),
             Obj::Map(b) => at(&**b),
+            Obj::Cond(b) => at(&**b),
             Obj::Raw(b) => at(&**b),
         }
     }
@@ -170,6 +180,14 @@ impl Obj {
                 m.store(1, 1);
                 m.load(&1);
             }
+            Obj::Cond(c) => {
+                c.signal();
+                c.broadcast();
+            }
+            Obj::Timer(t) => {
+                t.reset(Duration::from_millis(1));
+                t.c().recv().await;
+            }
             Obj::Raw(b) => {
                 goro::race::write(&**b);
                 **b += 1;
@@ -178,8 +196,12 @@ impl Obj {
     }
 
     fn free(self) {
-        if let Obj::Raw(b) = &self {
-            goro::race::free(&**b);
+        match &self {
+            Obj::Raw(b) => goro::race::free(&**b),
+            Obj::Timer(t) => {
+                t.stop();
+            }
+            _ => {}
         }
     }
 }
