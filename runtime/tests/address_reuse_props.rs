@@ -12,9 +12,11 @@
 //! cycles and races between objects that never coexisted.
 
 use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex as StdMutex};
 
-use goro::race::{explore, Config};
+use goro::race::{check_determinism, explore, Config};
 use goro::sync::atomic::AtomicU64;
 use goro::sync::{Cond, Map, Mutex, Once, RwLock, WaitGroup};
 use goro::time::{Duration, Timer};
@@ -269,52 +271,62 @@ async fn run_ops(ops: Vec<Op>, seen: Arc<StdMutex<Vec<usize>>>) {
     }
 }
 
+/// Program `program`: its goroutines' plans, run under a WaitGroup; each run
+/// adds to `reused` how many objects it made at an address it had used.
+fn program(
+    program: u64,
+    reused: Arc<StdMutex<usize>>,
+) -> impl Fn() -> Pin<Box<dyn Future<Output = ()>>> {
+    let mut rng = Rng::new(program);
+    let plans: Vec<Vec<Op>> = (0..GOROUTINES).map(|_| ops(&mut rng)).collect();
+    move || {
+        let (plans, r) = (plans.clone(), reused.clone());
+        Box::pin(async move {
+            let seen = Arc::new(StdMutex::new(Vec::new()));
+            let wg = WaitGroup::new();
+            for plan in plans {
+                wg.add(1);
+                let (wg, seen) = (wg.clone(), seen.clone());
+                goro::go!(async move {
+                    run_ops(plan, seen).await;
+                    wg.done();
+                });
+            }
+            wg.wait().await;
+            let seen = seen.lock().unwrap();
+            let distinct: HashSet<&usize> = seen.iter().collect();
+            *r.lock().unwrap() += seen.len() - distinct.len();
+        })
+    }
+}
+
 #[test]
 fn freeing_and_making_primitives_in_any_order_is_never_a_finding() {
-    let mut reused_total = 0;
-    for program in 0..PROGRAMS {
-        let mut rng = Rng::new(program);
-        let plans: Vec<Vec<Op>> = (0..GOROUTINES).map(|_| ops(&mut rng)).collect();
-        let reused = Arc::new(StdMutex::new(0usize));
-        let r = reused.clone();
-        let config = Config::default()
-            .schedules(SCHEDULES)
-            .seed(program)
-            .env(false);
-        let report = explore(config, move || {
-            let (plans, r) = (plans.clone(), r.clone());
-            async move {
-                let seen = Arc::new(StdMutex::new(Vec::new()));
-                let wg = WaitGroup::new();
-                for plan in plans {
-                    wg.add(1);
-                    let (wg, seen) = (wg.clone(), seen.clone());
-                    goro::go!(async move {
-                        run_ops(plan, seen).await;
-                        wg.done();
-                    });
-                }
-                wg.wait().await;
-                let seen = seen.lock().unwrap();
-                let distinct: HashSet<&usize> = seen.iter().collect();
-                *r.lock().unwrap() += seen.len() - distinct.len();
-            }
-        });
+    let reused = Arc::new(StdMutex::new(0usize));
+    for p in 0..PROGRAMS {
+        let config = Config::default().schedules(SCHEDULES).seed(p).env(false);
+        let report = explore(config, program(p, reused.clone()));
         assert!(
             report.findings().is_empty(),
-            "program {program}: a finding on a correct program\n{report}"
+            "program {p}: a finding on a correct program\n{report}"
         );
         assert!(
             report.step_limited().is_empty(),
-            "program {program}: a schedule hit the step limit\n{report}"
+            "program {p}: a schedule hit the step limit\n{report}"
         );
         assert_eq!(report.schedules_run(), SCHEDULES);
-        reused_total += *reused.lock().unwrap();
     }
     // Else the property says nothing about reuse.
-    println!("{reused_total} objects made at a reused address");
+    let reused = *reused.lock().unwrap();
     assert!(
-        reused_total >= 1000,
-        "only {reused_total} objects were made at a reused address"
+        reused >= 1000,
+        "only {reused} objects were made at a reused address"
     );
+}
+
+#[test]
+fn identities_drawn_on_first_use_keep_schedules_deterministic() {
+    let config = Config::default().schedules(20).seed(7).env(false);
+    let checked = check_determinism(&config, program(7, Arc::default()));
+    assert!(checked.is_ok(), "{checked:?}");
 }
