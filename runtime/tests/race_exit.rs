@@ -62,11 +62,13 @@ fn run_program(name: &str) {
             }
             first.recv().await;
         }),
-        "deadlock" => goro::run(async {
-            // deadlock-run
-            let ch = goro::chan::<i32>(0);
-            ch.recv().await;
-        }),
+        "deadlock" => {
+            let main = async {
+                let ch = goro::chan::<i32>(0);
+                ch.recv().await;
+            };
+            goro::run(main); // deadlock-run
+        }
         other => panic!("no program {other:?}"),
     }
     println!("after run");
