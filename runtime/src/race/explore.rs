@@ -63,8 +63,10 @@ impl Report {
         &self.trace_hashes
     }
 
-    /// Seeds of the schedules that hit the step limit (a livelock, or a
-    /// program longer than `max_steps`).
+    /// Seeds of the schedules that hit the step limit before main returned
+    /// (a livelock, or a program longer than `max_steps`). After main
+    /// returned, goroutines still running at the end of the grace period
+    /// are leaks instead (see [`Config::grace`]).
     pub fn step_limited(&self) -> &[u64] {
         &self.step_limited
     }
@@ -87,7 +89,7 @@ impl fmt::Display for Report {
         for seed in &self.step_limited {
             writeln!(
                 f,
-                "note: the schedule with seed {seed} reached the step limit without finishing \
+                "note: the schedule with seed {seed} reached the step limit before main returned \
                  (a livelock, or raise max_steps / GORO_MAX_STEPS)"
             )?;
         }
