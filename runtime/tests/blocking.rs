@@ -315,6 +315,61 @@ fn a_spinning_goroutine_after_main_is_leaked_running() {
 }
 
 #[test]
+fn a_goroutine_blocked_beside_one_still_running_is_not_claimed_stuck_forever() {
+    let report = explore(config(3), || async {
+        goro::go!("ticker", async {
+            let ticks = goro::time::tick(Duration::from_millis(1));
+            while ticks.recv().await.is_some() {}
+        });
+        let never = goro::chan::<u8>(0);
+        goro::go!("waiter", clone(never), async move {
+            never.recv().await;
+        });
+        goro::yield_now().await;
+    });
+    assert!(report.step_limited().is_empty(), "{report}");
+    assert_eq!(report.findings().len(), 2, "{report}");
+    let of = |name: &str| {
+        report
+            .findings()
+            .iter()
+            .find(|f| f.primary.goroutine_name.as_deref() == Some(name))
+            .unwrap_or_else(|| panic!("no leak of {name}:\n{report}"))
+    };
+    let ticker = of("ticker");
+    assert!(ticker.message.contains("still ticking"), "{ticker:#?}");
+    let waiter = of("waiter");
+    assert!(
+        waiter.message.ends_with(
+            "still blocked receiving from a channel when the grace period after main ran out"
+        ),
+        "{waiter:#?}"
+    );
+    assert!(!noted(waiter, "can never be woken"), "{waiter:#?}");
+}
+
+#[test]
+fn a_select_waiting_on_a_far_timer_after_main_is_leaked_waiting_for_it() {
+    let report = explore(config(3), || async {
+        let never = goro::chan::<u8>(0);
+        goro::go!("poller", clone(never), async move {
+            goro::select! {
+                recv(never) -> _ => {},
+                recv(goro::time::after(Duration::from_secs(3600))) -> _ => {},
+            }
+        });
+    });
+    let f = only(&report, FindingKind::GoroutineLeak);
+    assert!(
+        f.message.ends_with(
+            "[poller] leaked: still waiting for a timer in a select over 2 channel operation(s) \
+             after main returned"
+        ),
+        "{f:#?}"
+    );
+}
+
+#[test]
 fn goroutines_winding_down_after_main_are_not_cut_short() {
     // Twenty goroutines each take 100 steps to finish after main returned:
     // 2,000 steps in all, four times the 500 steps one goroutine may take

@@ -63,11 +63,20 @@ fn report(hb: &Hb, b: &Blocked, end: &EndState, out: &mut Findings) {
         Report {
             kind: FindingKind::GoroutineLeak,
             observed: true,
-            message: format!(
-                "goroutine {}{} leaked: blocked forever {what}",
-                b.g,
-                name_suffix(hb, b.g)
-            ),
+            message: if end.running.is_empty() {
+                format!(
+                    "goroutine {}{} leaked: blocked forever {what}",
+                    b.g,
+                    name_suffix(hb, b.g)
+                )
+            } else {
+                format!(
+                    "goroutine {}{} leaked: still blocked {what} when the grace period after \
+                     main ran out",
+                    b.g,
+                    name_suffix(hb, b.g)
+                )
+            },
             primary,
             related,
             notes,
@@ -87,6 +96,9 @@ fn report_running(hb: &Hb, b: &Blocked, out: &mut Findings) {
         Wait::Sleep => "sleeping".to_string(),
         Wait::Tick { .. } => "ticking (waiting for its timer's next tick)".to_string(),
         Wait::Unknown if b.loc == Loc::UNKNOWN => "running".to_string(),
+        // Parked with a live timer among its cases.
+        w @ Wait::Select { .. } => format!("waiting for a timer {}", describe(w).0),
+        // Ready to run: what it last waited for.
         w => format!("running, last {}", describe(w).0),
     };
     let op = match &b.wait {
