@@ -11,7 +11,7 @@
 //! never be woken, the others run on for the grace period, then the
 //! schedule ends with the deadlock even if they could still run (`proof`).
 //! When main returns, the others run on for the grace period too: in
-//! virtual time, and until one of them has taken a tenth of the step limit
+//! virtual time, and until one of them has taken a hundredth of the step limit
 //! since (or the step limit is reached). Whatever is left then, blocked or
 //! still running (a loop on a sleep or a ticker), is leaked; the step
 //! limit is never the verdict after main returned.
@@ -765,13 +765,14 @@ fn settle(exec: &Rc<RefCell<Exec>>, main_gid: Gid, gid: Gid, task: Task, poll: P
 }
 
 impl Exec {
-    /// The steps one goroutine may take after main returned: a tenth of
-    /// the step limit (at least one). Counted per goroutine, so that a loop
-    /// that never stops (a ticker every millisecond) ends at its verdict, a
-    /// leak, long before the step limit, while many goroutines winding down
-    /// together, each with a few steps left, are not cut short.
+    /// The steps one goroutine may take after main returned: a hundredth
+    /// of the step limit (1,000 by default; at least one). Counted per
+    /// goroutine, so that a loop that never stops (a ticker every
+    /// millisecond) ends at its verdict, a leak, long before the step
+    /// limit, while many goroutines winding down together, each with a few
+    /// steps left, are not cut short.
     fn grace_steps(&self) -> u64 {
-        (self.max_steps / 10).max(1)
+        (self.max_steps / 100).max(1)
     }
 
     /// Counts a step of goroutine `g` against its share of the grace.
