@@ -54,7 +54,8 @@ fn report(hb: &Hb, b: &Blocked, end: &EndState, out: &mut Findings) {
     } else {
         // Not a proof: the goroutines still running might have woken it.
         notes.push(format!(
-            "it stayed blocked for the whole grace period after main returned, while {}              other goroutine(s) still ran",
+            "it stayed blocked for the whole grace period after main returned, while {} \
+             other goroutine(s) still ran",
             end.running.len()
         ));
     }
@@ -118,12 +119,15 @@ fn report_running(hb: &Hb, b: &Blocked, out: &mut Findings) {
             related,
             notes: vec![
                 format!(
-                    "{who} was still {doing} when the grace period after main returned ran                      out (virtual time, or its share of the step limit): nothing stops it, so                      it would run for as long as the process does"
+                    "{who} was still {doing} when the grace period after main returned ran \
+                     out (virtual time, or its share of the step limit): nothing stops it, so \
+                     it would run for as long as the process does"
                 ),
-                "a Go program would drop it when main returns; goleak reports it as leaked"
-                    .into(),
+                "a Go program would drop it when main returns; goleak reports it as leaked".into(),
             ],
-            help: "give the loop an exit: select on ctx.done() (or a quit channel) beside its                    sleep or tick, close the channel (or cancel) before main returns, and stop                    a Ticker once it is no longer needed"
+            help: "give the loop an exit: select on ctx.done() (or a quit channel) beside its \
+                   sleep or tick, close the channel (or cancel) before main returns, and stop \
+                   a Ticker once it is no longer needed"
                 .into(),
         },
     );
