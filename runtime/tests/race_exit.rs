@@ -112,8 +112,9 @@ fn drive() {
     a_finding_exits_66_after_printing_it_once();
     a_clean_program_exits_0();
     a_finding_only_other_schedules_make_still_exits_66();
+    the_report_directory_gets_the_merged_findings_once();
     a_deadlock_names_the_goro_run_call();
-    println!("race_exit: 4 checks passed");
+    println!("race_exit: 5 checks passed");
 }
 
 fn a_finding_exits_66_after_printing_it_once() {
@@ -155,6 +156,33 @@ fn a_finding_only_other_schedules_make_still_exits_66() {
     assert!(stderr.contains("[stuck]"), "{stderr}");
     assert!(stderr.contains("in 40 schedule(s)"), "{stderr}");
     assert_eq!(stdout, "program output\n");
+}
+
+fn the_report_directory_gets_the_merged_findings_once() {
+    let dir = std::env::temp_dir().join(format!("goro-race-exit-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = race(
+        "racy",
+        &[
+            ("GORO_SCHEDULES", "4"),
+            (
+                "GORO_REPORT_DIR",
+                dir.to_str().expect("a UTF-8 temporary path"),
+            ),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(66), "{}", text(&out.stderr));
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("the report directory")
+        .map(|e| e.expect("an entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    // One file, the parent's: the re-executions report to the parent.
+    assert_eq!(files.len(), 1, "{files:?}");
+    let lines = std::fs::read_to_string(&files[0]).expect("the report");
+    assert_eq!(lines.lines().count(), 1, "{lines}");
+    assert!(lines.contains("\"data-race\""), "{lines}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn a_deadlock_names_the_goro_run_call() {
