@@ -112,9 +112,10 @@ fn drive() {
     a_finding_exits_66_after_printing_it_once();
     a_clean_program_exits_0();
     a_finding_only_other_schedules_make_still_exits_66();
+    a_replay_runs_one_schedule_and_still_exits_66();
     the_report_directory_gets_the_merged_findings_once();
     a_deadlock_names_the_goro_run_call();
-    println!("race_exit: 5 checks passed");
+    println!("race_exit: 6 checks passed");
 }
 
 fn a_finding_exits_66_after_printing_it_once() {
@@ -156,6 +157,13 @@ fn a_finding_only_other_schedules_make_still_exits_66() {
     assert!(stderr.contains("[stuck]"), "{stderr}");
     assert!(stderr.contains("in 40 schedule(s)"), "{stderr}");
     assert_eq!(stdout, "program output\n");
+}
+
+fn a_replay_runs_one_schedule_and_still_exits_66() {
+    let out = race("racy", &[("GORO_SCHEDULES", "5"), ("GORO_REPLAY", "_")]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(66), "{stderr}");
+    assert!(stderr.contains("1 finding(s) in 1 schedule(s)"), "{stderr}");
 }
 
 fn the_report_directory_gets_the_merged_findings_once() {

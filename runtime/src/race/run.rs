@@ -18,7 +18,8 @@
 //! another thread (a test under libtest, where a re-execution would run the
 //! test binary again) it runs schedule 0 alone and reports, so a test
 //! explores with [`explore`](super::explore) or `#[goro::test]`. A replay
-//! (`GORO_REPLAY`) is one schedule too. Findings of `run` are not shrunk:
+//! (`GORO_REPLAY`) is one schedule, in this process (it still exits 66 on a
+//! finding). Findings of `run` are not shrunk:
 //! shrinking replays a schedule, and `run`'s future runs once.
 
 use std::collections::HashSet;
@@ -58,7 +59,8 @@ where
     if let Some((index, dir)) = child_role() {
         return run_child(&config, index, &dir, fut);
     }
-    let explores = std::thread::current().name() == Some("main") && config.replay.is_none();
+    // A program's own main thread: a test thread must not exit the process.
+    let program = std::thread::current().name() == Some("main");
     let (mut result, out) = schedule(&config, 0, fut);
     if config.trace && !result.findings.is_empty() {
         if let Some(dir) = &config.report_dir {
@@ -68,7 +70,7 @@ where
     let ending = result.ending.clone();
     let mut merged = Merged::default();
     merged.add(&config, 0, result.findings, &ending);
-    if explores && config.schedules > 1 {
+    if program && config.replay.is_none() && config.schedules > 1 {
         run_children(&config, &mut merged);
     }
     let report = merged.report;
@@ -83,7 +85,7 @@ where
     }
     match (ending, out) {
         (_, Some(v)) => {
-            if explores && !report.findings().is_empty() {
+            if program && !report.findings().is_empty() {
                 // `exit` flushes stdout; Go's -race exits 66 the same way.
                 std::process::exit(EXIT_FINDINGS);
             }
