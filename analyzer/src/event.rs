@@ -469,6 +469,12 @@ pub enum Wait {
     },
     /// Sleeping past the end of the grace period.
     Sleep,
+    /// Receiving from a channel that a live timer still sends on (a
+    /// `Ticker`'s, `tick`'s or `after`'s): woken at the timer's next firing.
+    Tick {
+        /// The channel.
+        ch: ObjId,
+    },
     /// A `select!` with no cases, or a future that never completes.
     Forever,
     /// Something goro does not know (tokio I/O, ...).
