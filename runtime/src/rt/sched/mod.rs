@@ -11,6 +11,21 @@
 //! never be woken, the others run on for the grace period, then the
 //! schedule ends with the deadlock even if they could still run (`proof`).
 //!
+//! **Time passes while goroutines run.** As in Go, a timer may fire while
+//! goroutines could still run: at every step with a timer pending, the
+//! strategy may take the clock ([`strategy::CLOCK`]) instead of a
+//! goroutine, which moves the clock to the next timer and fires it. That
+//! choice is recorded, replayed and shrunk like any other. So that a
+//! program that always has work (a goroutine polling with `select!` and
+//! `default`) still sees its timers, the clock is taken by force once it
+//! has been passed over for [`CLOCK_MIN_LAG`] steps and for as many steps
+//! as the timer's distance at one step per [`STEP_TIME`] (a forced firing
+//! is no choice: replays reach it at the same step).
+//!
+//! **Every schedule ends.** Steps and timer firings together are bounded by
+//! the step limit: a schedule in which only a timer keeps firing (a live
+//! ticker beside blocked goroutines) ends there like any other.
+//!
 //! The executor lives in a thread-local while a schedule runs; primitives
 //! reach it through [`crate::rt::detect`], never directly.
 
@@ -132,7 +147,19 @@ struct Timer {
     at: Duration,
     seq: u64,
     action: TimerAction,
+    /// Firing it may run the user's code (an `after_func`'s function):
+    /// the proof cannot tell what that code could unlock or complete.
+    opaque: bool,
 }
+
+/// A step while a timer is pending lasts at least this much time, for the
+/// forced firing: a timer `d` away fires by force after `d / STEP_TIME`
+/// steps passed over it (and at least [`CLOCK_MIN_LAG`]).
+pub(crate) const STEP_TIME: Duration = Duration::from_micros(1);
+
+/// Steps the clock may be passed over, at least, before it is taken by
+/// force: how far a strategy can let work run ahead of a due timer.
+pub(crate) const CLOCK_MIN_LAG: u64 = 1000;
 
 impl PartialEq for Timer {
     fn eq(&self, o: &Self) -> bool {
@@ -176,7 +203,8 @@ pub(crate) struct ScheduleResult {
     pub(crate) trace_hash: u64,
     /// Every operation, when tracing was asked for.
     pub(crate) trace: Vec<TraceStep>,
-    /// Steps taken.
+    /// Steps taken, timer firings when nothing else could run included:
+    /// what the step limit bounds.
     pub(crate) steps: u64,
     /// The choices the schedule took, to replay or shrink it.
     pub(crate) record: strategy::Record,
@@ -207,6 +235,11 @@ pub(crate) struct Exec {
     engine: Engine,
     chooser: Chooser,
     steps: u64,
+    /// Timer firings when nothing else could run: with `steps`, bounded by
+    /// `max_steps`, so a timer that fires for ever ends the schedule too.
+    firings: u64,
+    /// Steps since the clock last moved, while it was offered.
+    clock_lag: u64,
     max_steps: u64,
     grace: Duration,
     hasher: goro_analyzer::fxhash::FxHasher,
@@ -379,7 +412,7 @@ pub(crate) fn forced_step() -> bool {
         return false;
     }
     with_exec(|ex| {
-        if !ex.ready.is_empty() || ex.steps >= ex.max_steps {
+        if !ex.ready.is_empty() || ex.out_of_steps() || ex.clock_offered().is_some() {
             return false;
         }
         if !ex
@@ -435,12 +468,13 @@ pub(crate) fn now() -> Duration {
 
 /// Wakes `waker` when the virtual clock reaches `at`.
 pub(crate) fn wake_at(at: Duration, waker: Waker) {
-    with_exec(|ex| ex.add_timer(at, TimerAction::Wake(waker)));
+    with_exec(|ex| ex.add_timer(at, TimerAction::Wake(waker), false));
 }
 
 /// Runs `f` (outside any goroutine) when the virtual clock reaches `at`.
-pub(crate) fn call_at(at: Duration, f: Box<dyn FnOnce()>) {
-    with_exec(|ex| ex.add_timer(at, TimerAction::Call(f)));
+/// `opaque`: `f` may run the user's code.
+pub(crate) fn call_at(at: Duration, f: Box<dyn FnOnce()>, opaque: bool) {
+    with_exec(|ex| ex.add_timer(at, TimerAction::Call(f), opaque));
 }
 
 /// Starts goroutine `gid` (the id `RunState` handed out) running `fut`, as
@@ -454,13 +488,43 @@ impl Exec {
         self.chooser.seed()
     }
 
-    fn add_timer(&mut self, at: Duration, action: TimerAction) {
+    fn add_timer(&mut self, at: Duration, action: TimerAction, opaque: bool) {
         self.timer_seq += 1;
         self.timers.push(Timer {
             at: at.max(self.now),
             seq: self.timer_seq,
             action,
+            opaque,
         });
+    }
+
+    /// Whether some pending timer may run the user's code when it fires.
+    fn opaque_timers(&self) -> bool {
+        self.timers.iter().any(|t| t.opaque)
+    }
+
+    /// Steps and idle timer firings have used up the budget.
+    fn out_of_steps(&self) -> bool {
+        self.steps + self.firings >= self.max_steps
+    }
+
+    /// When the next timer fires, if time may pass to it now: none past
+    /// the grace period once main is done or proven stuck.
+    fn clock_offered(&self) -> Option<Duration> {
+        let limit = if self.main_done {
+            Some(self.main_done_at + self.grace)
+        } else {
+            self.proof.stuck_since().map(|at| at + self.grace)
+        };
+        let at = self.timers.peek()?.at;
+        limit.is_none_or(|l| at <= l).then_some(at)
+    }
+
+    /// The clock has been passed over long enough (see [`STEP_TIME`]) that
+    /// the timer due at `at` fires now, whatever the strategy.
+    fn clock_overdue(&self, at: Duration) -> bool {
+        let far = at.saturating_sub(self.now).as_nanos() / STEP_TIME.as_nanos().max(1);
+        self.clock_lag >= CLOCK_MIN_LAG && u128::from(self.clock_lag) >= far
     }
 
     fn spawn(&mut self, parent: u64, gid: u64, name: Option<String>, fut: BoxFuture) {
@@ -585,6 +649,8 @@ fn install(cfg: ScheduleConfig) -> Rc<RefCell<Exec>> {
         engine: Engine::new(cfg.seed, cfg.index),
         chooser: cfg.chooser,
         steps: 0,
+        firings: 0,
+        clock_lag: 0,
         max_steps: cfg.max_steps,
         grace: cfg.grace,
         hasher: Default::default(),
@@ -625,13 +691,17 @@ fn run_loop(
                 None => continue,
             }
         }
-        if ex.steps >= ex.max_steps {
-            return match ex.proof.stuck() {
-                Some(stuck) => Ending::Stuck(stuck.to_vec()),
-                None => Ending::StepLimit,
-            };
+        if ex.out_of_steps() {
+            return ex.step_limit();
         }
-        let (gid, mut task) = ex.pick();
+        let (gid, mut task) = match ex.pick() {
+            Picked::Goroutine(gid, task) => (gid, task),
+            Picked::Clock(due) => {
+                drop(ex);
+                fire(due);
+                continue;
+            }
+        };
         drop(ex);
         let poll = poll_task(gid, &mut task);
         settle(exec, main_gid, gid, task, poll);
@@ -650,14 +720,26 @@ fn run_loop(
 /// Nothing is ready: fires the next timers, or waits for a wake from the
 /// outside world, and returns `None` to go on; or ends the schedule.
 fn idle(mut ex: std::cell::RefMut<'_, Exec>) -> Option<Ending> {
-    if let Some(due) = ex.due_timers() {
-        drop(ex);
-        for t in due {
-            match t.action {
-                TimerAction::Wake(w) => w.wake(),
-                TimerAction::Call(f) => f(),
-            }
+    if let Some(stuck) = ex.proof.stuck() {
+        // Every goroutine left is stuck with main: only timers could still
+        // fire, and they cannot change that.
+        let alone = ex
+            .meta
+            .iter()
+            .enumerate()
+            .all(|(i, m)| m.done || stuck.binary_search(&(i as u64 + 1)).is_ok());
+        if alone && (!ex.timers.is_empty() || ex.external_waiters()) {
+            return Some(Ending::Stuck(stuck.to_vec()));
         }
+    }
+    if ex.clock_offered().is_some() && ex.out_of_steps() {
+        return Some(ex.step_limit());
+    }
+    if let Some(due) = ex.due_timers() {
+        ex.firings += 1;
+        ex.clock_lag = 0;
+        drop(ex);
+        fire(due);
         return None;
     }
     if let Some(stuck) = ex.proof.stuck() {
@@ -678,6 +760,16 @@ fn idle(mut ex: std::cell::RefMut<'_, Exec>) -> Option<Ending> {
     } else {
         Ending::Blocked
     })
+}
+
+/// Fires timers, outside the executor's borrow (a callback may call back in).
+fn fire(due: Vec<Timer>) {
+    for t in due {
+        match t.action {
+            TimerAction::Wake(w) => w.wake(),
+            TimerAction::Call(f) => f(),
+        }
+    }
 }
 
 /// Blocks the run loop until a goroutine waiting on the outside world (tokio
@@ -740,21 +832,67 @@ fn settle(exec: &Rc<RefCell<Exec>>, main_gid: u64, gid: u64, task: Task, poll: P
     }
 }
 
+/// What a step runs.
+enum Picked {
+    /// This goroutine, polled with its task.
+    Goroutine(u64, Task),
+    /// Time passes to the next timers, which fire.
+    Clock(Vec<Timer>),
+}
+
 impl Exec {
+    /// The schedule ends at the step limit: with the deadlock if main was
+    /// proven stuck.
+    fn step_limit(&self) -> Ending {
+        match self.proof.stuck() {
+            Some(stuck) => Ending::Stuck(stuck.to_vec()),
+            None => Ending::StepLimit,
+        }
+    }
+
     /// Takes a step: the strategy picks a ready goroutine, which is handed
-    /// out with its task for polling.
-    fn pick(&mut self) -> (u64, Task) {
+    /// out with its task for polling, or the clock, when a timer is pending
+    /// (see the module docs).
+    fn pick(&mut self) -> Picked {
+        let clock = self.clock_offered();
+        if let Some(at) = clock {
+            if self.clock_overdue(at) {
+                // Forced: no choice, no step of the strategy's.
+                self.clock_lag = 0;
+                self.firings += 1;
+                return Picked::Clock(self.due_timers().unwrap_or_default());
+            }
+        }
         self.steps += 1;
         let step = self.steps;
-        let ready = std::mem::take(&mut self.ready);
+        let mut ready = std::mem::take(&mut self.ready);
+        if let Some(at) = clock {
+            ready.push(strategy::CLOCK);
+            self.chooser.offer_clock(strategy::Clock {
+                distance: at.saturating_sub(self.now),
+                lag: self.clock_lag,
+            });
+        }
         let pos = &self.ready_pos;
         let is_ready = |g: u64| {
-            g.checked_sub(1)
-                .and_then(|i| pos.get(i as usize))
-                .is_some_and(|&p| p != usize::MAX)
+            (g == strategy::CLOCK && clock.is_some())
+                || g.checked_sub(1)
+                    .and_then(|i| pos.get(i as usize))
+                    .is_some_and(|&p| p != usize::MAX)
         };
         let gid = self.chooser.choose(step, &ready, &is_ready);
+        if clock.is_some() {
+            ready.pop();
+        }
         self.ready = ready;
+        if gid == strategy::CLOCK {
+            self.clock_lag = 0;
+            gid.hash(&mut self.hasher);
+            return Picked::Clock(self.due_timers().unwrap_or_default());
+        }
+        if clock.is_some() {
+            self.clock_lag += 1;
+        }
         self.unready(gid);
         gid.hash(&mut self.hasher);
         let i = (gid - 1) as usize;
@@ -763,19 +901,13 @@ impl Exec {
             .expect("a ready goroutine has its task");
         self.parked = false;
         self.meta[i].parking.polled();
-        (gid, task)
+        Picked::Goroutine(gid, task)
     }
 
     /// The next timers, all due at the same instant, with the clock moved
     /// there; none past the grace period once main is done or proven stuck.
     fn due_timers(&mut self) -> Option<Vec<Timer>> {
-        let limit = if self.main_done {
-            Some(self.main_done_at + self.grace)
-        } else {
-            self.proof.stuck_since().map(|at| at + self.grace)
-        };
-        let next = self.timers.peek().map(|t| t.at);
-        let at = next.filter(|&at| limit.is_none_or(|l| at <= l))?;
+        let at = self.clock_offered()?;
         self.now = self.now.max(at);
         let mut due = Vec::new();
         while self.timers.peek().is_some_and(|t| t.at <= at) {
@@ -870,7 +1002,7 @@ fn finish(exec: Rc<RefCell<Exec>>, end: Option<EndState>, ending: Ending) -> Sch
         trace: ex.trace.map(trace::Tracer::finish).unwrap_or_default(),
         findings: ex.engine.into_findings(),
         ending,
-        steps: ex.steps,
+        steps: ex.steps + ex.firings,
         record: ex.chooser.into_record(),
     }
 }

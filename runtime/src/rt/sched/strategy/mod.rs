@@ -17,6 +17,32 @@
 //! took (a push per real choice), which `Replay` follows again: the
 //! shrinker (`race::shrink`) and `GORO_REPLAY` replay explicit schedules.
 //! One file per strategy: `random`, `pct`, `replay`.
+//!
+//! **The clock.** While goroutines can run and a timer is pending, the
+//! scheduler offers one more option besides the ready goroutines: [`CLOCK`],
+//! "time passes to the next timer now" (Go's clock runs while goroutines
+//! do). It is the last entry of `ready` when offered, never the first, and
+//! every strategy sees it as one more option ([`Chooser::offer_clock`] says
+//! how far the next timer is): `Random` takes it as if each step lasted a time
+//! drawn per schedule, `Pct` ranks it below every goroutine, `Replay` takes
+//! it when its entry says so. Taking it is recorded like any choice (`t` in
+//! the text form); it does not change which goroutine counts as the last to
+//! have run.
+
+/// The option "advance the virtual clock to the next timer", offered in
+/// `ready` beside the goroutines. Not a goroutine id: ids are dense from 1.
+pub(crate) const CLOCK: u64 = (u32::MAX - 1) as u64;
+
+/// What a strategy knows of the clock when it is offered.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Clock {
+    /// How far the next timer is.
+    pub(crate) distance: Duration,
+    /// Steps taken since the clock last moved.
+    pub(crate) lag: u64,
+}
+
+use std::time::Duration;
 
 /// splitmix64: a fast, well-mixed 64-bit hash/PRNG step.
 pub(crate) fn mix(mut z: u64) -> u64 {
@@ -79,6 +105,8 @@ pub(crate) struct Chooser {
     pick: Pick,
     /// The goroutine that ran the previous step (0: none yet).
     last: u64,
+    /// The clock, when it is offered.
+    clock: Clock,
     record: Record,
 }
 
@@ -88,6 +116,7 @@ impl Chooser {
             seed,
             pick,
             last: 0,
+            clock: Clock::default(),
             record: Record::default(),
         }
     }
@@ -123,6 +152,11 @@ impl Chooser {
         }
     }
 
+    /// The clock is offered at the next [`Chooser::choose`].
+    pub(crate) fn offer_clock(&mut self, clock: Clock) {
+        self.clock = clock;
+    }
+
     /// Picks the goroutine to run at `step` among `ready` (non-empty).
     ///
     /// `is_ready` answers in constant time whether a goroutine is in
@@ -135,10 +169,11 @@ impl Chooser {
     ) -> u64 {
         let g = match &mut self.pick {
             // PCT sees every step: its change points are step indices.
+            // The clock has no priority (0): it runs only when forced.
             Pick::Pct(p) => p.choose(step, ready),
             // One candidate: no choice, no draw, no record.
             _ if ready.len() == 1 => ready[0],
-            Pick::Random => random::choose(self.seed, step, ready),
+            Pick::Random => random::choose(self.seed, step, ready, self.clock),
             Pick::Replay(r) => r.choose(self.last, ready, is_ready),
         };
         if ready.len() > 1 {
@@ -163,7 +198,9 @@ impl Chooser {
             if g == default {
                 self.record.choices.push(replay::DEFAULT);
             } else {
-                if last_ready {
+                // Time passing preempts nobody: the goroutine that ran
+                // last runs on by default after the timers fired.
+                if last_ready && g != CLOCK {
                     self.record
                         .preemptions
                         .push(self.record.choices.len() as u32);
@@ -171,7 +208,9 @@ impl Chooser {
                 self.record.choices.push(g as u32);
             }
         }
-        self.last = g;
+        if g != CLOCK {
+            self.last = g;
+        }
         g
     }
 
