@@ -169,7 +169,7 @@ mod tests {
 
     #[test]
     fn text_form_round_trips_and_runs_are_compressed() {
-        let t = super::super::CLOCK as u32;
+        let t = crate::rt::sched::strategy::CLOCK as u32;
         let c = vec![DEFAULT, DEFAULT, 2, 3, 3, 3, DEFAULT, 1, t, t, DEFAULT];
         let s = encode(&c);
         assert_eq!(s, "_x2,2,3x3,_,1,tx2");
