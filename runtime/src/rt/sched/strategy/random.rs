@@ -10,6 +10,8 @@
 
 use std::time::Duration;
 
+use goro_analyzer::event::Gid;
+
 use super::{below, mix2, Clock, CLOCK};
 
 /// Salt of the draw of `work`, apart from the goroutine draws.
@@ -29,9 +31,9 @@ const WORK: [Duration; 6] = [
 /// `CLOCK` when it is offered (last; `clock` says how far and since when)
 /// and due: a function of `(seed, step)` and of `clock` alone, so the
 /// strategy keeps no state.
-pub(crate) fn choose(seed: u64, step: u64, ready: &[u64], clock: Clock) -> u64 {
+pub(crate) fn choose(seed: u64, step: u64, ready: &[Gid], clock: Clock) -> Gid {
     let ready = match ready.split_last() {
-        Some((&CLOCK, goroutines)) => {
+        Some((&last, goroutines)) if last == CLOCK => {
             let work = WORK[below(mix2(seed, CLOCK_SALT), WORK.len())];
             let worked = work.as_nanos() * u128::from(clock.lag);
             if !work.is_zero() && worked >= clock.distance.as_nanos() {
