@@ -281,4 +281,48 @@ mod tests {
             assert_eq!(c.choose(step, &[g1, g2], &both), first);
         }
     }
+    /// Offers the clock, `distance` away and passed over for `lag` steps,
+    /// beside main, and says whether `c` took it.
+    fn takes_clock(c: &mut Chooser, step: u64, distance: Duration, lag: u64) -> bool {
+        c.offer_clock(Clock { distance, lag });
+        let offered = |g: Gid| g == Gid::MAIN || g == CLOCK;
+        c.choose(step, &[Gid::MAIN, CLOCK], &offered) == CLOCK
+    }
+
+    #[test]
+    fn random_lets_time_pass_once_the_steps_have_lasted_as_long_as_the_way() {
+        let ns = Duration::from_nanos;
+        let (mut early, mut late) = (0, 0);
+        for seed in 0..200 {
+            let mut c = Chooser::random(seed);
+            // Right after the clock moved, a goroutine runs first.
+            assert!(!takes_clock(&mut c, 1, ns(1), 0));
+            // A second away, a thousand steps are not enough.
+            assert!(!takes_clock(&mut c, 2, Duration::from_secs(1), 1_000));
+            if takes_clock(&mut c, 3, ns(1), 1) {
+                early += 1;
+            } else {
+                late += 1;
+            }
+        }
+        // Some schedules fire a 1 ns timer before the next step, others
+        // let the work run on.
+        assert!(early > 0 && late > 0, "{early} early, {late} late");
+    }
+
+    #[test]
+    fn the_clock_is_recorded_and_replayed_and_preempts_nobody() {
+        let g2 = Gid::from_index(1);
+        let both = |g: Gid| g == Gid::MAIN || g == g2;
+        // A replay that takes the clock at its second choice point.
+        let mut r = Chooser::replay(0, vec![replay::DEFAULT, CLOCK_ID]);
+        assert_eq!(r.choose(1, &[Gid::MAIN, g2], &both), Gid::MAIN);
+        assert!(takes_clock(&mut r, 2, Duration::ZERO, 0));
+        // After the timers fired, the goroutine that ran last runs on by
+        // default: taking the clock switched away from nobody.
+        assert_eq!(r.choose(3, &[g2, Gid::MAIN], &both), Gid::MAIN);
+        let record = r.into_record();
+        assert_eq!(record.choices, [replay::DEFAULT, CLOCK_ID, replay::DEFAULT]);
+        assert!(record.preemptions.is_empty(), "{record:?}");
+    }
 }
