@@ -721,14 +721,16 @@ fn run_loop(
 /// outside world, and returns `None` to go on; or ends the schedule.
 fn idle(mut ex: std::cell::RefMut<'_, Exec>) -> Option<Ending> {
     if let Some(stuck) = ex.proof.stuck() {
-        // Every goroutine left is stuck with main: only timers could still
-        // fire, and they cannot change that.
+        // Every goroutine left is stuck with main, and only goro's own
+        // timers (a ticker's sends, a deadline's cancel) could still fire:
+        // nothing more can happen. A user's `after_func` could, so it gets
+        // its grace period.
         let alone = ex
             .meta
             .iter()
             .enumerate()
             .all(|(i, m)| m.done || stuck.binary_search(&Gid::from_index(i)).is_ok());
-        if alone && (!ex.timers.is_empty() || ex.external_waiters()) {
+        if alone && !ex.timers.is_empty() && !ex.opaque_timers() {
             return Some(Ending::Stuck(stuck.to_vec()));
         }
     }
