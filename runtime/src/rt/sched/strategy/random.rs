@@ -2,11 +2,13 @@
 //!
 //! The clock (`CLOCK`, offered last in `ready`) is taken apart, as if each
 //! step lasted a time `work` drawn per schedule from [`WORK`]: once the
-//! steps since the clock last moved have lasted as long as the way to the
-//! next timer, time passes to it. So a 1 ns timer fires before the work
-//! after it in some schedules (`work` > 0) and after it in others (`work` =
-//! 0: only the scheduler's forced firing moves the clock), while a timer a
-//! second away never fires before a few thousand steps of work, as in Go.
+//! steps since the clock last moved have lasted about as long as the way to
+//! the next timer (between half and one and a half times as long, drawn at
+//! each step, so that the timer lands at different points of the work),
+//! time passes to it. So a 1 ns timer fires before the work after it in
+//! some schedules (`work` > 0) and after it in others (`work` = 0: only the
+//! scheduler's forced firing moves the clock), while a timer a second away
+//! never fires before a few thousand steps of work, as in Go.
 
 use std::time::Duration;
 
@@ -36,7 +38,11 @@ pub(crate) fn choose(seed: u64, step: u64, ready: &[Gid], clock: Clock) -> Gid {
         Some((&last, goroutines)) if last == CLOCK => {
             let work = WORK[below(mix2(seed, CLOCK_SALT), WORK.len())];
             let worked = work.as_nanos() * u128::from(clock.lag);
-            if !work.is_zero() && worked >= clock.distance.as_nanos() {
+            // worked >= distance * (1/2 + u), u uniform in [0, 1), in
+            // fixed point (2^65 is 2 * 2^64).
+            let u = u128::from(mix2(seed ^ CLOCK_SALT, step));
+            let need = clock.distance.as_nanos().saturating_mul((1 << 64) + 2 * u);
+            if !work.is_zero() && worked.saturating_mul(1 << 65) >= need {
                 return CLOCK;
             }
             goroutines
