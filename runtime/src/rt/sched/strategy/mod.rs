@@ -181,8 +181,11 @@ impl Chooser {
     ) -> Gid {
         let g = match &mut self.pick {
             // PCT sees every step: its change points are step indices.
-            // The clock has no priority (0): it runs only when forced.
-            Pick::Pct(p) => p.choose(step, ready),
+            // It never takes the clock: time passes only when forced.
+            Pick::Pct(p) => match ready.split_last() {
+                Some((&last, goroutines)) if last == CLOCK => p.choose(step, goroutines),
+                _ => p.choose(step, ready),
+            },
             // One candidate: no choice, no draw, no record.
             _ if ready.len() == 1 => ready[0],
             Pick::Random => random::choose(self.seed, step, ready, self.clock),
