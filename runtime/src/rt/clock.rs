@@ -246,7 +246,7 @@ fn base() -> std::time::Instant {
 
 /// The current time: virtual under the detecting scheduler, where it starts
 /// at the same instant in every schedule and jumps to the next timer when
-/// nothing can run.
+/// nothing can run or the scheduler lets time pass.
 pub(crate) fn now() -> Instant {
     if detect::active() {
         return Instant::from_clock(HEADROOM + detect::now());
