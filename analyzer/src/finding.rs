@@ -27,6 +27,14 @@ pub const SCHEMA: &str = "goro-finding/1";
 #[serde(rename_all = "kebab-case")]
 pub enum FindingKind {
     /// Two accesses to one location, one a write, unordered by happens-before.
+    ///
+    /// Reported whichever of the two ran first. A limit: plain accesses
+    /// (`Shared`, `SharedSlice`) are not scheduling points (the runtime
+    /// switches goroutines only where a goro operation awaits), so when no
+    /// goro operation separates the two accesses, the schedules all run them
+    /// in one order, and what the other order would lead to (a goroutine
+    /// that leaks only if the flag it reads is not set yet) is not
+    /// explored: fix the race, and run again.
     DataRace,
     /// A goroutine still blocked when its program ends.
     GoroutineLeak,

@@ -20,7 +20,10 @@
 //! goro has its own [`Instant`] rather than `std::time::Instant` because time
 //! is virtual under the detecting scheduler: there, `after(5s)` costs
 //! microseconds, and `Instant - Instant` measures virtual time, so Go's
-//! `time.Since` idiom keeps working.
+//! `time.Since` idiom keeps working. As in Go, time passes while goroutines
+//! run: a timer may fire in the middle of other goroutines' work, earlier
+//! in some schedules and later in others, and a goroutine polling in a
+//! loop does not keep a `sleep` elsewhere from ending.
 //!
 //! Timers are not goroutines: they do not count in
 //! [`num_goroutine`](crate::num_goroutine). Functions that create a timer

@@ -106,6 +106,25 @@ fn a_livelock_ends_at_the_step_limit_with_its_own_note() {
 }
 
 #[test]
+fn a_timer_that_fires_for_ever_ends_at_the_step_limit() {
+    // Main waits for a `done` nobody will call, beside a 1 ns ticker. The
+    // proof cannot rule out that the pending `after_func` (user code)
+    // calls it, so only the step limit ends the schedule: timer firings
+    // count against it, or this would never return.
+    let report = explore(
+        Config::default().schedules(2).max_steps(500).env(false),
+        || async {
+            let _later = goro::time::after_func(std::time::Duration::from_secs(3600), || async {});
+            let _ticks = goro::time::tick(std::time::Duration::from_nanos(1));
+            let wg = goro::sync::WaitGroup::new();
+            wg.add(1);
+            wg.wait().await;
+        },
+    );
+    assert_eq!(report.step_limited().len(), 2, "{report}");
+}
+
+#[test]
 fn a_reported_seed_replays_alone() {
     // The race shows only when the spawned writer runs before main's read
     // completes; find a seed that shows it, then replay just that seed.

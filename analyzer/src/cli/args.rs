@@ -424,7 +424,7 @@ fn parse_schedule(s: &str) -> Result<String, String> {
     let t = s.trim();
     if !t.is_empty()
         && t.chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, '_' | 'x' | ','))
+            .all(|c| c.is_ascii_digit() || matches!(c, '_' | 't' | 'x' | ','))
     {
         Ok(t.to_string())
     } else {

@@ -166,8 +166,11 @@ impl Config {
         self
     }
 
-    /// The step limit of one schedule (a step is one poll of one goroutine);
-    /// a schedule that reaches it ends with a livelock note in the report.
+    /// The step limit of one schedule (a step is one poll of one goroutine,
+    /// or one move of the virtual clock to its next timers); a schedule that
+    /// reaches it ends with a livelock note in the report. Every schedule
+    /// ends within it, whatever the program does: a ticker firing for ever
+    /// beside blocked goroutines uses it up too.
     ///
     /// # Examples
     ///

@@ -11,11 +11,16 @@ use super::chan::HandleCounts;
 use super::waiter::Waiter;
 
 /// What a parked goroutine waits for, as the primitive that parked it
-/// describes it; `Lazy` is evaluated when the schedule ends (handle counts
-/// may change after the goroutine parked).
+/// describes it; `Peer` is evaluated when the schedule ends (a counter may
+/// change after the goroutine parked).
 pub(crate) enum BlockInfo {
     Fixed(Wait),
-    Lazy(Box<dyn Fn() -> Wait>),
+    /// A wait, read when the schedule ends, that only some goroutine's code
+    /// can end, whichever goroutine that is (a WaitGroup's `done`): the
+    /// proof counts on it only when no goroutine could run that code.
+    /// Mutex, RwLock and Cond waits are of this class too, as `Fixed`
+    /// `Wait::Lock` and `Wait::Cond`.
+    Peer(Box<dyn Fn() -> Wait>),
     /// Channel operations (one, or a `select!`'s cases) parked under one
     /// waiter: what the proof that it can never be woken reads.
     Chans {
@@ -45,7 +50,7 @@ impl BlockInfo {
     pub(crate) fn timer_pending(&self) -> bool {
         match self {
             BlockInfo::Fixed(w) => *w == Wait::Sleep,
-            BlockInfo::Lazy(_) => false,
+            BlockInfo::Peer(_) => false,
             BlockInfo::Chans { ops, .. } => ops.iter().any(|op| !op.send && op.counts.timer_fed()),
         }
     }
@@ -54,7 +59,7 @@ impl BlockInfo {
     pub(crate) fn wait(self) -> Wait {
         match self {
             BlockInfo::Fixed(w) => w,
-            BlockInfo::Lazy(f) => f(),
+            BlockInfo::Peer(f) => f(),
             BlockInfo::Chans { ops, select, .. } => {
                 let peers = |op: &ChanWait| {
                     if op.send {

@@ -9,7 +9,10 @@
 //!
 //! Detection: the scheduler's virtual clock, which starts at the same
 //! instant in every schedule; timers are callbacks the scheduler runs when
-//! its clock reaches them, outside any goroutine.
+//! its clock reaches them, outside any goroutine. The clock moves to the
+//! next timer when nothing else can run, or, while goroutines can, when
+//! the scheduler's strategy lets time pass (`rt::sched`): a goroutine that
+//! polls in a loop does not stop the clock, as it does not in Go.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -243,7 +246,7 @@ fn base() -> std::time::Instant {
 
 /// The current time: virtual under the detecting scheduler, where it starts
 /// at the same instant in every schedule and jumps to the next timer when
-/// nothing can run.
+/// nothing can run or the scheduler lets time pass.
 pub(crate) fn now() -> Instant {
     if detect::active() {
         return Instant::from_clock(HEADROOM + detect::now());
@@ -357,9 +360,31 @@ pub(crate) struct Timer {
 }
 
 impl Timer {
-    /// Runs `f` once at `deadline` (soon, if it has passed).
+    /// Runs `f` once at `deadline` (soon, if it has passed). `f` is goro's
+    /// own code (a send on a timer channel, a context's cancel); see
+    /// [`Timer::at_opaque`] for a timer that runs the user's.
     #[track_caller]
     pub(crate) fn at<F>(deadline: Instant, f: F) -> Timer
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        Timer::at_with(deadline, f, false)
+    }
+
+    /// [`Timer::at`] for an `f` that may run the user's code (a
+    /// `time::Timer`, whose `after_func` runs the user's function): the
+    /// detector's deadlock proof then cannot rule out that its firing
+    /// unlocks a mutex or calls `done`.
+    #[track_caller]
+    pub(crate) fn at_opaque<F>(deadline: Instant, f: F) -> Timer
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        Timer::at_with(deadline, f, true)
+    }
+
+    #[track_caller]
+    fn at_with<F>(deadline: Instant, f: F, opaque: bool) -> Timer
     where
         F: FnOnce() + Send + 'static,
     {
@@ -373,6 +398,7 @@ impl Timer {
                         f();
                     }
                 }),
+                opaque,
             );
             return Timer {
                 task: None,
@@ -448,6 +474,7 @@ fn every_virtual(
                 every_virtual(at + period, period, stopped, f);
             }
         }),
+        false,
     );
 }
 

@@ -458,6 +458,8 @@ pub(crate) fn wake_at(at: Duration, waker: Waker) {
 }
 
 /// Runs `f` (outside any goroutine) when the virtual clock reaches `at`.
-pub(crate) fn call_at(at: Duration, f: Box<dyn FnOnce()>) {
-    sched::call_at(at, f);
+/// `opaque`: `f` may run the user's code (an `after_func`'s function), so
+/// the deadlock proof cannot count on what it will not do.
+pub(crate) fn call_at(at: Duration, f: Box<dyn FnOnce()>, opaque: bool) {
+    sched::call_at(at, f, opaque);
 }

@@ -211,7 +211,7 @@ impl<'a, T: ?Sized> Future for CondWaitFuture<'_, 'a, T> {
                 State::Waiting(ticket) => {
                     if this.cond.list.poll_wait(*ticket, cx).is_pending() {
                         let obj = this.cond.id.obj();
-                        crate::rt::detect::block(this.loc, || {
+                        crate::rt::detect::block_on(this.loc, cx.waker(), || {
                             crate::rt::block::BlockInfo::Fixed(goro_analyzer::event::Wait::Cond {
                                 obj,
                             })

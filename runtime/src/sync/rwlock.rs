@@ -313,7 +313,9 @@ impl<'a, T: ?Sized> Acquire<'a, T> {
         let r = self.lock.sem.poll_acquire(self.n, &mut self.parked, cx);
         if r.is_pending() {
             let obj = self.lock.id.obj();
-            detect::block(self.loc, || BlockInfo::Fixed(Wait::Lock { obj }));
+            detect::block_on(self.loc, cx.waker(), || {
+                BlockInfo::Fixed(Wait::Lock { obj })
+            });
             if detect::active() && !std::mem::replace(&mut self.waited, true) {
                 detect::lock_wait(obj, self.loc);
             }

@@ -234,9 +234,9 @@ impl Future for WaitFuture<'_> {
             // The counter is read when the schedule ends: `done()` calls
             // made after this wait parked count, and the report says how
             // many are still missing.
-            detect::block(this.loc, || {
+            detect::block_on(this.loc, cx.waker(), || {
                 let (wg, state) = (this.wg.obj(), this.wg.clone());
-                BlockInfo::Lazy(Box::new(move || Wait::WaitGroup {
+                BlockInfo::Peer(Box::new(move || Wait::WaitGroup {
                     wg,
                     counter: state.counter(),
                 }))

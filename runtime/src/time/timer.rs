@@ -243,7 +243,10 @@ impl Timer {
                 })
             }
         };
-        st.timer = Some(clock::Timer::at(clock::now().saturating_add(d), fire));
+        st.timer = Some(clock::Timer::at_opaque(
+            clock::now().saturating_add(d),
+            fire,
+        ));
     }
 }
 

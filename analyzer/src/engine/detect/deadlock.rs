@@ -188,7 +188,8 @@ fn report_end(hb: &Hb, end: &EndState, out: &mut Findings) {
     } else if end.running.is_empty() {
         notes.push(
             "no goroutine that could unblock the others is left running, and no timer is \
-             pending"
+             pending that could (goro's own timers, a ticker's or a deadline's, only send on \
+             their channels or cancel)"
                 .into(),
         );
     }

@@ -16,6 +16,21 @@
 //! still running (a loop on a sleep or a ticker), is leaked; the step
 //! limit is never the verdict after main returned.
 //!
+//! **Time passes while goroutines run.** As in Go, a timer may fire while
+//! goroutines could still run: at every step with a timer pending, the
+//! strategy may take the clock ([`strategy::CLOCK`]) instead of a
+//! goroutine, which moves the clock to the next timer and fires it. That
+//! choice is recorded, replayed and shrunk like any other. So that a
+//! program that always has work (a goroutine polling with `select!` and
+//! `default`) still sees its timers, the clock is taken by force once it
+//! has been passed over for [`CLOCK_MIN_LAG`] steps and for as many steps
+//! as the timer's distance at one step per [`STEP_TIME`] (a forced firing
+//! is no choice: replays reach it at the same step).
+//!
+//! **Every schedule ends.** Steps and timer firings together are bounded by
+//! the step limit: a schedule in which only a timer keeps firing (a live
+//! ticker beside blocked goroutines) ends there like any other.
+//!
 //! The executor lives in a thread-local while a schedule runs; primitives
 //! reach it through [`crate::rt::detect`], never directly.
 
@@ -139,7 +154,19 @@ struct Timer {
     at: Duration,
     seq: u64,
     action: TimerAction,
+    /// Firing it may run the user's code (an `after_func`'s function):
+    /// the proof cannot tell what that code could unlock or complete.
+    opaque: bool,
 }
+
+/// A step while a timer is pending lasts at least this much time, for the
+/// forced firing: a timer `d` away fires by force after `d / STEP_TIME`
+/// steps passed over it (and at least [`CLOCK_MIN_LAG`]).
+pub(crate) const STEP_TIME: Duration = Duration::from_micros(1);
+
+/// Steps the clock may be passed over, at least, before it is taken by
+/// force: how far a strategy can let work run ahead of a due timer.
+pub(crate) const CLOCK_MIN_LAG: u64 = 1000;
 
 impl PartialEq for Timer {
     fn eq(&self, o: &Self) -> bool {
@@ -187,7 +214,8 @@ pub(crate) struct ScheduleResult {
     pub(crate) trace_hash: u64,
     /// Every operation, when tracing was asked for.
     pub(crate) trace: Vec<TraceStep>,
-    /// Steps taken.
+    /// Steps taken, timer firings when nothing else could run included:
+    /// what the step limit bounds.
     pub(crate) steps: u64,
     /// The choices the schedule took, to replay or shrink it.
     pub(crate) record: strategy::Record,
@@ -218,6 +246,11 @@ pub(crate) struct Exec {
     engine: Engine,
     chooser: Chooser,
     steps: u64,
+    /// Timer firings when nothing else could run: with `steps`, bounded by
+    /// `max_steps`, so a timer that fires for ever ends the schedule too.
+    firings: u64,
+    /// Steps since the clock last moved, while it was offered.
+    clock_lag: u64,
     max_steps: u64,
     grace: Duration,
     hasher: goro_analyzer::fxhash::FxHasher,
@@ -392,7 +425,11 @@ pub(crate) fn forced_step() -> bool {
         return false;
     };
     with_exec(|ex| {
-        if !ex.ready.is_empty() || ex.steps >= ex.max_steps || ex.grace_spent {
+        if !ex.ready.is_empty()
+            || ex.out_of_steps()
+            || ex.grace_spent
+            || ex.clock_offered().is_some()
+        {
             return false;
         }
         if !ex
@@ -449,12 +486,13 @@ pub(crate) fn now() -> Duration {
 
 /// Wakes `waker` when the virtual clock reaches `at`.
 pub(crate) fn wake_at(at: Duration, waker: Waker) {
-    with_exec(|ex| ex.add_timer(at, TimerAction::Wake(waker)));
+    with_exec(|ex| ex.add_timer(at, TimerAction::Wake(waker), false));
 }
 
 /// Runs `f` (outside any goroutine) when the virtual clock reaches `at`.
-pub(crate) fn call_at(at: Duration, f: Box<dyn FnOnce()>) {
-    with_exec(|ex| ex.add_timer(at, TimerAction::Call(f)));
+/// `opaque`: `f` may run the user's code.
+pub(crate) fn call_at(at: Duration, f: Box<dyn FnOnce()>, opaque: bool) {
+    with_exec(|ex| ex.add_timer(at, TimerAction::Call(f), opaque));
 }
 
 /// Starts goroutine `gid` (the id `RunState` handed out) running `fut`, as
@@ -468,13 +506,43 @@ impl Exec {
         self.chooser.seed()
     }
 
-    fn add_timer(&mut self, at: Duration, action: TimerAction) {
+    fn add_timer(&mut self, at: Duration, action: TimerAction, opaque: bool) {
         self.timer_seq += 1;
         self.timers.push(Timer {
             at: at.max(self.now),
             seq: self.timer_seq,
             action,
+            opaque,
         });
+    }
+
+    /// Whether some pending timer may run the user's code when it fires.
+    fn opaque_timers(&self) -> bool {
+        self.timers.iter().any(|t| t.opaque)
+    }
+
+    /// Steps and idle timer firings have used up the budget.
+    fn out_of_steps(&self) -> bool {
+        self.steps + self.firings >= self.max_steps
+    }
+
+    /// When the next timer fires, if time may pass to it now: none past
+    /// the grace period once main is done or proven stuck.
+    fn clock_offered(&self) -> Option<Duration> {
+        let limit = if self.main_done {
+            Some(self.main_done_at + self.grace)
+        } else {
+            self.proof.stuck_since().map(|at| at + self.grace)
+        };
+        let at = self.timers.peek()?.at;
+        limit.is_none_or(|l| at <= l).then_some(at)
+    }
+
+    /// The clock has been passed over long enough (see [`STEP_TIME`]) that
+    /// the timer due at `at` fires now, whatever the strategy.
+    fn clock_overdue(&self, at: Duration) -> bool {
+        let far = at.saturating_sub(self.now).as_nanos() / STEP_TIME.as_nanos().max(1);
+        self.clock_lag >= CLOCK_MIN_LAG && u128::from(self.clock_lag) >= far
     }
 
     fn spawn(&mut self, parent: Option<Gid>, gid: Gid, name: Option<String>, fut: BoxFuture) {
@@ -601,6 +669,8 @@ fn install(cfg: ScheduleConfig) -> Rc<RefCell<Exec>> {
         engine: Engine::new(cfg.seed, cfg.index),
         chooser: cfg.chooser,
         steps: 0,
+        firings: 0,
+        clock_lag: 0,
         max_steps: cfg.max_steps,
         grace: cfg.grace,
         hasher: Default::default(),
@@ -642,16 +712,20 @@ fn run_loop(
                 None => continue,
             }
         }
-        if ex.grace_spent || (ex.main_done && ex.steps >= ex.max_steps) {
+        if ex.grace_spent {
             return Ending::GraceOver;
         }
-        if ex.steps >= ex.max_steps {
-            return match ex.proof.stuck() {
-                Some(stuck) => Ending::Stuck(stuck.to_vec()),
-                None => Ending::StepLimit,
-            };
+        if ex.out_of_steps() {
+            return ex.step_limit();
         }
-        let (gid, mut task) = ex.pick();
+        let (gid, mut task) = match ex.pick() {
+            Picked::Goroutine(gid, task) => (gid, task),
+            Picked::Clock(due) => {
+                drop(ex);
+                fire(due);
+                continue;
+            }
+        };
         drop(ex);
         let poll = poll_task(gid, &mut task);
         settle(exec, main_gid, gid, task, poll);
@@ -670,14 +744,28 @@ fn run_loop(
 /// Nothing is ready: fires the next timers, or waits for a wake from the
 /// outside world, and returns `None` to go on; or ends the schedule.
 fn idle(mut ex: std::cell::RefMut<'_, Exec>) -> Option<Ending> {
-    if let Some(due) = ex.due_timers() {
-        drop(ex);
-        for t in due {
-            match t.action {
-                TimerAction::Wake(w) => w.wake(),
-                TimerAction::Call(f) => f(),
-            }
+    if let Some(stuck) = ex.proof.stuck() {
+        // Every goroutine left is stuck with main, and only goro's own
+        // timers (a ticker's sends, a deadline's cancel) could still fire:
+        // nothing more can happen. A user's `after_func` could, so it gets
+        // its grace period.
+        let alone = ex
+            .meta
+            .iter()
+            .enumerate()
+            .all(|(i, m)| m.done || stuck.binary_search(&Gid::from_index(i)).is_ok());
+        if alone && !ex.timers.is_empty() && !ex.opaque_timers() {
+            return Some(Ending::Stuck(stuck.to_vec()));
         }
+    }
+    if ex.clock_offered().is_some() && ex.out_of_steps() {
+        return Some(ex.step_limit());
+    }
+    if let Some(due) = ex.due_timers() {
+        ex.firings += 1;
+        ex.clock_lag = 0;
+        drop(ex);
+        fire(due);
         return None;
     }
     if let Some(stuck) = ex.proof.stuck() {
@@ -702,6 +790,16 @@ fn idle(mut ex: std::cell::RefMut<'_, Exec>) -> Option<Ending> {
     } else {
         Ending::Blocked
     })
+}
+
+/// Fires timers, outside the executor's borrow (a callback may call back in).
+fn fire(due: Vec<Timer>) {
+    for t in due {
+        match t.action {
+            TimerAction::Wake(w) => w.wake(),
+            TimerAction::Call(f) => f(),
+        }
+    }
 }
 
 /// Blocks the run loop until a goroutine waiting on the outside world (tokio
@@ -764,6 +862,14 @@ fn settle(exec: &Rc<RefCell<Exec>>, main_gid: Gid, gid: Gid, task: Task, poll: P
     }
 }
 
+/// What a step runs.
+enum Picked {
+    /// This goroutine, polled with its task.
+    Goroutine(Gid, Task),
+    /// Time passes to the next timers, which fire.
+    Clock(Vec<Timer>),
+}
+
 impl Exec {
     /// The steps one goroutine may take after main returned: a hundredth
     /// of the step limit (1,000 by default; at least one). Counted per
@@ -788,16 +894,60 @@ impl Exec {
         }
     }
 
+    /// The schedule ends at the step limit: with the deadlock if main was
+    /// proven stuck. After main returned the step limit is never the
+    /// verdict: what still runs is leaked (the grace is over).
+    fn step_limit(&self) -> Ending {
+        if self.main_done {
+            return Ending::GraceOver;
+        }
+        match self.proof.stuck() {
+            Some(stuck) => Ending::Stuck(stuck.to_vec()),
+            None => Ending::StepLimit,
+        }
+    }
+
     /// Takes a step: the strategy picks a ready goroutine, which is handed
-    /// out with its task for polling.
-    fn pick(&mut self) -> (Gid, Task) {
+    /// out with its task for polling, or the clock, when a timer is pending
+    /// (see the module docs).
+    fn pick(&mut self) -> Picked {
+        let clock = self.clock_offered();
+        if let Some(at) = clock {
+            if self.clock_overdue(at) {
+                // Forced: no choice, no step of the strategy's.
+                self.clock_lag = 0;
+                self.firings += 1;
+                return Picked::Clock(self.due_timers().unwrap_or_default());
+            }
+        }
         self.steps += 1;
         let step = self.steps;
-        let ready = std::mem::take(&mut self.ready);
+        let mut ready = std::mem::take(&mut self.ready);
+        if let Some(at) = clock {
+            ready.push(strategy::CLOCK);
+            self.chooser.offer_clock(strategy::Clock {
+                distance: at.saturating_sub(self.now),
+                lag: self.clock_lag,
+            });
+        }
         let pos = &self.ready_pos;
-        let is_ready = |g: Gid| pos.get(g.index()).is_some_and(|&p| p != usize::MAX);
+        let is_ready = |g: Gid| {
+            (g == strategy::CLOCK && clock.is_some())
+                || pos.get(g.index()).is_some_and(|&p| p != usize::MAX)
+        };
         let gid = self.chooser.choose(step, &ready, &is_ready);
+        if clock.is_some() {
+            ready.pop();
+        }
         self.ready = ready;
+        if gid == strategy::CLOCK {
+            self.clock_lag = 0;
+            gid.hash(&mut self.hasher);
+            return Picked::Clock(self.due_timers().unwrap_or_default());
+        }
+        if clock.is_some() {
+            self.clock_lag += 1;
+        }
         self.unready(gid);
         self.count_grace_step(gid);
         gid.hash(&mut self.hasher);
@@ -807,19 +957,13 @@ impl Exec {
             .expect("a ready goroutine has its task");
         self.parked = false;
         self.meta[i].parking.polled();
-        (gid, task)
+        Picked::Goroutine(gid, task)
     }
 
     /// The next timers, all due at the same instant, with the clock moved
     /// there; none past the grace period once main is done or proven stuck.
     fn due_timers(&mut self) -> Option<Vec<Timer>> {
-        let limit = if self.main_done {
-            Some(self.main_done_at + self.grace)
-        } else {
-            self.proof.stuck_since().map(|at| at + self.grace)
-        };
-        let next = self.timers.peek().map(|t| t.at);
-        let at = next.filter(|&at| limit.is_none_or(|l| at <= l))?;
+        let at = self.clock_offered()?;
         self.now = self.now.max(at);
         let mut due = Vec::new();
         while self.timers.peek().is_some_and(|t| t.at <= at) {
@@ -924,7 +1068,7 @@ fn finish(exec: Rc<RefCell<Exec>>, end: Option<EndState>, ending: Ending) -> Sch
         trace: ex.trace.map(trace::Tracer::finish).unwrap_or_default(),
         findings: ex.engine.into_findings(),
         ending,
-        steps: ex.steps,
+        steps: ex.steps + ex.firings,
         record: ex.chooser.into_record(),
     }
 }

@@ -24,12 +24,20 @@
 //!   outside every goroutine.
 //! - a join completes when its goroutine returns, which one in `B` never
 //!   does.
+//! - a mutex or RwLock lock, a `Cond::wait` and a `WaitGroup::wait` end
+//!   only when some goroutine's code unlocks, signals or calls `done`, and
+//!   which goroutine that may be the proof cannot tell (a guard is `Send`
+//!   and may have been handed anywhere; a WaitGroup may be reached through
+//!   any shared structure). So such a wait is in `B` only when every
+//!   goroutine still alive is in `B`, nobody waits on the outside world,
+//!   and no pending timer runs the user's code (an `after_func`): then no
+//!   code that could end it can ever run again. goro's own timers (tickers,
+//!   `after`, context deadlines) only send on their channels or cancel, so
+//!   a ticker that keeps firing does not hide the deadlock.
 //!
 //! `B` is the greatest such set: start from every candidate and drop those
 //! whose wait some goroutine outside the set could end, until none is
-//! dropped. A mutex is never part of the proof: its guard may have been
-//! handed to any goroutine (guards are `Send`), so whoever locked it proves
-//! nothing. Nor are sleeps, conds, WaitGroups and the outside world.
+//! dropped. Sleeps and the outside world are never part of it.
 //!
 //! Once main is proven stuck the others run on, as they do after main
 //! returns, for the grace period of virtual time (so a panic or a race
@@ -135,6 +143,9 @@ enum Stuck<'a> {
     Chans(&'a [ChanWait]),
     /// Only the join of this goroutine does.
     Join(Gid),
+    /// Only a mutex, RwLock, Cond or WaitGroup wait does: any goroutine's
+    /// code might end it.
+    Peer,
 }
 
 impl Exec {
@@ -153,7 +164,7 @@ impl Exec {
     fn main_stuck(&mut self, main: Gid) -> Option<Vec<Gid>> {
         let m = main.index();
         let due = !self.main_done
-            && self.steps >= self.proof.next
+            && self.steps + self.firings >= self.proof.next
             && self.ready_pos.get(m) == Some(&usize::MAX)
             && self.meta.get(m).is_some_and(|x| x.parking.fresh)
             && !(self.ready.is_empty() && self.timers.is_empty() && !self.external_waiters());
@@ -164,7 +175,9 @@ impl Exec {
         if stuck.contains(&main) {
             return Some(stuck);
         }
-        self.proof.next = self.steps + MIN_INTERVAL.max(2 * self.meta.len() as u64);
+        // Idle timer firings count: a ticker alone must not delay the
+        // next check for ever.
+        self.proof.next = self.steps + self.firings + MIN_INTERVAL.max(2 * self.meta.len() as u64);
         None
     }
 
@@ -185,10 +198,22 @@ impl Exec {
                     }
                 }
                 (Some((BlockInfo::Fixed(Wait::Join { g }), _)), 1) if p.direct => Stuck::Join(*g),
+                (
+                    Some((
+                        BlockInfo::Fixed(Wait::Lock { .. } | Wait::Cond { .. })
+                        | BlockInfo::Peer(_),
+                        _,
+                    )),
+                    1,
+                ) if p.direct => Stuck::Peer,
                 _ => continue,
             };
             cands.push((i, why));
         }
+        // Code that no goroutine runs: the outside world's wakes, and the
+        // user's timer callbacks.
+        let foreign = self.external_waiters() || self.opaque_timers();
+        let alive = self.meta.iter().filter(|m| !m.done).count();
         let mut inside: HashSet<usize> = cands.iter().map(|(i, _)| *i).collect();
         loop {
             // Handles, per channel, that lie in the future of a goroutine
@@ -220,6 +245,7 @@ impl Exec {
                 }
                 let never = match why {
                     Stuck::Unwakeable => true,
+                    Stuck::Peer => !foreign && inside.len() == alive,
                     Stuck::Join(g) => inside.contains(&g.index()),
                     Stuck::Chans(ops) => ops.iter().all(|op| {
                         let (s, r) = owned

@@ -17,6 +17,36 @@
 //! took (a push per real choice), which `Replay` follows again: the
 //! shrinker (`race::shrink`) and `GORO_REPLAY` replay explicit schedules.
 //! One file per strategy: `random`, `pct`, `replay`.
+//!
+//! **The clock.** While goroutines can run and a timer is pending, the
+//! scheduler offers one more option besides the ready goroutines: [`CLOCK`],
+//! "time passes to the next timer now" (Go's clock runs while goroutines
+//! do). It is the last entry of `ready` when offered, never the first, and
+//! every strategy sees it as one more option ([`Chooser::offer_clock`] says
+//! how far the next timer is): `Random` takes it as if each step lasted a time
+//! drawn per schedule, `Pct` ranks it below every goroutine, `Replay` takes
+//! it when its entry says so. Taking it is recorded like any choice (`t` in
+//! the text form); it does not change which goroutine counts as the last to
+//! have run.
+
+/// The option "advance the virtual clock to the next timer", offered in
+/// `ready` beside the goroutines. Not a goroutine: ids are dense from 1 and
+/// never reach it under detection.
+pub(crate) const CLOCK: Gid = Gid::from_index(CLOCK_ID as usize - 1);
+
+/// [`CLOCK`] as a record entry (`t` in the text form).
+pub(crate) const CLOCK_ID: u32 = u32::MAX - 1;
+
+/// What a strategy knows of the clock when it is offered.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Clock {
+    /// How far the next timer is.
+    pub(crate) distance: Duration,
+    /// Steps taken since the clock last moved.
+    pub(crate) lag: u64,
+}
+
+use std::time::Duration;
 
 /// splitmix64: a fast, well-mixed 64-bit hash/PRNG step.
 pub(crate) fn mix(mut z: u64) -> u64 {
@@ -87,6 +117,8 @@ pub(crate) struct Chooser {
     pick: Pick,
     /// The goroutine that ran the previous step (`None`: none yet).
     last: Option<Gid>,
+    /// The clock, when it is offered.
+    clock: Clock,
     record: Record,
 }
 
@@ -96,6 +128,7 @@ impl Chooser {
             seed,
             pick,
             last: None,
+            clock: Clock::default(),
             record: Record::default(),
         }
     }
@@ -131,6 +164,11 @@ impl Chooser {
         }
     }
 
+    /// The clock is offered at the next [`Chooser::choose`].
+    pub(crate) fn offer_clock(&mut self, clock: Clock) {
+        self.clock = clock;
+    }
+
     /// Picks the goroutine to run at `step` among `ready` (non-empty).
     ///
     /// `is_ready` answers in constant time whether a goroutine is in
@@ -143,10 +181,14 @@ impl Chooser {
     ) -> Gid {
         let g = match &mut self.pick {
             // PCT sees every step: its change points are step indices.
-            Pick::Pct(p) => p.choose(step, ready),
+            // It never takes the clock: time passes only when forced.
+            Pick::Pct(p) => match ready.split_last() {
+                Some((&last, goroutines)) if last == CLOCK => p.choose(step, goroutines),
+                _ => p.choose(step, ready),
+            },
             // One candidate: no choice, no draw, no record.
             _ if ready.len() == 1 => ready[0],
-            Pick::Random => random::choose(self.seed, step, ready),
+            Pick::Random => random::choose(self.seed, step, ready, self.clock),
             Pick::Replay(r) => r.choose(self.last, ready, is_ready),
         };
         if ready.len() > 1 {
@@ -171,7 +213,9 @@ impl Chooser {
             if g == default {
                 self.record.choices.push(replay::DEFAULT);
             } else {
-                if last_ready {
+                // Time passing preempts nobody: the goroutine that ran
+                // last runs on by default after the timers fired.
+                if last_ready && g != CLOCK {
                     self.record
                         .preemptions
                         .push(self.record.choices.len() as u32);
@@ -179,7 +223,9 @@ impl Chooser {
                 self.record.choices.push(record_id(g));
             }
         }
-        self.last = Some(g);
+        if g != CLOCK {
+            self.last = Some(g);
+        }
         g
     }
 
@@ -237,5 +283,49 @@ mod tests {
         for step in 2..50 {
             assert_eq!(c.choose(step, &[g1, g2], &both), first);
         }
+    }
+    /// Offers the clock, `distance` away and passed over for `lag` steps,
+    /// beside main, and says whether `c` took it.
+    fn takes_clock(c: &mut Chooser, step: u64, distance: Duration, lag: u64) -> bool {
+        c.offer_clock(Clock { distance, lag });
+        let offered = |g: Gid| g == Gid::MAIN || g == CLOCK;
+        c.choose(step, &[Gid::MAIN, CLOCK], &offered) == CLOCK
+    }
+
+    #[test]
+    fn random_lets_time_pass_once_the_steps_have_lasted_as_long_as_the_way() {
+        let ns = Duration::from_nanos;
+        let (mut early, mut late) = (0, 0);
+        for seed in 0..200 {
+            let mut c = Chooser::random(seed);
+            // Right after the clock moved, a goroutine runs first.
+            assert!(!takes_clock(&mut c, 1, ns(1), 0));
+            // A second away, a thousand steps are not enough.
+            assert!(!takes_clock(&mut c, 2, Duration::from_secs(1), 1_000));
+            if takes_clock(&mut c, 3, ns(1), 1) {
+                early += 1;
+            } else {
+                late += 1;
+            }
+        }
+        // Some schedules fire a 1 ns timer before the next step, others
+        // let the work run on.
+        assert!(early > 0 && late > 0, "{early} early, {late} late");
+    }
+
+    #[test]
+    fn the_clock_is_recorded_and_replayed_and_preempts_nobody() {
+        let g2 = Gid::from_index(1);
+        let both = |g: Gid| g == Gid::MAIN || g == g2;
+        // A replay that takes the clock at its second choice point.
+        let mut r = Chooser::replay(0, vec![replay::DEFAULT, CLOCK_ID]);
+        assert_eq!(r.choose(1, &[Gid::MAIN, g2], &both), Gid::MAIN);
+        assert!(takes_clock(&mut r, 2, Duration::ZERO, 0));
+        // After the timers fired, the goroutine that ran last runs on by
+        // default: taking the clock switched away from nobody.
+        assert_eq!(r.choose(3, &[g2, Gid::MAIN], &both), Gid::MAIN);
+        let record = r.into_record();
+        assert_eq!(record.choices, [replay::DEFAULT, CLOCK_ID, replay::DEFAULT]);
+        assert!(record.preemptions.is_empty(), "{record:?}");
     }
 }

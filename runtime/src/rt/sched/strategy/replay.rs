@@ -18,8 +18,12 @@
 //! nothing. Both defaults take constant time, so recording a schedule of a
 //! million goroutines stays linear.
 //!
-//! Text form: entries separated by `,`; an entry is a number or `_` (the
-//! default), optionally followed by `xN` for N repeats (`_x12,2,3x4`).
+//! A step where the clock was offered (see [`super::CLOCK`]) is a choice
+//! point too; its entry is `t` when time passed to the next timer there.
+//!
+//! Text form: entries separated by `,`; an entry is a number, `t` (the
+//! clock) or `_` (the default), optionally followed by `xN` for N repeats
+//! (`_x12,2,t,3x4`).
 //! Defaults at the end are dropped; the empty sequence is written `_`.
 
 use std::fmt::Write as _;
@@ -102,6 +106,8 @@ pub(crate) fn encode(choices: &[u32]) -> String {
         }
         if c == DEFAULT {
             out.push('_');
+        } else if c == super::CLOCK_ID {
+            out.push('t');
         } else {
             let _ = write!(out, "{c}");
         }
@@ -140,14 +146,15 @@ pub(crate) fn decode(s: &str) -> Result<Vec<u32>, String> {
         };
         let value = match value {
             "_" => DEFAULT,
+            "t" => super::CLOCK_ID,
             v => v
                 .parse::<u32>()
                 .ok()
-                .filter(|&v| v != DEFAULT)
+                .filter(|&v| v != DEFAULT && v != super::CLOCK_ID)
                 .ok_or_else(|| {
                     format!(
-                        "entry {} `{tok}` is not a goroutine id or case number, `_`, or one \
-                         of those followed by `xCOUNT`",
+                        "entry {} `{tok}` is not a goroutine id or case number, `t`, `_`, or \
+                         one of those followed by `xCOUNT`",
                         i + 1
                     )
                 })?,
@@ -169,10 +176,11 @@ mod tests {
 
     #[test]
     fn text_form_round_trips_and_runs_are_compressed() {
-        let c = vec![DEFAULT, DEFAULT, 2, 3, 3, 3, DEFAULT, 1, DEFAULT];
+        let t = crate::rt::sched::strategy::CLOCK_ID;
+        let c = vec![DEFAULT, DEFAULT, 2, 3, 3, 3, DEFAULT, 1, t, t, DEFAULT];
         let s = encode(&c);
-        assert_eq!(s, "_x2,2,3x3,_,1");
-        assert_eq!(decode(&s).unwrap(), c[..8].to_vec());
+        assert_eq!(s, "_x2,2,3x3,_,1,tx2");
+        assert_eq!(decode(&s).unwrap(), c[..10].to_vec());
         assert_eq!(encode(&[]), "_");
         assert_eq!(decode("_").unwrap(), Vec::<u32>::new());
     }
