@@ -223,6 +223,48 @@ pub(crate) fn read_schedule_counts(dirs: &[PathBuf]) -> BTreeMap<String, u64> {
     counts
 }
 
+/// Each exhaustive exploration's verdict, by test, from every
+/// `goro-*.schedules` file in `dirs` (a test explored twice, as by two
+/// binaries, keeps each verdict).
+pub(crate) fn read_verdicts(dirs: &[PathBuf]) -> Vec<(String, String)> {
+    let mut verdicts = Vec::new();
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for e in entries.filter_map(Result::ok) {
+            let path = e.path();
+            if path
+                .extension()
+                .is_none_or(|x| x != env::SCHEDULE_COUNT_EXT)
+            {
+                continue;
+            }
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            for c in text
+                .lines()
+                .filter_map(|l| ScheduleCount::from_json_line(l).ok())
+            {
+                if let Some(v) = c.verdict {
+                    verdicts.push((c.test.unwrap_or_else(|| "(unnamed)".into()), v));
+                }
+            }
+        }
+    }
+    verdicts.sort();
+    verdicts
+}
+
+/// One line per exhaustive exploration: its test and verdict.
+pub(crate) fn verdict_note(verdicts: &[(String, String)]) -> String {
+    verdicts
+        .iter()
+        .map(|(t, v)| format!("cargo race: {t}: exhaustive search {v}\n"))
+        .collect()
+}
+
 /// The summary line of schedules per test.
 pub(crate) fn schedule_count_note(counts: &BTreeMap<String, u64>) -> String {
     if counts.is_empty() {

@@ -16,7 +16,9 @@
 //! Whatever the strategy, the [`Chooser`] records the choice sequence it
 //! took (a push per real choice), which `Replay` follows again: the
 //! shrinker (`race::shrink`) and `GORO_REPLAY` replay explicit schedules.
-//! One file per strategy: `random`, `pct`, `replay`.
+//! One file per strategy: `random`, `pct`, `portfolio` (random and PCT in
+//! turn, the default), `exhaustive` (every schedule, depth first) and
+//! `replay`.
 
 /// splitmix64: a fast, well-mixed 64-bit hash/PRNG step.
 pub(crate) fn mix(mut z: u64) -> u64 {
@@ -47,9 +49,23 @@ pub(crate) fn schedule_seed(base: u64, index: u32) -> u64 {
     }
 }
 
+pub(crate) mod exhaustive;
 mod pct;
+pub(crate) mod portfolio;
 mod random;
 pub(crate) mod replay;
+
+use goro_analyzer::env::Strategy;
+
+/// The seed of schedule `index` under `strategy` from base seed `base`:
+/// [`schedule_seed`], but a portfolio's seeds also name their member
+/// strategy (see [`portfolio`]).
+pub(crate) fn seed_for(strategy: Strategy, base: u64, index: u32) -> u64 {
+    match strategy {
+        Strategy::Portfolio => portfolio::seed(base, index),
+        _ => schedule_seed(base, index),
+    }
+}
 
 /// Which strategy picks.
 enum Pick {
@@ -71,6 +87,10 @@ pub(crate) struct Record {
     /// Replaying only (what the shrinker searches): at each choice point,
     /// the choices other than the default that it offered.
     pub(crate) options: Vec<Vec<u32>>,
+    /// Replaying only, beside `options`: whether taking one of them there
+    /// preempts (the goroutine of the previous step could have run on), for
+    /// the exhaustive search's preemption bound.
+    pub(crate) preempting: Vec<bool>,
 }
 
 /// The strategy's state for one schedule, and the record of what it chose.
@@ -99,6 +119,21 @@ impl Chooser {
     /// PCT with `depth - 1` change points spread over `expected_steps`.
     pub(crate) fn pct(seed: u64, depth: u32, expected_steps: u64) -> Self {
         Chooser::new(seed, Pick::Pct(pct::Pct::new(seed, depth, expected_steps)))
+    }
+
+    /// The chooser of a seeded strategy for the schedule with `seed` (from
+    /// [`seed_for`]); PCT spreads its change points over `expected_steps`.
+    /// `Exhaustive` is not seeded: its explorer ([`exhaustive`]) hands
+    /// each schedule a replay of a prefix; given here, it runs as random.
+    pub(crate) fn seeded(strategy: Strategy, seed: u64, expected_steps: u64) -> Self {
+        match strategy {
+            Strategy::Pct { depth } => Chooser::pct(seed, depth, expected_steps),
+            Strategy::Portfolio => match portfolio::member(seed) {
+                portfolio::Member::Random => Chooser::random(seed),
+                portfolio::Member::Pct(depth) => Chooser::pct(seed, depth, expected_steps),
+            },
+            Strategy::Random | Strategy::Exhaustive { .. } => Chooser::random(seed),
+        }
     }
 
     /// Follows `choices` (see [`replay`]); `seed` only names the schedule.
@@ -151,6 +186,7 @@ impl Chooser {
                     .collect();
                 other.sort_unstable();
                 self.record.options.push(other);
+                self.record.preempting.push(is_ready(self.last));
             }
             // Recorded as "the default" when it is one, so that a replay
             // of the record reads which choices mattered.
@@ -184,6 +220,7 @@ impl Chooser {
         let v = match &mut self.pick {
             Pick::Replay(r) => {
                 self.record.options.push((1..n as u32).collect());
+                self.record.preempting.push(false);
                 r.draw(n)
             }
             _ => seeded,
