@@ -169,6 +169,11 @@ fn a_finding_of_some_schedules_is_found_and_replays_from_its_schedule() {
         late_flag,
     );
     assert!(replayed.has(FindingKind::Panic), "{schedule}: {replayed}");
+    // Unshrunk (shrinking is off here), the finding still names its
+    // schedule where a shrunk one would.
+    let shrink = found[0].shrink.as_ref().expect("the schedule as found");
+    assert_eq!(shrink.schedule, schedule);
+    assert_eq!(shrink.replays, 0);
     // The schedule with no choice (main runs on) does not panic.
     let quiet = explore(
         Config::default().env(false).replay("_").expect("parses"),

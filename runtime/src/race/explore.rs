@@ -441,6 +441,14 @@ where
             step_cut += 1;
         }
         let schedule = encode(&result.record.choices);
+        let unshrunk = goro_analyzer::Shrink {
+            original_steps: result.steps,
+            original_preemptions: result.record.preemptions.len() as u64,
+            steps: result.steps,
+            preemptions: result.record.preemptions.len() as u64,
+            schedule: schedule.clone(),
+            replays: 0,
+        };
         for f in &mut result.findings {
             f.notes.push(format!(
                 "found by the exhaustive search (schedule {index}): `GORO_REPLAY={schedule}` \
@@ -448,6 +456,12 @@ where
             ));
         }
         run.take(index, result, &program);
+        // Not shrunk (shrinking off): the schedule as found is its replay.
+        for f in &mut run.report.findings {
+            if f.shrink.is_none() {
+                f.shrink = Some(unshrunk.clone());
+            }
+        }
         index += 1;
     }
     if stopped.is_none() && step_cut > 0 {
