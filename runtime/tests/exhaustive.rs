@@ -117,6 +117,22 @@ fn a_program_too_large_ends_incomplete_at_its_budget() {
     );
 }
 
+/// A schedule cut by the step limit leaves the choices past it unexplored:
+/// the search says so rather than claiming completeness.
+#[test]
+fn a_schedule_at_the_step_limit_makes_the_search_incomplete() {
+    let config = exhaustive(None, 100).max_steps(50);
+    let report = explore(config, || async {
+        loop {
+            goro::yield_now().await;
+        }
+    });
+    let v = report.verdict().expect("a verdict");
+    assert!(!v.complete, "{v}");
+    let why = v.stopped.as_deref().expect("a reason");
+    assert!(why.contains("reached the step limit (50 steps)"), "{why}");
+}
+
 /// A bounded search also stops at its budget: the bound shrinks the tree,
 /// not always enough.
 #[test]

@@ -567,4 +567,44 @@ mod tests {
             .unwrap_err()
             .contains("different runs"));
     }
+
+    #[test]
+    fn exhaustive_verdicts_are_read_per_test_and_printed() {
+        let dir = std::env::temp_dir().join(format!("goro-verdicts-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut lines = Vec::new();
+        for (test, verdict) in [
+            (
+                "t::b",
+                Some("incomplete: the budget of 5 schedules ran out"),
+            ),
+            ("t::a", Some("complete: all 20 schedule(s) explored")),
+            ("t::sampled", None),
+        ] {
+            ScheduleCount {
+                test: Some(test.into()),
+                schedules: 5,
+                out_of_time: false,
+                verdict: verdict.map(str::to_string),
+            }
+            .write_json_line(&mut lines)
+            .unwrap();
+        }
+        std::fs::write(
+            dir.join(format!("goro-1.{}", env::SCHEDULE_COUNT_EXT)),
+            lines,
+        )
+        .unwrap();
+        let verdicts = read_verdicts(std::slice::from_ref(&dir));
+        assert_eq!(verdicts.len(), 2, "{verdicts:?}");
+        assert_eq!(
+            verdict_note(&verdicts),
+            "cargo race: t::a: exhaustive search complete: all 20 schedule(s) explored\n\
+             cargo race: t::b: exhaustive search incomplete: the budget of 5 schedules ran out\n"
+        );
+        // The schedule counts still read the file as before.
+        assert_eq!(read_schedule_counts(std::slice::from_ref(&dir)).len(), 3);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -82,7 +82,7 @@ impl Dfs {
             .count() as u32;
         let known = self.path.len();
         for (j, options) in record.options.iter().enumerate().skip(known) {
-            let preempting = record.preempting.get(j).copied().unwrap_or(false);
+            let preempting = record.preempting.binary_search(&(j as u32)).is_ok();
             let taken = record.choices.get(j).copied().unwrap_or(DEFAULT);
             let allowed = !preempting || self.bound.is_none_or(|b| preemptions < b);
             let mut untried: Vec<u32> = if allowed {
@@ -142,7 +142,9 @@ mod tests {
             choices: c,
             preemptions: Vec::new(),
             options: points.iter().map(|(o, _)| o.to_vec()).collect(),
-            preempting: points.iter().map(|&(_, p)| p).collect(),
+            preempting: (0..points.len() as u32)
+                .filter(|&j| points[j as usize].1)
+                .collect(),
         }
     }
 

@@ -87,10 +87,12 @@ pub(crate) struct Record {
     /// Replaying only (what the shrinker searches): at each choice point,
     /// the choices other than the default that it offered.
     pub(crate) options: Vec<Vec<u32>>,
-    /// Replaying only, beside `options`: whether taking one of them there
-    /// preempts (the goroutine of the previous step could have run on), for
-    /// the exhaustive search's preemption bound.
-    pub(crate) preempting: Vec<bool>,
+    /// Replaying only: the indices in `options` of the choice points where
+    /// taking one of the options preempts (the goroutine of the previous
+    /// step could have run on), ascending, for the exhaustive search's
+    /// preemption bound. Indices rather than one flag per entry, so that a
+    /// kind of choice point that does not know of them stays aligned.
+    pub(crate) preempting: Vec<u32>,
 }
 
 /// The strategy's state for one schedule, and the record of what it chose.
@@ -185,8 +187,12 @@ impl Chooser {
                     .map(|&r| r as u32)
                     .collect();
                 other.sort_unstable();
+                if is_ready(self.last) {
+                    self.record
+                        .preempting
+                        .push(self.record.options.len() as u32);
+                }
                 self.record.options.push(other);
-                self.record.preempting.push(is_ready(self.last));
             }
             // Recorded as "the default" when it is one, so that a replay
             // of the record reads which choices mattered.
@@ -220,7 +226,6 @@ impl Chooser {
         let v = match &mut self.pick {
             Pick::Replay(r) => {
                 self.record.options.push((1..n as u32).collect());
-                self.record.preempting.push(false);
                 r.draw(n)
             }
             _ => seeded,
