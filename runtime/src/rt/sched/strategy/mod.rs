@@ -261,6 +261,21 @@ mod tests {
     }
 
     #[test]
+    fn pct_demotes_a_goroutine_that_spins_while_another_waits() {
+        let mut c = Chooser::pct(1, 1, 100);
+        c.on_spawn(1, 10);
+        c.on_spawn(2, 20);
+        let both = |g: u64| g == 1 || g == 2;
+        let first = c.choose(1, &[1, 2], &both);
+        let other = 3 - first;
+        let steps = u64::from(pct::SPIN_STEPS);
+        for step in 2..=steps {
+            assert_eq!(c.choose(step, &[1, 2], &both), first, "step {step}");
+        }
+        assert_eq!(c.choose(steps + 1, &[1, 2], &both), other);
+    }
+
+    #[test]
     fn pct_runs_the_highest_priority_until_a_change_point() {
         let mut c = Chooser::pct(1, 1, 100);
         c.on_spawn(1, 10);
