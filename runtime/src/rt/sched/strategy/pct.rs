@@ -12,6 +12,8 @@
 //! demotes a task when it yields; here a yield is not told apart from an
 //! operation's scheduling point.)
 
+use goro_analyzer::event::Gid;
+
 use super::{below, mix2};
 
 /// Steps in a row a goroutine may run while another could, before it is
@@ -28,13 +30,13 @@ pub(crate) struct Pct {
     seed: u64,
     /// Steps at which the running goroutine's priority drops.
     change_points: Vec<u64>,
-    /// Priority of each goroutine (index gid - 1); higher runs first.
+    /// Priority of each goroutine (by [`Gid::index`]); higher runs first.
     prio: Vec<u64>,
     /// Next low priority to hand out at a change point or a demotion.
     next_low: u64,
     /// The goroutine of the previous step, and how many steps in a row it
     /// ran while another could.
-    last: u64,
+    last: Option<Gid>,
     run: u32,
 }
 
@@ -51,14 +53,14 @@ impl Pct {
             change_points,
             prio: Vec::new(),
             next_low: FIRST_LOW,
-            last: 0,
+            last: None,
             run: 0,
         }
     }
 
     /// A goroutine was created with spawn path hash `path`.
-    pub(crate) fn on_spawn(&mut self, gid: u64, path: u64) {
-        let i = (gid - 1) as usize;
+    pub(crate) fn on_spawn(&mut self, gid: Gid, path: u64) {
+        let i = gid.index();
         if self.prio.len() <= i {
             self.prio.resize(i + 1, 0);
         }
@@ -68,11 +70,11 @@ impl Pct {
 
     /// The goroutine to run at `step` among `ready` (non-empty). Called at
     /// every step, even a forced one: a change point is a step index.
-    pub(crate) fn choose(&mut self, step: u64, ready: &[u64]) -> u64 {
+    pub(crate) fn choose(&mut self, step: u64, ready: &[Gid]) -> Gid {
         let best = |prio: &[u64]| {
             *ready
                 .iter()
-                .max_by_key(|&&g| (prio.get((g - 1) as usize).copied().unwrap_or(0), g))
+                .max_by_key(|&&g| (prio.get(g.index()).copied().unwrap_or(0), g))
                 .expect("ready is non-empty")
         };
         let mut g = best(&self.prio);
@@ -83,7 +85,7 @@ impl Pct {
             self.demote(g);
             g = best(&self.prio);
         }
-        if g != self.last {
+        if Some(g) != self.last {
             self.run = 0;
         }
         if ready.len() > 1 {
@@ -94,13 +96,13 @@ impl Pct {
                 self.run = 0;
             }
         }
-        self.last = g;
+        self.last = Some(g);
         g
     }
 
     /// Gives `g` a priority below every other one so far.
-    fn demote(&mut self, g: u64) {
+    fn demote(&mut self, g: Gid) {
         self.next_low = self.next_low.saturating_sub(1);
-        self.prio[(g - 1) as usize] = self.next_low;
+        self.prio[g.index()] = self.next_low;
     }
 }
