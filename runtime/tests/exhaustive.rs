@@ -133,6 +133,26 @@ fn a_schedule_at_the_step_limit_makes_the_search_incomplete() {
     assert!(why.contains("reached the step limit (50 steps)"), "{why}");
 }
 
+/// A program that runs differently each time (here, state kept across
+/// schedules) cannot have its schedules enumerated: the search says so.
+#[test]
+fn a_program_that_is_not_deterministic_ends_incomplete() {
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let report = explore(exhaustive(None, 1_000), || {
+        let n = 2 + RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 2;
+        async move {
+            let x = Arc::new(goro::Shared::new(0u32));
+            for _ in 0..n {
+                goro::go!(incrementer(x.clone(), 1));
+            }
+        }
+    });
+    let v = report.verdict().expect("a verdict");
+    assert!(!v.complete, "{v}");
+    let why = v.stopped.as_deref().expect("a reason");
+    assert!(why.contains("outside goro's control"), "{why}");
+}
+
 /// A bounded search also stops at its budget: the bound shrinks the tree,
 /// not always enough.
 #[test]

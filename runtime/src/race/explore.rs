@@ -464,7 +464,14 @@ where
         }
         index += 1;
     }
-    if stopped.is_none() && step_cut > 0 {
+    if let Some(j) = dfs.diverged() {
+        stopped = Some(format!(
+            "a replay met choice point {} differently from the schedule it replayed: the \
+             program depends on something outside goro's control (real time, real \
+             randomness, state kept across schedules), so its schedules cannot be enumerated",
+            j + 1
+        ));
+    } else if stopped.is_none() && step_cut > 0 {
         stopped = Some(format!(
             "{step_cut} schedule(s) reached the step limit ({} steps), so the choices past it \
              were not explored (raise max_steps / GORO_MAX_STEPS)",

@@ -33,6 +33,9 @@ struct Branch {
     preempting: bool,
     /// Options not tried yet, the next one last.
     untried: Vec<u32>,
+    /// How many options other than the default it offered: a replay that
+    /// meets it with another count ran differently.
+    offered: usize,
 }
 
 /// The depth-first walk's state across the schedules of one exploration.
@@ -43,6 +46,9 @@ pub(crate) struct Dfs {
     started: bool,
     /// Options skipped because of the preemption bound.
     pruned: u64,
+    /// A replay met its prefix's choice points differently: the program
+    /// is not deterministic under goro, and the walk cannot be complete.
+    diverged: Option<usize>,
 }
 
 impl Dfs {
@@ -81,6 +87,14 @@ impl Dfs {
             .filter(|b| b.preempting && b.taken != DEFAULT)
             .count() as u32;
         let known = self.path.len();
+        if self.diverged.is_none() {
+            self.diverged = self
+                .path
+                .iter()
+                .enumerate()
+                .find(|(j, b)| record.options.get(*j).map(Vec::len) != Some(b.offered))
+                .map(|(j, _)| j);
+        }
         for (j, options) in record.options.iter().enumerate().skip(known) {
             let preempting = record.preempting.binary_search(&(j as u32)).is_ok();
             let taken = record.choices.get(j).copied().unwrap_or(DEFAULT);
@@ -100,6 +114,7 @@ impl Dfs {
                 taken,
                 preempting,
                 untried,
+                offered: options.len(),
             });
         }
     }
@@ -107,6 +122,12 @@ impl Dfs {
     /// Whether every schedule (within the bound) has been handed out.
     pub(crate) fn done(&self) -> bool {
         self.started && self.path.iter().all(|b| b.untried.is_empty())
+    }
+
+    /// The first choice point (0-based) at which a replay ran differently
+    /// from the schedule it replays, if one did.
+    pub(crate) fn diverged(&self) -> Option<usize> {
+        self.diverged
     }
 
     /// Options the preemption bound skipped so far.
@@ -159,6 +180,18 @@ mod tests {
             seen.push(prefix);
         }
         assert_eq!(seen, vec![vec![], vec![DEFAULT, 3], vec![2], vec![2, 3],]);
+    }
+
+    #[test]
+    fn a_replay_that_meets_other_choice_points_is_caught() {
+        let mut dfs = Dfs::new(None);
+        let first = dfs.next_schedule().unwrap();
+        dfs.record(&met(&first, &[(&[2], false), (&[3], false)]));
+        assert_eq!(dfs.diverged(), None);
+        let second = dfs.next_schedule().unwrap();
+        // The replay offers three options where the first run offered one.
+        dfs.record(&met(&second, &[(&[2, 4, 5], false), (&[3], false)]));
+        assert_eq!(dfs.diverged(), Some(0));
     }
 
     #[test]
