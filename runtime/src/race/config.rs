@@ -9,7 +9,9 @@ use goro_analyzer::env::{self, Shard};
 pub use goro_analyzer::env::{BadStrategy, Strategy};
 
 /// Settings of an exploration: how many schedules, from which seed, with
-/// which strategy.
+/// which strategy (by default [`Strategy::Portfolio`]: random and PCT in
+/// turn; [`Strategy::Exhaustive`] walks every schedule instead and says
+/// whether it got through, in [`Report::verdict`](crate::race::Report)).
 ///
 /// The environment overrides them (so that `cargo race test --schedules N`
 /// reaches every test): `GORO_SCHEDULES`, `GORO_SEED`, `GORO_STRATEGY`,
@@ -127,7 +129,9 @@ impl Default for Config {
 }
 
 impl Config {
-    /// Number of schedules to run (at least 1).
+    /// Number of schedules to run (at least 1). Under
+    /// [`Strategy::Exhaustive`] it is the budget: the search stops there,
+    /// with an `incomplete` verdict, if schedules are left.
     ///
     /// # Examples
     ///
