@@ -311,9 +311,11 @@ pub enum Strategy {
     /// schedule replays a prefix of an earlier one and takes an untried
     /// choice at its deepest open choice point. With `preemptions`, only
     /// the schedules that preempt a goroutine that could run on at most
-    /// that many times (CHESS's bound). The schedule count
-    /// (`GORO_SCHEDULES`) is its budget; with `GORO_SCHEDULE_SHARD`, shard
-    /// 1 runs the whole walk and the others none.
+    /// that many times (CHESS's bound). No partial-order reduction yet:
+    /// schedules that differ only in the order of independent steps all
+    /// run. The schedule count (`GORO_SCHEDULES`) is its budget; with
+    /// `GORO_SCHEDULE_SHARD`, shard 1 runs the whole walk and the others
+    /// none.
     Exhaustive {
         /// The preemption bound (`None`: unbounded).
         preemptions: Option<u32>,
