@@ -83,7 +83,8 @@ pub const ALL: &[&str] = &[
 /// What [`parse_seed`] accepts.
 pub const SEED_ACCEPTS: &str = "an unsigned 64-bit integer (decimal or 0x-prefixed hex)";
 /// What [`parse_strategy`] accepts.
-pub const STRATEGY_ACCEPTS: &str = "`random`, `pct` or `pct:DEPTH` (DEPTH >= 1)";
+pub const STRATEGY_ACCEPTS: &str = "`portfolio`, `random`, `pct`, `pct:DEPTH` (DEPTH >= 1), \
+                                      `exhaustive` or `exhaustive:PREEMPTIONS`";
 /// What [`parse_schedules`] accepts.
 pub const SCHEDULES_ACCEPTS: &str = "a whole number of schedules >= 1";
 /// What [`parse_max_steps`] accepts.
@@ -269,20 +270,26 @@ pub fn format_duration(d: Duration) -> String {
 
 /// How the detecting scheduler picks the next goroutine.
 ///
-/// Parses from, and displays as, the `GORO_STRATEGY` grammar: `random`,
-/// `pct` (depth 3) or `pct:DEPTH`.
+/// Parses from, and displays as, the `GORO_STRATEGY` grammar: `portfolio`
+/// (the default), `random`, `pct` (depth 3), `pct:DEPTH`, `exhaustive` (no
+/// preemption bound) or `exhaustive:PREEMPTIONS`.
 ///
 /// # Examples
 ///
 /// ```
 /// use goro_analyzer::env::Strategy;
 ///
+/// assert_eq!(Strategy::default(), Strategy::Portfolio);
 /// assert_eq!("random".parse::<Strategy>(), Ok(Strategy::Random));
 /// assert_eq!("pct".parse::<Strategy>(), Ok(Strategy::Pct { depth: 3 }));
 /// assert_eq!("pct:5".parse::<Strategy>(), Ok(Strategy::Pct { depth: 5 }));
+/// assert_eq!(
+///     "exhaustive:2".parse::<Strategy>(),
+///     Ok(Strategy::Exhaustive { preemptions: Some(2) })
+/// );
 /// assert!("fifo".parse::<Strategy>().is_err());
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Strategy {
     /// Uniform among the goroutines that can run, at every step.
     Random,
@@ -294,6 +301,25 @@ pub enum Strategy {
         /// The bug depth aimed at (at least 1).
         depth: u32,
     },
+    /// Random and PCT of depths 1 to 3 in turn, one strategy per schedule,
+    /// named by the schedule's seed (so a reported seed replays its
+    /// strategy): half the schedules random, a sixth each PCT of depth 1,
+    /// 2 and 3.
+    #[default]
+    Portfolio,
+    /// Every schedule, by a depth-first walk of the choice tree: each
+    /// schedule replays a prefix of an earlier one and takes an untried
+    /// choice at its deepest open choice point. With `preemptions`, only
+    /// the schedules that preempt a goroutine that could run on at most
+    /// that many times (CHESS's bound). No partial-order reduction yet:
+    /// schedules that differ only in the order of independent steps all
+    /// run. The schedule count (`GORO_SCHEDULES`) is its budget; with
+    /// `GORO_SCHEDULE_SHARD`, shard 1 runs the whole walk and the others
+    /// none.
+    Exhaustive {
+        /// The preemption bound (`None`: unbounded).
+        preemptions: Option<u32>,
+    },
 }
 
 impl fmt::Display for Strategy {
@@ -301,6 +327,11 @@ impl fmt::Display for Strategy {
         match self {
             Strategy::Random => f.write_str("random"),
             Strategy::Pct { depth } => write!(f, "pct:{depth}"),
+            Strategy::Portfolio => f.write_str("portfolio"),
+            Strategy::Exhaustive { preemptions: None } => f.write_str("exhaustive"),
+            Strategy::Exhaustive {
+                preemptions: Some(n),
+            } => write!(f, "exhaustive:{n}"),
         }
     }
 }
@@ -335,10 +366,21 @@ impl FromStr for Strategy {
         match s {
             "random" => Ok(Strategy::Random),
             "pct" => Ok(Strategy::Pct { depth: 3 }),
-            _ => match s.strip_prefix("pct:").map(str::parse::<u32>) {
-                Some(Ok(depth)) if depth >= 1 => Ok(Strategy::Pct { depth }),
-                _ => Err(BadStrategy(s.to_string())),
-            },
+            "portfolio" => Ok(Strategy::Portfolio),
+            "exhaustive" => Ok(Strategy::Exhaustive { preemptions: None }),
+            _ => {
+                if let Some(Ok(depth)) = s.strip_prefix("pct:").map(str::parse::<u32>) {
+                    if depth >= 1 {
+                        return Ok(Strategy::Pct { depth });
+                    }
+                }
+                match s.strip_prefix("exhaustive:").map(str::parse::<u32>) {
+                    Some(Ok(n)) => Ok(Strategy::Exhaustive {
+                        preemptions: Some(n),
+                    }),
+                    _ => Err(BadStrategy(s.to_string())),
+                }
+            }
         }
     }
 }
@@ -434,7 +476,12 @@ pub const SCHEDULE_COUNT_EXT: &str = "schedules";
 /// ```
 /// use goro_analyzer::env::ScheduleCount;
 ///
-/// let c = ScheduleCount { test: Some("tests::a".into()), schedules: 7, out_of_time: true };
+/// let c = ScheduleCount {
+///     test: Some("tests::a".into()),
+///     schedules: 7,
+///     out_of_time: true,
+///     verdict: None,
+/// };
 /// let mut line = Vec::new();
 /// c.write_json_line(&mut line).unwrap();
 /// assert_eq!(ScheduleCount::from_json_line(std::str::from_utf8(&line).unwrap()).unwrap(), c);
@@ -448,6 +495,10 @@ pub struct ScheduleCount {
     /// Whether the time budget stopped it before `GORO_SCHEDULES`.
     #[serde(default)]
     pub out_of_time: bool,
+    /// An exhaustive exploration's verdict (`complete: ...` or
+    /// `incomplete: ...`); `None` for the sampling strategies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<String>,
 }
 
 impl ScheduleCount {
@@ -460,7 +511,12 @@ impl ScheduleCount {
     /// # Examples
     ///
     /// ```
-    /// let c = goro_analyzer::env::ScheduleCount { test: None, schedules: 1, out_of_time: false };
+    /// let c = goro_analyzer::env::ScheduleCount {
+    ///     test: None,
+    ///     schedules: 1,
+    ///     out_of_time: false,
+    ///     verdict: None,
+    /// };
     /// let mut out = Vec::new();
     /// c.write_json_line(&mut out).unwrap();
     /// assert!(out.ends_with(b"\n"));
@@ -497,6 +553,11 @@ mod tests {
             Strategy::Random,
             Strategy::Pct { depth: 1 },
             Strategy::Pct { depth: 9 },
+            Strategy::Portfolio,
+            Strategy::Exhaustive { preemptions: None },
+            Strategy::Exhaustive {
+                preemptions: Some(0),
+            },
         ] {
             assert_eq!(s.to_string().parse::<Strategy>(), Ok(s));
         }

@@ -179,6 +179,25 @@ fn shares_merge_into_what_one_unsharded_run_reports() {
         text(&merged)
     );
 
+    // The exhaustive strategy: each exploring test's verdict is printed.
+    let exhaustive = cargo_race(
+        &[
+            "test",
+            "--strategy",
+            "exhaustive",
+            "--schedules",
+            "2000",
+            "clean_handoff",
+        ],
+        &[],
+    );
+    assert_eq!(code(&exhaustive), 0, "{}", text(&exhaustive));
+    assert!(
+        text(&exhaustive).contains("tests::clean_handoff: exhaustive search complete: all "),
+        "{}",
+        text(&exhaustive)
+    );
+
     // A failing test in one shard: the merged run fails with its code, as
     // the unsharded run does.
     let only_clean = ["clean"];

@@ -23,11 +23,13 @@ pub const KINDS: [&str; 9] = [
     "panic",
 ];
 
-const NAMES: [&str; 7] = [
+const NAMES: [&str; 9] = [
     "schedules",
     "seed",
     "strategy",
     "depth",
+    "preemptions",
+    "require_complete",
     "max_steps",
     "expect",
     "allow",
@@ -72,6 +74,8 @@ pub struct TestArgs {
     pub seed: Option<u64>,
     pub strategy: Option<String>,
     pub depth: Option<u32>,
+    pub preemptions: Option<u32>,
+    pub require_complete: bool,
     pub max_steps: Option<u64>,
     pub expect: Vec<String>,
     pub allow: Vec<String>,
@@ -92,6 +96,8 @@ impl TestArgs {
         let seed = opt(&self.seed);
         let strategy = opt(&self.strategy);
         let depth = opt(&self.depth);
+        let preemptions = opt(&self.preemptions);
+        let require_complete = self.require_complete;
         let max_steps = opt(&self.max_steps);
         let expect = &self.expect;
         let allow = &self.allow;
@@ -100,6 +106,8 @@ impl TestArgs {
             seed: #seed,
             strategy: #strategy,
             depth: #depth,
+            preemptions: #preemptions,
+            require_complete: #require_complete,
             max_steps: #max_steps,
             expect: &[#(#expect),*],
             allow: &[#(#allow),*],
@@ -115,6 +123,8 @@ pub fn parse(attr: TokenStream) -> Result<TestArgs, syn::Error> {
     let mut errors = Errors::default();
     let mut strategy_lit: Option<LitStr> = None;
     let mut depth_name: Option<Ident> = None;
+    let mut preemptions_name: Option<Ident> = None;
+    let mut complete_name: Option<Ident> = None;
     let mut expect_lits: Vec<LitStr> = Vec::new();
     let mut allow_lits: Vec<LitStr> = Vec::new();
     for arg in raw {
@@ -134,18 +144,28 @@ pub fn parse(attr: TokenStream) -> Result<TestArgs, syn::Error> {
                 depth_name = Some(arg.name.clone());
             }
             "max_steps" => args.max_steps = errors.ok(int(&arg, "max_steps = 100000")),
+            "preemptions" => {
+                args.preemptions = errors.ok(int(&arg, "preemptions = 2"));
+                preemptions_name = Some(arg.name.clone());
+            }
+            "require_complete" => {
+                if let Some(b) = errors.ok(boolean(&arg, "require_complete = true")) {
+                    args.require_complete = b;
+                    complete_name = Some(arg.name.clone());
+                }
+            }
             "strategy" => {
                 if let Some(lit) = errors.ok(string(&arg, "strategy = \"pct\"")) {
                     match lit.value().as_str() {
-                        "random" | "pct" => {
+                        "portfolio" | "random" | "pct" | "exhaustive" => {
                             args.strategy = Some(lit.value());
                             strategy_lit = Some(lit);
                         }
                         other => errors.push(syn::Error::new(
                             lit.span(),
                             format!(
-                                "unknown strategy `{other}`; expected \"random\" or \"pct\" \
-                                 (set the PCT depth with `depth = N`)"
+                                "unknown strategy `{other}`; expected \"portfolio\", \"random\", \
+                                 \"pct\" or \"exhaustive\" (set the PCT depth with `depth = N`)"
                             ),
                         )),
                     }
@@ -180,11 +200,43 @@ pub fn parse(attr: TokenStream) -> Result<TestArgs, syn::Error> {
             ));
         }
     }
+    let strategy = strategy_lit.as_ref().map(LitStr::value);
+    let exhaustive = strategy.as_deref() == Some("exhaustive");
+    for (name, what) in [
+        (&preemptions_name, "preemptions"),
+        (&complete_name, "require_complete"),
+    ] {
+        if let (Some(name), Some(s)) = (name, strategy.as_deref()) {
+            if !exhaustive {
+                errors.push(syn::Error::new(
+                    name.span(),
+                    format!("`{what}` applies to `strategy = \"exhaustive\"`, not \"{s}\""),
+                ));
+            }
+        }
+    }
+    if let (Some(name), None, None) = (&complete_name, &strategy, &preemptions_name) {
+        errors.push(syn::Error::new(
+            name.span(),
+            "`require_complete` applies to the exhaustive strategy: add \
+             `strategy = \"exhaustive\"` (or `preemptions = N`)",
+        ));
+    }
+    if let (Some(_), Some(depth)) = (&preemptions_name, &depth_name) {
+        errors.push(syn::Error::new(
+            depth.span(),
+            "`depth` applies to `strategy = \"pct\"`; `preemptions` asks for the exhaustive \
+             strategy",
+        ));
+    }
     if let (Some(lit), Some(depth)) = (&strategy_lit, &depth_name) {
-        if lit.value() == "random" {
+        if lit.value() != "pct" {
             errors.push(syn::Error::new(
                 depth.span(),
-                "`depth` applies to `strategy = \"pct\"`, not \"random\"",
+                format!(
+                    "`depth` applies to `strategy = \"pct\"`, not \"{}\"",
+                    lit.value()
+                ),
             ));
         }
     }
@@ -247,6 +299,16 @@ where
             _ => Err(wrong_type(arg, "a whole number", example)),
         },
         _ => Err(wrong_type(arg, "a whole number", example)),
+    }
+}
+
+fn boolean(arg: &RawArg, example: &str) -> syn::Result<bool> {
+    match &arg.value {
+        Expr::Lit(l) => match &l.lit {
+            Lit::Bool(b) => Ok(b.value),
+            _ => Err(wrong_type(arg, "`true` or `false`", example)),
+        },
+        _ => Err(wrong_type(arg, "`true` or `false`", example)),
     }
 }
 
@@ -394,6 +456,21 @@ mod tests {
     }
 
     #[test]
+    fn parses_the_exhaustive_arguments() {
+        let a = parse(quote!(
+            strategy = "exhaustive",
+            preemptions = 2,
+            require_complete = true
+        ))
+        .unwrap();
+        assert_eq!(a.strategy.as_deref(), Some("exhaustive"));
+        assert_eq!(a.preemptions, Some(2));
+        assert!(a.require_complete);
+        let bounded = parse(quote!(preemptions = 0, require_complete = true)).unwrap();
+        assert_eq!(bounded.preemptions, Some(0));
+    }
+
+    #[test]
     fn suggests_the_kebab_case_kind() {
         let e = parse(quote!(expect = "goroutine_leak")).unwrap_err();
         assert!(
@@ -413,6 +490,19 @@ mod tests {
                 "both expected and allowed",
             ),
             (quote!(strategy = "fifo"), "unknown strategy `fifo`"),
+            (
+                quote!(strategy = "pct", preemptions = 2),
+                "`preemptions` applies to `strategy = \"exhaustive\"`, not \"pct\"",
+            ),
+            (
+                quote!(require_complete = true),
+                "`require_complete` applies to the exhaustive strategy",
+            ),
+            (
+                quote!(strategy = "exhaustive", require_complete = 1),
+                "`require_complete` expects `true` or `false`",
+            ),
+            (quote!(preemptions = 1, depth = 2), "`depth` applies to"),
             (quote!(schedules = 99999999999), "out of range"),
             (quote!(500), "expected `name = value`"),
             (quote!(schedules =), "expected a value after `schedules =`"),

@@ -19,10 +19,12 @@
 //!
 //! | argument | value | default |
 //! |---|---|---|
-//! | `schedules` | whole number >= 1 | 100 |
+//! | `schedules` | whole number >= 1 (exhaustive: the budget) | 100 |
 //! | `seed` | whole number | 0 |
-//! | `strategy` | `"random"` or `"pct"` | `"random"` (`"pct"` if `depth` is given) |
+//! | `strategy` | `"portfolio"`, `"random"`, `"pct"` or `"exhaustive"` | `"portfolio"` (`"pct"` if `depth` is given, `"exhaustive"` if `preemptions` is) |
 //! | `depth` | PCT depth >= 1 | 3 |
+//! | `preemptions` | exhaustive: at most this many preemptions per schedule | unbounded |
+//! | `require_complete` | exhaustive: `true` fails the test unless every schedule ran | `false` |
 //! | `max_steps` | steps per schedule >= 1 | 100000 |
 //! | `expect` | a kind or `[kinds]`: each must be found, and nothing else | none |
 //! | `allow` | `[kinds]` reported without failing | none |

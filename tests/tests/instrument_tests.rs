@@ -81,6 +81,22 @@ async fn question_mark_returns_the_error() -> Result<(), std::num::ParseIntError
     Ok(())
 }
 
+/// Every schedule of a small hand-off runs, and the test requires it.
+/// (`GORO_STRATEGY` overrides the attribute: under `cargo race test
+/// --strategy random` this test fails, as it should.)
+#[goro::test(strategy = "exhaustive", require_complete = true, schedules = 1000)]
+async fn exhaustive_require_complete_passes_on_a_small_program() {
+    let ch = goro::chan::<u32>(1);
+    let tx = ch.clone();
+    goro::go!(async move { tx.send(1).await });
+    assert_eq!(ch.recv().await, Some(1));
+}
+
+#[goro::test(preemptions = 0, require_complete = true, expect = "data-race")]
+async fn a_preemption_bound_alone_asks_for_an_exhaustive_search() {
+    racy_body().await;
+}
+
 #[goro::instrument(schedules = 20, expect = "data-race")]
 #[test]
 async fn expect_makes_a_racy_test_pass() {

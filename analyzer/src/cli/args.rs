@@ -246,7 +246,10 @@ pub(crate) struct ExploreArgs {
     /// Base seed of the schedules (GORO_SEED; decimal or 0x hex).
     #[arg(long, value_name = "S", value_parser = parse_seed, allow_hyphen_values = true)]
     pub seed: Option<u64>,
-    /// Scheduling strategy (GORO_STRATEGY): random, pct or pct:DEPTH.
+    /// Scheduling strategy (GORO_STRATEGY): portfolio (the default), random,
+    /// pct, pct:DEPTH, exhaustive or exhaustive:PREEMPTIONS (every schedule,
+    /// --schedules being the budget; prints a complete/incomplete verdict
+    /// per test).
     #[arg(long, value_name = "STRATEGY", value_parser = parse_strategy)]
     pub strategy: Option<Strategy>,
 }

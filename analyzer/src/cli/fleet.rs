@@ -223,6 +223,48 @@ pub(crate) fn read_schedule_counts(dirs: &[PathBuf]) -> BTreeMap<String, u64> {
     counts
 }
 
+/// Each exhaustive exploration's verdict, by test, from every
+/// `goro-*.schedules` file in `dirs` (a test explored twice, as by two
+/// binaries, keeps each verdict).
+pub(crate) fn read_verdicts(dirs: &[PathBuf]) -> Vec<(String, String)> {
+    let mut verdicts = Vec::new();
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for e in entries.filter_map(Result::ok) {
+            let path = e.path();
+            if path
+                .extension()
+                .is_none_or(|x| x != env::SCHEDULE_COUNT_EXT)
+            {
+                continue;
+            }
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            for c in text
+                .lines()
+                .filter_map(|l| ScheduleCount::from_json_line(l).ok())
+            {
+                if let Some(v) = c.verdict {
+                    verdicts.push((c.test.unwrap_or_else(|| "(unnamed)".into()), v));
+                }
+            }
+        }
+    }
+    verdicts.sort();
+    verdicts
+}
+
+/// One line per exhaustive exploration: its test and verdict.
+pub(crate) fn verdict_note(verdicts: &[(String, String)]) -> String {
+    verdicts
+        .iter()
+        .map(|(t, v)| format!("cargo race: {t}: exhaustive search {v}\n"))
+        .collect()
+}
+
 /// The summary line of schedules per test.
 pub(crate) fn schedule_count_note(counts: &BTreeMap<String, u64>) -> String {
     if counts.is_empty() {
@@ -524,5 +566,45 @@ mod tests {
         assert!(check_complete(&mut mixed)
             .unwrap_err()
             .contains("different runs"));
+    }
+
+    #[test]
+    fn exhaustive_verdicts_are_read_per_test_and_printed() {
+        let dir = std::env::temp_dir().join(format!("goro-verdicts-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut lines = Vec::new();
+        for (test, verdict) in [
+            (
+                "t::b",
+                Some("incomplete: the budget of 5 schedules ran out"),
+            ),
+            ("t::a", Some("complete: all 20 schedule(s) explored")),
+            ("t::sampled", None),
+        ] {
+            ScheduleCount {
+                test: Some(test.into()),
+                schedules: 5,
+                out_of_time: false,
+                verdict: verdict.map(str::to_string),
+            }
+            .write_json_line(&mut lines)
+            .unwrap();
+        }
+        std::fs::write(
+            dir.join(format!("goro-1.{}", env::SCHEDULE_COUNT_EXT)),
+            lines,
+        )
+        .unwrap();
+        let verdicts = read_verdicts(std::slice::from_ref(&dir));
+        assert_eq!(verdicts.len(), 2, "{verdicts:?}");
+        assert_eq!(
+            verdict_note(&verdicts),
+            "cargo race: t::a: exhaustive search complete: all 20 schedule(s) explored\n\
+             cargo race: t::b: exhaustive search incomplete: the budget of 5 schedules ran out\n"
+        );
+        // The schedule counts still read the file as before.
+        assert_eq!(read_schedule_counts(std::slice::from_ref(&dir)).len(), 3);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

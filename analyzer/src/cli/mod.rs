@@ -415,6 +415,7 @@ fn test_run(run: &TestRun<'_>) -> Result<i32, String> {
     let dirs = std::slice::from_ref(&report_dir);
     let (findings, warnings) = reports::read_reports(dirs);
     let counts = fleet::read_schedule_counts(dirs);
+    let verdicts = fleet::read_verdicts(dirs);
     let trace = if run.replay.is_some() || run.output.format == Format::Html {
         reports::read_traces(&report_dir)
     } else {
@@ -466,11 +467,12 @@ fn test_run(run: &TestRun<'_>) -> Result<i32, String> {
             eprintln!("{line}");
         }
     }
-    let note = if fleet.time_budget.is_some() || fleet.schedule_shard.is_some() {
+    let mut note = if fleet.time_budget.is_some() || fleet.schedule_shard.is_some() {
         fleet::schedule_count_note(&counts)
     } else {
         String::new()
     };
+    note.push_str(&fleet::verdict_note(&verdicts));
     finish(
         findings,
         &trace,

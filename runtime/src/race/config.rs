@@ -9,7 +9,9 @@ use goro_analyzer::env::{self, Shard};
 pub use goro_analyzer::env::{BadStrategy, Strategy};
 
 /// Settings of an exploration: how many schedules, from which seed, with
-/// which strategy.
+/// which strategy (by default [`Strategy::Portfolio`]: random and PCT in
+/// turn; [`Strategy::Exhaustive`] walks every schedule instead and says
+/// whether it got through, in [`Report::verdict`](crate::race::Report)).
 ///
 /// The environment overrides them (so that `cargo race test --schedules N`
 /// reaches every test): `GORO_SCHEDULES`, `GORO_SEED`, `GORO_STRATEGY`,
@@ -105,14 +107,14 @@ impl fmt::Display for BadSchedule {
 impl std::error::Error for BadSchedule {}
 
 impl Default for Config {
-    /// 100 schedules of the `Random` strategy from seed 0, at most 100,000
+    /// 100 schedules of the `Portfolio` strategy from seed 0, at most 100,000
     /// steps each, with 60 s of virtual grace time after main returns, and
     /// at most 200 replays to shrink each finding.
     fn default() -> Self {
         Config {
             schedules: 100,
             seed: 0,
-            strategy: Strategy::Random,
+            strategy: Strategy::Portfolio,
             max_steps: 100_000,
             grace: Duration::from_secs(60),
             use_env: true,
@@ -127,7 +129,9 @@ impl Default for Config {
 }
 
 impl Config {
-    /// Number of schedules to run (at least 1).
+    /// Number of schedules to run (at least 1). Under
+    /// [`Strategy::Exhaustive`] it is the budget: the search stops there,
+    /// with an `incomplete` verdict, if schedules are left.
     ///
     /// # Examples
     ///
@@ -296,10 +300,25 @@ impl Config {
     ///
     /// ```
     /// use goro::race::{Config, Strategy};
-    /// assert_eq!(Config::default().chosen_strategy(), Strategy::Random);
+    /// assert_eq!(Config::default().chosen_strategy(), Strategy::Portfolio);
     /// ```
     pub fn chosen_strategy(&self) -> Strategy {
         self.strategy
+    }
+
+    /// The seed schedule `index` of this exploration runs with (schedule 0
+    /// runs with the base seed). A run of one schedule from that seed
+    /// (`GORO_SEED=<it> GORO_SCHEDULES=1`, same strategy) replays it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let c = goro::race::Config::default().seed(9);
+    /// assert_eq!(c.schedule_seed(0), 9);
+    /// assert_ne!(c.schedule_seed(1), c.schedule_seed(2));
+    /// ```
+    pub fn schedule_seed(&self, index: u32) -> u64 {
+        crate::rt::sched::strategy::seed_for(self.strategy, self.seed, index)
     }
 
     /// The step limit of one schedule.

@@ -12,7 +12,10 @@ use goro_analyzer::{Finding, FindingKind};
 
 use super::config::{Config, Strategy};
 use super::shrink;
+use super::verdict::Verdict;
 use crate::rt::goroutine::{self as g, Goroutine, JoinSlot, Panicked, RunState, Sink};
+use crate::rt::sched::strategy::exhaustive::Dfs;
+use crate::rt::sched::strategy::replay::encode;
 use crate::rt::sched::strategy::Chooser;
 use crate::rt::sched::{self, strategy, Ending, ScheduleConfig, ScheduleResult};
 
@@ -37,6 +40,7 @@ pub struct Report {
     pub(super) schedules_run: u32,
     pub(super) trace_hashes: Vec<u64>,
     pub(super) step_limited: Vec<u64>,
+    pub(super) verdict: Option<Verdict>,
 }
 
 impl Report {
@@ -71,6 +75,12 @@ impl Report {
         &self.step_limited
     }
 
+    /// Whether an exhaustive exploration ran every schedule (`None` for
+    /// the sampling strategies, which never can).
+    pub fn verdict(&self) -> Option<&Verdict> {
+        self.verdict.as_ref()
+    }
+
     pub(crate) fn findings_mut(&mut self) -> &mut [Finding] {
         &mut self.findings
     }
@@ -92,6 +102,9 @@ impl fmt::Display for Report {
                 "note: the schedule with seed {seed} reached the step limit before main returned \
                  (a livelock, or raise max_steps / GORO_MAX_STEPS)"
             )?;
+        }
+        if let Some(v) = &self.verdict {
+            writeln!(f, "exhaustive search {v}")?;
         }
         write!(
             f,
@@ -170,11 +183,10 @@ pub(super) fn schedule<Fut>(
 where
     Fut: Future + 'static,
 {
-    let seed = strategy::schedule_seed(config.seed, index);
-    let chooser = match (&config.replay, config.strategy) {
-        (Some(choices), _) => Chooser::replay(seed, choices.clone()),
-        (None, Strategy::Random) => Chooser::random(seed),
-        (None, Strategy::Pct { depth }) => Chooser::pct(seed, depth, config.max_steps.min(10_000)),
+    let seed = strategy::seed_for(config.strategy, config.seed, index);
+    let chooser = match &config.replay {
+        Some(choices) => Chooser::replay(seed, choices.clone()),
+        None => Chooser::seeded(config.strategy, seed, config.max_steps.min(10_000)),
     };
     schedule_with(config, index, chooser, main)
 }
@@ -277,10 +289,10 @@ where
     F: Fn() -> Fut,
     Fut: Future + 'static,
 {
-    let mut report = Report::default();
-    let mut seen: HashSet<FindingKey> = HashSet::new();
-    let test = current_test();
-    let started = std::time::Instant::now();
+    if let (Strategy::Exhaustive { preemptions }, None) = (config.strategy, &config.replay) {
+        return explore_exhaustive(config, preemptions, program);
+    }
+    let mut run = Exploration::new(config);
     let mut out_of_time = false;
     for index in 0..config.schedules {
         // A shard runs its share of the indices; the seed of schedule
@@ -289,39 +301,193 @@ where
         if config.shard.is_some_and(|s| !s.runs(index)) {
             continue;
         }
-        // A time budget (wall clock, the one thing here that is not
-        // virtual) stops starting schedules, never interrupts one.
-        if report.schedules_run > 0 && config.time_budget.is_some_and(|b| started.elapsed() >= b) {
+        if run.out_of_time() {
             out_of_time = true;
             break;
         }
-        let (mut result, _) = schedule(config, index, program());
+        let (result, _) = schedule(config, index, program());
+        run.take(index, result, &program);
+    }
+    run.finish(out_of_time, None)
+}
+
+/// What the schedules of one exploration found so far.
+struct Exploration<'c> {
+    config: &'c Config,
+    report: Report,
+    seen: HashSet<FindingKey>,
+    test: Option<String>,
+    started: std::time::Instant,
+}
+
+impl<'c> Exploration<'c> {
+    fn new(config: &'c Config) -> Self {
+        Exploration {
+            config,
+            report: Report::default(),
+            seen: HashSet::new(),
+            test: current_test(),
+            started: std::time::Instant::now(),
+        }
+    }
+
+    /// A time budget (wall clock, the one thing here that is not virtual)
+    /// stops starting schedules, never interrupts one.
+    fn out_of_time(&self) -> bool {
+        self.report.schedules_run > 0
+            && self
+                .config
+                .time_budget
+                .is_some_and(|b| self.started.elapsed() >= b)
+    }
+
+    /// Takes in the result of schedule `index`: its trace, its new
+    /// findings (shrunk), its step limit.
+    fn take<F, Fut>(&mut self, index: u32, mut result: ScheduleResult, program: &F)
+    where
+        F: Fn() -> Fut,
+        Fut: Future + 'static,
+    {
+        let config = self.config;
         if config.trace && !result.findings.is_empty() {
             if let Some(dir) = &config.report_dir {
-                append_trace(dir, test.as_deref(), &mut result.trace, None);
+                append_trace(dir, self.test.as_deref(), &mut result.trace, None);
             }
         }
-        shrink_new_findings(config, index, &program, &mut result, &seen, test.as_deref());
+        shrink_new_findings(
+            config,
+            index,
+            program,
+            &mut result,
+            &self.seen,
+            self.test.as_deref(),
+        );
         for f in &mut result.findings {
-            f.test = test.clone();
+            f.test = self.test.clone();
         }
-        report.schedules_run += 1;
-        report.trace_hashes.push(result.trace_hash);
+        self.report.schedules_run += 1;
+        self.report.trace_hashes.push(result.trace_hash);
         if result.ending == Ending::StepLimit {
-            report
+            self.report
                 .step_limited
-                .push(strategy::schedule_seed(config.seed, index));
+                .push(strategy::seed_for(config.strategy, config.seed, index));
         }
         for f in result.findings {
-            if seen.insert(f.key()) {
-                report.findings.push(f);
+            if self.seen.insert(f.key()) {
+                self.report.findings.push(f);
             }
         }
     }
-    if let Some(dir) = &config.report_dir {
-        append_schedule_count(dir, test, report.schedules_run, out_of_time);
+
+    fn finish(mut self, out_of_time: bool, verdict: Option<Verdict>) -> Report {
+        if let Some(dir) = &self.config.report_dir {
+            append_schedule_count(
+                dir,
+                self.test,
+                self.report.schedules_run,
+                out_of_time,
+                verdict.as_ref(),
+            );
+        }
+        self.report.verdict = verdict;
+        self.report
     }
-    report
+}
+
+/// The exhaustive exploration (see `strategy::exhaustive`): schedules
+/// replayed from the depth-first walk until the walk ends (`complete`) or
+/// the schedule or time budget runs out (`incomplete`). `config.schedules`
+/// is the budget. A schedule shard other than the first runs nothing: the
+/// walk cannot be split by index.
+fn explore_exhaustive<F, Fut>(config: &Config, bound: Option<u32>, program: F) -> Report
+where
+    F: Fn() -> Fut,
+    Fut: Future + 'static,
+{
+    let mut run = Exploration::new(config);
+    if config.shard.is_some_and(|s| s.index != 1) {
+        return run.finish(false, None);
+    }
+    let mut dfs = Dfs::new(bound);
+    let mut index = 0u32;
+    let mut stopped = None;
+    let mut out_of_time = false;
+    let mut step_cut = 0u32;
+    while !dfs.done() {
+        if index >= config.schedules || run.out_of_time() {
+            out_of_time = index < config.schedules;
+            let (open, shallowest) = dfs.open();
+            let budget = if out_of_time {
+                "the time budget (GORO_TEST_TIME_BUDGET) ran out".to_string()
+            } else {
+                format!(
+                    "the budget of {} schedules (Config::schedules, GORO_SCHEDULES) ran out",
+                    config.schedules
+                )
+            };
+            stopped = Some(format!(
+                "{budget} with untried choices left at {open} choice point(s) of the last \
+                 schedule, the shallowest at its choice {}",
+                shallowest.map_or(0, |d| d + 1)
+            ));
+            break;
+        }
+        let Some(choices) = dfs.next_schedule() else {
+            break;
+        };
+        let seed = strategy::seed_for(config.strategy, config.seed, index);
+        let (mut result, _) =
+            schedule_with(config, index, Chooser::replay(seed, choices), program());
+        dfs.record(&result.record);
+        if result.ending == Ending::StepLimit {
+            step_cut += 1;
+        }
+        let schedule = encode(&result.record.choices);
+        let unshrunk = goro_analyzer::Shrink {
+            original_steps: result.steps,
+            original_preemptions: result.record.preemptions.len() as u64,
+            steps: result.steps,
+            preemptions: result.record.preemptions.len() as u64,
+            schedule: schedule.clone(),
+            replays: 0,
+        };
+        for f in &mut result.findings {
+            f.notes.push(format!(
+                "found by the exhaustive search (schedule {index}): `GORO_REPLAY={schedule}` \
+                 replays it; its seed does not"
+            ));
+        }
+        run.take(index, result, &program);
+        // Not shrunk (shrinking off): the schedule as found is its replay.
+        for f in &mut run.report.findings {
+            if f.shrink.is_none() {
+                f.shrink = Some(unshrunk.clone());
+            }
+        }
+        index += 1;
+    }
+    if let Some(j) = dfs.diverged() {
+        stopped = Some(format!(
+            "a replay met choice point {} differently from the schedule it replayed: the \
+             program depends on something outside goro's control (real time, real \
+             randomness, state kept across schedules), so its schedules cannot be enumerated",
+            j + 1
+        ));
+    } else if stopped.is_none() && step_cut > 0 {
+        stopped = Some(format!(
+            "{step_cut} schedule(s) reached the step limit ({} steps), so the choices past it \
+             were not explored (raise max_steps / GORO_MAX_STEPS)",
+            config.max_steps
+        ));
+    }
+    let verdict = Verdict {
+        complete: stopped.is_none(),
+        schedules: index,
+        pruned: dfs.pruned(),
+        preemptions: bound,
+        stopped,
+    };
+    run.finish(out_of_time, Some(verdict))
 }
 
 /// Shrinks the schedule of each finding of `result` that `seen` does not
@@ -342,7 +508,7 @@ fn shrink_new_findings<F, Fut>(
     if config.replay.is_some() || config.shrink_replays == 0 {
         return;
     }
-    let seed = strategy::schedule_seed(config.seed, index);
+    let seed = strategy::seed_for(config.strategy, config.seed, index);
     let mut quiet = config.clone();
     quiet.trace = false;
     for i in 0..result.findings.len() {
@@ -402,7 +568,7 @@ where
                 "schedule {index} (seed {}) ran differently twice: the program depends on \
                  something outside goro's control (real time, real randomness, state kept \
                  across schedules)",
-                strategy::schedule_seed(config.seed, index)
+                strategy::seed_for(config.strategy, config.seed, index)
             ));
         }
     }
@@ -449,11 +615,18 @@ pub(super) fn append_trace(
 /// Appends how many schedules this exploration ran to
 /// `goro-<pid>.schedules` in `dir`, for `cargo race` to report per test
 /// (what a time budget or a schedule shard left of `GORO_SCHEDULES`).
-fn append_schedule_count(dir: &Path, test: Option<String>, schedules: u32, out_of_time: bool) {
+fn append_schedule_count(
+    dir: &Path,
+    test: Option<String>,
+    schedules: u32,
+    out_of_time: bool,
+    verdict: Option<&Verdict>,
+) {
     let count = goro_analyzer::env::ScheduleCount {
         test,
         schedules,
         out_of_time,
+        verdict: verdict.map(ToString::to_string),
     };
     let mut buf = Vec::new();
     if count.write_json_line(&mut buf).is_ok() {

@@ -255,7 +255,7 @@ mod tests {
 
     use super::super::explore::{explore_inner, schedule, schedule_with};
     use super::*;
-    use crate::rt::sched::strategy::{schedule_seed, Chooser};
+    use crate::rt::sched::strategy::{seed_for, Chooser};
 
     /// A program with a buffered hand-off, a lock passed between two
     /// goroutines, and a double close (the finding).
@@ -287,7 +287,7 @@ mod tests {
         let config = config();
         for index in 0..config.schedules {
             let (a, _) = schedule(&config, index, program());
-            let seed = schedule_seed(config.seed, index);
+            let seed = seed_for(config.strategy, config.seed, index);
             let chooser = Chooser::replay(seed, a.record.choices.clone());
             let (b, _) = schedule_with(&config, index, chooser, program());
             assert_eq!(a.trace_hash, b.trace_hash, "schedule {index}");

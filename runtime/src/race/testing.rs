@@ -208,10 +208,15 @@ pub struct TestSpec {
     pub schedules: Option<u32>,
     /// `seed = N`.
     pub seed: Option<u64>,
-    /// `strategy = "random" | "pct"`.
+    /// `strategy = "portfolio" | "random" | "pct" | "exhaustive"`.
     pub strategy: Option<&'static str>,
     /// `depth = N` (PCT).
     pub depth: Option<u32>,
+    /// `preemptions = N` (exhaustive: the preemption bound).
+    pub preemptions: Option<u32>,
+    /// `require_complete = true` (exhaustive: fail unless every schedule
+    /// ran).
+    pub require_complete: bool,
     /// `max_steps = N`.
     pub max_steps: Option<u64>,
     /// `expect = ".."`: kinds that must be found.
@@ -239,20 +244,33 @@ impl TestSpec {
         if let Some(s) = self.seed {
             c = c.seed(s);
         }
-        // `depth` alone implies PCT.
+        // `depth` alone implies PCT, `preemptions` exhaustive.
+        if self.strategy == Some("exhaustive") || self.preemptions.is_some() {
+            c = c.strategy(Strategy::Exhaustive {
+                preemptions: self.preemptions,
+            });
+        } else {
+            c = self.sampling(c);
+        }
+        if let Some(n) = self.max_steps {
+            c = c.max_steps(n);
+        }
+        c
+    }
+
+    fn sampling(&self, mut c: Config) -> Config {
         match (self.strategy, self.depth) {
             (Some("pct"), d) | (None, d @ Some(_)) => {
                 c = c.strategy(Strategy::Pct {
                     depth: d.unwrap_or(3),
                 })
             }
-            (Some("random"), _) | (None, None) => c = c.strategy(Strategy::Random),
-            (Some(other), _) => {
-                panic!("goro::instrument: unknown strategy `{other}`; expected `random` or `pct`")
-            }
-        }
-        if let Some(n) = self.max_steps {
-            c = c.max_steps(n);
+            (Some("random"), _) => c = c.strategy(Strategy::Random),
+            (Some("portfolio"), _) | (None, None) => c = c.strategy(Strategy::Portfolio),
+            (Some(other), _) => panic!(
+                "goro::instrument: unknown strategy `{other}`; expected `portfolio`, `random`, \
+                 `pct` or `exhaustive`"
+            ),
         }
         c
     }
@@ -275,13 +293,22 @@ where
     F: Fn() -> Fut,
     Fut: Future<Output = ()> + 'static,
 {
-    let expect = kinds(spec.expect, "expect");
-    let allow = kinds(spec.allow, "allow");
     let config =
         match spec.resolve(|k| std::env::var_os(k).map(|v| v.to_string_lossy().into_owned())) {
             Ok(c) => c,
             Err(e) => panic!("goro::instrument: {e}"),
         };
+    test_main_with(spec, config, body);
+}
+
+/// [`test_main`] with the settings resolved.
+fn test_main_with<F, Fut>(spec: TestSpec, config: Config, body: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = ()> + 'static,
+{
+    let expect = kinds(spec.expect, "expect");
+    let allow = kinds(spec.allow, "allow");
     let mut report: Report = explore_inner(&config, body);
     for f in report.findings_mut() {
         f.test = Some(spec.name.to_string());
@@ -302,6 +329,19 @@ where
         .filter(|f| !f.expected)
         .map(super::explore::render)
         .collect();
+    if spec.require_complete {
+        match report.verdict() {
+            Some(v) if v.complete => {}
+            Some(v) => problems.push(format!(
+                "`require_complete` is set, but the exhaustive search is {v}"
+            )),
+            None => problems.push(format!(
+                "`require_complete` is set, but the strategy is {}, which cannot be complete \
+                 (GORO_STRATEGY overrides the attribute's)",
+                config.chosen_strategy()
+            )),
+        }
+    }
     if !unexpected.is_empty() {
         problems.push(format!(
             "{} unexpected finding(s) in {} schedule(s):\n\n{}",
@@ -403,7 +443,7 @@ mod tests {
                 .resolve(vars(&[]))
                 .unwrap()
                 .chosen_strategy(),
-            Strategy::Random
+            Strategy::Portfolio
         );
     }
 
@@ -436,6 +476,59 @@ mod tests {
         assert_eq!(
             e.downcast_ref::<String>().map(String::as_str),
             Some("test returned error: \"boom\"")
+        );
+    }
+
+    #[test]
+    fn preemptions_imply_the_exhaustive_strategy() {
+        let bounded = TestSpec {
+            preemptions: Some(2),
+            ..TestSpec::default()
+        };
+        assert_eq!(
+            bounded.resolve(vars(&[])).unwrap().chosen_strategy(),
+            Strategy::Exhaustive {
+                preemptions: Some(2)
+            }
+        );
+        let all = TestSpec {
+            strategy: Some("exhaustive"),
+            ..TestSpec::default()
+        };
+        assert_eq!(
+            all.resolve(vars(&[])).unwrap().chosen_strategy(),
+            Strategy::Exhaustive { preemptions: None }
+        );
+    }
+
+    async fn eight_spinners() {
+        for _ in 0..8 {
+            crate::go!(async {
+                for _ in 0..20 {
+                    crate::yield_now().await;
+                }
+            });
+        }
+    }
+
+    #[test]
+    fn require_complete_fails_a_search_that_ran_out_of_budget() {
+        let spec = TestSpec {
+            name: "m::too_large",
+            schedules: Some(20),
+            strategy: Some("exhaustive"),
+            require_complete: true,
+            ..TestSpec::default()
+        };
+        // Resolved without this process's environment, which CI may set.
+        let config = spec.resolve(vars(&[])).unwrap();
+        let run = std::panic::catch_unwind(|| test_main_with(spec.clone(), config, eight_spinners));
+        let msg = run.expect_err("an incomplete search fails the test");
+        let msg = msg.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(msg.contains("`require_complete` is set"), "{msg}");
+        assert!(
+            msg.contains("incomplete: the budget of 20 schedules"),
+            "{msg}"
         );
     }
 }

@@ -16,7 +16,9 @@
 //! Whatever the strategy, the [`Chooser`] records the choice sequence it
 //! took (a push per real choice), which `Replay` follows again: the
 //! shrinker (`race::shrink`) and `GORO_REPLAY` replay explicit schedules.
-//! One file per strategy: `random`, `pct`, `replay`.
+//! One file per strategy: `random`, `pct`, `portfolio` (random and PCT in
+//! turn, the default), `exhaustive` (every schedule, depth first) and
+//! `replay`.
 //!
 //! **The clock.** While goroutines can run and a timer is pending, the
 //! scheduler offers one more option besides the ready goroutines: [`CLOCK`],
@@ -77,11 +79,24 @@ pub(crate) fn schedule_seed(base: u64, index: u32) -> u64 {
     }
 }
 
-use goro_analyzer::event::Gid;
-
+pub(crate) mod exhaustive;
 mod pct;
+pub(crate) mod portfolio;
 mod random;
 pub(crate) mod replay;
+
+use goro_analyzer::env::Strategy;
+use goro_analyzer::event::Gid;
+
+/// The seed of schedule `index` under `strategy` from base seed `base`:
+/// [`schedule_seed`], but a portfolio's seeds also name their member
+/// strategy (see [`portfolio`]).
+pub(crate) fn seed_for(strategy: Strategy, base: u64, index: u32) -> u64 {
+    match strategy {
+        Strategy::Portfolio => portfolio::seed(base, index),
+        _ => schedule_seed(base, index),
+    }
+}
 
 /// Which strategy picks.
 enum Pick {
@@ -103,6 +118,12 @@ pub(crate) struct Record {
     /// Replaying only (what the shrinker searches): at each choice point,
     /// the choices other than the default that it offered.
     pub(crate) options: Vec<Vec<u32>>,
+    /// Replaying only: the indices in `options` of the choice points where
+    /// taking one of the options preempts (the goroutine of the previous
+    /// step could have run on), ascending, for the exhaustive search's
+    /// preemption bound. Indices rather than one flag per entry, so that a
+    /// kind of choice point that does not know of them stays aligned.
+    pub(crate) preempting: Vec<u32>,
 }
 
 /// A goroutine as a record entry: its number (records are text, and ids
@@ -140,6 +161,21 @@ impl Chooser {
     /// PCT with `depth - 1` change points spread over `expected_steps`.
     pub(crate) fn pct(seed: u64, depth: u32, expected_steps: u64) -> Self {
         Chooser::new(seed, Pick::Pct(pct::Pct::new(seed, depth, expected_steps)))
+    }
+
+    /// The chooser of a seeded strategy for the schedule with `seed` (from
+    /// [`seed_for`]); PCT spreads its change points over `expected_steps`.
+    /// `Exhaustive` is not seeded: its explorer ([`exhaustive`]) hands
+    /// each schedule a replay of a prefix; given here, it runs as random.
+    pub(crate) fn seeded(strategy: Strategy, seed: u64, expected_steps: u64) -> Self {
+        match strategy {
+            Strategy::Pct { depth } => Chooser::pct(seed, depth, expected_steps),
+            Strategy::Portfolio => match portfolio::member(seed) {
+                portfolio::Member::Random => Chooser::random(seed),
+                portfolio::Member::Pct(depth) => Chooser::pct(seed, depth, expected_steps),
+            },
+            Strategy::Random | Strategy::Exhaustive { .. } => Chooser::random(seed),
+        }
     }
 
     /// Follows `choices` (see [`replay`]); `seed` only names the schedule.
@@ -200,6 +236,11 @@ impl Chooser {
                     .map(|&r| record_id(r))
                     .collect();
                 other.sort_unstable();
+                if self.last.is_some_and(is_ready) {
+                    self.record
+                        .preempting
+                        .push(self.record.options.len() as u32);
+                }
                 self.record.options.push(other);
             }
             // Recorded as "the default" when it is one, so that a replay
@@ -270,6 +311,22 @@ mod tests {
         assert_ne!(schedule_seed(7, 3), schedule_seed(7, 4));
         assert_ne!(schedule_seed(7, 3), schedule_seed(8, 3));
         assert_eq!(schedule_seed(7, 0), 7);
+    }
+
+    #[test]
+    fn pct_demotes_a_goroutine_that_spins_while_another_waits() {
+        let mut c = Chooser::pct(1, 1, 100);
+        let (g1, g2) = (Gid::MAIN, Gid::from_index(1));
+        c.on_spawn(g1, 10);
+        c.on_spawn(g2, 20);
+        let both = |g: Gid| g == g1 || g == g2;
+        let first = c.choose(1, &[g1, g2], &both);
+        let other = if first == g1 { g2 } else { g1 };
+        let steps = u64::from(pct::SPIN_STEPS);
+        for step in 2..=steps {
+            assert_eq!(c.choose(step, &[g1, g2], &both), first, "step {step}");
+        }
+        assert_eq!(c.choose(steps + 1, &[g1, g2], &both), other);
     }
 
     #[test]

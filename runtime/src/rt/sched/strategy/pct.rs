@@ -3,10 +3,27 @@
 //! path)`; the highest-priority ready goroutine runs, and at `depth - 1`
 //! change points (step indices) the one that would run is demoted below
 //! every initial priority.
+//!
+//! PCT assumes that the goroutine it favours eventually blocks or ends. One
+//! that spins instead (polls a flag with `yield_now`, or a `select!` with
+//! `default`, waiting for a goroutine of lower priority) would run alone
+//! until the step limit. So a goroutine that runs [`SPIN_STEPS`] steps in
+//! a row while another could run is demoted as at a change point. (Shuttle
+//! demotes a task when it yields; here a yield is not told apart from an
+//! operation's scheduling point.)
 
 use goro_analyzer::event::Gid;
 
 use super::{below, mix2};
+
+/// Steps in a row a goroutine may run while another could, before it is
+/// demoted: far more than a bug's stretch of starvation needs, far fewer
+/// than the default step limit.
+pub(crate) const SPIN_STEPS: u32 = 1_000;
+
+/// The priority the first demotion hands out: below every initial
+/// priority (at least 2^63), with room for any number of demotions.
+const FIRST_LOW: u64 = 1 << 62;
 
 /// PCT's state for one schedule.
 pub(crate) struct Pct {
@@ -15,8 +32,12 @@ pub(crate) struct Pct {
     change_points: Vec<u64>,
     /// Priority of each goroutine (by [`Gid::index`]); higher runs first.
     prio: Vec<u64>,
-    /// Next low priority to hand out at a change point.
+    /// Next low priority to hand out at a change point or a demotion.
     next_low: u64,
+    /// The goroutine of the previous step, and how many steps in a row it
+    /// ran while another could.
+    last: Option<Gid>,
+    run: u32,
 }
 
 impl Pct {
@@ -31,7 +52,9 @@ impl Pct {
             seed,
             change_points,
             prio: Vec::new(),
-            next_low: u64::from(depth.max(1)),
+            next_low: FIRST_LOW,
+            last: None,
+            run: 0,
         }
     }
 
@@ -59,10 +82,27 @@ impl Pct {
             self.change_points.remove(0);
             // Demote the goroutine that would run: a priority change
             // point, below every initial priority.
-            self.next_low = self.next_low.saturating_sub(1);
-            self.prio[g.index()] = self.next_low;
+            self.demote(g);
             g = best(&self.prio);
         }
+        if Some(g) != self.last {
+            self.run = 0;
+        }
+        if ready.len() > 1 {
+            self.run += 1;
+            if self.run > SPIN_STEPS {
+                self.demote(g);
+                g = best(&self.prio);
+                self.run = 0;
+            }
+        }
+        self.last = Some(g);
         g
+    }
+
+    /// Gives `g` a priority below every other one so far.
+    fn demote(&mut self, g: Gid) {
+        self.next_low = self.next_low.saturating_sub(1);
+        self.prio[g.index()] = self.next_low;
     }
 }

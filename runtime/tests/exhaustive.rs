@@ -1,0 +1,254 @@
+//! The exhaustive strategy: schedule counts pinned against hand counts,
+//! the verdict, the budget, and replays of what it finds.
+//!
+//! How the hand counts go. A goroutine that does `k` increments, each after
+//! a `yield_now` (a scheduling point), takes `k + 1` steps (polls): one to
+//! its first yield, one from each yield to the next, the last one to its
+//! end; a yield keeps it ready, so it can run at each of them. Main starts
+//! the goroutines with `go!` (no scheduling point) and returns in its one
+//! step. So a schedule is a word over the goroutines' steps in which each
+//! goroutine's steps keep their order, and the search (no reduction) runs
+//! one schedule per word: a multinomial coefficient. A preemption is a
+//! switch away from a goroutine that could run on, i.e. one with steps
+//! left; a word of `m` blocks (maximal runs of one goroutine) over `n`
+//! goroutines switches `m - 1` times, of which the `n - 1` after a
+//! goroutine's last block are not preemptions: `m - n` preemptions.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use goro::race::{explore, Config, FindingKind, Strategy};
+
+fn exhaustive(bound: Option<u32>, budget: u32) -> Config {
+    Config::default()
+        .env(false)
+        .shrink(0)
+        .schedules(budget)
+        .strategy(Strategy::Exhaustive { preemptions: bound })
+}
+
+async fn incrementer(x: Arc<goro::Shared<u32>>, times: usize) {
+    for _ in 0..times {
+        goro::yield_now().await;
+        x.set(x.get() + 1);
+    }
+}
+
+type Program = Box<dyn Fn() -> Pin<Box<dyn Future<Output = ()>>>>;
+
+/// `n` goroutines, each doing `times` unsynchronized increments of one
+/// `Shared`, each after a scheduling point; main starts them and returns
+/// (they run on in the grace period).
+fn racers(n: usize, times: usize) -> Program {
+    Box::new(move || {
+        Box::pin(async move {
+            let x = Arc::new(goro::Shared::new(0u32));
+            for _ in 0..n {
+                goro::go!(incrementer(x.clone(), times));
+            }
+        })
+    })
+}
+
+/// Schedules run, asserting the search ended `complete` with the race.
+fn complete_count(bound: Option<u32>, program: &Program) -> u32 {
+    let report = explore(exhaustive(bound, 100_000), program);
+    assert!(report.has(FindingKind::DataRace), "{report}");
+    let v = report.verdict().expect("exhaustive runs have a verdict");
+    assert!(v.complete, "{v}");
+    assert_eq!(v.schedules, report.schedules_run());
+    assert_eq!(v.preemptions, bound);
+    v.schedules
+}
+
+/// Two goroutines of two racy increments each: 3 steps each (A A A and
+/// B B B), so C(6, 3) = 20 schedules.
+///
+/// By preemptions (`m - 2` for a word of `m` blocks), counting the words
+/// that start with A and doubling: 2 blocks, `A³B³`: 1 word, 0 preemptions;
+/// 3 blocks, `AᵃB³A³⁻ᵃ` (a = 1, 2): 2 words, 1 preemption; 4 blocks, A and B
+/// each split in two: 2 × 2 = 4 words, 2 preemptions; 5 blocks, `ABABA` with
+/// B split in two ways: 2 words, 3; 6 blocks, `ABABAB`: 1 word, 4. Total
+/// 1 + 2 + 4 + 2 + 1 = 10 per first goroutine. So bounds 0, 1, 2, 3 allow
+/// 2, 6, 14 and 18 schedules, and 4 or none all 20.
+#[test]
+fn two_goroutines_of_two_racy_increments_have_20_schedules() {
+    let p = racers(2, 2);
+    assert_eq!(complete_count(None, &p), 20);
+    assert_eq!(complete_count(Some(0), &p), 2);
+    assert_eq!(complete_count(Some(1), &p), 6);
+    assert_eq!(complete_count(Some(2), &p), 14);
+    assert_eq!(complete_count(Some(3), &p), 18);
+    assert_eq!(complete_count(Some(4), &p), 20);
+}
+
+/// Three goroutines of one racy increment each: 2 steps each, so
+/// 6! / (2! 2! 2!) = 90 schedules.
+///
+/// Bound 0 (`m - 3 = 0`, each goroutine in one block): the 3! = 6 orders of
+/// the goroutines. Bound 1 adds the words of 4 blocks: one goroutine X (3
+/// ways) split into X' before X'', not adjacent, among the whole Y and Z:
+/// 4!/2 = 12 orders with X' first, of which 3! = 6 have them adjacent, so
+/// 6 per X, 18 in all: 6 + 18 = 24.
+#[test]
+fn three_goroutines_of_one_racy_increment_have_90_schedules() {
+    let p = racers(3, 1);
+    assert_eq!(complete_count(None, &p), 90);
+    assert_eq!(complete_count(Some(0), &p), 6);
+    assert_eq!(complete_count(Some(1), &p), 24);
+}
+
+/// Eight goroutines of twenty operations each: over 10^100 schedules. The
+/// search stops at its budget, says so, and does not hang.
+#[test]
+fn a_program_too_large_ends_incomplete_at_its_budget() {
+    let report = explore(exhaustive(None, 300), racers(8, 20));
+    assert_eq!(report.schedules_run(), 300);
+    let v = report.verdict().expect("a verdict");
+    assert!(!v.complete);
+    let why = v.stopped.as_deref().expect("a reason");
+    assert!(why.contains("budget of 300 schedules"), "{why}");
+    assert!(why.contains("untried choices left"), "{why}");
+    assert!(v.to_string().starts_with("incomplete: "), "{v}");
+    assert!(
+        report.to_string().contains("exhaustive search incomplete"),
+        "{report}"
+    );
+}
+
+/// A schedule cut by the step limit leaves the choices past it unexplored:
+/// the search says so rather than claiming completeness.
+#[test]
+fn a_schedule_at_the_step_limit_makes_the_search_incomplete() {
+    let config = exhaustive(None, 100).max_steps(50);
+    let report = explore(config, || async {
+        loop {
+            goro::yield_now().await;
+        }
+    });
+    let v = report.verdict().expect("a verdict");
+    assert!(!v.complete, "{v}");
+    let why = v.stopped.as_deref().expect("a reason");
+    assert!(why.contains("reached the step limit (50 steps)"), "{why}");
+}
+
+/// A program that runs differently each time (here, state kept across
+/// schedules) cannot have its schedules enumerated: the search says so.
+#[test]
+fn a_program_that_is_not_deterministic_ends_incomplete() {
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let report = explore(exhaustive(None, 1_000), || {
+        let n = 2 + RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 2;
+        async move {
+            let x = Arc::new(goro::Shared::new(0u32));
+            for _ in 0..n {
+                goro::go!(incrementer(x.clone(), 1));
+            }
+        }
+    });
+    let v = report.verdict().expect("a verdict");
+    assert!(!v.complete, "{v}");
+    let why = v.stopped.as_deref().expect("a reason");
+    assert!(why.contains("outside goro's control"), "{why}");
+}
+
+/// A bounded search also stops at its budget: the bound shrinks the tree,
+/// not always enough.
+#[test]
+fn a_preemption_bound_still_ends_incomplete_when_the_tree_is_too_large() {
+    let report = explore(exhaustive(Some(2), 200), racers(8, 20));
+    let v = report.verdict().expect("a verdict");
+    assert!(!v.complete, "{v}");
+    assert!(v.pruned > 0, "{v}");
+}
+
+/// Main reads a flag that a goroutine sets, under a lock: no race, but main
+/// panics only in the schedules where the goroutine's lock comes first.
+async fn late_flag() {
+    let flag = Arc::new(goro::sync::Mutex::new(false));
+    let f = flag.clone();
+    goro::go!(async move {
+        *f.lock().await = true;
+    });
+    goro::yield_now().await;
+    if *flag.lock().await {
+        panic!("the flag was set before main looked");
+    }
+}
+
+#[test]
+fn a_finding_of_some_schedules_is_found_and_replays_from_its_schedule() {
+    let report = explore(exhaustive(None, 1_000), late_flag);
+    assert!(report.verdict().expect("a verdict").complete);
+    let found: Vec<_> = report
+        .findings()
+        .iter()
+        .filter(|f| f.kind == FindingKind::Panic)
+        .collect();
+    assert_eq!(found.len(), 1, "{report}");
+    let note = found[0]
+        .notes
+        .iter()
+        .find(|n| n.contains("exhaustive search"))
+        .expect("a replay note");
+    let schedule = note
+        .split("GORO_REPLAY=")
+        .nth(1)
+        .and_then(|s| s.split('`').next())
+        .expect("a schedule in the note");
+    let replayed = explore(
+        Config::default()
+            .env(false)
+            .replay(schedule)
+            .expect("the note's schedule parses"),
+        late_flag,
+    );
+    assert!(replayed.has(FindingKind::Panic), "{schedule}: {replayed}");
+    // Unshrunk (shrinking is off here), the finding still names its
+    // schedule where a shrunk one would.
+    let shrink = found[0].shrink.as_ref().expect("the schedule as found");
+    assert_eq!(shrink.schedule, schedule);
+    assert_eq!(shrink.replays, 0);
+    // The schedule with no choice (main runs on) does not panic.
+    let quiet = explore(
+        Config::default().env(false).replay("_").expect("parses"),
+        late_flag,
+    );
+    assert!(!quiet.has(FindingKind::Panic), "{quiet}");
+}
+
+#[test]
+fn shrinking_gives_exhaustive_findings_a_replayable_schedule() {
+    let config = exhaustive(None, 1_000).shrink(200);
+    let report = explore(config, late_flag);
+    let f = report
+        .findings()
+        .iter()
+        .find(|f| f.kind == FindingKind::Panic)
+        .expect("the panic");
+    let shrunk = f.shrink.as_ref().expect("shrunk");
+    let replayed = explore(
+        Config::default()
+            .env(false)
+            .replay(&shrunk.schedule)
+            .expect("parses"),
+        late_flag,
+    );
+    assert!(replayed.has(FindingKind::Panic), "{replayed}");
+}
+
+#[test]
+fn the_sampling_strategies_have_no_verdict() {
+    for s in [
+        Strategy::Random,
+        Strategy::Portfolio,
+        Strategy::Pct { depth: 2 },
+    ] {
+        let report = explore(
+            Config::default().env(false).schedules(3).strategy(s),
+            late_flag,
+        );
+        assert!(report.verdict().is_none(), "{s}");
+    }
+}
