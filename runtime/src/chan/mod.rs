@@ -41,6 +41,7 @@ use std::task::{Context, Poll};
 pub use err::{TryRecvError, TrySendError};
 pub use nil::{nil_recv, nil_send, Nil};
 
+use crate::rt::asleep::Waiting;
 use crate::rt::chan::{handle_ref, Channel, Park, ParkSend, TryRecv, TrySend};
 use crate::rt::detect;
 use crate::rt::panic::panic_at;
@@ -617,7 +618,7 @@ impl<T> Future for SendFuture<'_, T> {
             return match w.poll_outcome(cx.waker()) {
                 None => {
                     // Still parked, on the same operation.
-                    detect::block_on(this.loc, cx.waker(), || {
+                    detect::block_on(this.loc, Waiting::Send, cx.waker(), || {
                         this.chan.blocked_on(true, this.handle, w)
                     });
                     Poll::Pending
@@ -650,7 +651,7 @@ impl<T> Future for SendFuture<'_, T> {
             ParkSend::Closed(_) => this.chan.send_on_closed(this.loc),
             ParkSend::Ready(_) => unreachable!("committing park never returns Ready"),
             ParkSend::Parked(id) => {
-                detect::block_on(this.loc, cx.waker(), || {
+                detect::block_on(this.loc, Waiting::Send, cx.waker(), || {
                     this.chan.blocked_on(true, this.handle, &w)
                 });
                 this.parked = Some((w, id));
@@ -745,7 +746,9 @@ fn poll_recv<T>(
             // Registers this poll's waker: a wake-up consumes the last one.
             if w.poll_notified(cx.waker()) == 0 {
                 // Still parked, on the same operation.
-                detect::block_on(site, cx.waker(), || chan.blocked_on(false, handle, &w));
+                detect::block_on(site, Waiting::Recv, cx.waker(), || {
+                    chan.blocked_on(false, handle, &w)
+                });
                 state.parked = Some((w, id));
                 return Poll::Pending;
             }
@@ -767,7 +770,9 @@ fn poll_recv<T>(
             // Loop once more to register the waker and catch a notification
             // that raced with parking.
             Park::Parked(id) => {
-                detect::block_on(site, cx.waker(), || chan.blocked_on(false, handle, &w));
+                detect::block_on(site, Waiting::Recv, cx.waker(), || {
+                    chan.blocked_on(false, handle, &w)
+                });
                 state.parked = Some((w, id));
             }
         }

@@ -208,11 +208,15 @@ impl<'a, T: ?Sized> Future for CondWaitFuture<'_, 'a, T> {
                 State::Waiting(ticket) => {
                     if this.cond.list.poll_wait(*ticket, cx).is_pending() {
                         let obj = crate::rt::detect::obj_at(this.cond);
-                        crate::rt::detect::block(this.loc, || {
-                            crate::rt::block::BlockInfo::Fixed(goro_analyzer::event::Wait::Cond {
-                                obj,
-                            })
-                        });
+                        crate::rt::detect::block(
+                            this.loc,
+                            crate::rt::asleep::Waiting::Cond,
+                            || {
+                                crate::rt::block::BlockInfo::Fixed(
+                                    goro_analyzer::event::Wait::Cond { obj },
+                                )
+                            },
+                        );
                         return Poll::Pending;
                     }
                     this.state = State::Locking(this.mutex.lock_at(this.loc));

@@ -287,7 +287,9 @@ impl<'a, T: ?Sized> Future for LockFuture<'a, T> {
             Poll::Ready(()) => Poll::Ready(m.guard(this.loc)),
             Poll::Pending => {
                 let obj = detect::obj_at(m);
-                detect::block(this.loc, || BlockInfo::Fixed(Wait::Lock { obj }));
+                detect::block(this.loc, crate::rt::asleep::Waiting::Lock, || {
+                    BlockInfo::Fixed(Wait::Lock { obj })
+                });
                 if detect::active() && !std::mem::replace(&mut this.waited, true) {
                     detect::lock_wait(obj, this.loc);
                 }

@@ -9,6 +9,7 @@ use std::task::{Context, Poll};
 
 use goro_analyzer::event::Wait;
 
+use crate::rt::asleep::Waiting;
 use crate::rt::block::BlockInfo;
 use crate::rt::detect;
 use crate::rt::semaphore::{Parked, Semaphore, MAX_PERMITS};
@@ -310,7 +311,12 @@ impl<'a, T: ?Sized> Acquire<'a, T> {
         let r = self.lock.sem.poll_acquire(self.n, &mut self.parked, cx);
         if r.is_pending() {
             let obj = detect::obj_at(self.lock);
-            detect::block(self.loc, || BlockInfo::Fixed(Wait::Lock { obj }));
+            let what = if self.n == 1 {
+                Waiting::ReadLock
+            } else {
+                Waiting::WriteLock
+            };
+            detect::block(self.loc, what, || BlockInfo::Fixed(Wait::Lock { obj }));
             if detect::active() && !std::mem::replace(&mut self.waited, true) {
                 detect::lock_wait(obj, self.loc);
             }

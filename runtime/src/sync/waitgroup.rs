@@ -226,7 +226,7 @@ impl Future for WaitFuture<'_> {
             // The counter is read when the schedule ends: `done()` calls
             // made after this wait parked count, and the report says how
             // many are still missing.
-            detect::block(this.loc, || {
+            detect::block(this.loc, crate::rt::asleep::Waiting::WaitGroup, || {
                 let (wg, state) = (detect::obj_at(&**this.wg), this.wg.clone());
                 BlockInfo::Lazy(Box::new(move || Wait::WaitGroup {
                     wg,
