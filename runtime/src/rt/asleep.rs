@@ -288,6 +288,29 @@ pub(crate) struct Sleeper {
     at: AtomicPtr<Location<'static>>,
 }
 
+impl Sleeper {
+    /// Moves the goroutine to state `to` (not `ASLEEP`), counting it awake
+    /// before it leaves `ASLEEP` (see the module docs).
+    fn leave(&self, to: u8) {
+        let word = &census_of(&self.run).word;
+        let mut s = self.state.load(SeqCst);
+        loop {
+            if s == ASLEEP {
+                word.fetch_sub(ASLEEP_ONE, SeqCst);
+            }
+            match self.state.compare_exchange(s, to, SeqCst, SeqCst) {
+                Ok(_) => return,
+                Err(now) => {
+                    if s == ASLEEP {
+                        word.fetch_add(ASLEEP_ONE, SeqCst);
+                    }
+                    s = now;
+                }
+            }
+        }
+    }
+}
+
 impl Wake for Sleeper {
     fn wake(self: Arc<Self>) {
         self.wake_by_ref();
@@ -380,7 +403,9 @@ impl Tracker {
     #[inline]
     pub(crate) fn begin(&self, executor: &Waker) -> &Waker {
         self.sleeper.inner.register(executor);
-        self.sleeper.state.store(POLLING, SeqCst);
+        // Usually after a wake (awake); an executor may also poll a
+        // goroutine nobody woke, which must stop counting as asleep first.
+        self.sleeper.leave(POLLING);
         take_note();
         &self.waker
     }
@@ -416,24 +441,7 @@ impl Drop for Tracker {
     fn drop(&mut self) {
         let s = &*self.sleeper;
         let census = census_of(&s.run);
-        let mut st = s.state.load(SeqCst);
-        loop {
-            if st == ASLEEP {
-                census.word.fetch_sub(ASLEEP_ONE, SeqCst);
-                match s.state.compare_exchange(ASLEEP, DEAD, SeqCst, SeqCst) {
-                    Ok(_) => break,
-                    Err(now) => {
-                        census.word.fetch_add(ASLEEP_ONE, SeqCst);
-                        st = now;
-                    }
-                }
-            } else {
-                match s.state.compare_exchange(st, DEAD, SeqCst, SeqCst) {
-                    Ok(_) => break,
-                    Err(now) => st = now,
-                }
-            }
-        }
+        s.leave(DEAD);
         let (shard, index) = self.slot;
         let mut sh = census.shards[shard].lock();
         sh.slots[index] = None;
