@@ -188,11 +188,17 @@ impl Census {
 }
 
 /// Checks the census word `w` just produced by an update of `run`'s census.
+#[inline]
 fn check(run: &RunState, w: u64) {
     let (busy, asleep) = (w >> 32, w & 0xffff_ffff);
-    if busy != asleep || busy == 0 {
-        return;
+    if busy == asleep && busy != 0 {
+        deadlock(run);
     }
+}
+
+/// Every goroutine is asleep: the crash, once.
+#[cold]
+fn deadlock(run: &RunState) {
     let Some(census) = run.census() else { return };
     if census.over.swap(true, SeqCst) {
         return;
