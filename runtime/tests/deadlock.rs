@@ -207,6 +207,23 @@ fn a_program_sleeping_is_not_deadlocked() {
 }
 
 #[test]
+fn a_goro_wait_beside_a_foreign_one_is_not_asleep() {
+    let out = guarded(|| {
+        goro::run(async {
+            let never = goro::chan::<u8>(0);
+            goro::go!("stuck", clone(never), async move { never.recv().await });
+            // One poll parks on a goro channel and on a tokio timer: the
+            // timer holds the goroutine's waker too, so it is not asleep.
+            tokio::select! {
+                _ = never.recv() => "value",
+                _ = tokio::time::sleep(Duration::from_millis(20)) => "timeout",
+            }
+        })
+    });
+    assert_eq!(out.expect("false deadlock crash"), "timeout");
+}
+
+#[test]
 fn a_program_waiting_on_tokio_io_is_not_deadlocked() {
     let out = guarded(|| {
         goro::run(async {
