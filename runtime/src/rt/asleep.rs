@@ -39,6 +39,7 @@ use std::sync::Arc;
 use std::task::{Wake, Waker};
 
 use futures_util::task::AtomicWaker;
+use goro_analyzer::event::Gid;
 use parking_lot::Mutex;
 
 use super::goroutine::{Crash, RunState};
@@ -285,7 +286,7 @@ pub(crate) struct Sleeper {
     /// The executor's waker, registered at each poll.
     inner: AtomicWaker,
     run: Arc<RunState>,
-    id: u64,
+    id: Gid,
     name: Option<Cow<'static, str>>,
     site: Site,
     /// The last goro wait: a `Waiting` and a `&'static Location`, written
@@ -368,7 +369,7 @@ impl Tracker {
     /// census (a `goro::run`, on the production executor).
     pub(crate) fn new(
         run: &Arc<RunState>,
-        id: u64,
+        id: Gid,
         name: Option<Cow<'static, str>>,
         site: Site,
     ) -> Option<Tracker> {
@@ -384,7 +385,7 @@ impl Tracker {
             at: AtomicPtr::new(ptr::null_mut()),
         });
         census.word.fetch_add(BUSY_ONE, SeqCst);
-        let shard = id as usize % SHARDS;
+        let shard = id.get() as usize % SHARDS;
         let mut sh = census.shards[shard].lock();
         let index = match sh.free.pop() {
             Some(i) => {

@@ -19,6 +19,8 @@ use std::task::{Context, Poll};
 use futures_util::task::AtomicWaker;
 use parking_lot::Mutex;
 
+use goro_analyzer::event::Gid;
+
 use super::asleep::{Census, Tracker};
 use super::panic::{self as rtpanic, payload_message};
 
@@ -73,8 +75,8 @@ impl RunState {
         }
     }
 
-    pub(crate) fn next_id(&self) -> u64 {
-        self.next_id.fetch_add(1, Ordering::Relaxed)
+    pub(crate) fn next_id(&self) -> Gid {
+        Gid::new(self.next_id.fetch_add(1, Ordering::Relaxed)).expect("goroutine ids start at 1")
     }
 
     pub(crate) fn live(&self) -> usize {
@@ -146,7 +148,7 @@ pub(crate) fn current_run() -> Arc<RunState> {
 pub(crate) struct Crash {
     /// `goroutine N [name] panicked at FILE:LINE: MESSAGE`.
     pub(crate) report: String,
-    pub(crate) gid: u64,
+    pub(crate) gid: Gid,
     pub(crate) message: String,
     pub(crate) file: &'static str,
     pub(crate) line: u32,
@@ -159,7 +161,8 @@ impl Crash {
         Crash {
             message: report.clone(),
             report,
-            gid: 0,
+            // No goroutine panicked: the program's crash, reported as main's.
+            gid: Gid::MAIN,
             file: "<deadlock>",
             line: 0,
             column: 0,
@@ -168,7 +171,7 @@ impl Crash {
 
     /// Goroutine `id` (named `name`) panicked with `message` at `file:line:column`.
     fn new(
-        id: u64,
+        id: Gid,
         name: Option<&str>,
         (file, line, column): (&'static str, u32, u32),
         message: String,
@@ -251,7 +254,7 @@ impl<T> JoinSlot<T> {
     /// take and panics; a detached handle has nobody to tell.
     fn complete_goexit(
         &self,
-        id: u64,
+        id: Gid,
         name: Option<&str>,
         at: &'static std::panic::Location<'static>,
     ) {
@@ -339,7 +342,7 @@ pin_project_lite::pin_project! {
     pub(crate) struct Goroutine<F: Future> {
         #[pin]
         fut: F,
-        id: u64,
+        id: Gid,
         name: Option<Cow<'static, str>>,
         sink: Option<Sink<F::Output>>,
         live: LiveGuard,
@@ -354,7 +357,7 @@ impl<F: Future> Goroutine<F> {
     #[track_caller]
     pub(crate) fn new(
         run: Arc<RunState>,
-        id: u64,
+        id: Gid,
         name: Option<Cow<'static, str>>,
         sink: Sink<F::Output>,
         fut: F,
@@ -392,7 +395,7 @@ where
 }
 
 /// Go's crash line for a goroutine panic, with its parts.
-pub(crate) fn crash(id: u64, name: Option<&str>, payload: &(dyn std::any::Any + Send)) -> Crash {
+pub(crate) fn crash(id: Gid, name: Option<&str>, payload: &(dyn std::any::Any + Send)) -> Crash {
     let (file, line, column, message) = match rtpanic::take_last() {
         Some(r) => (r.file, r.line, r.column, r.message),
         None => ("<unknown>", 0, 0, payload_message(payload)),
