@@ -176,6 +176,40 @@ fn a_waitgroup_never_done_crashes() {
     );
 }
 
+static JOIN: [AtomicU32; 2] = [const { AtomicU32::new(0) }; 2];
+
+#[test]
+fn a_join_of_a_stuck_goroutine_crashes() {
+    let msg = deadlock_report(|| {
+        goro::run(async {
+            let never = goro::chan::<u8>(0);
+            JOIN[0].store(line!() + 1, Ordering::Relaxed);
+            let h = goro::spawn(async move {
+                JOIN[1].store(line!() + 1, Ordering::Relaxed);
+                never.recv().await
+            });
+            h.await;
+        });
+    });
+    let [spawned, recv] = JOIN.each_ref().map(|l| l.load(Ordering::Relaxed));
+    assert!(
+        msg.contains(&format!("joining the goroutine started at {}", at(spawned))),
+        "{msg}"
+    );
+    let child = msg
+        .lines()
+        .find(|l| l.starts_with("goroutine 2,"))
+        .unwrap_or_else(|| panic!("no line for goroutine 2: {msg}"));
+    assert!(
+        child.contains(&format!("started at {}", at(spawned))),
+        "{child}"
+    );
+    assert!(
+        child.contains(&format!("receiving from a channel at {}", at(recv))),
+        "{child}"
+    );
+}
+
 #[test]
 fn a_program_waiting_for_a_timer_is_not_deadlocked() {
     let out = guarded(|| {
