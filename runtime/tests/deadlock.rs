@@ -338,3 +338,76 @@ fn a_long_chain_of_hand_offs_is_not_a_deadlock() {
         ROUNDS * (RING as u64 - 1)
     );
 }
+
+#[test]
+fn locks_and_conds_under_contention_are_not_a_deadlock() {
+    // Producers and consumers of a bounded queue guarded by a Mutex and two
+    // Conds, and readers and writers of a RwLock: goroutines sleep and
+    // wake on every primitive, often all but one at a time.
+    use goro::sync::{Cond, RwLock};
+    use std::collections::VecDeque;
+    const ITEMS: u64 = 1_000;
+    const CAP: usize = 2;
+    let out = guarded(|| {
+        goro::run(async {
+            let q = Arc::new((Mutex::new(VecDeque::new()), Cond::new(), Cond::new()));
+            let table = Arc::new(RwLock::new(0u64));
+            let wg = WaitGroup::new();
+            for _ in 0..3 {
+                wg.add(1);
+                goro::go!("producer", clone(q, wg, table), async move {
+                    let (mu, not_full, not_empty) = &*q;
+                    for i in 0..ITEMS {
+                        let mut g = mu.lock().await;
+                        while g.len() == CAP {
+                            g = not_full.wait(g).await;
+                        }
+                        g.push_back(i);
+                        not_empty.signal();
+                        drop(g);
+                        *table.write().await += 1;
+                    }
+                    wg.done();
+                });
+            }
+            let consumed = Arc::new(goro::sync::atomic::AtomicU64::new(0));
+            for _ in 0..2 {
+                wg.add(1);
+                goro::go!("consumer", clone(q, wg, table, consumed), async move {
+                    let (mu, not_full, not_empty) = &*q;
+                    loop {
+                        let mut g = mu.lock().await;
+                        while g.is_empty() {
+                            g = not_empty.wait(g).await;
+                        }
+                        let v = g.pop_front().unwrap();
+                        not_full.signal();
+                        drop(g);
+                        let _ = *table.read().await;
+                        if v == u64::MAX {
+                            break;
+                        }
+                        consumed.add(1);
+                    }
+                    wg.done();
+                });
+            }
+            // Stop the consumers once every item is in: one sentinel each.
+            while *table.read().await < 3 * ITEMS {
+                goro::yield_now().await;
+            }
+            for _ in 0..2 {
+                let (mu, not_full, not_empty) = &*q;
+                let mut g = mu.lock().await;
+                while g.len() == CAP {
+                    g = not_full.wait(g).await;
+                }
+                g.push_back(u64::MAX);
+                not_empty.broadcast();
+            }
+            wg.wait().await;
+            consumed.load()
+        })
+    });
+    assert_eq!(out.expect("false deadlock crash"), 3 * ITEMS);
+}
