@@ -224,8 +224,9 @@ fn report(census: &Census) -> String {
         let what = Waiting::from_u8(s.what.load(SeqCst));
         let at = s.at.load(SeqCst);
         match what {
-            // SAFETY: `at` only ever holds a `&'static Location` (see `Sleeper::at`).
             Some(w) if !at.is_null() => {
+                // SAFETY: `at` only ever holds a `&'static Location` (see
+                // `Sleeper::at`).
                 let at: Site = unsafe { &*at };
                 let _ = write!(out, "{} {}", w.text(), site(at));
             }
