@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, AtomicU8, Ordering::Rel
 use goro_analyzer::event::Addr;
 
 use crate::rt::detect;
+use crate::rt::ident::Ident;
 
 /// A plain variable shared between goroutines, as any Go variable is.
 ///
@@ -206,7 +207,7 @@ impl<T> Shared<T> {
         Shared {
             value: UnsafeCell::new(value),
             lock: parking_lot::Mutex::new(()),
-            id: Id { _byte: 0 },
+            id: Id(Ident::new()),
         }
     }
 
@@ -333,25 +334,25 @@ impl<T> Shared<T> {
     }
 }
 
-/// The identity of a `Shared` for the detector: its address while it is
-/// borrowed. A byte, not a zero-sized type, so that no two variables share
-/// one; dropping it makes the detector forget the address's history (the
-/// memory may be reused by another variable).
+/// The identity of a `Shared` for the detector: a location number drawn on
+/// its first detected access ([`Ident::location`]), not its address, so that
+/// a variable moved after use keeps its history and a new one at its old
+/// address starts clean. Dropping it makes the detector forget the history.
 #[derive(Default)]
-struct Id {
-    _byte: u8,
-}
+struct Id(Ident);
 
 impl Id {
     fn addr(&self) -> Addr {
-        Addr(self as *const Self as usize as u64)
+        self.0.location()
     }
 }
 
 impl Drop for Id {
     fn drop(&mut self) {
         if detect::active() {
-            detect::free(self.addr(), Location::caller());
+            if let Some(addr) = self.0.drawn_location() {
+                detect::free(addr, Location::caller());
+            }
         }
     }
 }
