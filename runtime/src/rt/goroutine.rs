@@ -85,11 +85,15 @@ impl RunState {
 
     /// Records an unjoined goroutine's panic; the first one wins, as in Go
     /// where the first panic ends the program.
-    pub(crate) fn report_panic(&self, crash: Crash) {
+    pub(crate) fn report_panic(&self, mut crash: Crash) {
         let mut p = self.panic.lock();
         if self.main_returned.load(Ordering::Relaxed) {
+            // The program is over: the goroutine is dropped, silently.
             return;
         }
+        // Nothing caught it: Go prints it now (under the lock, so that a
+        // panic racing with main's return is printed only if it is fatal).
+        rtpanic::print_fatal(crash.stderr.take());
         if p.is_none() {
             *p = Some(crash);
         }
@@ -153,6 +157,9 @@ pub(crate) struct Crash {
     pub(crate) file: &'static str,
     pub(crate) line: u32,
     pub(crate) column: u32,
+    /// What the panic hook would have printed when it was raised, printed
+    /// once the panic is known to be fatal (see `rt::panic`).
+    pub(crate) stderr: Option<String>,
 }
 
 impl Crash {
@@ -166,6 +173,8 @@ impl Crash {
             file: "<deadlock>",
             line: 0,
             column: 0,
+            // Nothing was held back: `run`'s panic carries the whole report.
+            stderr: None,
         }
     }
 
@@ -187,6 +196,7 @@ impl Crash {
             file,
             line,
             column,
+            stderr: None,
         }
     }
 }
@@ -411,13 +421,20 @@ impl<F: Future> Future for Goroutine<F> {
         let fut = this.fut;
         // A record left by a panic caught inside an earlier poll is stale.
         rtpanic::take_last();
-        let r = match this.tracker {
+        let (r, raised) = rtpanic::poll_goroutine(|| match this.tracker {
             Some(t) => {
                 let mut cx = Context::from_waker(t.begin(cx.waker()));
                 catch_unwind(AssertUnwindSafe(|| fut.poll(&mut cx)))
             }
             None => catch_unwind(AssertUnwindSafe(|| fut.poll(cx))),
-        };
+        });
+        if r.is_ok() && raised {
+            // A panic was raised in this poll and it returned normally: the
+            // goroutine caught it (`catch_unwind`), Go's `recover()`, and
+            // nothing is printed.
+            rtpanic::take_deferred();
+            super::detect::recovered(Some(*this.id), rtpanic::last_loc());
+        }
         let r = match r {
             Ok(Poll::Pending) => {
                 if let Some(t) = this.tracker {
@@ -429,13 +446,16 @@ impl<F: Future> Future for Goroutine<F> {
             Err(payload) => {
                 if let Some(exit) = payload.downcast_ref::<rtpanic::Goexit>() {
                     // `goexit`: the unwind ran the drops; the goroutine ends,
-                    // quietly, with no output.
+                    // quietly, with no output (a panic caught before it is
+                    // not printed either).
+                    rtpanic::take_deferred();
                     if let Some(Sink::Join(slot)) = this.sink.take() {
                         slot.complete_goexit(*this.id, this.name.as_deref(), exit.0);
                     }
                     return Poll::Ready(());
                 }
-                let crash = crash(*this.id, this.name.as_deref(), &*payload);
+                let mut crash = crash(*this.id, this.name.as_deref(), &*payload);
+                crash.stderr = rtpanic::take_deferred();
                 Err(Panicked { payload, crash })
             }
         };
