@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Runs the workloads of bench/WORKLOADS.md under goro (production and
-# detect) and under Go (plain and -race), and prints one table of medians
-# measured in this run.
+# detect), under Go (plain and -race) and, for the five that have one, their
+# tokio twins (goro-bench's tokio mode), and prints one table of medians
+# measured in this run: goro/Go and goro/tokio side by side.
 #
 # usage: bench/compare.sh [workload ...]      (default: all nine)
 #
 # environment:
 #   SCALE=0.1    multiply every default N (rounded, at least 1); default 1
-#   RUNS=3       runs per workload and mode; the table shows medians
+#   RUNS=5       runs per workload and mode; the table shows medians
 #   KEEP_LOGS=1  keep the per-run stdout/stderr/time logs and say where
 #   RUN_TIMEOUT=300  seconds one run may take; a run that times out shows as
 #                TIMEOUT and its workload/mode is not run again
@@ -30,7 +31,7 @@ declare -A DEFAULT_N=(
 )
 
 SCALE=${SCALE:-1}
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
 RUN_TIMEOUT=${RUN_TIMEOUT:-300}
 
 die() { echo "compare.sh: $*" >&2; exit 1; }
@@ -93,10 +94,12 @@ fi
 
 # goro's detect mode joins the table when goro-bench accepts it (goro-bench
 # exits non-zero, printing no numbers, when it cannot run a detecting schedule).
-modes=(production go go-race)
+# The workloads with a tokio twin (goro-bench's `tokio` mode).
+declare -A TOKIO_TWIN=([spawn]=1 [spawn_park]=1 [pingpong]=1 [buffered]=1 [mutex]=1)
+modes=(production tokio go go-race)
 detect_note=""
 if "$goro_bin" pingpong 1 detect >/dev/null 2>"$logs/detect-probe.err"; then
-  modes=(production detect go go-race)
+  modes=(production detect tokio go go-race)
 else
   detect_note="goro detect: skipped, goro-bench cannot run it: $(head -n 1 "$logs/detect-probe.err")"
 fi
@@ -113,7 +116,7 @@ run_one() {
   local base=$logs/$w.$mode.$rep
   local cmd rc=0 ok_rc=0
   case $mode in
-    production | detect) cmd=("$goro_bin" "$w" "$n" "$mode") ;;
+    production | detect | tokio) cmd=("$goro_bin" "$w" "$n" "$mode") ;;
     go) cmd=("$go_bin" -w "$w" -n "$n") ;;
     go-race)
       cmd=("$go_race_bin" -w "$w" -n "$n")
@@ -164,6 +167,7 @@ for ((rep = 1; rep <= RUNS; rep++)); do
   for w in "${selected[@]}"; do
     n=$(scaled_n "$w")
     for mode in "${modes[@]}"; do
+      [[ $mode != tokio || -n ${TOKIO_TWIN[$w]+x} ]] || continue
       [[ -n ${timed_out["$w $mode"]+x} ]] || run_one "$w" "$mode" "$rep" "$n"
     done
   done
@@ -172,7 +176,7 @@ done
 # --- table --------------------------------------------------------------------
 cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 echo
-echo "goro vs Go, $(date -u '+%Y-%m-%d %H:%M UTC'), nproc=$(nproc), CPU: ${cpu:-unknown}"
+echo "goro vs Go and tokio, $(date -u '+%Y-%m-%d %H:%M UTC'), nproc=$(nproc), CPU: ${cpu:-unknown}"
 echo "$(go version | awk '{ print $3 }'), $(rustc --version 2>/dev/null | awk '{ print $1, $2 }'), SCALE=$SCALE, medians of $RUNS runs"
 echo "load average (1/5/15 min) at start: $load_start; at end: $(awk '{ print $1, $2, $3 }' /proc/loadavg)"
 echo
@@ -226,17 +230,18 @@ awk -v detect="$([[ ${modes[1]} == detect ]] && echo 1 || echo 0)" -v limit="$RU
     return (a ~ /^[0-9.]+\*?$/ && b ~ /^[0-9.]+\*?$/ && b + 0 > 0) ? sprintf("%.2f", a / b) : "-"
   }
   END {
-    fmt = "%-13s %10s %11s %9s %8s %11s %11s %11s %12s %9s %9s %10s %11s %11s\n"
-    printf fmt, "workload", "N", "goro ns/op", "Go ns/op", "goro/Go", "goro RSS MB", \
-      "Go RSS MB", "race ns/op", "detect ns/op", "det/prod", "race/go", "det RSS MB", \
-      "goro B/park", "Go B/park"
+    fmt = "%-13s %10s %11s %9s %8s %12s %11s %11s %11s %11s %12s %9s %9s %10s %11s %11s %12s\n"
+    printf fmt, "workload", "N", "goro ns/op", "Go ns/op", "goro/Go", "tokio ns/op", \
+      "goro/tokio", "goro RSS MB", "Go RSS MB", "race ns/op", "detect ns/op", "det/prod", \
+      "race/go", "det RSS MB", "goro B/park", "Go B/park", "tokio B/park"
     for (i = 1; i <= nw; i++) {
       w = order[i]
-      g = ns(w, "production"); o = ns(w, "go")
+      g = ns(w, "production"); o = ns(w, "go"); t = ns(w, "tokio")
       r = ns(w, "go-race"); d = detect ? ns(w, "detect") : "skipped"
-      printf fmt, w, size[w], g, o, div(g, o), mib(w, "production"), mib(w, "go"), \
-        r, d, div(d, g), div(r, o), (detect ? mib(w, "detect") : "-"), \
-        per_goroutine(w, "production", size[w]), per_goroutine(w, "go", size[w])
+      printf fmt, w, size[w], g, o, div(g, o), t, div(g, t), mib(w, "production"), \
+        mib(w, "go"), r, d, div(d, g), div(r, o), (detect ? mib(w, "detect") : "-"), \
+        per_goroutine(w, "production", size[w]), per_goroutine(w, "go", size[w]), \
+        per_goroutine(w, "tokio", size[w])
     }
   }
 ' "$logs/results" "$logs/order"
@@ -244,6 +249,8 @@ awk -v detect="$([[ ${modes[1]} == detect ]] && echo 1 || echo 0)" -v limit="$RU
 echo
 echo "RSS: peak resident set (/usr/bin/time -v), median; B/park: spawn_park peak RSS / N."
 echo "race ns/op: the Go twin built with -race (GORACE=halt_on_error=0)."
+echo "tokio ns/op: the workload's tokio twin (goro-bench <workload> <N> tokio; n/a: no twin)."
+echo "goro/tokio: goro production over tokio (the target: <= 1.00)."
 echo "det/prod: goro's detect over production; race/go: Go's -race over plain (the detector's bar: det/prod <= race/go)."
 if grep -q ' TIMEOUT ' "$results"; then
   echo "timed out (>${RUN_TIMEOUT}s, RUN_TIMEOUT): $(awk '$4 == "TIMEOUT" { printf "%s%s %s", sep, $1, $2; sep = ", " }' "$results")"

@@ -3,7 +3,7 @@
 //! Go twin in `bench/go/`.
 //!
 //! ```text
-//! goro-bench <workload> <N> <production|detect>
+//! goro-bench <workload> <N> <production|detect|tokio>
 //! workload=pingpong n=1000000 mode=production wall_s=0.123456 ns_per_op=123.46
 //! ```
 //!
@@ -18,8 +18,11 @@
 //! `production` runs the workload inside `goro::run` (one worker per core).
 //! `detect` runs it as one schedule of goro's deterministic detecting
 //! scheduler (`goro::race::explore`, seed 0, no step limit) and prints the
-//! detector's findings, if any, on stderr.
+//! detector's findings, if any, on stderr. `tokio` runs the workload's
+//! tokio twin (`pingpong`, `buffered`, `spawn`, `spawn_park`, `mutex`; see
+//! `tokio_twins`), and exits 2 for a workload without one.
 
+mod tokio_twins;
 mod workloads;
 
 use std::cell::RefCell;
@@ -37,6 +40,8 @@ enum Mode {
     /// Under goro's deterministic detecting scheduler (one thread, one
     /// schedule).
     Detect,
+    /// The workload's tokio twin, on a tokio multi-thread runtime.
+    Tokio,
 }
 
 impl Mode {
@@ -45,6 +50,7 @@ impl Mode {
         match self {
             Mode::Production => "production",
             Mode::Detect => "detect",
+            Mode::Tokio => "tokio",
         }
     }
 
@@ -52,6 +58,7 @@ impl Mode {
         match s {
             "production" => Some(Mode::Production),
             "detect" => Some(Mode::Detect),
+            "tokio" => Some(Mode::Tokio),
             _ => None,
         }
     }
@@ -68,12 +75,13 @@ struct Args {
 /// The usage text, listing every workload with its default N.
 fn usage() -> String {
     let mut s = String::from(
-        "usage: goro-bench <workload> <N> <production|detect>\n\
+        "usage: goro-bench <workload> <N> <production|detect|tokio>\n\
          \n\
          Runs one workload of bench/WORKLOADS.md and prints one line:\n\
          workload=<name> n=<N> mode=<mode> wall_s=<seconds> ns_per_op=<ns>\n\
          (instrument, goro's own, adds plain_ns_per_op, overhead_ns_per_op and\n\
          the same three for a call with raw-pointer accesses: raw_*)\n\
+         tokio: the tokio twin of spawn, spawn_park, pingpong, buffered, mutex\n\
          \n\
          workloads (default N):\n",
     );
@@ -107,7 +115,14 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
         .filter(|&n| n >= 1 && isize::try_from(n).is_ok())
         .ok_or_else(|| format!("N must be a positive integer, got `{n}`"))?;
     let mode = Mode::parse(mode)
-        .ok_or_else(|| format!("mode must be `production` or `detect`, got `{mode}`"))?;
+        .ok_or_else(|| format!("mode must be `production`, `detect` or `tokio`, got `{mode}`"))?;
+    if mode == Mode::Tokio && !tokio_twins::WORKLOADS.contains(&workload) {
+        return Err(format!(
+            "`{}` has no tokio twin (tokio mode runs: {})",
+            workload.name(),
+            tokio_twins::WORKLOADS.map(|w| w.name()).join(", ")
+        ));
+    }
     Ok(Args { workload, n, mode })
 }
 
@@ -160,6 +175,10 @@ fn main() -> ExitCode {
             let extra = workload.run(n).await;
             (start.elapsed(), extra)
         }),
+        Mode::Tokio => (
+            tokio_twins::run(workload, n).expect("checked by parse_args"),
+            None,
+        ),
         Mode::Detect => match run_detected(workload, n) {
             Ok(wall) => wall,
             Err(e) => {
@@ -242,6 +261,8 @@ mod tests {
         assert!(args(&["spawn", "-3", "production"]).is_err());
         assert!(args(&["spawn", "10", "fast"]).is_err());
         assert!(args(&["spawn", "10", "production", "extra"]).is_err());
+        assert!(args(&["select", "10", "tokio"]).is_err());
+        assert_eq!(args(&["mutex", "10", "tokio"]).unwrap().mode, Mode::Tokio);
     }
 
     #[test]

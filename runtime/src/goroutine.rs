@@ -10,6 +10,7 @@ use std::task::{Context, Poll};
 
 use std::panic::Location;
 
+use crate::rt::asleep::Waiting;
 use crate::rt::detect;
 use crate::rt::goroutine::{self as g, Goroutine, JoinSlot, Sink};
 
@@ -42,6 +43,14 @@ use crate::rt::goroutine::{self as g, Goroutine, JoinSlot, Sink};
 /// - If a goroutine that nobody joins panics: the main goroutine is stopped
 ///   and `run` panics with `goroutine N [name] panicked at FILE:LINE: MESSAGE`.
 /// - If the main goroutine itself panics (its panic propagates unchanged).
+/// - If every goroutine is asleep on a goro primitive (a channel, a
+///   `select!` without a timer, a lock, a `WaitGroup`, a `Cond`, a join) and
+///   no timer is pending: nothing can wake them, and `run` panics with Go's
+///   `all goroutines are asleep - deadlock!` followed by one line per
+///   goroutine (id, name, where it was started, what it waits on and
+///   where). A goroutine waiting on anything else (tokio I/O, a sleep) is
+///   not asleep. A goroutine's panic after main returned does not fail
+///   `run`: the program was over.
 ///
 /// # Examples
 ///
@@ -72,7 +81,7 @@ where
         );
     }
     crate::rt::panic::install_hook();
-    let state = g::RunState::new();
+    let state = g::RunState::program();
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     let for_workers = state.clone();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -100,7 +109,7 @@ where
     // polled on this (non-worker) thread would need a cross-thread unpark for
     // every wake-up, 60x slower on a channel ping-pong.
     let main_id = state.next_id();
-    let slot = JoinSlot::new(state.clone());
+    let slot = JoinSlot::main(state.clone());
     rt.spawn(Goroutine::new(
         state.clone(),
         main_id,
@@ -325,7 +334,7 @@ impl<T> Future for JoinHandle<T> {
         match this.slot.poll_join(cx) {
             Poll::Pending => {
                 let g = this.id;
-                detect::block_on(this.site, cx.waker(), || {
+                detect::block_on(this.site, Waiting::Join, cx.waker(), || {
                     crate::rt::block::BlockInfo::Fixed(goro_analyzer::event::Wait::Join { g })
                 });
                 Poll::Pending

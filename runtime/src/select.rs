@@ -33,6 +33,7 @@ use std::task::{Context, Poll};
 use crate::chan::{RecvHandle, SendHandle, SEND_ON_CLOSED};
 use goro_analyzer::event::Wait;
 
+use crate::rt::asleep::Waiting;
 use crate::rt::block::{BlockInfo, ChanWait};
 use crate::rt::chan::{Channel, Park, ParkSend, TryRecv, TrySend};
 use crate::rt::detect;
@@ -360,7 +361,9 @@ impl Future for __Select<'_> {
         if let Some(w) = this.waiter.take() {
             if w.poll_outcome(cx.waker()).is_none() && !w.poll_is_notified(cx.waker()) {
                 // Still parked, on the same cases.
-                detect::block_on(this.site, cx.waker(), || this.blocked_on(&w));
+                detect::block_on(this.site, Waiting::Select, cx.waker(), || {
+                    this.blocked_on(&w)
+                });
                 this.waiter = Some(w);
                 return Poll::Pending;
             }
@@ -397,7 +400,9 @@ impl Future for __Select<'_> {
             }
             if n == 0 {
                 // `select {}`: blocks forever, as in Go.
-                detect::block_on(this.site, cx.waker(), || BlockInfo::Fixed(Wait::Forever));
+                detect::block_on(this.site, Waiting::SelectForever, cx.waker(), || {
+                    BlockInfo::Fixed(Wait::Forever)
+                });
                 return Poll::Pending;
             }
             // Parked in the poll order: a partner that arrives later takes
@@ -408,7 +413,9 @@ impl Future for __Select<'_> {
                 .iter()
                 .all(|&i| this.cases[i as usize].register(&w, i as usize))
             {
-                detect::block_on(this.site, cx.waker(), || this.blocked_on(&w));
+                detect::block_on(this.site, Waiting::Select, cx.waker(), || {
+                    this.blocked_on(&w)
+                });
                 this.waiter = Some(w);
                 return Poll::Pending;
             }

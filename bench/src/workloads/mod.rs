@@ -132,6 +132,10 @@ impl Workload {
     }
 }
 
+pub(crate) use buffered::triangle;
+/// The goroutine count of `mutex`.
+pub(crate) use mutex::GOROUTINES as MUTEX_GOROUTINES;
+
 /// How many of `n` operations goroutine `i` of `k` performs: `n / k`, plus
 /// one for the first `n % k` goroutines, so that the total is exactly `n`.
 /// The Go twin's `share` computes the same split.

@@ -41,6 +41,7 @@ use std::task::{Context, Poll};
 pub use err::{TryRecvError, TrySendError};
 pub use nil::{nil_recv, nil_send, Nil};
 
+use crate::rt::asleep::Waiting;
 use crate::rt::chan::{handle_ref, Channel, Park, ParkSend, TryRecv, TrySend};
 use crate::rt::detect;
 use crate::rt::panic::panic_at;
@@ -620,7 +621,7 @@ impl<T> Future for SendFuture<'_, T> {
             return match w.poll_outcome(cx.waker()) {
                 None => {
                     // Still parked, on the same operation.
-                    detect::block_on(this.loc, cx.waker(), || {
+                    detect::block_on(this.loc, Waiting::Send, cx.waker(), || {
                         this.chan.blocked_on(true, this.handle, w)
                     });
                     Poll::Pending
@@ -653,7 +654,7 @@ impl<T> Future for SendFuture<'_, T> {
             ParkSend::Closed(_) => this.chan.send_on_closed(this.loc),
             ParkSend::Ready(_) => unreachable!("committing park never returns Ready"),
             ParkSend::Parked(id) => {
-                detect::block_on(this.loc, cx.waker(), || {
+                detect::block_on(this.loc, Waiting::Send, cx.waker(), || {
                     this.chan.blocked_on(true, this.handle, &w)
                 });
                 this.parked = Some((w, id));
@@ -748,7 +749,9 @@ fn poll_recv<T>(
             // Registers this poll's waker: a wake-up consumes the last one.
             if w.poll_notified(cx.waker()) == 0 {
                 // Still parked, on the same operation.
-                detect::block_on(site, cx.waker(), || chan.blocked_on(false, handle, &w));
+                detect::block_on(site, Waiting::Recv, cx.waker(), || {
+                    chan.blocked_on(false, handle, &w)
+                });
                 state.parked = Some((w, id));
                 return Poll::Pending;
             }
@@ -770,7 +773,9 @@ fn poll_recv<T>(
             // Loop once more to register the waker and catch a notification
             // that raced with parking.
             Park::Parked(id) => {
-                detect::block_on(site, cx.waker(), || chan.blocked_on(false, handle, &w));
+                detect::block_on(site, Waiting::Recv, cx.waker(), || {
+                    chan.blocked_on(false, handle, &w)
+                });
                 state.parked = Some((w, id));
             }
         }

@@ -9,6 +9,7 @@ use std::task::{Context, Poll};
 
 use goro_analyzer::event::Wait;
 
+use crate::rt::asleep::Waiting;
 use crate::rt::block::BlockInfo;
 use crate::rt::detect;
 
@@ -101,7 +102,9 @@ impl<O> Future for Nil<O> {
             return Poll::Pending;
         }
         // Parked on nothing: no waker is kept, so nothing can wake it.
-        detect::block_on(this.site, cx.waker(), || BlockInfo::Fixed(Wait::Forever));
+        detect::block_on(this.site, Waiting::Nil, cx.waker(), || {
+            BlockInfo::Fixed(Wait::Forever)
+        });
         Poll::Pending
     }
 }

@@ -23,6 +23,7 @@ use std::time::Duration;
 
 use tokio::time::MissedTickBehavior;
 
+use super::asleep::TimerPending;
 use super::detect;
 use std::fmt;
 use std::ops::{Add, AddAssign, Sub, SubAssign};
@@ -341,7 +342,7 @@ impl Future for Sleep {
             *this.registered = true;
             detect::wake_at(virtual_offset(*this.deadline), cx.waker().clone());
         }
-        detect::block(this.site, || {
+        detect::block(this.site, super::asleep::Waiting::Sleep, || {
             super::block::BlockInfo::Fixed(goro_analyzer::event::Wait::Sleep)
         });
         Poll::Pending
@@ -409,7 +410,10 @@ impl Timer {
         // Made here, not in the task, so that a runtime without a time driver
         // panics at the caller.
         let sleep = tokio::time::sleep_until(to_tokio(deadline));
+        // Pending until it has fired (after its wake) or is stopped.
+        let pending = TimerPending::new();
         let task = rt.spawn(async move {
+            let _pending = pending;
             sleep.await;
             f();
         });
@@ -439,7 +443,9 @@ impl Timer {
         let rt = runtime("a ticker");
         let mut ticks = tokio::time::interval_at(to_tokio(first), period);
         ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        let pending = TimerPending::new();
         let task = rt.spawn(async move {
+            let _pending = pending;
             loop {
                 ticks.tick().await;
                 if !f() {

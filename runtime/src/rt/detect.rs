@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use goro_analyzer::event::{Addr, Gid, Loc, ObjId, Op};
 
+use super::asleep::{self, Waiting};
 use super::block::BlockInfo;
 pub(crate) use super::sched::active;
 use super::sched::{self, BoxFuture};
@@ -399,12 +400,15 @@ pub(crate) fn parked() {
     }
 }
 
-/// The running goroutine parks on `info` at `site` (it also counts as
-/// [`parked`]). `info` is built only under the detector.
+/// The running goroutine parks on `info` at `site`, waiting for `what` (it
+/// also counts as [`parked`]). `info` is built only under the detector; in
+/// production the park is noted for Go's deadlock crash (`rt::asleep`).
 #[inline]
-pub(crate) fn block(site: Site, info: impl FnOnce() -> BlockInfo) {
+pub(crate) fn block(site: Site, what: Waiting, info: impl FnOnce() -> BlockInfo) {
     if active() {
         sched::note_block(info(), Loc::from_std(site));
+    } else {
+        asleep::note(what, site);
     }
 }
 
@@ -413,9 +417,11 @@ pub(crate) fn block(site: Site, info: impl FnOnce() -> BlockInfo) {
 /// scheduler prove, from who still holds the goroutine's waker, that it can
 /// never be woken.
 #[inline]
-pub(crate) fn block_on(site: Site, waker: &Waker, info: impl FnOnce() -> BlockInfo) {
+pub(crate) fn block_on(site: Site, what: Waiting, waker: &Waker, info: impl FnOnce() -> BlockInfo) {
     if active() {
         sched::note_block_on(info(), Loc::from_std(site), waker);
+    } else {
+        asleep::note(what, site);
     }
 }
 

@@ -12,7 +12,7 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
@@ -21,6 +21,7 @@ use parking_lot::Mutex;
 
 use goro_analyzer::event::Gid;
 
+use super::asleep::{Census, Tracker};
 use super::panic::{self as rtpanic, payload_message};
 
 /// One `goro::run` (or the process-wide fallback inside a foreign tokio
@@ -31,16 +32,47 @@ pub(crate) struct RunState {
     panic: Mutex<Option<Crash>>,
     /// Wakes the run's main loop when a goroutine panic is reported.
     watcher: AtomicWaker,
+    /// Main returned: the program is over and later panics are dropped
+    /// with their goroutines, as in Go. Changed under `panic`'s lock.
+    main_returned: AtomicBool,
+    /// Go's deadlock crash (a `goro::run`'s state only).
+    census: Option<Census>,
 }
 
 impl RunState {
     pub(crate) fn new() -> Arc<Self> {
+        Self::with_census(None)
+    }
+
+    /// The state of a `goro::run`: its goroutines are counted for Go's
+    /// deadlock crash.
+    pub(crate) fn program() -> Arc<Self> {
+        Self::with_census(Some(Census::new()))
+    }
+
+    fn with_census(census: Option<Census>) -> Arc<Self> {
         Arc::new(RunState {
             next_id: AtomicU64::new(1),
             live: AtomicUsize::new(0),
             panic: Mutex::new(None),
             watcher: AtomicWaker::new(),
+            main_returned: AtomicBool::new(false),
+            census,
         })
+    }
+
+    pub(crate) fn census(&self) -> Option<&Census> {
+        self.census.as_ref()
+    }
+
+    /// Main returned (or panicked): the program is over. A goroutine panic
+    /// reported before this still fails the run; one after it does not.
+    pub(crate) fn end_main(&self) {
+        let _p = self.panic.lock();
+        self.main_returned.store(true, Ordering::Relaxed);
+        if let Some(c) = &self.census {
+            c.end();
+        }
     }
 
     pub(crate) fn next_id(&self) -> Gid {
@@ -54,9 +86,14 @@ impl RunState {
     /// Records an unjoined goroutine's panic; the first one wins, as in Go
     /// where the first panic ends the program.
     pub(crate) fn report_panic(&self, mut crash: Crash) {
-        // Nothing caught it: Go prints it now.
-        rtpanic::print_fatal(crash.stderr.take());
         let mut p = self.panic.lock();
+        if self.main_returned.load(Ordering::Relaxed) {
+            // The program is over: the goroutine is dropped, silently.
+            return;
+        }
+        // Nothing caught it: Go prints it now (under the lock, so that a
+        // panic racing with main's return is printed only if it is fatal).
+        rtpanic::print_fatal(crash.stderr.take());
         if p.is_none() {
             *p = Some(crash);
         }
@@ -85,6 +122,11 @@ thread_local! {
 /// Makes `run` the run of this thread (a `goro::run` worker or its caller).
 pub(crate) fn set_thread_run(run: Option<Arc<RunState>>) -> Option<Arc<RunState>> {
     RUN.with(|r| std::mem::replace(&mut *r.borrow_mut(), run))
+}
+
+/// The run of this thread, if it has one.
+pub(crate) fn thread_run() -> Option<Arc<RunState>> {
+    RUN.with(|r| r.borrow().clone())
 }
 
 /// The run that a goroutine spawned from this thread belongs to.
@@ -121,6 +163,21 @@ pub(crate) struct Crash {
 }
 
 impl Crash {
+    /// Go's deadlock crash: every goroutine asleep (see `rt::asleep`).
+    pub(crate) fn deadlock(report: String) -> Crash {
+        Crash {
+            message: report.clone(),
+            report,
+            // No goroutine panicked: the program's crash, reported as main's.
+            gid: Gid::MAIN,
+            file: "<deadlock>",
+            line: 0,
+            column: 0,
+            // Nothing was held back: `run`'s panic carries the whole report.
+            stderr: None,
+        }
+    }
+
     /// Goroutine `id` (named `name`) panicked with `message` at `file:line:column`.
     fn new(
         id: Gid,
@@ -160,10 +217,21 @@ pub(crate) struct JoinSlot<T> {
     state: Mutex<SlotState<T>>,
     waker: AtomicWaker,
     run: Arc<RunState>,
+    /// The main goroutine's slot: completing it ends the program.
+    main: bool,
 }
 
 impl<T> JoinSlot<T> {
     pub(crate) fn new(run: Arc<RunState>) -> Arc<Self> {
+        Self::with_main(run, false)
+    }
+
+    /// The slot of `run`'s main goroutine.
+    pub(crate) fn main(run: Arc<RunState>) -> Arc<Self> {
+        Self::with_main(run, true)
+    }
+
+    fn with_main(run: Arc<RunState>, main: bool) -> Arc<Self> {
         Arc::new(JoinSlot {
             state: Mutex::new(SlotState {
                 result: None,
@@ -171,10 +239,14 @@ impl<T> JoinSlot<T> {
             }),
             waker: AtomicWaker::new(),
             run,
+            main,
         })
     }
 
     fn complete(&self, r: Result<T, Panicked>) {
+        if self.main {
+            self.run.end_main();
+        }
         let mut st = self.state.lock();
         if st.handle_gone {
             drop(st);
@@ -284,10 +356,15 @@ pin_project_lite::pin_project! {
         name: Option<Cow<'static, str>>,
         sink: Option<Sink<F::Output>>,
         live: LiveGuard,
+        // Production `goro::run` only; dropped after `fut`, whose drop may
+        // wake others.
+        tracker: Option<Tracker>,
     }
 }
 
 impl<F: Future> Goroutine<F> {
+    /// Goroutine `id` of `run`, started at the caller's location.
+    #[track_caller]
     pub(crate) fn new(
         run: Arc<RunState>,
         id: Gid,
@@ -296,12 +373,18 @@ impl<F: Future> Goroutine<F> {
         fut: F,
     ) -> Self {
         rtpanic::install_hook();
+        let tracker = if super::detect::active() {
+            None
+        } else {
+            Tracker::new(&run, id, name.clone(), std::panic::Location::caller())
+        };
         Goroutine {
             fut,
             id,
             name,
             sink: Some(sink),
             live: LiveGuard::new(run),
+            tracker,
         }
     }
 }
@@ -338,8 +421,13 @@ impl<F: Future> Future for Goroutine<F> {
         let fut = this.fut;
         // A record left by a panic caught inside an earlier poll is stale.
         rtpanic::take_last();
-        let (r, raised) =
-            rtpanic::poll_goroutine(|| catch_unwind(AssertUnwindSafe(|| fut.poll(cx))));
+        let (r, raised) = rtpanic::poll_goroutine(|| match this.tracker {
+            Some(t) => {
+                let mut cx = Context::from_waker(t.begin(cx.waker()));
+                catch_unwind(AssertUnwindSafe(|| fut.poll(&mut cx)))
+            }
+            None => catch_unwind(AssertUnwindSafe(|| fut.poll(cx))),
+        });
         if r.is_ok() && raised {
             // A panic was raised in this poll and it returned normally: the
             // goroutine caught it (`catch_unwind`), Go's `recover()`, and
@@ -348,7 +436,12 @@ impl<F: Future> Future for Goroutine<F> {
             super::detect::recovered(Some(*this.id), rtpanic::last_loc());
         }
         let r = match r {
-            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Pending) => {
+                if let Some(t) = this.tracker {
+                    t.pending();
+                }
+                return Poll::Pending;
+            }
             Ok(Poll::Ready(v)) => Ok(v),
             Err(payload) => {
                 if let Some(exit) = payload.downcast_ref::<rtpanic::Goexit>() {

@@ -8,6 +8,7 @@
 //! [`detect`] → the scheduler (`sched`) turns it into a `goro_analyzer`
 //! event → the engine updates its clocks and records findings.
 
+pub(crate) mod asleep;
 pub(crate) mod block;
 pub(crate) mod chan;
 pub(crate) mod clock;

@@ -211,11 +211,16 @@ impl<'a, T: ?Sized> Future for CondWaitFuture<'_, 'a, T> {
                 State::Waiting(ticket) => {
                     if this.cond.list.poll_wait(*ticket, cx).is_pending() {
                         let obj = this.cond.id.obj();
-                        crate::rt::detect::block_on(this.loc, cx.waker(), || {
-                            crate::rt::block::BlockInfo::Fixed(goro_analyzer::event::Wait::Cond {
-                                obj,
-                            })
-                        });
+                        crate::rt::detect::block_on(
+                            this.loc,
+                            crate::rt::asleep::Waiting::Cond,
+                            cx.waker(),
+                            || {
+                                crate::rt::block::BlockInfo::Fixed(
+                                    goro_analyzer::event::Wait::Cond { obj },
+                                )
+                            },
+                        );
                         return Poll::Pending;
                     }
                     this.state = State::Locking(this.mutex.lock_at(this.loc));

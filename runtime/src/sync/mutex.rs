@@ -290,9 +290,12 @@ impl<'a, T: ?Sized> Future for LockFuture<'a, T> {
             Poll::Ready(()) => Poll::Ready(m.guard(this.loc)),
             Poll::Pending => {
                 let obj = m.id.obj();
-                detect::block_on(this.loc, cx.waker(), || {
-                    BlockInfo::Fixed(Wait::Lock { obj })
-                });
+                detect::block_on(
+                    this.loc,
+                    crate::rt::asleep::Waiting::Lock,
+                    cx.waker(),
+                    || BlockInfo::Fixed(Wait::Lock { obj }),
+                );
                 if detect::active() && !std::mem::replace(&mut this.waited, true) {
                     detect::lock_wait(obj, this.loc);
                 }

@@ -9,6 +9,7 @@ use std::task::{Context, Poll};
 
 use goro_analyzer::event::Wait;
 
+use crate::rt::asleep::Waiting;
 use crate::rt::block::BlockInfo;
 use crate::rt::detect;
 use crate::rt::ident::Ident;
@@ -313,7 +314,12 @@ impl<'a, T: ?Sized> Acquire<'a, T> {
         let r = self.lock.sem.poll_acquire(self.n, &mut self.parked, cx);
         if r.is_pending() {
             let obj = self.lock.id.obj();
-            detect::block_on(self.loc, cx.waker(), || {
+            let what = if self.n == 1 {
+                Waiting::ReadLock
+            } else {
+                Waiting::WriteLock
+            };
+            detect::block_on(self.loc, what, cx.waker(), || {
                 BlockInfo::Fixed(Wait::Lock { obj })
             });
             if detect::active() && !std::mem::replace(&mut self.waited, true) {

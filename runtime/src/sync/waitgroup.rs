@@ -234,13 +234,18 @@ impl Future for WaitFuture<'_> {
             // The counter is read when the schedule ends: `done()` calls
             // made after this wait parked count, and the report says how
             // many are still missing.
-            detect::block_on(this.loc, cx.waker(), || {
-                let (wg, state) = (this.wg.obj(), this.wg.clone());
-                BlockInfo::Peer(Box::new(move || Wait::WaitGroup {
-                    wg,
-                    counter: state.counter(),
-                }))
-            });
+            detect::block_on(
+                this.loc,
+                crate::rt::asleep::Waiting::WaitGroup,
+                cx.waker(),
+                || {
+                    let (wg, state) = (this.wg.obj(), this.wg.clone());
+                    BlockInfo::Peer(Box::new(move || Wait::WaitGroup {
+                        wg,
+                        counter: state.counter(),
+                    }))
+                },
+            );
         }
         if r.is_ready() {
             // Every `done` happens before `wait` returns.
