@@ -14,6 +14,7 @@ pub(crate) mod clock;
 pub(crate) mod context;
 pub(crate) mod detect;
 pub(crate) mod dropsite;
+pub(crate) mod exec;
 pub(crate) mod goroutine;
 pub(crate) mod notify;
 pub(crate) mod panic;
