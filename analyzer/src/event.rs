@@ -8,9 +8,109 @@
 //! operation.
 
 use std::fmt;
+use std::num::NonZeroU64;
 
 /// A goroutine, numbered as Go numbers them: main is 1.
-pub type Gid = u64;
+///
+/// Never zero, so "no goroutine" is spelled `Option<Gid>` (and costs no
+/// extra space: `Option<Gid>` is 8 bytes, as the raw id was).
+///
+/// # Examples
+///
+/// ```
+/// use goro_analyzer::event::Gid;
+///
+/// let main = Gid::MAIN;
+/// assert_eq!(main.get(), 1);
+/// assert_eq!(main.index(), 0);
+/// assert_eq!(Gid::new(0), None);
+/// assert_eq!(Gid::new(3).unwrap().to_string(), "3");
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Gid(NonZeroU64);
+
+impl Gid {
+    /// The main goroutine, goroutine 1.
+    pub const MAIN: Gid = Gid(NonZeroU64::MIN);
+
+    /// The goroutine numbered `id`, or `None` for 0 (no goroutine).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro_analyzer::event::Gid;
+    /// assert_eq!(Gid::new(1), Some(Gid::MAIN));
+    /// assert!(Gid::new(0).is_none());
+    /// ```
+    #[inline]
+    pub const fn new(id: u64) -> Option<Gid> {
+        match NonZeroU64::new(id) {
+            Some(n) => Some(Gid(n)),
+            None => None,
+        }
+    }
+
+    /// The goroutine at table index `i` (the inverse of [`Gid::index`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro_analyzer::event::Gid;
+    /// assert_eq!(Gid::from_index(0), Gid::MAIN);
+    /// assert_eq!(Gid::from_index(4).index(), 4);
+    /// ```
+    #[inline]
+    pub const fn from_index(i: usize) -> Gid {
+        match NonZeroU64::new(i as u64 + 1) {
+            Some(n) => Gid(n),
+            None => panic!("goroutine index out of range"),
+        }
+    }
+
+    /// The number, as Go prints it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(goro_analyzer::event::Gid::MAIN.get(), 1);
+    /// ```
+    #[inline]
+    pub const fn get(self) -> u64 {
+        self.0.get()
+    }
+
+    /// The position in a table of goroutines numbered densely from 1: main
+    /// is at 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro_analyzer::event::Gid;
+    /// assert_eq!(Gid::new(5).unwrap().index(), 4);
+    /// ```
+    #[inline]
+    pub const fn index(self) -> usize {
+        (self.0.get() - 1) as usize
+    }
+}
+
+impl fmt::Display for Gid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Debug for Gid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl From<Gid> for u64 {
+    fn from(g: Gid) -> u64 {
+        g.get()
+    }
+}
 
 /// A synchronization object (channel, lock, WaitGroup, Once, context, or a
 /// user object of `race::acquire`/`release`), unique within one execution.
@@ -235,8 +335,9 @@ pub enum Op {
     LostCancel {
         /// Where `with_cancel`/`with_timeout`/`with_deadline` was called.
         created: Loc,
-        /// The goroutine that called it (0: unknown; then `g` stands in).
-        creator: Gid,
+        /// The goroutine that called it (`None`: unknown; then `g` stands
+        /// in).
+        creator: Option<Gid>,
         /// Which of them (`with_timeout`, ...).
         func: &'static str,
         /// Whether the context's timer was still pending.

@@ -42,7 +42,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use goro_analyzer::event::Loc;
+use goro_analyzer::event::{Gid, Loc};
 
 use crate::rt::clock;
 use crate::rt::context::CancelCore;
@@ -578,7 +578,7 @@ struct CancelHandle {
     called: AtomicBool,
     created: &'static Location<'static>,
     /// The goroutine that made it (0 in production).
-    creator: u64,
+    creator: Option<Gid>,
     func: &'static str,
 }
 

@@ -289,7 +289,7 @@ where
 #[must_use = "dropping a JoinHandle detaches the goroutine; await it to join"]
 pub struct JoinHandle<T> {
     slot: Arc<JoinSlot<T>>,
-    id: u64,
+    id: goro_analyzer::event::Gid,
     /// Where the goroutine was spawned; reported as the join's site.
     site: &'static Location<'static>,
     yielded: bool,
@@ -308,7 +308,7 @@ impl<T> JoinHandle<T> {
     /// });
     /// ```
     pub fn id(&self) -> u64 {
-        self.id
+        self.id.get()
     }
 
     /// Whether the goroutine has finished (its output is ready to join).

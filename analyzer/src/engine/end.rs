@@ -9,14 +9,14 @@ use crate::event::{Blocked, Gid, ObjId};
 ///
 /// ```
 /// use goro_analyzer::engine::{EndState, Held};
-/// use goro_analyzer::event::{Blocked, Loc, ObjId, Wait};
+/// use goro_analyzer::event::{Blocked, Gid, Loc, ObjId, Wait};
 ///
 /// // Main waits to receive on channel 7, whose other handle goroutine 2
 /// // (blocked too) still held.
 /// let end = EndState {
 ///     main_done: false,
-///     blocked: vec![Blocked { g: 1, wait: Wait::Recv { ch: ObjId(7), senders: 2 }, loc: Loc::UNKNOWN }],
-///     held: Some(vec![Held { g: 2, ch: ObjId(7), send: true, recv: true }]),
+///     blocked: vec![Blocked { g: Gid::MAIN, wait: Wait::Recv { ch: ObjId(7), senders: 2 }, loc: Loc::UNKNOWN }],
+///     held: Some(vec![Held { g: Gid::new(2).unwrap(), ch: ObjId(7), send: true, recv: true }]),
 ///     running: Vec::new(),
 /// };
 /// assert!(!end.main_done);
@@ -46,10 +46,10 @@ pub struct EndState {
 ///
 /// ```
 /// use goro_analyzer::engine::Held;
-/// use goro_analyzer::event::ObjId;
+/// use goro_analyzer::event::{Gid, ObjId};
 ///
 /// // A `Receiver`: it can receive, not send or close.
-/// let h = Held { g: 3, ch: ObjId(1), send: false, recv: true };
+/// let h = Held { g: Gid::new(3).unwrap(), ch: ObjId(1), send: false, recv: true };
 /// assert!(h.recv && !h.send);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -60,7 +60,7 @@ impl Findings {
         } = r;
         let mut ids: Vec<Gid> = std::iter::once(&primary)
             .chain(related.iter())
-            .map(|s| s.goroutine)
+            .filter_map(|s| Gid::new(s.goroutine))
             .collect();
         ids.sort_unstable();
         ids.dedup();
@@ -105,9 +105,9 @@ impl Findings {
 fn info(hb: &Hb, id: Gid) -> GoroutineInfo {
     let (name, parent, created_at) = hb.identity(id);
     GoroutineInfo {
-        id,
+        id: id.get(),
         name: name.map(str::to_string),
-        parent,
+        parent: parent.map(Gid::get),
         created_at: created_at.map(|l| l.to_string()),
     }
 }
@@ -125,7 +125,7 @@ pub(crate) fn site_at(hb: &Hb, g: Gid, loc: Loc, op: &str, frames: &Frames) -> S
         file: loc.file.to_string(),
         line: loc.line,
         column: loc.column,
-        goroutine: g,
+        goroutine: g.get(),
         goroutine_name: hb.identity(g).0.map(str::to_string),
         op: op.to_string(),
         frames: frames

@@ -34,7 +34,7 @@ pub(crate) type Frames = Option<Arc<[FrameLoc]>>;
 
 /// Goroutine ids start at 1; clock indices at 0.
 pub(crate) fn clock_index(g: Gid) -> u32 {
-    u32::try_from(g.saturating_sub(1)).unwrap_or(u32::MAX)
+    u32::try_from(g.index()).unwrap_or(u32::MAX)
 }
 
 /// Per-goroutine state.

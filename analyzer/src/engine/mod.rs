@@ -33,15 +33,16 @@ use hb::Hb;
 /// # Examples
 ///
 /// ```
-/// use goro_analyzer::event::{Addr, Event, Loc, Op};
+/// use goro_analyzer::event::{Addr, Event, Gid, Loc, Op};
 /// use goro_analyzer::{Engine, FindingKind};
 ///
 /// let at = |line| Loc { file: "src/main.rs", line, column: 5 };
+/// let (main, child) = (Gid::MAIN, Gid::new(2).unwrap());
 /// let mut e = Engine::new(7, 0);
 /// let x = Addr(1);
-/// e.apply(&Event { g: 1, op: Op::Spawn { child: 2, name: None }, loc: at(1) });
-/// e.apply(&Event { g: 2, op: Op::Write { addr: x, what: "Shared<i64>" }, loc: at(2) });
-/// e.apply(&Event { g: 1, op: Op::Write { addr: x, what: "Shared<i64>" }, loc: at(3) });
+/// e.apply(&Event { g: main, op: Op::Spawn { child, name: None }, loc: at(1) });
+/// e.apply(&Event { g: child, op: Op::Write { addr: x, what: "Shared<i64>" }, loc: at(2) });
+/// e.apply(&Event { g: main, op: Op::Write { addr: x, what: "Shared<i64>" }, loc: at(3) });
 /// assert_eq!(e.findings().len(), 1);
 /// assert_eq!(e.findings()[0].kind, FindingKind::DataRace);
 /// ```
@@ -98,10 +99,10 @@ impl Engine {
     /// # Examples
     ///
     /// ```
-    /// use goro_analyzer::event::{Event, Loc, ObjId, Op};
+    /// use goro_analyzer::event::{Event, Gid, Loc, ObjId, Op};
     ///
     /// let mut e = goro_analyzer::Engine::new(7, 0);
-    /// e.apply(&Event { g: 1, op: Op::ChanMake { ch: ObjId(1), cap: 1 }, loc: Loc::UNKNOWN });
+    /// e.apply(&Event { g: Gid::MAIN, op: Op::ChanMake { ch: ObjId(1), cap: 1 }, loc: Loc::UNKNOWN });
     /// assert!(e.findings().is_empty());
     /// ```
     pub fn apply(&mut self, ev: &Event) {
@@ -120,21 +121,22 @@ impl Engine {
     ///
     /// ```
     /// use goro_analyzer::engine::EndState;
-    /// use goro_analyzer::event::{Blocked, Event, Loc, Op, Wait};
+    /// use goro_analyzer::event::{Blocked, Event, Gid, Loc, Op, Wait};
     /// use goro_analyzer::FindingKind;
     ///
+    /// let g2 = Gid::new(2).unwrap();
     /// let mut e = goro_analyzer::Engine::new(7, 0);
     /// let lost = Op::LostCancel {
     ///     created: Loc::UNKNOWN,
-    ///     creator: 2,
+    ///     creator: Some(g2),
     ///     func: "with_cancel",
     ///     timer_pending: false,
     ///     children: 0,
     ///     at_teardown: false,
     /// };
-    /// e.apply_teardown(&Event { g: 2, op: lost, loc: Loc::UNKNOWN });
+    /// e.apply_teardown(&Event { g: g2, op: lost, loc: Loc::UNKNOWN });
     /// // Goroutine 2 was blocked forever when main returned.
-    /// let blocked = vec![Blocked { g: 2, wait: Wait::Forever, loc: Loc::UNKNOWN }];
+    /// let blocked = vec![Blocked { g: g2, wait: Wait::Forever, loc: Loc::UNKNOWN }];
     /// e.finish(&EndState { main_done: true, blocked, held: None, running: Vec::new() });
     /// assert!(e.findings().iter().any(|f| f.kind == FindingKind::LostCancel));
     /// ```

@@ -5,6 +5,11 @@ use super::*;
 use crate::event::{Addr, Event, Gid, Loc, ObjId, Op};
 use crate::finding::FindingKind;
 
+/// Goroutine `n` (tests name goroutines by number, as Go prints them).
+fn gid(n: u64) -> Gid {
+    Gid::new(n).expect("goroutine ids start at 1")
+}
+
 fn at(line: u32) -> Loc {
     Loc {
         file: "t.rs",
@@ -25,19 +30,25 @@ impl T {
             line: 0,
         }
     }
-    fn ev(&mut self, g: Gid, op: Op) -> &mut Self {
+    fn ev(&mut self, g: u64, op: Op) -> &mut Self {
         self.line += 1;
         self.e.apply(&Event {
-            g,
+            g: gid(g),
             op,
             loc: at(self.line),
         });
         self
     }
-    fn spawn(&mut self, g: Gid, child: Gid) -> &mut Self {
-        self.ev(g, Op::Spawn { child, name: None })
+    fn spawn(&mut self, g: u64, child: u64) -> &mut Self {
+        self.ev(
+            g,
+            Op::Spawn {
+                child: gid(child),
+                name: None,
+            },
+        )
     }
-    fn w(&mut self, g: Gid) -> &mut Self {
+    fn w(&mut self, g: u64) -> &mut Self {
         self.ev(
             g,
             Op::Write {
@@ -46,7 +57,7 @@ impl T {
             },
         )
     }
-    fn r(&mut self, g: Gid) -> &mut Self {
+    fn r(&mut self, g: u64) -> &mut Self {
         self.ev(
             g,
             Op::Read {
@@ -97,7 +108,7 @@ fn join_orders_child_before_parent() {
     t.spawn(1, 2)
         .w(2)
         .ev(2, Op::End)
-        .ev(1, Op::Join { child: 2 })
+        .ev(1, Op::Join { child: gid(2) })
         .r(1);
     assert!(t.kinds().is_empty());
     let mut t = T::new();
@@ -137,7 +148,7 @@ fn unbuffered_rendezvous_orders_both_ways() {
             1,
             Op::ChanRendezvous {
                 ch: CH,
-                receiver: 2,
+                receiver: gid(2),
                 recv_loc: at(99),
             },
         )
@@ -223,7 +234,7 @@ fn send_unordered_with_close_is_predicted() {
         .spawn(1, 2)
         .ev(2, Op::ChanSend { ch: CH })
         .ev(2, Op::End)
-        .ev(1, Op::Join { child: 2 })
+        .ev(1, Op::Join { child: gid(2) })
         .ev(1, Op::ChanClose { ch: CH });
     assert!(t.kinds().is_empty());
 }
@@ -379,14 +390,14 @@ fn concurrent_reads_are_not_races_but_a_later_write_races_with_each() {
 fn one_report_per_pair_of_sites() {
     let mut e = Engine::new(1, 0);
     let ev = |g, op, line| Event {
-        g,
+        g: gid(g),
         op,
         loc: at(line),
     };
     e.apply(&ev(
         1,
         Op::Spawn {
-            child: 2,
+            child: gid(2),
             name: None,
         },
         1,
@@ -518,7 +529,7 @@ fn inversion_ordered_by_happens_before_is_not_reported() {
         .ev(2, unlock(B))
         .ev(2, unlock(A))
         .ev(2, Op::End)
-        .ev(1, Op::Join { child: 2 })
+        .ev(1, Op::Join { child: gid(2) })
         .spawn(1, 3)
         .ev(3, lock(B))
         .ev(3, lock(A))
@@ -572,7 +583,7 @@ fn read_locks_in_a_cycle_need_a_concurrent_writer() {
         .ev(4, Op::WLock { obj: A })
         .ev(4, Op::WUnlock { obj: A })
         .ev(4, Op::End)
-        .ev(1, Op::Join { child: 4 });
+        .ev(1, Op::Join { child: gid(4) });
     read_read_cycle(&mut t);
     t.e.finish(&EndState::default());
     assert!(t.kinds().is_empty(), "{:?}", t.e.findings());
@@ -621,7 +632,8 @@ fn waiting_in_a_cycle_of_lock_holders_is_a_partial_deadlock_at_once() {
     assert!(t.kinds().is_empty());
 }
 
-fn blocked(g: Gid, wait: Wait, line: u32) -> Blocked {
+fn blocked(g: u64, wait: Wait, line: u32) -> Blocked {
+    let g = gid(g);
     Blocked {
         g,
         wait,
@@ -635,7 +647,7 @@ fn goroutines_left_blocked_after_main_returns_leak_and_say_why() {
     t.ev(
         1,
         Op::Spawn {
-            child: 2,
+            child: gid(2),
             name: Some("worker".into()),
         },
     );
@@ -673,7 +685,7 @@ fn main_blocked_with_nothing_runnable_is_a_deadlock_with_its_cycle() {
     t.e.finish(&EndState {
         main_done: false,
         blocked: vec![
-            blocked(1, Wait::Join { g: 2 }, 60),
+            blocked(1, Wait::Join { g: gid(2) }, 60),
             blocked(2, Wait::Lock { obj: B }, 61),
         ],
         held: None,
@@ -688,7 +700,7 @@ fn main_blocked_with_nothing_runnable_is_a_deadlock_with_its_cycle() {
     t.e.finish(&EndState {
         main_done: false,
         blocked: vec![
-            blocked(1, Wait::Join { g: 2 }, 60),
+            blocked(1, Wait::Join { g: gid(2) }, 60),
             blocked(2, Wait::Lock { obj: B }, 61),
             blocked(3, Wait::Lock { obj: A }, 62),
         ],
@@ -715,7 +727,7 @@ fn main_proved_stuck_while_others_run_is_a_deadlock_that_says_so() {
     t.ev(
         1,
         Op::Spawn {
-            child: 2,
+            child: gid(2),
             name: Some("heartbeat".into()),
         },
     );
@@ -723,12 +735,12 @@ fn main_proved_stuck_while_others_run_is_a_deadlock_that_says_so() {
         main_done: false,
         blocked: vec![blocked(1, Wait::Recv { ch: CH, senders: 1 }, 60)],
         held: Some(vec![Held {
-            g: 1,
+            g: gid(1),
             ch: CH,
             send: true,
             recv: true,
         }]),
-        running: vec![2],
+        running: vec![gid(2)],
     });
     assert_eq!(t.kinds(), vec![FindingKind::Deadlock]);
     let f = &t.e.findings()[0];
@@ -761,9 +773,9 @@ fn a_wait_for_cycle_is_spelled_in_the_direction_of_its_edges() {
     t.e.finish(&EndState {
         main_done: false,
         blocked: vec![
-            blocked(1, Wait::Join { g: 3 }, 60),
-            blocked(2, Wait::Join { g: 1 }, 61),
-            blocked(3, Wait::Join { g: 2 }, 62),
+            blocked(1, Wait::Join { g: gid(3) }, 60),
+            blocked(2, Wait::Join { g: gid(1) }, 61),
+            blocked(3, Wait::Join { g: gid(2) }, 62),
         ],
         held: None,
         running: Vec::new(),
@@ -800,25 +812,25 @@ fn channel_peers_are_the_goroutines_that_held_its_handles() {
         ],
         held: Some(vec![
             Held {
-                g: 1,
+                g: gid(1),
                 ch: CH,
                 send: true,
                 recv: true,
             },
             Held {
-                g: 2,
+                g: gid(2),
                 ch: CH,
                 send: true,
                 recv: false,
             },
             Held {
-                g: 1,
+                g: gid(1),
                 ch: CH2,
                 send: false,
                 recv: true,
             },
             Held {
-                g: 2,
+                g: gid(2),
                 ch: CH2,
                 send: true,
                 recv: true,
@@ -852,7 +864,7 @@ fn a_dropped_cancel_func_is_a_lost_cancel() {
         1,
         Op::LostCancel {
             created: at(70),
-            creator: 1,
+            creator: Some(gid(1)),
             func: "with_timeout",
             timer_pending: true,
             children: 0,
@@ -913,7 +925,7 @@ fn a_join_orders_the_childs_writes_and_what_it_inherited() {
     let mut t = T::new();
     t.spawn(1, 2).spawn(1, 3).w(2);
     t.ev(2, Op::End);
-    t.ev(3, Op::Join { child: 2 });
+    t.ev(3, Op::Join { child: gid(2) });
     t.r(3);
     assert!(t.kinds().is_empty(), "{:?}", t.lines());
     let mut t = T::new();
@@ -923,10 +935,10 @@ fn a_join_orders_the_childs_writes_and_what_it_inherited() {
     assert_eq!(t.kinds(), vec![FindingKind::DataRace]);
 }
 
-fn lost_cancel(creator: Gid, at_teardown: bool) -> Op {
+fn lost_cancel(creator: u64, at_teardown: bool) -> Op {
     Op::LostCancel {
         created: at(70),
-        creator,
+        creator: Some(gid(creator)),
         func: "with_cancel",
         timer_pending: false,
         children: 0,
@@ -954,7 +966,7 @@ fn a_lost_cancel_names_its_drop_site_or_says_it_is_unknown() {
     let mut t = T::new();
     t.spawn(1, 2);
     t.e.apply(&Event {
-        g: 2,
+        g: gid(2),
         op: lost_cancel(1, false),
         loc: Loc::UNKNOWN,
     });
@@ -968,7 +980,7 @@ fn a_lost_cancel_names_its_drop_site_or_says_it_is_unknown() {
     let mut t = T::new();
     t.spawn(1, 2);
     t.e.apply(&Event {
-        g: 2,
+        g: gid(2),
         op: lost_cancel(1, true),
         loc: Loc::UNKNOWN,
     });

@@ -29,8 +29,8 @@ pub struct FrameSite {
 #[doc(hidden)]
 #[must_use = "the frame is popped when the guard is dropped"]
 pub struct FrameGuard {
-    /// The goroutine whose chain holds the frame (0: nothing pushed).
-    g: u64,
+    /// The goroutine whose chain holds the frame (`None`: nothing pushed).
+    g: Option<goro_analyzer::event::Gid>,
 }
 
 /// Pushes `site` onto the running goroutine's shadow call chain until the
@@ -39,7 +39,7 @@ pub struct FrameGuard {
 #[inline]
 pub fn enter_frame(site: &'static FrameSite) -> FrameGuard {
     if !detect::active() {
-        return FrameGuard { g: 0 };
+        return FrameGuard { g: None };
     }
     enter_detected(site)
 }
@@ -50,7 +50,7 @@ pub fn enter_frame(site: &'static FrameSite) -> FrameGuard {
 #[inline(never)]
 fn enter_detected(site: &'static FrameSite) -> FrameGuard {
     let g = detect::gid();
-    if g != 0 {
+    if g.is_some() {
         let loc = goro_analyzer::event::Loc {
             file: site.file,
             line: site.line,
@@ -63,14 +63,14 @@ fn enter_detected(site: &'static FrameSite) -> FrameGuard {
 
 #[cold]
 #[inline(never)]
-fn exit_detected(g: u64) {
+fn exit_detected(g: Option<goro_analyzer::event::Gid>) {
     detect::frame_exit(g);
 }
 
 impl Drop for FrameGuard {
     #[inline]
     fn drop(&mut self) {
-        if self.g != 0 {
+        if self.g.is_some() {
             exit_detected(self.g);
         }
     }

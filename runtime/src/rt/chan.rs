@@ -33,7 +33,7 @@ use std::panic::Location;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 
-use goro_analyzer::event::ObjId;
+use goro_analyzer::event::{Gid, ObjId};
 use parking_lot::Mutex;
 
 use super::detect;
@@ -89,8 +89,9 @@ struct RecvEntry {
     id: u64,
     waiter: Arc<Waiter>,
     case: usize,
-    /// The parked goroutine and its receive, for the detector (0 in production).
-    g: u64,
+    /// The parked goroutine and its receive, for the detector (`None` in
+    /// production).
+    g: Option<Gid>,
     site: Site,
 }
 
@@ -99,8 +100,9 @@ struct SendEntry<T> {
     waiter: Arc<Waiter>,
     case: usize,
     value: T,
-    /// The parked goroutine and its send, for the detector (0 in production).
-    g: u64,
+    /// The parked goroutine and its send, for the detector (`None` in
+    /// production).
+    g: Option<Gid>,
     site: Site,
 }
 
@@ -108,7 +110,7 @@ struct SendEntry<T> {
 struct Claimed<T> {
     value: T,
     waiter: Arc<Waiter>,
-    g: u64,
+    g: Option<Gid>,
     site: Site,
 }
 

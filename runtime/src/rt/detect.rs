@@ -18,7 +18,7 @@ use std::panic::Location;
 use std::task::{Context, Waker};
 use std::time::Duration;
 
-use goro_analyzer::event::{Addr, Loc, ObjId, Op};
+use goro_analyzer::event::{Addr, Gid, Loc, ObjId, Op};
 
 use super::block::BlockInfo;
 pub(crate) use super::sched::active;
@@ -35,13 +35,14 @@ pub(crate) fn serial() -> u32 {
     sched::serial()
 }
 
-/// The goroutine the detecting scheduler is running (0 in production).
+/// The goroutine the detecting scheduler is running (`None` in production,
+/// and in a timer callback).
 #[inline]
-pub(crate) fn gid() -> u64 {
+pub(crate) fn gid() -> Option<Gid> {
     if active() {
         sched::current_gid()
     } else {
-        0
+        None
     }
 }
 
@@ -53,7 +54,7 @@ pub(crate) fn tearing_down() -> bool {
 
 /// Reports `op`, completed by goroutine `g` at `loc`. Private: primitives
 /// call the typed hooks below.
-fn emit_for(g: u64, op: Op, loc: Loc) {
+fn emit_for(g: Option<Gid>, op: Op, loc: Loc) {
     sched::emit(g, op, loc);
 }
 
@@ -66,10 +67,10 @@ fn emit(op: Op, site: Site) {
 
 /// Starts goroutine `gid` running `fut` on the detecting scheduler; the
 /// running goroutine (if any) started it at `site` (Go's `go` statement).
-pub(crate) fn spawn(gid: u64, name: Option<&str>, site: Site, fut: BoxFuture) {
+pub(crate) fn spawn(gid: Gid, name: Option<&str>, site: Site, fut: BoxFuture) {
     let parent = sched::current_gid();
     sched::spawn(parent, gid, name, fut);
-    if parent != 0 {
+    if parent.is_some() {
         let op = Op::Spawn {
             child: gid,
             name: name.map(str::to_string),
@@ -81,7 +82,7 @@ pub(crate) fn spawn(gid: u64, name: Option<&str>, site: Site, fut: BoxFuture) {
 /// The running goroutine joined goroutine `child` (its `JoinHandle` await
 /// returned): the child's end happens before.
 #[inline]
-pub(crate) fn join(child: u64, site: Site) {
+pub(crate) fn join(child: Gid, site: Site) {
     if active() {
         emit(Op::Join { child }, site);
     }
@@ -91,7 +92,7 @@ pub(crate) fn join(child: u64, site: Site) {
 
 /// `g` made channel `ch` of capacity `cap`.
 #[inline]
-pub(crate) fn chan_make(g: u64, ch: ObjId, cap: usize, site: Site) {
+pub(crate) fn chan_make(g: Option<Gid>, ch: ObjId, cap: usize, site: Site) {
     if active() {
         emit_for(g, Op::ChanMake { ch, cap }, Loc::from_std(site));
     }
@@ -100,7 +101,7 @@ pub(crate) fn chan_make(g: u64, ch: ObjId, cap: usize, site: Site) {
 /// `g`'s value entered channel `ch`'s buffer (for an unbuffered channel,
 /// the slot a rendezvous hands the value through).
 #[inline]
-pub(crate) fn chan_send(g: u64, ch: ObjId, site: Site) {
+pub(crate) fn chan_send(g: Option<Gid>, ch: ObjId, site: Site) {
     if active() {
         emit_for(g, Op::ChanSend { ch }, Loc::from_std(site));
     }
@@ -108,7 +109,7 @@ pub(crate) fn chan_send(g: u64, ch: ObjId, site: Site) {
 
 /// `g` took a value out of channel `ch`'s buffer.
 #[inline]
-pub(crate) fn chan_recv(g: u64, ch: ObjId, site: Site) {
+pub(crate) fn chan_recv(g: Option<Gid>, ch: ObjId, site: Site) {
     if active() {
         emit_for(g, Op::ChanRecv { ch }, Loc::from_std(site));
     }
@@ -117,8 +118,16 @@ pub(crate) fn chan_recv(g: u64, ch: ObjId, site: Site) {
 /// `g` sent on unbuffered `ch` to `receiver`, whose receive is at
 /// `recv_site`: the receive happens before the send completes.
 #[inline]
-pub(crate) fn chan_rendezvous(g: u64, ch: ObjId, receiver: u64, recv_site: Site, site: Site) {
-    if active() {
+pub(crate) fn chan_rendezvous(
+    g: Option<Gid>,
+    ch: ObjId,
+    receiver: Option<Gid>,
+    recv_site: Site,
+    site: Site,
+) {
+    // A receiver parks from inside a goroutine, so it has an id whenever
+    // the detector runs.
+    if let (true, Some(receiver)) = (active(), receiver) {
         let recv_loc = Loc::from_std(recv_site);
         let op = Op::ChanRendezvous {
             ch,
@@ -131,7 +140,7 @@ pub(crate) fn chan_rendezvous(g: u64, ch: ObjId, receiver: u64, recv_site: Site,
 
 /// `g` closed channel `ch`.
 #[inline]
-pub(crate) fn chan_close(g: u64, ch: ObjId, site: Site) {
+pub(crate) fn chan_close(g: Option<Gid>, ch: ObjId, site: Site) {
     if active() {
         emit_for(g, Op::ChanClose { ch }, Loc::from_std(site));
     }
@@ -139,7 +148,7 @@ pub(crate) fn chan_close(g: u64, ch: ObjId, site: Site) {
 
 /// `g` received from closed, drained `ch` (`ok == false`).
 #[inline]
-pub(crate) fn chan_recv_closed(g: u64, ch: ObjId, site: Site) {
+pub(crate) fn chan_recv_closed(g: Option<Gid>, ch: ObjId, site: Site) {
     if active() {
         emit_for(g, Op::ChanRecvClosed { ch }, Loc::from_std(site));
     }
@@ -147,7 +156,7 @@ pub(crate) fn chan_recv_closed(g: u64, ch: ObjId, site: Site) {
 
 /// `g` sent on closed `ch` and panics.
 #[inline]
-pub(crate) fn send_on_closed(g: u64, ch: ObjId, site: Site) {
+pub(crate) fn send_on_closed(g: Option<Gid>, ch: ObjId, site: Site) {
     if active() {
         emit_for(g, Op::SendOnClosed { ch }, Loc::from_std(site));
     }
@@ -155,7 +164,7 @@ pub(crate) fn send_on_closed(g: u64, ch: ObjId, site: Site) {
 
 /// `g` closed already-closed `ch` and panics.
 #[inline]
-pub(crate) fn close_of_closed(g: u64, ch: ObjId, site: Site) {
+pub(crate) fn close_of_closed(g: Option<Gid>, ch: ObjId, site: Site) {
     if active() {
         emit_for(g, Op::CloseOfClosed { ch }, Loc::from_std(site));
     }
@@ -272,7 +281,7 @@ pub(crate) fn wg_wait(wg: ObjId, counter: i64, site: Site) {
 #[inline]
 pub(crate) fn lost_cancel(
     created: Site,
-    creator: u64,
+    creator: Option<Gid>,
     func: &'static str,
     timer_pending: bool,
     children: usize,
@@ -331,7 +340,7 @@ pub(crate) fn free(addr: Addr, site: Site) {
 /// Goroutine `g` entered the instrumented function `function` defined at
 /// `at`: its shadow call chain grows.
 #[inline]
-pub(crate) fn frame_enter(g: u64, function: &'static str, at: Loc) {
+pub(crate) fn frame_enter(g: Option<Gid>, function: &'static str, at: Loc) {
     if active() {
         emit_for(g, Op::FrameEnter { function }, at);
     }
@@ -339,7 +348,7 @@ pub(crate) fn frame_enter(g: u64, function: &'static str, at: Loc) {
 
 /// Goroutine `g` left its innermost instrumented function.
 #[inline]
-pub(crate) fn frame_exit(g: u64) {
+pub(crate) fn frame_exit(g: Option<Gid>) {
     if active() {
         emit_for(g, Op::FrameExit, Loc::UNKNOWN);
     }

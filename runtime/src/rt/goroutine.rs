@@ -19,6 +19,8 @@ use std::task::{Context, Poll};
 use futures_util::task::AtomicWaker;
 use parking_lot::Mutex;
 
+use goro_analyzer::event::Gid;
+
 use super::panic::{self as rtpanic, payload_message};
 
 /// One `goro::run` (or the process-wide fallback inside a foreign tokio
@@ -41,8 +43,8 @@ impl RunState {
         })
     }
 
-    pub(crate) fn next_id(&self) -> u64 {
-        self.next_id.fetch_add(1, Ordering::Relaxed)
+    pub(crate) fn next_id(&self) -> Gid {
+        Gid::new(self.next_id.fetch_add(1, Ordering::Relaxed)).expect("goroutine ids start at 1")
     }
 
     pub(crate) fn live(&self) -> usize {
@@ -106,7 +108,7 @@ pub(crate) fn current_run() -> Arc<RunState> {
 pub(crate) struct Crash {
     /// `goroutine N [name] panicked at FILE:LINE: MESSAGE`.
     pub(crate) report: String,
-    pub(crate) gid: u64,
+    pub(crate) gid: Gid,
     pub(crate) message: String,
     pub(crate) file: &'static str,
     pub(crate) line: u32,
@@ -116,7 +118,7 @@ pub(crate) struct Crash {
 impl Crash {
     /// Goroutine `id` (named `name`) panicked with `message` at `file:line:column`.
     fn new(
-        id: u64,
+        id: Gid,
         name: Option<&str>,
         (file, line, column): (&'static str, u32, u32),
         message: String,
@@ -184,7 +186,7 @@ impl<T> JoinSlot<T> {
     /// take and panics; a detached handle has nobody to tell.
     fn complete_goexit(
         &self,
-        id: u64,
+        id: Gid,
         name: Option<&str>,
         at: &'static std::panic::Location<'static>,
     ) {
@@ -272,7 +274,7 @@ pin_project_lite::pin_project! {
     pub(crate) struct Goroutine<F: Future> {
         #[pin]
         fut: F,
-        id: u64,
+        id: Gid,
         name: Option<Cow<'static, str>>,
         sink: Option<Sink<F::Output>>,
         live: LiveGuard,
@@ -282,7 +284,7 @@ pin_project_lite::pin_project! {
 impl<F: Future> Goroutine<F> {
     pub(crate) fn new(
         run: Arc<RunState>,
-        id: u64,
+        id: Gid,
         name: Option<Cow<'static, str>>,
         sink: Sink<F::Output>,
         fut: F,
@@ -317,7 +319,7 @@ where
 }
 
 /// Go's crash line for a goroutine panic, with its parts.
-pub(crate) fn crash(id: u64, name: Option<&str>, payload: &(dyn std::any::Any + Send)) -> Crash {
+pub(crate) fn crash(id: Gid, name: Option<&str>, payload: &(dyn std::any::Any + Send)) -> Crash {
     let (file, line, column, message) = match rtpanic::take_last() {
         Some(r) => (r.file, r.line, r.column, r.message),
         None => ("<unknown>", 0, 0, payload_message(payload)),

@@ -31,7 +31,7 @@ struct Chan {
 /// so a table keeps the lookup on every send cheap.
 #[derive(Default)]
 pub(crate) struct ChanMisuse {
-    chans: Table<Chan>,
+    chans: Table<Chan, ObjId>,
 }
 
 impl Detector for ChanMisuse {
@@ -50,7 +50,7 @@ impl Detector for ChanMisuse {
 impl ChanMisuse {
     #[inline]
     fn chan(&mut self, ch: ObjId) -> &mut Chan {
-        self.chans.get_or_insert_with(ch.0, Chan::default)
+        self.chans.get_or_insert_with(ch, Chan::default)
     }
 
     /// A send by `g`: sends not ordered before it stay in the frontier.
@@ -99,7 +99,7 @@ impl ChanMisuse {
         let primary = site(hb, g, loc, "send");
         let related: Vec<Site> = self
             .chans
-            .get(&ch.0)
+            .get(&ch)
             .and_then(|c| c.closed_at.as_ref())
             .iter()
             .map(|e| site_at(hb, e.g, e.loc, "close", &e.frames))
@@ -124,7 +124,7 @@ impl ChanMisuse {
         let primary = site(hb, g, loc, "close");
         let related: Vec<Site> = self
             .chans
-            .get(&ch.0)
+            .get(&ch)
             .and_then(|c| c.closed_at.as_ref())
             .iter()
             .map(|e| site_at(hb, e.g, e.loc, "first close", &e.frames))

@@ -143,7 +143,7 @@ fn report_end(hb: &Hb, end: &EndState, out: &mut Findings) {
         .and_then(|scc| shortest_cycle(&graph, &scc))
         .unwrap_or_default();
     let first = blocked
-        .get(&1)
+        .get(&Gid::MAIN)
         .copied()
         .unwrap_or_else(|| end.blocked.iter().min_by_key(|b| b.g).expect("non-empty"));
     let (what, op) = describe(&first.wait);

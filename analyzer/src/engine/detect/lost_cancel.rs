@@ -65,10 +65,9 @@ fn report(hb: &Hb, ev: &Event, out: &mut Findings) {
     };
     let (g, loc) = (ev.g, ev.loc);
     // Made by its creator, perhaps far from where it went.
-    let primary = if *creator == 0 || *creator == g {
-        site(hb, g, *created, func)
-    } else {
-        site_at(hb, *creator, *created, func, &None)
+    let primary = match *creator {
+        Some(c) if c != g => site_at(hb, c, *created, func, &None),
+        _ => site(hb, g, *created, func),
     };
     let who = format!("goroutine {g}{}", name_suffix(hb, g));
     let mut related = Vec::new();

@@ -61,7 +61,7 @@ fn report(hb: &Hb, g: Gid, ev: &Event, message: &str, out: &mut Findings) {
 
 #[cfg(test)]
 mod tests {
-    use crate::event::{Event, Loc, ObjId, Op};
+    use crate::event::{Event, Gid, Loc, ObjId, Op};
     use crate::{Engine, FindingKind};
 
     fn engine(ops: Vec<Op>) -> Engine {
@@ -72,7 +72,11 @@ mod tests {
                 line: i as u32 + 1,
                 column: 1,
             };
-            e.apply(&Event { g: 1, op, loc });
+            e.apply(&Event {
+                g: Gid::MAIN,
+                op,
+                loc,
+            });
         }
         e
     }

@@ -30,7 +30,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use goro_analyzer::engine::{EndState, Held};
-use goro_analyzer::event::{Blocked, Event, Loc, ObjId, Op, Wait};
+use goro_analyzer::event::{Blocked, Event, Gid, Loc, ObjId, Op, Wait};
 use goro_analyzer::fxhash::FxHashMap as HashMap;
 use goro_analyzer::trace::TraceStep;
 use goro_analyzer::{Engine, Finding};
@@ -43,7 +43,7 @@ use super::goroutine::Crash;
 /// Wakes arrive here, possibly from other threads (tokio I/O); the run loop
 /// drains them in arrival order.
 struct WakeQueue {
-    q: Mutex<Vec<u64>>,
+    q: Mutex<Vec<Gid>>,
     cv: Condvar,
     /// The run loop sleeps on `cv` (waiting for the outside world): only
     /// then is a notification (a futex call) worth making.
@@ -51,7 +51,7 @@ struct WakeQueue {
 }
 
 struct TaskWaker {
-    gid: u64,
+    gid: Gid,
     q: Arc<WakeQueue>,
 }
 
@@ -79,7 +79,7 @@ impl Wake for TaskWaker {
 /// other threads, or from inside the executor's borrow, take the queue.
 /// Either way the order is the program's order on this thread, so
 /// schedules stay deterministic.
-fn wake_here(gid: u64, q: &Arc<WakeQueue>) -> bool {
+fn wake_here(gid: Gid, q: &Arc<WakeQueue>) -> bool {
     EXEC.try_with(|e| {
         let Ok(e) = e.try_borrow() else { return false };
         let Some(ex) = e.as_ref() else { return false };
@@ -166,7 +166,7 @@ pub(crate) enum Ending {
     /// Main, and these goroutines with it, can provably never be woken;
     /// the others ran on (as after main returns) and could still run, wait
     /// for timers past the grace period, or for the outside world.
-    Stuck(Vec<u64>),
+    Stuck(Vec<Gid>),
 }
 
 /// The result of one schedule.
@@ -197,7 +197,7 @@ pub(crate) struct ScheduleConfig {
 pub(crate) struct Exec {
     tasks: Vec<Option<Task>>,
     meta: Vec<Meta>,
-    ready: Vec<u64>,
+    ready: Vec<Gid>,
     /// Position of each goroutine in `ready` (usize::MAX if absent).
     ready_pos: Vec<usize>,
     wakes: Arc<WakeQueue>,
@@ -218,7 +218,7 @@ pub(crate) struct Exec {
     main_done_at: Duration,
     /// The goroutine being dropped at the end of the schedule, if any: what
     /// goes with it (channel handles, CancelFuncs) is what it held.
-    teardown: Option<u64>,
+    teardown: Option<Gid>,
     held: Vec<Held>,
     /// Whether main can never be woken, and when to check.
     proof: proof::Proof,
@@ -226,8 +226,8 @@ pub(crate) struct Exec {
 
 thread_local! {
     static EXEC: RefCell<Option<Rc<RefCell<Exec>>>> = const { RefCell::new(None) };
-    /// The goroutine being polled (0: none; a timer callback or teardown).
-    static CURRENT: Cell<u64> = const { Cell::new(0) };
+    /// The goroutine being polled (`None`: a timer callback or teardown).
+    static CURRENT: Cell<Option<Gid>> = const { Cell::new(None) };
     /// The running schedule's serial, unique in the process; 0: none.
     static ACTIVE: Cell<u32> = const { Cell::new(0) };
 }
@@ -244,7 +244,7 @@ pub(crate) fn serial() -> u32 {
     ACTIVE.with(|a| a.get())
 }
 
-pub(crate) fn current_gid() -> u64 {
+pub(crate) fn current_gid() -> Option<Gid> {
     CURRENT.with(|c| c.get())
 }
 
@@ -258,9 +258,10 @@ fn with_exec<R>(f: impl FnOnce(&mut Exec) -> R) -> Option<R> {
     })
 }
 
-/// Applies `op` by goroutine `g` to the engine and the trace.
-pub(crate) fn emit(g: u64, op: Op, loc: Loc) {
-    if g == 0 {
+/// Applies `op` by goroutine `g` (`None`: no goroutine) to the engine and
+/// the trace.
+pub(crate) fn emit(g: Option<Gid>, op: Op, loc: Loc) {
+    let Some(g) = g else {
         // Timer callbacks act for no goroutine and order nothing; what goes
         // with a goroutine dropped at the end is that goroutine's, for the
         // engine to judge.
@@ -270,7 +271,7 @@ pub(crate) fn emit(g: u64, op: Op, loc: Loc) {
             }
         });
         return;
-    }
+    };
     // Built once here and lent to the closure: moving a 96-byte event into
     // it cost a copy per operation, on the detector's hottest path.
     let ev = Event { g, op, loc };
@@ -287,7 +288,7 @@ pub(crate) fn emit(g: u64, op: Op, loc: Loc) {
         (ev.loc.file.as_ptr() as usize, ev.loc.line, ev.loc.column).hash(&mut ex.hasher);
         if ex.trace.is_some() {
             let (seed, step) = (ex.seed(), ex.steps);
-            let name = ex.meta.get((g - 1) as usize).and_then(|m| m.name.clone());
+            let name = ex.meta.get(g.index()).and_then(|m| m.name.clone());
             if let Some(t) = ex.trace.as_mut() {
                 t.record(seed, step, name, ev);
             }
@@ -354,13 +355,12 @@ pub(crate) fn note_block_on(info: BlockInfo, loc: Loc, waker: &Waker) {
 }
 
 fn note_parked_on(info: BlockInfo, loc: Loc, waker: Option<&Waker>) {
-    let g = current_gid();
-    if g == 0 {
+    let Some(g) = current_gid() else {
         return;
-    }
+    };
     with_exec(|ex| {
         ex.parked = true;
-        if let Some(m) = ex.meta.get_mut((g - 1) as usize) {
+        if let Some(m) = ex.meta.get_mut(g.index()) {
             m.blocked = Some((info, loc));
             m.parking.parked(waker);
         }
@@ -374,10 +374,9 @@ fn note_parked_on(info: BlockInfo, loc: Loc, waker: Option<&Waker>) {
 /// without the round trip through the executor, and schedules, traces and
 /// findings are those of yielding. `false` when it must yield.
 pub(crate) fn forced_step() -> bool {
-    let g = current_gid();
-    if g == 0 {
+    let Some(g) = current_gid() else {
         return false;
-    }
+    };
     with_exec(|ex| {
         if !ex.ready.is_empty() || ex.steps >= ex.max_steps {
             return false;
@@ -411,7 +410,7 @@ pub(crate) fn forced_step() -> bool {
 pub(crate) fn rand_below(n: usize) -> usize {
     with_exec(|ex| {
         let key = strategy::mix2(ex.seed(), SELECT_STREAM);
-        let (path, draw) = match ex.meta.get_mut((current_gid().max(1) - 1) as usize) {
+        let (path, draw) = match ex.meta.get_mut(current_gid().unwrap_or(Gid::MAIN).index()) {
             Some(m) => {
                 m.draws += 1;
                 (m.path, m.draws)
@@ -444,8 +443,8 @@ pub(crate) fn call_at(at: Duration, f: Box<dyn FnOnce()>) {
 }
 
 /// Starts goroutine `gid` (the id `RunState` handed out) running `fut`, as
-/// a child of the running goroutine `parent` (0: none).
-pub(crate) fn spawn(parent: u64, gid: u64, name: Option<&str>, fut: BoxFuture) {
+/// a child of the running goroutine `parent` (`None`: none).
+pub(crate) fn spawn(parent: Option<Gid>, gid: Gid, name: Option<&str>, fut: BoxFuture) {
     with_exec(|ex| ex.spawn(parent, gid, name.map(str::to_string), fut));
 }
 
@@ -463,15 +462,16 @@ impl Exec {
         });
     }
 
-    fn spawn(&mut self, parent: u64, gid: u64, name: Option<String>, fut: BoxFuture) {
-        let path = if parent == 0 {
-            strategy::mix(gid)
-        } else {
-            let p = &mut self.meta[(parent - 1) as usize];
-            p.children += 1;
-            strategy::mix2(p.path, p.children)
+    fn spawn(&mut self, parent: Option<Gid>, gid: Gid, name: Option<String>, fut: BoxFuture) {
+        let path = match parent {
+            None => strategy::mix(gid.get()),
+            Some(parent) => {
+                let p = &mut self.meta[parent.index()];
+                p.children += 1;
+                strategy::mix2(p.path, p.children)
+            }
         };
-        let i = (gid - 1) as usize;
+        let i = gid.index();
         assert_eq!(
             i,
             self.tasks.len(),
@@ -506,8 +506,8 @@ impl Exec {
         ObjId(*self.objs.entry(global).or_insert(n))
     }
 
-    fn make_ready(&mut self, gid: u64) {
-        let i = (gid - 1) as usize;
+    fn make_ready(&mut self, gid: Gid) {
+        let i = gid.index();
         if self.meta[i].done || self.ready_pos[i] != usize::MAX {
             return;
         }
@@ -516,15 +516,15 @@ impl Exec {
         self.ready.push(gid);
     }
 
-    fn unready(&mut self, gid: u64) {
-        let i = (gid - 1) as usize;
+    fn unready(&mut self, gid: Gid) {
+        let i = gid.index();
         let pos = std::mem::replace(&mut self.ready_pos[i], usize::MAX);
         if pos == usize::MAX {
             return;
         }
         self.ready.swap_remove(pos);
         if let Some(&moved) = self.ready.get(pos) {
-            self.ready_pos[(moved - 1) as usize] = pos;
+            self.ready_pos[moved.index()] = pos;
         }
     }
 
@@ -552,13 +552,13 @@ impl Exec {
 /// the goroutines and [`finish`] the engine.
 pub(crate) fn run_schedule(
     cfg: ScheduleConfig,
-    main_gid: u64,
+    main_gid: Gid,
     main: BoxFuture,
     take_panic: &dyn Fn() -> Option<Crash>,
 ) -> ScheduleResult {
     let exec = install(cfg);
     exec.borrow_mut()
-        .spawn(0, main_gid, Some("main".to_string()), main);
+        .spawn(None, main_gid, Some("main".to_string()), main);
     let ending = run_loop(&exec, main_gid, take_panic);
     let end = end_state(&exec, &ending);
     teardown(&exec);
@@ -612,7 +612,7 @@ fn install(cfg: ScheduleConfig) -> Rc<RefCell<Exec>> {
 /// Steps goroutines until the schedule ends, and says how it ended.
 fn run_loop(
     exec: &Rc<RefCell<Exec>>,
-    main_gid: u64,
+    main_gid: Gid,
     take_panic: &dyn Fn() -> Option<Crash>,
 ) -> Ending {
     loop {
@@ -641,7 +641,7 @@ fn run_loop(
                 line: c.line,
                 column: c.column,
             };
-            emit(c.gid, Op::Panic { message: c.message }, loc);
+            emit(Some(c.gid), Op::Panic { message: c.message }, loc);
             return Ending::Panicked;
         }
     }
@@ -695,27 +695,27 @@ fn wait_outside(wakes: &WakeQueue) {
 }
 
 /// Polls goroutine `gid` once, as the running goroutine.
-fn poll_task(gid: u64, task: &mut Task) -> Poll<()> {
-    CURRENT.with(|c| c.set(gid));
+fn poll_task(gid: Gid, task: &mut Task) -> Poll<()> {
+    CURRENT.with(|c| c.set(Some(gid)));
     let poll = task
         .fut
         .as_mut()
         .poll(&mut Context::from_waker(&task.waker));
-    CURRENT.with(|c| c.set(0));
+    CURRENT.with(|c| c.set(None));
     poll
 }
 
 /// Records the outcome `poll` of goroutine `gid`'s step: it ended, or it
 /// waits (on goro, or on the outside world) and keeps its `task`.
-fn settle(exec: &Rc<RefCell<Exec>>, main_gid: u64, gid: u64, task: Task, poll: Poll<()>) {
-    let i = (gid - 1) as usize;
+fn settle(exec: &Rc<RefCell<Exec>>, main_gid: Gid, gid: Gid, task: Task, poll: Poll<()>) {
+    let i = gid.index();
     let mut ex = exec.borrow_mut();
     match poll {
         Poll::Ready(()) => {
             ex.meta[i].done = true;
             drop(ex);
             drop(task);
-            emit(gid, Op::End, Loc::UNKNOWN);
+            emit(Some(gid), Op::End, Loc::UNKNOWN);
             if gid == main_gid {
                 let mut ex = exec.borrow_mut();
                 ex.main_done = true;
@@ -743,21 +743,17 @@ fn settle(exec: &Rc<RefCell<Exec>>, main_gid: u64, gid: u64, task: Task, poll: P
 impl Exec {
     /// Takes a step: the strategy picks a ready goroutine, which is handed
     /// out with its task for polling.
-    fn pick(&mut self) -> (u64, Task) {
+    fn pick(&mut self) -> (Gid, Task) {
         self.steps += 1;
         let step = self.steps;
         let ready = std::mem::take(&mut self.ready);
         let pos = &self.ready_pos;
-        let is_ready = |g: u64| {
-            g.checked_sub(1)
-                .and_then(|i| pos.get(i as usize))
-                .is_some_and(|&p| p != usize::MAX)
-        };
+        let is_ready = |g: Gid| pos.get(g.index()).is_some_and(|&p| p != usize::MAX);
         let gid = self.chooser.choose(step, &ready, &is_ready);
         self.ready = ready;
         self.unready(gid);
         gid.hash(&mut self.hasher);
-        let i = (gid - 1) as usize;
+        let i = gid.index();
         let task = self.tasks[i]
             .take()
             .expect("a ready goroutine has its task");
@@ -795,10 +791,10 @@ fn end_state(exec: &Rc<RefCell<Exec>>, ending: &Ending) -> Option<EndState> {
     };
     let (main_done, blocked, running) = {
         let mut ex = exec.borrow_mut();
-        let mut blocked: Vec<(u64, Option<(BlockInfo, Loc)>)> = Vec::new();
+        let mut blocked: Vec<(Gid, Option<(BlockInfo, Loc)>)> = Vec::new();
         let mut running = Vec::new();
         for (i, m) in ex.meta.iter_mut().enumerate() {
-            let g = i as u64 + 1;
+            let g = Gid::from_index(i);
             if m.done || (stuck.is_none() && m.external) {
                 continue;
             }
@@ -836,7 +832,7 @@ fn teardown(exec: &Rc<RefCell<Exec>>) {
     let tasks: Vec<Option<Task>> = std::mem::take(&mut exec.borrow_mut().tasks);
     for (i, task) in tasks.into_iter().enumerate() {
         if let Some(task) = task {
-            exec.borrow_mut().teardown = Some(i as u64 + 1);
+            exec.borrow_mut().teardown = Some(Gid::from_index(i));
             drop(task);
         }
     }

@@ -47,7 +47,7 @@ use std::sync::{Arc, Weak};
 use std::task::Waker;
 use std::time::Duration;
 
-use goro_analyzer::event::Wait;
+use goro_analyzer::event::{Gid, Wait};
 
 use super::{Exec, TaskWaker};
 use crate::rt::block::{BlockInfo, ChanWait};
@@ -62,7 +62,7 @@ pub(super) struct Proof {
     /// The step from which main, parked, may be checked.
     next: u64,
     /// When main was proven stuck, and with which goroutines.
-    stuck: Option<(Duration, Vec<u64>)>,
+    stuck: Option<(Duration, Vec<Gid>)>,
 }
 
 impl Proof {
@@ -73,7 +73,7 @@ impl Proof {
     }
 
     /// The goroutines proven stuck, main among them.
-    pub(super) fn stuck(&self) -> Option<&[u64]> {
+    pub(super) fn stuck(&self) -> Option<&[Gid]> {
         self.stuck.as_ref().map(|s| s.1.as_slice())
     }
 }
@@ -134,14 +134,14 @@ enum Stuck<'a> {
     /// Only the operation it parked in does.
     Chans(&'a [ChanWait]),
     /// Only the join of this goroutine does.
-    Join(u64),
+    Join(Gid),
 }
 
 impl Exec {
     /// Checks, when it is time and something else can still happen,
     /// whether main can never be woken; if so, notes it with the goroutines
     /// stuck with it.
-    pub(super) fn check_main(&mut self, main: u64) {
+    pub(super) fn check_main(&mut self, main: Gid) {
         if self.proof.stuck.is_some() {
             return;
         }
@@ -150,8 +150,8 @@ impl Exec {
         }
     }
 
-    fn main_stuck(&mut self, main: u64) -> Option<Vec<u64>> {
-        let m = main.checked_sub(1)? as usize;
+    fn main_stuck(&mut self, main: Gid) -> Option<Vec<Gid>> {
+        let m = main.index();
         let due = !self.main_done
             && self.steps >= self.proof.next
             && self.ready_pos.get(m) == Some(&usize::MAX)
@@ -169,7 +169,7 @@ impl Exec {
     }
 
     /// The greatest set of goroutines that can never be woken.
-    fn stuck(&self) -> Vec<u64> {
+    fn stuck(&self) -> Vec<Gid> {
         let mut cands: Vec<(usize, Stuck<'_>)> = Vec::new();
         for (i, m) in self.meta.iter().enumerate() {
             let p = &m.parking;
@@ -220,9 +220,7 @@ impl Exec {
                 }
                 let never = match why {
                     Stuck::Unwakeable => true,
-                    Stuck::Join(g) => g
-                        .checked_sub(1)
-                        .is_some_and(|j| inside.contains(&(j as usize))),
+                    Stuck::Join(g) => inside.contains(&g.index()),
                     Stuck::Chans(ops) => ops.iter().all(|op| {
                         let (s, r) = owned
                             .get(&op.id)
@@ -240,7 +238,7 @@ impl Exec {
                 break;
             }
         }
-        let mut out: Vec<u64> = inside.into_iter().map(|i| i as u64 + 1).collect();
+        let mut out: Vec<Gid> = inside.into_iter().map(Gid::from_index).collect();
         out.sort_unstable();
         out
     }

@@ -5,7 +5,7 @@
 
 use std::collections::VecDeque;
 
-use goro_analyzer::event::{Event, Op};
+use goro_analyzer::event::{Event, Gid, Op};
 use goro_analyzer::fxhash::FxHashMap as HashMap;
 use goro_analyzer::trace::{TraceStep, TRACE_SCHEMA};
 
@@ -27,7 +27,7 @@ pub(crate) struct Tracer {
     /// The last `done` of each WaitGroup.
     done: HashMap<u64, At>,
     /// The `exit` of each goroutine.
-    ended: HashMap<u64, At>,
+    ended: HashMap<Gid, At>,
 }
 
 impl Tracer {
@@ -99,7 +99,7 @@ impl Tracer {
             test: None,
             seed,
             step,
-            goroutine: g,
+            goroutine: g.get(),
             goroutine_name: name,
             op: ev.op.name().to_string(),
             file: ev.loc.file.to_string(),
@@ -109,7 +109,7 @@ impl Tracer {
             obj,
             from_step: from.map(|f| f.0),
             from_seq: from.map(|f| f.1),
-            peer,
+            peer: peer.map(Gid::get),
             schedule: None,
             replay: None,
         });

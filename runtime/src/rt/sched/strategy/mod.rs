@@ -47,6 +47,8 @@ pub(crate) fn schedule_seed(base: u64, index: u32) -> u64 {
     }
 }
 
+use goro_analyzer::event::Gid;
+
 mod pct;
 mod random;
 pub(crate) mod replay;
@@ -73,12 +75,18 @@ pub(crate) struct Record {
     pub(crate) options: Vec<Vec<u32>>,
 }
 
+/// A goroutine as a record entry: its number (records are text, and ids
+/// past `u32::MAX` do not occur under detection).
+fn record_id(g: Gid) -> u32 {
+    u32::try_from(g.get()).unwrap_or(u32::MAX)
+}
+
 /// The strategy's state for one schedule, and the record of what it chose.
 pub(crate) struct Chooser {
     seed: u64,
     pick: Pick,
-    /// The goroutine that ran the previous step (0: none yet).
-    last: u64,
+    /// The goroutine that ran the previous step (`None`: none yet).
+    last: Option<Gid>,
     record: Record,
 }
 
@@ -87,7 +95,7 @@ impl Chooser {
         Chooser {
             seed,
             pick,
-            last: 0,
+            last: None,
             record: Record::default(),
         }
     }
@@ -117,7 +125,7 @@ impl Chooser {
     }
 
     /// A goroutine was created with spawn path hash `path`.
-    pub(crate) fn on_spawn(&mut self, gid: u64, path: u64) {
+    pub(crate) fn on_spawn(&mut self, gid: Gid, path: u64) {
         if let Pick::Pct(p) = &mut self.pick {
             p.on_spawn(gid, path);
         }
@@ -130,9 +138,9 @@ impl Chooser {
     pub(crate) fn choose(
         &mut self,
         step: u64,
-        ready: &[u64],
-        is_ready: &dyn Fn(u64) -> bool,
-    ) -> u64 {
+        ready: &[Gid],
+        is_ready: &dyn Fn(Gid) -> bool,
+    ) -> Gid {
         let g = match &mut self.pick {
             // PCT sees every step: its change points are step indices.
             Pick::Pct(p) => p.choose(step, ready),
@@ -147,16 +155,16 @@ impl Chooser {
                 let mut other: Vec<u32> = ready
                     .iter()
                     .filter(|&&r| r != d)
-                    .map(|&r| r as u32)
+                    .map(|&r| record_id(r))
                     .collect();
                 other.sort_unstable();
                 self.record.options.push(other);
             }
             // Recorded as "the default" when it is one, so that a replay
             // of the record reads which choices mattered.
-            let last_ready = is_ready(self.last);
+            let last_ready = self.last.is_some_and(is_ready);
             let default = if last_ready {
-                self.last
+                self.last.expect("ready")
             } else {
                 replay::default_choice(self.last, ready, is_ready)
             };
@@ -168,10 +176,10 @@ impl Chooser {
                         .preemptions
                         .push(self.record.choices.len() as u32);
                 }
-                self.record.choices.push(g as u32);
+                self.record.choices.push(record_id(g));
             }
         }
-        self.last = g;
+        self.last = Some(g);
         g
     }
 
@@ -221,12 +229,13 @@ mod tests {
     #[test]
     fn pct_runs_the_highest_priority_until_a_change_point() {
         let mut c = Chooser::pct(1, 1, 100);
-        c.on_spawn(1, 10);
-        c.on_spawn(2, 20);
-        let both = |g: u64| g == 1 || g == 2;
-        let first = c.choose(1, &[1, 2], &both);
+        let (g1, g2) = (Gid::MAIN, Gid::from_index(1));
+        c.on_spawn(g1, 10);
+        c.on_spawn(g2, 20);
+        let both = |g: Gid| g == g1 || g == g2;
+        let first = c.choose(1, &[g1, g2], &both);
         for step in 2..50 {
-            assert_eq!(c.choose(step, &[1, 2], &both), first);
+            assert_eq!(c.choose(step, &[g1, g2], &both), first);
         }
     }
 }

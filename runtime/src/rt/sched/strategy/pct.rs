@@ -4,6 +4,8 @@
 //! change points (step indices) the one that would run is demoted below
 //! every initial priority.
 
+use goro_analyzer::event::Gid;
+
 use super::{below, mix2};
 
 /// PCT's state for one schedule.
@@ -11,7 +13,7 @@ pub(crate) struct Pct {
     seed: u64,
     /// Steps at which the running goroutine's priority drops.
     change_points: Vec<u64>,
-    /// Priority of each goroutine (index gid - 1); higher runs first.
+    /// Priority of each goroutine (by [`Gid::index`]); higher runs first.
     prio: Vec<u64>,
     /// Next low priority to hand out at a change point.
     next_low: u64,
@@ -34,8 +36,8 @@ impl Pct {
     }
 
     /// A goroutine was created with spawn path hash `path`.
-    pub(crate) fn on_spawn(&mut self, gid: u64, path: u64) {
-        let i = (gid - 1) as usize;
+    pub(crate) fn on_spawn(&mut self, gid: Gid, path: u64) {
+        let i = gid.index();
         if self.prio.len() <= i {
             self.prio.resize(i + 1, 0);
         }
@@ -45,11 +47,11 @@ impl Pct {
 
     /// The goroutine to run at `step` among `ready` (non-empty). Called at
     /// every step, even a forced one: a change point is a step index.
-    pub(crate) fn choose(&mut self, step: u64, ready: &[u64]) -> u64 {
+    pub(crate) fn choose(&mut self, step: u64, ready: &[Gid]) -> Gid {
         let best = |prio: &[u64]| {
             *ready
                 .iter()
-                .max_by_key(|&&g| (prio.get((g - 1) as usize).copied().unwrap_or(0), g))
+                .max_by_key(|&&g| (prio.get(g.index()).copied().unwrap_or(0), g))
                 .expect("ready is non-empty")
         };
         let mut g = best(&self.prio);
@@ -58,7 +60,7 @@ impl Pct {
             // Demote the goroutine that would run: a priority change
             // point, below every initial priority.
             self.next_low = self.next_low.saturating_sub(1);
-            self.prio[(g - 1) as usize] = self.next_low;
+            self.prio[g.index()] = self.next_low;
             g = best(&self.prio);
         }
         g

@@ -24,6 +24,8 @@
 
 use std::fmt::Write as _;
 
+use goro_analyzer::event::Gid;
+
 /// The entry meaning "the default choice".
 pub(crate) const DEFAULT: u32 = u32::MAX;
 
@@ -42,13 +44,15 @@ impl Replay {
     /// run the previous step.
     pub(crate) fn choose(
         &mut self,
-        last: u64,
-        ready: &[u64],
-        is_ready: &dyn Fn(u64) -> bool,
-    ) -> u64 {
+        last: Option<Gid>,
+        ready: &[Gid],
+        is_ready: &dyn Fn(Gid) -> bool,
+    ) -> Gid {
         let want = self.take();
-        if want != DEFAULT && is_ready(u64::from(want)) {
-            return u64::from(want);
+        if want != DEFAULT {
+            if let Some(g) = Gid::new(u64::from(want)).filter(|&g| is_ready(g)) {
+                return g;
+            }
         }
         default_choice(last, ready, is_ready)
     }
@@ -71,11 +75,14 @@ impl Replay {
 /// Keep running `last` if it is ready, else the front of `ready`.
 /// Constant time: a scan of `ready` here made recording quadratic in the
 /// number of goroutines.
-pub(crate) fn default_choice(last: u64, ready: &[u64], is_ready: &dyn Fn(u64) -> bool) -> u64 {
-    if is_ready(last) {
-        last
-    } else {
-        *ready.first().expect("ready is non-empty")
+pub(crate) fn default_choice(
+    last: Option<Gid>,
+    ready: &[Gid],
+    is_ready: &dyn Fn(Gid) -> bool,
+) -> Gid {
+    match last {
+        Some(l) if is_ready(l) => l,
+        _ => *ready.first().expect("ready is non-empty"),
     }
 }
 
@@ -186,12 +193,14 @@ mod tests {
     #[test]
     fn replay_follows_possible_entries_and_defaults_otherwise() {
         let mut r = Replay::new(vec![2, 9, DEFAULT]);
-        let within = |ready: &'static [u64]| move |g: u64| ready.contains(&g);
-        assert_eq!(r.choose(1, &[1, 2], &within(&[1, 2])), 2);
+        let g = |n: u64| Gid::new(n).expect("nonzero");
+        let within = |ready: Vec<Gid>| move |x: Gid| ready.contains(&x);
+        let (g1, g2, g3) = (g(1), g(2), g(3));
+        assert_eq!(r.choose(Some(g1), &[g1, g2], &within(vec![g1, g2])), g2);
         // 9 is not ready: keep running 2.
-        assert_eq!(r.choose(2, &[2, 3], &within(&[2, 3])), 2);
+        assert_eq!(r.choose(Some(g2), &[g2, g3], &within(vec![g2, g3])), g2);
         // 2 is not ready any more: the front of the ready set.
-        assert_eq!(r.choose(2, &[3, 1], &within(&[3, 1])), 3);
+        assert_eq!(r.choose(Some(g2), &[g3, g1], &within(vec![g3, g1])), g3);
         // Past the end: the default.
         assert_eq!(r.draw(3), 0);
     }
