@@ -85,7 +85,7 @@ where
     let main_id = state.next_id();
     let slot = JoinSlot::new(state.clone());
     rt.shared().spawn(
-        main_id,
+        main_id.get(),
         Goroutine::new(
             state.clone(),
             main_id,

@@ -312,7 +312,7 @@ where
         let name = g.name.clone();
         super::detect::spawn(g.id, name.as_deref(), site, Box::pin(g));
     } else if let Some(exec) = super::exec::current() {
-        exec.spawn(g.id, g);
+        exec.spawn(g.id.get(), g);
     } else {
         tokio::spawn(g);
     }
