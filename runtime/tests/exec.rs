@@ -156,7 +156,8 @@ fn ping_pong_soak_across_workers() {
 #[test]
 fn a_goroutine_in_a_long_poll_does_not_hold_back_the_one_it_woke() {
     // The woken goroutine sits in the busy worker's `runnext`; another
-    // worker must take it, or the busy one spins forever.
+    // worker must take it (the monitor wakes one), or the busy one spins
+    // forever.
     if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
         return;
     }
@@ -167,7 +168,9 @@ fn a_goroutine_in_a_long_poll_does_not_hold_back_the_one_it_woke() {
             ch.recv().await;
             flag.store(true, Ordering::SeqCst);
         });
-        goro::yield_now().await;
+        // Long enough for the other workers to park: nobody spins when the
+        // receiver is woken into this worker's `runnext`.
+        goro::time::sleep(Duration::from_millis(10)).await;
         ch.send(()).await;
         let start = Instant::now();
         while !flag.load(Ordering::SeqCst) {

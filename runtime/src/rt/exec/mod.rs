@@ -20,12 +20,15 @@
 //!   worker parked with a timeout for the earliest one, or spinning when it
 //!   is very close (see [`timer`] and [`worker`]).
 //! - A tokio runtime on a background thread for I/O ([`io`]).
+//! - A monitor thread that rescues a goroutine stuck in the `runnext` slot
+//!   of a worker busy in one long poll ([`sysmon`]).
 //!
 //! Nothing here runs under the detecting scheduler, which has its own
 //! executor (`rt::sched`).
 
 mod io;
 mod park;
+mod sysmon;
 mod task;
 pub(crate) mod timer;
 mod worker;
@@ -227,6 +230,7 @@ impl Shared {
 pub(crate) struct Runtime {
     shared: Arc<Shared>,
     io: Io,
+    sysmon: Option<std::thread::JoinHandle<()>>,
     previous: Option<Option<Arc<Shared>>>,
 }
 
@@ -271,10 +275,12 @@ impl Runtime {
                 .spawn(move || worker::main(shared, index, queue, handle))
                 .unwrap_or_else(|e| panic!("goro::run: cannot start a worker thread: {e}"));
         }
+        let sysmon = Some(sysmon::start(shared.clone()));
         let previous = Some(set_current(Some(shared.clone())));
         Runtime {
             shared,
             io,
+            sysmon,
             previous,
         }
     }
@@ -329,6 +335,10 @@ impl Runtime {
             }
         }
         s.timers.clear();
+        if let Some(m) = self.sysmon.take() {
+            m.thread().unpark();
+            let _ = m.join();
+        }
         self.io.stop();
         if let Some(p) = self.previous.take() {
             set_current(p);
@@ -343,6 +353,9 @@ impl Drop for Runtime {
             self.shared.shutdown.store(true, Ordering::SeqCst);
             for slot in self.shared.slots.iter() {
                 slot.parker.unpark(Wake::Shutdown);
+            }
+            if let Some(m) = self.sysmon.take() {
+                m.thread().unpark();
             }
             set_current(p);
         }
