@@ -25,6 +25,13 @@
 //!
 //! Nothing here runs under the detecting scheduler, which has its own
 //! executor (`rt::sched`).
+//!
+//! Hand-written synchronization: only the park/wake protocol (an idle list
+//! under a mutex, the `nspinning`/`nidle` counters read without it, and
+//! the SeqCst fences that pair a push with a worker's last look before it
+//! sleeps). `runtime/tests/loom_park.rs` models it step for step under
+//! loom. Everything else is `async-task`, `crossbeam-deque`,
+//! `crossbeam-utils` and locks.
 
 mod io;
 mod park;
