@@ -2,11 +2,11 @@
 //! into the `runnext` slot of a worker that then stays in one poll for a
 //! long time (a goroutine busy-waiting on an atomic) must still run. Wakes
 //! into `runnext` wake nobody (see `worker::schedule`), so a monitor
-//! thread looks every millisecond: if a worker that is not idle has polled
-//! nothing since the last look while others are parked, it wakes one, as
-//! the spinning worker, and that one steals the stuck worker's `runnext`
-//! (`Local::steal_stuck_runnext`). It backs off to 10 ms while every worker
-//! is idle.
+//! thread looks every millisecond: a worker that is not idle and has
+//! polled nothing since the last look is stuck; its `runnext` goroutine
+//! goes to the global queue (which wakes a worker), and if its queue holds
+//! goroutines, a worker is woken to steal them. It backs off to 10 ms while
+//! every worker is idle.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -33,16 +33,20 @@ pub(super) fn start(shared: Arc<Shared>) -> JoinHandle<()> {
                     continue;
                 }
                 interval = FAST;
-                let mut stuck = false;
                 for (i, slot) in shared.slots.iter().enumerate() {
                     let t = slot.ticks.load(Ordering::Relaxed);
-                    if t == last[i] && !idle.contains(&i) {
-                        stuck = true;
-                    }
+                    let stuck = t == last[i] && !idle.contains(&i);
                     last[i] = t;
-                }
-                if stuck && !idle.is_empty() {
-                    shared.wakep();
+                    if !stuck {
+                        continue;
+                    }
+                    // Go's `retake`, for the one goroutine a stuck worker
+                    // holds back: its `runnext` goes to the global queue.
+                    if let Some(r) = slot.runnext.take() {
+                        shared.push_global(r);
+                    } else if !slot.stealer.is_empty() {
+                        shared.wakep();
+                    }
                 }
             }
         })
