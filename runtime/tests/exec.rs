@@ -180,6 +180,16 @@ fn a_goroutine_in_a_long_poll_does_not_hold_back_the_one_it_woke() {
     });
 }
 
+/// The message of a caught panic.
+fn message(p: Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
+
+const NESTED: &str = "goro::run called from inside a running runtime";
+
 #[test]
 fn run_inside_a_goroutine_still_panics() {
     let r = std::panic::catch_unwind(|| {
@@ -187,14 +197,16 @@ fn run_inside_a_goroutine_still_panics() {
             goro::run(async {});
         })
     });
-    let msg = r.expect_err("nested run must panic");
-    let msg = msg
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| msg.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default();
-    assert!(
-        msg.contains("goro::run called from inside a running runtime"),
-        "{msg}"
-    );
+    let msg = message(r.expect_err("nested run must panic"));
+    assert!(msg.contains(NESTED), "{msg}");
+}
+
+#[test]
+fn run_inside_a_tokio_runtime_still_panics() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a tokio runtime");
+    let r = rt.block_on(async { std::panic::catch_unwind(|| goro::run(async {})) });
+    let msg = message(r.expect_err("run inside tokio must panic"));
+    assert!(msg.contains(NESTED), "{msg}");
 }
