@@ -209,3 +209,30 @@ impl Waiter {
         m
     }
 }
+
+#[cfg(test)]
+mod pool_tests {
+    use super::*;
+
+    #[test]
+    fn a_unique_waiter_is_reused_reset_and_a_shared_one_is_not() {
+        let waker = Waker::noop();
+        let w = Waiter::new(waker);
+        assert!(w.try_claim(1, true));
+        w.notify(0, true);
+        let first = Arc::as_ptr(&w);
+        recycle(w);
+        let again = Waiter::new(waker);
+        assert_eq!(Arc::as_ptr(&again), first, "the pooled waiter is reused");
+        assert!(again.outcome().is_none() && again.is_waiting(), "and reset");
+        assert_eq!(again.take_notified(), 0);
+        let held = again.clone();
+        recycle(again);
+        let fresh = Waiter::new(waker);
+        assert_ne!(
+            Arc::as_ptr(&fresh),
+            Arc::as_ptr(&held),
+            "a waiter someone still holds is never reused"
+        );
+    }
+}
