@@ -6,6 +6,7 @@ use std::panic::Location;
 use goro_analyzer::event::Addr;
 
 use crate::rt::detect;
+use crate::rt::ident::Ident;
 
 /// A plain variable shared between goroutines, as any Go variable is.
 ///
@@ -72,7 +73,7 @@ impl<T> Shared<T> {
     pub const fn new(value: T) -> Self {
         Shared {
             value: parking_lot::Mutex::new(value),
-            id: Id { _byte: 0 },
+            id: Id(Ident::new()),
         }
     }
 
@@ -184,25 +185,25 @@ impl<T> Shared<T> {
     }
 }
 
-/// The identity of a `Shared` for the detector: its address while it is
-/// borrowed. A byte, not a zero-sized type, so that no two variables share
-/// one; dropping it makes the detector forget the address's history (the
-/// memory may be reused by another variable).
+/// The identity of a `Shared` for the detector: a location number drawn on
+/// its first detected access ([`Ident::location`]), not its address, so that
+/// a variable moved after use keeps its history and a new one at its old
+/// address starts clean. Dropping it makes the detector forget the history.
 #[derive(Default)]
-struct Id {
-    _byte: u8,
-}
+struct Id(Ident);
 
 impl Id {
     fn addr(&self) -> Addr {
-        Addr(self as *const Self as usize as u64)
+        self.0.location()
     }
 }
 
 impl Drop for Id {
     fn drop(&mut self) {
         if detect::active() {
-            detect::free(self.addr(), Location::caller());
+            if let Some(addr) = self.0.drawn_location() {
+                detect::free(addr, Location::caller());
+            }
         }
     }
 }

@@ -150,3 +150,30 @@ pub fn release<T: ?Sized>(obj: &T) {
         detect::release(obj_of(obj), Location::caller());
     }
 }
+
+/// Annotates that the memory of `x` is about to be freed or reused: the
+/// detector forgets the accesses [`read()`] and [`write()`] recorded at its
+/// address, so that a variable placed there later does not race with them.
+///
+/// The detector knows its locations by address. goro's own types
+/// ([`Shared`](crate::Shared), [`SharedSlice`](crate::SharedSlice), the
+/// atomics) and every synchronization primitive forget their history when
+/// dropped; memory that only these annotations (or `#[goro::instrument]`'s
+/// raw-pointer accesses) describe needs this call before it is freed, as
+/// Go's race runtime is told of every free. What [`release`] left at the
+/// address is kept: it can only order more, never report a race.
+///
+/// # Examples
+///
+/// ```
+/// let buf = Box::new([0u8; 64]);
+/// goro::race::write(&buf[0]);
+/// goro::race::free(&buf[0]);
+/// drop(buf);
+/// ```
+#[track_caller]
+pub fn free<T: ?Sized>(x: &T) {
+    if detect::active() {
+        detect::free(addr_of(x), Location::caller());
+    }
+}

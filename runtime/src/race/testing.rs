@@ -1,6 +1,7 @@
 //! What `#[goro::instrument]` and `#[goro::test]` expand to call: test
-//! entry, shadow call frames and tracked raw accesses. Public only for the
-//! macros' expansions; not a stable API.
+//! entry, shadow call frames and tracked raw accesses; and what goro's own
+//! tests need to see inside a primitive. Public only for the macros'
+//! expansions and those tests; not a stable API.
 
 use std::future::Future;
 use std::panic::Location;
@@ -99,6 +100,14 @@ pub fn write_ptr<T: ?Sized>(p: *const T) {
         let addr = goro_analyzer::event::Addr(p as *const () as usize as u64);
         detect::write(addr, what, Location::caller());
     }
+}
+
+/// The address of `wg`'s shared state, the memory a `WaitGroup` made after
+/// every handle of `wg` is dropped may take: for tests that must prove an
+/// address was reused.
+#[doc(hidden)]
+pub fn wait_group_addr(wg: &crate::sync::WaitGroup) -> usize {
+    wg.state_addr()
 }
 
 /// Whether a dereferenced pointer operand is a raw pointer, decided at

@@ -356,8 +356,9 @@ pub(crate) fn frame_exit(g: Option<Gid>) {
 
 // ---- Object identities ----
 
-/// The per-schedule id of the object with process-wide id `global`.
-/// Inlined so that production pays only the `active` check.
+/// The per-schedule id of the object with process-wide id `global` (a
+/// channel's id, an [`Ident`](super::ident::Ident)'s number, an annotated
+/// address). Inlined so that production pays only the `active` check.
 #[inline]
 pub(crate) fn obj(global: u64) -> ObjId {
     if active() {
@@ -376,14 +377,6 @@ pub(crate) fn obj_cached(global: u64, cache: &std::sync::atomic::AtomicU64) -> O
     } else {
         ObjId(global)
     }
-}
-
-/// The per-schedule id of a primitive known by its address (a `Mutex`,
-/// `WaitGroup`, ...): stable while it is borrowed, which every operation on
-/// it is.
-#[inline]
-pub(crate) fn obj_at<T: ?Sized>(x: &T) -> ObjId {
-    obj((x as *const T as *const () as usize as u64) | (1 << 62))
 }
 
 // ---- Parking and scheduling points ----

@@ -10,7 +10,10 @@ use std::panic::Location;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::task::{Context, Poll};
 
+use goro_analyzer::event::ObjId;
+
 use super::detect;
+use super::ident::Ident;
 use super::panic::panic_at;
 pub(crate) use super::waitq::Parked;
 use super::waitq::{WaitQueue, Wakers};
@@ -24,6 +27,7 @@ pub(crate) struct WaitGroupState {
     /// `counter << 1 | WAITERS`; `WAITERS` changes only under the queue lock.
     state: AtomicI64,
     queue: WaitQueue<()>,
+    id: Ident,
 }
 
 impl WaitGroupState {
@@ -31,7 +35,14 @@ impl WaitGroupState {
         WaitGroupState {
             state: AtomicI64::new(0),
             queue: WaitQueue::new(),
+            id: Ident::new(),
         }
+    }
+
+    /// The detector's id of this WaitGroup.
+    #[inline]
+    pub(crate) fn obj(&self) -> ObjId {
+        self.id.obj()
     }
 
     pub(crate) fn counter(&self) -> i64 {
@@ -50,7 +61,7 @@ impl WaitGroupState {
         let Some(counter) = (prev >> 1).checked_add(d >> 1) else {
             panic_at(loc, OVERFLOW)
         };
-        detect::wg_add(detect::obj_at(self), d >> 1, counter, loc);
+        detect::wg_add(self.obj(), d >> 1, counter, loc);
         if counter < 0 {
             panic_at(loc, NEGATIVE);
         }

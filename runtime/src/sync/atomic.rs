@@ -50,6 +50,17 @@ fn track<A>(a: &A, write: bool, what: &'static str) {
     }
 }
 
+/// The atomic at `a` is dropped: the detector forgets the location's
+/// history, which a variable allocated later at the same address must not
+/// inherit (its accesses would race with, or synchronize with, this one's).
+#[inline]
+fn forget<A>(a: &A) {
+    if detect::active() {
+        let addr = goro_analyzer::event::Addr(a as *const A as usize as u64);
+        detect::free(addr, std::panic::Location::caller());
+    }
+}
+
 macro_rules! atomic_int {
     ($name:ident, $std:ident, $t:ty, $go:literal) => {
         #[doc = concat!("An atomic `", stringify!($t), "`: Go's `atomic.", $go, "`.")]
@@ -168,6 +179,13 @@ macro_rules! atomic_int {
             }
         }
 
+        impl Drop for $name {
+            #[inline]
+            fn drop(&mut self) {
+                forget(&self.v);
+            }
+        }
+
         impl From<$t> for $name {
             fn from(v: $t) -> Self {
                 $name::new(v)
@@ -281,6 +299,13 @@ impl AtomicBool {
         let ok = self.v.compare_exchange(old, new, SeqCst, SeqCst).is_ok();
         track(&self.v, ok, "AtomicBool");
         ok
+    }
+}
+
+impl Drop for AtomicBool {
+    #[inline]
+    fn drop(&mut self) {
+        forget(&self.v);
     }
 }
 

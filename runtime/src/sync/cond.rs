@@ -6,6 +6,7 @@ use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use crate::rt::ident::Ident;
 use crate::rt::notify::NotifyList;
 use crate::sync::mutex::{LockFuture, Mutex, MutexGuard};
 
@@ -60,6 +61,7 @@ use crate::sync::mutex::{LockFuture, Mutex, MutexGuard};
 /// ```
 pub struct Cond {
     list: NotifyList,
+    id: Ident,
 }
 
 impl Cond {
@@ -74,6 +76,7 @@ impl Cond {
     pub const fn new() -> Self {
         Cond {
             list: NotifyList::new(),
+            id: Ident::new(),
         }
     }
 
@@ -207,7 +210,7 @@ impl<'a, T: ?Sized> Future for CondWaitFuture<'_, 'a, T> {
             match &mut this.state {
                 State::Waiting(ticket) => {
                     if this.cond.list.poll_wait(*ticket, cx).is_pending() {
-                        let obj = crate::rt::detect::obj_at(this.cond);
+                        let obj = this.cond.id.obj();
                         crate::rt::detect::block(this.loc, || {
                             crate::rt::block::BlockInfo::Fixed(goro_analyzer::event::Wait::Cond {
                                 obj,

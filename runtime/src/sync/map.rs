@@ -9,6 +9,7 @@ use std::panic::Location;
 use parking_lot::RwLock;
 
 use crate::rt::detect;
+use crate::rt::ident::Ident;
 
 /// A map that any number of goroutines may use at once without further
 /// locking: Go's `sync.Map`, typed.
@@ -45,6 +46,7 @@ use crate::rt::detect;
 /// ```
 pub struct Map<K, V> {
     inner: RwLock<HashMap<K, V>>,
+    id: Ident,
 }
 
 impl<K: Eq + Hash, V> Map<K, V> {
@@ -53,7 +55,7 @@ impl<K: Eq + Hash, V> Map<K, V> {
     #[inline]
     fn sync_point(&self, loc: &'static Location<'static>) {
         if detect::active() {
-            let obj = detect::obj_at(self);
+            let obj = self.id.obj();
             detect::acquire(obj, loc);
             detect::release(obj, loc);
         }
@@ -70,6 +72,7 @@ impl<K: Eq + Hash, V> Map<K, V> {
     pub fn new() -> Self {
         Map {
             inner: RwLock::new(HashMap::new()),
+            id: Ident::new(),
         }
     }
 
@@ -333,6 +336,7 @@ impl<K: Eq + Hash, V> FromIterator<(K, V)> for Map<K, V> {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
         Map {
             inner: RwLock::new(iter.into_iter().collect()),
+            id: Ident::new(),
         }
     }
 }

@@ -11,6 +11,7 @@ use goro_analyzer::event::Wait;
 
 use crate::rt::block::BlockInfo;
 use crate::rt::detect;
+use crate::rt::ident::Ident;
 use crate::rt::semaphore::{MutexSem, MutexWaiter};
 
 /// A mutual exclusion lock protecting a `T`: Go's `sync.Mutex`, with the data
@@ -70,6 +71,7 @@ use crate::rt::semaphore::{MutexSem, MutexWaiter};
 /// ```
 pub struct Mutex<T: ?Sized> {
     sem: MutexSem,
+    id: Ident,
     /// Never contended: only the holder of the lock locks it. It exists
     /// to hand out `&mut T` without `unsafe`.
     data: parking_lot::Mutex<T>,
@@ -93,6 +95,7 @@ impl<T> Mutex<T> {
     pub const fn new(value: T) -> Self {
         Mutex {
             sem: MutexSem::new(),
+            id: Ident::new(),
             data: parking_lot::Mutex::new(value),
         }
     }
@@ -203,7 +206,7 @@ impl<T: ?Sized> Mutex<T> {
     /// The guard of the goroutine that now holds the permit, which it took
     /// at `loc` (reported to the detector).
     fn guard(&self, loc: &'static Location<'static>) -> MutexGuard<'_, T> {
-        detect::lock(detect::obj_at(self), loc);
+        detect::lock(self.id.obj(), loc);
         let data = self
             .data
             .try_lock()
@@ -217,7 +220,7 @@ impl<T: ?Sized> Mutex<T> {
     /// The one unlock path: every guard drop ends here. `loc` is where the
     /// lock was taken (a guard's drop has no caller location of its own).
     fn unlock(&self, loc: &'static Location<'static>) {
-        detect::unlock(detect::obj_at(self), loc);
+        detect::unlock(self.id.obj(), loc);
         self.sem.unlock();
     }
 }
@@ -286,7 +289,7 @@ impl<'a, T: ?Sized> Future for LockFuture<'a, T> {
         match m.sem.poll_lock(&mut this.parked, spin, cx) {
             Poll::Ready(()) => Poll::Ready(m.guard(this.loc)),
             Poll::Pending => {
-                let obj = detect::obj_at(m);
+                let obj = m.id.obj();
                 detect::block(this.loc, || BlockInfo::Fixed(Wait::Lock { obj }));
                 if detect::active() && !std::mem::replace(&mut this.waited, true) {
                     detect::lock_wait(obj, this.loc);

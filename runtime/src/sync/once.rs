@@ -4,6 +4,7 @@ use std::fmt;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe, Location};
 
 use crate::rt::detect;
+use crate::rt::ident::Ident;
 
 /// Runs a function exactly once: Go's `sync.Once`.
 ///
@@ -40,6 +41,7 @@ use crate::rt::detect;
 /// ```
 pub struct Once {
     inner: std::sync::Once,
+    id: Ident,
 }
 
 impl Once {
@@ -54,6 +56,7 @@ impl Once {
     pub const fn new() -> Self {
         Once {
             inner: std::sync::Once::new(),
+            id: Ident::new(),
         }
     }
 
@@ -87,7 +90,7 @@ impl Once {
             self.call_slow(f, loc);
         }
         // The body happens before every return.
-        detect::acquire(detect::obj_at(self), loc);
+        detect::acquire(self.id.obj(), loc);
     }
 
     /// The one path that runs the body.
@@ -99,7 +102,7 @@ impl Once {
             if let Err(p) = catch_unwind(AssertUnwindSafe(f)) {
                 panicked = Some(p);
             }
-            detect::release(detect::obj_at(self), loc);
+            detect::release(self.id.obj(), loc);
         });
         if let Some(p) = panicked {
             resume_unwind(p);

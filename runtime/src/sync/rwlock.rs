@@ -11,6 +11,7 @@ use goro_analyzer::event::Wait;
 
 use crate::rt::block::BlockInfo;
 use crate::rt::detect;
+use crate::rt::ident::Ident;
 use crate::rt::semaphore::{Parked, Semaphore, MAX_PERMITS};
 
 /// A reader is one permit; a writer takes them all.
@@ -52,6 +53,7 @@ const WRITER: usize = MAX_PERMITS;
 /// ```
 pub struct RwLock<T: ?Sized> {
     sem: Semaphore,
+    id: Ident,
     /// Never contended: the semaphore admits readers or one writer only. It
     /// exists to hand out `&T` / `&mut T` without `unsafe`.
     data: parking_lot::RwLock<T>,
@@ -75,6 +77,7 @@ impl<T> RwLock<T> {
     pub const fn new(value: T) -> Self {
         RwLock {
             sem: Semaphore::new(MAX_PERMITS),
+            id: Ident::new(),
             data: parking_lot::RwLock::new(value),
         }
     }
@@ -207,7 +210,7 @@ impl<T: ?Sized> RwLock<T> {
 
     /// The guard of a read lock taken at `loc` (reported to the detector).
     fn read_guard(&self, loc: &'static Location<'static>) -> RwLockReadGuard<'_, T> {
-        detect::rlock(detect::obj_at(self), loc);
+        detect::rlock(self.id.obj(), loc);
         let data = self
             .data
             .try_read()
@@ -220,7 +223,7 @@ impl<T: ?Sized> RwLock<T> {
 
     /// The guard of the write lock taken at `loc` (reported to the detector).
     fn write_guard(&self, loc: &'static Location<'static>) -> RwLockWriteGuard<'_, T> {
-        detect::wlock(detect::obj_at(self), loc);
+        detect::wlock(self.id.obj(), loc);
         let data = self
             .data
             .try_write()
@@ -267,7 +270,7 @@ struct Unlock<'a, T: ?Sized>(&'a RwLock<T>, usize, &'static Location<'static>);
 
 impl<T: ?Sized> Drop for Unlock<'_, T> {
     fn drop(&mut self) {
-        let obj = detect::obj_at(self.0);
+        let obj = self.0.id.obj();
         if self.1 == WRITER {
             detect::wunlock(obj, self.2);
         } else {
@@ -309,7 +312,7 @@ impl<'a, T: ?Sized> Acquire<'a, T> {
         }
         let r = self.lock.sem.poll_acquire(self.n, &mut self.parked, cx);
         if r.is_pending() {
-            let obj = detect::obj_at(self.lock);
+            let obj = self.lock.id.obj();
             detect::block(self.loc, || BlockInfo::Fixed(Wait::Lock { obj }));
             if detect::active() && !std::mem::replace(&mut self.waited, true) {
                 detect::lock_wait(obj, self.loc);

@@ -179,6 +179,14 @@ impl Default for WaitGroup {
     }
 }
 
+impl WaitGroup {
+    /// The address of the state every handle shares: what the allocator
+    /// may hand the next `WaitGroup` once all of them are dropped.
+    pub(crate) fn state_addr(&self) -> usize {
+        Arc::as_ptr(&self.inner) as usize
+    }
+}
+
 impl fmt::Debug for WaitGroup {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WaitGroup")
@@ -219,7 +227,7 @@ impl Future for WaitFuture<'_> {
             return Poll::Pending;
         }
         if detect::active() && this.parked.is_none() {
-            detect::wg_wait(detect::obj_at(&**this.wg), this.wg.counter(), this.loc);
+            detect::wg_wait(this.wg.obj(), this.wg.counter(), this.loc);
         }
         let r = this.wg.poll_wait(&mut this.parked, cx);
         if r.is_pending() {
@@ -227,7 +235,7 @@ impl Future for WaitFuture<'_> {
             // made after this wait parked count, and the report says how
             // many are still missing.
             detect::block(this.loc, || {
-                let (wg, state) = (detect::obj_at(&**this.wg), this.wg.clone());
+                let (wg, state) = (this.wg.obj(), this.wg.clone());
                 BlockInfo::Lazy(Box::new(move || Wait::WaitGroup {
                     wg,
                     counter: state.counter(),
@@ -236,7 +244,7 @@ impl Future for WaitFuture<'_> {
         }
         if r.is_ready() {
             // Every `done` happens before `wait` returns.
-            detect::acquire(detect::obj_at(&**this.wg), this.loc);
+            detect::acquire(this.wg.obj(), this.loc);
         }
         r
     }

@@ -23,6 +23,7 @@ use crate::chan::RecvHandle;
 use crate::rt::clock;
 use crate::rt::detect;
 use crate::rt::goroutine::{self as g, Goroutine, Sink};
+use crate::rt::ident::Ident;
 use crate::Receiver;
 
 type BoxFut = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -71,6 +72,8 @@ struct State {
     /// Armed and neither fired nor stopped.
     pending: bool,
     timer: Option<clock::Timer>,
+    /// The detector's identity: arming releases it, a firing acquires it.
+    id: Ident,
 }
 
 impl Timer {
@@ -107,6 +110,7 @@ impl Timer {
                 generation: 0,
                 pending: false,
                 timer: None,
+                id: Ident::new(),
             })),
             func,
         };
@@ -205,7 +209,7 @@ impl Timer {
         st.pending = true;
         let generation = st.generation;
         // Arming happens before the firing (see the module docs).
-        detect::release(detect::obj_at(&*self.state), site);
+        detect::release(st.id.obj(), site);
         let state = self.state.clone();
         let fire: Box<dyn FnOnce() + Send> = match &self.func {
             Some(f) => {
@@ -251,8 +255,8 @@ fn take_firing(
     generation: u64,
     site: &'static Location<'static>,
 ) -> bool {
-    detect::acquire(detect::obj_at(&**state), site);
     let mut st = state.lock();
+    detect::acquire(st.id.obj(), site);
     if st.generation == generation && st.pending {
         st.pending = false;
         true
