@@ -307,11 +307,16 @@ pub enum Op {
         /// The location.
         addr: Addr,
     },
-    /// Goroutine `g` panicked with `message`.
+    /// Goroutine `g` panicked with `message`: the panic reached the top of
+    /// the goroutine (or of the goroutine that joined it), uncaught.
     Panic {
         /// The panic message.
         message: String,
     },
+    /// Goroutine `g` caught a panic raised in it (by `goro::recover`,
+    /// `catch_unwind`, or around the join that rethrew it) and goes on: Go's
+    /// `recover()`. The panic is handled; the event orders nothing.
+    Recovered,
     /// `g` locked Mutex `obj`: an acquire, and a lock-order edge from every
     /// lock `g` holds.
     Lock {
@@ -395,6 +400,7 @@ impl Op {
             Op::Atomic { write: false, .. } => "atomic read",
             Op::Free { .. } => "free",
             Op::Panic { .. } => "panic",
+            Op::Recovered => "recovered",
             Op::Lock { .. } => "lock",
             Op::Unlock { .. } => "unlock",
             Op::LockWait { .. } => "wait for lock",
@@ -463,6 +469,12 @@ pub enum Wait {
     },
     /// Sleeping past the end of the grace period.
     Sleep,
+    /// Receiving from a channel that a live timer still sends on (a
+    /// `Ticker`'s, `tick`'s or `after`'s): woken at the timer's next firing.
+    Tick {
+        /// The channel.
+        ch: ObjId,
+    },
     /// A `select!` with no cases, or a future that never completes.
     Forever,
     /// Something goro does not know (tokio I/O, ...).

@@ -24,6 +24,20 @@ use crate::rt::goroutine::{self as g, Goroutine, JoinSlot, Sink};
 /// `fut` must be `Send + 'static`: move what it needs into it. When `fut`
 /// returns, the program ends as in Go: goroutines still running are dropped.
 ///
+/// # Under the detector
+///
+/// With `GORO_RACE=1`, `run` runs the program on the detecting scheduler
+/// instead, over `GORO_SCHEDULES` schedules (default 100; the other
+/// `GORO_*` settings of [`race::Config`](crate::race::Config) apply):
+/// schedule 0 in this process, each other one in a re-execution of the
+/// program (same arguments, its stdin and stdout discarded, so the output
+/// appears once). It prints every distinct finding to stderr and, when
+/// there is any, exits the process with status 66 once `fut` has returned,
+/// as a Go program built with `-race` does. Called from a thread other than
+/// the main thread (a test), it runs one schedule and reports without
+/// exiting: tests explore with [`race::explore`](crate::race::explore) or
+/// `#[goro::test]`.
+///
 /// # Panics
 ///
 /// - If called from inside a goroutine or any tokio runtime (a program
@@ -108,7 +122,10 @@ where
             None => v,
         },
         // The main goroutine's own panic propagates unchanged.
-        Ok(Err(p)) => std::panic::resume_unwind(p.payload),
+        Ok(Err(p)) => {
+            crate::rt::panic::print_fatal(p.crash.stderr);
+            std::panic::resume_unwind(p.payload)
+        }
         Err(report) => panic!("{report}"),
     }
 }
@@ -358,6 +375,10 @@ impl<T> Future for JoinHandle<T> {
                             column: p.crash.column,
                             message: p.crash.message,
                         });
+                        // The joiner may catch it: a recovery to hear of,
+                        // and a print that waits for the joiner's top.
+                        crate::rt::panic::mark_raised();
+                        crate::rt::panic::defer_print(p.crash.stderr);
                         std::panic::resume_unwind(p.payload)
                     }
                 }

@@ -3,7 +3,12 @@
 //! [`recover`] polls a future and catches a panic raised while polling it,
 //! resolving to `Err(PanicPayload)` instead of unwinding further. A
 //! recovered panic is not printed by goro's panic hook, does not end the
-//! program and is not a detector finding: it was handled, as in Go.
+//! program and is not a detector finding: it was handled, as in Go. The
+//! same holds for a panic that a goroutine catches with
+//! `std::panic::catch_unwind` or `futures`' `FutureExt::catch_unwind`, and
+//! for one rethrown by a join and caught there. (A send that nothing orders
+//! with the close of its channel stays a detector finding even when its
+//! panic is recovered: Go's race detector reports that pair either way.)
 //!
 //! What unwinds: the panicking future's own locals are dropped (Go's
 //! deferred calls run), so guards release their locks and a
@@ -219,8 +224,13 @@ impl fmt::Display for PanicPayload {
 ///     assert!(err.message().contains("out of bounds"));
 /// });
 /// ```
+#[track_caller]
 pub fn recover<F: Future>(fut: F) -> Recover<F> {
-    Recover { fut, done: false }
+    Recover {
+        fut,
+        done: false,
+        at: std::panic::Location::caller(),
+    }
 }
 
 pin_project_lite::pin_project! {
@@ -239,6 +249,7 @@ pin_project_lite::pin_project! {
         #[pin]
         fut: F,
         done: bool,
+        at: &'static std::panic::Location<'static>,
     }
 }
 
@@ -263,6 +274,11 @@ impl<F: Future> Future for Recover<F> {
                 if payload.is::<Goexit>() {
                     resume_unwind(payload);
                 }
+                // Handled here: the detector hears of it at the `recover`
+                // call, and the goroutine's own poll must not again.
+                rtpanic::clear_raised();
+                let at = goro_analyzer::event::Loc::from_std(this.at);
+                crate::rt::detect::recovered(crate::rt::detect::gid(), at);
                 let rec = crate::rt::panic::take_last();
                 let (message, file, line) = match rec {
                     Some(r) => (r.message, r.file, r.line),

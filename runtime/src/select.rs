@@ -15,6 +15,11 @@
 //! completes each of its cases on that channel equally often; it never
 //! completes with itself (see `rt::chan`).
 //!
+//! A send case chosen on a closed channel does not panic inside the
+//! select's `poll`: the expansion's `__take` of the chosen case does, once
+//! the select has completed, so that the panic (and any hook's message)
+//! names the user's `select!` line through `#[track_caller]`.
+//!
 //! Everything here is public only for the macro's expansion.
 
 #![doc(hidden)]
@@ -31,7 +36,6 @@ use goro_analyzer::event::Wait;
 use crate::rt::block::{BlockInfo, ChanWait};
 use crate::rt::chan::{Channel, Park, ParkSend, TryRecv, TrySend};
 use crate::rt::detect;
-use crate::rt::panic::panic_at;
 use crate::rt::waiter::{self, Outcome, Waiter};
 
 /// One case of a `select!`, as the select future drives it.
@@ -45,8 +49,8 @@ pub trait __Case {
     /// Withdraws the parked entry; a send whose value was already taken
     /// stays marked as parked, for [`__Case::finish`].
     fn unregister(&mut self);
-    /// This (send) case was claimed: it completed, or panics if the claim
-    /// was the channel's close.
+    /// This (send) case was claimed: it completed, or the claim was the
+    /// channel's close (its `__take` then panics, at the `select!`).
     fn finish(&mut self, closed: bool);
     /// The channel notified this (receive) case with a value reserved for
     /// it: the next `try_now` may take it.
@@ -173,6 +177,8 @@ pub struct __SendCase<'a, T> {
     value: Option<T>,
     parked: Option<u64>,
     loc: &'static Location<'static>,
+    /// Chosen on a closed channel: [`__SendCase::__take`] panics.
+    closed: bool,
 }
 
 impl<'a, T> __SendCase<'a, T> {
@@ -185,11 +191,22 @@ impl<'a, T> __SendCase<'a, T> {
             value: Some(op.value),
             parked: None,
             loc: Location::caller(),
+            closed: false,
         }
     }
 
+    /// The chosen case's result: panics `send on closed channel` if its
+    /// channel was closed. Called by the expansion after the select
+    /// completes, so that the panic is raised at the `select!` (through
+    /// `#[track_caller]`), not inside goro's `poll`: the panic message
+    /// printed by any hook names the user's line.
     #[doc(hidden)]
-    pub fn __take(&mut self) {}
+    #[track_caller]
+    pub fn __take(&mut self) {
+        if self.closed {
+            panic!("{SEND_ON_CLOSED}");
+        }
+    }
 }
 
 impl<T> __Case for __SendCase<'_, T> {
@@ -197,8 +214,13 @@ impl<T> __Case for __SendCase<'_, T> {
         let v = self.value.take().expect("send case value present");
         match self.chan.try_send(v, self.loc) {
             TrySend::Sent => true,
-            // A send on a closed channel is ready, and panics when chosen.
-            TrySend::Closed(_) => self.chan.send_on_closed(self.loc),
+            // A send on a closed channel is ready, and panics when chosen
+            // (in `__take`, at the `select!`).
+            TrySend::Closed(_) => {
+                detect::send_on_closed(detect::gid(), self.chan.ch(), self.loc);
+                self.closed = true;
+                true
+            }
             TrySend::Full(v) => {
                 self.value = Some(v);
                 false
@@ -236,9 +258,8 @@ impl<T> __Case for __SendCase<'_, T> {
 
     fn finish(&mut self, closed: bool) {
         self.parked = None;
-        if closed {
-            panic_at(self.loc, SEND_ON_CLOSED);
-        }
+        // The close that claimed the case reported it; `__take` panics.
+        self.closed = closed;
     }
 
     fn wait_case(&self) -> ChanWait {
@@ -511,7 +532,12 @@ impl<'a, T> __Nil<__RecvCase<'a, T>> {
 
 impl<'a, T> __Nil<__SendCase<'a, T>> {
     #[doc(hidden)]
-    pub fn __take(&mut self) {}
+    #[track_caller]
+    pub fn __take(&mut self) {
+        if let Some(c) = self.0.as_mut() {
+            c.__take();
+        }
+    }
 }
 
 impl<C: __Case> __Case for __Nil<C> {

@@ -35,7 +35,11 @@
 ///
 /// # Panics
 ///
-/// `send on closed channel` if a chosen send case's channel is closed.
+/// `send on closed channel` if a chosen send case's channel is closed. The
+/// panic names the line of the `select!` itself, not of the `send(..)`
+/// arm as Go does: a `macro_rules!` expansion has no span of its own for
+/// an arm, so `#[track_caller]` (and `line!()`) inside it see the line
+/// where the macro is invoked.
 ///
 /// # Examples
 ///

@@ -260,6 +260,134 @@ fn a_ticker_does_not_hide_a_deadlock() {
 }
 
 // ---------------------------------------------------------------------------
+// Goroutines still running when the grace period after main runs out: one
+// verdict, a leak naming what each does, never the step limit.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_sleep_loop_still_running_after_main_is_leaked_sleeping() {
+    // gobyexample's stateful goroutines: a worker that loops on a short
+    // sleep. 60 s of grace at 1 ms a turn would outrun the step limit.
+    let line = line!() + 5;
+    let report = explore(config(3), || async {
+        goro::go!("writer", async {
+            loop {
+                goro::yield_now().await;
+                goro::time::sleep(Duration::from_millis(1)).await;
+            }
+        });
+    });
+    assert!(report.step_limited().is_empty(), "{report}");
+    let f = only(&report, FindingKind::GoroutineLeak);
+    assert_eq!(
+        (
+            f.primary.op.as_str(),
+            f.primary.line,
+            f.primary.file.as_str()
+        ),
+        ("sleep", line, file!()),
+        "{f:#?}"
+    );
+    assert!(
+        f.message
+            .ends_with("[writer] leaked: still sleeping after main returned"),
+        "{f:#?}"
+    );
+    assert_eq!(f.related[0].op, "go", "{f:#?}");
+}
+
+#[test]
+fn a_spinning_goroutine_after_main_is_leaked_running() {
+    let report = explore(config(3).max_steps(5_000), || async {
+        goro::go!("spinner", async {
+            loop {
+                goro::yield_now().await;
+            }
+        });
+    });
+    assert!(report.step_limited().is_empty(), "{report}");
+    let f = only(&report, FindingKind::GoroutineLeak);
+    assert!(
+        f.message
+            .ends_with("[spinner] leaked: still running after main returned"),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn a_goroutine_blocked_beside_one_still_running_is_not_claimed_stuck_forever() {
+    let report = explore(config(3), || async {
+        goro::go!("ticker", async {
+            let ticks = goro::time::tick(Duration::from_millis(1));
+            while ticks.recv().await.is_some() {}
+        });
+        let never = goro::chan::<u8>(0);
+        goro::go!("waiter", clone(never), async move {
+            never.recv().await;
+        });
+        goro::yield_now().await;
+    });
+    assert!(report.step_limited().is_empty(), "{report}");
+    assert_eq!(report.findings().len(), 2, "{report}");
+    let of = |name: &str| {
+        report
+            .findings()
+            .iter()
+            .find(|f| f.primary.goroutine_name.as_deref() == Some(name))
+            .unwrap_or_else(|| panic!("no leak of {name}:\n{report}"))
+    };
+    let ticker = of("ticker");
+    assert!(ticker.message.contains("still ticking"), "{ticker:#?}");
+    let waiter = of("waiter");
+    assert!(
+        waiter.message.ends_with(
+            "still blocked receiving from a channel when the grace period after main ran out"
+        ),
+        "{waiter:#?}"
+    );
+    assert!(!noted(waiter, "can never be woken"), "{waiter:#?}");
+}
+
+#[test]
+fn a_select_waiting_on_a_far_timer_after_main_is_leaked_waiting_for_it() {
+    let report = explore(config(3), || async {
+        let never = goro::chan::<u8>(0);
+        goro::go!("poller", clone(never), async move {
+            goro::select! {
+                recv(never) -> _ => {},
+                recv(goro::time::after(Duration::from_secs(3600))) -> _ => {},
+            }
+        });
+    });
+    let f = only(&report, FindingKind::GoroutineLeak);
+    assert!(
+        f.message.ends_with(
+            "[poller] leaked: still waiting for a timer in a select over 2 channel operation(s) \
+             after main returned"
+        ),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn goroutines_winding_down_after_main_are_not_cut_short() {
+    // Twenty goroutines each take 100 steps to finish after main returned:
+    // 2,000 steps in all, twice the 1,000 one goroutine may take after
+    // main. The grace counts steps per goroutine, not in all.
+    let report = explore(config(3), || async {
+        for _ in 0..20 {
+            goro::go!(async {
+                for _ in 0..100 {
+                    goro::yield_now().await;
+                }
+            });
+        }
+    });
+    assert!(report.step_limited().is_empty(), "{report}");
+    assert!(report.findings().is_empty(), "{report}");
+}
+
+// ---------------------------------------------------------------------------
 // The proof that main can never be woken while others run: what it must
 // find, and what it must not claim.
 // ---------------------------------------------------------------------------

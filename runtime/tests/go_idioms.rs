@@ -181,6 +181,47 @@ mod recover {
     }
 
     #[test]
+    fn a_joiner_that_recovers_a_send_on_closed_is_no_finding() {
+        // The child's panic reaches its top and the join rethrows it: the
+        // joiner recovering it handles it, as Go's recover() would in the
+        // goroutine itself.
+        let handled = |recovering: bool| {
+            explore(cfg(20), move || async move {
+                let ch = goro::chan::<u32>(1);
+                ch.close();
+                let h = goro::spawn(async move { ch.send(1).await });
+                if recovering {
+                    assert!(goro::recover(h).await.is_err());
+                } else {
+                    h.await;
+                }
+            })
+        };
+        let report = handled(true);
+        assert!(report.findings().is_empty(), "{report}");
+        let report = handled(false);
+        assert!(report.has(FindingKind::SendOnClosed), "{report}");
+        assert!(!report.has(FindingKind::Panic), "reported once: {report}");
+    }
+
+    #[test]
+    fn a_recovered_send_racing_with_the_close_is_still_a_finding() {
+        // Nothing orders the close before the send: whichever comes first,
+        // Go's race detector reports the pair, recovered or not.
+        let report = explore(cfg(50), || async {
+            let ch = goro::chan::<u32>(1);
+            let tx = ch.clone();
+            let h = goro::spawn(async move {
+                let _ = goro::recover(async { tx.send(1).await }).await;
+            });
+            ch.close();
+            h.await;
+        });
+        assert!(report.has(FindingKind::SendOnClosed), "{report}");
+        assert!(report.findings().iter().all(|f| !f.observed), "{report}");
+    }
+
+    #[test]
     fn an_unrecovered_panic_is_still_a_finding() {
         let report = explore(cfg(5), || async {
             let h = goro::spawn(async {

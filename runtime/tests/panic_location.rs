@@ -1,8 +1,9 @@
 //! What a user's panic hook sees of goro's own panics (`close of closed
 //! channel`, `send on closed channel`): it must be called, and for the
 //! panics raised synchronously by a `#[track_caller]` API (`close`, creating
-//! a send on a closed channel) `PanicHookInfo::location` must be the
-//! caller's line, as for `Option::unwrap`.
+//! a send on a closed channel) and for a `select!` send case chosen on a
+//! closed channel `PanicHookInfo::location` must be the caller's line, as
+//! for `Option::unwrap`.
 //!
 //! One test function: the panic hook is process-wide, and the tests of one
 //! binary run in parallel. The hook is installed before any goro call, so
@@ -91,6 +92,46 @@ fn user_hook_sees_goro_panics_at_the_callers_line() {
         "parked send woken by close",
         last(),
         None,
+        "send on closed channel",
+    );
+
+    // A `select!` send case chosen on a closed channel panics once the
+    // select completes, at the `select!` (a `macro_rules!` expansion cannot
+    // name the arm's own line): ready at once, and parked then woken by the
+    // close.
+    let ch = goro::chan::<i32>(0);
+    ch.close();
+    let tx = ch.clone();
+    let line = line!() + 2;
+    let mut sel = Box::pin(async move {
+        goro::select! {
+            send(tx, 1) => {},
+        }
+    });
+    let r = catch_unwind(AssertUnwindSafe(|| poll_once(&mut sel)));
+    assert!(r.is_err());
+    expect(
+        "select send on closed",
+        last(),
+        Some(line),
+        "send on closed channel",
+    );
+    let ch = goro::chan::<i32>(0);
+    let tx = ch.clone();
+    let line = line!() + 2;
+    let mut sel = Box::pin(async move {
+        goro::select! {
+            send(tx, 1) => {},
+        }
+    });
+    assert!(poll_once(&mut sel).is_pending());
+    ch.close();
+    let r = catch_unwind(AssertUnwindSafe(|| poll_once(&mut sel)));
+    assert!(r.is_err());
+    expect(
+        "parked select send woken by close",
+        last(),
+        Some(line),
         "send on closed channel",
     );
 

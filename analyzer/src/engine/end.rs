@@ -34,9 +34,13 @@ pub struct EndState {
     /// channel stand in for its holders.
     pub held: Option<Vec<Held>>,
     /// Goroutines that could still run (or wait for timers or the outside
-    /// world) when the runtime proved the `blocked` ones, main among them,
-    /// can never be woken: a deadlock Go would not report. Empty when
-    /// nothing could run.
+    /// world). Main not done: when the runtime proved the `blocked` ones,
+    /// main among them, can never be woken (a deadlock Go would not
+    /// report); these are not in `blocked`. Main done: those of `blocked`
+    /// still running when the grace period after main ran out (ready,
+    /// sleeping, or waiting for a live timer's channel), each in `blocked`
+    /// with what it waits for or last waited for. Empty when nothing could
+    /// run.
     pub running: Vec<Gid>,
 }
 

@@ -495,7 +495,7 @@ impl Hb {
             Op::Free { addr } => {
                 self.atomics.remove(addr);
             }
-            Op::LockWait { .. } | Op::LostCancel { .. } => {}
+            Op::LockWait { .. } | Op::LostCancel { .. } | Op::Recovered => {}
             Op::FrameEnter { function } => {
                 let gs = self.g(g);
                 gs.frames.push(FrameLoc {

@@ -251,7 +251,13 @@ fn observed_send_on_closed_and_double_close_name_the_close() {
                 message: "send on closed channel".into(),
             },
         )
-        .ev(1, Op::CloseOfClosed { ch: CH });
+        .ev(1, Op::CloseOfClosed { ch: CH })
+        .ev(
+            1,
+            Op::Panic {
+                message: "close of closed channel".into(),
+            },
+        );
     assert_eq!(
         t.kinds(),
         vec![FindingKind::SendOnClosed, FindingKind::DoubleClose]
@@ -990,4 +996,179 @@ fn a_lost_cancel_names_its_drop_site_or_says_it_is_unknown() {
         "goroutine 2 still held every CancelFunc clone returned by with_cancel when it was left \
          blocked forever"
     )));
+}
+
+#[test]
+fn a_recovered_panic_is_no_finding_but_an_escaped_one_is() {
+    // The close is ordered before the send; the sender recovers and goes on.
+    let recovered = |tail: &[Op]| {
+        let mut t = T::new();
+        t.ev(1, Op::ChanMake { ch: CH, cap: 0 })
+            .ev(1, Op::ChanClose { ch: CH })
+            .spawn(1, 2)
+            .ev(2, Op::SendOnClosed { ch: CH });
+        for op in tail {
+            t.ev(2, op.clone());
+        }
+        t.e.finish(&EndState {
+            main_done: true,
+            ..EndState::default()
+        });
+        t
+    };
+    let t = recovered(&[Op::Recovered, Op::End]);
+    assert!(t.kinds().is_empty(), "{:?}", t.e.findings());
+    // Caught, then raised again: it reaches the top after all.
+    let again = Op::Panic {
+        message: "send on closed channel".into(),
+    };
+    let t = recovered(&[Op::Recovered, again.clone()]);
+    assert_eq!(t.kinds(), vec![FindingKind::SendOnClosed]);
+    assert!(t.e.findings()[0].observed);
+    // Uncaught: the finding, and no second one as a plain panic.
+    let t = recovered(&[again]);
+    assert_eq!(t.kinds(), vec![FindingKind::SendOnClosed]);
+    assert_eq!(t.lines(), vec![(4, vec![2])]);
+    // Caught, then a different panic: that one is the finding.
+    let boom = Op::Panic {
+        message: "boom".into(),
+    };
+    let t = recovered(&[Op::Recovered, boom]);
+    assert_eq!(t.kinds(), vec![FindingKind::Panic]);
+}
+
+#[test]
+fn a_joined_panic_is_the_joiners_to_recover() {
+    let run = |joiner_recovers: bool| {
+        let mut t = T::new();
+        t.ev(1, Op::ChanMake { ch: CH, cap: 0 })
+            .ev(1, Op::ChanClose { ch: CH })
+            .spawn(1, 2)
+            .ev(2, Op::CloseOfClosed { ch: CH })
+            .ev(2, Op::End)
+            .ev(1, Op::Join { child: gid(2) });
+        if joiner_recovers {
+            t.ev(1, Op::Recovered).ev(1, Op::End);
+        } else {
+            t.ev(
+                1,
+                Op::Panic {
+                    message: "close of closed channel".into(),
+                },
+            );
+        }
+        t.e.finish(&EndState::default());
+        t.kinds()
+    };
+    assert!(run(true).is_empty());
+    assert_eq!(run(false), vec![FindingKind::DoubleClose]);
+}
+
+#[test]
+fn a_recovered_panic_unordered_with_the_close_still_races() {
+    // Nothing orders the close (goroutine 1) before the send (goroutine 2):
+    // recovered or not, the pair races, as the predicted twin says.
+    let mut t = T::new();
+    t.ev(1, Op::ChanMake { ch: CH, cap: 0 })
+        .spawn(1, 2)
+        .ev(1, Op::ChanClose { ch: CH })
+        .ev(2, Op::SendOnClosed { ch: CH })
+        .ev(2, Op::Recovered)
+        .ev(2, Op::End);
+    t.e.finish(&EndState::default());
+    assert_eq!(t.kinds(), vec![FindingKind::SendOnClosed]);
+    assert!(!t.e.findings()[0].observed);
+    assert_eq!(t.lines(), vec![(4, vec![3])]);
+}
+
+fn add(delta: i64, counter: i64) -> Op {
+    Op::WgAdd {
+        wg: WG,
+        delta,
+        counter,
+    }
+}
+
+#[test]
+fn a_done_before_its_add_in_another_schedule_is_misuse() {
+    // go!(done); wg.add(1); wg.wait(): the done happened to come second.
+    let mut t = T::new();
+    t.spawn(1, 2)
+        .ev(1, add(1, 1))
+        .ev(2, add(-1, 0))
+        .ev(1, Op::WgWait { wg: WG, counter: 0 })
+        .ev(1, Op::Acquire { obj: WG });
+    assert_eq!(t.kinds(), vec![FindingKind::WaitGroupMisuse]);
+    assert_eq!(t.lines(), vec![(3, vec![2])]);
+    assert!(!t.e.findings()[0].observed);
+    // Fixed: wg.add(1); go!(done); wg.wait().
+    let mut t = T::new();
+    t.ev(1, add(1, 1))
+        .spawn(1, 2)
+        .ev(2, add(-1, 0))
+        .ev(1, Op::WgWait { wg: WG, counter: 0 })
+        .ev(1, Op::Acquire { obj: WG });
+    assert!(t.kinds().is_empty(), "{:?}", t.e.findings());
+}
+
+#[test]
+fn add_n_then_n_goroutines_and_reuse_after_wait_are_funded() {
+    let mut t = T::new();
+    t.ev(1, add(3, 3)).spawn(1, 2).spawn(1, 3).spawn(1, 4);
+    t.ev(3, add(-1, 2)).ev(2, add(-1, 1)).ev(4, add(-1, 0));
+    t.ev(1, Op::WgWait { wg: WG, counter: 0 })
+        .ev(1, Op::Acquire { obj: WG });
+    // Reused: each round adds before it starts its goroutine.
+    t.ev(1, add(1, 1))
+        .spawn(1, 5)
+        .ev(5, add(-1, 0))
+        .ev(1, Op::WgWait { wg: WG, counter: 0 })
+        .ev(1, Op::Acquire { obj: WG });
+    assert!(t.kinds().is_empty(), "{:?}", t.e.findings());
+    // A second round that starts its goroutine before its add: the first
+    // round's add funds the first round's done, not this one.
+    t.spawn(1, 6).ev(1, add(1, 1)).ev(6, add(-1, 0));
+    assert_eq!(t.kinds(), vec![FindingKind::WaitGroupMisuse]);
+    assert_eq!(t.lines(), vec![(17, vec![16])]);
+}
+
+#[test]
+fn an_add_ordered_through_a_channel_funds_the_done() {
+    // A worker started first takes its job from a channel the adder sends
+    // on after its add: the add happens before the done.
+    let mut t = T::new();
+    t.ev(1, Op::ChanMake { ch: CH, cap: 1 })
+        .spawn(1, 2)
+        .ev(1, add(1, 1))
+        .ev(1, Op::ChanSend { ch: CH })
+        .ev(2, Op::ChanRecv { ch: CH })
+        .ev(2, add(-1, 0))
+        .ev(1, Op::WgWait { wg: WG, counter: 0 })
+        .ev(1, Op::Acquire { obj: WG });
+    assert!(t.kinds().is_empty(), "{:?}", t.e.findings());
+}
+
+#[test]
+fn two_unordered_dones_on_one_add_are_misuse() {
+    // Goroutine 2 starts before main's add, adds for a helper (3) and
+    // starts it; 2 and 3 each call done. Each done alone is funded by 2's
+    // add, but run before main's add they take the counter to -1.
+    let mut t = T::new();
+    t.spawn(1, 2)
+        .ev(2, add(1, 1))
+        .spawn(2, 3)
+        .ev(1, add(1, 2))
+        .ev(2, add(-1, 1))
+        .ev(3, add(-1, 0));
+    assert_eq!(t.kinds(), vec![FindingKind::WaitGroupMisuse]);
+    assert_eq!(t.lines(), vec![(6, vec![4])]);
+    // Fixed: main adds before it starts goroutine 2.
+    let mut t = T::new();
+    t.ev(1, add(1, 1))
+        .spawn(1, 2)
+        .ev(2, add(1, 2))
+        .spawn(2, 3)
+        .ev(2, add(-1, 1))
+        .ev(3, add(-1, 0));
+    assert!(t.kinds().is_empty(), "{:?}", t.e.findings());
 }

@@ -111,7 +111,10 @@ pub struct Sender<T> {
 }
 
 /// A receive-only handle: Go's `<-chan T`. Also a [`futures_core::Stream`]
-/// that ends when the channel is closed and drained.
+/// that ends when the channel is closed and drained. Under the detector a
+/// receive through the `Stream` is reported at goro's own source, not at
+/// the caller's line (`poll_next` has no caller location): prefer
+/// [`recv`](Receiver::recv), which names it.
 ///
 /// # Examples
 ///

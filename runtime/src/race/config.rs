@@ -180,7 +180,13 @@ impl Config {
         self
     }
 
-    /// Virtual time the other goroutines may still run after main returns.
+    /// Virtual time the other goroutines may still run after main returns
+    /// (default 60 s). The grace also ends once one of them has taken a
+    /// hundredth of [`Config::max_steps`] since main returned (a loop on a
+    /// millisecond ticker would otherwise spend the whole step limit). What
+    /// is left when it ends is a goroutine leak, as goleak would report:
+    /// blocked forever, or still sleeping, ticking or running. The step
+    /// limit's livelock note is only for a main that has not returned.
     ///
     /// # Examples
     ///

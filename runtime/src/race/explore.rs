@@ -33,10 +33,10 @@ use crate::rt::sched::{self, strategy, Ending, ScheduleConfig, ScheduleResult};
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct Report {
-    findings: Vec<Finding>,
-    schedules_run: u32,
-    trace_hashes: Vec<u64>,
-    step_limited: Vec<u64>,
+    pub(super) findings: Vec<Finding>,
+    pub(super) schedules_run: u32,
+    pub(super) trace_hashes: Vec<u64>,
+    pub(super) step_limited: Vec<u64>,
 }
 
 impl Report {
@@ -63,8 +63,10 @@ impl Report {
         &self.trace_hashes
     }
 
-    /// Seeds of the schedules that hit the step limit (a livelock, or a
-    /// program longer than `max_steps`).
+    /// Seeds of the schedules that hit the step limit before main returned
+    /// (a livelock, or a program longer than `max_steps`). After main
+    /// returned, goroutines still running at the end of the grace period
+    /// are leaks instead (see [`Config::grace`]).
     pub fn step_limited(&self) -> &[u64] {
         &self.step_limited
     }
@@ -87,7 +89,7 @@ impl fmt::Display for Report {
         for seed in &self.step_limited {
             writeln!(
                 f,
-                "note: the schedule with seed {seed} reached the step limit without finishing \
+                "note: the schedule with seed {seed} reached the step limit before main returned \
                  (a livelock, or raise max_steps / GORO_MAX_STEPS)"
             )?;
         }
@@ -407,7 +409,7 @@ where
     Ok(())
 }
 
-fn resolve(config: Config) -> Config {
+pub(super) fn resolve(config: Config) -> Config {
     if !config.use_env {
         return config;
     }
@@ -419,7 +421,7 @@ fn resolve(config: Config) -> Config {
 
 /// The test running on this thread: libtest names each test's thread after
 /// the test (`module::name`); `None` outside a test.
-fn current_test() -> Option<String> {
+pub(super) fn current_test() -> Option<String> {
     std::thread::current()
         .name()
         .filter(|n| *n != "main")
@@ -428,7 +430,7 @@ fn current_test() -> Option<String> {
 
 /// Appends a schedule's trace to `goro-<pid>.trace` in `dir`: the full
 /// schedule's, or (`shrunk` naming it) a shrunk schedule's.
-fn append_trace(
+pub(super) fn append_trace(
     dir: &Path,
     test: Option<&str>,
     trace: &mut [goro_analyzer::trace::TraceStep],
@@ -465,7 +467,7 @@ fn append_schedule_count(dir: &Path, test: Option<String>, schedules: u32, out_o
 }
 
 /// Appends findings as JSON Lines to `goro-<pid>.jsonl` in `dir`.
-pub(crate) fn append_report(dir: &Path, findings: &[Finding]) {
+pub(super) fn append_report(dir: &Path, findings: &[Finding]) {
     if findings.is_empty() {
         return;
     }
@@ -494,60 +496,6 @@ fn append_file(dir: &Path, ext: &str, buf: &[u8], what: &str) {
             "goro::race: cannot append {what} to {}: {e}",
             path.display()
         );
-    }
-}
-
-/// `goro::run` under `GORO_RACE=1`: one detecting schedule (the one
-/// `GORO_SEED` names), findings printed to stderr and appended to
-/// `GORO_REPORT_DIR`; returns main's output, or panics as Go would.
-pub(crate) fn run_detected<F>(fut: F) -> F::Output
-where
-    F: Future + 'static,
-{
-    let config = resolve(Config::default());
-    let (mut result, out) = schedule(&config, 0, fut);
-    if let Some(dir) = &config.report_dir {
-        append_report(dir, &result.findings);
-        if config.trace && !result.findings.is_empty() {
-            append_trace(dir, current_test().as_deref(), &mut result.trace, None);
-        }
-    }
-    let report = Report {
-        schedules_run: 1,
-        trace_hashes: vec![result.trace_hash],
-        step_limited: if result.ending == Ending::StepLimit {
-            vec![strategy::schedule_seed(config.seed, 0)]
-        } else {
-            Vec::new()
-        },
-        findings: result.findings,
-    };
-    if !report.findings.is_empty() || !report.step_limited.is_empty() {
-        eprintln!("goro race detector:\n{report}");
-    }
-    match (result.ending, out) {
-        (_, Some(v)) => v,
-        (Ending::Panicked, None) => {
-            let msg = report
-                .findings
-                .iter()
-                .rev()
-                .find(|f| f.observed)
-                .map_or_else(|| "a goroutine panicked".to_string(), |f| f.message.clone());
-            panic!("{msg}")
-        }
-        (Ending::StepLimit, None) => panic!(
-            "goro: the program did not finish within {} steps under the detector \
-             (a livelock?); raise GORO_MAX_STEPS",
-            config.max_steps
-        ),
-        (Ending::Stuck(_), None) => panic!(
-            "goro: fatal error: deadlock! (the main goroutine can never be woken, though other \
-             goroutines still run)"
-        ),
-        (_, None) => panic!(
-            "goro: fatal error: all goroutines are asleep - deadlock! (main goroutine blocked)"
-        ),
     }
 }
 

@@ -3,8 +3,11 @@
 //!
 //! [`explore`] runs a program under many schedules (seeded, reproducible) and
 //! returns every distinct [`Finding`] with the seed that exposed it.
-//! `goro::run` runs one detecting schedule instead of the production runtime
-//! when `GORO_RACE=1`.
+//! With `GORO_RACE=1`, `goro::run` runs the program under the detector
+//! instead of the production runtime, over `GORO_SCHEDULES` schedules
+//! (default 100), prints what it found to stderr and, as a Go program built
+//! with `-race` does, exits with status 66 when it found anything (see
+//! [`run`](crate::run)).
 //!
 //! goro follows Go's memory model and does not emulate weak memory: an access
 //! races with another when no chain of Go's synchronization (channel
@@ -34,6 +37,7 @@
 
 mod config;
 mod explore;
+mod run;
 mod shrink;
 #[doc(hidden)]
 pub mod testing;
@@ -43,7 +47,7 @@ pub use explore::{check_determinism, explore, Report};
 pub use goro_analyzer::{Finding, FindingKind, Frame, GoroutineInfo, Shrink, Site};
 
 pub(crate) use config::race_requested;
-pub(crate) use explore::run_detected;
+pub(crate) use run::run_detected;
 
 use std::panic::Location;
 

@@ -39,6 +39,17 @@ pub struct ChanWait {
 }
 
 impl BlockInfo {
+    /// Whether a pending timer will wake it: a sleep (its wake-up is always
+    /// pending), or a receive (a select's included) from a channel a live
+    /// timer sends on.
+    pub(crate) fn timer_pending(&self) -> bool {
+        match self {
+            BlockInfo::Fixed(w) => *w == Wait::Sleep,
+            BlockInfo::Lazy(_) => false,
+            BlockInfo::Chans { ops, .. } => ops.iter().any(|op| !op.send && op.counts.timer_fed()),
+        }
+    }
+
     /// The wait, as the engine knows it, with the handle counts of now.
     pub(crate) fn wait(self) -> Wait {
         match self {
@@ -57,6 +68,7 @@ impl BlockInfo {
                         ch: op.ch,
                         receivers: peers(op),
                     },
+                    (false, Some(op)) if op.counts.timer_fed() => Wait::Tick { ch: op.ch },
                     (false, Some(op)) => Wait::Recv {
                         ch: op.ch,
                         senders: peers(op),

@@ -185,6 +185,9 @@ pub struct HandleCounts {
     closed: AtomicBool,
     /// Made under the detector, so `queued` has been kept all along.
     tracked: bool,
+    /// Live timers that send on it (`WeakSender`s, counted in `senders`
+    /// too): a receiver waiting on it is ticking, not stuck.
+    timers: AtomicUsize,
 }
 
 impl HandleCounts {
@@ -221,10 +224,15 @@ impl HandleCounts {
     pub(crate) fn receivers(&self) -> usize {
         self.receivers.load(Ordering::Relaxed)
     }
+
+    /// Whether a live timer still sends on the channel.
+    pub(crate) fn timer_fed(&self) -> bool {
+        self.timers.load(Ordering::Relaxed) > 0
+    }
 }
 
 /// A sender that does not keep its channel alive (a timer's): while it
-/// exists it counts as a handle that can send, so the detector never takes a
+/// exists it counts as a handle that can send (and as a live timer), so the detector never takes a
 /// receiver waiting on it for one nothing can wake; the channel still goes
 /// away with its last real handle.
 pub(crate) struct WeakSender<T> {
@@ -235,6 +243,7 @@ pub(crate) struct WeakSender<T> {
 impl<T> WeakSender<T> {
     pub(crate) fn new(ch: &Arc<Channel<T>>) -> Self {
         ch.counts.add(true, false);
+        ch.counts.timers.fetch_add(1, Ordering::Relaxed);
         WeakSender {
             ch: Arc::downgrade(ch),
             counts: ch.counts.clone(),
@@ -257,6 +266,7 @@ impl<T> WeakSender<T> {
 impl<T> Drop for WeakSender<T> {
     fn drop(&mut self) {
         self.counts.remove(true, false);
+        self.counts.timers.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -88,6 +88,15 @@ pub(crate) fn join(child: Gid, site: Site) {
     }
 }
 
+/// `g` caught a panic raised in it (at `loc`) and goes on: Go's
+/// `recover()`, which makes the panic no finding.
+#[inline]
+pub(crate) fn recovered(g: Option<Gid>, loc: Loc) {
+    if active() {
+        emit_for(g, Op::Recovered, loc);
+    }
+}
+
 // ---- Channels (each for goroutine `g`, whose operation completes) ----
 
 /// `g` made channel `ch` of capacity `cap`.

@@ -92,22 +92,38 @@ fn is_user(symbol: &str) -> bool {
 }
 
 /// `file` as rustc names the files of `near`'s crate: `near` is relative
-/// to the workspace root (the ancestor of the current directory that
-/// holds it); a backtrace names files absolutely or relative to the
-/// current directory (`./src/..`).
+/// to the workspace root, the directory `root` for which `root/near` is a
+/// file. A backtrace names files absolutely or relative to the current
+/// directory (`./src/..`).
 fn relative_to_workspace(file: &str, near: &str) -> String {
-    let Ok(cwd) = std::env::current_dir() else {
-        return file.to_string();
+    relative_to(file, near, std::env::current_dir().ok().as_deref())
+}
+
+/// [`relative_to_workspace`] with the current directory `cwd`. The root is
+/// looked for among the ancestors of `file` itself, so the name does not
+/// depend on where the program was started; then among those of `cwd`
+/// (a drop site in another workspace than `near`'s). A file in neither,
+/// or a crate rustc names absolutely (`near` absolute: built from outside
+/// any workspace), stays absolute, as rustc names it.
+fn relative_to(file: &str, near: &str, cwd: Option<&Path>) -> String {
+    let abs: PathBuf = match (file.strip_prefix("./"), cwd) {
+        (Some(rest), Some(cwd)) => cwd.join(rest),
+        _ => PathBuf::from(file),
     };
-    let abs: PathBuf = match file.strip_prefix("./") {
-        Some(rest) => cwd.join(rest),
-        None => PathBuf::from(file),
-    };
-    if Path::new(near).is_absolute() {
+    if Path::new(near).is_absolute() || !abs.is_absolute() {
         return abs.to_string_lossy().into_owned();
     }
-    let root = cwd.ancestors().find(|a| a.join(near).is_file());
-    match root.and_then(|r| abs.strip_prefix(r).ok()) {
+    let root_of = |start: &Path| -> Option<PathBuf> {
+        start
+            .ancestors()
+            .find(|a| a.join(near).is_file())
+            .map(Path::to_path_buf)
+    };
+    let root = abs
+        .parent()
+        .and_then(root_of)
+        .or_else(|| cwd.and_then(root_of));
+    match root.as_deref().and_then(|r| abs.strip_prefix(r).ok()) {
         Some(rel) => rel.to_string_lossy().into_owned(),
         None => abs.to_string_lossy().into_owned(),
     }
@@ -182,5 +198,45 @@ mod tests {
             relative_to_workspace("/elsewhere/x.rs", "no/such/dir/file.rs"),
             "/elsewhere/x.rs"
         );
+    }
+
+    /// A workspace `<tmp>/ws` with `app/src/lib.rs`, for the naming tests.
+    fn workspace(name: &str) -> PathBuf {
+        let ws = std::env::temp_dir().join(format!("goro-dropsite-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(ws.join("app/src")).expect("a temporary workspace");
+        std::fs::write(ws.join("app/src/lib.rs"), "").expect("a temporary workspace");
+        ws
+    }
+
+    #[test]
+    fn a_drop_site_is_relative_to_the_workspace_wherever_the_program_runs() {
+        let ws = workspace("anywhere");
+        let file = ws.join("app/src/handler.rs");
+        let file = file.to_str().expect("a UTF-8 temporary path");
+        // Started inside the workspace, outside it, or nowhere known: the
+        // same name, as rustc gives `near`.
+        for cwd in [Some(ws.join("app")), Some(PathBuf::from("/")), None] {
+            assert_eq!(
+                relative_to(file, "app/src/lib.rs", cwd.as_deref()),
+                "app/src/handler.rs",
+                "started in {cwd:?}"
+            );
+        }
+        // A backtrace's `./` path is relative to the current directory.
+        assert_eq!(
+            relative_to("./src/handler.rs", "app/src/lib.rs", Some(&ws.join("app"))),
+            "app/src/handler.rs"
+        );
+        let _ = std::fs::remove_dir_all(&ws);
+    }
+
+    #[test]
+    fn a_crate_rustc_names_absolutely_keeps_absolute_names() {
+        let ws = workspace("absolute");
+        let near = ws.join("app/src/lib.rs");
+        let file = ws.join("app/src/handler.rs");
+        let (near, file) = (near.to_str().unwrap(), file.to_str().unwrap());
+        assert_eq!(relative_to(file, near, Some(Path::new("/"))), file);
+        let _ = std::fs::remove_dir_all(&ws);
     }
 }

@@ -53,7 +53,9 @@ impl RunState {
 
     /// Records an unjoined goroutine's panic; the first one wins, as in Go
     /// where the first panic ends the program.
-    pub(crate) fn report_panic(&self, crash: Crash) {
+    pub(crate) fn report_panic(&self, mut crash: Crash) {
+        // Nothing caught it: Go prints it now.
+        rtpanic::print_fatal(crash.stderr.take());
         let mut p = self.panic.lock();
         if p.is_none() {
             *p = Some(crash);
@@ -113,6 +115,9 @@ pub(crate) struct Crash {
     pub(crate) file: &'static str,
     pub(crate) line: u32,
     pub(crate) column: u32,
+    /// What the panic hook would have printed when it was raised, printed
+    /// once the panic is known to be fatal (see `rt::panic`).
+    pub(crate) stderr: Option<String>,
 }
 
 impl Crash {
@@ -134,6 +139,7 @@ impl Crash {
             file,
             line,
             column,
+            stderr: None,
         }
     }
 }
@@ -335,20 +341,31 @@ impl<F: Future> Future for Goroutine<F> {
         let fut = this.fut;
         // A record left by a panic caught inside an earlier poll is stale.
         rtpanic::take_last();
-        let r = catch_unwind(AssertUnwindSafe(|| fut.poll(cx)));
+        let (r, raised) =
+            rtpanic::poll_goroutine(|| catch_unwind(AssertUnwindSafe(|| fut.poll(cx))));
+        if r.is_ok() && raised {
+            // A panic was raised in this poll and it returned normally: the
+            // goroutine caught it (`catch_unwind`), Go's `recover()`, and
+            // nothing is printed.
+            rtpanic::take_deferred();
+            super::detect::recovered(Some(*this.id), rtpanic::last_loc());
+        }
         let r = match r {
             Ok(Poll::Pending) => return Poll::Pending,
             Ok(Poll::Ready(v)) => Ok(v),
             Err(payload) => {
                 if let Some(exit) = payload.downcast_ref::<rtpanic::Goexit>() {
                     // `goexit`: the unwind ran the drops; the goroutine ends,
-                    // quietly, with no output.
+                    // quietly, with no output (a panic caught before it is
+                    // not printed either).
+                    rtpanic::take_deferred();
                     if let Some(Sink::Join(slot)) = this.sink.take() {
                         slot.complete_goexit(*this.id, this.name.as_deref(), exit.0);
                     }
                     return Poll::Ready(());
                 }
-                let crash = crash(*this.id, this.name.as_deref(), &*payload);
+                let mut crash = crash(*this.id, this.name.as_deref(), &*payload);
+                crash.stderr = rtpanic::take_deferred();
                 Err(Panicked { payload, crash })
             }
         };

@@ -25,6 +25,10 @@ pub(super) fn describe(w: &Wait) -> (String, &'static str) {
         Wait::Cond { .. } => ("in Cond.wait".into(), "cond wait"),
         Wait::Join { g } => (format!("joining goroutine {g}"), "join"),
         Wait::Sleep => ("sleeping past the end of the program".into(), "sleep"),
+        Wait::Tick { .. } => (
+            "receiving from a timer's channel (a ticker's, tick's or after's)".into(),
+            "recv",
+        ),
         Wait::Forever => ("waiting on something that never completes".into(), "wait"),
         Wait::Unknown => ("waiting on a future goro does not know".into(), "await"),
     }

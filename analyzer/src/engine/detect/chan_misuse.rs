@@ -2,13 +2,29 @@
 //! observed: they panic), and a send that nothing orders before a close (a
 //! panic in another schedule). A close must be ordered after every send
 //! that no later send is ordered after: the channel's send frontier.
+//!
+//! A panic that the goroutine recovers (Go's `recover()`: `goro::recover`,
+//! `catch_unwind`) is handled, not a finding: an observed panic is held
+//! until its goroutine either catches it ([`Op::Recovered`]) or lets it
+//! reach the top ([`Op::Panic`], possibly in the goroutine that joined it).
+//! What stays a finding whether or not anything recovers is a send that
+//! nothing orders with the close of its channel: Go's race detector reports
+//! that pair (the send reads the channel before it checks for the close,
+//! the close writes it) in either order, recovered or not. So a recovered
+//! send that the close does not happen before is reported as that race,
+//! and the predicted finding of a send that came first stays, whatever
+//! would recover it in the other order (goro could not tell in any case: a
+//! `catch_unwind` is invisible until it catches). A recovered second close
+//! is silent, as in Go, where it panics before touching the channel.
 
 use crate::event::{Event, Gid, Loc, ObjId, Op};
 use crate::finding::{FindingKind, Site};
+use crate::fxhash::FxHashMap as HashMap;
 
 use super::super::findings::{site, site_at, Findings, Report};
 use super::super::hb::{Epoch, Hb};
 use super::super::table::Table;
+use super::super::EndState;
 use super::Detector;
 
 /// What a send on a closed channel is.
@@ -27,11 +43,29 @@ struct Chan {
     closed_at: Option<Epoch>,
 }
 
+/// An observed panic of a goroutine, not yet known to be recovered.
+struct Held {
+    /// The finding, if the panic is not recovered.
+    report: Report,
+    /// The panic message goro raised (an [`Op::Panic`] carrying it is this
+    /// panic reaching the top).
+    message: &'static str,
+    /// The finding if it is recovered: the operation was not ordered after
+    /// the close, so it races with it whatever recovers.
+    unordered: Option<Report>,
+    /// Caught by the goroutine ([`Op::Recovered`]): it went on. A caught
+    /// panic raised again (`PanicPayload::resume`) still reaches the top.
+    caught: bool,
+}
+
 /// Sends and closes of each channel. Channel ids are dense in a schedule,
 /// so a table keeps the lookup on every send cheap.
 #[derive(Default)]
 pub(crate) struct ChanMisuse {
     chans: Table<Chan, ObjId>,
+    /// Each goroutine's observed panic, until it is caught or reaches the
+    /// top.
+    held: HashMap<Gid, Held>,
 }
 
 impl Detector for ChanMisuse {
@@ -40,9 +74,45 @@ impl Detector for ChanMisuse {
         match &ev.op {
             Op::ChanSend { ch } | Op::ChanRendezvous { ch, .. } => self.send(hb, *ch, ev.g, ev.loc),
             Op::ChanClose { ch } => self.close(hb, *ch, ev.g, ev.loc, out),
-            Op::SendOnClosed { ch } => self.send_on_closed(hb, *ch, ev.g, ev.loc, out),
-            Op::CloseOfClosed { ch } => self.close_of_closed(hb, *ch, ev.g, ev.loc, out),
+            Op::SendOnClosed { ch } => self.send_on_closed(hb, *ch, ev.g, ev.loc),
+            Op::CloseOfClosed { ch } => self.close_of_closed(hb, *ch, ev.g, ev.loc),
+            Op::Recovered => {
+                if let Some(h) = self.held.get_mut(&ev.g) {
+                    if let Some(r) = h.unordered.take() {
+                        out.report(hb, r);
+                    }
+                    h.caught = true;
+                }
+            }
+            Op::Panic { message } => {
+                if let Some(h) = self.held.remove(&ev.g) {
+                    // A different panic means this one was recovered.
+                    if message.contains(h.message) {
+                        out.report(hb, h.report);
+                    }
+                }
+            }
+            // A caught panic is over at the goroutine's end; an uncaught one
+            // waits for the join that rethrows it (or the run's crash report).
+            Op::End if self.held.get(&ev.g).is_some_and(|h| h.caught) => {
+                self.held.remove(&ev.g);
+            }
+            Op::Join { child } => {
+                if let Some(h) = self.held.remove(child).filter(|h| !h.caught) {
+                    self.held.insert(ev.g, h);
+                }
+            }
             _ => {}
+        }
+    }
+
+    fn on_finish(&mut self, hb: &Hb, _end: &EndState, out: &mut Findings) {
+        // Raised and never caught: a joinable goroutine's panic nobody
+        // joined, or a parked sender that never ran again.
+        let mut left: Vec<(Gid, Held)> = self.held.drain().filter(|(_, h)| !h.caught).collect();
+        left.sort_by_key(|(g, _)| *g);
+        for (_, h) in left {
+            out.report(hb, h.report);
         }
     }
 }
@@ -70,32 +140,22 @@ impl ChanMisuse {
             if hb.ordered(s, g) {
                 continue;
             }
-            let primary = site_at(hb, s.g, s.loc, "send", &s.frames);
-            let related = vec![site(hb, g, loc, "close")];
-            let notes = vec![format!(
-                "nothing orders the send by goroutine {} before the close by goroutine {}: \
-                 in another schedule the send comes second and panics",
-                s.g, g
-            )];
-            out.report(
-                hb,
-                Report {
-                    kind: FindingKind::SendOnClosed,
-                    observed: false,
-                    message: "send on a channel that may already be closed".to_string(),
-                    primary,
-                    related,
-                    notes,
-                    help: "close the channel only after every sender is done (wait for them \
-                           with a WaitGroup, or let the only sender close it)"
-                        .into(),
-                },
-            );
+            let close = hb.epoch(g, loc);
+            let why = "in another schedule the send comes second and panics";
+            out.report(hb, unordered_send(hb, s, &close, why));
         }
         self.chan(ch).closed_at = Some(hb.epoch(g, loc));
     }
 
-    fn send_on_closed(&mut self, hb: &Hb, ch: ObjId, g: Gid, loc: Loc, out: &mut Findings) {
+    /// The close of `ch`, if `g` is not ordered after it.
+    fn unordered_close(&self, hb: &Hb, ch: ObjId, g: Gid) -> Option<&Epoch> {
+        self.chans
+            .get(&ch)
+            .and_then(|c| c.closed_at.as_ref())
+            .filter(|e| !hb.ordered(e, g))
+    }
+
+    fn send_on_closed(&mut self, hb: &Hb, ch: ObjId, g: Gid, loc: Loc) {
         let primary = site(hb, g, loc, "send");
         let related: Vec<Site> = self
             .chans
@@ -104,8 +164,18 @@ impl ChanMisuse {
             .iter()
             .map(|e| site_at(hb, e.g, e.loc, "close", &e.frames))
             .collect();
-        out.report(
-            hb,
+        let unordered = self.unordered_close(hb, ch, g).map(|c| {
+            unordered_send(
+                hb,
+                &hb.epoch(g, loc),
+                c,
+                "the send panicked and was recovered",
+            )
+        });
+        self.hold(
+            g,
+            "send on closed channel",
+            unordered,
             Report {
                 kind: FindingKind::SendOnClosed,
                 observed: true,
@@ -120,7 +190,7 @@ impl ChanMisuse {
         );
     }
 
-    fn close_of_closed(&mut self, hb: &Hb, ch: ObjId, g: Gid, loc: Loc, out: &mut Findings) {
+    fn close_of_closed(&mut self, hb: &Hb, ch: ObjId, g: Gid, loc: Loc) {
         let primary = site(hb, g, loc, "close");
         let related: Vec<Site> = self
             .chans
@@ -129,8 +199,12 @@ impl ChanMisuse {
             .iter()
             .map(|e| site_at(hb, e.g, e.loc, "first close", &e.frames))
             .collect();
-        out.report(
-            hb,
+        self.hold(
+            g,
+            "close of closed channel",
+            // Go's second close panics before its race-detector write: a
+            // recovered double close is silent there, ordered or not.
+            None,
             Report {
                 kind: FindingKind::DoubleClose,
                 observed: true,
@@ -143,5 +217,38 @@ impl ChanMisuse {
                     .into(),
             },
         );
+    }
+
+    /// Holds `g`'s observed panic `report` until `g` catches it or lets it
+    /// reach the top.
+    fn hold(&mut self, g: Gid, message: &'static str, unordered: Option<Report>, report: Report) {
+        self.held.insert(
+            g,
+            Held {
+                report,
+                message,
+                unordered,
+                caught: false,
+            },
+        );
+    }
+}
+
+/// A send not ordered with the close of its channel (`why`: what happened
+/// to it in this schedule).
+fn unordered_send(hb: &Hb, send: &Epoch, close: &Epoch, why: &str) -> Report {
+    Report {
+        kind: FindingKind::SendOnClosed,
+        observed: false,
+        message: "send on a channel that may already be closed".to_string(),
+        primary: site_at(hb, send.g, send.loc, "send", &send.frames),
+        related: vec![site_at(hb, close.g, close.loc, "close", &close.frames)],
+        notes: vec![format!(
+            "nothing orders the send by goroutine {} and the close by goroutine {}: {why}",
+            send.g, close.g
+        )],
+        help: "close the channel only after every sender is done (wait for them \
+               with a WaitGroup, or let the only sender close it)"
+            .into(),
     }
 }

@@ -1,7 +1,10 @@
 //! Goroutine panics: a panic in any goroutine ends a Go program. The panics
 //! goro raises itself (send on closed channel, close of closed channel, a
 //! negative WaitGroup counter) were reported as what they mean, by the
-//! detectors of those rules, and are not reported again as panics.
+//! detectors of those rules, and are not reported again as panics. A
+//! panic caught by its goroutine ([`Op::Recovered`], Go's `recover()`) ends
+//! nothing and is no finding; one rethrown by a join is the joined
+//! goroutine's panic, reaching the joiner's top.
 
 use crate::event::{Event, Gid, Op};
 use crate::finding::FindingKind;
@@ -14,10 +17,11 @@ use super::Detector;
 /// What a panic is.
 pub(crate) const DESCRIPTION: &str = "A goroutine panicked.";
 
-/// The panic goro is about to raise in each goroutine, if any.
+/// The panic goro raised in each goroutine, if any, and whether the
+/// goroutine caught it.
 #[derive(Default)]
 pub(crate) struct Panic {
-    expected: HashMap<Gid, &'static str>,
+    expected: HashMap<Gid, (&'static str, bool)>,
 }
 
 impl Detector for Panic {
@@ -31,14 +35,33 @@ impl Detector for Panic {
                 // The panic goro raised itself was reported as what it
                 // means; a later, different panic (after a recovery) is not.
                 let expected = self.expected.remove(&ev.g);
-                if !expected.is_some_and(|m| message.contains(m)) {
+                if !expected.is_some_and(|(m, _)| message.contains(m)) {
                     report(hb, ev.g, ev, message, out);
+                }
+                return;
+            }
+            Op::Recovered => {
+                if let Some((_, caught)) = self.expected.get_mut(&ev.g) {
+                    *caught = true;
+                }
+                return;
+            }
+            Op::End => {
+                if self.expected.get(&ev.g).is_some_and(|(_, caught)| *caught) {
+                    self.expected.remove(&ev.g);
+                }
+                return;
+            }
+            Op::Join { child } => {
+                // The join rethrows the child's uncaught panic.
+                if let Some(e) = self.expected.remove(child).filter(|(_, c)| !c) {
+                    self.expected.insert(ev.g, e);
                 }
                 return;
             }
             _ => return,
         };
-        self.expected.insert(ev.g, raised);
+        self.expected.insert(ev.g, (raised, false));
     }
 }
 

@@ -1,6 +1,22 @@
-//! WaitGroup misuse: a negative counter (observed: it panics), and an `add`
-//! that takes the counter up from zero unordered with a `wait` (Go's "Add
-//! called concurrently with Wait": the wait can return before the add).
+//! WaitGroup misuse: a negative counter (observed: it panics), a `done` that
+//! no `add` funds (predicted: the counter goes negative in another
+//! schedule), and an `add` that takes the counter up from zero unordered
+//! with a `wait` (Go's "Add called concurrently with Wait": the wait can
+//! return before the add).
+//!
+//! Funding: a `done` (or a negative `add`) needs the adds that happen
+//! before it to cover the dones that may run before it. Some schedule runs
+//! everything that happened so far except the adds not ordered before the
+//! `done` and what follows them (a cut of the execution): the dones in that
+//! cut (those ordered before it, itself included, and those of goroutines
+//! that never heard of a left-out add) against the adds ordered before it.
+//! More dones than adds there, and the counter goes below zero in that
+//! schedule, whatever order this one took. So `go!(async move { wg.done()
+//! }); wg.add(1)` is misuse, and so are two unordered dones funded by one
+//! add, while `wg.add(1); go!(..done..)`, `add(n)` then n goroutines, and a
+//! WaitGroup reused after its `wait` are funded. The cut is a sound witness
+//! (no false alarm), not the worst cut of all: a done whose goroutine heard
+//! of a left-out add counts only if it is ordered before this one.
 
 use crate::event::{Event, Gid, Loc, ObjId, Op};
 use crate::finding::FindingKind;
@@ -22,6 +38,76 @@ struct WaitGroup {
     /// after.
     adds_from_zero: Vec<Epoch>,
     waits: Vec<Epoch>,
+    /// Every positive add, for the funding check.
+    adds: Ledger,
+    /// Every done (as a positive amount), in the order they happened, and
+    /// their sum: a done costs a push, and only a done that the adds
+    /// before it may not fund walks them.
+    dones: Vec<(Epoch, i64)>,
+    dones_total: i64,
+}
+
+/// Adds by goroutine, each goroutine's in program order with running
+/// totals: what of it happens before a point is a prefix, found by binary
+/// search, so a sum costs one search per adding goroutine (usually one).
+#[derive(Default)]
+struct Ledger {
+    index: HashMap<Gid, usize>,
+    by_g: Vec<Vec<(Epoch, i64)>>,
+}
+
+impl Ledger {
+    fn push(&mut self, e: Epoch, amount: i64) {
+        let next = self.by_g.len();
+        let i = *self.index.entry(e.g).or_insert(next);
+        if i == next {
+            self.by_g.push(Vec::new());
+        }
+        let list = &mut self.by_g[i];
+        let sum = list.last().map_or(0, |(_, s)| *s) + amount;
+        list.push((e, sum));
+    }
+
+    /// The sum of the amounts that happen before `g`'s current point.
+    fn before(&self, hb: &Hb, g: Gid) -> i64 {
+        self.by_g
+            .iter()
+            .map(|list| {
+                let n = list.partition_point(|(e, _)| hb.ordered(e, g));
+                n.checked_sub(1).map_or(0, |i| list[i].1)
+            })
+            .sum()
+    }
+
+    /// Each goroutine's first entry that does not happen before `g`'s
+    /// current point (the rest of its entries come after that one).
+    fn first_unordered(&self, hb: &Hb, g: Gid) -> Vec<&Epoch> {
+        self.by_g
+            .iter()
+            .filter_map(|list| {
+                let n = list.partition_point(|(e, _)| hb.ordered(e, g));
+                list.get(n).map(|(e, _)| e)
+            })
+            .collect()
+    }
+}
+
+/// The sum of the amounts of `dones` in a cut of the execution that ends at
+/// `g`'s current point and leaves out the adds `late` (those not ordered
+/// before it) and all that follows them: the dones ordered before `g`, and
+/// every done of a goroutine that has not heard of any of `late` (so none
+/// of its dones follows one). Stops once above `cap`.
+fn dones_in_cut(dones: &[(Epoch, i64)], hb: &Hb, g: Gid, late: &[&Epoch], cap: i64) -> i64 {
+    let mut sum = 0;
+    for (e, amount) in dones {
+        if hb.ordered(e, g) || !late.iter().any(|a| hb.ordered(a, e.g)) {
+            sum += amount;
+            if sum > cap {
+                break;
+            }
+        }
+    }
+    sum
 }
 
 /// The adds and waits of each WaitGroup.
@@ -75,15 +161,42 @@ impl WaitGroupMisuse {
             );
             return;
         }
+        if delta < 0 {
+            self.done(hb, wg, g, loc, -delta, out);
+            return;
+        }
+        let w = self.wgs.entry(wg).or_default();
+        w.adds.push(hb.epoch(g, loc), delta);
         if delta > 0 && counter == delta {
             let e = hb.epoch(g, loc);
-            let w = self.wgs.entry(wg).or_default();
             for wait in w.waits.iter().filter(|w| !hb.ordered(w, g)) {
                 report_race(hb, &e, wait, out);
             }
             w.adds_from_zero.retain(|p| !hb.ordered(p, g));
             w.adds_from_zero.push(e);
         }
+    }
+
+    /// A `done` (or `add(-amount)`) by `g` that left the counter at zero or
+    /// more: funded only if the adds ordered before it cover the dones
+    /// ordered before it, itself included.
+    fn done(&mut self, hb: &Hb, wg: ObjId, g: Gid, loc: Loc, amount: i64, out: &mut Findings) {
+        let w = self.wgs.entry(wg).or_default();
+        // Cheap first: the adds before it cover every done so far.
+        let funded = w.adds.before(hb, g);
+        let e = hb.epoch(g, loc);
+        if funded < w.dones_total + amount {
+            // Some schedule runs the dones of this cut and none of the adds
+            // it leaves out: the counter is `funded` minus these dones.
+            let late = w.adds.first_unordered(hb, g);
+            if let Some(add) = late.first() {
+                if funded < dones_in_cut(&w.dones, hb, g, &late, funded) + amount {
+                    report_unfunded(hb, &e, amount, add, out);
+                }
+            }
+        }
+        w.dones.push((e, amount));
+        w.dones_total += amount;
     }
 
     fn wait(&mut self, hb: &Hb, wg: ObjId, g: Gid, loc: Loc, out: &mut Findings) {
@@ -114,6 +227,31 @@ fn report_race(hb: &Hb, add: &Epoch, wait: &Epoch, out: &mut Findings) {
                 add.g, wait.g
             )],
             help: "call add before starting the goroutine (`wg.add(1); go!(..)`), not inside it"
+                .into(),
+        },
+    );
+}
+
+fn report_unfunded(hb: &Hb, done: &Epoch, amount: i64, add: &Epoch, out: &mut Findings) {
+    let what = if amount == 1 { "done" } else { "add" };
+    let primary = site_at(hb, done.g, done.loc, what, &done.frames);
+    let related = vec![site_at(hb, add.g, add.loc, "add", &add.frames)];
+    out.report(
+        hb,
+        Report {
+            kind: FindingKind::WaitGroupMisuse,
+            observed: false,
+            message: format!("WaitGroup {what} not funded by an add that happens before it"),
+            primary,
+            related,
+            notes: vec![format!(
+                "nothing orders the add by goroutine {} before the {what} by goroutine {}: in \
+                 another schedule the {what} runs first and the counter goes negative (Go \
+                 panics with \"sync: negative WaitGroup counter\")",
+                add.g, done.g
+            )],
+            help: "call add before starting the goroutine that calls done \
+                   (`wg.add(1); go!(..)`), not after"
                 .into(),
         },
     );

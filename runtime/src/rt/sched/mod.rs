@@ -10,6 +10,11 @@
 //! waits for its waker in real time. When main is parked and can provably
 //! never be woken, the others run on for the grace period, then the
 //! schedule ends with the deadlock even if they could still run (`proof`).
+//! When main returns, the others run on for the grace period too: in
+//! virtual time, and until one of them has taken a hundredth of the step limit
+//! since (or the step limit is reached). Whatever is left then, blocked or
+//! still running (a loop on a sleep or a ticker), is leaked; the step
+//! limit is never the verdict after main returned.
 //!
 //! The executor lives in a thread-local while a schedule runs; primitives
 //! reach it through [`crate::rt::detect`], never directly.
@@ -121,6 +126,8 @@ struct Meta {
     /// How many `rand_below` draws it made: the position in its own
     /// random stream.
     draws: u64,
+    /// Steps it took after main returned (see [`Exec::grace_steps`]).
+    steps_after_main: u64,
 }
 
 enum TimerAction {
@@ -161,8 +168,12 @@ pub(crate) enum Ending {
     Blocked,
     /// A goroutine panicked; the schedule was stopped there.
     Panicked,
-    /// The step limit ended a schedule that did not finish.
+    /// The step limit ended a schedule whose main had not returned.
     StepLimit,
+    /// Main returned, and goroutines could still run (ready, or with
+    /// timers pending) when the grace period after it ran out: in virtual
+    /// time, or in steps ([`Exec::grace_steps`], or the step limit).
+    GraceOver,
     /// Main, and these goroutines with it, can provably never be woken;
     /// the others ran on (as after main returns) and could still run, wait
     /// for timers past the grace period, or for the outside world.
@@ -216,6 +227,9 @@ pub(crate) struct Exec {
     parked: bool,
     main_done: bool,
     main_done_at: Duration,
+    /// A goroutine has taken [`Exec::grace_steps`] steps since main
+    /// returned, or the step limit was reached after it.
+    grace_spent: bool,
     /// The goroutine being dropped at the end of the schedule, if any: what
     /// goes with it (channel handles, CancelFuncs) is what it held.
     teardown: Option<Gid>,
@@ -378,7 +392,7 @@ pub(crate) fn forced_step() -> bool {
         return false;
     };
     with_exec(|ex| {
-        if !ex.ready.is_empty() || ex.steps >= ex.max_steps {
+        if !ex.ready.is_empty() || ex.steps >= ex.max_steps || ex.grace_spent {
             return false;
         }
         if !ex
@@ -391,6 +405,7 @@ pub(crate) fn forced_step() -> bool {
             return false;
         }
         ex.steps += 1;
+        ex.count_grace_step(g);
         let step = ex.steps;
         let chosen = ex.chooser.choose(step, &[g], &|x| x == g);
         debug_assert_eq!(chosen, g, "the only ready goroutine is chosen");
@@ -493,6 +508,7 @@ impl Exec {
             done: false,
             parking,
             draws: 0,
+            steps_after_main: 0,
         });
         self.ready_pos.push(usize::MAX);
         self.chooser.on_spawn(gid, path);
@@ -593,6 +609,7 @@ fn install(cfg: ScheduleConfig) -> Rc<RefCell<Exec>> {
         parked: false,
         main_done: false,
         main_done_at: Duration::ZERO,
+        grace_spent: false,
         teardown: None,
         held: Vec::new(),
         proof: proof::Proof::default(),
@@ -624,6 +641,9 @@ fn run_loop(
                 Some(ending) => return ending,
                 None => continue,
             }
+        }
+        if ex.grace_spent || (ex.main_done && ex.steps >= ex.max_steps) {
+            return Ending::GraceOver;
         }
         if ex.steps >= ex.max_steps {
             return match ex.proof.stuck() {
@@ -673,7 +693,11 @@ fn idle(mut ex: std::cell::RefMut<'_, Exec>) -> Option<Ending> {
         wait_outside(&wakes);
         return None;
     }
-    Some(if ex.main_done {
+    Some(if ex.main_done && !ex.timers.is_empty() {
+        // Timers due past the grace period: whoever waits for them is
+        // still running when it ends.
+        Ending::GraceOver
+    } else if ex.main_done {
         Ending::Completed
     } else {
         Ending::Blocked
@@ -741,6 +765,29 @@ fn settle(exec: &Rc<RefCell<Exec>>, main_gid: Gid, gid: Gid, task: Task, poll: P
 }
 
 impl Exec {
+    /// The steps one goroutine may take after main returned: a hundredth
+    /// of the step limit (1,000 by default; at least one). Counted per
+    /// goroutine, so that a loop that never stops (a ticker every
+    /// millisecond) ends at its verdict, a leak, long before the step
+    /// limit, while many goroutines winding down together, each with a few
+    /// steps left, are not cut short.
+    fn grace_steps(&self) -> u64 {
+        (self.max_steps / 100).max(1)
+    }
+
+    /// Counts a step of goroutine `g` against its share of the grace.
+    fn count_grace_step(&mut self, g: Gid) {
+        if !self.main_done {
+            return;
+        }
+        let limit = self.grace_steps();
+        let m = &mut self.meta[g.index()];
+        m.steps_after_main += 1;
+        if m.steps_after_main >= limit {
+            self.grace_spent = true;
+        }
+    }
+
     /// Takes a step: the strategy picks a ready goroutine, which is handed
     /// out with its task for polling.
     fn pick(&mut self) -> (Gid, Task) {
@@ -752,6 +799,7 @@ impl Exec {
         let gid = self.chooser.choose(step, &ready, &is_ready);
         self.ready = ready;
         self.unready(gid);
+        self.count_grace_step(gid);
         gid.hash(&mut self.hasher);
         let i = gid.index();
         let task = self.tasks[i]
@@ -785,12 +833,13 @@ impl Exec {
 /// main is provably stuck with (`None` when the schedule was cut short).
 fn end_state(exec: &Rc<RefCell<Exec>>, ending: &Ending) -> Option<EndState> {
     let stuck = match ending {
-        Ending::Completed | Ending::Blocked => None,
+        Ending::Completed | Ending::Blocked | Ending::GraceOver => None,
         Ending::Stuck(b) => Some(b),
         Ending::Panicked | Ending::StepLimit => return None,
     };
     let (main_done, blocked, running) = {
         let mut ex = exec.borrow_mut();
+        let ex = &mut *ex;
         let mut blocked: Vec<(Gid, Option<(BlockInfo, Loc)>)> = Vec::new();
         let mut running = Vec::new();
         for (i, m) in ex.meta.iter_mut().enumerate() {
@@ -800,7 +849,16 @@ fn end_state(exec: &Rc<RefCell<Exec>>, ending: &Ending) -> Option<EndState> {
             }
             match stuck {
                 Some(b) if !b.contains(&g) => running.push(g),
-                _ => blocked.push((g, m.blocked.take())),
+                _ => {
+                    // After main: ready, asleep or ticking is still running
+                    // (reported with what it waits or last waited for).
+                    let ready = ex.ready_pos[i] != usize::MAX;
+                    let timer = m.blocked.as_ref().is_some_and(|(b, _)| b.timer_pending());
+                    if ex.main_done && stuck.is_none() && (ready || timer) {
+                        running.push(g);
+                    }
+                    blocked.push((g, m.blocked.take()));
+                }
             }
         }
         (ex.main_done, blocked, running)
