@@ -12,13 +12,16 @@ use std::panic::Location;
 
 use crate::rt::asleep::Waiting;
 use crate::rt::detect;
+use crate::rt::exec::Runtime;
 use crate::rt::goroutine::{self as g, Goroutine, JoinSlot, Sink};
 
 /// Runs `fut` as the main goroutine of a new program and returns its output.
 ///
-/// Starts a tokio multi-thread runtime with one worker per core and runs
-/// `fut` on it as goroutine 1, `main`; goroutines started with
-/// [`go!`](crate::go!) or [`spawn`] run there too. Like every goroutine,
+/// Starts goro's executor with one worker thread per core and runs `fut`
+/// on it as goroutine 1, `main`; goroutines started with
+/// [`go!`](crate::go!) or [`spawn`] run there too. Inside goroutines, tokio
+/// works: `tokio::net` and `tokio::time` use a tokio runtime that a
+/// background thread of the run drives, and `tokio::spawn` runs tasks there. Like every goroutine,
 /// `fut` must be `Send + 'static`: move what it needs into it. When `fut`
 /// returns, the program ends as in Go: goroutines still running are dropped.
 ///
@@ -80,22 +83,16 @@ where
              start goroutines with go!/spawn there, or .await the future directly"
         );
     }
+    if crate::rt::exec::current().is_some() {
+        panic!(
+            "goro::run called from inside a running runtime (a goroutine or a tokio task); \
+             start goroutines with go!/spawn there, or .await the future directly"
+        );
+    }
     crate::rt::panic::install_hook();
     let state = g::RunState::program();
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let for_workers = state.clone();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .thread_name("goro-worker")
-        .enable_all()
-        .on_thread_start(move || {
-            g::set_thread_run(Some(for_workers.clone()));
-        })
-        .on_thread_stop(|| {
-            g::set_thread_run(None);
-        })
-        .build()
-        .unwrap_or_else(|e| panic!("goro::run: cannot start the runtime: {e}"));
+    let rt = Runtime::start(workers, state.clone());
 
     struct Restore(Option<Arc<g::RunState>>);
     impl Drop for Restore {
@@ -110,21 +107,24 @@ where
     // every wake-up, 60x slower on a channel ping-pong.
     let main_id = state.next_id();
     let slot = JoinSlot::main(state.clone());
-    rt.spawn(Goroutine::new(
-        state.clone(),
-        main_id,
-        Some(Cow::Borrowed("main")),
-        Sink::Join(slot.clone()),
-        fut,
-    ));
-    let out = rt.block_on(std::future::poll_fn(|cx| {
+    rt.shared().spawn(
+        main_id.get(),
+        Goroutine::new(
+            state.clone(),
+            main_id,
+            Some(Cow::Borrowed("main")),
+            Sink::Join(slot.clone()),
+            fut,
+        ),
+    );
+    let out = block_on(std::future::poll_fn(|cx| {
         if let Some(crash) = state.poll_panic(cx) {
             return Poll::Ready(Err(crash.report));
         }
         slot.poll_join(cx).map(Ok)
     }));
     // Go ends the program when main returns: whatever still runs is dropped.
-    rt.shutdown_timeout(std::time::Duration::from_secs(1));
+    rt.shutdown(std::time::Duration::from_secs(1));
     match out {
         Ok(Ok(v)) => match state.take_panic() {
             Some(crash) => panic!("{}", crash.report),
@@ -136,6 +136,31 @@ where
             std::panic::resume_unwind(p.payload)
         }
         Err(report) => panic!("{report}"),
+    }
+}
+
+/// Wakes the thread that called `run`.
+struct ThreadWaker(std::thread::Thread);
+
+impl std::task::Wake for ThreadWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Polls `fut` on this thread, parking it between wake-ups.
+fn block_on<F: Future>(fut: F) -> F::Output {
+    let mut fut = std::pin::pin!(fut);
+    let waker = std::task::Waker::from(Arc::new(ThreadWaker(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::park();
     }
 }
 
@@ -208,6 +233,13 @@ macro_rules! go {
     ($fut:expr $(,)?) => {
         $crate::__go(::core::option::Option::None, $fut)
     };
+}
+
+/// Timers pending in the current run's executor (not stopped, not fired):
+/// for goro's own tests that timers end when they should.
+#[doc(hidden)]
+pub fn __pending_timers() -> usize {
+    crate::rt::exec::current().map_or(0, |e| e.pending_timers())
 }
 
 #[doc(hidden)]
@@ -394,6 +426,20 @@ pub async fn yield_now() {
                 Poll::Pending
             } else {
                 Poll::Ready(())
+            }
+        })
+        .await
+    } else if crate::rt::exec::current().is_some() {
+        // Woken while running: goro's executor puts it at the back of its
+        // worker's queue, as Go's `Gosched` puts it on the global queue.
+        let mut yielded = false;
+        std::future::poll_fn(|cx| {
+            if yielded {
+                Poll::Ready(())
+            } else {
+                yielded = true;
+                cx.waker().wake_by_ref();
+                Poll::Pending
             }
         })
         .await

@@ -134,6 +134,8 @@ pub use goro_macros::instrument;
 pub use goro_macros::test;
 #[doc(hidden)]
 pub use goroutine::__go;
+#[doc(hidden)]
+pub use goroutine::__pending_timers;
 pub use goroutine::{num_goroutine, run, spawn, yield_now, JoinHandle};
 pub use per_run::PerRun;
 pub use recover::{goexit, recover, PanicPayload, Recover};

@@ -37,7 +37,7 @@ use crate::rt::asleep::Waiting;
 use crate::rt::block::{BlockInfo, ChanWait};
 use crate::rt::chan::{Channel, Park, ParkSend, TryRecv, TrySend};
 use crate::rt::detect;
-use crate::rt::waiter::{Outcome, Waiter};
+use crate::rt::waiter::{self, Outcome, Waiter};
 
 /// One case of a `select!`, as the select future drives it.
 #[doc(hidden)]
@@ -371,7 +371,9 @@ impl Future for __Select<'_> {
             // and settle, or try again. The notification is taken only once
             // every entry is withdrawn, so no partner claims a send case of
             // a select that a receive case already committed it to.
-            if let Some(i) = this.withdraw(&w) {
+            let settled = this.withdraw(&w);
+            waiter::recycle(w);
+            if let Some(i) = settled {
                 return this.done(i);
             }
         }
@@ -420,7 +422,9 @@ impl Future for __Select<'_> {
                 return Poll::Pending;
             }
             // A case turned ready while registering: withdraw and retry.
-            if let Some(i) = this.withdraw(&w) {
+            let settled = this.withdraw(&w);
+            waiter::recycle(w);
+            if let Some(i) = settled {
                 return this.done(i);
             }
         }
@@ -436,6 +440,7 @@ impl Drop for __Select<'_> {
                 c.unregister();
             }
             self.note_reservations(w.take_notified());
+            waiter::recycle(w);
         }
         // Reservations pass on to other receivers.
         for c in self.cases.iter_mut() {

@@ -443,28 +443,6 @@ fn timers_are_not_goroutines() {
     });
 }
 
-#[test]
-fn cancel_stops_the_timer_task() {
-    goro::run(async {
-        let metrics = tokio::runtime::Handle::current().metrics();
-        let base = metrics.num_alive_tasks();
-        let (parent, cancel_parent) = context::with_cancel(&context::background());
-        let cancels: Vec<_> = (0..100)
-            .map(|_| context::with_timeout(&parent, Duration::from_secs(3600)).1)
-            .collect();
-        assert_eq!(metrics.num_alive_tasks(), base + 100, "one timer each");
-        for c in &cancels {
-            c.cancel();
-        }
-        let start = time::now();
-        while metrics.num_alive_tasks() > base && time::since(start) < SOON {
-            time::sleep(Duration::from_millis(1)).await;
-        }
-        assert_eq!(metrics.num_alive_tasks(), base, "timers outlive cancel");
-        cancel_parent.cancel();
-    });
-}
-
 /// The guide's fan-out/fan-in `process(ctx, items)`, cancelled midway.
 async fn process(ctx: &Context, items: Vec<u32>) -> Result<Vec<u32>, Error> {
     let jobs = goro::chan::<u32>(0);

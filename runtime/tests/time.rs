@@ -10,9 +10,7 @@ const SOON: Duration = Duration::from_secs(2);
 const MS: Duration = Duration::from_millis(1);
 
 fn alive_tasks() -> usize {
-    tokio::runtime::Handle::current()
-        .metrics()
-        .num_alive_tasks()
+    goro::__pending_timers()
 }
 
 /// Waits (briefly) until the runtime has at most `n` tasks.

@@ -45,7 +45,7 @@ use crate::rt::asleep::Waiting;
 use crate::rt::chan::{handle_ref, Channel, Park, ParkSend, TryRecv, TrySend};
 use crate::rt::detect;
 use crate::rt::panic::panic_at;
-use crate::rt::waiter::Waiter;
+use crate::rt::waiter::{self, Waiter};
 
 pub(crate) use crate::rt::chan::{CLOSE_OF_CLOSED, SEND_ON_CLOSED};
 
@@ -627,7 +627,9 @@ impl<T> Future for SendFuture<'_, T> {
                     Poll::Pending
                 }
                 Some(o) => {
-                    this.parked = None;
+                    if let Some((w, _)) = this.parked.take() {
+                        waiter::recycle(w);
+                    }
                     if o.closed {
                         // Reported to the detector by the close that woke us.
                         panic_at(this.loc, SEND_ON_CLOSED);
@@ -650,7 +652,10 @@ impl<T> Future for SendFuture<'_, T> {
         };
         let w = Waiter::new(cx.waker());
         match this.chan.park_send(v, &w, 0, true, this.loc) {
-            ParkSend::Done => Poll::Ready(()),
+            ParkSend::Done => {
+                waiter::recycle(w);
+                Poll::Ready(())
+            }
             ParkSend::Closed(_) => this.chan.send_on_closed(this.loc),
             ParkSend::Ready(_) => unreachable!("committing park never returns Ready"),
             ParkSend::Parked(id) => {
@@ -761,14 +766,23 @@ fn poll_recv<T>(
         if detect::yield_point(cx, &mut state.yielded) {
             return Poll::Pending;
         }
-        match chan.try_recv(site, std::mem::take(&mut reserved)) {
-            TryRecv::Value(v) => return Poll::Ready(Some(v)),
-            TryRecv::Closed => return Poll::Ready(None),
-            TryRecv::Empty => {}
+        let done = match chan.try_recv(site, std::mem::take(&mut reserved)) {
+            TryRecv::Value(v) => Some(Some(v)),
+            TryRecv::Closed => Some(None),
+            TryRecv::Empty => None,
+        };
+        if let Some(v) = done {
+            if let Some(w) = waiter {
+                waiter::recycle(w);
+            }
+            return Poll::Ready(v);
         }
         let w = waiter.take().unwrap_or_else(|| Waiter::new(cx.waker()));
         match chan.park_recv(&w, 0, true, site) {
-            Park::Done(v) => return Poll::Ready(v),
+            Park::Done(v) => {
+                waiter::recycle(w);
+                return Poll::Ready(v);
+            }
             Park::Ready => unreachable!("committing park never returns Ready"),
             // Loop once more to register the waker and catch a notification
             // that raced with parking.

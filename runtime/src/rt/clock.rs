@@ -3,9 +3,12 @@
 //! through this module, so that the detecting scheduler can substitute a
 //! virtual clock in one place.
 //!
-//! Production: the OS monotonic clock, and timers that are tokio tasks. They
-//! are not goroutines (they do not count in `num_goroutine`), and each one
-//! ends when it has fired or when its [`Timer`] stops it.
+//! Production: the OS monotonic clock, and timers in the heap of goro's
+//! executor (`rt::exec::timer`), fired within microseconds of their due
+//! time. Inside a tokio runtime that goro did not start (`#[tokio::test]`),
+//! timers are tokio's (millisecond resolution). Timers are not goroutines
+//! (they do not count in `num_goroutine`), and each one ends when it has
+//! fired or when its [`Timer`] stops it.
 //!
 //! Detection: the scheduler's virtual clock, which starts at the same
 //! instant in every schedule; timers are callbacks the scheduler runs when
@@ -25,6 +28,7 @@ use tokio::time::MissedTickBehavior;
 
 use super::asleep::TimerPending;
 use super::detect;
+use super::exec;
 use std::fmt;
 use std::ops::{Add, AddAssign, Sub, SubAssign};
 
@@ -266,6 +270,20 @@ pub(crate) fn since_start(at: Instant) -> Result<Duration, Duration> {
     off.checked_sub(HEADROOM).ok_or_else(|| HEADROOM - off)
 }
 
+/// `at` in nanoseconds since the clock's first reading (0 if before it):
+/// the unit of the executor's timer heap.
+pub(crate) fn nanos(at: Instant) -> u64 {
+    match since_start(at) {
+        Ok(after) => u64::try_from(after.min(FAR_FUTURE).as_nanos()).unwrap_or(u64::MAX - 1),
+        Err(_) => 0,
+    }
+}
+
+/// The current time in [`nanos`].
+pub(crate) fn now_nanos() -> u64 {
+    u64::try_from(base().elapsed().as_nanos()).unwrap_or(u64::MAX - 1)
+}
+
 fn to_tokio(at: Instant) -> tokio::time::Instant {
     let real = match since_start(at) {
         Ok(after) => base() + after.min(FAR_FUTURE),
@@ -285,32 +303,43 @@ fn runtime(what: &str) -> tokio::runtime::Handle {
     }
 }
 
-pin_project_lite::pin_project! {
-    /// Completes at `deadline`.
-    pub(crate) struct Sleep {
-        // `None` on the virtual clock of the detecting scheduler.
-        #[pin]
-        inner: Option<tokio::time::Sleep>,
-        deadline: Instant,
-        // Virtual clock: a scheduling point first, then a timer.
-        yielded: bool,
-        registered: bool,
-        // Where the sleep was made, for a leak report.
-        site: &'static std::panic::Location<'static>,
-    }
+/// How a [`Sleep`] waits.
+enum Wait {
+    /// The detecting scheduler's virtual clock.
+    Virtual,
+    /// goro's executor: registered in its heap at the first pending poll.
+    Exec {
+        exec: Arc<exec::Shared>,
+        timer: Option<Arc<exec::timer::SleepState>>,
+    },
+    /// A foreign tokio runtime.
+    Tokio(Pin<Box<tokio::time::Sleep>>),
+}
+
+/// Completes at `deadline`.
+pub(crate) struct Sleep {
+    wait: Wait,
+    deadline: Instant,
+    // Virtual clock: a scheduling point first, then a timer.
+    yielded: bool,
+    registered: bool,
+    // Where the sleep was made, for a leak report.
+    site: &'static std::panic::Location<'static>,
 }
 
 /// A future that completes at `deadline` (at once if it has passed).
 #[track_caller]
 pub(crate) fn sleep_until(deadline: Instant) -> Sleep {
-    let inner = if detect::active() {
-        None
+    let wait = if detect::active() {
+        Wait::Virtual
+    } else if let Some(exec) = exec::current() {
+        Wait::Exec { exec, timer: None }
     } else {
         runtime("sleep");
-        Some(tokio::time::sleep_until(to_tokio(deadline)))
+        Wait::Tokio(Box::pin(tokio::time::sleep_until(to_tokio(deadline))))
     };
     Sleep {
-        inner,
+        wait,
         deadline,
         yielded: false,
         registered: false,
@@ -328,24 +357,67 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.project();
-        if let Some(inner) = this.inner.as_pin_mut() {
-            return inner.poll(cx);
+        let this = self.get_mut();
+        match &mut this.wait {
+            Wait::Tokio(inner) => return inner.as_mut().poll(cx),
+            Wait::Exec { exec, timer } => {
+                return match timer {
+                    Some(t) => {
+                        if t.fired() {
+                            return Poll::Ready(());
+                        }
+                        t.register(cx.waker());
+                        if t.fired() {
+                            Poll::Ready(())
+                        } else {
+                            Poll::Pending
+                        }
+                    }
+                    None => {
+                        let at = nanos(this.deadline);
+                        if at <= now_nanos() {
+                            return Poll::Ready(());
+                        }
+                        let t = exec.sleep(at);
+                        t.register(cx.waker());
+                        let fired = t.fired();
+                        *timer = Some(t);
+                        if fired {
+                            Poll::Ready(())
+                        } else {
+                            Poll::Pending
+                        }
+                    }
+                };
+            }
+            Wait::Virtual => {}
         }
-        if detect::yield_point(cx, this.yielded) {
+        if detect::yield_point(cx, &mut this.yielded) {
             return Poll::Pending;
         }
-        if now() >= *this.deadline {
+        if now() >= this.deadline {
             return Poll::Ready(());
         }
-        if !*this.registered {
-            *this.registered = true;
-            detect::wake_at(virtual_offset(*this.deadline), cx.waker().clone());
+        if !this.registered {
+            this.registered = true;
+            detect::wake_at(virtual_offset(this.deadline), cx.waker().clone());
         }
         detect::block(this.site, super::asleep::Waiting::Sleep, || {
             super::block::BlockInfo::Fixed(goro_analyzer::event::Wait::Sleep)
         });
         Poll::Pending
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        if let Wait::Exec {
+            exec,
+            timer: Some(t),
+        } = &self.wait
+        {
+            exec.cancel_sleep(t);
+        }
     }
 }
 
@@ -356,6 +428,8 @@ impl Future for Sleep {
 /// after `stop`) filter it themselves.
 pub(crate) struct Timer {
     task: Option<tokio::task::AbortHandle>,
+    /// goro's executor: the callback's entry in its heap.
+    call: Option<(Arc<exec::Shared>, Arc<exec::timer::CallState>)>,
     /// Virtual clock: set to stop the timer's pending callback.
     stopped: Option<Arc<AtomicBool>>,
 }
@@ -403,7 +477,26 @@ impl Timer {
             );
             return Timer {
                 task: None,
+                call: None,
                 stopped: Some(stopped),
+            };
+        }
+        if let Some(exec) = exec::current() {
+            let mut f = Some(f);
+            let c = exec.call(
+                nanos(deadline),
+                None,
+                Box::new(move || {
+                    if let Some(f) = f.take() {
+                        f();
+                    }
+                    false
+                }),
+            );
+            return Timer {
+                task: None,
+                call: Some((exec, c)),
+                stopped: None,
             };
         }
         let rt = runtime("a timer");
@@ -419,6 +512,7 @@ impl Timer {
         });
         Timer {
             task: Some(task.abort_handle()),
+            call: None,
             stopped: None,
         }
     }
@@ -437,7 +531,17 @@ impl Timer {
             every_virtual(virtual_offset(first), period, stopped.clone(), Box::new(f));
             return Timer {
                 task: None,
+                call: None,
                 stopped: Some(stopped),
+            };
+        }
+        if let Some(exec) = exec::current() {
+            let period_ns = u64::try_from(period.as_nanos()).unwrap_or(u64::MAX / 2);
+            let c = exec.call(nanos(first), Some(period_ns.max(1)), Box::new(f));
+            return Timer {
+                task: None,
+                call: Some((exec, c)),
+                stopped: None,
             };
         }
         let rt = runtime("a ticker");
@@ -455,6 +559,7 @@ impl Timer {
         });
         Timer {
             task: Some(task.abort_handle()),
+            call: None,
             stopped: None,
         }
     }
@@ -462,6 +567,7 @@ impl Timer {
     /// Lets the timer run to completion without a handle.
     pub(crate) fn detach(mut self) {
         self.task = None;
+        self.call = None;
         self.stopped = None;
     }
 }
@@ -488,6 +594,9 @@ impl Drop for Timer {
     fn drop(&mut self) {
         if let Some(t) = self.task.take() {
             t.abort();
+        }
+        if let Some((exec, c)) = self.call.take() {
+            exec.cancel_call(&c);
         }
         if let Some(s) = self.stopped.take() {
             s.store(true, Ordering::Relaxed);

@@ -390,7 +390,8 @@ impl<F: Future> Goroutine<F> {
 }
 
 /// Starts goroutine `g`: on the detecting scheduler when one runs on this
-/// thread, else on the tokio runtime.
+/// thread, else on goro's executor, else (inside a tokio runtime goro did
+/// not start) as a tokio task.
 pub(crate) fn start<F>(g: Goroutine<F>, site: &'static std::panic::Location<'static>)
 where
     F: Future + Send + 'static,
@@ -399,6 +400,8 @@ where
     if super::detect::active() {
         let name = g.name.clone();
         super::detect::spawn(g.id, name.as_deref(), site, Box::pin(g));
+    } else if let Some(exec) = super::exec::current() {
+        exec.spawn(g.id.get(), g);
     } else {
         tokio::spawn(g);
     }

@@ -1,7 +1,7 @@
 //! Model internals shared by every primitive: the channel model, the parked
 //! waiter, the semaphore and wait queues behind the sync types, goroutine
-//! bookkeeping, panic capture, the clock, the detector hook point and the
-//! detecting scheduler. What users import lives outside this module and
+//! bookkeeping, panic capture, the clock, the production executor
+//! (`exec`), the detector hook point and the detecting scheduler. What users import lives outside this module and
 //! stays thin.
 //!
 //! The data path of detection: a primitive's operation calls a hook in
@@ -15,6 +15,7 @@ pub(crate) mod clock;
 pub(crate) mod context;
 pub(crate) mod detect;
 pub(crate) mod dropsite;
+pub(crate) mod exec;
 pub(crate) mod goroutine;
 pub(crate) mod ident;
 pub(crate) mod notify;

@@ -10,6 +10,7 @@
 //! case commit only if it is chosen, without locking several channels at once
 //! (Go locks them all in address order; the claim makes that unnecessary).
 
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Waker;
@@ -39,17 +40,69 @@ pub struct Waiter {
     waker: AtomicWaker,
 }
 
+thread_local! {
+    /// Waiters of finished channel operations, reused by the next park on
+    /// this thread: a parked `send` or `recv` allocates only when it is
+    /// empty (production only; see [`recycle`]).
+    static POOL: RefCell<Vec<Arc<Waiter>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Waiters kept per thread: enough for the operations one worker has in
+/// flight at a time, little memory.
+const POOL_MAX: usize = 32;
+
+/// Returns a finished operation's waiter to this thread's pool, if nothing
+/// else holds it (a stale queue entry's clone keeps it out). Its old waker
+/// is dropped now.
+pub(crate) fn recycle(mut w: Arc<Waiter>) {
+    if super::detect::active() {
+        return;
+    }
+    let Some(m) = Arc::get_mut(&mut w) else {
+        return;
+    };
+    m.waker = AtomicWaker::new();
+    let _ = POOL.try_with(move |p| {
+        let mut p = p.borrow_mut();
+        if p.len() < POOL_MAX {
+            p.push(w);
+        }
+    });
+}
+
 impl Waiter {
     pub(crate) fn new(waker: &Waker) -> Arc<Self> {
-        let w = Waiter {
+        let pooled = if super::detect::active() {
+            None
+        } else {
+            POOL.try_with(|p| p.borrow_mut().pop()).ok().flatten()
+        };
+        let w = match pooled {
+            Some(mut w) => {
+                // Pooled waiters are unique (`recycle` checked).
+                if let Some(m) = Arc::get_mut(&mut w) {
+                    *m.state.get_mut() = WAITING;
+                    *m.notified.get_mut() = 0;
+                    *m.handed.get_mut() = false;
+                    w
+                } else {
+                    Arc::new(Waiter::fresh())
+                }
+            }
+            None => Arc::new(Waiter::fresh()),
+        };
+        w.waker.register(waker);
+        super::detect::parked();
+        w
+    }
+
+    fn fresh() -> Waiter {
+        Waiter {
             state: AtomicUsize::new(WAITING),
             notified: AtomicU64::new(0),
             handed: AtomicBool::new(false),
             waker: AtomicWaker::new(),
-        };
-        w.waker.register(waker);
-        super::detect::parked();
-        Arc::new(w)
+        }
     }
 
     /// Claims the waiter for `case`. Only the first claim succeeds, and only
@@ -154,5 +207,32 @@ impl Waiter {
             super::detect::parked();
         }
         m
+    }
+}
+
+#[cfg(test)]
+mod pool_tests {
+    use super::*;
+
+    #[test]
+    fn a_unique_waiter_is_reused_reset_and_a_shared_one_is_not() {
+        let waker = Waker::noop();
+        let w = Waiter::new(waker);
+        assert!(w.try_claim(1, true));
+        w.notify(0, true);
+        let first = Arc::as_ptr(&w);
+        recycle(w);
+        let again = Waiter::new(waker);
+        assert_eq!(Arc::as_ptr(&again), first, "the pooled waiter is reused");
+        assert!(again.outcome().is_none() && again.is_waiting(), "and reset");
+        assert_eq!(again.take_notified(), 0);
+        let held = again.clone();
+        recycle(again);
+        let fresh = Waiter::new(waker);
+        assert_ne!(
+            Arc::as_ptr(&fresh),
+            Arc::as_ptr(&held),
+            "a waiter someone still holds is never reused"
+        );
     }
 }

@@ -1,0 +1,370 @@
+//! goro's production executor, on Go's scheduler model.
+//!
+//! - One worker thread per core (Go's M with its P), each with a FIFO run
+//!   queue (`crossbeam_deque::Worker`) and a `runnext` slot: a goroutine
+//!   woken by a goroutine on a worker runs next on that worker, as Go does
+//!   for channel hand-offs, so a ping-pong stays on one core and in cache.
+//! - A global injector queue for wake-ups from outside the workers (the
+//!   main thread, the tokio I/O thread), checked every 61st goroutine so
+//!   it never starves (Go's number).
+//! - Work stealing from the other workers' queues; a `runnext` slot is
+//!   stolen only from a worker that has been stuck in one poll for a whole
+//!   spin (Go waits 3 µs before it steals `runnext`).
+//! - Workers that find nothing spin briefly before parking, at most one at
+//!   a time; new work wakes a parked worker only if nobody spins (Go's
+//!   `wakep`), and a wake into `runnext` wakes nobody: nothing there is
+//!   for another worker to take. Wake-ups across threads, each a futex
+//!   call, were a quarter of all time on tokio's scheduler.
+//! - One allocation per goroutine: the `async_task` cell.
+//! - Timers in one heap, fired by workers between goroutines and by a
+//!   worker parked with a timeout for the earliest one, or spinning when it
+//!   is very close (see [`timer`] and [`worker`]).
+//! - A tokio runtime on a background thread for I/O ([`io`]).
+//! - A monitor thread that rescues a goroutine stuck in the `runnext` slot
+//!   of a worker busy in one long poll ([`sysmon`]).
+//!
+//! Nothing here runs under the detecting scheduler, which has its own
+//! executor (`rt::sched`).
+//!
+//! Hand-written synchronization: only the park/wake protocol (an idle list
+//! under a mutex, the `nspinning`/`nidle` counters read without it, and
+//! the SeqCst fences that pair a push with a worker's last look before it
+//! sleeps). `runtime/tests/loom_park.rs` models it step for step under
+//! loom. Everything else is `async-task`, `crossbeam-deque`,
+//! `crossbeam-utils` and locks.
+
+mod io;
+mod park;
+mod sysmon;
+mod task;
+pub(crate) mod timer;
+mod worker;
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_task::Runnable;
+use crossbeam_deque::{Injector, Stealer, Worker};
+use crossbeam_utils::atomic::AtomicCell;
+use crossbeam_utils::CachePadded;
+use parking_lot::{Condvar, Mutex};
+
+use self::io::Io;
+use self::park::{Parker, Wake};
+use self::task::Registry;
+use self::timer::{CallState, SleepState, Timers};
+use super::goroutine::RunState;
+
+/// "No worker" in [`Shared::timer_waiter`].
+const NO_WORKER: usize = usize::MAX;
+
+/// What a worker shares with the others, and with the threads that wake
+/// its goroutines.
+struct Slot {
+    stealer: Stealer<Runnable>,
+    runnext: AtomicCell<Option<Runnable>>,
+    /// Goroutines this worker has polled: a thief sees that it is stuck.
+    ticks: AtomicUsize,
+    parker: Parker,
+}
+
+/// The executor of one `goro::run`.
+pub(crate) struct Shared {
+    slots: Box<[CachePadded<Slot>]>,
+    injector: Injector<Runnable>,
+    /// Parked workers (indexes), and their count for the lock-free check.
+    idle: Mutex<Vec<usize>>,
+    nidle: AtomicUsize,
+    /// Workers spinning (looking for work before they park): 0 or 1.
+    nspinning: AtomicUsize,
+    timers: Timers,
+    /// The worker parked with a timeout for the earliest timer.
+    timer_waiter: AtomicUsize,
+    shutdown: AtomicBool,
+    registry: Registry,
+    /// Runnables scheduled after shutdown: dropped by `Runtime::shutdown`.
+    graveyard: Mutex<Vec<Runnable>>,
+    /// Workers still in their loop, for the shutdown's wait.
+    running: Mutex<usize>,
+    stopped: Condvar,
+    run: Arc<RunState>,
+}
+
+thread_local! {
+    /// The executor a goroutine started on this thread goes to: set on the
+    /// workers and, during `run`, on the thread that called it.
+    static EXEC: RefCell<Option<Arc<Shared>>> = const { RefCell::new(None) };
+}
+
+/// The executor of the run on this thread, if any.
+pub(crate) fn current() -> Option<Arc<Shared>> {
+    EXEC.with(|e| e.borrow().clone())
+}
+
+fn set_current(s: Option<Arc<Shared>>) -> Option<Arc<Shared>> {
+    EXEC.with(|e| std::mem::replace(&mut *e.borrow_mut(), s))
+}
+
+impl Shared {
+    fn is_shut_down(&self) -> bool {
+        self.shutdown.load(Ordering::Acquire)
+    }
+
+    /// Starts `fut` as goroutine `id`.
+    pub(crate) fn spawn<F>(self: &Arc<Self>, id: u64, fut: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        task::spawn(self, id, fut);
+    }
+
+    /// A new goroutine: the back of this worker's queue (stealable), or the
+    /// injector from any other thread.
+    fn schedule_spawned(self: &Arc<Self>, r: Runnable) {
+        if let Err(r) = worker::push_local(self, r) {
+            self.push_global(r);
+        }
+    }
+
+    /// The schedule function of every goroutine: where a wake-up goes.
+    fn schedule(self: &Arc<Self>, r: Runnable, yielded: bool) {
+        if self.is_shut_down() {
+            self.graveyard.lock().push(r);
+            return;
+        }
+        worker::schedule(self, r, yielded);
+    }
+
+    fn push_global(&self, r: Runnable) {
+        self.injector.push(r);
+        self.wakep();
+    }
+
+    /// Go's `wakep`: new stealable work wakes a parked worker, as the
+    /// spinning one, unless a worker already spins (it will find the work).
+    fn wakep(&self) {
+        // Pairs with the fence of a worker that registers as idle and then
+        // looks at the queues once more: one of the two sees the other.
+        fence(Ordering::SeqCst);
+        if self.nspinning.load(Ordering::SeqCst) != 0 || self.nidle.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        if self
+            .nspinning
+            .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            return;
+        }
+        let w = {
+            let mut idle = self.idle.lock();
+            let w = idle.pop();
+            self.nidle.store(idle.len(), Ordering::SeqCst);
+            w
+        };
+        match w {
+            Some(i) => self.slots[i].parker.unpark(Wake::Spinner),
+            None => {
+                self.nspinning.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+    }
+
+    /// A timer became the earliest: the worker parked for the previous
+    /// earliest must recompute its timeout, or, with none, a parked worker
+    /// must become the timer's waiter.
+    fn timer_kick(&self) {
+        fence(Ordering::SeqCst);
+        let waiter = self.timer_waiter.load(Ordering::SeqCst);
+        let w = {
+            let mut idle = self.idle.lock();
+            let w = if waiter == NO_WORKER {
+                idle.pop()
+            } else {
+                // Not on the list: awake, or being woken; it will look.
+                let pos = idle.iter().position(|&i| i == waiter);
+                pos.map(|p| idle.swap_remove(p))
+            };
+            self.nidle.store(idle.len(), Ordering::SeqCst);
+            w
+        };
+        if let Some(i) = w {
+            self.slots[i].parker.unpark(Wake::Plain);
+        }
+    }
+
+    /// A timer that wakes the current goroutine at `at` (ns on the clock).
+    pub(crate) fn sleep(&self, at: u64) -> Arc<SleepState> {
+        let (s, earliest) = self.timers.sleep(at);
+        if earliest {
+            self.timer_kick();
+        }
+        s
+    }
+
+    pub(crate) fn cancel_sleep(&self, s: &SleepState) {
+        self.timers.cancel_sleep(s);
+    }
+
+    /// `f` at `at`, then every `period` while it returns `true`.
+    pub(crate) fn call(
+        &self,
+        at: u64,
+        period: Option<u64>,
+        f: Box<dyn FnMut() -> bool + Send>,
+    ) -> Arc<CallState> {
+        let (c, earliest) = self.timers.call(at, period, f);
+        if earliest {
+            self.timer_kick();
+        }
+        c
+    }
+
+    /// Timers neither fired nor stopped.
+    pub(crate) fn pending_timers(&self) -> usize {
+        self.timers.pending()
+    }
+
+    pub(crate) fn cancel_call(&self, c: &CallState) {
+        self.timers.cancel_call(c);
+    }
+}
+
+/// A started executor: its workers and its I/O thread.
+pub(crate) struct Runtime {
+    shared: Arc<Shared>,
+    io: Io,
+    sysmon: Option<std::thread::JoinHandle<()>>,
+    previous: Option<Option<Arc<Shared>>>,
+}
+
+impl Runtime {
+    /// Starts `workers` worker threads for `run`, and makes the executor
+    /// current on this thread until [`shutdown`](Runtime::shutdown).
+    pub(crate) fn start(workers: usize, run: Arc<RunState>) -> Runtime {
+        let workers = workers.max(1);
+        let locals: Vec<Worker<Runnable>> = (0..workers).map(|_| Worker::new_fifo()).collect();
+        let slots = locals
+            .iter()
+            .map(|w| {
+                CachePadded::new(Slot {
+                    stealer: w.stealer(),
+                    runnext: AtomicCell::new(None),
+                    ticks: AtomicUsize::new(0),
+                    parker: Parker::new(),
+                })
+            })
+            .collect();
+        let shared = Arc::new(Shared {
+            slots,
+            injector: Injector::new(),
+            idle: Mutex::new(Vec::with_capacity(workers)),
+            nidle: AtomicUsize::new(0),
+            nspinning: AtomicUsize::new(0),
+            timers: Timers::new(),
+            timer_waiter: AtomicUsize::new(NO_WORKER),
+            shutdown: AtomicBool::new(false),
+            registry: Registry::new(),
+            graveyard: Mutex::new(Vec::new()),
+            running: Mutex::new(workers),
+            stopped: Condvar::new(),
+            run,
+        });
+        let io = Io::start();
+        for (index, queue) in locals.into_iter().enumerate() {
+            let shared = shared.clone();
+            let handle = io.handle().clone();
+            std::thread::Builder::new()
+                .name("goro-worker".into())
+                .spawn(move || worker::main(shared, index, queue, handle))
+                .unwrap_or_else(|e| panic!("goro::run: cannot start a worker thread: {e}"));
+        }
+        let sysmon = Some(sysmon::start(shared.clone()));
+        let previous = Some(set_current(Some(shared.clone())));
+        Runtime {
+            shared,
+            io,
+            sysmon,
+            previous,
+        }
+    }
+
+    /// The executor, to spawn on.
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Ends the run as Go ends a program: workers stop after the goroutine
+    /// they are polling (waiting at most `grace` for them), and every
+    /// goroutine left, running or parked, is dropped, as are pending timers
+    /// and the tokio runtime.
+    pub(crate) fn shutdown(mut self, grace: Duration) {
+        let s = self.shared.clone();
+        s.shutdown.store(true, Ordering::SeqCst);
+        for slot in s.slots.iter() {
+            slot.parker.unpark(Wake::Shutdown);
+        }
+        {
+            let deadline = std::time::Instant::now() + grace;
+            let mut running = s.running.lock();
+            while *running > 0 {
+                if s.stopped.wait_until(&mut running, deadline).timed_out() {
+                    break;
+                }
+            }
+        }
+        // Drop what is left; drops may wake (schedule into the graveyard)
+        // or cancel more, so loop until nothing is left.
+        loop {
+            let mut any = s.registry.cancel_all();
+            while let Some(r) = s.injector.steal().success() {
+                any = true;
+                drop(r);
+            }
+            for slot in s.slots.iter() {
+                while let Some(r) = slot.stealer.steal().success() {
+                    any = true;
+                    drop(r);
+                }
+                if let Some(r) = slot.runnext.take() {
+                    any = true;
+                    drop(r);
+                }
+            }
+            let dead = std::mem::take(&mut *s.graveyard.lock());
+            any |= !dead.is_empty();
+            drop(dead);
+            if !any {
+                break;
+            }
+        }
+        s.timers.clear();
+        if let Some(m) = self.sysmon.take() {
+            m.thread().unpark();
+            let _ = m.join();
+        }
+        self.io.stop();
+        if let Some(p) = self.previous.take() {
+            set_current(p);
+        }
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        if let Some(p) = self.previous.take() {
+            // Not shut down (a panic in `run`): stop the workers at least.
+            self.shared.shutdown.store(true, Ordering::SeqCst);
+            for slot in self.shared.slots.iter() {
+                slot.parker.unpark(Wake::Shutdown);
+            }
+            if let Some(m) = self.sysmon.take() {
+                m.thread().unpark();
+            }
+            set_current(p);
+        }
+    }
+}

@@ -1,0 +1,422 @@
+//! A worker thread: Go's `schedule` / `findrunnable` loop.
+//!
+//! Each turn: fire due timers; run `runnext`, else the head of the own
+//! queue, else a batch from the injector (every 61st turn the injector
+//! first, so it never starves). With nothing to run, the worker becomes
+//! the spinning worker if there is none, and steals for a short while;
+//! then it parks: it registers as idle, looks at every queue once more
+//! (a waker that saw no idle worker pushed before this look), and sleeps,
+//! with a timeout for the earliest timer if no other worker waits for it.
+//! A timer due within [`TIMER_SPIN`] is waited for by yielding the thread
+//! instead: a futex timeout is tens of µs late.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::atomic::{fence, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_task::Runnable;
+use crossbeam_deque::{Steal, Worker};
+
+use super::park::Wake;
+use super::timer::NONE;
+use super::{set_current, Shared, NO_WORKER};
+use crate::rt::clock::now_nanos;
+use crate::rt::goroutine::set_thread_run;
+
+/// How long a worker with nothing to run looks for work before it parks.
+const SPIN: Duration = Duration::from_micros(30);
+/// How long a worker must be stuck in one poll before a thief takes the
+/// goroutine in its `runnext` slot.
+const STEAL_RUNNEXT_AFTER: Duration = Duration::from_micros(10);
+/// Timers closer than this are waited for by yielding, not parking.
+const TIMER_SPIN: u64 = 100_000;
+/// `runnext` goroutines run in a row before the queue's head gets a turn: a
+/// ping-pong pair must not starve the rest of the queue.
+const MAX_RUNNEXT_STREAK: u32 = 64;
+
+/// This thread's worker.
+struct Local {
+    shared: Arc<Shared>,
+    index: usize,
+    queue: Worker<Runnable>,
+    tick: Cell<u32>,
+    streak: Cell<u32>,
+    spinning: Cell<bool>,
+    /// Other workers' `ticks` when this one started spinning.
+    seen: RefCell<Vec<usize>>,
+}
+
+thread_local! {
+    static LOCAL: RefCell<Option<Rc<Local>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with this thread's worker if it belongs to `shared`.
+fn with_local<R>(shared: &Arc<Shared>, f: impl FnOnce(Option<&Local>) -> R) -> R {
+    LOCAL.with(|l| {
+        let l = l.borrow();
+        match l.as_deref() {
+            Some(l) if Arc::ptr_eq(&l.shared, shared) => f(Some(l)),
+            _ => f(None),
+        }
+    })
+}
+
+/// A new goroutine goes to the back of this worker's queue; `Err` off the
+/// workers.
+pub(super) fn push_local(shared: &Arc<Shared>, r: Runnable) -> Result<(), Runnable> {
+    with_local(shared, |l| match l {
+        Some(l) => {
+            l.queue.push(r);
+            shared.wakep();
+            Ok(())
+        }
+        None => Err(r),
+    })
+}
+
+/// A wake-up. On a worker: into `runnext` (the goroutine it displaces goes
+/// to the queue), or, for a goroutine that woke itself while running (a
+/// yield), to the back of the queue. Elsewhere: the injector.
+pub(super) fn schedule(shared: &Arc<Shared>, r: Runnable, yielded: bool) {
+    let rest = with_local(shared, |l| {
+        let Some(l) = l else { return Some(r) };
+        let to_queue = if yielded {
+            Some(r)
+        } else {
+            shared.slots[l.index].runnext.swap(Some(r))
+        };
+        if let Some(q) = to_queue {
+            l.queue.push(q);
+            shared.wakep();
+        }
+        None
+    });
+    // `with_local` gave the runnable back only off the workers.
+    if let Some(r) = rest {
+        shared.push_global(r);
+    }
+}
+
+/// Decrements the running-worker count even if a drop panics.
+struct Exit(Arc<Shared>);
+
+impl Drop for Exit {
+    fn drop(&mut self) {
+        LOCAL.with(|l| l.borrow_mut().take());
+        set_current(None);
+        set_thread_run(None);
+        let mut running = self.0.running.lock();
+        *running -= 1;
+        drop(running);
+        self.0.stopped.notify_all();
+    }
+}
+
+/// The worker thread's body.
+pub(super) fn main(
+    shared: Arc<Shared>,
+    index: usize,
+    queue: Worker<Runnable>,
+    io: tokio::runtime::Handle,
+) {
+    let _exit = Exit(shared.clone());
+    let _io = io.enter();
+    set_current(Some(shared.clone()));
+    set_thread_run(Some(shared.run.clone()));
+    let n = shared.slots.len();
+    let local = Rc::new(Local {
+        shared,
+        index,
+        queue,
+        tick: Cell::new(0),
+        streak: Cell::new(0),
+        spinning: Cell::new(false),
+        seen: RefCell::new(vec![0; n]),
+    });
+    LOCAL.with(|l| *l.borrow_mut() = Some(local.clone()));
+    local.run_loop();
+    // Shut down: what is still queued here is dropped here.
+    while let Some(r) = local.queue.pop() {
+        drop(r);
+    }
+    if let Some(r) = local.shared.slots[index].runnext.take() {
+        drop(r);
+    }
+}
+
+impl Local {
+    fn run_loop(&self) {
+        let s = &*self.shared;
+        loop {
+            if s.is_shut_down() {
+                return;
+            }
+            s.timers.fire_due(now_nanos);
+            if let Some(r) = self.next_task() {
+                self.run(r);
+                continue;
+            }
+            if !self.spinning.get() && s.nspinning.load(Ordering::SeqCst) == 0 {
+                let won = s
+                    .nspinning
+                    .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok();
+                self.spinning.set(won);
+            }
+            if self.spinning.get() {
+                if let Some(r) = self.spin() {
+                    self.run(r);
+                    continue;
+                }
+                self.stop_spinning();
+            }
+            self.park();
+        }
+    }
+
+    fn run(&self, r: Runnable) {
+        if self.spinning.get() {
+            self.stop_spinning();
+            // Go's `resetspinning`: the last spinner found work; if more is
+            // waiting, another worker should look for it.
+            if !self.queue.is_empty() || !self.shared.injector.is_empty() {
+                self.shared.wakep();
+            }
+        }
+        self.shared.slots[self.index]
+            .ticks
+            .fetch_add(1, Ordering::Relaxed);
+        r.run();
+    }
+
+    fn stop_spinning(&self) {
+        self.spinning.set(false);
+        self.shared.nspinning.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// `runnext`, the own queue, the injector.
+    fn next_task(&self) -> Option<Runnable> {
+        let s = &*self.shared;
+        let slot = &s.slots[self.index];
+        let t = self.tick.get().wrapping_add(1);
+        self.tick.set(t);
+        if t % 61 == 0 {
+            if let Some(r) = steal_from_injector(s, &self.queue) {
+                return Some(r);
+            }
+        }
+        if self.streak.get() < MAX_RUNNEXT_STREAK {
+            if let Some(r) = slot.runnext.take() {
+                self.streak.set(self.streak.get() + 1);
+                return Some(r);
+            }
+        }
+        self.streak.set(0);
+        if let Some(r) = self.queue.pop() {
+            return Some(r);
+        }
+        if let Some(r) = slot.runnext.take() {
+            return Some(r);
+        }
+        steal_from_injector(s, &self.queue)
+    }
+
+    /// Looks for work for up to [`SPIN`]: timers, the injector, the other
+    /// workers' queues, and a stuck worker's `runnext`.
+    fn spin(&self) -> Option<Runnable> {
+        let s = &*self.shared;
+        let start = Instant::now();
+        {
+            let mut seen = self.seen.borrow_mut();
+            for (i, slot) in s.slots.iter().enumerate() {
+                seen[i] = slot.ticks.load(Ordering::Relaxed);
+            }
+        }
+        let mut round = 0u32;
+        loop {
+            if s.is_shut_down() {
+                return None;
+            }
+            if s.timers.fire_due(now_nanos) {
+                if let Some(r) = self.next_task() {
+                    return Some(r);
+                }
+            }
+            if let Some(r) = self.steal() {
+                return Some(r);
+            }
+            round += 1;
+            if round % 8 == 0 {
+                let spent = start.elapsed();
+                if spent > STEAL_RUNNEXT_AFTER {
+                    if let Some(r) = self.steal_stuck_runnext() {
+                        return Some(r);
+                    }
+                }
+                if spent > SPIN {
+                    return None;
+                }
+                // The machine may have fewer cores than runnable threads.
+                std::thread::yield_now();
+            } else {
+                std::hint::spin_loop();
+            }
+        }
+    }
+
+    /// A batch from the injector, else from another worker's queue.
+    fn steal(&self) -> Option<Runnable> {
+        let s = &*self.shared;
+        if let Some(r) = steal_from_injector(s, &self.queue) {
+            return Some(r);
+        }
+        let n = s.slots.len();
+        let first = fastrand::usize(..n);
+        for k in 0..n {
+            let v = (first + k) % n;
+            if v == self.index {
+                continue;
+            }
+            loop {
+                match s.slots[v].stealer.steal_batch_and_pop(&self.queue) {
+                    Steal::Success(r) => return Some(r),
+                    Steal::Empty => break,
+                    Steal::Retry => {}
+                }
+            }
+        }
+        None
+    }
+
+    /// The `runnext` goroutine of a worker that has polled nothing since
+    /// this one started spinning: it is stuck in one long poll.
+    fn steal_stuck_runnext(&self) -> Option<Runnable> {
+        let s = &*self.shared;
+        let seen = self.seen.borrow();
+        for (i, slot) in s.slots.iter().enumerate() {
+            if i != self.index && slot.ticks.load(Ordering::Relaxed) == seen[i] {
+                if let Some(r) = slot.runnext.take() {
+                    return Some(r);
+                }
+            }
+        }
+        None
+    }
+
+    /// Whether anything is ready to run anywhere (a look after registering
+    /// as idle).
+    fn work_anywhere(&self) -> bool {
+        let s = &*self.shared;
+        if !s.injector.is_empty() || !self.queue.is_empty() {
+            return true;
+        }
+        if s.slots.iter().any(|slot| !slot.stealer.is_empty()) {
+            return true;
+        }
+        // `runnext` of this worker (a timer may have filled it).
+        let mine = &s.slots[self.index].runnext;
+        if let Some(r) = mine.take() {
+            if let Some(other) = mine.swap(Some(r)) {
+                self.queue.push(other);
+            }
+            return true;
+        }
+        let next = s.timers.next();
+        next != NONE && next <= now_nanos()
+    }
+
+    /// Parks until woken (or until the earliest timer, if this worker
+    /// waits for it).
+    fn park(&self) {
+        let s = &*self.shared;
+        {
+            let mut idle = s.idle.lock();
+            idle.push(self.index);
+            s.nidle.store(idle.len(), Ordering::SeqCst);
+        }
+        // Pairs with the fence in `wakep`: a pusher that saw no idle worker
+        // pushed before this point, so the look below sees its work.
+        fence(Ordering::SeqCst);
+        if s.is_shut_down() || self.work_anywhere() {
+            self.unidle();
+            return;
+        }
+        let mut deadline = None;
+        if s.timers.next() != NONE
+            && s.timer_waiter
+                .compare_exchange(NO_WORKER, self.index, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+        {
+            // Re-read after claiming: `timer_kick` of an earlier timer saw
+            // either this claim or this read sees its deadline.
+            fence(Ordering::SeqCst);
+            let next = s.timers.next();
+            let now = now_nanos();
+            if next != NONE {
+                if next <= now.saturating_add(TIMER_SPIN) {
+                    // Very close: yield the thread and look again.
+                    s.timer_waiter.store(NO_WORKER, Ordering::SeqCst);
+                    self.unidle();
+                    std::thread::yield_now();
+                    return;
+                }
+                deadline = Some(Instant::now() + Duration::from_nanos(next - now));
+            }
+        }
+        let wake = s.slots[self.index].parker.park(deadline);
+        if deadline.is_some() {
+            let _ = s.timer_waiter.compare_exchange(
+                self.index,
+                NO_WORKER,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            );
+        }
+        match wake {
+            // The waker took it off the idle list and counted it spinning.
+            Wake::Spinner => self.spinning.set(true),
+            // The waker took it off the idle list.
+            Wake::Plain | Wake::Shutdown => {}
+            // Nobody did, or one did just now (its wake-up follows).
+            Wake::Timeout => self.unidle(),
+        }
+    }
+
+    /// Leaves the idle list. If a waker already took this worker off it, its
+    /// wake-up is on the way: take it now, so that a `Spinner` wake (the
+    /// waker counted this worker in `nspinning`) is honoured.
+    fn unidle(&self) {
+        let s = &*self.shared;
+        {
+            let mut idle = s.idle.lock();
+            if let Some(pos) = idle.iter().position(|&i| i == self.index) {
+                idle.swap_remove(pos);
+                s.nidle.store(idle.len(), Ordering::SeqCst);
+                return;
+            }
+        }
+        let parker = &s.slots[self.index].parker;
+        loop {
+            match parker.try_take() {
+                Some(Wake::Spinner) => {
+                    self.spinning.set(true);
+                    return;
+                }
+                Some(_) => return,
+                None => std::thread::yield_now(),
+            }
+        }
+    }
+}
+
+fn steal_from_injector(s: &Shared, queue: &Worker<Runnable>) -> Option<Runnable> {
+    loop {
+        match s.injector.steal_batch_and_pop(queue) {
+            Steal::Success(r) => return Some(r),
+            Steal::Empty => return None,
+            Steal::Retry => {}
+        }
+    }
+}
