@@ -483,6 +483,9 @@ impl Timer {
         }
         if let Some(exec) = exec::current() {
             let mut f = Some(f);
+            // Pending until it has fired (after `f`'s wake-ups) or is
+            // stopped (its closure dropped): Go's deadlock crash waits.
+            let mut pending = Some(TimerPending::new());
             let c = exec.call(
                 nanos(deadline),
                 None,
@@ -490,6 +493,7 @@ impl Timer {
                     if let Some(f) = f.take() {
                         f();
                     }
+                    pending.take();
                     false
                 }),
             );
@@ -537,7 +541,16 @@ impl Timer {
         }
         if let Some(exec) = exec::current() {
             let period_ns = u64::try_from(period.as_nanos()).unwrap_or(u64::MAX / 2);
-            let c = exec.call(nanos(first), Some(period_ns.max(1)), Box::new(f));
+            // Pending while the ticker lives: its closure holds the guard.
+            let pending = TimerPending::new();
+            let c = exec.call(
+                nanos(first),
+                Some(period_ns.max(1)),
+                Box::new(move || {
+                    let _pending = &pending;
+                    f()
+                }),
+            );
             return Timer {
                 task: None,
                 call: Some((exec, c)),
