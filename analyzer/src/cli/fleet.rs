@@ -192,9 +192,10 @@ pub(crate) fn prepare_report_dir(dir: &Path) -> Result<PathBuf, String> {
         .map_err(|e| format!("cannot resolve the report directory {}: {e}", dir.display()))
 }
 
-/// Schedules per test, summed over every `goro-*.schedules` file in `dirs`.
-pub(crate) fn read_schedule_counts(dirs: &[PathBuf]) -> BTreeMap<String, u64> {
-    let mut counts = BTreeMap::new();
+/// Every schedule-count record in the `goro-*.schedules` files of `dirs`.
+/// A truncated line (a killed process) is skipped: only its record is lost.
+fn schedule_records(dirs: &[PathBuf]) -> Vec<ScheduleCount> {
+    let mut records = Vec::new();
     for dir in dirs {
         let Ok(entries) = std::fs::read_dir(dir) else {
             continue;
@@ -210,15 +211,21 @@ pub(crate) fn read_schedule_counts(dirs: &[PathBuf]) -> BTreeMap<String, u64> {
             let Ok(text) = std::fs::read_to_string(&path) else {
                 continue;
             };
-            // A truncated line (a killed process) only loses its count.
-            for c in text
-                .lines()
-                .filter_map(|l| ScheduleCount::from_json_line(l).ok())
-            {
-                let test = c.test.unwrap_or_else(|| "(unnamed)".into());
-                *counts.entry(test).or_insert(0) += u64::from(c.schedules);
-            }
+            records.extend(
+                text.lines()
+                    .filter_map(|l| ScheduleCount::from_json_line(l).ok()),
+            );
         }
+    }
+    records
+}
+
+/// Schedules per test, summed over every `goro-*.schedules` file in `dirs`.
+pub(crate) fn read_schedule_counts(dirs: &[PathBuf]) -> BTreeMap<String, u64> {
+    let mut counts = BTreeMap::new();
+    for c in schedule_records(dirs) {
+        let test = c.test.unwrap_or_else(|| "(unnamed)".into());
+        *counts.entry(test).or_insert(0) += u64::from(c.schedules);
     }
     counts
 }
@@ -227,32 +234,13 @@ pub(crate) fn read_schedule_counts(dirs: &[PathBuf]) -> BTreeMap<String, u64> {
 /// `goro-*.schedules` file in `dirs` (a test explored twice, as by two
 /// binaries, keeps each verdict).
 pub(crate) fn read_verdicts(dirs: &[PathBuf]) -> Vec<(String, String)> {
-    let mut verdicts = Vec::new();
-    for dir in dirs {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            continue;
-        };
-        for e in entries.filter_map(Result::ok) {
-            let path = e.path();
-            if path
-                .extension()
-                .is_none_or(|x| x != env::SCHEDULE_COUNT_EXT)
-            {
-                continue;
-            }
-            let Ok(text) = std::fs::read_to_string(&path) else {
-                continue;
-            };
-            for c in text
-                .lines()
-                .filter_map(|l| ScheduleCount::from_json_line(l).ok())
-            {
-                if let Some(v) = c.verdict {
-                    verdicts.push((c.test.unwrap_or_else(|| "(unnamed)".into()), v));
-                }
-            }
-        }
-    }
+    let mut verdicts: Vec<(String, String)> = schedule_records(dirs)
+        .into_iter()
+        .filter_map(|c| {
+            let v = c.verdict?;
+            Some((c.test.unwrap_or_else(|| "(unnamed)".into()), v))
+        })
+        .collect();
     verdicts.sort();
     verdicts
 }
