@@ -32,6 +32,7 @@ use std::collections::VecDeque;
 use std::panic::Location;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
+use std::task::Waker;
 
 use goro_analyzer::event::{Gid, ObjId};
 use parking_lot::Mutex;
@@ -83,6 +84,22 @@ pub(crate) enum Park<R> {
     /// Queued under this entry id; the waiter is notified when a value or
     /// the close arrives.
     Parked(u64),
+}
+
+/// Result of a blocking receive's attempt ([`Channel::recv_or_park`]).
+pub(crate) enum RecvOrPark<T> {
+    /// Completed: a value, or `None` when closed and drained.
+    Done(Option<T>),
+    /// Parked under this waiter and entry id.
+    Parked(Arc<Waiter>, u64),
+}
+
+/// Result of a blocking send's attempt ([`Channel::send_or_park`]).
+pub(crate) enum SendOrPark<T> {
+    Sent,
+    Closed(T),
+    /// Parked under this waiter and entry id.
+    Parked(Arc<Waiter>, u64),
 }
 
 struct RecvEntry {
@@ -139,7 +156,11 @@ impl<T> State<T> {
 
 /// Work that must happen after the channel lock is released: waking parked
 /// goroutines, and dropping values whose `Drop` may touch this channel.
+///
+/// A hand-off wakes one goroutine: it goes in `first`, so the common
+/// operation allocates nothing (a `Vec` would on its first push).
 struct Deferred<T> {
+    first: Option<Arc<Waiter>>,
     wake: Vec<Arc<Waiter>>,
     drop: Vec<T>,
 }
@@ -147,17 +168,26 @@ struct Deferred<T> {
 impl<T> Deferred<T> {
     fn new() -> Self {
         Deferred {
+            first: None,
             wake: Vec::new(),
             drop: Vec::new(),
+        }
+    }
+
+    /// Wakes `w` once the lock is released, after those pushed before it.
+    fn wake(&mut self, w: Arc<Waiter>) {
+        if self.first.is_none() {
+            self.first = Some(w);
+        } else {
+            self.wake.push(w);
         }
     }
 }
 
 impl<T> Drop for Deferred<T> {
     fn drop(&mut self) {
-        // Most operations wake nobody: skip the drain's bookkeeping then.
-        if self.wake.is_empty() {
-            return;
+        if let Some(w) = self.first.take() {
+            w.wake();
         }
         for w in self.wake.drain(..) {
             w.wake();
@@ -422,14 +452,15 @@ impl<T> Channel<T> {
     /// Notifies the first live parked receiver, if any, and returns it: the
     /// caller reserves a value for it. On an unbuffered channel that value
     /// is handed to it (see `Waiter::notify`).
-    fn notify_one(&self, st: &mut State<T>, d: &mut Deferred<T>) -> Option<RecvEntry> {
+    /// Returns the receiver's goroutine and site, for the detector.
+    fn notify_one(&self, st: &mut State<T>, d: &mut Deferred<T>) -> Option<(Option<Gid>, Site)> {
         while let Some(r) = st.recvq.pop_front() {
             // A select that committed (or was handed a value) elsewhere left
             // a stale entry behind.
             if r.waiter.is_waiting() {
                 r.waiter.notify(r.case, self.cap == 0);
-                d.wake.push(r.waiter.clone());
-                return Some(r);
+                d.wake(r.waiter);
+                return Some((r.g, r.site));
             }
         }
         None
@@ -465,14 +496,14 @@ impl<T> Channel<T> {
         let g = detect::gid();
         if self.cap == 0 {
             // In flight to a receiver that is parked now.
-            let Some(r) = self.notify_one(st, d) else {
+            let Some((rg, rsite)) = self.notify_one(st, d) else {
                 return TrySend::Full(v);
             };
             if detect::active() {
                 // Go's rendezvous orders the receive before the send's end,
                 // and the send before whoever takes the value (the slot).
                 let ch = self.ch();
-                detect::chan_rendezvous(g, ch, r.g, r.site, site);
+                detect::chan_rendezvous(g, ch, rg, rsite, site);
                 detect::chan_send(g, ch, site);
             }
             st.inflight += 1;
@@ -526,7 +557,7 @@ impl<T> Channel<T> {
                     detect::chan_recv(g, ch, site);
                 }
             }
-            d.wake.push(s.waiter);
+            d.wake(s.waiter);
             return TryRecv::Value(s.value);
         }
         if self.is_closed() {
@@ -559,14 +590,14 @@ impl<T> Channel<T> {
             };
             st.buf.push_back(s.value);
             self.mirror(st);
-            if let Some(r) = self.notify_one(st, d) {
+            if let Some((rg, rsite)) = self.notify_one(st, d) {
                 st.inflight += 1;
                 if self.cap == 0 && detect::active() {
-                    detect::chan_rendezvous(s.g, self.ch(), r.g, r.site, s.site);
+                    detect::chan_rendezvous(s.g, self.ch(), rg, rsite, s.site);
                 }
             }
             detect::chan_send(s.g, self.ch(), s.site);
-            d.wake.push(s.waiter);
+            d.wake(s.waiter);
         }
     }
 
@@ -661,6 +692,70 @@ impl<T> Channel<T> {
         } else {
             v
         };
+        ParkSend::Parked(self.push_send(&mut st, v, waiter, case, site))
+    }
+
+    /// A plain `send`: sends `v` now, or parks it under a new waiter that
+    /// holds `waker`, under one lock (`try_send` then `park_send` would take
+    /// it twice, and re-check what the first look just saw).
+    pub(crate) fn send_or_park(&self, v: T, site: Site, waker: &Waker) -> SendOrPark<T> {
+        let mut d = Deferred::new();
+        let mut st = self.state.lock();
+        let v = match self.try_send_locked(&mut st, v, site, &mut d) {
+            TrySend::Sent => return SendOrPark::Sent,
+            TrySend::Closed(v) => return SendOrPark::Closed(v),
+            TrySend::Full(v) => v,
+        };
+        // `try_send_locked` dropped every stale receiver entry on its way:
+        // nothing here can take `v` now (what `park_send` would re-check).
+        let w = Waiter::new(waker);
+        let id = self.push_send(&mut st, v, &w, 0, site);
+        SendOrPark::Parked(w, id)
+    }
+
+    /// A plain `recv`: takes a value (or sees the close) now, or parks a
+    /// notification entry, under one lock. `notified`: the waiter of this
+    /// receive's last park, which a notification reserved a value for (its
+    /// notification already taken); it parks again under the same waiter,
+    /// else under a new one holding `waker`. A waiter no longer needed goes
+    /// back to the pool.
+    pub(crate) fn recv_or_park(
+        &self,
+        site: Site,
+        notified: Option<Arc<Waiter>>,
+        waker: &Waker,
+    ) -> RecvOrPark<T> {
+        let mut d = Deferred::new();
+        let mut st = self.state.lock();
+        let r = self.try_recv_locked(&mut st, site, notified.is_some(), &mut d);
+        let v = match r {
+            TryRecv::Value(v) => Some(v),
+            TryRecv::Closed => None,
+            TryRecv::Empty => {
+                // What `park_recv` would re-check is what `try_recv_locked`
+                // just found: no value to take, not closed, no sender to
+                // claim. The waker is registered before the entry is
+                // visible, so no notification can miss it.
+                let w = match notified {
+                    Some(w) => {
+                        w.register(waker);
+                        w
+                    }
+                    None => Waiter::new(waker),
+                };
+                let id = self.push_recv(&mut st, &w, 0, site);
+                return RecvOrPark::Parked(w, id);
+            }
+        };
+        drop(st);
+        drop(d);
+        if let Some(w) = notified {
+            super::waiter::recycle(w);
+        }
+        RecvOrPark::Done(v)
+    }
+
+    fn push_send(&self, st: &mut State<T>, v: T, waiter: &Arc<Waiter>, case: usize, site: Site) -> u64 {
         let id = st.next_id;
         st.next_id += 1;
         st.sendq.push_back(SendEntry {
@@ -671,7 +766,20 @@ impl<T> Channel<T> {
             g: detect::gid(),
             site,
         });
-        ParkSend::Parked(id)
+        id
+    }
+
+    fn push_recv(&self, st: &mut State<T>, waiter: &Arc<Waiter>, case: usize, site: Site) -> u64 {
+        let id = st.next_id;
+        st.next_id += 1;
+        st.recvq.push_back(RecvEntry {
+            id,
+            waiter: waiter.clone(),
+            case,
+            g: detect::gid(),
+            site,
+        });
+        id
     }
 
     /// Receives or parks a notification entry for `waiter`. `Done(None)`
@@ -699,16 +807,7 @@ impl<T> Channel<T> {
                 TryRecv::Empty => {}
             }
         }
-        let id = st.next_id;
-        st.next_id += 1;
-        st.recvq.push_back(RecvEntry {
-            id,
-            waiter: waiter.clone(),
-            case,
-            g: detect::gid(),
-            site,
-        });
-        Park::Parked(id)
+        Park::Parked(self.push_recv(&mut st, waiter, case, site))
     }
 
     /// Withdraws receive entry `id` of `waiter`. If the channel notified it
@@ -761,12 +860,12 @@ impl<T> Channel<T> {
         detect::chan_close(g, self.ch(), site);
         for r in st.recvq.drain(..) {
             r.waiter.notify(r.case, false);
-            d.wake.push(r.waiter);
+            d.wake(r.waiter);
         }
         for s in st.sendq.drain(..) {
             if s.waiter.try_claim(s.case, true) {
                 detect::send_on_closed(s.g, self.ch(), s.site);
-                d.wake.push(s.waiter);
+                d.wake(s.waiter);
             }
             d.drop.push(s.value);
         }

@@ -157,6 +157,13 @@ impl Waiter {
         o
     }
 
+    /// Registers `waker` as the one to wake (a waiter parked again after a
+    /// notification: the wake-up consumed the last one).
+    pub(crate) fn register(&self, waker: &Waker) {
+        self.waker.register(waker);
+        super::detect::parked();
+    }
+
     pub(crate) fn wake(&self) {
         self.waker.wake();
     }
@@ -172,8 +179,17 @@ impl Waiter {
 
     /// The cases notified and not yet seen, as a bit mask, without waiting.
     pub(crate) fn take_notified(&self) -> u64 {
+        // A load first: most polls find nothing, and a read is cheaper than
+        // a read-modify-write of a line the notifier may own.
+        if self.notified.load(Ordering::Acquire) == 0 {
+            return 0;
+        }
         let m = self.notified.swap(0, Ordering::AcqRel);
-        self.handed.store(false, Ordering::Release);
+        // `handed` is set just before the bits it goes with: clear it only
+        // with them, never while a notification is half given.
+        if m != 0 {
+            self.handed.store(false, Ordering::Release);
+        }
         m
     }
 
