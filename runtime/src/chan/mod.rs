@@ -617,8 +617,13 @@ impl<T> Future for SendFuture<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        if let Some((w, _)) = &this.parked {
-            return match w.poll_outcome(cx.waker()) {
+        if let Some((w, id)) = &this.parked {
+            // Its entry holds the waker: a poll before the claim refreshes
+            // it there (under the channel lock, rare).
+            let outcome = w
+                .outcome()
+                .or_else(|| this.chan.repoll_send(*id, w, cx.waker()));
+            return match outcome {
                 None => {
                     // Still parked, on the same operation.
                     detect::block_on(this.loc, Waiting::Send, cx.waker(), || {
@@ -739,8 +744,13 @@ fn poll_recv<T>(
     // close arrived), then retry. The channel removed our entry.
     let mut notified = None;
     if let Some((w, id)) = state.parked.take() {
-        // Registers this poll's waker: a wake-up consumes the last one.
-        if w.poll_notified(cx.waker()) == 0 {
+        // Its entry holds the waker: a poll before the notification
+        // refreshes it there (under the channel lock, rare).
+        let mut m = w.take_notified();
+        if m == 0 {
+            m = chan.repoll_recv(id, &w, cx.waker());
+        }
+        if m == 0 {
             // Still parked, on the same operation.
             detect::block_on(site, Waiting::Recv, cx.waker(), || {
                 chan.blocked_on(false, handle, &w)
@@ -755,8 +765,8 @@ fn poll_recv<T>(
     }
     match chan.recv_or_park(site, notified, cx.waker()) {
         RecvOrPark::Done(v) => Poll::Ready(v),
-        // The waker was registered before the entry became visible: a
-        // notification from now on wakes this goroutine.
+        // The entry holds the waker: a notification from now on wakes this
+        // goroutine.
         RecvOrPark::Parked(w, id) => {
             detect::block_on(site, Waiting::Recv, cx.waker(), || {
                 chan.blocked_on(false, handle, &w)

@@ -38,7 +38,7 @@ use goro_analyzer::event::{Gid, ObjId};
 use parking_lot::Mutex;
 
 use super::detect;
-use super::waiter::Waiter;
+use super::waiter::{Outcome, Waiter};
 
 /// Where an operation is in the user's source (`#[track_caller]`).
 pub(crate) type Site = &'static Location<'static>;
@@ -105,6 +105,9 @@ pub(crate) enum SendOrPark<T> {
 struct RecvEntry {
     id: u64,
     waiter: Arc<Waiter>,
+    /// A plain `recv`'s waker, woken directly (see `Wakee`); `None` for a
+    /// `select!`, woken through its shared waiter.
+    waker: Option<Waker>,
     case: usize,
     /// The parked goroutine and its receive, for the detector (`None` in
     /// production).
@@ -115,6 +118,8 @@ struct RecvEntry {
 struct SendEntry<T> {
     id: u64,
     waiter: Arc<Waiter>,
+    /// As `RecvEntry::waker`.
+    waker: Option<Waker>,
     case: usize,
     value: T,
     /// The parked goroutine and its send, for the detector (`None` in
@@ -126,7 +131,7 @@ struct SendEntry<T> {
 /// A parked send whose value was just taken.
 struct Claimed<T> {
     value: T,
-    waiter: Arc<Waiter>,
+    wakee: Wakee,
     g: Option<Gid>,
     site: Site,
 }
@@ -154,14 +159,41 @@ impl<T> State<T> {
     }
 }
 
+/// Whom to wake for a queue entry that completed or was notified.
+///
+/// A plain `send` or `recv` parks alone: its entry holds its waker, moved
+/// out and woken directly (no `AtomicWaker` registration on park, none of
+/// its read-modify-writes on wake). A `select!` parks one waiter in several
+/// queues, each of which may wake it: that waiter holds the waker.
+enum Wakee {
+    Task(Waker),
+    Waiter(Arc<Waiter>),
+}
+
+impl Wakee {
+    fn of(waiter: Arc<Waiter>, waker: Option<Waker>) -> Wakee {
+        match waker {
+            Some(w) => Wakee::Task(w),
+            None => Wakee::Waiter(waiter),
+        }
+    }
+
+    fn wake(self) {
+        match self {
+            Wakee::Task(w) => w.wake(),
+            Wakee::Waiter(w) => w.wake(),
+        }
+    }
+}
+
 /// Work that must happen after the channel lock is released: waking parked
 /// goroutines, and dropping values whose `Drop` may touch this channel.
 ///
 /// A hand-off wakes one goroutine: it goes in `first`, so the common
 /// operation allocates nothing (a `Vec` would on its first push).
 struct Deferred<T> {
-    first: Option<Arc<Waiter>>,
-    wake: Vec<Arc<Waiter>>,
+    first: Option<Wakee>,
+    wake: Vec<Wakee>,
     drop: Vec<T>,
 }
 
@@ -175,7 +207,7 @@ impl<T> Deferred<T> {
     }
 
     /// Wakes `w` once the lock is released, after those pushed before it.
-    fn wake(&mut self, w: Arc<Waiter>) {
+    fn wake(&mut self, w: Wakee) {
         if self.first.is_none() {
             self.first = Some(w);
         } else {
@@ -462,7 +494,7 @@ impl<T> Channel<T> {
             // a stale entry behind.
             if r.waiter.is_waiting() {
                 r.waiter.notify(r.case, self.cap == 0);
-                d.wake(r.waiter);
+                d.wake(Wakee::of(r.waiter, r.waker));
                 return Some((r.g, r.site));
             }
         }
@@ -560,7 +592,7 @@ impl<T> Channel<T> {
                     detect::chan_recv(g, ch, site);
                 }
             }
-            d.wake(s.waiter);
+            d.wake(s.wakee);
             return TryRecv::Value(s.value);
         }
         if self.is_closed() {
@@ -600,7 +632,7 @@ impl<T> Channel<T> {
                 }
             }
             detect::chan_send(s.g, self.ch(), s.site);
-            d.wake(s.waiter);
+            d.wake(s.wakee);
         }
     }
 
@@ -620,9 +652,7 @@ impl<T> Channel<T> {
                 d.drop.push(s.value);
                 continue;
             }
-            if (partner || Self::has_live_receiver(st, Some(&s.waiter)))
-                && s.waiter.try_claim(s.case, false)
-            {
+            if (partner || Self::has_live_receiver(st, Some(&s.waiter))) && Self::claim(s, false) {
                 // Almost always the head: `pop_front` is a fraction of
                 // `remove`'s cost.
                 let s = if i == 0 {
@@ -633,7 +663,7 @@ impl<T> Channel<T> {
                 let s = s.expect("queued");
                 return Some(Claimed {
                     value: s.value,
-                    waiter: s.waiter,
+                    wakee: Wakee::of(s.waiter, s.waker),
                     g: s.g,
                     site: s.site,
                 });
@@ -641,6 +671,18 @@ impl<T> Channel<T> {
             i += 1;
         }
         None
+    }
+
+    /// Claims parked send `s` (its caller then removes it from the queue):
+    /// a select's shared waiter by compare-and-swap, a plain send's by a
+    /// store (its entry is its only one, and the lock is held).
+    fn claim(s: &SendEntry<T>, closed: bool) -> bool {
+        if s.waker.is_some() {
+            s.waiter.complete(closed);
+            true
+        } else {
+            s.waiter.try_claim(s.case, closed)
+        }
     }
 
     /// A receive that does not wait; `reserved` as in `try_recv_locked`.
@@ -702,11 +744,11 @@ impl<T> Channel<T> {
         } else {
             v
         };
-        ParkSend::Parked(self.push_send(&mut st, v, waiter, case, site))
+        ParkSend::Parked(self.push_send(&mut st, v, waiter, None, case, site))
     }
 
-    /// A plain `send`: sends `v` now, or parks it under a new waiter that
-    /// holds `waker`, under one lock (`try_send` then `park_send` would take
+    /// A plain `send`: sends `v` now, or parks it with `waker` in its entry
+    /// (see `Wakee`), under one lock (`try_send` then `park_send` would take
     /// it twice, and re-check what the first look just saw).
     pub(crate) fn send_or_park(&self, v: T, site: Site, waker: &Waker) -> SendOrPark<T> {
         let mut d = Deferred::new();
@@ -718,8 +760,8 @@ impl<T> Channel<T> {
         };
         // `try_send_locked` dropped every stale receiver entry on its way:
         // nothing here can take `v` now (what `park_send` would re-check).
-        let w = Waiter::new(waker);
-        let id = self.push_send(&mut st, v, &w, 0, site);
+        let w = Waiter::solo();
+        let id = self.push_send(&mut st, v, &w, Some(waker.clone()), 0, site);
         SendOrPark::Parked(w, id)
     }
 
@@ -727,8 +769,8 @@ impl<T> Channel<T> {
     /// notification entry, under one lock. `notified`: the waiter of this
     /// receive's last park, which a notification reserved a value for (its
     /// notification already taken); it parks again under the same waiter,
-    /// else under a new one holding `waker`. A waiter no longer needed goes
-    /// back to the pool.
+    /// else under a new one; its entry holds `waker` (see `Wakee`). A
+    /// waiter no longer needed goes back to the pool.
     pub(crate) fn recv_or_park(
         &self,
         site: Site,
@@ -744,16 +786,10 @@ impl<T> Channel<T> {
             TryRecv::Empty => {
                 // What `park_recv` would re-check is what `try_recv_locked`
                 // just found: no value to take, not closed, no sender to
-                // claim. The waker is registered before the entry is
-                // visible, so no notification can miss it.
-                let w = match notified {
-                    Some(w) => {
-                        w.register(waker);
-                        w
-                    }
-                    None => Waiter::new(waker),
-                };
-                let id = self.push_recv(&mut st, &w, 0, site);
+                // claim. The waker is in the entry: no notification can
+                // miss it.
+                let w = notified.unwrap_or_else(Waiter::solo);
+                let id = self.push_recv(&mut st, &w, Some(waker.clone()), 0, site);
                 return RecvOrPark::Parked(w, id);
             }
         };
@@ -770,6 +806,7 @@ impl<T> Channel<T> {
         st: &mut State<T>,
         v: T,
         waiter: &Arc<Waiter>,
+        waker: Option<Waker>,
         case: usize,
         site: Site,
     ) -> u64 {
@@ -778,6 +815,7 @@ impl<T> Channel<T> {
         st.sendq.push_back(SendEntry {
             id,
             waiter: waiter.clone(),
+            waker,
             case,
             value: v,
             g: detect::gid(),
@@ -786,12 +824,20 @@ impl<T> Channel<T> {
         id
     }
 
-    fn push_recv(&self, st: &mut State<T>, waiter: &Arc<Waiter>, case: usize, site: Site) -> u64 {
+    fn push_recv(
+        &self,
+        st: &mut State<T>,
+        waiter: &Arc<Waiter>,
+        waker: Option<Waker>,
+        case: usize,
+        site: Site,
+    ) -> u64 {
         let id = st.next_id;
         st.next_id += 1;
         st.recvq.push_back(RecvEntry {
             id,
             waiter: waiter.clone(),
+            waker,
             case,
             g: detect::gid(),
             site,
@@ -824,7 +870,7 @@ impl<T> Channel<T> {
                 TryRecv::Empty => {}
             }
         }
-        Park::Parked(self.push_recv(&mut st, waiter, case, site))
+        Park::Parked(self.push_recv(&mut st, waiter, None, case, site))
     }
 
     /// Withdraws receive entry `id` of `waiter`. If the channel notified it
@@ -841,6 +887,36 @@ impl<T> Channel<T> {
             self.pass_reservation(&mut st, &mut d);
         }
         drop(st);
+    }
+
+    /// A parked plain `send` (entry `id`, waiter `w`) polled again before
+    /// it completed: its entry's waker becomes `waker` unless it would wake
+    /// the same task. The outcome, read under the lock that sets it.
+    pub(crate) fn repoll_send(&self, id: u64, w: &Waiter, waker: &Waker) -> Option<Outcome> {
+        let mut st = self.state.lock();
+        match st.sendq.iter_mut().find(|s| s.id == id) {
+            Some(s) => {
+                refresh(&mut s.waker, waker);
+                None
+            }
+            // Claimed (or closed): the outcome was set with the removal.
+            None => w.outcome(),
+        }
+    }
+
+    /// A parked plain `recv` polled again: as [`Channel::repoll_send`]. The
+    /// notification taken (0: still parked), read under the lock that
+    /// gives it.
+    pub(crate) fn repoll_recv(&self, id: u64, w: &Waiter, waker: &Waker) -> u64 {
+        let mut st = self.state.lock();
+        match st.recvq.iter_mut().find(|r| r.id == id) {
+            Some(r) => {
+                refresh(&mut r.waker, waker);
+                0
+            }
+            // Notified (or closed): the bits were set with the removal.
+            None => w.take_notified(),
+        }
     }
 
     /// Withdraws receive entry `id` if still queued; a notification it got
@@ -877,17 +953,24 @@ impl<T> Channel<T> {
         detect::chan_close(g, self.ch(), site);
         for r in st.recvq.drain(..) {
             r.waiter.notify(r.case, false);
-            d.wake(r.waiter);
+            d.wake(Wakee::of(r.waiter, r.waker));
         }
         for s in st.sendq.drain(..) {
-            if s.waiter.try_claim(s.case, true) {
+            if Self::claim(&s, true) {
                 detect::send_on_closed(s.g, self.ch(), s.site);
-                d.wake(s.waiter);
+                d.wake(Wakee::of(s.waiter, s.waker));
             }
             d.drop.push(s.value);
         }
         drop(st);
         Ok(())
+    }
+}
+
+/// Makes `slot` wake what `waker` wakes, cloning only if it does not already.
+fn refresh(slot: &mut Option<Waker>, waker: &Waker) {
+    if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
+        *slot = Some(waker.clone());
     }
 }
 
