@@ -615,6 +615,10 @@ impl<T> Channel<T> {
     /// in order, into free buffer room or reserved for parked receivers (who
     /// waited behind the values that were reserved for others).
     fn refill(&self, st: &mut State<T>, d: &mut Deferred<T>) {
+        // The common case: nobody is waiting to send.
+        if st.sendq.is_empty() {
+            return;
+        }
         loop {
             let room = self.cap > 0 && st.buffered() < self.cap;
             if !room && !Self::has_live_receiver(st, None) {
