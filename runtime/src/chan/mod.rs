@@ -746,7 +746,7 @@ fn poll_recv<T>(
     if let Some((w, id)) = state.parked.take() {
         // Its entry holds the waker: a poll before the notification
         // refreshes it there (under the channel lock, rare).
-        let mut m = w.take_notified();
+        let mut m = w.take_notified_solo();
         if m == 0 {
             m = chan.repoll_recv(id, &w, cx.waker());
         }

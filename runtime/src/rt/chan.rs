@@ -24,6 +24,14 @@
 //!   partner dequeued it (no claim of its sends, no second notification;
 //!   see `Waiter::is_waiting`), so that no value is handed to nobody.
 //!
+//! The production costs, kept low without changing any of the above: a plain
+//! `send` or `recv` takes the lock once, whether it completes at once or
+//! parks (`send_or_park`, `recv_or_park`); its parked entry holds its
+//! task's waker, moved out and woken once the lock is released (`Wakee`),
+//! and is completed by a store rather than a claim, since it is its waiter's
+//! only entry; the one goroutine a hand-off wakes is kept without
+//! allocating (`Deferred`); waiters come from a per-thread pool.
+//!
 //! The public handles and futures live in the `chan` facade; `select!` drives
 //! the same entry points through the `select` facade. Every operation reports
 //! to the detector from here, for the goroutine whose operation completes.
@@ -493,7 +501,11 @@ impl<T> Channel<T> {
             // A select that committed (or was handed a value) elsewhere left
             // a stale entry behind.
             if r.waiter.is_waiting() {
-                r.waiter.notify(r.case, self.cap == 0);
+                if r.waker.is_some() {
+                    r.waiter.notify_solo(r.case);
+                } else {
+                    r.waiter.notify(r.case, self.cap == 0);
+                }
                 d.wake(Wakee::of(r.waiter, r.waker));
                 return Some((r.g, r.site));
             }
@@ -877,17 +889,17 @@ impl<T> Channel<T> {
         Park::Parked(self.push_recv(&mut st, waiter, None, case, site))
     }
 
-    /// Withdraws receive entry `id` of `waiter`. If the channel notified it
-    /// already (it is no longer queued), the reservation it holds passes on
-    /// to the next parked receiver, so that a dropped receiver cannot strand
-    /// a value. The notification is read under the channel lock, which is
+    /// Withdraws receive entry `id` of a plain `recv`'s `waiter`. If the
+    /// channel notified it already (it is no longer queued), the
+    /// reservation it holds passes on to the next parked receiver, so that
+    /// a dropped receiver cannot strand a value. The notification is read under the channel lock, which is
     /// where it is given: one racing with the withdrawal is not missed.
     pub(crate) fn cancel_recv(&self, id: u64, waiter: &Waiter) {
         let mut d = Deferred::new();
         let mut st = self.state.lock();
         if let Some(pos) = st.recvq.iter().position(|r| r.id == id) {
             st.recvq.remove(pos);
-        } else if waiter.take_notified() != 0 {
+        } else if waiter.take_notified_solo() != 0 {
             self.pass_reservation(&mut st, &mut d);
         }
         drop(st);
@@ -919,7 +931,7 @@ impl<T> Channel<T> {
                 0
             }
             // Notified (or closed): the bits were set with the removal.
-            None => w.take_notified(),
+            None => w.take_notified_solo(),
         }
     }
 
@@ -956,7 +968,11 @@ impl<T> Channel<T> {
         self.counts.closed.store(true, Ordering::Relaxed);
         detect::chan_close(g, self.ch(), site);
         for r in st.recvq.drain(..) {
-            r.waiter.notify(r.case, false);
+            if r.waker.is_some() {
+                r.waiter.notify_solo(r.case);
+            } else {
+                r.waiter.notify(r.case, false);
+            }
             d.wake(Wakee::of(r.waiter, r.waker));
         }
         for s in st.sendq.drain(..) {

@@ -189,6 +189,25 @@ impl Waiter {
         self.notified.fetch_or(1 << case, Ordering::AcqRel);
     }
 
+    /// [`Waiter::notify`] for a plain `recv`'s waiter: its one entry was
+    /// just removed under the channel lock, so nothing else can notify it
+    /// until it parks again, and nothing else reads `handed` (it has no
+    /// send to claim, and no other queue holds it): a store.
+    pub(crate) fn notify_solo(&self, case: usize) {
+        self.notified.store(1 << case, Ordering::Release);
+    }
+
+    /// [`Waiter::take_notified`] for a plain `recv`'s waiter (see
+    /// [`Waiter::notify_solo`]): once it reads a notification, no other can
+    /// arrive before it parks again, so clearing it is a store.
+    pub(crate) fn take_notified_solo(&self) -> u64 {
+        let m = self.notified.load(Ordering::Acquire);
+        if m != 0 {
+            self.notified.store(0, Ordering::Relaxed);
+        }
+        m
+    }
+
     /// The cases notified and not yet seen, as a bit mask, without waiting.
     pub(crate) fn take_notified(&self) -> u64 {
         // A load first: most polls find nothing, and a read is cheaper than
