@@ -74,6 +74,10 @@ impl BlockInfo {
                         receivers: peers(op),
                     },
                     (false, Some(op)) if op.counts.timer_fed() => Wait::Tick { ch: op.ch },
+                    (false, Some(op)) if op.counts.timer_chan() => Wait::TimerOver {
+                        ch: op.ch,
+                        senders: peers(op),
+                    },
                     (false, Some(op)) => Wait::Recv {
                         ch: op.ch,
                         senders: peers(op),
