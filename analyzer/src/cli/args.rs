@@ -138,7 +138,10 @@ pub(crate) enum ReportCommand {
     /// Findings are deduplicated exactly as one unsharded run would (keeping, for each,
     /// the lowest schedule index, then seed, then test name), and the exit code is the
     /// unsharded run's: 1 on unexpected findings, else the first failing shard's test
-    /// run code, else 0. A missing shard, or a directory without its end marker, is an
+    /// run code, else 0. Each exhaustive exploration's verdict (complete or incomplete,
+    /// with its schedule count) is printed per test as the unsharded run prints it;
+    /// several verdicts under one test name (two explorations) are complete together
+    /// only if each is. A missing shard, or a directory without its end marker, is an
     /// error (2) naming it.
     #[command(after_help = EXIT_CODES)]
     Merge(MergeArgs),
