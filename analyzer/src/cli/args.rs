@@ -50,7 +50,9 @@ pub(crate) enum Command {
     /// replays the shortest one; this prints that shrunk schedule step by step (--full:
     /// the original schedule), its GORO_REPLAY value, and how much it shrank. The same
     /// seed gives the same schedule as long as the test's code and strategy are
-    /// unchanged; pass the run's --strategy if it set one.
+    /// unchanged; pass the run's --strategy if it set one, and --schedule for a finding
+    /// of an exhaustive search (its seed does not name its schedule). Each finding's
+    /// `reproduce:` line is this command, filled in.
     #[command(after_help = EXIT_CODES)]
     Replay(ReplayArgs),
     /// Render findings from existing report files (JSON Lines) or directories of them.
