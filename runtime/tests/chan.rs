@@ -1108,3 +1108,72 @@ fn receivers_all_see_none_after_close_under_load() {
         .await;
     });
 }
+
+// ------------------------------------------- re-polled with another waker
+
+/// Counts its wake-ups.
+struct Counter(AtomicUsize);
+
+impl std::task::Wake for Counter {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn counting_waker() -> (Arc<Counter>, std::task::Waker) {
+    let c = Arc::new(Counter(AtomicUsize::new(0)));
+    (c.clone(), std::task::Waker::from(c))
+}
+
+fn poll_with<F: std::future::Future + Unpin>(
+    fut: &mut F,
+    waker: &std::task::Waker,
+) -> Poll<F::Output> {
+    Pin::new(fut).poll(&mut Context::from_waker(waker))
+}
+
+/// A parked receive polled again with another waker (it moved to another
+/// task, or a combinator re-polled it) is woken through the new one.
+#[test]
+fn a_parked_recv_polled_with_a_new_waker_wakes_that_one() {
+    for cap in [0, 2] {
+        let ch = goro::chan::<u32>(cap);
+        let (first, a) = counting_waker();
+        let (second, b) = counting_waker();
+        let mut r = ch.recv();
+        assert!(poll_with(&mut r, &a).is_pending());
+        assert!(poll_with(&mut r, &b).is_pending());
+        assert!(ch.try_send(7).is_ok(), "cap {cap}: a receiver is parked");
+        assert_eq!(first.0.load(Ordering::SeqCst), 0, "cap {cap}: old waker");
+        assert_eq!(second.0.load(Ordering::SeqCst), 1, "cap {cap}: new waker");
+        assert_eq!(poll_with(&mut r, &b), Poll::Ready(Some(7)));
+    }
+}
+
+/// The same for a parked send, completed by a receiver taking its value.
+#[test]
+fn a_parked_send_polled_with_a_new_waker_wakes_that_one() {
+    for cap in [0, 1] {
+        let ch = goro::chan::<u32>(cap);
+        for i in 0..cap as u32 {
+            ch.try_send(i).unwrap();
+        }
+        let (first, a) = counting_waker();
+        let (second, b) = counting_waker();
+        let mut s = ch.send(9);
+        assert!(poll_with(&mut s, &a).is_pending());
+        assert!(poll_with(&mut s, &b).is_pending());
+        for i in 0..cap as u32 {
+            assert_eq!(ch.try_recv(), Ok(i));
+        }
+        if cap == 0 {
+            assert_eq!(ch.try_recv(), Ok(9), "the parked send's value");
+        }
+        assert_eq!(first.0.load(Ordering::SeqCst), 0, "cap {cap}: old waker");
+        assert_eq!(second.0.load(Ordering::SeqCst), 1, "cap {cap}: new waker");
+        assert_eq!(poll_with(&mut s, &b), Poll::Ready(()));
+        if cap > 0 {
+            assert_eq!(ch.try_recv(), Ok(9), "moved into the buffer");
+        }
+    }
+}

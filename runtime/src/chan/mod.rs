@@ -42,7 +42,7 @@ pub use err::{TryRecvError, TrySendError};
 pub use nil::{nil_recv, nil_send, Nil};
 
 use crate::rt::asleep::Waiting;
-use crate::rt::chan::{handle_ref, Channel, Park, ParkSend, TryRecv, TrySend};
+use crate::rt::chan::{handle_ref, Channel, RecvOrPark, SendOrPark, TryRecv, TrySend};
 use crate::rt::detect;
 use crate::rt::panic::panic_at;
 use crate::rt::waiter::{self, Waiter};
@@ -617,8 +617,13 @@ impl<T> Future for SendFuture<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        if let Some((w, _)) = &this.parked {
-            return match w.poll_outcome(cx.waker()) {
+        if let Some((w, id)) = &this.parked {
+            // Its entry holds the waker: a poll before the claim refreshes
+            // it there (under the channel lock, rare).
+            let outcome = w
+                .outcome()
+                .or_else(|| this.chan.repoll_send(*id, w, cx.waker()));
+            return match outcome {
                 None => {
                     // Still parked, on the same operation.
                     detect::block_on(this.loc, Waiting::Send, cx.waker(), || {
@@ -645,20 +650,10 @@ impl<T> Future for SendFuture<'_, T> {
             .value
             .take()
             .expect("SendFuture polled after completion");
-        let v = match this.chan.try_send(v, this.loc) {
-            TrySend::Sent => return Poll::Ready(()),
-            TrySend::Closed(_) => this.chan.send_on_closed(this.loc),
-            TrySend::Full(v) => v,
-        };
-        let w = Waiter::new(cx.waker());
-        match this.chan.park_send(v, &w, 0, true, this.loc) {
-            ParkSend::Done => {
-                waiter::recycle(w);
-                Poll::Ready(())
-            }
-            ParkSend::Closed(_) => this.chan.send_on_closed(this.loc),
-            ParkSend::Ready(_) => unreachable!("committing park never returns Ready"),
-            ParkSend::Parked(id) => {
+        match this.chan.send_or_park(v, this.loc, cx.waker()) {
+            SendOrPark::Sent => Poll::Ready(()),
+            SendOrPark::Closed(_) => this.chan.send_on_closed(this.loc),
+            SendOrPark::Parked(w, id) => {
                 detect::block_on(this.loc, Waiting::Send, cx.waker(), || {
                     this.chan.blocked_on(true, this.handle, &w)
                 });
@@ -745,53 +740,39 @@ fn poll_recv<T>(
     handle: usize,
     cx: &mut Context<'_>,
 ) -> Poll<Option<T>> {
-    let mut waiter = None;
-    let mut reserved = false;
-    loop {
-        // Parked: wait for a notification (a value was reserved for us, or
-        // the close arrived), then retry. The channel removed our entry.
-        if let Some((w, id)) = state.parked.take() {
-            // Registers this poll's waker: a wake-up consumes the last one.
-            if w.poll_notified(cx.waker()) == 0 {
-                // Still parked, on the same operation.
-                detect::block_on(site, Waiting::Recv, cx.waker(), || {
-                    chan.blocked_on(false, handle, &w)
-                });
-                state.parked = Some((w, id));
-                return Poll::Pending;
-            }
-            reserved = true;
-            waiter = Some(w);
+    // Parked: wait for a notification (a value was reserved for us, or the
+    // close arrived), then retry. The channel removed our entry.
+    let mut notified = None;
+    if let Some((w, id)) = state.parked.take() {
+        // Its entry holds the waker: a poll before the notification
+        // refreshes it there (under the channel lock, rare).
+        let mut m = w.take_notified_solo();
+        if m == 0 {
+            m = chan.repoll_recv(id, &w, cx.waker());
         }
-        if detect::yield_point(cx, &mut state.yielded) {
+        if m == 0 {
+            // Still parked, on the same operation.
+            detect::block_on(site, Waiting::Recv, cx.waker(), || {
+                chan.blocked_on(false, handle, &w)
+            });
+            state.parked = Some((w, id));
             return Poll::Pending;
         }
-        let done = match chan.try_recv(site, std::mem::take(&mut reserved)) {
-            TryRecv::Value(v) => Some(Some(v)),
-            TryRecv::Closed => Some(None),
-            TryRecv::Empty => None,
-        };
-        if let Some(v) = done {
-            if let Some(w) = waiter {
-                waiter::recycle(w);
-            }
-            return Poll::Ready(v);
-        }
-        let w = waiter.take().unwrap_or_else(|| Waiter::new(cx.waker()));
-        match chan.park_recv(&w, 0, true, site) {
-            Park::Done(v) => {
-                waiter::recycle(w);
-                return Poll::Ready(v);
-            }
-            Park::Ready => unreachable!("committing park never returns Ready"),
-            // Loop once more to register the waker and catch a notification
-            // that raced with parking.
-            Park::Parked(id) => {
-                detect::block_on(site, Waiting::Recv, cx.waker(), || {
-                    chan.blocked_on(false, handle, &w)
-                });
-                state.parked = Some((w, id));
-            }
+        notified = Some(w);
+    }
+    if detect::yield_point(cx, &mut state.yielded) {
+        return Poll::Pending;
+    }
+    match chan.recv_or_park(site, notified, cx.waker()) {
+        RecvOrPark::Done(v) => Poll::Ready(v),
+        // The entry holds the waker: a notification from now on wakes this
+        // goroutine.
+        RecvOrPark::Parked(w, id) => {
+            detect::block_on(site, Waiting::Recv, cx.waker(), || {
+                chan.blocked_on(false, handle, &w)
+            });
+            state.parked = Some((w, id));
+            Poll::Pending
         }
     }
 }

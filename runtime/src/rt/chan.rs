@@ -24,6 +24,14 @@
 //!   partner dequeued it (no claim of its sends, no second notification;
 //!   see `Waiter::is_waiting`), so that no value is handed to nobody.
 //!
+//! The production costs, kept low without changing any of the above: a plain
+//! `send` or `recv` takes the lock once, whether it completes at once or
+//! parks (`send_or_park`, `recv_or_park`); its parked entry holds its
+//! task's waker, moved out and woken once the lock is released (`Wakee`),
+//! and is completed by a store rather than a claim, since it is its waiter's
+//! only entry; the one goroutine a hand-off wakes is kept without
+//! allocating (`Deferred`); waiters come from a per-thread pool.
+//!
 //! The public handles and futures live in the `chan` facade; `select!` drives
 //! the same entry points through the `select` facade. Every operation reports
 //! to the detector from here, for the goroutine whose operation completes.
@@ -32,12 +40,13 @@ use std::collections::VecDeque;
 use std::panic::Location;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
+use std::task::Waker;
 
 use goro_analyzer::event::{Gid, ObjId};
 use parking_lot::Mutex;
 
 use super::detect;
-use super::waiter::Waiter;
+use super::waiter::{Outcome, Waiter};
 
 /// Where an operation is in the user's source (`#[track_caller]`).
 pub(crate) type Site = &'static Location<'static>;
@@ -85,9 +94,28 @@ pub(crate) enum Park<R> {
     Parked(u64),
 }
 
+/// Result of a blocking receive's attempt ([`Channel::recv_or_park`]).
+pub(crate) enum RecvOrPark<T> {
+    /// Completed: a value, or `None` when closed and drained.
+    Done(Option<T>),
+    /// Parked under this waiter and entry id.
+    Parked(Arc<Waiter>, u64),
+}
+
+/// Result of a blocking send's attempt ([`Channel::send_or_park`]).
+pub(crate) enum SendOrPark<T> {
+    Sent,
+    Closed(T),
+    /// Parked under this waiter and entry id.
+    Parked(Arc<Waiter>, u64),
+}
+
 struct RecvEntry {
     id: u64,
     waiter: Arc<Waiter>,
+    /// A plain `recv`'s waker, woken directly (see `Wakee`); `None` for a
+    /// `select!`, woken through its shared waiter.
+    waker: Option<Waker>,
     case: usize,
     /// The parked goroutine and its receive, for the detector (`None` in
     /// production).
@@ -98,6 +126,8 @@ struct RecvEntry {
 struct SendEntry<T> {
     id: u64,
     waiter: Arc<Waiter>,
+    /// As `RecvEntry::waker`.
+    waker: Option<Waker>,
     case: usize,
     value: T,
     /// The parked goroutine and its send, for the detector (`None` in
@@ -109,7 +139,7 @@ struct SendEntry<T> {
 /// A parked send whose value was just taken.
 struct Claimed<T> {
     value: T,
-    waiter: Arc<Waiter>,
+    wakee: Wakee,
     g: Option<Gid>,
     site: Site,
 }
@@ -137,30 +167,73 @@ impl<T> State<T> {
     }
 }
 
+/// Whom to wake for a queue entry that completed or was notified.
+///
+/// A plain `send` or `recv` parks alone: its entry holds its waker, moved
+/// out and woken directly (no `AtomicWaker` registration on park, none of
+/// its read-modify-writes on wake). A `select!` parks one waiter in several
+/// queues, each of which may wake it: that waiter holds the waker.
+enum Wakee {
+    Task(Waker),
+    Waiter(Arc<Waiter>),
+}
+
+impl Wakee {
+    fn of(waiter: Arc<Waiter>, waker: Option<Waker>) -> Wakee {
+        match waker {
+            Some(w) => Wakee::Task(w),
+            None => Wakee::Waiter(waiter),
+        }
+    }
+
+    fn wake(self) {
+        match self {
+            Wakee::Task(w) => w.wake(),
+            Wakee::Waiter(w) => w.wake(),
+        }
+    }
+}
+
 /// Work that must happen after the channel lock is released: waking parked
 /// goroutines, and dropping values whose `Drop` may touch this channel.
+///
+/// A hand-off wakes one goroutine: it goes in `first`, so the common
+/// operation allocates nothing (a `Vec` would on its first push).
 struct Deferred<T> {
-    wake: Vec<Arc<Waiter>>,
+    first: Option<Wakee>,
+    wake: Vec<Wakee>,
     drop: Vec<T>,
 }
 
 impl<T> Deferred<T> {
     fn new() -> Self {
         Deferred {
+            first: None,
             wake: Vec::new(),
             drop: Vec::new(),
+        }
+    }
+
+    /// Wakes `w` once the lock is released, after those pushed before it.
+    fn wake(&mut self, w: Wakee) {
+        if self.first.is_none() {
+            self.first = Some(w);
+        } else {
+            self.wake.push(w);
         }
     }
 }
 
 impl<T> Drop for Deferred<T> {
     fn drop(&mut self) {
-        // Most operations wake nobody: skip the drain's bookkeeping then.
-        if self.wake.is_empty() {
-            return;
-        }
-        for w in self.wake.drain(..) {
+        if let Some(w) = self.first.take() {
             w.wake();
+            // Only a close or a refill wakes more than one.
+            if !self.wake.is_empty() {
+                for w in self.wake.drain(..) {
+                    w.wake();
+                }
+            }
         }
     }
 }
@@ -431,14 +504,19 @@ impl<T> Channel<T> {
     /// Notifies the first live parked receiver, if any, and returns it: the
     /// caller reserves a value for it. On an unbuffered channel that value
     /// is handed to it (see `Waiter::notify`).
-    fn notify_one(&self, st: &mut State<T>, d: &mut Deferred<T>) -> Option<RecvEntry> {
+    /// Returns the receiver's goroutine and site, for the detector.
+    fn notify_one(&self, st: &mut State<T>, d: &mut Deferred<T>) -> Option<(Option<Gid>, Site)> {
         while let Some(r) = st.recvq.pop_front() {
             // A select that committed (or was handed a value) elsewhere left
             // a stale entry behind.
             if r.waiter.is_waiting() {
-                r.waiter.notify(r.case, self.cap == 0);
-                d.wake.push(r.waiter.clone());
-                return Some(r);
+                if r.waker.is_some() {
+                    r.waiter.notify_solo(r.case);
+                } else {
+                    r.waiter.notify(r.case, self.cap == 0);
+                }
+                d.wake(Wakee::of(r.waiter, r.waker));
+                return Some((r.g, r.site));
             }
         }
         None
@@ -474,14 +552,14 @@ impl<T> Channel<T> {
         let g = detect::gid();
         if self.cap == 0 {
             // In flight to a receiver that is parked now.
-            let Some(r) = self.notify_one(st, d) else {
+            let Some((rg, rsite)) = self.notify_one(st, d) else {
                 return TrySend::Full(v);
             };
             if detect::active() {
                 // Go's rendezvous orders the receive before the send's end,
                 // and the send before whoever takes the value (the slot).
                 let ch = self.ch();
-                detect::chan_rendezvous(g, ch, r.g, r.site, site);
+                detect::chan_rendezvous(g, ch, rg, rsite, site);
                 detect::chan_send(g, ch, site);
             }
             st.inflight += 1;
@@ -535,7 +613,7 @@ impl<T> Channel<T> {
                     detect::chan_recv(g, ch, site);
                 }
             }
-            d.wake.push(s.waiter);
+            d.wake(s.wakee);
             return TryRecv::Value(s.value);
         }
         if self.is_closed() {
@@ -558,6 +636,10 @@ impl<T> Channel<T> {
     /// in order, into free buffer room or reserved for parked receivers (who
     /// waited behind the values that were reserved for others).
     fn refill(&self, st: &mut State<T>, d: &mut Deferred<T>) {
+        // The common case: nobody is waiting to send.
+        if st.sendq.is_empty() {
+            return;
+        }
         loop {
             let room = self.cap > 0 && st.buffered() < self.cap;
             if !room && !Self::has_live_receiver(st, None) {
@@ -568,14 +650,14 @@ impl<T> Channel<T> {
             };
             st.buf.push_back(s.value);
             self.mirror(st);
-            if let Some(r) = self.notify_one(st, d) {
+            if let Some((rg, rsite)) = self.notify_one(st, d) {
                 st.inflight += 1;
                 if self.cap == 0 && detect::active() {
-                    detect::chan_rendezvous(s.g, self.ch(), r.g, r.site, s.site);
+                    detect::chan_rendezvous(s.g, self.ch(), rg, rsite, s.site);
                 }
             }
             detect::chan_send(s.g, self.ch(), s.site);
-            d.wake.push(s.waiter);
+            d.wake(s.wakee);
         }
     }
 
@@ -595,13 +677,18 @@ impl<T> Channel<T> {
                 d.drop.push(s.value);
                 continue;
             }
-            if (partner || Self::has_live_receiver(st, Some(&s.waiter)))
-                && s.waiter.try_claim(s.case, false)
-            {
-                let s = st.sendq.remove(i).expect("queued");
+            if (partner || Self::has_live_receiver(st, Some(&s.waiter))) && Self::claim(s, false) {
+                // Almost always the head: `pop_front` is a fraction of
+                // `remove`'s cost.
+                let s = if i == 0 {
+                    st.sendq.pop_front()
+                } else {
+                    st.sendq.remove(i)
+                };
+                let s = s.expect("queued");
                 return Some(Claimed {
                     value: s.value,
-                    waiter: s.waiter,
+                    wakee: Wakee::of(s.waiter, s.waker),
                     g: s.g,
                     site: s.site,
                 });
@@ -609,6 +696,18 @@ impl<T> Channel<T> {
             i += 1;
         }
         None
+    }
+
+    /// Claims parked send `s` (its caller then removes it from the queue):
+    /// a select's shared waiter by compare-and-swap, a plain send's by a
+    /// store (its entry is its only one, and the lock is held).
+    fn claim(s: &SendEntry<T>, closed: bool) -> bool {
+        if s.waker.is_some() {
+            s.waiter.complete(closed);
+            true
+        } else {
+            s.waiter.try_claim(s.case, closed)
+        }
     }
 
     /// A receive that does not wait; `reserved` as in `try_recv_locked`.
@@ -670,17 +769,105 @@ impl<T> Channel<T> {
         } else {
             v
         };
+        ParkSend::Parked(self.push_send(&mut st, v, waiter, None, case, site))
+    }
+
+    /// A plain `send`: sends `v` now, or parks it with `waker` in its entry
+    /// (see `Wakee`), under one lock (`try_send` then `park_send` would take
+    /// it twice, and re-check what the first look just saw).
+    pub(crate) fn send_or_park(&self, v: T, site: Site, waker: &Waker) -> SendOrPark<T> {
+        let mut d = Deferred::new();
+        let mut st = self.state.lock();
+        let v = match self.try_send_locked(&mut st, v, site, &mut d) {
+            TrySend::Sent => return SendOrPark::Sent,
+            TrySend::Closed(v) => return SendOrPark::Closed(v),
+            TrySend::Full(v) => v,
+        };
+        // `try_send_locked` dropped every stale receiver entry on its way:
+        // nothing here can take `v` now (what `park_send` would re-check).
+        let w = Waiter::solo();
+        let id = self.push_send(&mut st, v, &w, Some(waker.clone()), 0, site);
+        SendOrPark::Parked(w, id)
+    }
+
+    /// A plain `recv`: takes a value (or sees the close) now, or parks a
+    /// notification entry, under one lock. `notified`: the waiter of this
+    /// receive's last park, which a notification reserved a value for (its
+    /// notification already taken); it parks again under the same waiter,
+    /// else under a new one; its entry holds `waker` (see `Wakee`). A
+    /// waiter no longer needed goes back to the pool.
+    pub(crate) fn recv_or_park(
+        &self,
+        site: Site,
+        notified: Option<Arc<Waiter>>,
+        waker: &Waker,
+    ) -> RecvOrPark<T> {
+        let mut d = Deferred::new();
+        let mut st = self.state.lock();
+        let r = self.try_recv_locked(&mut st, site, notified.is_some(), &mut d);
+        let v = match r {
+            TryRecv::Value(v) => Some(v),
+            TryRecv::Closed => None,
+            TryRecv::Empty => {
+                // What `park_recv` would re-check is what `try_recv_locked`
+                // just found: no value to take, not closed, no sender to
+                // claim. The waker is in the entry: no notification can
+                // miss it.
+                let w = notified.unwrap_or_else(Waiter::solo);
+                let id = self.push_recv(&mut st, &w, Some(waker.clone()), 0, site);
+                return RecvOrPark::Parked(w, id);
+            }
+        };
+        drop(st);
+        drop(d);
+        if let Some(w) = notified {
+            super::waiter::recycle(w);
+        }
+        RecvOrPark::Done(v)
+    }
+
+    fn push_send(
+        &self,
+        st: &mut State<T>,
+        v: T,
+        waiter: &Arc<Waiter>,
+        waker: Option<Waker>,
+        case: usize,
+        site: Site,
+    ) -> u64 {
         let id = st.next_id;
         st.next_id += 1;
         st.sendq.push_back(SendEntry {
             id,
             waiter: waiter.clone(),
+            waker,
             case,
             value: v,
             g: detect::gid(),
             site,
         });
-        ParkSend::Parked(id)
+        id
+    }
+
+    fn push_recv(
+        &self,
+        st: &mut State<T>,
+        waiter: &Arc<Waiter>,
+        waker: Option<Waker>,
+        case: usize,
+        site: Site,
+    ) -> u64 {
+        let id = st.next_id;
+        st.next_id += 1;
+        st.recvq.push_back(RecvEntry {
+            id,
+            waiter: waiter.clone(),
+            waker,
+            case,
+            g: detect::gid(),
+            site,
+        });
+        id
     }
 
     /// Receives or parks a notification entry for `waiter`. `Done(None)`
@@ -708,32 +895,53 @@ impl<T> Channel<T> {
                 TryRecv::Empty => {}
             }
         }
-        let id = st.next_id;
-        st.next_id += 1;
-        st.recvq.push_back(RecvEntry {
-            id,
-            waiter: waiter.clone(),
-            case,
-            g: detect::gid(),
-            site,
-        });
-        Park::Parked(id)
+        Park::Parked(self.push_recv(&mut st, waiter, None, case, site))
     }
 
-    /// Withdraws receive entry `id` of `waiter`. If the channel notified it
-    /// already (it is no longer queued), the reservation it holds passes on
-    /// to the next parked receiver, so that a dropped receiver cannot strand
-    /// a value. The notification is read under the channel lock, which is
+    /// Withdraws receive entry `id` of a plain `recv`'s `waiter`. If the
+    /// channel notified it already (it is no longer queued), the
+    /// reservation it holds passes on to the next parked receiver, so that
+    /// a dropped receiver cannot strand a value. The notification is read under the channel lock, which is
     /// where it is given: one racing with the withdrawal is not missed.
     pub(crate) fn cancel_recv(&self, id: u64, waiter: &Waiter) {
         let mut d = Deferred::new();
         let mut st = self.state.lock();
         if let Some(pos) = st.recvq.iter().position(|r| r.id == id) {
             st.recvq.remove(pos);
-        } else if waiter.take_notified() != 0 {
+        } else if waiter.take_notified_solo() != 0 {
             self.pass_reservation(&mut st, &mut d);
         }
         drop(st);
+    }
+
+    /// A parked plain `send` (entry `id`, waiter `w`) polled again before
+    /// it completed: its entry's waker becomes `waker` unless it would wake
+    /// the same task. The outcome, read under the lock that sets it.
+    pub(crate) fn repoll_send(&self, id: u64, w: &Waiter, waker: &Waker) -> Option<Outcome> {
+        let mut st = self.state.lock();
+        match st.sendq.iter_mut().find(|s| s.id == id) {
+            Some(s) => {
+                refresh(&mut s.waker, waker);
+                None
+            }
+            // Claimed (or closed): the outcome was set with the removal.
+            None => w.outcome(),
+        }
+    }
+
+    /// A parked plain `recv` polled again: as [`Channel::repoll_send`]. The
+    /// notification taken (0: still parked), read under the lock that
+    /// gives it.
+    pub(crate) fn repoll_recv(&self, id: u64, w: &Waiter, waker: &Waker) -> u64 {
+        let mut st = self.state.lock();
+        match st.recvq.iter_mut().find(|r| r.id == id) {
+            Some(r) => {
+                refresh(&mut r.waker, waker);
+                0
+            }
+            // Notified (or closed): the bits were set with the removal.
+            None => w.take_notified_solo(),
+        }
     }
 
     /// Withdraws receive entry `id` if still queued; a notification it got
@@ -769,18 +977,29 @@ impl<T> Channel<T> {
         self.counts.closed.store(true, Ordering::Relaxed);
         detect::chan_close(g, self.ch(), site);
         for r in st.recvq.drain(..) {
-            r.waiter.notify(r.case, false);
-            d.wake.push(r.waiter);
+            if r.waker.is_some() {
+                r.waiter.notify_solo(r.case);
+            } else {
+                r.waiter.notify(r.case, false);
+            }
+            d.wake(Wakee::of(r.waiter, r.waker));
         }
         for s in st.sendq.drain(..) {
-            if s.waiter.try_claim(s.case, true) {
+            if Self::claim(&s, true) {
                 detect::send_on_closed(s.g, self.ch(), s.site);
-                d.wake.push(s.waiter);
+                d.wake(Wakee::of(s.waiter, s.waker));
             }
             d.drop.push(s.value);
         }
         drop(st);
         Ok(())
+    }
+}
+
+/// Makes `slot` wake what `waker` wakes, cloning only if it does not already.
+fn refresh(slot: &mut Option<Waker>, waker: &Waker) {
+    if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
+        *slot = Some(waker.clone());
     }
 }
 

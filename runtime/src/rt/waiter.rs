@@ -9,6 +9,11 @@
 //! the failed claim and discards the entry. This is what lets a `select!` send
 //! case commit only if it is chosen, without locking several channels at once
 //! (Go locks them all in address order; the claim makes that unnecessary).
+//!
+//! Who wakes the parked task: a `select!`'s waiter holds its waker (any of
+//! its channels may wake it); a plain `send` or `recv` parks one entry, and
+//! that entry holds the waker instead (`rt::chan`'s `Wakee`), which saves
+//! the `AtomicWaker`'s read-modify-writes on every park and wake.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -61,7 +66,11 @@ pub(crate) fn recycle(mut w: Arc<Waiter>) {
     let Some(m) = Arc::get_mut(&mut w) else {
         return;
     };
+    // Reset here, where it is known unique: `take` then needs no check.
     m.waker = AtomicWaker::new();
+    *m.state.get_mut() = WAITING;
+    *m.notified.get_mut() = 0;
+    *m.handed.get_mut() = false;
     let _ = POOL.try_with(move |p| {
         let mut p = p.borrow_mut();
         if p.len() < POOL_MAX {
@@ -71,29 +80,32 @@ pub(crate) fn recycle(mut w: Arc<Waiter>) {
 }
 
 impl Waiter {
+    /// A waiter for a `select!`, holding `waker`.
     pub(crate) fn new(waker: &Waker) -> Arc<Self> {
+        let w = Waiter::take();
+        w.waker.register(waker);
+        super::detect::parked();
+        w
+    }
+
+    /// A waiter for a plain `send` or `recv`: its one queue entry holds the
+    /// waker (see `rt::chan`), so none is registered here.
+    pub(crate) fn solo() -> Arc<Self> {
+        let w = Waiter::take();
+        super::detect::parked();
+        w
+    }
+
+    /// A reset waiter from this thread's pool, or a new one.
+    fn take() -> Arc<Self> {
         let pooled = if super::detect::active() {
             None
         } else {
             POOL.try_with(|p| p.borrow_mut().pop()).ok().flatten()
         };
-        let w = match pooled {
-            Some(mut w) => {
-                // Pooled waiters are unique (`recycle` checked).
-                if let Some(m) = Arc::get_mut(&mut w) {
-                    *m.state.get_mut() = WAITING;
-                    *m.notified.get_mut() = 0;
-                    *m.handed.get_mut() = false;
-                    w
-                } else {
-                    Arc::new(Waiter::fresh())
-                }
-            }
-            None => Arc::new(Waiter::fresh()),
-        };
-        w.waker.register(waker);
-        super::detect::parked();
-        w
+        // Pooled waiters were reset by `recycle`, when they were unique;
+        // nothing can clone one in the (thread-local) pool.
+        pooled.unwrap_or_else(|| Arc::new(Waiter::fresh()))
     }
 
     fn fresh() -> Waiter {
@@ -115,6 +127,13 @@ impl Waiter {
         self.state
             .compare_exchange(WAITING, v, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
+    }
+
+    /// Completes a plain `send`'s waiter for its one case: a store, not a
+    /// claim, since removing its only entry under the channel lock already
+    /// decided who completes it.
+    pub(crate) fn complete(&self, closed: bool) {
+        self.state.store(closed as usize, Ordering::Release);
     }
 
     /// Whether a partner may still complete this operation: not claimed,
@@ -170,10 +189,38 @@ impl Waiter {
         self.notified.fetch_or(1 << case, Ordering::AcqRel);
     }
 
+    /// [`Waiter::notify`] for a plain `recv`'s waiter: its one entry was
+    /// just removed under the channel lock, so nothing else can notify it
+    /// until it parks again, and nothing else reads `handed` (it has no
+    /// send to claim, and no other queue holds it): a store.
+    pub(crate) fn notify_solo(&self, case: usize) {
+        self.notified.store(1 << case, Ordering::Release);
+    }
+
+    /// [`Waiter::take_notified`] for a plain `recv`'s waiter (see
+    /// [`Waiter::notify_solo`]): once it reads a notification, no other can
+    /// arrive before it parks again, so clearing it is a store.
+    pub(crate) fn take_notified_solo(&self) -> u64 {
+        let m = self.notified.load(Ordering::Acquire);
+        if m != 0 {
+            self.notified.store(0, Ordering::Relaxed);
+        }
+        m
+    }
+
     /// The cases notified and not yet seen, as a bit mask, without waiting.
     pub(crate) fn take_notified(&self) -> u64 {
+        // A load first: most polls find nothing, and a read is cheaper than
+        // a read-modify-write of a line the notifier may own.
+        if self.notified.load(Ordering::Acquire) == 0 {
+            return 0;
+        }
         let m = self.notified.swap(0, Ordering::AcqRel);
-        self.handed.store(false, Ordering::Release);
+        // `handed` is set just before the bits it goes with: clear it only
+        // with them, never while a notification is half given.
+        if m != 0 {
+            self.handed.store(false, Ordering::Release);
+        }
         m
     }
 
@@ -191,22 +238,6 @@ impl Waiter {
             super::detect::parked();
         }
         notified
-    }
-
-    /// The cases notified since the last call, as a bit mask (0: none);
-    /// re-registers the waker first so that a notification racing with this
-    /// poll is not missed.
-    pub(crate) fn poll_notified(&self, waker: &Waker) -> u64 {
-        let m = self.take_notified();
-        if m != 0 {
-            return m;
-        }
-        self.waker.register(waker);
-        let m = self.take_notified();
-        if m == 0 {
-            super::detect::parked();
-        }
-        m
     }
 }
 
