@@ -400,11 +400,28 @@ where
     if super::detect::active() {
         let name = g.name.clone();
         super::detect::spawn(g.id, name.as_deref(), site, Box::pin(g));
-    } else if let Some(exec) = super::exec::current() {
-        exec.spawn(g.id.get(), g);
     } else {
-        tokio::spawn(g);
+        let off_exec = super::exec::with_current(|e| match e {
+            Some(exec) => {
+                start_on(exec, g);
+                None
+            }
+            None => Some(g),
+        });
+        if let Some(g) = off_exec {
+            tokio::spawn(g);
+        }
     }
+}
+
+/// Starts goroutine `g` on goro's executor `exec`.
+pub(crate) fn start_on<F>(exec: &Arc<super::exec::Shared>, g: Goroutine<F>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send,
+{
+    let home = g.tracker.as_ref().map(Tracker::home);
+    exec.spawn(g.id.get(), g, home);
 }
 
 /// Go's crash line for a goroutine panic, with its parts.

@@ -56,6 +56,7 @@ use self::io::Io;
 use self::park::{Parker, Wake};
 use self::task::Registry;
 use self::timer::{CallState, SleepState, Timers};
+use super::asleep::TaskHome;
 use super::goroutine::RunState;
 
 /// "No worker" in [`Shared::timer_waiter`].
@@ -104,6 +105,13 @@ pub(crate) fn current() -> Option<Arc<Shared>> {
     EXEC.with(|e| e.borrow().clone())
 }
 
+/// Runs `f` with the executor of the run on this thread, without cloning
+/// its `Arc` (an atomic increment and decrement on a line every worker
+/// shares, per spawn).
+pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Arc<Shared>>) -> R) -> R {
+    EXEC.with(|e| f(e.borrow().as_ref()))
+}
+
 fn set_current(s: Option<Arc<Shared>>) -> Option<Arc<Shared>> {
     EXEC.with(|e| std::mem::replace(&mut *e.borrow_mut(), s))
 }
@@ -113,12 +121,13 @@ impl Shared {
         self.shutdown.load(Ordering::Acquire)
     }
 
-    /// Starts `fut` as goroutine `id`.
-    pub(crate) fn spawn<F>(self: &Arc<Self>, id: u64, fut: F)
+    /// Starts `fut` as goroutine `id`; its task handle goes to `home` (its
+    /// census entry) if it has one, else to the executor's registry.
+    pub(crate) fn spawn<F>(self: &Arc<Self>, id: u64, fut: F, home: Option<TaskHome>)
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        task::spawn(self, id, fut);
+        task::spawn(self, id, fut, home);
     }
 
     /// A new goroutine: the back of this worker's queue (stealable), or the
@@ -320,6 +329,9 @@ impl Runtime {
         // or cancel more, so loop until nothing is left.
         loop {
             let mut any = s.registry.cancel_all();
+            if let Some(c) = s.run.census() {
+                any |= c.cancel_tasks();
+            }
             while let Some(r) = s.injector.steal().success() {
                 any = true;
                 drop(r);
