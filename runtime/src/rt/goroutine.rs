@@ -400,21 +400,19 @@ where
     if super::detect::active() {
         let name = g.name.clone();
         super::detect::spawn(g.id, name.as_deref(), site, Box::pin(g));
+    } else if let Some(exec) = super::exec::current() {
+        // An `Arc` clone, not a borrow inside the thread-local's closure:
+        // moving `g` into closures copied the whole future twice more.
+        start_on(&exec, g);
     } else {
-        let off_exec = super::exec::with_current(|e| match e {
-            Some(exec) => {
-                start_on(exec, g);
-                None
-            }
-            None => Some(g),
-        });
-        if let Some(g) = off_exec {
-            tokio::spawn(g);
-        }
+        tokio::spawn(g);
     }
 }
 
-/// Starts goroutine `g` on goro's executor `exec`.
+/// Starts goroutine `g` on goro's executor `exec`. Inlined, as are the
+/// executor's spawn functions: each call level that takes the future by
+/// value was a `memcpy` of it.
+#[inline(always)]
 pub(crate) fn start_on<F>(exec: &Arc<super::exec::Shared>, g: Goroutine<F>)
 where
     F: Future + Send + 'static,

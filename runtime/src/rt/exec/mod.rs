@@ -105,13 +105,6 @@ pub(crate) fn current() -> Option<Arc<Shared>> {
     EXEC.with(|e| e.borrow().clone())
 }
 
-/// Runs `f` with the executor of the run on this thread, without cloning
-/// its `Arc` (an atomic increment and decrement on a line every worker
-/// shares, per spawn).
-pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Arc<Shared>>) -> R) -> R {
-    EXEC.with(|e| f(e.borrow().as_ref()))
-}
-
 fn set_current(s: Option<Arc<Shared>>) -> Option<Arc<Shared>> {
     EXEC.with(|e| std::mem::replace(&mut *e.borrow_mut(), s))
 }
@@ -123,6 +116,7 @@ impl Shared {
 
     /// Starts `fut` as goroutine `id`; its task handle goes to `home` (its
     /// census entry) if it has one, else to the executor's registry.
+    #[inline(always)]
     pub(crate) fn spawn<F>(self: &Arc<Self>, id: u64, fut: F, home: Option<TaskHome>)
     where
         F: Future<Output = ()> + Send + 'static,

@@ -69,6 +69,7 @@ impl Registry {
 
 /// Starts `fut` as goroutine `id` on the executor `shared`; its task handle
 /// goes to `home` (its census entry) if it has one, else to the registry.
+#[inline(always)]
 pub(super) fn spawn<F>(shared: &Arc<Shared>, id: u64, fut: F, home: Option<TaskHome>)
 where
     F: Future<Output = ()> + Send + 'static,
@@ -105,8 +106,8 @@ where
         // Done: its handle leaves the registry. Dropping a `Task` of a
         // running task only marks it; the cell lives until `run` returns.
         // A goroutine is polled only on its executor's workers, whose
-        // current executor is this one.
-        let t = super::with_current(|e| e.and_then(|e| e.registry.remove(shard, index, id)));
+        // current executor is this one (untracked goroutines only: rare).
+        let t = super::current().and_then(|e| e.registry.remove(shard, index, id));
         drop(t);
     };
     let for_schedule = shared.clone();
