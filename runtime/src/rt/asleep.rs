@@ -4,9 +4,11 @@
 //! `all goroutines are asleep - deadlock!` and one line per goroutine (its
 //! id, `go!` name, creation site and what it waits on).
 //!
-//! The census does not depend on the executor. Each goroutine of a
-//! `goro::run` has a [`Sleeper`]: its state, and the waker its future is
-//! polled with, which wraps the executor's waker once per goroutine. A poll
+//! The census does not depend on the executor's design, only on its
+//! polling a task with the same waker each time (goro's does; another
+//! waker still works, a little slower). Each goroutine of a `goro::run`
+//! has a [`Sleeper`]: its state, and the waker its future is polled with,
+//! which wraps the executor's waker (kept at the first poll). A poll
 //! that returns `Pending` after a goro primitive parked (the `detect::block`
 //! hooks note it in a thread-local, a couple of plain stores) puts the
 //! goroutine to sleep; its waker firing wakes it. A poll that waits on
@@ -23,6 +25,13 @@
 //! only after it entered it, so the count never exceeds the goroutines that
 //! are really asleep: a wake in flight counts as awake, and no false crash
 //! comes from a race.
+//!
+//! The entries live in sharded slots that outlast their goroutines: the
+//! next goroutine in a slot reuses its `Sleeper` (one allocation per slot,
+//! not per goroutine), and an entry also holds its goroutine's task handle
+//! for the executor ([`TaskHome`]), so that a spawn and an exit take one
+//! shard lock between them, not one in the census and one in a registry of
+//! the executor's. [`Census::close`] drops the entries when the run ends.
 //!
 //! Not seen (as in Go, where all code runs in goroutines): code outside
 //! goroutines that wakes them (a thread of your own, a task spawned on the
@@ -42,6 +51,7 @@ use std::task::{Wake, Waker};
 
 use async_task::Task;
 use crossbeam_utils::atomic::AtomicCell;
+use crossbeam_utils::CachePadded;
 use futures_util::task::AtomicWaker;
 use goro_analyzer::event::Gid;
 use parking_lot::Mutex;
@@ -176,8 +186,11 @@ struct Shard {
 pub(crate) struct Census {
     /// `busy << 32 | asleep` (see the module docs).
     word: AtomicU64,
-    /// Every tracked goroutine, for the report.
-    shards: [Mutex<Shard>; SHARDS],
+    /// Every tracked goroutine, for the report. One cache line each:
+    /// consecutive ids go to consecutive shards, and the worker that spawns
+    /// goroutine `n` must not take the line of the one whose goroutine
+    /// `n - k` is ending.
+    shards: [CachePadded<Mutex<Shard>>; SHARDS],
     /// Main returned (the program is over) or a deadlock was reported.
     over: AtomicBool,
     /// The run has ended: the registry is emptied and tracks nothing more.
@@ -188,7 +201,7 @@ impl Census {
     pub(crate) fn new() -> Census {
         Census {
             word: AtomicU64::new(0),
-            shards: std::array::from_fn(|_| Mutex::new(Shard::default())),
+            shards: std::array::from_fn(|_| CachePadded::new(Mutex::new(Shard::default()))),
             over: AtomicBool::new(false),
             closed: AtomicBool::new(false),
         }

@@ -2,14 +2,17 @@
 //!
 //! A goroutine is one `async_task` allocation: its future, its state word
 //! and its waker's vtable in one cell. The [`Task`] handle of every live
-//! goroutine sits in a sharded registry so that the end of the run can drop
-//! goroutines that are still parked (Go's end of program; a parked future
-//! may be reachable only from its own channel, which nobody will wake).
+//! goroutine is kept so that the end of the run can drop goroutines that
+//! are still parked (Go's end of program; a parked future may be reachable
+//! only from its own channel, which nobody will wake): in the goroutine's
+//! census entry when it has one (every goroutine of a `goro::run`; see
+//! `rt::asleep::TaskHome`), else in this module's sharded registry.
 
 use std::future::Future;
 use std::sync::Arc;
 
 use async_task::{Runnable, ScheduleInfo, Task, WithInfo};
+use crossbeam_utils::CachePadded;
 use parking_lot::Mutex;
 
 use super::Shared;
@@ -29,13 +32,16 @@ struct Shard {
 
 /// The `Task` handle of every goroutine that has not finished.
 pub(super) struct Registry {
-    shards: Box<[Mutex<Shard>]>,
+    /// A cache line each (see the census's shards).
+    shards: Box<[CachePadded<Mutex<Shard>>]>,
 }
 
 impl Registry {
     pub(super) fn new() -> Self {
         Registry {
-            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            shards: (0..SHARDS)
+                .map(|_| CachePadded::new(Mutex::new(Shard::default())))
+                .collect(),
         }
     }
 
