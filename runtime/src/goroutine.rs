@@ -91,6 +91,17 @@ where
     }
     crate::rt::panic::install_hook();
     let state = g::RunState::program();
+    // Dropped last, after the executor: the census keeps its goroutines'
+    // entries for reuse, and they point back at the run.
+    struct CloseCensus(Arc<g::RunState>);
+    impl Drop for CloseCensus {
+        fn drop(&mut self) {
+            if let Some(c) = self.0.census() {
+                c.close();
+            }
+        }
+    }
+    let _close = CloseCensus(state.clone());
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     let rt = Runtime::start(workers, state.clone());
 
@@ -107,8 +118,8 @@ where
     // every wake-up, 60x slower on a channel ping-pong.
     let main_id = state.next_id();
     let slot = JoinSlot::main(state.clone());
-    rt.shared().spawn(
-        main_id.get(),
+    g::start_on(
+        rt.shared(),
         Goroutine::new(
             state.clone(),
             main_id,

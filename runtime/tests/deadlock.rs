@@ -210,6 +210,50 @@ fn a_join_of_a_stuck_goroutine_crashes() {
     );
 }
 
+static AFTER_STORM: AtomicU32 = AtomicU32::new(0);
+
+#[test]
+fn after_a_spawn_storm_the_report_names_only_the_stuck_goroutines() {
+    // Census entries of finished goroutines are kept and reused: the report
+    // must list neither the dead nor an old name or site in a reused entry.
+    let msg = deadlock_report(|| {
+        goro::run(async {
+            let wg = WaitGroup::new();
+            for i in 0..5_000 {
+                wg.add(1);
+                goro::go!(format!("storm-{i}"), clone(wg), async move {
+                    goro::yield_now().await;
+                    wg.done();
+                });
+            }
+            wg.wait().await;
+            let never = goro::chan::<u8>(0);
+            AFTER_STORM.store(line!() + 1, Ordering::Relaxed);
+            goro::go!("stuck", clone(never), async move {
+                never.recv().await;
+            });
+            let done = goro::chan::<u8>(0);
+            done.recv().await;
+        });
+    });
+    assert!(!msg.contains("storm-"), "{msg}");
+    let spawned = AFTER_STORM.load(Ordering::Relaxed);
+    let stuck = msg
+        .lines()
+        .find(|l| l.contains("[stuck]"))
+        .unwrap_or_else(|| panic!("no line for the stuck goroutine: {msg}"));
+    assert!(
+        stuck.contains(&format!("started at {}", at(spawned))),
+        "{stuck}"
+    );
+    // `stuck` and main, nobody else.
+    assert_eq!(
+        msg.lines().filter(|l| l.starts_with("goroutine")).count(),
+        2,
+        "{msg}"
+    );
+}
+
 #[test]
 fn a_program_waiting_for_a_timer_is_not_deadlocked() {
     let out = guarded(|| {

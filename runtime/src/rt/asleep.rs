@@ -4,9 +4,11 @@
 //! `all goroutines are asleep - deadlock!` and one line per goroutine (its
 //! id, `go!` name, creation site and what it waits on).
 //!
-//! The census does not depend on the executor. Each goroutine of a
-//! `goro::run` has a [`Sleeper`]: its state, and the waker its future is
-//! polled with, which wraps the executor's waker once per goroutine. A poll
+//! The census does not depend on the executor's design, only on its
+//! polling a task with the same waker each time (goro's does; another
+//! waker still works, a little slower). Each goroutine of a `goro::run`
+//! has a [`Sleeper`]: its state, and the waker its future is polled with,
+//! which wraps the executor's waker (kept at the first poll). A poll
 //! that returns `Pending` after a goro primitive parked (the `detect::block`
 //! hooks note it in a thread-local, a couple of plain stores) puts the
 //! goroutine to sleep; its waker firing wakes it. A poll that waits on
@@ -24,6 +26,13 @@
 //! are really asleep: a wake in flight counts as awake, and no false crash
 //! comes from a race.
 //!
+//! The entries live in sharded slots that outlast their goroutines: the
+//! next goroutine in a slot reuses its `Sleeper` (one allocation per slot,
+//! not per goroutine), and an entry also holds its goroutine's task handle
+//! for the executor ([`TaskHome`]), so that a spawn and an exit take one
+//! shard lock between them, not one in the census and one in a registry of
+//! the executor's. [`Census::close`] drops the entries when the run ends.
+//!
 //! Not seen (as in Go, where all code runs in goroutines): code outside
 //! goroutines that wakes them (a thread of your own, a task spawned on the
 //! runtime directly), and combinators that give their children wakers of
@@ -34,10 +43,15 @@ use std::cell::Cell;
 use std::fmt::Write as _;
 use std::panic::Location;
 use std::ptr;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicU8, Ordering::SeqCst};
-use std::sync::Arc;
+use std::sync::atomic::{
+    AtomicBool, AtomicPtr, AtomicU64, AtomicU8, Ordering::Relaxed, Ordering::SeqCst,
+};
+use std::sync::{Arc, OnceLock};
 use std::task::{Wake, Waker};
 
+use async_task::Task;
+use crossbeam_utils::atomic::AtomicCell;
+use crossbeam_utils::CachePadded;
 use futures_util::task::AtomicWaker;
 use goro_analyzer::event::Gid;
 use parking_lot::Mutex;
@@ -157,9 +171,14 @@ const BUSY_ONE: u64 = 1 << 32;
 /// meet on one.
 const SHARDS: usize = 16;
 
+/// One shard of the census registry. A slot keeps its `Sleeper` after the
+/// goroutine ends (state `DEAD`, index on `free`), and the next goroutine
+/// registered in it reuses that allocation when no stale waker clone
+/// holds it: a spawn storm allocates a `Sleeper` per slot, not per
+/// goroutine.
 #[derive(Default)]
 struct Shard {
-    slots: Vec<Option<Arc<Sleeper>>>,
+    slots: Vec<Arc<Sleeper>>,
     free: Vec<usize>,
 }
 
@@ -167,18 +186,52 @@ struct Shard {
 pub(crate) struct Census {
     /// `busy << 32 | asleep` (see the module docs).
     word: AtomicU64,
-    /// Every tracked goroutine, for the report.
-    shards: [Mutex<Shard>; SHARDS],
+    /// Every tracked goroutine, for the report. One cache line each:
+    /// consecutive ids go to consecutive shards, and the worker that spawns
+    /// goroutine `n` must not take the line of the one whose goroutine
+    /// `n - k` is ending.
+    shards: [CachePadded<Mutex<Shard>>; SHARDS],
     /// Main returned (the program is over) or a deadlock was reported.
     over: AtomicBool,
+    /// The run has ended: the registry is emptied and tracks nothing more.
+    closed: AtomicBool,
 }
 
 impl Census {
     pub(crate) fn new() -> Census {
         Census {
             word: AtomicU64::new(0),
-            shards: std::array::from_fn(|_| Mutex::new(Shard::default())),
+            shards: std::array::from_fn(|_| CachePadded::new(Mutex::new(Shard::default()))),
             over: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    /// Cancels every live goroutine whose task handle its entry holds (see
+    /// [`TaskHome`]): the executor's end of the run. Returns whether there
+    /// was any.
+    pub(crate) fn cancel_tasks(&self) -> bool {
+        let mut tasks = Vec::new();
+        for s in &self.shards {
+            tasks.extend(s.lock().slots.iter().filter_map(|e| e.task.take()));
+        }
+        let any = !tasks.is_empty();
+        // Dropped outside the locks: a cancelled task's future is dropped
+        // through the schedule function, and its tracker locks its shard.
+        drop(tasks);
+        any
+    }
+
+    /// The run has ended: drops every kept `Sleeper`. They point back at the
+    /// run (`Sleeper::run`), which owns this census: without this the run
+    /// and its goroutines' entries would keep each other alive. Goroutines
+    /// created later are not tracked.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, SeqCst);
+        for s in &self.shards {
+            let dead = std::mem::take(&mut *s.lock());
+            // Dropped outside the lock: a last waker clone may go with them.
+            drop(dead);
         }
     }
 
@@ -211,7 +264,9 @@ fn deadlock(run: &RunState) {
 fn report(census: &Census) -> String {
     let mut all: Vec<Arc<Sleeper>> = Vec::new();
     for s in &census.shards {
-        all.extend(s.lock().slots.iter().flatten().cloned());
+        let sh = s.lock();
+        let live = sh.slots.iter().filter(|s| s.state.load(SeqCst) != DEAD);
+        all.extend(live.cloned());
     }
     all.sort_by_key(|s| s.id);
     let mut out = String::from("all goroutines are asleep - deadlock!\n");
@@ -284,8 +339,19 @@ const DEAD: u8 = 3;
 /// One goroutine's census entry; its `Arc` is the goroutine's waker.
 pub(crate) struct Sleeper {
     state: AtomicU8,
-    /// The executor's waker, registered at each poll.
-    inner: AtomicWaker,
+    /// The executor's waker, kept at the first poll: goro's executor polls
+    /// a goroutine with the same waker every time, so later polls only
+    /// compare it (`will_wake`) where an `AtomicWaker` would swap a clone
+    /// in at every poll and take it out at every wake.
+    exec: OnceLock<Waker>,
+    /// A poll with a waker that is not `exec` (an executor that changes
+    /// wakers): registered here too, and `moved` says to wake it as well.
+    other: AtomicWaker,
+    moved: AtomicBool,
+    /// The executor's handle on the goroutine's task, kept here rather than
+    /// in a registry of the executor's own: the spawn and the exit touch
+    /// this entry anyway (see [`TaskHome`]).
+    task: AtomicCell<Option<Task<()>>>,
     run: Arc<RunState>,
     id: Gid,
     name: Option<Cow<'static, str>>,
@@ -348,22 +414,45 @@ impl Wake for Sleeper {
                 }
             }
         }
-        self.inner.wake();
+        if let Some(w) = self.exec.get() {
+            w.wake_by_ref();
+        }
+        if self.moved.load(SeqCst) {
+            self.other.wake();
+        }
     }
 }
 
 /// A goroutine's handle on its census entry, owned by its `Goroutine`
 /// wrapper: registers it at creation, takes it out when dropped.
 pub(crate) struct Tracker {
-    sleeper: Arc<Sleeper>,
-    /// `sleeper` as a waker, made once.
-    waker: Waker,
+    /// The entry, and it as a waker (made once); `None` only while
+    /// dropping, so that the slot's reference can be found unshared.
+    entry: Option<(Arc<Sleeper>, Waker)>,
     slot: (usize, usize),
 }
 
 /// References to a `Sleeper` that are not waker clones held by someone
 /// else: the tracker's own, its waker's and the registry's.
 const OWN_REFS: usize = 3;
+
+impl Sleeper {
+    fn new(run: &Arc<RunState>, id: Gid, name: Option<Cow<'static, str>>, site: Site) -> Arc<Self> {
+        Arc::new(Sleeper {
+            state: AtomicU8::new(AWAKE),
+            exec: OnceLock::new(),
+            other: AtomicWaker::new(),
+            moved: AtomicBool::new(false),
+            task: AtomicCell::new(None),
+            run: run.clone(),
+            id,
+            name,
+            site,
+            what: AtomicU8::new(0),
+            at: AtomicPtr::new(ptr::null_mut()),
+        })
+    }
+}
 
 impl Tracker {
     /// Tracks goroutine `id` of `run` (started at `site`), if `run` keeps a
@@ -375,47 +464,77 @@ impl Tracker {
         site: Site,
     ) -> Option<Tracker> {
         let census = run.census()?;
-        let sleeper = Arc::new(Sleeper {
-            state: AtomicU8::new(AWAKE),
-            inner: AtomicWaker::new(),
-            run: run.clone(),
-            id,
-            name,
-            site,
-            what: AtomicU8::new(0),
-            at: AtomicPtr::new(ptr::null_mut()),
-        });
-        census.word.fetch_add(BUSY_ONE, SeqCst);
         let shard = id.get() as usize % SHARDS;
         let mut sh = census.shards[shard].lock();
+        if census.closed.load(SeqCst) {
+            // The run is over: nothing to count any more.
+            return None;
+        }
         let index = match sh.free.pop() {
             Some(i) => {
-                sh.slots[i] = Some(sleeper.clone());
+                // The dead goroutine's entry, reused if nobody else holds
+                // it (a stale waker clone), else replaced. Same run: `run`
+                // stays.
+                if let Some(s) = Arc::get_mut(&mut sh.slots[i]) {
+                    *s.state.get_mut() = AWAKE;
+                    s.exec = OnceLock::new();
+                    s.other = AtomicWaker::new();
+                    *s.moved.get_mut() = false;
+                    s.id = id;
+                    s.name = name;
+                    s.site = site;
+                    *s.what.get_mut() = 0;
+                    *s.at.get_mut() = ptr::null_mut();
+                } else {
+                    sh.slots[i] = Sleeper::new(run, id, name, site);
+                }
                 i
             }
             None => {
-                sh.slots.push(Some(sleeper.clone()));
+                sh.slots.push(Sleeper::new(run, id, name, site));
                 sh.slots.len() - 1
             }
         };
+        let sleeper = sh.slots[index].clone();
         drop(sh);
+        census.word.fetch_add(BUSY_ONE, SeqCst);
         Some(Tracker {
-            waker: Waker::from(sleeper.clone()),
-            sleeper,
+            entry: Some((sleeper.clone(), Waker::from(sleeper))),
             slot: (shard, index),
         })
+    }
+
+    /// Where the executor keeps this goroutine's task handle.
+    pub(crate) fn home(&self) -> TaskHome {
+        TaskHome(self.entry().0.clone())
+    }
+
+    #[inline]
+    fn entry(&self) -> &(Arc<Sleeper>, Waker) {
+        self.entry.as_ref().expect("a live tracker has its entry")
     }
 
     /// A poll begins with the executor's waker `executor`; returns the
     /// waker to poll the goroutine's future with.
     #[inline]
     pub(crate) fn begin(&self, executor: &Waker) -> &Waker {
-        self.sleeper.inner.register(executor);
+        let (s, waker) = self.entry();
+        match s.exec.get() {
+            Some(w) if w.will_wake(executor) => {}
+            // The first poll: only this goroutine's poll sets it.
+            None => {
+                let _ = s.exec.set(executor.clone());
+            }
+            Some(_) => {
+                s.other.register(executor);
+                s.moved.store(true, SeqCst);
+            }
+        }
         // Usually after a wake (awake); an executor may also poll a
         // goroutine nobody woke, which must stop counting as asleep first.
-        self.sleeper.leave(POLLING);
+        s.leave(POLLING);
         take_note();
-        &self.waker
+        waker
     }
 
     /// The poll returned `Pending`: asleep if it parked only on goro
@@ -423,15 +542,18 @@ impl Tracker {
     #[inline]
     pub(crate) fn pending(&self) {
         let note = take_note();
-        let s = &*self.sleeper;
-        let holders = Arc::strong_count(&self.sleeper).saturating_sub(OWN_REFS);
+        let s = &self.entry().0;
+        let holders = Arc::strong_count(s).saturating_sub(OWN_REFS);
         if note.what.is_none() || holders > note.parks as usize {
             // Waits on something goro does not see: awake.
             let _ = s.state.compare_exchange(POLLING, AWAKE, SeqCst, SeqCst);
             return;
         }
-        s.what.store(note.what.map_or(0, |w| w as u8), SeqCst);
-        s.at.store(note.at as *mut Location<'static>, SeqCst);
+        // Relaxed: read only by the report, after a census-word update that
+        // saw this goroutine's `fetch_add` below (a release sequence of
+        // read-modify-writes), so these stores happen before those reads.
+        s.what.store(note.what.map_or(0, |w| w as u8), Relaxed);
+        s.at.store(note.at as *mut Location<'static>, Relaxed);
         if s.state
             .compare_exchange(POLLING, ASLEEP, SeqCst, SeqCst)
             .is_ok()
@@ -445,20 +567,50 @@ impl Tracker {
     }
 }
 
+/// A tracked goroutine's census entry, as the executor's registry: the
+/// executor hands it the goroutine's `Task` before the task first runs, the
+/// goroutine's tracker lets go of it when the goroutine ends, and the end of
+/// the run cancels those left ([`Census::cancel_tasks`]).
+pub(crate) struct TaskHome(Arc<Sleeper>);
+
+impl TaskHome {
+    pub(crate) fn keep(self, task: Task<()>) {
+        self.0.task.store(Some(task));
+    }
+}
+
 impl Drop for Tracker {
     fn drop(&mut self) {
-        let s = &*self.sleeper;
-        let census = census_of(&s.run);
+        let Some((s, waker)) = self.entry.take() else {
+            return;
+        };
+        drop(waker);
+        // Dropping the handle of the running task only marks it (its
+        // future is being dropped right now).
+        let task = s.task.take();
         s.leave(DEAD);
+        let run = s.run.clone();
+        drop(s);
+        let census = census_of(&run);
         let (shard, index) = self.slot;
         let mut sh = census.shards[shard].lock();
-        sh.slots[index] = None;
-        sh.free.push(index);
+        // Empty once the census is closed (the run ended).
+        if let Some(slot) = sh.slots.get_mut(index) {
+            // Unshared unless a stale waker clone holds it: let go of the
+            // executor's waker now (it keeps the task cell allocated), not
+            // at the slot's reuse.
+            if let Some(e) = Arc::get_mut(slot) {
+                e.exec.take();
+                e.other.take();
+            }
+            sh.free.push(index);
+        }
         drop(sh);
+        drop(task);
         let w = census
             .word
             .fetch_sub(BUSY_ONE, SeqCst)
             .wrapping_sub(BUSY_ONE);
-        check(&s.run, w);
+        check(&run, w);
     }
 }

@@ -401,10 +401,25 @@ where
         let name = g.name.clone();
         super::detect::spawn(g.id, name.as_deref(), site, Box::pin(g));
     } else if let Some(exec) = super::exec::current() {
-        exec.spawn(g.id.get(), g);
+        // An `Arc` clone, not a borrow inside the thread-local's closure:
+        // moving `g` into closures copied the whole future twice more.
+        start_on(&exec, g);
     } else {
         tokio::spawn(g);
     }
+}
+
+/// Starts goroutine `g` on goro's executor `exec`. Inlined, as are the
+/// executor's spawn functions: each call level that takes the future by
+/// value was a `memcpy` of it.
+#[inline(always)]
+pub(crate) fn start_on<F>(exec: &Arc<super::exec::Shared>, g: Goroutine<F>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send,
+{
+    let home = g.tracker.as_ref().map(Tracker::home);
+    exec.spawn(g.id.get(), g, home);
 }
 
 /// Go's crash line for a goroutine panic, with its parts.

@@ -56,6 +56,7 @@ use self::io::Io;
 use self::park::{Parker, Wake};
 use self::task::Registry;
 use self::timer::{CallState, SleepState, Timers};
+use super::asleep::TaskHome;
 use super::goroutine::RunState;
 
 /// "No worker" in [`Shared::timer_waiter`].
@@ -113,12 +114,14 @@ impl Shared {
         self.shutdown.load(Ordering::Acquire)
     }
 
-    /// Starts `fut` as goroutine `id`.
-    pub(crate) fn spawn<F>(self: &Arc<Self>, id: u64, fut: F)
+    /// Starts `fut` as goroutine `id`; its task handle goes to `home` (its
+    /// census entry) if it has one, else to the executor's registry.
+    #[inline(always)]
+    pub(crate) fn spawn<F>(self: &Arc<Self>, id: u64, fut: F, home: Option<TaskHome>)
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        task::spawn(self, id, fut);
+        task::spawn(self, id, fut, home);
     }
 
     /// A new goroutine: the back of this worker's queue (stealable), or the
@@ -320,6 +323,9 @@ impl Runtime {
         // or cancel more, so loop until nothing is left.
         loop {
             let mut any = s.registry.cancel_all();
+            if let Some(c) = s.run.census() {
+                any |= c.cancel_tasks();
+            }
             while let Some(r) = s.injector.steal().success() {
                 any = true;
                 drop(r);

@@ -2,56 +2,60 @@
 //!
 //! A goroutine is one `async_task` allocation: its future, its state word
 //! and its waker's vtable in one cell. The [`Task`] handle of every live
-//! goroutine sits in a sharded registry so that the end of the run can drop
-//! goroutines that are still parked (Go's end of program; a parked future
-//! may be reachable only from its own channel, which nobody will wake).
+//! goroutine is kept so that the end of the run can drop goroutines that
+//! are still parked (Go's end of program; a parked future may be reachable
+//! only from its own channel, which nobody will wake): in the goroutine's
+//! census entry when it has one (every goroutine of a `goro::run`; see
+//! `rt::asleep::TaskHome`), else in this module's sharded registry.
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use async_task::{Runnable, ScheduleInfo, Task, WithInfo};
+use crossbeam_utils::CachePadded;
 use parking_lot::Mutex;
 
 use super::Shared;
+use crate::rt::asleep::TaskHome;
 
 const SHARDS: usize = 16;
 
-/// Goroutine ids are unique and dense: a multiplicative hash spreads them.
+/// One shard: a slab of tasks (with their goroutine ids) and its free
+/// indexes. A goroutine knows its index, so its removal neither hashes nor
+/// searches, and a slot is reused by the next spawn instead of a hash table
+/// growing and rehashing through a spawn storm.
 #[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
+struct Shard {
+    tasks: Vec<Option<(u64, Task<()>)>>,
+    free: Vec<usize>,
 }
-
-type Shard = HashMap<u64, Task<()>, BuildHasherDefault<IdHasher>>;
 
 /// The `Task` handle of every goroutine that has not finished.
 pub(super) struct Registry {
-    shards: Box<[Mutex<Shard>]>,
+    /// A cache line each (see the census's shards).
+    shards: Box<[CachePadded<Mutex<Shard>>]>,
 }
 
 impl Registry {
     pub(super) fn new() -> Self {
         Registry {
-            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            shards: (0..SHARDS)
+                .map(|_| CachePadded::new(Mutex::new(Shard::default())))
+                .collect(),
         }
     }
 
-    fn shard(&self, id: u64) -> &Mutex<Shard> {
-        &self.shards[id as usize % SHARDS]
+    /// Takes goroutine `id`'s handle out of slot `index` of shard `shard`
+    /// (gone already if the run's end cancelled it).
+    fn remove(&self, shard: usize, index: usize, id: u64) -> Option<Task<()>> {
+        let mut sh = self.shards[shard].lock();
+        let slot = sh.tasks.get_mut(index)?;
+        if !matches!(slot, Some((i, _)) if *i == id) {
+            return None;
+        }
+        let t = slot.take().map(|(_, t)| t);
+        sh.free.push(index);
+        t
     }
 
     /// Drops every registered task: each is cancelled, and its future is
@@ -60,8 +64,8 @@ impl Registry {
     pub(super) fn cancel_all(&self) -> bool {
         let mut any = false;
         for s in self.shards.iter() {
-            let tasks = std::mem::take(&mut *s.lock());
-            any |= !tasks.is_empty();
+            let tasks = std::mem::take(&mut *s.lock()).tasks;
+            any |= tasks.iter().any(Option::is_some);
             // Dropped outside the lock: cancelling schedules the task.
             drop(tasks);
         }
@@ -69,8 +73,10 @@ impl Registry {
     }
 }
 
-/// Starts `fut` as goroutine `id` on the executor `shared`.
-pub(super) fn spawn<F>(shared: &Arc<Shared>, id: u64, fut: F)
+/// Starts `fut` as goroutine `id` on the executor `shared`; its task handle
+/// goes to `home` (its census entry) if it has one, else to the registry.
+#[inline(always)]
+pub(super) fn spawn<F>(shared: &Arc<Shared>, id: u64, fut: F, home: Option<TaskHome>)
 where
     F: Future<Output = ()> + Send + 'static,
 {
@@ -79,12 +85,35 @@ where
         // has ended, nothing runs any more.
         return;
     }
-    let for_remove = shared.clone();
+    if let Some(home) = home {
+        let for_schedule = shared.clone();
+        let (runnable, task) = async_task::spawn(
+            fut,
+            WithInfo(move |r: Runnable, info: ScheduleInfo| {
+                for_schedule.schedule(r, info.woken_while_running)
+            }),
+        );
+        // Kept before it can run, so that its end finds it.
+        home.keep(task);
+        shared.schedule_spawned(runnable);
+        return;
+    }
+    let shard = id as usize % SHARDS;
+    let mut sh = shared.registry.shards[shard].lock();
+    let index = match sh.free.pop() {
+        Some(i) => i,
+        None => {
+            sh.tasks.push(None);
+            sh.tasks.len() - 1
+        }
+    };
     let wrapped = async move {
         fut.await;
         // Done: its handle leaves the registry. Dropping a `Task` of a
         // running task only marks it; the cell lives until `run` returns.
-        let t = for_remove.registry.shard(id).lock().remove(&id);
+        // A goroutine is polled only on its executor's workers, whose
+        // current executor is this one (untracked goroutines only: rare).
+        let t = super::current().and_then(|e| e.registry.remove(shard, index, id));
         drop(t);
     };
     let for_schedule = shared.clone();
@@ -95,6 +124,7 @@ where
         }),
     );
     // Registered before it can run, so that its own removal finds it.
-    shared.registry.shard(id).lock().insert(id, task);
+    sh.tasks[index] = Some((id, task));
+    drop(sh);
     shared.schedule_spawned(runnable);
 }
