@@ -227,7 +227,7 @@ impl VClock {
         match (&self.0, &other.0) {
             (Repr::Small(a), Repr::Small(b)) => a.le_slice(&b.0),
             (Repr::Trie(a), Repr::Trie(b)) => a.le(b),
-            (Repr::Small(a), Repr::Trie(b)) => a.le_slice(&b.first_leaf()),
+            (Repr::Small(a), Repr::Trie(b)) => a.le_slice(b.first_leaf()),
             (Repr::Trie(a), Repr::Small(b)) => {
                 a.only_first_leaf() && {
                     let l = a.first_leaf();
@@ -258,9 +258,15 @@ impl VClock {
     }
 }
 
-/// `t ⊔= s`, raising only the entries `s` adds (one walk for all of them).
+/// `t ⊔= s`, raising only the entries `s` adds: one walk and one
+/// vectorized comparison when it adds none (a goroutine releasing into a
+/// WaitGroup that already saw what it saw).
 fn join_small_into(t: &mut Trie, s: &Small) {
     let have = t.first_leaf();
+    if s.le_slice(have) {
+        return;
+    }
+    let have = *have;
     for (i, v) in s.entries() {
         if v > have[i as usize] {
             t.raise(i, v);

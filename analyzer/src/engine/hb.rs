@@ -199,8 +199,10 @@ pub(crate) struct Epoch {
 #[derive(Default)]
 struct Chan {
     cap: usize,
-    sends: u64,
-    recvs: u64,
+    /// The slots of the next send and of the next receive: the op count
+    /// mod `cap`, kept wrapped (no division per operation).
+    send_slot: usize,
+    recv_slot: usize,
     /// Go's per-slot clocks of a buffered channel (slot = k mod cap).
     slots: Vec<VClock>,
     /// Released by the close; acquired by a receive that observes it.
@@ -361,10 +363,13 @@ impl Hb {
         })
     }
 
-    /// `target ⊔= C_g`, then `g` moves to a new epoch.
-    fn release_into(&mut self, g: Gid, target: &mut VClock) {
-        self.g(g).join_into(clock_index(g), target);
-        self.g(g).own += 1;
+    /// `target ⊔= C_g`, then `g` moves to a new epoch. `gs` is the
+    /// goroutine table, apart from `self` so that `target` can be borrowed
+    /// in place from another of its fields (no remove and re-insert).
+    fn release_into(gs: &mut Table<G>, g: Gid, target: &mut VClock) {
+        let me = gs.get_or_insert_with(g, G::unknown);
+        me.join_into(clock_index(g), target);
+        me.own += 1;
     }
 
     /// The edges an operation takes in before it is judged: an atomic
@@ -444,7 +449,7 @@ impl Hb {
             Op::ChanClose { ch } => {
                 note_seen(&mut self.chans.entry(*ch).or_default().senders_seen, g);
                 let mut c = VClock::new();
-                self.release_into(g, &mut c);
+                Self::release_into(&mut self.gs, g, &mut c);
                 self.chans.entry(*ch).or_default().closed = Some(c);
             }
             Op::ChanRecvClosed { ch } => {
@@ -466,9 +471,7 @@ impl Hb {
                 if let Op::Unlock { .. } = ev.op {
                     self.released(g, *obj);
                 }
-                let mut c = self.objs.remove(obj).unwrap_or_default();
-                self.release_into(g, &mut c);
-                self.objs.insert(*obj, c);
+                Self::release_into(&mut self.gs, g, self.objs.entry(*obj).or_default());
             }
             Op::Lock { obj } => {
                 let me = self.gs.get_or_insert_with(g, G::unknown);
@@ -491,15 +494,11 @@ impl Hb {
             }
             Op::RUnlock { obj } => {
                 self.released(g, *obj);
-                let mut r = std::mem::take(&mut self.rws.entry(*obj).or_default().r);
-                self.release_into(g, &mut r);
-                self.rws.entry(*obj).or_default().r = r;
+                Self::release_into(&mut self.gs, g, &mut self.rws.entry(*obj).or_default().r);
             }
             Op::WUnlock { obj } => {
                 self.released(g, *obj);
-                let mut w = std::mem::take(&mut self.rws.entry(*obj).or_default().w);
-                self.release_into(g, &mut w);
-                self.rws.entry(*obj).or_default().w = w;
+                Self::release_into(&mut self.gs, g, &mut self.rws.entry(*obj).or_default().w);
             }
             Op::WgAdd { wg, delta, counter } => {
                 note_seen(self.adders.entry(*wg).or_default(), g);
@@ -507,9 +506,7 @@ impl Hb {
                 // `wait` as an `Acquire`); a negative counter panicked
                 // instead.
                 if *counter >= 0 && *delta < 0 {
-                    let mut c = self.objs.remove(wg).unwrap_or_default();
-                    self.release_into(g, &mut c);
-                    self.objs.insert(*wg, c);
+                    Self::release_into(&mut self.gs, g, self.objs.entry(*wg).or_default());
                 }
             }
             // No edges (a returning `wait` is an `Acquire`); see above.
@@ -519,9 +516,7 @@ impl Hb {
             Op::Atomic { addr, .. } => {
                 // Sequentially consistent: every atomic op on a location both
                 // acquires ([`Hb::before`]) and releases it.
-                let mut c = self.atomics.remove(addr).unwrap_or_default();
-                self.release_into(g, &mut c);
-                self.atomics.insert(*addr, c);
+                Self::release_into(&mut self.gs, g, self.atomics.entry(*addr).or_default());
             }
             Op::Free { addr } => {
                 self.atomics.remove(addr);
@@ -554,9 +549,13 @@ impl Hb {
             },
             g,
         );
-        let k = if send { &mut c.sends } else { &mut c.recvs };
-        let i = (*k % c.cap.max(1) as u64) as usize;
-        *k += 1;
+        let k = if send {
+            &mut c.send_slot
+        } else {
+            &mut c.recv_slot
+        };
+        let i = *k;
+        *k = if i + 1 >= c.cap { 0 } else { i + 1 };
         if c.slots.len() <= i {
             c.slots.resize_with(i + 1, VClock::new);
         }

@@ -269,16 +269,17 @@ impl Trie {
 
     /// The entries of goroutines `0..32` (the leftmost leaf), in one walk:
     /// what a small clock holds is compared against these.
-    pub(super) fn first_leaf(&self) -> [u32; WIDTH] {
+    pub(super) fn first_leaf(&self) -> &[u32; WIDTH] {
+        static ZERO: [u32; WIDTH] = [0; WIDTH];
         let mut node = match &self.root {
-            None => return [0; WIDTH],
+            None => return &ZERO,
             Some(n) => n,
         };
         loop {
             match &node.body {
-                N::Leaf(l) => return *l,
+                N::Leaf(l) => return l,
                 N::Inner(c) => match &c[0] {
-                    None => return [0; WIDTH],
+                    None => return &ZERO,
                     Some(n) => node = n,
                 },
             }
