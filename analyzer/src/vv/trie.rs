@@ -18,7 +18,6 @@
 //! a node dominates each of its ancestors, and a comparison against one of
 //! them ends at once instead of walking the subtree.
 
-use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -471,20 +470,6 @@ fn collect(n: &Node, level: u32, base: u64, out: &mut Vec<(u32, u32)>) {
         }
     }
 }
-
-impl fmt::Debug for Trie {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map().entries(self.entries()).finish()
-    }
-}
-
-impl PartialEq for Trie {
-    fn eq(&self, other: &Self) -> bool {
-        self.le(other) && other.le(self)
-    }
-}
-
-impl Eq for Trie {}
 
 #[cfg(test)]
 mod tests {
