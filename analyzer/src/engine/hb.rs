@@ -37,7 +37,9 @@ pub(crate) fn clock_index(g: Gid) -> u32 {
     u32::try_from(g.index()).unwrap_or(u32::MAX)
 }
 
-/// Per-goroutine state.
+/// Per-goroutine state. A million goroutines keep a million of these, so
+/// what is rarely read (name, creation site, call chain) is kept small:
+/// 128 bytes in all, of which the clock is 72.
 pub(crate) struct G {
     /// What this goroutine has seen of others (its own entry may lag `own`;
     /// its parent's entry may lag `inherit`).
@@ -48,38 +50,46 @@ pub(crate) struct G {
     /// it yet: folding it in would copy a path of the parent's clock per
     /// child.
     inherit: Option<(u32, u32)>,
-    name: Option<String>,
+    /// Whether it ended (its clock changes no more; a join reads it).
+    ended: bool,
+    /// Its creation site, an index into [`Hb`]'s `sites` (spawn sites are
+    /// few; `NO_SITE` when unknown).
+    site: u32,
     parent: Option<Gid>,
-    created_at: Option<Loc>,
-    /// Its shadow call chain, innermost last, and a shared snapshot of it,
-    /// made by the first epoch that needs it (a cell: detectors read the
-    /// core through `&`).
+    name: Option<Box<str>>,
+    /// Its shadow call chain, made by its first frame.
+    chain: Option<Box<Chain>>,
+}
+
+/// A goroutine's shadow call chain, innermost last, and a shared snapshot of
+/// it, made by the first epoch that needs it (a cell: detectors read the
+/// core through `&`).
+#[derive(Default)]
+struct Chain {
     frames: Vec<FrameLoc>,
     snapshot: OnceCell<Arc<[FrameLoc]>>,
 }
 
+/// `G::site` of a goroutine whose creation site is unknown.
+const NO_SITE: u32 = u32::MAX;
+
 impl G {
-    fn new(
-        base: VClock,
-        name: Option<String>,
-        parent: Option<Gid>,
-        created_at: Option<Loc>,
-    ) -> Self {
+    fn new(base: VClock, name: Option<Box<str>>, parent: Option<Gid>, site: u32) -> Self {
         G {
             base,
             own: 1,
             inherit: None,
-            name,
+            ended: false,
+            site,
             parent,
-            created_at,
-            frames: Vec::new(),
-            snapshot: OnceCell::new(),
+            name,
+            chain: None,
         }
     }
 
     /// A goroutine first seen in an event rather than at its spawn.
     fn unknown() -> Self {
-        G::new(VClock::new(), None, None, None)
+        G::new(VClock::new(), None, None, NO_SITE)
     }
 
     /// Whether this goroutine has seen goroutine index `idx` at `clk`.
@@ -157,18 +167,22 @@ impl G {
     /// A shared snapshot of its call chain (`None` when empty).
     #[inline]
     pub(crate) fn frames(&self) -> Frames {
-        if self.frames.is_empty() {
+        let c = self.chain.as_deref()?;
+        if c.frames.is_empty() {
             return None;
         }
         Some(
-            self.snapshot
-                .get_or_init(|| self.frames.as_slice().into())
+            c.snapshot
+                .get_or_init(|| c.frames.as_slice().into())
                 .clone(),
         )
     }
 
-    fn frames_changed(&mut self) {
-        self.snapshot.take();
+    /// Its call chain, to change (the snapshot is dropped: it is stale).
+    fn chain_mut(&mut self) -> &mut Vec<FrameLoc> {
+        let c = self.chain.get_or_insert_with(Box::default);
+        c.snapshot.take();
+        &mut c.frames
     }
 }
 
@@ -185,8 +199,10 @@ pub(crate) struct Epoch {
 #[derive(Default)]
 struct Chan {
     cap: usize,
-    sends: u64,
-    recvs: u64,
+    /// The slots of the next send and of the next receive: the op count
+    /// mod `cap`, kept wrapped (no division per operation).
+    send_slot: usize,
+    recv_slot: usize,
     /// Go's per-slot clocks of a buffered channel (slot = k mod cap).
     slots: Vec<VClock>,
     /// Released by the close; acquired by a receive that observes it.
@@ -218,8 +234,9 @@ struct RwClocks {
 #[derive(Default)]
 pub(crate) struct Hb {
     gs: Table<G>,
-    /// Goroutines that ended, with their last epoch.
-    ends: Table<u32>,
+    /// Creation sites of goroutines (`G::site` indexes it), each once.
+    sites: Vec<Loc>,
+    site_ids: HashMap<Loc, u32>,
     /// Clocks of plain objects (Mutex, WaitGroup, Once, `race::release`).
     objs: HashMap<ObjId, VClock>,
     rws: HashMap<ObjId, RwClocks>,
@@ -245,20 +262,27 @@ impl Hb {
 
     /// Whether goroutine `g` ended.
     pub(crate) fn ended(&self, g: Gid) -> bool {
-        self.ends.contains_key(&g)
+        self.gs.get(&g).is_some_and(|x| x.ended)
     }
 
     /// `g`'s name, parent and creation site.
     pub(crate) fn identity(&self, g: Gid) -> (Option<&str>, Option<Gid>, Option<Loc>) {
         match self.gs.get(&g) {
-            Some(x) => (x.name.as_deref(), x.parent, x.created_at),
+            Some(x) => (
+                x.name.as_deref(),
+                x.parent,
+                self.sites.get(x.site as usize).copied(),
+            ),
             None => (None, None, None),
         }
     }
 
     /// `g`'s call chain now.
     pub(crate) fn call_chain(&self, g: Gid) -> &[FrameLoc] {
-        self.gs.get(&g).map_or(&[], |x| &x.frames)
+        self.gs
+            .get(&g)
+            .and_then(|x| x.chain.as_deref())
+            .map_or(&[], |c| &c.frames)
     }
 
     /// `g`'s current epoch, at `loc` (a goroutine no event named yet is at
@@ -330,10 +354,22 @@ impl Hb {
         self.adders.get(&wg).map_or(&[], Vec::as_slice)
     }
 
-    /// `target ⊔= C_g`, then `g` moves to a new epoch.
-    fn release_into(&mut self, g: Gid, target: &mut VClock) {
-        self.g(g).join_into(clock_index(g), target);
-        self.g(g).own += 1;
+    /// The index of creation site `loc` in `sites`, added if new.
+    fn site(&mut self, loc: Loc) -> u32 {
+        let sites = &mut self.sites;
+        *self.site_ids.entry(loc).or_insert_with(|| {
+            sites.push(loc);
+            u32::try_from(sites.len() - 1).unwrap_or(NO_SITE)
+        })
+    }
+
+    /// `target ⊔= C_g`, then `g` moves to a new epoch. `gs` is the
+    /// goroutine table, apart from `self` so that `target` can be borrowed
+    /// in place from another of its fields (no remove and re-insert).
+    fn release_into(gs: &mut Table<G>, g: Gid, target: &mut VClock) {
+        let me = gs.get_or_insert_with(g, G::unknown);
+        me.join_into(clock_index(g), target);
+        me.own += 1;
     }
 
     /// The edges an operation takes in before it is judged: an atomic
@@ -361,23 +397,23 @@ impl Hb {
                 // The child starts from the parent's base, sharing it; only
                 // the parent's own entry is new to it. A parent that has an
                 // inherited entry of its own folds it in once.
+                let site = self.site(*loc);
                 let p = self.g(g);
                 p.fold_inherit();
                 let base = p.base.clone();
                 let inherit = Some((clock_index(g), p.own));
                 p.own += 1;
-                let mut c = G::new(base, name.clone(), Some(g), Some(*loc));
+                let mut c = G::new(base, name.as_deref().map(Box::from), Some(g), site);
                 c.inherit = inherit;
                 self.gs.insert(*child, c);
             }
             Op::End => {
                 // Its clock stays in `gs` (nothing changes it any more); a
                 // join reads it from there.
-                let own = self.g(g).own;
-                self.ends.insert(g, own);
+                self.g(g).ended = true;
             }
             Op::Join { child } => {
-                if self.ends.contains_key(child) {
+                if self.ended(*child) {
                     let mut base = std::mem::take(&mut self.g(g).base);
                     self.g(*child).join_into(clock_index(*child), &mut base);
                     let gs = self.g(g);
@@ -413,7 +449,7 @@ impl Hb {
             Op::ChanClose { ch } => {
                 note_seen(&mut self.chans.entry(*ch).or_default().senders_seen, g);
                 let mut c = VClock::new();
-                self.release_into(g, &mut c);
+                Self::release_into(&mut self.gs, g, &mut c);
                 self.chans.entry(*ch).or_default().closed = Some(c);
             }
             Op::ChanRecvClosed { ch } => {
@@ -435,9 +471,7 @@ impl Hb {
                 if let Op::Unlock { .. } = ev.op {
                     self.released(g, *obj);
                 }
-                let mut c = self.objs.remove(obj).unwrap_or_default();
-                self.release_into(g, &mut c);
-                self.objs.insert(*obj, c);
+                Self::release_into(&mut self.gs, g, self.objs.entry(*obj).or_default());
             }
             Op::Lock { obj } => {
                 let me = self.gs.get_or_insert_with(g, G::unknown);
@@ -460,15 +494,11 @@ impl Hb {
             }
             Op::RUnlock { obj } => {
                 self.released(g, *obj);
-                let mut r = std::mem::take(&mut self.rws.entry(*obj).or_default().r);
-                self.release_into(g, &mut r);
-                self.rws.entry(*obj).or_default().r = r;
+                Self::release_into(&mut self.gs, g, &mut self.rws.entry(*obj).or_default().r);
             }
             Op::WUnlock { obj } => {
                 self.released(g, *obj);
-                let mut w = std::mem::take(&mut self.rws.entry(*obj).or_default().w);
-                self.release_into(g, &mut w);
-                self.rws.entry(*obj).or_default().w = w;
+                Self::release_into(&mut self.gs, g, &mut self.rws.entry(*obj).or_default().w);
             }
             Op::WgAdd { wg, delta, counter } => {
                 note_seen(self.adders.entry(*wg).or_default(), g);
@@ -476,9 +506,7 @@ impl Hb {
                 // `wait` as an `Acquire`); a negative counter panicked
                 // instead.
                 if *counter >= 0 && *delta < 0 {
-                    let mut c = self.objs.remove(wg).unwrap_or_default();
-                    self.release_into(g, &mut c);
-                    self.objs.insert(*wg, c);
+                    Self::release_into(&mut self.gs, g, self.objs.entry(*wg).or_default());
                 }
             }
             // No edges (a returning `wait` is an `Acquire`); see above.
@@ -488,26 +516,20 @@ impl Hb {
             Op::Atomic { addr, .. } => {
                 // Sequentially consistent: every atomic op on a location both
                 // acquires ([`Hb::before`]) and releases it.
-                let mut c = self.atomics.remove(addr).unwrap_or_default();
-                self.release_into(g, &mut c);
-                self.atomics.insert(*addr, c);
+                Self::release_into(&mut self.gs, g, self.atomics.entry(*addr).or_default());
             }
             Op::Free { addr } => {
                 self.atomics.remove(addr);
             }
             Op::LockWait { .. } | Op::LostCancel { .. } | Op::Recovered => {}
             Op::FrameEnter { function } => {
-                let gs = self.g(g);
-                gs.frames.push(FrameLoc {
+                self.g(g).chain_mut().push(FrameLoc {
                     function,
                     loc: *loc,
                 });
-                gs.frames_changed();
             }
             Op::FrameExit => {
-                let gs = self.g(g);
-                gs.frames.pop();
-                gs.frames_changed();
+                self.g(g).chain_mut().pop();
             }
         }
     }
@@ -527,9 +549,13 @@ impl Hb {
             },
             g,
         );
-        let k = if send { &mut c.sends } else { &mut c.recvs };
-        let i = (*k % c.cap.max(1) as u64) as usize;
-        *k += 1;
+        let k = if send {
+            &mut c.send_slot
+        } else {
+            &mut c.recv_slot
+        };
+        let i = *k;
+        *k = if i + 1 >= c.cap { 0 } else { i + 1 };
         if c.slots.len() <= i {
             c.slots.resize_with(i + 1, VClock::new);
         }
@@ -550,5 +576,18 @@ impl Hb {
                 h.remove(i);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A million goroutines keep a million of these: the inline small
+    /// clock (72 bytes) must not make the state of each one grow.
+    #[test]
+    fn per_goroutine_state_stays_at_128_bytes() {
+        assert_eq!(std::mem::size_of::<VClock>(), 72);
+        assert!(std::mem::size_of::<Option<G>>() <= 128);
     }
 }
