@@ -42,6 +42,8 @@ mod task;
 pub(crate) mod timer;
 mod worker;
 
+pub(crate) use self::worker::can_spin;
+
 use std::cell::RefCell;
 use std::future::Future;
 use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
