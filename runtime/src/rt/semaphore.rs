@@ -72,13 +72,15 @@
 //! (and so passes it on); one that was woken but not handed wakes the next
 //! waiter if the lock is free, or leaves that to the next unlock.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::OnceLock;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use super::clock;
 use super::clock::Instant;
+// loom's in `tests/loom_mutex.rs`, which compiles this file.
+use super::prims::AtomicUsize;
 pub(crate) use super::waitq::Parked;
 use super::waitq::{Locked, WaitQueue, Wakers};
 
