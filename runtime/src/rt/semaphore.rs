@@ -298,6 +298,7 @@ impl MutexSem {
 
     /// Takes the lock if it is free and the mutex is in normal mode (parked
     /// goroutines do not stop it). One compare-and-swap when nobody waits.
+    #[inline]
     pub(crate) fn try_lock(&self) -> bool {
         let mut s = 0;
         loop {
@@ -320,7 +321,22 @@ impl MutexSem {
     ///
     /// `spin`: re-read a lock held by a running goroutine a few times before
     /// parking (off under the detector, whose one thread would spin in vain).
+    #[inline]
     pub(crate) fn poll_lock(
+        &self,
+        waiter: &mut Option<MutexWaiter>,
+        spin: bool,
+        cx: &mut Context<'_>,
+    ) -> Poll<()> {
+        // The fast path inlines into the caller; the rest stays out of line.
+        if waiter.is_none() && self.try_lock() {
+            return Poll::Ready(());
+        }
+        self.poll_lock_slow(waiter, spin, cx)
+    }
+
+    #[inline(never)]
+    fn poll_lock_slow(
         &self,
         waiter: &mut Option<MutexWaiter>,
         spin: bool,
@@ -483,6 +499,7 @@ impl MutexSem {
     /// mode that frees the lock, and the front waiter is woken unless one
     /// already is; in starvation mode the lock is handed to the front
     /// waiter.
+    #[inline]
     pub(crate) fn unlock(&self) {
         // A subtraction, not a compare-and-swap loop: it cannot fail when
         // waiters change the other bits meanwhile, and it is one `lock xadd`.
@@ -498,6 +515,7 @@ impl MutexSem {
     /// Normal mode, after an unlock: wakes the front waiter, unless the lock
     /// was taken again (its holder will do it), someone is already woken, or
     /// nobody waits any more.
+    #[inline(never)]
     fn wake_front(&self) {
         let mut wake = Wakers::new();
         let mut q = self.queue.lock();
@@ -521,6 +539,7 @@ impl MutexSem {
     /// Starvation mode, after an unlock cleared `LOCKED`: the front waiter
     /// becomes the holder (`LOCKED` set again for it). The last waiter ends
     /// starvation mode.
+    #[inline(never)]
     fn hand_off(&self) {
         let mut wake = Wakers::new();
         let mut q = self.queue.lock();
