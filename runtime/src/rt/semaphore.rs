@@ -107,6 +107,7 @@ impl Semaphore {
     }
 
     /// Takes `n` permits if they are free and nobody is waiting.
+    #[inline]
     pub(crate) fn try_acquire(&self, n: usize) -> bool {
         let mut s = self.state.load(Ordering::Relaxed);
         loop {
@@ -167,6 +168,7 @@ impl Semaphore {
 
     /// Gives back `n` permits; with waiters, hands them to the front of the
     /// queue.
+    #[inline]
     pub(crate) fn release(&self, n: usize) {
         let mut s = self.state.load(Ordering::Relaxed);
         while s & WAITERS == 0 {
@@ -180,6 +182,11 @@ impl Semaphore {
                 Err(actual) => s = actual,
             }
         }
+        self.release_slow(n);
+    }
+
+    #[inline(never)]
+    fn release_slow(&self, n: usize) {
         let mut wake = Wakers::new();
         let mut q = self.queue.lock();
         self.release_locked(&mut q, n, &mut wake);
