@@ -1,55 +1,104 @@
 //! A loom model of the production executor's park/wake protocol
-//! (`runtime/src/rt/exec/`: `Shared::wakep`, `Local::park`,
-//! `Local::unidle`, `Parker`), step for step with the same orderings and
-//! fences, on loom's types. The run queues are modelled by a locked
-//! `Vec` (crossbeam's deques are not loom-aware; only their push-then-look
-//! order matters here).
+//! (`runtime/src/rt/exec/`), on loom's types.
+//!
+//! - `Parker` and `Wake` are the real code: `park.rs` is compiled here, as
+//!   a module of this test, against the `prims` shim below, which gives
+//!   loom's `Mutex` and `Condvar` the parking_lot names and signatures that
+//!   `park.rs` imports from its sibling `prims` module in the crate.
+//! - `Shared::wakep`, `Local::park` and `Local::unidle` (in `mod.rs` and
+//!   `worker.rs`) are still a copy, step for step with the same orderings
+//!   and fences: they are methods of the executor's `Shared`/`Local`, which
+//!   hold crossbeam deques and timers that loom cannot run. The run queues
+//!   are a locked `Vec` (only their push-then-look order matters here);
+//!   timers and the timed park (loom has no time) are left out.
 //!
 //! The property: work pushed while every worker is spinning out or going
 //! idle is always taken: loom fails the model if every thread ends up
 //! blocked (a lost wake-up) or a worker never gets the work.
 
 use loom::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering::SeqCst};
-use loom::sync::{Arc, Condvar, Mutex};
+use loom::sync::{Arc, Mutex};
 use loom::thread;
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Wake {
-    Shutdown,
-    Spinner,
-}
+/// The real parker. Its timed park and `Plain`/`Timeout` wakes serve the
+/// timers, which this model leaves out.
+#[allow(dead_code)]
+#[path = "../src/rt/exec/park.rs"]
+mod park;
 
-struct Parker {
-    state: Mutex<Option<Wake>>,
-    cv: Condvar,
-}
+use park::{Parker, Wake};
 
-impl Parker {
-    fn new() -> Self {
-        Parker {
-            state: Mutex::new(None),
-            cv: Condvar::new(),
+/// loom's primitives under the names and signatures `park.rs` imports
+/// (parking_lot's: `lock` without poisoning, `Condvar::wait` on `&mut`
+/// guard).
+mod prims {
+    use std::ops::{Deref, DerefMut};
+
+    pub(crate) use std::time::Instant;
+
+    pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);
+
+    impl<T> Mutex<T> {
+        pub(crate) fn new(value: T) -> Self {
+            Mutex(loom::sync::Mutex::new(value))
+        }
+
+        pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+            MutexGuard(Some(self.0.lock().unwrap()))
         }
     }
-    fn park(&self) -> Wake {
-        let mut st = self.state.lock().unwrap();
-        loop {
-            if let Some(w) = st.take() {
-                return w;
-            }
-            st = self.cv.wait(st).unwrap();
+
+    /// `None` only inside `Condvar::wait`, which moves loom's guard out
+    /// and back.
+    pub(crate) struct MutexGuard<'a, T>(Option<loom::sync::MutexGuard<'a, T>>);
+
+    impl<T> Deref for MutexGuard<'_, T> {
+        type Target = T;
+
+        fn deref(&self) -> &T {
+            self.0.as_ref().unwrap()
         }
     }
-    fn try_take(&self) -> Option<Wake> {
-        self.state.lock().unwrap().take()
-    }
-    fn unpark(&self, how: Wake) {
-        let mut st = self.state.lock().unwrap();
-        if *st != Some(Wake::Spinner) {
-            *st = Some(how);
+
+    impl<T> DerefMut for MutexGuard<'_, T> {
+        fn deref_mut(&mut self) -> &mut T {
+            self.0.as_mut().unwrap()
         }
-        drop(st);
-        self.cv.notify_one();
+    }
+
+    pub(crate) struct Condvar(loom::sync::Condvar);
+
+    pub(crate) struct WaitTimeoutResult;
+
+    impl WaitTimeoutResult {
+        /// loom has no time: a timed wait never times out.
+        pub(crate) fn timed_out(&self) -> bool {
+            false
+        }
+    }
+
+    impl Condvar {
+        pub(crate) fn new() -> Self {
+            Condvar(loom::sync::Condvar::new())
+        }
+
+        pub(crate) fn wait<T>(&self, guard: &mut MutexGuard<'_, T>) {
+            let g = guard.0.take().unwrap();
+            guard.0 = Some(self.0.wait(g).unwrap());
+        }
+
+        pub(crate) fn wait_until<T>(
+            &self,
+            guard: &mut MutexGuard<'_, T>,
+            _deadline: Instant,
+        ) -> WaitTimeoutResult {
+            self.wait(guard);
+            WaitTimeoutResult
+        }
+
+        pub(crate) fn notify_one(&self) {
+            self.0.notify_one();
+        }
     }
 }
 
@@ -141,9 +190,10 @@ impl Worker {
             self.unidle();
             return;
         }
-        match self.s.parkers[self.index].park() {
+        match self.s.parkers[self.index].park(None) {
             Wake::Spinner => self.spinning = true,
             Wake::Shutdown => {}
+            Wake::Plain | Wake::Timeout => unreachable!("no timers here"),
         }
     }
 

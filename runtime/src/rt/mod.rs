@@ -20,6 +20,7 @@ pub(crate) mod goroutine;
 pub(crate) mod ident;
 pub(crate) mod notify;
 pub(crate) mod panic;
+pub(crate) mod prims;
 pub(crate) mod sched;
 pub(crate) mod semaphore;
 pub(crate) mod waiter;

@@ -37,39 +37,50 @@
 //! *Normal mode.* Lock is one compare-and-swap when the mutex is free, even
 //! if goroutines are parked: a running goroutine takes the lock ahead of
 //! them, which keeps a contended mutex from turning every acquisition into a
-//! goroutine switch. A goroutine that finds it held re-checks briefly
-//! (multi-core only), then parks at the back of the queue. Unlock clears
-//! `LOCKED` and, if goroutines are parked and none has been woken yet, wakes
-//! the front one (`WOKEN`), without giving it the lock. Only the woken
+//! goroutine switch. A goroutine that finds it held re-checks briefly when
+//! the executor says spinning can pay (Go's `runtime_canSpin`: see
+//! `exec::can_spin`), then parks at the back of the queue. Unlock clears
+//! `LOCKED` with one atomic subtraction (Go's `AddInt32`) and, if goroutines
+//! are parked and none has been woken yet, wakes the front one (`WOKEN`),
+//! without giving it the lock. Only the woken
 //! waiter competes; the others stay asleep, so waiters are served in FIFO
 //! order among themselves. A woken waiter that loses stays at the front
 //! (Go's re-queue at the head), keeping the time it started waiting.
 //!
 //! *Starvation mode.* A woken waiter that loses after waiting more than
-//! [`STARVATION`] sets `STARVING`. From then on unlock keeps `LOCKED` set and
-//! hands the lock to the front waiter, which owns it before it runs, and
-//! newcomers queue at the back without trying. The mode ends when a waiter
+//! [`STARVATION`] sets `STARVING`. From then on the mutex counts as held
+//! while `STARVING` is set, whatever `LOCKED` says: newcomers queue at the
+//! back without trying, and an unlock (which cleared `LOCKED` in its one
+//! subtraction, as Go's does) hands the lock to the front waiter under the
+//! queue lock, setting `LOCKED` again for it: the waiter owns it before it
+//! runs. The mode ends when a waiter
 //! that was handed the lock had waited less than [`STARVATION`], or when
 //! the last waiter is handed it.
 //!
 //! Every change of `WAITERS`, `WOKEN` and `STARVING` is a compare-and-swap
 //! (or `fetch_and`) made under the queue lock, except that a handed waiter
-//! ends starvation mode while it owns the lock; `LOCKED` changes lock-free.
+//! ends starvation mode while it owns the lock; `LOCKED` changes lock-free,
+//! except that while `STARVING` is set only a hand-off (under the queue
+//! lock) sets it. `STARVING` without `LOCKED` is an unlock in transit to a
+//! hand-off: whoever next holds the queue lock and sees that state hands
+//! the lock on (normally the unlocker itself).
 //! Invariants: `WOKEN` implies that the current front entry was woken;
-//! `STARVING` implies `LOCKED` and `WAITERS`; `WOKEN` and `STARVING` are
-//! never set together.
+//! `STARVING` implies `WAITERS`; `WOKEN` and `STARVING` are never set
+//! together.
 //!
 //! Cancel safety: a dropped lock future that was handed the lock unlocks it
 //! (and so passes it on); one that was woken but not handed wakes the next
 //! waiter if the lock is free, or leaves that to the next unlock.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::OnceLock;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use super::clock;
 use super::clock::Instant;
+// loom's in `tests/loom_mutex.rs`, which compiles this file.
+use super::prims::AtomicUsize;
 pub(crate) use super::waitq::Parked;
 use super::waitq::{Locked, WaitQueue, Wakers};
 
@@ -96,6 +107,7 @@ impl Semaphore {
     }
 
     /// Takes `n` permits if they are free and nobody is waiting.
+    #[inline]
     pub(crate) fn try_acquire(&self, n: usize) -> bool {
         let mut s = self.state.load(Ordering::Relaxed);
         loop {
@@ -156,6 +168,7 @@ impl Semaphore {
 
     /// Gives back `n` permits; with waiters, hands them to the front of the
     /// queue.
+    #[inline]
     pub(crate) fn release(&self, n: usize) {
         let mut s = self.state.load(Ordering::Relaxed);
         while s & WAITERS == 0 {
@@ -169,6 +182,11 @@ impl Semaphore {
                 Err(actual) => s = actual,
             }
         }
+        self.release_slow(n);
+    }
+
+    #[inline(never)]
+    fn release_slow(&self, n: usize) {
         let mut wake = Wakers::new();
         let mut q = self.queue.lock();
         self.release_locked(&mut q, n, &mut wake);
@@ -245,9 +263,15 @@ pub(crate) const STARVATION: Duration = Duration::from_millis(1);
 /// sections are usually far shorter than a park and wake-up.
 const SPIN_LIMIT: u32 = 64;
 
+/// Go's `runtime_canSpin`: more than one core, and the executor has this
+/// worker idle but for us while another one runs (the holder, probably).
+/// On a worker with other goroutines queued, parking at once lets them run,
+/// and keeps two workers from bouncing the mutex's cache line between them
+/// on every lock.
 fn spinning_pays() -> bool {
     static MULTI_CORE: OnceLock<bool> = OnceLock::new();
     *MULTI_CORE.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()) > 1)
+        && super::exec::can_spin()
 }
 
 /// The model under `Mutex`: Go's normal and starvation modes (see the module
@@ -281,6 +305,7 @@ impl MutexSem {
 
     /// Takes the lock if it is free and the mutex is in normal mode (parked
     /// goroutines do not stop it). One compare-and-swap when nobody waits.
+    #[inline]
     pub(crate) fn try_lock(&self) -> bool {
         let mut s = 0;
         loop {
@@ -303,7 +328,22 @@ impl MutexSem {
     ///
     /// `spin`: re-read a lock held by a running goroutine a few times before
     /// parking (off under the detector, whose one thread would spin in vain).
+    #[inline]
     pub(crate) fn poll_lock(
+        &self,
+        waiter: &mut Option<MutexWaiter>,
+        spin: bool,
+        cx: &mut Context<'_>,
+    ) -> Poll<()> {
+        // The fast path inlines into the caller; the rest stays out of line.
+        if waiter.is_none() && self.try_lock() {
+            return Poll::Ready(());
+        }
+        self.poll_lock_slow(waiter, spin, cx)
+    }
+
+    #[inline(never)]
+    fn poll_lock_slow(
         &self,
         waiter: &mut Option<MutexWaiter>,
         spin: bool,
@@ -462,35 +502,19 @@ impl MutexSem {
         }
     }
 
-    /// Unlocks: one compare-and-swap when nobody waits. In normal mode,
-    /// frees the lock and wakes the front waiter unless one is already
-    /// woken; in starvation mode, hands the lock to the front waiter.
+    /// Unlocks: one atomic subtraction, whoever waits (Go's). In normal
+    /// mode that frees the lock, and the front waiter is woken unless one
+    /// already is; in starvation mode the lock is handed to the front
+    /// waiter.
+    #[inline]
     pub(crate) fn unlock(&self) {
-        let mut s =
-            match self
-                .state
-                .compare_exchange(LOCKED, 0, Ordering::Release, Ordering::Relaxed)
-            {
-                Ok(_) => return,
-                Err(actual) => actual,
-            };
-        loop {
-            debug_assert!(s & LOCKED != 0, "goro: unlock of an unlocked Mutex (bug)");
-            if s & STARVING != 0 {
-                self.hand_off();
-                return;
-            }
-            match self.state.compare_exchange_weak(
-                s,
-                s & !LOCKED,
-                Ordering::Release,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => break,
-                Err(actual) => s = actual,
-            }
-        }
-        if s & (M_WAITERS | WOKEN) == M_WAITERS {
+        // A subtraction, not a compare-and-swap loop: it cannot fail when
+        // waiters change the other bits meanwhile, and it is one `lock xadd`.
+        let s = self.state.fetch_sub(LOCKED, Ordering::Release);
+        debug_assert!(s & LOCKED != 0, "goro: unlock of an unlocked Mutex (bug)");
+        if s & STARVING != 0 {
+            self.hand_off();
+        } else if s & (M_WAITERS | WOKEN) == M_WAITERS {
             self.wake_front();
         }
     }
@@ -498,6 +522,7 @@ impl MutexSem {
     /// Normal mode, after an unlock: wakes the front waiter, unless the lock
     /// was taken again (its holder will do it), someone is already woken, or
     /// nobody waits any more.
+    #[inline(never)]
     fn wake_front(&self) {
         let mut wake = Wakers::new();
         let mut q = self.queue.lock();
@@ -518,23 +543,27 @@ impl MutexSem {
         drop(q);
     }
 
-    /// Starvation mode, by the holder: the front waiter becomes the holder
-    /// (`LOCKED` stays set). The last waiter ends starvation mode.
+    /// Starvation mode, after an unlock cleared `LOCKED`: the front waiter
+    /// becomes the holder (`LOCKED` set again for it). The last waiter ends
+    /// starvation mode.
+    #[inline(never)]
     fn hand_off(&self) {
         let mut wake = Wakers::new();
         let mut q = self.queue.lock();
-        match q.len() {
-            0 => {
-                // Not reached (`STARVING` implies waiters); just unlock.
-                self.state
-                    .fetch_and(!(LOCKED | M_WAITERS | WOKEN | STARVING), Ordering::Release);
-            }
-            1 => {
-                self.state
-                    .fetch_and(!(M_WAITERS | STARVING), Ordering::Relaxed);
-            }
-            _ => {}
+        // Acquire: if another unlock's hand-off is done here (see below),
+        // its holder's writes reach the new holder through us.
+        let s = self.state.load(Ordering::Acquire);
+        if s & (STARVING | LOCKED) != STARVING {
+            // Nothing to hand: a cancel emptied the queue and ended
+            // starvation mode (our subtraction freed the lock), or another
+            // hand-off already passed the lock on, standing in for ours.
+            return;
         }
+        debug_assert!(s & (M_WAITERS | WOKEN) == M_WAITERS && !q.is_empty());
+        // While `STARVING` is set nobody else changes the word without the
+        // queue lock, which we hold: a plain store is exact.
+        let new = if q.len() == 1 { LOCKED } else { s | LOCKED };
+        self.state.store(new, Ordering::Relaxed);
         // The release store of the queue's watermark publishes our writes to
         // the new holder.
         q.release_front(&mut wake);

@@ -17,10 +17,11 @@
 //! collected while locked and woken after the lock is dropped.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Waker};
 
-use parking_lot::{Mutex, MutexGuard};
+// loom's in `tests/loom_mutex.rs`, which compiles this file.
+use super::prims::{AtomicU64, Mutex, MutexGuard};
 
 struct Entry<P> {
     id: u64,

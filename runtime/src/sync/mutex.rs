@@ -1,7 +1,9 @@
 //! `Mutex<T>`: Go's `sync.Mutex` with the data it protects inside.
 
+use std::cell::UnsafeCell;
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 use std::panic::Location;
 use std::pin::Pin;
@@ -34,10 +36,12 @@ use crate::rt::semaphore::{MutexSem, MutexWaiter};
 /// the last one waiting. Time is measured on goro's clock (virtual under the
 /// detector).
 ///
-/// An uncontended lock and unlock are one compare-and-swap each (plus one on
-/// the uncontended lock that holds the data) and allocate nothing; a
-/// goroutine that finds the mutex held by a running goroutine re-checks
-/// briefly before it parks (on more than one core).
+/// An uncontended lock is one compare-and-swap and an unlock one atomic add,
+/// as in Go, and neither allocates. A goroutine that finds the mutex held
+/// re-checks briefly before it parks when that can pay, as Go's
+/// `runtime_canSpin` decides: on more than one core, while another worker
+/// runs goroutines, and only if its own worker has nothing else queued
+/// (otherwise it parks at once and lets the worker run the others).
 ///
 /// **Memory.** An unlock happens before the next lock returns, as in Go.
 ///
@@ -70,10 +74,20 @@ use crate::rt::semaphore::{MutexSem, MutexWaiter};
 pub struct Mutex<T: ?Sized> {
     sem: MutexSem,
     id: Ident,
-    /// Never contended: only the holder of the lock locks it. It exists
-    /// to hand out `&mut T` without `unsafe`.
-    data: parking_lot::Mutex<T>,
+    /// Accessed only through a [`MutexGuard`], and the semaphore admits one
+    /// guard at a time. (A second lock here, as before, cost two more atomic
+    /// read-modify-writes per lock and unlock: about a third of the time of a
+    /// contended lock.)
+    data: UnsafeCell<T>,
 }
+
+// SAFETY: the mutex hands out access to the `T` to one goroutine at a time
+// (`MutexSem` admits one holder, whose `MutexGuard` is the only way to the
+// data), so sharing the mutex only ever moves the `T` between threads, as
+// `std::sync::Mutex` does: `T: Send` suffices for both.
+unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
+// SAFETY: as above.
+unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
 
 impl<T> Mutex<T> {
     /// Makes an unlocked mutex holding `value`.
@@ -94,7 +108,7 @@ impl<T> Mutex<T> {
         Mutex {
             sem: MutexSem::new(),
             id: Ident::new(),
-            data: parking_lot::Mutex::new(value),
+            data: UnsafeCell::new(value),
         }
     }
 
@@ -205,13 +219,10 @@ impl<T: ?Sized> Mutex<T> {
     /// at `loc` (reported to the detector).
     fn guard(&self, loc: &'static Location<'static>) -> MutexGuard<'_, T> {
         detect::lock(self.id.obj(), loc);
-        let data = self
-            .data
-            .try_lock()
-            .expect("goro: Mutex data lock held without the permit (bug)");
         MutexGuard {
-            data,
-            unlock: Unlock(self, loc),
+            mutex: self,
+            loc,
+            _not_auto: PhantomData,
         }
     }
 
@@ -276,8 +287,22 @@ pub struct LockFuture<'a, T: ?Sized> {
 impl<'a, T: ?Sized> Future for LockFuture<'a, T> {
     type Output = MutexGuard<'a, T>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<MutexGuard<'a, T>> {
         let this = self.get_mut();
+        // Production's uncontended lock, inlined: one compare-and-swap. (Not
+        // under the detector, whose lock is first a scheduling point.)
+        if this.parked.is_none() && !detect::active() && this.mutex.sem.try_lock() {
+            return Poll::Ready(this.mutex.guard(this.loc));
+        }
+        this.poll_slow(cx)
+    }
+}
+
+impl<'a, T: ?Sized> LockFuture<'a, T> {
+    #[inline(never)]
+    fn poll_slow(&mut self, cx: &mut Context<'_>) -> Poll<MutexGuard<'a, T>> {
+        let this = self;
         let m = this.mutex;
         if detect::yield_point(cx, &mut this.yielded) {
             return Poll::Pending;
@@ -322,16 +347,6 @@ impl<T: ?Sized> fmt::Debug for LockFuture<'_, T> {
     }
 }
 
-/// Unlocks on drop. A separate field, declared after the data guard, so that
-/// the data lock is released before the next owner is admitted.
-struct Unlock<'a, T: ?Sized>(&'a Mutex<T>, &'static Location<'static>);
-
-impl<T: ?Sized> Drop for Unlock<'_, T> {
-    fn drop(&mut self) {
-        self.0.unlock(self.1);
-    }
-}
-
 /// Access to a locked [`Mutex`]'s data; dropping it unlocks (Go's
 /// `mu.Unlock()`), waking the longest waiter if there is one (or, in
 /// starvation mode, handing the mutex to it).
@@ -354,18 +369,35 @@ impl<T: ?Sized> Drop for Unlock<'_, T> {
 /// ```
 #[must_use = "dropping the guard unlocks the mutex at once"]
 pub struct MutexGuard<'a, T: ?Sized> {
-    // Field order matters: `data` is released before `unlock` runs.
-    data: parking_lot::MutexGuard<'a, T>,
-    unlock: Unlock<'a, T>,
+    mutex: &'a Mutex<T>,
+    /// Where the lock was taken (a guard's drop has no caller location of
+    /// its own).
+    loc: &'static Location<'static>,
+    /// Opts out of the auto traits, which the reference above would derive
+    /// wrongly (`Sync` for any `T: Send`); the impls below say when.
+    _not_auto: PhantomData<*const ()>,
 }
+
+// SAFETY: a guard is the holder's access to the `T`; moving it to another
+// thread moves that access, which `T: Send` allows (and unlocking from
+// another goroutine is what Go allows).
+unsafe impl<T: ?Sized + Send> Send for MutexGuard<'_, T> {}
+// SAFETY: a shared guard gives only `&T` to other threads: `T: Sync`.
+unsafe impl<T: ?Sized + Sync> Sync for MutexGuard<'_, T> {}
 
 impl<'a, T: ?Sized> MutexGuard<'a, T> {
     /// The mutex this guard locks (for `Cond::wait`, which unlocks and
     /// relocks it).
     pub(crate) fn unlock_for_wait(guard: Self) -> &'a Mutex<T> {
-        let m = guard.unlock.0;
+        let m = guard.mutex;
         drop(guard);
         m
+    }
+}
+
+impl<T: ?Sized> Drop for MutexGuard<'_, T> {
+    fn drop(&mut self) {
+        self.mutex.unlock(self.loc);
     }
 }
 
@@ -373,13 +405,19 @@ impl<T: ?Sized> Deref for MutexGuard<'_, T> {
     type Target = T;
 
     fn deref(&self) -> &T {
-        &self.data
+        // SAFETY: this guard's goroutine holds the mutex (the semaphore
+        // admits one holder until the guard drops), so nothing else
+        // references the data; the lock's acquire ordering makes the
+        // previous holder's writes visible.
+        unsafe { &*self.mutex.data.get() }
     }
 }
 
 impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
-        &mut self.data
+        // SAFETY: as in `deref`; `&mut self` makes this the only access
+        // through the guard.
+        unsafe { &mut *self.mutex.data.get() }
     }
 }
 

@@ -1,7 +1,9 @@
 //! `RwLock<T>`: Go's `sync.RWMutex` with the data it protects inside.
 
+use std::cell::UnsafeCell;
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 use std::panic::Location;
 use std::pin::Pin;
@@ -53,10 +55,19 @@ const WRITER: usize = MAX_PERMITS;
 pub struct RwLock<T: ?Sized> {
     sem: Semaphore,
     id: Ident,
-    /// Never contended: the semaphore admits readers or one writer only. It
-    /// exists to hand out `&T` / `&mut T` without `unsafe`.
-    data: parking_lot::RwLock<T>,
+    /// Accessed only through the guards, and the semaphore admits readers
+    /// or one writer only. (A second lock here, as before, cost two more
+    /// atomic read-modify-writes per lock and unlock.)
+    data: UnsafeCell<T>,
 }
+
+// SAFETY: the semaphore admits either readers, which get `&T`, or one
+// writer, which gets `&mut T`, as `std::sync::RwLock` does, with the same
+// bounds: moving the lock moves the `T`; sharing it shares `&T` between
+// readers and moves `&mut T` between writers.
+unsafe impl<T: ?Sized + Send> Send for RwLock<T> {}
+// SAFETY: as above.
+unsafe impl<T: ?Sized + Send + Sync> Sync for RwLock<T> {}
 
 impl<T> RwLock<T> {
     /// Makes an unlocked lock holding `value`.
@@ -77,7 +88,7 @@ impl<T> RwLock<T> {
         RwLock {
             sem: Semaphore::new(MAX_PERMITS),
             id: Ident::new(),
-            data: parking_lot::RwLock::new(value),
+            data: UnsafeCell::new(value),
         }
     }
 
@@ -210,26 +221,18 @@ impl<T: ?Sized> RwLock<T> {
     /// The guard of a read lock taken at `loc` (reported to the detector).
     fn read_guard(&self, loc: &'static Location<'static>) -> RwLockReadGuard<'_, T> {
         detect::rlock(self.id.obj(), loc);
-        let data = self
-            .data
-            .try_read()
-            .expect("goro: RwLock data locked by a writer during a read lock (bug)");
         RwLockReadGuard {
-            data,
-            _unlock: Unlock(self, READER, loc),
+            unlock: Unlock(self, READER, loc),
+            _not_auto: PhantomData,
         }
     }
 
     /// The guard of the write lock taken at `loc` (reported to the detector).
     fn write_guard(&self, loc: &'static Location<'static>) -> RwLockWriteGuard<'_, T> {
         detect::wlock(self.id.obj(), loc);
-        let data = self
-            .data
-            .try_write()
-            .expect("goro: RwLock data locked during a write lock (bug)");
         RwLockWriteGuard {
-            data,
-            _unlock: Unlock(self, WRITER, loc),
+            unlock: Unlock(self, WRITER, loc),
+            _not_auto: PhantomData,
         }
     }
 
@@ -262,7 +265,6 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
     }
 }
 
-/// Releases the permits on drop, after the data guard declared before it.
 /// Unlocks `n` permits when dropped; the location is where the lock was
 /// taken (a guard's drop has no caller location of its own).
 struct Unlock<'a, T: ?Sized>(&'a RwLock<T>, usize, &'static Location<'static>);
@@ -305,7 +307,19 @@ impl<'a, T: ?Sized> Acquire<'a, T> {
 
     /// Ready once the permits are this future's (the caller builds the
     /// guard, which reports the lock).
+    #[inline]
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        // Production's uncontended lock, inlined (as `Mutex`'s): one
+        // compare-and-swap. Under the detector a lock is first a
+        // scheduling point.
+        if self.parked.is_none() && !detect::active() && self.lock.sem.try_acquire(self.n) {
+            return Poll::Ready(());
+        }
+        self.poll_slow(cx)
+    }
+
+    #[inline(never)]
+    fn poll_slow(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         if detect::yield_point(cx, &mut self.yielded) {
             return Poll::Pending;
         }
@@ -426,10 +440,16 @@ impl<T: ?Sized> fmt::Debug for WriteFuture<'_, T> {
 /// ```
 #[must_use = "dropping the guard unlocks at once"]
 pub struct RwLockReadGuard<'a, T: ?Sized> {
-    // Field order matters: `data` is released before `_unlock` runs.
-    data: parking_lot::RwLockReadGuard<'a, T>,
-    _unlock: Unlock<'a, T>,
+    unlock: Unlock<'a, T>,
+    /// Opts out of the auto traits; the impls below say when.
+    _not_auto: PhantomData<*const ()>,
 }
+
+// SAFETY: a read guard gives `&T`; moving it to another thread shares the
+// `T` with it: `T: Sync`. Its drop only releases a permit.
+unsafe impl<T: ?Sized + Sync> Send for RwLockReadGuard<'_, T> {}
+// SAFETY: as above, `&T` only.
+unsafe impl<T: ?Sized + Sync> Sync for RwLockReadGuard<'_, T> {}
 
 /// Exclusive access to a write-locked [`RwLock`]'s data; dropping it unlocks
 /// (Go's `Unlock`), admitting the goroutines queued next. `Send` when `T` is.
@@ -449,16 +469,25 @@ pub struct RwLockReadGuard<'a, T: ?Sized> {
 /// ```
 #[must_use = "dropping the guard unlocks at once"]
 pub struct RwLockWriteGuard<'a, T: ?Sized> {
-    // Field order matters: `data` is released before `_unlock` runs.
-    data: parking_lot::RwLockWriteGuard<'a, T>,
-    _unlock: Unlock<'a, T>,
+    unlock: Unlock<'a, T>,
+    /// Opts out of the auto traits; the impls below say when.
+    _not_auto: PhantomData<*const ()>,
 }
+
+// SAFETY: the write guard is the one access to the `T`; moving it to
+// another thread moves that access: `T: Send`.
+unsafe impl<T: ?Sized + Send> Send for RwLockWriteGuard<'_, T> {}
+// SAFETY: a shared write guard gives only `&T`: `T: Sync`.
+unsafe impl<T: ?Sized + Sync> Sync for RwLockWriteGuard<'_, T> {}
 
 impl<T: ?Sized> Deref for RwLockReadGuard<'_, T> {
     type Target = T;
 
     fn deref(&self) -> &T {
-        &self.data
+        // SAFETY: this guard holds a reader's permit, so no writer holds the
+        // lock (a writer needs every permit) and only `&T`s exist; the
+        // acquire makes the last writer's writes visible.
+        unsafe { &*self.unlock.0.data.get() }
     }
 }
 
@@ -466,13 +495,16 @@ impl<T: ?Sized> Deref for RwLockWriteGuard<'_, T> {
     type Target = T;
 
     fn deref(&self) -> &T {
-        &self.data
+        // SAFETY: this guard holds every permit: no other guard exists.
+        unsafe { &*self.unlock.0.data.get() }
     }
 }
 
 impl<T: ?Sized> DerefMut for RwLockWriteGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
-        &mut self.data
+        // SAFETY: as in `deref`; `&mut self` makes this the only access
+        // through the guard.
+        unsafe { &mut *self.unlock.0.data.get() }
     }
 }
 

@@ -30,15 +30,19 @@
 //! under a mutex, the `nspinning`/`nidle` counters read without it, and
 //! the SeqCst fences that pair a push with a worker's last look before it
 //! sleeps). `runtime/tests/loom_park.rs` models it step for step under
-//! loom. Everything else is `async-task`, `crossbeam-deque`,
-//! `crossbeam-utils` and locks.
+//! loom, with the real `park.rs` compiled against loom's types.
+//! Everything else is `async-task`, `crossbeam-deque`, `crossbeam-utils`
+//! and locks.
 
 mod io;
 mod park;
+mod prims;
 mod sysmon;
 mod task;
 pub(crate) mod timer;
 mod worker;
+
+pub(crate) use self::worker::can_spin;
 
 use std::cell::RefCell;
 use std::future::Future;

@@ -1,13 +1,13 @@
 //! Parking a worker: a flag under a mutex and a condition variable.
 //!
-//! No loom model: every state change happens under the one mutex, so the
-//! only orders are the mutex's; `unpark` before `park` leaves the flag set
-//! and `park` returns at once (no lost wake-up), and a spurious condvar
-//! wake-up loops back to the flag check.
+//! Every state change happens under the one mutex, so the only orders are
+//! the mutex's; `unpark` before `park` leaves the flag set and `park`
+//! returns at once (no lost wake-up), and a spurious condvar wake-up loops
+//! back to the flag check. `runtime/tests/loom_park.rs` compiles this very
+//! file against loom's types (everything it imports comes through
+//! `super::prims`) inside its model of the wake protocol.
 
-use std::time::Instant;
-
-use parking_lot::{Condvar, Mutex};
+use super::prims::{Condvar, Instant, Mutex};
 
 /// Why a parked worker woke up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

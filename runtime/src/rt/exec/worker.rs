@@ -99,6 +99,23 @@ pub(super) fn schedule(shared: &Arc<Shared>, r: Runnable, yielded: bool) {
     }
 }
 
+/// Go's `runtime_canSpin`, for a goroutine that finds a `sync::Mutex` held:
+/// spinning can pay only if this worker has nothing queued (else it should
+/// park and run the others) and another worker is neither idle nor looking
+/// for work (so the holder may be running). `true` off the workers (a
+/// foreign tokio runtime): nothing to ask there. `runnext` is not looked
+/// at: it cannot be read without taking it.
+pub(crate) fn can_spin() -> bool {
+    LOCAL.with(|l| {
+        let l = l.borrow();
+        let Some(l) = l.as_deref() else { return true };
+        let s = &*l.shared;
+        l.queue.is_empty()
+            && s.nidle.load(Ordering::Relaxed) + s.nspinning.load(Ordering::Relaxed) + 1
+                < s.slots.len()
+    })
+}
+
 /// Decrements the running-worker count even if a drop panics.
 struct Exit(Arc<Shared>);
 
