@@ -64,6 +64,8 @@ pub struct Config {
     pub(crate) replay: Option<Vec<u32>>,
     /// At most this many replays to shrink one finding (0: no shrinking).
     pub(crate) shrink_replays: u32,
+    /// The exhaustive strategy reduces by partial order (`GORO_DPOR`).
+    pub(crate) dpor: bool,
 }
 
 /// The variable naming a schedule to replay: the `shrink.schedule` of a
@@ -124,6 +126,7 @@ impl Default for Config {
             time_budget: None,
             replay: None,
             shrink_replays: 200,
+            dpor: true,
         }
     }
 }
@@ -167,6 +170,43 @@ impl Config {
     /// ```
     pub fn strategy(mut self, s: Strategy) -> Self {
         self.strategy = s;
+        self
+    }
+
+    /// Whether [`Strategy::Exhaustive`] uses dynamic partial-order
+    /// reduction (default `true`; `GORO_DPOR=0` turns it off): one schedule
+    /// per class of schedules that differ only in the order of independent
+    /// steps, instead of every schedule. The reduction assumes goroutines
+    /// share state only through goro (channels, `sync`, `Shared`, atomics,
+    /// `time`, `context`): state they share otherwise (a `std` atomic, a
+    /// `static`) is invisible to it; turn it off for such programs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro::race::{explore, Config, Strategy};
+    ///
+    /// let config = |dpor| {
+    ///     Config::default()
+    ///         .env(false)
+    ///         .schedules(1_000)
+    ///         .strategy(Strategy::Exhaustive { preemptions: None })
+    ///         .dpor(dpor)
+    /// };
+    /// let program = || async {
+    ///     let (a, b) = (goro::chan::<u8>(1), goro::chan::<u8>(1));
+    ///     let (a2, b2) = (a.clone(), b.clone());
+    ///     goro::go!(async move { a2.send(1).await });
+    ///     goro::go!(async move { b2.send(2).await });
+    ///     a.recv().await;
+    ///     b.recv().await;
+    /// };
+    /// let full = explore(config(false), program);
+    /// let reduced = explore(config(true), program);
+    /// assert!(reduced.schedules_run() < full.schedules_run());
+    /// ```
+    pub fn dpor(mut self, on: bool) -> Self {
+        self.dpor = on;
         self
     }
 
@@ -371,6 +411,11 @@ impl Config {
         }
         if let Some(n) = read(&var, env::SHRINK, env::parse_shrink)? {
             self.shrink_replays = n;
+        }
+        if var(env::DPOR).is_some_and(|v| !v.trim().is_empty()) {
+            if let Some(on) = read(&var, env::DPOR, env::parse_bool)? {
+                self.dpor = on;
+            }
         }
         if let Some(v) = var(env::REPLAY).filter(|v| !v.trim().is_empty()) {
             self = self.replay(&v).map_err(|e| EnvError {

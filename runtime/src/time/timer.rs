@@ -156,6 +156,7 @@ impl Timer {
     /// });
     /// ```
     pub fn stop(&self) -> bool {
+        crate::rt::detect::touch_unknown();
         let mut st = self.state.lock();
         let (was, old) = self.halt(&mut st);
         drop(st);
@@ -183,6 +184,7 @@ impl Timer {
     /// ```
     #[track_caller]
     pub fn reset(&self, d: Duration) -> bool {
+        crate::rt::detect::touch_unknown();
         let mut st = self.state.lock();
         let (was, old) = self.halt(&mut st);
         self.start(&mut st, d, Location::caller());
