@@ -238,12 +238,15 @@ impl Run {
             Op::Read { addr, .. } => self.touch(Key::Addr(addr.0), false),
             Op::Write { addr, .. } | Op::Free { addr } => w(self, Key::Addr(addr.0)),
             Op::Atomic { addr, write, .. } => self.touch(Key::Addr(addr.0), *write),
+            // A panic ends the schedule: whatever other goroutines could
+            // have done first does not happen, so it is dependent with
+            // every step.
+            Op::Panic { .. } => self.touch_unknown(),
             // A new channel is touched by nobody else yet; a spawn orders
             // the child's first step after it (`spawned`); the rest is the
             // goroutine's own.
             Op::ChanMake { .. }
             | Op::Spawn { .. }
-            | Op::Panic { .. }
             | Op::Recovered
             | Op::LostCancel { .. }
             | Op::FrameEnter { .. }
@@ -488,7 +491,8 @@ impl Dpor {
     /// Goroutine `q`'s step races with step `j`: try `q` (or, if it could
     /// not run there, everyone who could) at `j`'s choice point.
     fn backtrack(&mut self, run: &Run, j: usize, q: u32) {
-        let Some(c) = run.steps[j].choice else {
+        // A step nobody saw (still pending at the end) has no choice point.
+        let Some(c) = run.steps.get(j).and_then(|s| s.choice) else {
             return;
         };
         let c = c as usize;
