@@ -483,7 +483,16 @@ impl Dpor {
                 kind,
             });
         }
-        for (j, q) in races(run) {
+        let rs = races(run);
+        if std::env::var_os("DPOR_DEBUG").is_some() {
+            eprintln!("--- run: choices {:?} blocked {:?} pending {:?}", record.choices, run.blocked, run.pending);
+            for (i, st) in run.steps.iter().enumerate() {
+                eprintln!("  step {i}: who {} choice {:?} fp {:?}{}", st.who, st.choice, st.fp.accesses, if st.fp.unknown {" UNKNOWN"} else {""});
+            }
+            for p in &run.points { if let PointKind::Sched{step, enabled, default} = &p.kind { eprintln!("  point step {step} enabled {enabled:?} default {default} sleep {:?}", p.sleep.iter().map(|s| s.who).collect::<Vec<_>>()); } }
+            eprintln!("  races {rs:?}");
+        }
+        for (j, q) in rs {
             self.backtrack(run, j, q);
         }
     }
@@ -579,6 +588,7 @@ impl Node {
 /// still run at the end count as one unknown step each.
 pub(crate) fn races(run: &Run) -> Vec<(usize, u32)> {
     let mut steps: Vec<Step> = run.steps.clone();
+    let real = steps.len();
     for &p in &run.pending {
         steps.push(Step {
             who: p,
@@ -604,7 +614,11 @@ pub(crate) fn races(run: &Run) -> Vec<(usize, u32)> {
         // The steps dependent with `i` that every other dependent step is
         // ordered before: the immediate predecessors.
         let mut preds: Vec<usize> = Vec::new();
-        if s.fp.unknown {
+        if i >= real {
+            // A pending step: each is the next step after the end, none
+            // after another (they are alternatives, not a sequence).
+            preds.extend(last_unknown.unwrap_or(0)..real);
+        } else if s.fp.unknown {
             preds.extend(last_unknown.unwrap_or(0)..i);
         } else {
             preds.extend(last_unknown);
@@ -647,6 +661,9 @@ pub(crate) fn races(run: &Run) -> Vec<(usize, u32)> {
             }
         }
         vcs.push(vc);
+        if i >= real {
+            continue;
+        }
         last_of.insert(s.who, i);
         if s.fp.unknown {
             last_unknown = Some(i);
