@@ -20,7 +20,13 @@ use std::sync::Arc;
 
 use goro::race::{explore, Config, FindingKind, Strategy};
 
+/// The full search: every schedule, no partial-order reduction.
 fn exhaustive(bound: Option<u32>, budget: u32) -> Config {
+    reduced(bound, budget).dpor(false)
+}
+
+/// The search with partial-order reduction (the default).
+fn reduced(bound: Option<u32>, budget: u32) -> Config {
     Config::default()
         .env(false)
         .shrink(0)
@@ -99,6 +105,140 @@ fn three_goroutines_of_one_racy_increment_have_90_schedules() {
     assert_eq!(complete_count(Some(1), &p), 24);
 }
 
+/// With the reduction, two goroutines of two racy increments each run
+/// one schedule per Mazurkiewicz trace. Each goroutine's first step (to its
+/// first yield) touches nothing, and each increment step reads and writes
+/// the one `Shared`, so every increment is dependent with every other:
+/// a trace is fixed by how A's two increments interleave with B's, C(4, 2)
+/// = 6 traces (AABB, ABAB, ABBA, BAAB, BABA, BBAA). The first steps, main's
+/// step and the goroutines' ends commute with everything else.
+#[test]
+fn two_goroutines_of_two_racy_increments_have_6_traces() {
+    let report = explore(reduced(None, 1_000), racers(2, 2));
+    assert!(report.has(FindingKind::DataRace), "{report}");
+    let v = report.verdict().expect("a verdict");
+    assert!(v.complete, "{v}");
+    assert_eq!(v.schedules, 6, "{v}");
+    let r = v.reduction.expect("reduced");
+    assert_eq!(r.redundant, 0, "{v}");
+    assert!(r.skipped > 0, "{v}");
+    assert!(v.to_string().contains("partial-order reduction"), "{v}");
+}
+
+/// Three goroutines of one racy increment each: the three increments are
+/// pairwise dependent, so 3! = 6 traces, and 6 schedules.
+#[test]
+fn three_goroutines_of_one_racy_increment_have_6_traces() {
+    let report = explore(reduced(None, 1_000), racers(3, 1));
+    let v = report.verdict().expect("a verdict");
+    assert!(v.complete, "{v}");
+    let r = v.reduction.expect("reduced");
+    assert_eq!((v.schedules, r.redundant), (6, 0), "{v}");
+}
+
+/// Two goroutines that touch disjoint objects (each its own `Shared`, its
+/// own channel and its own Mutex): every step of one is independent of
+/// every step of the other, so there is one trace, and one schedule. The
+/// full search runs every interleaving of their 5 steps each (to the send,
+/// to the receive, to the lock, to the yield, to the end): C(10, 5) = 252.
+#[test]
+fn goroutines_on_disjoint_objects_have_1_trace() {
+    let program = || async {
+        for _ in 0..2 {
+            let x = Arc::new(goro::Shared::new(0u32));
+            let ch = goro::chan::<u32>(1);
+            let m = Arc::new(goro::sync::Mutex::new(0u32));
+            goro::go!(async move {
+                x.set(1);
+                ch.send(1).await;
+                ch.recv().await;
+                *m.lock().await += x.get();
+                goro::yield_now().await;
+            });
+        }
+    };
+    let r = explore(reduced(None, 1_000), program);
+    let v = r.verdict().expect("a verdict");
+    assert!(v.complete && r.findings().is_empty(), "{r}");
+    assert_eq!(v.schedules, 1, "{v}");
+    let full = explore(exhaustive(None, 1_000), program);
+    assert_eq!(full.verdict().expect("a verdict").schedules, 252);
+}
+
+/// Three philosophers at a round table of three forks (Mutexes).
+/// Philosopher `i` yields, takes its left fork `i` with `try_lock`, yields,
+/// tries its right fork `i + 1` (wrapping), eats if it has both, and puts
+/// down what it holds. Its steps: `s1` (to the first yield; touches
+/// nothing), `s2` (takes fork `i`), `s3` (tries fork `i + 1`, puts both
+/// down). A fork is held across a scheduling point only by its left-hand
+/// philosopher, between its `s2` and `s3`.
+///
+/// The hand count of traces. Fork `i` is touched by `s2_i`, `s3_i` and
+/// `s3_{i-1}` (its right-hand neighbour's try). A trace is fixed by where
+/// `s3_{i-1}` falls for each fork: before `s2_i`, between `s2_i` and
+/// `s3_i` (the try fails: the fork is held), or after `s3_i`: 3^3 = 27
+/// choices, minus those whose orders of the `s3`s form a cycle. "Before
+/// or between" orders `s3_{i-1}` before `s3_i`, "after" orders it after;
+/// around the table the three pairs form a cycle when all three are
+/// "before or between" (2^3 = 8 choices) or all three "after" (1). So 27 -
+/// 9 = 18 traces. (The `s2`s add no cycle: `s2_i` comes after nothing of
+/// the others but a "before" `s3_{i-1}`.) The full search runs every
+/// interleaving of the 3 × 3 steps: 9! / (3!)^3 = 1680.
+///
+/// Main first looks at each fork (a `try_lock`), so that every fork is
+/// numbered before any choice: an object first touched past a choice point
+/// gets numbers that differ between the schedules through it, and the
+/// sleep sets must then count any two such objects as one (see
+/// `footprint`), which costs schedules, not traces: without that look the
+/// same table runs 78 schedules. The cyclic order of the forks is a
+/// lock-order inversion, found either way.
+#[test]
+fn three_philosophers_have_18_traces() {
+    let table = |look: bool| {
+        move || async move {
+            let forks: Arc<Vec<goro::sync::Mutex<u32>>> =
+                Arc::new((0..3).map(|_| goro::sync::Mutex::new(0)).collect());
+            if look {
+                for f in forks.iter() {
+                    drop(f.try_lock());
+                }
+            }
+            philosophers(forks);
+        }
+    };
+    let report = explore(reduced(None, 10_000), table(true));
+    let v = report.verdict().expect("a verdict");
+    assert!(
+        v.complete && report.has(FindingKind::LockOrderInversion),
+        "{report}"
+    );
+    let r = v.reduction.expect("reduced");
+    assert_eq!((v.schedules, r.redundant), (18, 0), "{v}");
+    let unlooked = explore(reduced(None, 10_000), table(false));
+    let v = unlooked.verdict().expect("a verdict");
+    assert!(v.complete && unlooked.has(FindingKind::LockOrderInversion), "{v}");
+    assert_eq!(v.schedules, 78, "{v}");
+    let full = explore(exhaustive(None, 10_000), table(true));
+    assert_eq!(full.verdict().expect("a verdict").schedules, 1680);
+}
+
+/// The philosophers of [`three_philosophers_have_18_traces`].
+fn philosophers(forks: Arc<Vec<goro::sync::Mutex<u32>>>) {
+    for i in 0..3 {
+        let forks = forks.clone();
+        goro::go!(async move {
+            goro::yield_now().await;
+            let left = forks[i].try_lock();
+            goro::yield_now().await;
+            let right = forks[(i + 1) % 3].try_lock();
+            if let (Some(mut l), Some(mut r)) = (left, right) {
+                *l += 1;
+                *r += 1;
+            }
+        });
+    }
+}
+
 /// Eight goroutines of twenty operations each: over 10^100 schedules. The
 /// search stops at its budget, says so, and does not hang.
 #[test]
@@ -151,6 +291,22 @@ fn a_program_that_is_not_deterministic_ends_incomplete() {
     assert!(!v.complete, "{v}");
     let why = v.stopped.as_deref().expect("a reason");
     assert!(why.contains("outside goro's control"), "{why}");
+}
+
+/// With the reduction the space is still far too large (eight goroutines
+/// racing on one variable: 160! / (20!)^8 traces): the search stops at its
+/// budget with the same clear message.
+#[test]
+fn a_program_too_large_ends_incomplete_at_its_budget_with_the_reduction() {
+    let report = explore(reduced(None, 300), racers(8, 20));
+    assert_eq!(report.schedules_run(), 300);
+    let v = report.verdict().expect("a verdict");
+    assert!(!v.complete);
+    let why = v.stopped.as_deref().expect("a reason");
+    assert!(why.contains("budget of 300 schedules"), "{why}");
+    assert!(why.contains("untried choices left"), "{why}");
+    assert!(v.to_string().starts_with("incomplete: "), "{v}");
+    assert!(v.to_string().contains("partial-order reduction"), "{v}");
 }
 
 /// A bounded search also stops at its budget: the bound shrinks the tree,

@@ -483,23 +483,30 @@ impl Dpor {
                 kind,
             });
         }
-        let rs = races(run);
+        let analysis = analyze(run);
+        let rs = &analysis.races;
         if std::env::var_os("DPOR_DEBUG").is_some() {
             eprintln!("--- run: choices {:?} blocked {:?} pending {:?}", record.choices, run.blocked, run.pending);
             for (i, st) in run.steps.iter().enumerate() {
                 eprintln!("  step {i}: who {} choice {:?} fp {:?}{}", st.who, st.choice, st.fp.accesses, if st.fp.unknown {" UNKNOWN"} else {""});
             }
             for p in &run.points { if let PointKind::Sched{step, enabled, default} = &p.kind { eprintln!("  point step {step} enabled {enabled:?} default {default} sleep {:?}", p.sleep.iter().map(|s| s.who).collect::<Vec<_>>()); } }
-            eprintln!("  races {rs:?}");
+            eprintln!("  races {:?}", races(run));
         }
-        for (j, q) in rs {
-            self.backtrack(run, j, q);
+        for &(j, i) in rs {
+            self.backtrack(run, &analysis, j, i);
         }
     }
 
-    /// Goroutine `q`'s step races with step `j`: try `q` (or, if it could
-    /// not run there, everyone who could) at `j`'s choice point.
-    fn backtrack(&mut self, run: &Run, j: usize, q: u32) {
+    /// Step `i` races with step `j`: at `j`'s choice point, make sure a
+    /// schedule that reverses the race is explored. As in source-DPOR
+    /// (Abdulla et al., POPL 2014): nothing to do when one of the
+    /// goroutines that could begin the reversal (the initials of `v`, see
+    /// [`Analysis::initials`]) is explored, to be explored or asleep
+    /// there; else one of them that can run there is added. When none can
+    /// run there (a wake-up the order does not show), every goroutine that
+    /// can is added: more schedules, never fewer.
+    fn backtrack(&mut self, run: &Run, a: &Analysis, j: usize, i: usize) {
         // A step nobody saw (still pending at the end) has no choice point.
         let Some(c) = run.steps.get(j).and_then(|s| s.choice) else {
             return;
@@ -517,10 +524,20 @@ impl Dpor {
         let Kind::Sched(s) = &mut node.kind else {
             return;
         };
-        let options = if s.enabled.contains(&q) {
-            vec![q]
-        } else {
-            s.enabled.clone()
+        let q = a.who[i];
+        let initials = a.initials(j, i).unwrap_or_else(|| vec![q]);
+        let covered = |o: &u32| {
+            s.done.iter().any(|d| d.who == *o)
+                || s.backtrack.contains(o)
+                || s.pruned.contains(o)
+                || node.sleep.iter().any(|d| d.who == *o)
+        };
+        if initials.iter().any(covered) {
+            return;
+        }
+        let options = match initials.iter().find(|o| s.enabled.contains(o)) {
+            Some(&o) => vec![o],
+            None => s.enabled.clone(),
         };
         for o in options {
             let seen = s.done.iter().any(|d| d.who == o)
@@ -587,6 +604,63 @@ impl Node {
 /// order, spawns and dependence make the order). Goroutines that could
 /// still run at the end count as one unknown step each.
 pub(crate) fn races(run: &Run) -> Vec<(usize, u32)> {
+    let a = analyze(run);
+    a.races.iter().map(|&(j, i)| (j, a.who[i])).collect()
+}
+
+/// A schedule's log analyzed: its races (see [`races`]), and the order
+/// between its steps, pending ones included after the real ones.
+pub(crate) struct Analysis {
+    pub(crate) races: Vec<(usize, usize)>,
+    /// Who ran each step.
+    who: Vec<u32>,
+    /// Each step's vector clock, indexed by process (`procs`).
+    vcs: Vec<Vec<u32>>,
+    procs: HashMap<u32, usize>,
+}
+
+impl Analysis {
+    /// Whether step `a` is ordered before step `b` (or is `b`).
+    fn before(&self, a: usize, b: usize) -> bool {
+        let p = self.procs[&self.who[a]];
+        self.vcs[b].get(p).is_some_and(|&v| v > a as u32)
+    }
+
+    /// The goroutines that could begin a schedule which, from just before
+    /// step `j`, reverses its race with step `i`: the source-DPOR
+    /// *initials* of `v`, the steps after `j` not ordered after it, then
+    /// `i`: the goroutines whose first step in `v` comes after no other
+    /// step of `v`. `None` when `v` is too long to look at.
+    fn initials(&self, j: usize, i: usize) -> Option<Vec<u32>> {
+        let v: Vec<usize> = (j + 1..i.min(self.real_end(i)))
+            .filter(|&k| !self.before(j, k))
+            .chain(std::iter::once(i))
+            .collect();
+        if v.len() > 512 {
+            return None;
+        }
+        let mut seen: Vec<u32> = Vec::new();
+        let mut out = Vec::new();
+        for (x, &k) in v.iter().enumerate() {
+            let who = self.who[k];
+            if seen.contains(&who) {
+                continue;
+            }
+            seen.push(who);
+            if !v[..x].iter().any(|&e| self.before(e, k)) {
+                out.push(who);
+            }
+        }
+        Some(out)
+    }
+
+    /// Steps before a pending step `i` (which follows the real ones only).
+    fn real_end(&self, i: usize) -> usize {
+        i
+    }
+}
+
+fn analyze(run: &Run) -> Analysis {
     let mut steps: Vec<Step> = run.steps.clone();
     let real = steps.len();
     for &p in &run.pending {
@@ -657,7 +731,7 @@ pub(crate) fn races(run: &Run) -> Vec<(usize, u32)> {
                 .iter()
                 .any(|&k| k != j && vcs[k].get(pj).is_some_and(|&v| v > j as u32));
             if !through_other {
-                out.push((j, s.who));
+                out.push((j, i));
             }
         }
         vcs.push(vc);
@@ -677,7 +751,12 @@ pub(crate) fn races(run: &Run) -> Vec<(usize, u32)> {
             }
         }
     }
-    out
+    Analysis {
+        races: out,
+        who: steps.iter().map(|s| s.who).collect(),
+        vcs,
+        procs,
+    }
 }
 
 #[cfg(test)]
