@@ -455,9 +455,8 @@ pub(crate) fn obj_cached(global: u64, cache: &std::sync::atomic::AtomicU64) -> O
 pub(crate) fn note_park() {
     with_exec(|ex| {
         ex.parked = true;
-        // Parked on what, nobody said: dependent with everything.
         if let Some(d) = ex.chooser.dpor() {
-            d.touch_unknown();
+            d.parked();
         }
     });
 }
@@ -662,9 +661,6 @@ impl Exec {
         });
         self.ready_pos.push(usize::MAX);
         self.chooser.on_spawn(gid, path);
-        if let Some(d) = self.chooser.dpor() {
-            d.spawned(u32::try_from(gid.get()).unwrap_or(u32::MAX));
-        }
         self.make_ready(gid);
     }
 
@@ -683,6 +679,10 @@ impl Exec {
         self.meta[i].external = false;
         self.ready_pos[i] = self.ready.len();
         self.ready.push(gid);
+        if let Some(d) = self.chooser.dpor() {
+            // Its next step comes after the step that woke it.
+            d.woken(u32::try_from(gid.get()).unwrap_or(u32::MAX));
+        }
     }
 
     fn unready(&mut self, gid: Gid) {

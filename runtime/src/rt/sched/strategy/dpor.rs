@@ -55,7 +55,7 @@ pub(crate) struct Step {
     /// Who ran it: a goroutine's record id, or `CLOCK_ID`.
     pub(crate) who: u32,
     pub(crate) fp: Footprint,
-    /// The step that spawned this goroutine, for its first step.
+    /// The step that made this goroutine ready (spawned or woke it).
     pub(crate) after: Option<usize>,
     /// The choice point (index into the record's choices) that chose it.
     pub(crate) choice: Option<u32>,
@@ -98,10 +98,12 @@ pub(crate) struct Run {
     /// From this choice point on, every goroutine that could run was
     /// asleep: the rest of the schedule is redundant.
     pub(crate) blocked: Option<u32>,
-    /// The step that spawned each goroutine not yet run.
+    /// The step that made each goroutine ready, until its next step.
     spawned: HashMap<u32, usize>,
     /// Whether the last step still collects accesses.
     open: bool,
+    /// The open step parked, and said on what (see [`Run::parked`]).
+    parked: Option<bool>,
     /// Goroutines (and the clock) that could still run when the schedule
     /// ended.
     pub(crate) pending: Vec<u32>,
@@ -122,6 +124,10 @@ impl Run {
     pub(crate) fn close_step(&mut self) {
         if !std::mem::replace(&mut self.open, false) {
             return;
+        }
+        if self.parked.take() == Some(false) {
+            // Parked, and no part of it said on what.
+            self.touch_unknown_closed();
         }
         let last = self.steps.last().expect("an open step");
         let (who, fp) = (last.who, &last.fp);
@@ -200,15 +206,32 @@ impl Run {
 
     /// The running step did something whose footprint nobody reported.
     pub(crate) fn touch_unknown(&mut self) {
-        if let (true, Some(s)) = (self.open, self.steps.last_mut()) {
+        if self.open {
+            self.touch_unknown_closed();
+        }
+    }
+
+    fn touch_unknown_closed(&mut self) {
+        if let Some(s) = self.steps.last_mut() {
             s.fp.unknown = true;
         }
     }
 
-    /// The running step spawned `child`: its first step comes after.
-    pub(crate) fn spawned(&mut self, child: u32) {
+    /// The running goroutine parked. What on is said by [`Run::parked_on`]
+    /// in the same step (every goro wait describes itself for the leak
+    /// check); a step that parked and never said is unknown.
+    pub(crate) fn parked(&mut self) {
         if self.open {
-            self.spawned.insert(child, self.steps.len() - 1);
+            self.parked.get_or_insert(false);
+        }
+    }
+
+    /// The running step made goroutine `g` ready (spawned it, or woke it):
+    /// its next step comes after, whatever the footprints say (the step
+    /// that resumes a parked receive may touch only its own waiter).
+    pub(crate) fn woken(&mut self, g: u32) {
+        if self.open {
+            self.spawned.insert(g, self.steps.len() - 1);
         }
     }
 
@@ -258,6 +281,9 @@ impl Run {
     /// written (a wake-up of it depends on them); what is not an object is
     /// unknown.
     pub(crate) fn parked_on(&mut self, info: Option<&BlockInfo>) {
+        if self.open {
+            self.parked = Some(true);
+        }
         match info {
             Some(BlockInfo::Chans { ops, .. }) => {
                 for op in ops {
@@ -280,7 +306,10 @@ impl Run {
                 Wait::Forever => {}
                 _ => self.touch_unknown(),
             },
-            _ => self.touch_unknown(),
+            // A WaitGroup's wait (the one kind of `Peer`): every poll of it
+            // touches the WaitGroup itself (`sync::waitgroup`).
+            Some(BlockInfo::Peer(_)) => {}
+            None => self.touch_unknown(),
         }
     }
 
