@@ -216,7 +216,10 @@ fn three_philosophers_have_18_traces() {
     assert_eq!((v.schedules, r.redundant), (18, 0), "{v}");
     let unlooked = explore(reduced(None, 10_000), table(false));
     let v = unlooked.verdict().expect("a verdict");
-    assert!(v.complete && unlooked.has(FindingKind::LockOrderInversion), "{v}");
+    assert!(
+        v.complete && unlooked.has(FindingKind::LockOrderInversion),
+        "{v}"
+    );
     assert_eq!(v.schedules, 78, "{v}");
     let full = explore(exhaustive(None, 10_000), table(true));
     assert_eq!(full.verdict().expect("a verdict").schedules, 1680);
@@ -684,7 +687,10 @@ mod equivalence {
     fn reduction_keeps_every_finding_and_outcome_of_random_programs() {
         let (compared, full, reduced) = compare(0..200, 1_500);
         assert!(compared >= 150, "only {compared} programs completed");
-        assert!(reduced * 3 < full * 2, "{reduced} schedules reduced vs {full} full");
+        assert!(
+            reduced * 3 < full * 2,
+            "{reduced} schedules reduced vs {full} full"
+        );
     }
 
     /// The same on more and larger programs (some minutes, unoptimized).
@@ -694,47 +700,5 @@ mod equivalence {
         let (compared, full, reduced) = compare(200..2_200, 5_000);
         assert!(compared >= 1_500, "only {compared} programs completed");
         assert!(reduced < full, "{reduced} schedules reduced vs {full} full");
-    }
-
-    fn fails(p: &Program) -> bool {
-        let p = Arc::new(p.clone());
-        let (full, fo) = search(&p, false, 3_000);
-        if !full.verdict().unwrap().complete { return false; }
-        let (red, ro) = search(&p, true, 3_000);
-        fo != ro || findings(&full) != findings(&red)
-    }
-
-    #[test]
-    fn zz_shrink() {
-        if std::env::var_os("PROG").is_some() {
-            let p = Arc::new(Program { caps: [0, 1], goroutines: vec![vec![Step::Lock], vec![], vec![Step::Send(1, 3)], vec![Step::Lock, Step::Close(1)]] });
-            let (red, ro) = search(&p, true, 3_000);
-            println!("{:?} {ro:?}", red.schedules_run());
-            return;
-        }
-        let seed: u64 = std::env::var("SEED").unwrap().parse().unwrap();
-        let mut p = generate(seed);
-        assert!(fails(&p));
-        loop {
-            let mut progress = false;
-            for g in 0..p.goroutines.len() {
-                for i in (0..p.goroutines[g].len()).rev() {
-                    let mut q = p.clone();
-                    q.goroutines[g].remove(i);
-                    if fails(&q) { p = q; progress = true; }
-                }
-            }
-            for g in (1..p.goroutines.len()).rev() {
-                let mut q = p.clone();
-                q.goroutines.remove(g);
-                if fails(&q) { p = q; progress = true; }
-            }
-            if !progress { break; }
-        }
-        let pa = Arc::new(p.clone());
-        let (full, fo) = search(&pa, false, 3_000);
-        let (red, ro) = search(&pa, true, 3_000);
-        println!("{p:?}\nfull {} {:?}\nred {} {:?}", full.schedules_run(), fo, red.schedules_run(), ro);
-        println!("missing {:?}", fo.difference(&ro).collect::<Vec<_>>());
     }
 }

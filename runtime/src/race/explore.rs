@@ -437,11 +437,9 @@ where
             ));
             break;
         }
-        let Some(chooser) = walk.next_schedule(strategy::seed_for(
-            config.strategy,
-            config.seed,
-            index,
-        )) else {
+        let Some(chooser) =
+            walk.next_schedule(strategy::seed_for(config.strategy, config.seed, index))
+        else {
             break;
         };
         let (mut result, _) = schedule_with(config, index, chooser, program());
@@ -533,7 +531,10 @@ impl Walk {
         match self {
             Walk::Dfs(w) => w.record(&result.record),
             Walk::Dpor(w) => {
-                let run = result.dpor.take().expect("a reduced schedule keeps its log");
+                let run = result
+                    .dpor
+                    .take()
+                    .expect("a reduced schedule keeps its log");
                 w.record(&result.record, &run);
             }
         }

@@ -335,7 +335,9 @@ struct Node {
 #[derive(Debug)]
 enum Kind {
     /// A draw: every value is tried.
-    Draw { untried: Vec<u32> },
+    Draw {
+        untried: Vec<u32>,
+    },
     Sched(Sched),
 }
 
@@ -417,7 +419,10 @@ impl Dpor {
                 return Some((prefix, Some((c, sleep))));
             }
             if let Kind::Sched(s) = &n.kind {
-                self.reduced += s.enabled.len().saturating_sub(s.done.len() + s.pruned.len()) as u64;
+                self.reduced +=
+                    s.enabled
+                        .len()
+                        .saturating_sub(s.done.len() + s.pruned.len()) as u64;
             }
             self.path.pop();
         }
@@ -448,8 +453,13 @@ impl Dpor {
         }
         // The option taken where this schedule branched is explored now.
         if let Some(n) = self.path.last_mut() {
-            if let (Kind::Sched(s), Some(Point { kind: PointKind::Sched { step, .. }, .. })) =
-                (&mut n.kind, run.points.get(known - 1))
+            if let (
+                Kind::Sched(s),
+                Some(Point {
+                    kind: PointKind::Sched { step, .. },
+                    ..
+                }),
+            ) = (&mut n.kind, run.points.get(known - 1))
             {
                 if !s.done.iter().any(|d| d.who == s.taken) {
                     let st = &run.steps[*step];
@@ -461,9 +471,9 @@ impl Dpor {
                 }
             }
         }
-        let end = run
-            .blocked
-            .map_or(record.options.len(), |b| (b as usize).min(record.options.len()));
+        let end = run.blocked.map_or(record.options.len(), |b| {
+            (b as usize).min(record.options.len())
+        });
         if run.blocked.is_some() {
             self.redundant += 1;
         }
@@ -513,16 +523,7 @@ impl Dpor {
             });
         }
         let analysis = analyze(run);
-        let rs = &analysis.races;
-        if std::env::var_os("DPOR_DEBUG").is_some() {
-            eprintln!("--- run: choices {:?} blocked {:?} pending {:?}", record.choices, run.blocked, run.pending);
-            for (i, st) in run.steps.iter().enumerate() {
-                eprintln!("  step {i}: who {} choice {:?} fp {:?}{}", st.who, st.choice, st.fp.accesses, if st.fp.unknown {" UNKNOWN"} else {""});
-            }
-            for p in &run.points { if let PointKind::Sched{step, enabled, default} = &p.kind { eprintln!("  point step {step} enabled {enabled:?} default {default} sleep {:?}", p.sleep.iter().map(|s| s.who).collect::<Vec<_>>()); } }
-            eprintln!("  races {:?}", races(run));
-        }
-        for &(j, i) in rs {
+        for &(j, i) in &analysis.races {
             self.backtrack(run, &analysis, j, i);
         }
     }
@@ -632,7 +633,8 @@ impl Node {
 /// goroutine, and not ordered after `j` through any other step (program
 /// order, spawns and dependence make the order). Goroutines that could
 /// still run at the end count as one unknown step each.
-pub(crate) fn races(run: &Run) -> Vec<(usize, u32)> {
+#[cfg(test)]
+fn races(run: &Run) -> Vec<(usize, u32)> {
     let a = analyze(run);
     a.races.iter().map(|&(j, i)| (j, a.who[i])).collect()
 }
@@ -646,6 +648,8 @@ pub(crate) struct Analysis {
     /// Each step's vector clock, indexed by process (`procs`).
     vcs: Vec<Vec<u32>>,
     procs: HashMap<u32, usize>,
+    /// Steps that ran (the pending ones follow).
+    real: usize,
 }
 
 impl Analysis {
@@ -661,7 +665,9 @@ impl Analysis {
     /// `i`: the goroutines whose first step in `v` comes after no other
     /// step of `v`. `None` when `v` is too long to look at.
     fn initials(&self, j: usize, i: usize) -> Option<Vec<u32>> {
-        let v: Vec<usize> = (j + 1..i.min(self.real_end(i)))
+        // Pending steps are alternatives after the real ones, not a
+        // sequence: `v` holds real steps only, then `i`.
+        let v: Vec<usize> = (j + 1..i.min(self.real))
             .filter(|&k| !self.before(j, k))
             .chain(std::iter::once(i))
             .collect();
@@ -681,11 +687,6 @@ impl Analysis {
             }
         }
         Some(out)
-    }
-
-    /// Steps before a pending step `i` (which follows the real ones only).
-    fn real_end(&self, i: usize) -> usize {
-        i
     }
 }
 
@@ -785,6 +786,7 @@ fn analyze(run: &Run) -> Analysis {
         who: steps.iter().map(|s| s.who).collect(),
         vcs,
         procs,
+        real,
     }
 }
 

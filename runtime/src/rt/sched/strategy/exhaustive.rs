@@ -225,7 +225,10 @@ mod tests {
         let mut dfs = Dfs::new(Some(0));
         let mut seen = Vec::new();
         while let Some(prefix) = dfs.next_schedule() {
-            dfs.record(&met(&prefix, &[(&[2, CLOCK_ID], true), (&[2, CLOCK_ID], true)]));
+            dfs.record(&met(
+                &prefix,
+                &[(&[2, CLOCK_ID], true), (&[2, CLOCK_ID], true)],
+            ));
             seen.push(prefix);
         }
         assert_eq!(
