@@ -554,8 +554,7 @@ impl Dpor {
         let Kind::Sched(s) = &mut node.kind else {
             return;
         };
-        let q = a.who[i];
-        let initials = a.initials(j, i).unwrap_or_else(|| vec![q]);
+        let initials = a.initials(j, i);
         let covered = |o: &u32| {
             s.done.iter().any(|d| d.who == *o)
                 || s.backtrack.contains(o)
@@ -663,30 +662,34 @@ impl Analysis {
     /// step `j`, reverses its race with step `i`: the source-DPOR
     /// *initials* of `v`, the steps after `j` not ordered after it, then
     /// `i`: the goroutines whose first step in `v` comes after no other
-    /// step of `v`. `None` when `v` is too long to look at.
-    fn initials(&self, j: usize, i: usize) -> Option<Vec<u32>> {
+    /// step of `v`.
+    fn initials(&self, j: usize, i: usize) -> Vec<u32> {
         // Pending steps are alternatives after the real ones, not a
         // sequence: `v` holds real steps only, then `i`.
         let v: Vec<usize> = (j + 1..i.min(self.real))
             .filter(|&k| !self.before(j, k))
             .chain(std::iter::once(i))
             .collect();
-        if v.len() > 512 {
-            return None;
-        }
-        let mut seen: Vec<u32> = Vec::new();
-        let mut out = Vec::new();
-        for (x, &k) in v.iter().enumerate() {
-            let who = self.who[k];
-            if seen.contains(&who) {
-                continue;
-            }
-            seen.push(who);
-            if !v[..x].iter().any(|&e| self.before(e, k)) {
-                out.push(who);
+        // The first step of each goroutine in `v`; one of them is an
+        // initial when no step of `v` is ordered before it, i.e. no
+        // goroutine's first step in `v` is (its vector clock says).
+        let mut first: Vec<(usize, usize)> = Vec::new(); // (process, step)
+        for &k in &v {
+            let p = self.procs[&self.who[k]];
+            if !first.iter().any(|&(q, _)| q == p) {
+                first.push((p, k));
             }
         }
-        Some(out)
+        let out = first
+            .iter()
+            .filter(|&&(p, k)| {
+                !first
+                    .iter()
+                    .any(|&(q, e)| q != p && self.vcs[k].get(q).is_some_and(|&c| c > e as u32))
+            })
+            .map(|&(_, k)| self.who[k])
+            .collect();
+        out
     }
 }
 
