@@ -600,7 +600,20 @@ impl Dpor {
 
     /// Options the reduction left untried at choice points walked so far.
     pub(crate) fn reduced(&self) -> u64 {
+        // Choice points still on the path count what they left untried.
         self.reduced
+            + self
+                .path
+                .iter()
+                .map(|n| match &n.kind {
+                    Kind::Sched(s) => s
+                        .enabled
+                        .len()
+                        .saturating_sub(s.done.len() + s.pruned.len() + s.backtrack.len())
+                        as u64,
+                    Kind::Draw { .. } => 0,
+                })
+                .sum::<u64>()
     }
 
     /// Schedules their sleep sets found redundant part of the way.
