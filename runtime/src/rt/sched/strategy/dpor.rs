@@ -451,24 +451,30 @@ impl Dpor {
             self.path.clear();
             return;
         }
-        // The option taken where this schedule branched is explored now.
-        if let Some(n) = self.path.last_mut() {
-            if let (
-                Kind::Sched(s),
-                Some(Point {
-                    kind: PointKind::Sched { step, .. },
-                    ..
-                }),
-            ) = (&mut n.kind, run.points.get(known - 1))
-            {
-                if !s.done.iter().any(|d| d.who == s.taken) {
-                    let st = &run.steps[*step];
-                    s.done.push(Sleeper {
-                        who: s.taken,
-                        fp: st.fp.clone(),
-                        known: st.known,
-                    });
+        // The option each choice point of the replayed path takes is
+        // explored (again): its step's footprint joins what is known of
+        // it. A step with a draw inside (a `select!`) touches different
+        // objects with different values, and the sleep set of the next
+        // option must hold all of them.
+        for (c, n) in self.path.iter_mut().enumerate() {
+            let (Kind::Sched(s), Some(PointKind::Sched { step, .. })) =
+                (&mut n.kind, run.points.get(c).map(|p| &p.kind))
+            else {
+                continue;
+            };
+            let st = &run.steps[*step];
+            match s.done.iter_mut().find(|d| d.who == s.taken) {
+                Some(d) => {
+                    for a in &st.fp.accesses {
+                        d.fp.add(a.id, a.write);
+                    }
+                    d.fp.unknown |= st.fp.unknown;
                 }
+                None => s.done.push(Sleeper {
+                    who: s.taken,
+                    fp: st.fp.clone(),
+                    known: st.known,
+                }),
             }
         }
         let end = run.blocked.map_or(record.options.len(), |b| {
