@@ -546,6 +546,14 @@ mod tests {
             .unwrap();
         assert_eq!(c.replay, Some(vec![u32::MAX, u32::MAX, 3]));
         assert_eq!(c.shrink_replays, 0);
+        // The reduction is on unless GORO_DPOR turns it off; empty is unset.
+        assert!(Config::default().dpor);
+        for (value, on) in [("0", false), ("off", false), ("1", true), ("", true)] {
+            let c = Config::default()
+                .with_vars(vars(&[(env::DPOR, value)]))
+                .unwrap();
+            assert_eq!(c.dpor, on, "GORO_DPOR={value}");
+        }
     }
 
     #[test]
@@ -561,6 +569,7 @@ mod tests {
             (env::SHRINK, "-3", "replays per finding"),
             (env::REPLAY, "2,1x", "entry 2 `1x`"),
             (env::REPLAY, "a,b", "shrink.schedule"),
+            (env::DPOR, "maybe", "1 or 0"),
         ] {
             let e = Config::default()
                 .with_vars(vars(&[(var, value)]))
