@@ -16,8 +16,9 @@ pub use goro_analyzer::env::{BadStrategy, Strategy};
 /// The environment overrides them (so that `cargo race test --schedules N`
 /// reaches every test): `GORO_SCHEDULES`, `GORO_SEED`, `GORO_STRATEGY`,
 /// `GORO_MAX_STEPS`, `GORO_TRACE`, `GORO_REPORT_DIR`, [`GORO_REPLAY`],
-/// [`GORO_SHRINK`], `GORO_SCHEDULE_SHARD` and `GORO_TEST_TIME_BUDGET` (names
-/// and grammars in [`goro_analyzer::env`]). Turn that off with
+/// [`GORO_SHRINK`], `GORO_SCHEDULE_SHARD`, `GORO_TEST_TIME_BUDGET` and
+/// `GORO_DPOR` (names and grammars in [`goro_analyzer::env`]). Turn that
+/// off with
 /// [`Config::env`]`(false)`.
 ///
 /// Each new finding's schedule is shrunk right after it is found: replays
