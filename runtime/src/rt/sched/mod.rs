@@ -586,8 +586,11 @@ impl Exec {
     }
 
     fn add_timer(&mut self, at: Duration, action: TimerAction, opaque: bool) {
-        // Which timers are pending decides what the clock's steps fire.
-        touch_in(self, strategy::footprint::Key::Clock, true);
+        // Which timers are pending decides what the clock's steps fire:
+        // dependent with them (they write the clock), not with other
+        // registrations (the earliest timers fire together, whatever order
+        // they came in).
+        touch_in(self, strategy::footprint::Key::Clock, false);
         self.timer_seq += 1;
         self.timers.push(Timer {
             at: at.max(self.now),

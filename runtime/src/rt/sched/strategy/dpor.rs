@@ -304,7 +304,8 @@ impl Run {
             Some(BlockInfo::Fixed(w)) => match w {
                 Wait::Lock { obj } | Wait::Cond { obj } => self.touch(Key::Obj(obj.0), true),
                 Wait::Join { g } => self.touch(Key::Gor(g.get()), true),
-                Wait::Sleep => self.touch(Key::Clock, true),
+                // Waits for the clock's step (a write); sleepers commute.
+                Wait::Sleep => self.touch(Key::Clock, false),
                 Wait::Recv { ch, .. } | Wait::Send { ch, .. } | Wait::Tick { ch } => {
                     self.touch(Key::Obj(ch.0), true)
                 }
