@@ -301,6 +301,7 @@ impl Run {
                     self.touch(Key::Obj(op.ch.0), true);
                 }
             }
+            Some(BlockInfo::Lock { obj, .. }) => self.touch(Key::Obj(obj.0), true),
             Some(BlockInfo::Fixed(w)) => match w {
                 Wait::Lock { obj } | Wait::Cond { obj } => self.touch(Key::Obj(obj.0), true),
                 Wait::Join { g } => self.touch(Key::Gor(g.get()), true),
