@@ -8,16 +8,21 @@
 //! nothing but look at or change an object (a failed `try_recv`, a
 //! `select!` with `default` that found nothing ready, a failed `try_lock`,
 //! `len`, a `Cond` signal), which report through `detect::touch`. A step
-//! some path of which cannot say what it touched (the clock firing timers,
-//! whose callbacks may do anything; a park on something without an object;
-//! a context's cancel state) is *unknown*: dependent with every step.
+//! some path of which cannot say what it touched (the clock firing a timer
+//! whose callback may do anything; a park on something without an object;
+//! a context's cancel state; a panic, which ends the schedule) is
+//! *unknown*: dependent with every step.
 //!
 //! Two steps are dependent iff one is unknown, or they touch a common
 //! object and at least one of them writes it. Reads of one `Shared`
 //! location, and atomic loads, commute; every channel, lock, WaitGroup,
 //! Once and Cond operation writes its object (even a failed one: a failed
 //! `try_recv` is dependent with a send, since their order decides whether
-//! it fails).
+//! it fails). The clock is an object: a step of the clock that only wakes
+//! sleepers writes it; registering a timer, sleeping and reading the time
+//! read it; main's return writes it (the grace period starts). A step that
+//! makes a goroutine ready (a spawn, a wake-up) orders that goroutine's
+//! next step after it, whatever their footprints.
 //!
 //! Objects are numbered per schedule in order of first touch ([`Ids`]), so
 //! that the footprint of a step recorded in one schedule can be compared
