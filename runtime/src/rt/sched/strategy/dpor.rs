@@ -12,15 +12,19 @@
 //! its footprint, which choice point chose it and what that point offered
 //! ([`Run`]). A scheduling choice point starts with only the option the
 //! schedule took; others are added (its *backtrack set*) when a later
-//! schedule's log shows they matter: for every *race* — a step `i` of
-//! goroutine `q` dependent with an earlier step `j` of another goroutine,
-//! with no step between them ordered after `j` and before `i` by program
-//! order and dependence — `q` is added at `j`'s choice point if it could
-//! run there, else every goroutine that could (the classic conservative
-//! rule: whoever might enable `q` before `j`). A step `j` with no choice
-//! point (only one goroutine could run) adds nothing: nothing else could
-//! run there. Draws among values (a `select!`'s case order) are no
-//! interleaving: each keeps every option, as in the plain walk.
+//! schedule's log shows they matter: for every *race* — a step `i`
+//! dependent with an earlier step `j` of another goroutine, with no step
+//! between them ordered after `j` and before `i` (program order, spawns,
+//! wake-ups and dependence make the order) — some schedule that reverses
+//! it must be explored from `j`'s choice point. As in source-DPOR
+//! (Abdulla et al., POPL 2014), the goroutines that can begin such a
+//! schedule are the *initials* of the steps after `j` not ordered after it,
+//! then `i`; if none of them is explored, to be explored or asleep there,
+//! one that can run there is added (if none can, every goroutine that can:
+//! the classic conservative rule). A step `j` with no choice point (only
+//! one goroutine could run) adds nothing: nothing else could run there.
+//! Draws among values (a `select!`'s case order) are no interleaving: each
+//! keeps every option, as in the plain walk.
 //!
 //! Goroutines still able to run when a schedule ends early (a panic, the
 //! step limit, the end of the grace period) have a next step nobody saw:
@@ -30,7 +34,9 @@
 //! **Sleep sets.** After the option `p` at a choice point, the options
 //! explored there before it are asleep in `p`'s subtree until a step
 //! dependent with theirs runs: running a sleeping goroutine first would
-//! only repeat an explored trace. A schedule never picks a sleeping
+//! only repeat an explored trace. An option's footprint is the union over
+//! every schedule that took it (a draw inside the step changes what it
+//! touches). A schedule never picks a sleeping
 //! goroutine by default; when every goroutine that can run is asleep, the
 //! schedule is redundant from there: it still runs to its end (findings
 //! are real), but adds no choice points below.
