@@ -834,6 +834,7 @@ fn analyze(run: &Run) -> Analysis {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rt::sched::strategy::footprint::Access;
 
     fn step(run: &mut Run, who: u32, acc: &[(u32, bool)]) {
         run.open_step(who, None);
@@ -885,7 +886,7 @@ mod tests {
             vec![Sleeper {
                 who: 2,
                 fp: Footprint {
-                    accesses: vec![super::super::footprint::Access { id: 0, write: true }],
+                    accesses: vec![Access { id: 0, write: true }],
                     unknown: false,
                 },
                 known: 5,
