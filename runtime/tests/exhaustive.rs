@@ -716,10 +716,10 @@ mod equivalence {
         );
     }
 
-    /// A program that found a hole (shrunk): main's `select!` touches the
-    /// channel a goroutine parks on with one of its case orders only; the
-    /// sleep set of the goroutine's turn must know every object that step
-    /// may touch.
+    /// Programs that found holes (shrunk). One: main's `select!` touches
+    /// the channel a goroutine parks on with one of its case orders only;
+    /// the sleep set of the goroutine's turn must know every object that
+    /// step may touch.
     #[test]
     fn reduction_keeps_the_outcomes_of_programs_that_once_broke_it() {
         let select_draw = Program {
@@ -729,8 +729,19 @@ mod equivalence {
                 vec![Step::Send(0, 9)],
             ],
         };
-        let (compared, _, _) = compare_programs([(0, select_draw)].into_iter(), 3_000);
-        assert_eq!(compared, 1);
+        // A clock step that only woke a sleeper was once taken to touch
+        // the clock alone; it is dependent with every step again.
+        let clock = Program {
+            caps: [1, 2],
+            goroutines: vec![
+                vec![Step::Recv(1)],
+                vec![Step::Now, Step::Send(0, 4), Step::TrySend(1, 2)],
+                vec![Step::Sleep(3), Step::Send(1, 3)],
+                vec![Step::TrySend(0, 1)],
+            ],
+        };
+        let (compared, _, _) = compare_programs([(0, select_draw), (1, clock)].into_iter(), 5_000);
+        assert_eq!(compared, 2);
     }
 
     /// The same on more and larger programs (some minutes, unoptimized).

@@ -872,12 +872,10 @@ fn idle(mut ex: std::cell::RefMut<'_, Exec>) -> Option<Ending> {
     if ex.clock_offered().is_some() && ex.out_of_steps() {
         return Some(ex.step_limit());
     }
-    let before = ex.now;
     if let Some(due) = ex.due_timers() {
         ex.firings += 1;
         ex.clock_lag = 0;
         ex.chooser.clock_step();
-        ex.clock_footprint(&due, before);
         drop(ex);
         fire(due);
         return None;
@@ -1063,10 +1061,7 @@ impl Exec {
         if gid == strategy::CLOCK {
             self.clock_lag = 0;
             gid.hash(&mut self.hasher);
-            let before = self.now;
-            let due = self.due_timers().unwrap_or_default();
-            self.clock_footprint(&due, before);
-            return Picked::Clock(due);
+            return Picked::Clock(self.due_timers().unwrap_or_default());
         }
         if clock.is_some() {
             self.clock_lag += 1;
@@ -1081,23 +1076,6 @@ impl Exec {
         self.parked = false;
         self.meta[i].parking.polled();
         Picked::Goroutine(gid, task)
-    }
-
-    /// The clock's step fires `due`, the clock having been at `before`: for
-    /// the partial-order reduction it touches only the clock (and orders
-    /// the goroutines it wakes after it) when every timer only wakes a
-    /// goroutine and lies within the grace period of `before` (so that no
-    /// step, main's return or its proven deadlock included, could have
-    /// kept it from firing). A callback (`after`, a ticker, a deadline, an
-    /// `after_func`) may do anything: the step stays unknown.
-    fn clock_footprint(&mut self, due: &[Timer], before: Duration) {
-        let limit = before.saturating_add(self.grace);
-        let plain = due
-            .iter()
-            .all(|t| matches!(t.action, TimerAction::Wake(_)) && t.at <= limit);
-        if let (true, Some(d)) = (plain, self.chooser.dpor()) {
-            d.clock_known();
-        }
     }
 
     /// The next timers, all due at the same instant, with the clock moved

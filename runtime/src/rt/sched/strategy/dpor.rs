@@ -160,17 +160,6 @@ impl Run {
         self.open = true;
     }
 
-    /// The clock's open step only wakes goroutines (see the scheduler's
-    /// `clock_footprint`): it touches the clock, not everything.
-    pub(crate) fn clock_known(&mut self) {
-        if let (true, Some(s)) = (self.open, self.steps.last_mut()) {
-            if s.who == CLOCK_ID {
-                s.fp = Footprint::default();
-                self.touch(Key::Clock, true);
-            }
-        }
-    }
-
     /// Whether `who` is asleep.
     pub(crate) fn asleep(&self, who: u32) -> bool {
         self.sleep.iter().any(|s| s.who == who)

@@ -18,9 +18,9 @@
 //! location, and atomic loads, commute; every channel, lock, WaitGroup,
 //! Once and Cond operation writes its object (even a failed one: a failed
 //! `try_recv` is dependent with a send, since their order decides whether
-//! it fails). The clock is an object: a step of the clock that only wakes
-//! sleepers writes it; registering a timer, sleeping and reading the time
-//! read it; main's return writes it (the grace period starts). A step that
+//! it fails). The clock is an object: registering a timer, sleeping and
+//! reading the time read it; main's return writes it (the grace period
+//! starts); the clock's own steps (timers firing) are unknown. A step that
 //! makes a goroutine ready (a spawn, a wake-up) orders that goroutine's
 //! next step after it, whatever their footprints.
 //!
