@@ -705,7 +705,8 @@ mod equivalence {
     /// reduction was built (a panic's step independent of the steps it cut
     /// off; goroutines left able to run at the end chained as if they ran
     /// one after another; a step's footprint taken from one draw of the
-    /// `select!` inside it).
+    /// `select!` inside it; a timer firing taken to touch the clock
+    /// alone).
     #[test]
     fn reduction_keeps_every_finding_and_outcome_of_random_programs() {
         let (compared, full, reduced) = compare(0..200, 1_500);
