@@ -58,6 +58,9 @@ pub const REPLAY: &str = "GORO_REPLAY";
 /// `GORO_SHRINK`: at most this many replays to shrink one finding's
 /// schedule, 0 for none ([`parse_shrink`]).
 pub const SHRINK: &str = "GORO_SHRINK";
+/// `GORO_DPOR`: whether the exhaustive strategy uses partial-order
+/// reduction (default on; `0` walks every schedule, [`parse_bool`]).
+pub const DPOR: &str = "GORO_DPOR";
 
 /// Every variable of the contract, for tests that must clear them all.
 ///
@@ -78,6 +81,7 @@ pub const ALL: &[&str] = &[
     TEST_TIME_BUDGET,
     REPLAY,
     SHRINK,
+    DPOR,
 ];
 
 /// What [`parse_seed`] accepts.

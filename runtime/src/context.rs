@@ -275,6 +275,7 @@ pub fn todo() -> Context {
 #[track_caller]
 #[must_use = "call the CancelFunc (`cancel.cancel()`) when the work is done"]
 pub fn with_cancel(parent: &Context) -> (Context, CancelFunc) {
+    detect::touch_unknown();
     let core = CancelCore::child(&parent.node.scope, None);
     derive(parent, Kind::Cancel, core, "with_cancel")
 }
@@ -311,6 +312,7 @@ pub fn with_cancel(parent: &Context) -> (Context, CancelFunc) {
 #[track_caller]
 #[must_use = "call the CancelFunc (`cancel.cancel()`) when the work is done"]
 pub fn with_deadline(parent: &Context, deadline: Instant) -> (Context, CancelFunc) {
+    detect::touch_unknown();
     deadline_ctx(parent, deadline, "with_deadline")
 }
 
@@ -349,6 +351,7 @@ fn deadline_ctx(parent: &Context, deadline: Instant, func: &'static str) -> (Con
 #[track_caller]
 #[must_use = "call the CancelFunc (`cancel.cancel()`) when the work is done"]
 pub fn with_timeout(parent: &Context, timeout: Duration) -> (Context, CancelFunc) {
+    detect::touch_unknown();
     deadline_ctx(parent, clock::now().saturating_add(timeout), "with_timeout")
 }
 
@@ -457,6 +460,7 @@ impl Context {
     /// assert_eq!(ctx.err(), Some(Error::Canceled));
     /// ```
     pub fn err(&self) -> Option<Error> {
+        detect::touch_unknown();
         self.node.scope.err()
     }
 
@@ -625,6 +629,7 @@ impl CancelFunc {
     /// child_cancel.cancel();
     /// ```
     pub fn cancel(&self) {
+        detect::touch_unknown();
         self.handle.called.store(true, Ordering::Relaxed);
         self.handle.core.cancel(Error::Canceled);
     }

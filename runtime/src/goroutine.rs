@@ -362,6 +362,7 @@ impl<T> JoinHandle<T> {
     /// });
     /// ```
     pub fn is_finished(&self) -> bool {
+        crate::rt::detect::touch_unknown();
         self.slot.is_finished()
     }
 }
@@ -475,5 +476,6 @@ pub async fn yield_now() {
 /// ```
 #[track_caller]
 pub fn num_goroutine() -> usize {
+    crate::rt::detect::touch_unknown();
     g::current_run().live()
 }

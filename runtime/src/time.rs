@@ -441,6 +441,7 @@ impl Ticker {
     /// });
     /// ```
     pub fn stop(&self) {
+        crate::rt::detect::touch_unknown();
         let mut st = self.state.lock();
         let old = self.halt(&mut st);
         drop(st);
@@ -468,6 +469,7 @@ impl Ticker {
     /// ```
     #[track_caller]
     pub fn reset(&self, d: Duration) {
+        crate::rt::detect::touch_unknown();
         check_period(d, "Ticker::reset");
         let mut st = self.state.lock();
         let old = self.halt(&mut st);

@@ -16,8 +16,9 @@ pub use goro_analyzer::env::{BadStrategy, Strategy};
 /// The environment overrides them (so that `cargo race test --schedules N`
 /// reaches every test): `GORO_SCHEDULES`, `GORO_SEED`, `GORO_STRATEGY`,
 /// `GORO_MAX_STEPS`, `GORO_TRACE`, `GORO_REPORT_DIR`, [`GORO_REPLAY`],
-/// [`GORO_SHRINK`], `GORO_SCHEDULE_SHARD` and `GORO_TEST_TIME_BUDGET` (names
-/// and grammars in [`goro_analyzer::env`]). Turn that off with
+/// [`GORO_SHRINK`], `GORO_SCHEDULE_SHARD`, `GORO_TEST_TIME_BUDGET` and
+/// `GORO_DPOR` (names and grammars in [`goro_analyzer::env`]). Turn that
+/// off with
 /// [`Config::env`]`(false)`.
 ///
 /// Each new finding's schedule is shrunk right after it is found: replays
@@ -64,6 +65,8 @@ pub struct Config {
     pub(crate) replay: Option<Vec<u32>>,
     /// At most this many replays to shrink one finding (0: no shrinking).
     pub(crate) shrink_replays: u32,
+    /// The exhaustive strategy reduces by partial order (`GORO_DPOR`).
+    pub(crate) dpor: bool,
 }
 
 /// The variable naming a schedule to replay: the `shrink.schedule` of a
@@ -124,6 +127,7 @@ impl Default for Config {
             time_budget: None,
             replay: None,
             shrink_replays: 200,
+            dpor: true,
         }
     }
 }
@@ -167,6 +171,43 @@ impl Config {
     /// ```
     pub fn strategy(mut self, s: Strategy) -> Self {
         self.strategy = s;
+        self
+    }
+
+    /// Whether [`Strategy::Exhaustive`] uses dynamic partial-order
+    /// reduction (default `true`; `GORO_DPOR=0` turns it off): one schedule
+    /// per class of schedules that differ only in the order of independent
+    /// steps, instead of every schedule. The reduction assumes goroutines
+    /// share state only through goro (channels, `sync`, `Shared`, atomics,
+    /// `time`, `context`): state they share otherwise (a `std` atomic, a
+    /// `static`) is invisible to it; turn it off for such programs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro::race::{explore, Config, Strategy};
+    ///
+    /// let config = |dpor| {
+    ///     Config::default()
+    ///         .env(false)
+    ///         .schedules(1_000)
+    ///         .strategy(Strategy::Exhaustive { preemptions: None })
+    ///         .dpor(dpor)
+    /// };
+    /// let program = || async {
+    ///     let (a, b) = (goro::chan::<u8>(1), goro::chan::<u8>(1));
+    ///     let (a2, b2) = (a.clone(), b.clone());
+    ///     goro::go!(async move { a2.send(1).await });
+    ///     goro::go!(async move { b2.send(2).await });
+    ///     a.recv().await;
+    ///     b.recv().await;
+    /// };
+    /// let full = explore(config(false), program);
+    /// let reduced = explore(config(true), program);
+    /// assert!(reduced.schedules_run() < full.schedules_run());
+    /// ```
+    pub fn dpor(mut self, on: bool) -> Self {
+        self.dpor = on;
         self
     }
 
@@ -372,6 +413,11 @@ impl Config {
         if let Some(n) = read(&var, env::SHRINK, env::parse_shrink)? {
             self.shrink_replays = n;
         }
+        if var(env::DPOR).is_some_and(|v| !v.trim().is_empty()) {
+            if let Some(on) = read(&var, env::DPOR, env::parse_bool)? {
+                self.dpor = on;
+            }
+        }
         if let Some(v) = var(env::REPLAY).filter(|v| !v.trim().is_empty()) {
             self = self.replay(&v).map_err(|e| EnvError {
                 var: env::REPLAY.to_string(),
@@ -501,6 +547,14 @@ mod tests {
             .unwrap();
         assert_eq!(c.replay, Some(vec![u32::MAX, u32::MAX, 3]));
         assert_eq!(c.shrink_replays, 0);
+        // The reduction is on unless GORO_DPOR turns it off; empty is unset.
+        assert!(Config::default().dpor);
+        for (value, on) in [("0", false), ("off", false), ("1", true), ("", true)] {
+            let c = Config::default()
+                .with_vars(vars(&[(env::DPOR, value)]))
+                .unwrap();
+            assert_eq!(c.dpor, on, "GORO_DPOR={value}");
+        }
     }
 
     #[test]
@@ -516,6 +570,7 @@ mod tests {
             (env::SHRINK, "-3", "replays per finding"),
             (env::REPLAY, "2,1x", "entry 2 `1x`"),
             (env::REPLAY, "a,b", "shrink.schedule"),
+            (env::DPOR, "maybe", "1 or 0"),
         ] {
             let e = Config::default()
                 .with_vars(vars(&[(var, value)]))

@@ -12,8 +12,9 @@ use goro_analyzer::{Finding, FindingKind};
 
 use super::config::{Config, Strategy};
 use super::shrink;
-use super::verdict::Verdict;
+use super::verdict::{Reduction, Verdict};
 use crate::rt::goroutine::{self as g, Goroutine, JoinSlot, Panicked, RunState, Sink};
+use crate::rt::sched::strategy::dpor::Dpor;
 use crate::rt::sched::strategy::exhaustive::Dfs;
 use crate::rt::sched::strategy::replay::encode;
 use crate::rt::sched::strategy::Chooser;
@@ -427,15 +428,19 @@ where
     if config.shard.is_some_and(|s| s.index != 1) {
         return run.finish(false, None);
     }
-    let mut dfs = Dfs::new(bound);
+    let mut walk = if config.dpor {
+        Walk::Dpor(Dpor::new(bound))
+    } else {
+        Walk::Dfs(Dfs::new(bound))
+    };
     let mut index = 0u32;
     let mut stopped = None;
     let mut out_of_time = false;
     let mut step_cut = 0u32;
-    while !dfs.done() {
+    while !walk.done() {
         if index >= config.schedules || run.out_of_time() {
             out_of_time = index < config.schedules;
-            let (open, shallowest) = dfs.open();
+            let (open, shallowest) = walk.open();
             let budget = if out_of_time {
                 "the time budget (GORO_TEST_TIME_BUDGET) ran out".to_string()
             } else {
@@ -451,13 +456,13 @@ where
             ));
             break;
         }
-        let Some(choices) = dfs.next_schedule() else {
+        let Some(chooser) =
+            walk.next_schedule(strategy::seed_for(config.strategy, config.seed, index))
+        else {
             break;
         };
-        let seed = strategy::seed_for(config.strategy, config.seed, index);
-        let (mut result, _) =
-            schedule_with(config, index, Chooser::replay(seed, choices), program());
-        dfs.record(&result.record);
+        let (mut result, _) = schedule_with(config, index, chooser, program());
+        walk.record(&mut result);
         if result.ending == Ending::StepLimit {
             step_cut += 1;
         }
@@ -485,7 +490,7 @@ where
         }
         index += 1;
     }
-    if let Some(j) = dfs.diverged() {
+    if let Some(j) = walk.diverged() {
         stopped = Some(format!(
             "a replay met choice point {} differently from the schedule it replayed: the \
              program depends on something outside goro's control (real time, real \
@@ -502,11 +507,81 @@ where
     let verdict = Verdict {
         complete: stopped.is_none(),
         schedules: index,
-        pruned: dfs.pruned(),
+        pruned: walk.pruned(),
         preemptions: bound,
         stopped,
+        reduction: walk.reduction(),
     };
     run.finish(out_of_time, Some(verdict))
+}
+
+/// The exhaustive search's walk: every schedule, or one per trace.
+enum Walk {
+    Dfs(Dfs),
+    Dpor(Dpor),
+}
+
+impl Walk {
+    fn done(&self) -> bool {
+        match self {
+            Walk::Dfs(w) => w.done(),
+            Walk::Dpor(w) => w.done(),
+        }
+    }
+
+    fn open(&self) -> (usize, Option<usize>) {
+        match self {
+            Walk::Dfs(w) => w.open(),
+            Walk::Dpor(w) => w.open(),
+        }
+    }
+
+    /// The chooser of the next schedule (named by `seed`), if any is left.
+    fn next_schedule(&mut self, seed: u64) -> Option<Chooser> {
+        match self {
+            Walk::Dfs(w) => w.next_schedule().map(|c| Chooser::replay(seed, c)),
+            Walk::Dpor(w) => w
+                .next_schedule()
+                .map(|(c, install)| Chooser::replay(seed, c).with_dpor(install)),
+        }
+    }
+
+    fn record(&mut self, result: &mut ScheduleResult) {
+        match self {
+            Walk::Dfs(w) => w.record(&result.record),
+            Walk::Dpor(w) => {
+                let run = result
+                    .dpor
+                    .take()
+                    .expect("a reduced schedule keeps its log");
+                w.record(&result.record, &run);
+            }
+        }
+    }
+
+    fn diverged(&self) -> Option<usize> {
+        match self {
+            Walk::Dfs(w) => w.diverged(),
+            Walk::Dpor(w) => w.diverged(),
+        }
+    }
+
+    fn pruned(&self) -> u64 {
+        match self {
+            Walk::Dfs(w) => w.pruned(),
+            Walk::Dpor(w) => w.pruned(),
+        }
+    }
+
+    fn reduction(&self) -> Option<Reduction> {
+        match self {
+            Walk::Dfs(_) => None,
+            Walk::Dpor(w) => Some(Reduction {
+                skipped: w.reduced(),
+                redundant: w.redundant(),
+            }),
+        }
+    }
 }
 
 /// Shrinks the schedule of each finding of `result` that `seen` does not

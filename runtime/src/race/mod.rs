@@ -46,7 +46,7 @@ mod verdict;
 pub use config::{BadSchedule, BadStrategy, Config, EnvError, Strategy, GORO_REPLAY, GORO_SHRINK};
 pub use explore::{check_determinism, explore, Report};
 pub use goro_analyzer::{Finding, FindingKind, Frame, GoroutineInfo, Shrink, Site};
-pub use verdict::Verdict;
+pub use verdict::{Reduction, Verdict};
 
 pub(crate) use config::race_requested;
 pub(crate) use run::run_detected;

@@ -492,12 +492,14 @@ impl<T> Channel<T> {
     }
 
     pub(crate) fn len(&self) -> usize {
+        detect::touch_chan(self.id);
         // Values in flight to notified receivers are not buffered (Go hands
         // them over directly).
         self.state.lock().buffered().min(self.cap)
     }
 
     pub(crate) fn is_closed(&self) -> bool {
+        detect::touch_chan(self.id);
         self.closed.load(Ordering::Acquire)
     }
 
@@ -625,6 +627,7 @@ impl<T> Channel<T> {
     }
 
     pub(crate) fn try_send(&self, v: T, site: Site) -> TrySend<T> {
+        detect::touch_chan(self.id);
         let mut d = Deferred::new();
         let mut st = self.state.lock();
         let r = self.try_send_locked(&mut st, v, site, &mut d);
@@ -712,6 +715,7 @@ impl<T> Channel<T> {
 
     /// A receive that does not wait; `reserved` as in `try_recv_locked`.
     pub(crate) fn try_recv(&self, site: Site, reserved: bool) -> TryRecv<T> {
+        detect::touch_chan(self.id);
         let mut d = Deferred::new();
         let mut st = self.state.lock();
         let r = self.try_recv_locked(&mut st, site, reserved, &mut d);
@@ -723,6 +727,7 @@ impl<T> Channel<T> {
     /// select that committed another case): the next parked receiver gets
     /// it, or the value becomes free for anyone.
     pub(crate) fn release_reservation(&self) {
+        detect::touch_chan(self.id);
         let mut d = Deferred::new();
         let mut st = self.state.lock();
         self.pass_reservation(&mut st, &mut d);
@@ -750,6 +755,7 @@ impl<T> Channel<T> {
         commit: bool,
         site: Site,
     ) -> ParkSend<T> {
+        detect::touch_chan(self.id);
         let mut d = Deferred::new();
         let mut st = self.state.lock();
         // (A select's own receive on this channel cannot take its send.)
@@ -879,6 +885,7 @@ impl<T> Channel<T> {
         commit: bool,
         site: Site,
     ) -> Park<Option<T>> {
+        detect::touch_chan(self.id);
         let mut d = Deferred::new();
         let mut st = self.state.lock();
         let ready = self.can_take(&st, false)
@@ -904,6 +911,7 @@ impl<T> Channel<T> {
     /// a dropped receiver cannot strand a value. The notification is read under the channel lock, which is
     /// where it is given: one racing with the withdrawal is not missed.
     pub(crate) fn cancel_recv(&self, id: u64, waiter: &Waiter) {
+        detect::touch_chan(self.id);
         let mut d = Deferred::new();
         let mut st = self.state.lock();
         if let Some(pos) = st.recvq.iter().position(|r| r.id == id) {
@@ -947,6 +955,7 @@ impl<T> Channel<T> {
     /// Withdraws receive entry `id` if still queued; a notification it got
     /// stays with its waiter (a `select!` reads it after withdrawing).
     pub(crate) fn withdraw_recv(&self, id: u64) {
+        detect::touch_chan(self.id);
         let mut st = self.state.lock();
         if let Some(pos) = st.recvq.iter().position(|r| r.id == id) {
             st.recvq.remove(pos);
@@ -956,6 +965,7 @@ impl<T> Channel<T> {
     /// Removes send entry `id` if still queued, returning its value; `None`
     /// when a receiver (or the close) already claimed it.
     pub(crate) fn cancel_send(&self, id: u64) -> Option<T> {
+        detect::touch_chan(self.id);
         let mut st = self.state.lock();
         let pos = st.sendq.iter().position(|s| s.id == id)?;
         st.sendq.remove(pos).map(|s| s.value)
@@ -966,6 +976,7 @@ impl<T> Channel<T> {
     /// buffered or in flight stay receivable; parked receivers wake to drain
     /// them or see the close; parked senders wake and panic.
     pub(crate) fn close(&self, site: Site) -> Result<(), ()> {
+        detect::touch_chan(self.id);
         let mut d = Deferred::new();
         let mut st = self.state.lock();
         let g = detect::gid();

@@ -425,6 +425,36 @@ pub(crate) fn block_on(site: Site, what: Waiting, waker: &Waker, info: impl FnOn
     }
 }
 
+/// The running goroutine looked at or changed `obj` without an event (a
+/// failed `try_lock`, a `Cond` signal): its step's footprint, for the
+/// exhaustive search's partial-order reduction.
+#[inline]
+pub(crate) fn touch(obj: ObjId) {
+    if active() {
+        sched::touch(sched::strategy::footprint::Key::Obj(obj.0), true);
+    }
+}
+
+/// [`touch`] of the channel with process-wide id `global`: every operation
+/// on a channel's state (a failed `try_recv` or `try_send`, `len`, a
+/// `select!` registering or withdrawing a case) reports it.
+#[inline]
+pub(crate) fn touch_chan(global: u64) {
+    if active() {
+        sched::touch_chan(global);
+    }
+}
+
+/// The running goroutine touched state the reduction cannot name (a
+/// context's cancel state, a timer's, the goroutine count): its step is
+/// dependent with every step.
+#[inline]
+pub(crate) fn touch_unknown() {
+    if active() {
+        sched::touch_unknown();
+    }
+}
+
 /// A scheduling point at the start of an operation: under detection the
 /// operation's future yields once, letting the strategy pick who runs next.
 /// Returns `true` when the caller must return `Poll::Pending`.

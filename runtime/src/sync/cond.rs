@@ -138,6 +138,7 @@ impl Cond {
     /// ```
     #[track_caller]
     pub fn signal(&self) {
+        crate::rt::detect::touch(self.id.obj());
         self.list.notify_one();
     }
 
@@ -151,6 +152,7 @@ impl Cond {
     /// ```
     #[track_caller]
     pub fn broadcast(&self) {
+        crate::rt::detect::touch(self.id.obj());
         self.list.notify_all();
     }
 }

@@ -194,6 +194,7 @@ impl<T: ?Sized> Mutex<T> {
     /// ```
     #[track_caller]
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+        detect::touch(self.id.obj());
         if self.sem.try_lock() {
             Some(self.guard(Location::caller()))
         } else {

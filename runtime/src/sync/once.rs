@@ -119,6 +119,7 @@ impl Once {
     /// assert!(once.is_completed());
     /// ```
     pub fn is_completed(&self) -> bool {
+        detect::touch(self.id.obj());
         self.inner.is_completed()
     }
 }

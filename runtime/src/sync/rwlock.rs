@@ -172,6 +172,7 @@ impl<T: ?Sized> RwLock<T> {
     /// ```
     #[track_caller]
     pub fn try_read(&self) -> Option<RwLockReadGuard<'_, T>> {
+        detect::touch(self.id.obj());
         if self.sem.try_acquire(READER) {
             Some(self.read_guard(Location::caller()))
         } else {
@@ -197,6 +198,7 @@ impl<T: ?Sized> RwLock<T> {
     /// ```
     #[track_caller]
     pub fn try_write(&self) -> Option<RwLockWriteGuard<'_, T>> {
+        detect::touch(self.id.obj());
         if self.sem.try_acquire(WRITER) {
             Some(self.write_guard(Location::caller()))
         } else {

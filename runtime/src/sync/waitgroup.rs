@@ -226,6 +226,7 @@ impl Future for WaitFuture<'_> {
         if detect::yield_point(cx, &mut this.yielded) {
             return Poll::Pending;
         }
+        detect::touch(this.wg.obj());
         if detect::active() && this.parked.is_none() {
             detect::wg_wait(this.wg.obj(), this.wg.counter(), this.loc);
         }

@@ -174,6 +174,7 @@ impl Timer {
     /// });
     /// ```
     pub fn stop(&self) -> bool {
+        crate::rt::detect::touch_unknown();
         let mut st = self.state.lock();
         let (was, old) = self.halt(&mut st);
         drop(st);
@@ -201,6 +202,7 @@ impl Timer {
     /// ```
     #[track_caller]
     pub fn reset(&self, d: Duration) -> bool {
+        crate::rt::detect::touch_unknown();
         let mut st = self.state.lock();
         let (was, old) = self.halt(&mut st);
         self.start(&mut st, d, Location::caller());

@@ -219,6 +219,8 @@ pub(crate) struct ScheduleResult {
     pub(crate) steps: u64,
     /// The choices the schedule took, to replay or shrink it.
     pub(crate) record: strategy::Record,
+    /// The partial-order reduction's log of the schedule, when kept.
+    pub(crate) dpor: Option<Box<strategy::dpor::Run>>,
 }
 
 /// Settings of one schedule.
@@ -277,6 +279,26 @@ thread_local! {
     static CURRENT: Cell<Option<Gid>> = const { Cell::new(None) };
     /// The running schedule's serial, unique in the process; 0: none.
     static ACTIVE: Cell<u32> = const { Cell::new(0) };
+    /// The running schedule keeps the partial-order reduction's log: the
+    /// one check a footprint report pays otherwise.
+    static DPOR_ON: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` on the executor when the running schedule keeps the
+/// reduction's log. Skipped while the scheduler itself holds the executor
+/// (its own reads of channel state): no goroutine's step runs then.
+fn with_exec_dpor(f: impl FnOnce(&mut Exec)) {
+    if !DPOR_ON.with(|d| d.get()) {
+        return;
+    }
+    EXEC.with(|e| {
+        let Ok(e) = e.try_borrow() else { return };
+        let Some(ex) = e.as_ref() else { return };
+        let Ok(mut ex) = ex.try_borrow_mut() else {
+            return;
+        };
+        f(&mut ex);
+    });
 }
 
 /// Whether a detecting schedule runs on this thread: the one check goro's
@@ -341,6 +363,9 @@ pub(crate) fn emit(g: Option<Gid>, op: Op, loc: Loc) {
             }
         }
         ex.engine.apply(ev);
+        if let Some(d) = ex.chooser.dpor() {
+            d.op(g, &ev.op);
+        }
     });
 }
 
@@ -352,6 +377,48 @@ pub(crate) fn note_handle_drop(global: u64, send: bool, recv: bool) {
         if let Some(g) = ex.teardown {
             let ch = ex.local_obj(global);
             ex.held.push(Held { g, ch, send, recv });
+        } else if ex.chooser.dpor().is_some() {
+            // Fewer handles: what the proof that a goroutine parked here
+            // can never be woken reads.
+            let ch = ex.local_obj(global);
+            touch_in(ex, strategy::footprint::Key::Obj(ch.0), true);
+        }
+    });
+}
+
+/// The running step touched `key` (writing it, or only reading it), for
+/// the partial-order reduction (`strategy::footprint`): what operations
+/// that emit no event report (a failed `try_recv`, `len`, a failed
+/// `try_lock`, a `Cond` signal).
+pub(crate) fn touch(key: strategy::footprint::Key, write: bool) {
+    with_exec_dpor(|ex| touch_in(ex, key, write));
+}
+
+fn touch_in(ex: &mut Exec, key: strategy::footprint::Key, write: bool) {
+    if ex.teardown.is_some() {
+        return;
+    }
+    if let Some(d) = ex.chooser.dpor() {
+        d.touch(key, write);
+    }
+}
+
+/// The running step did something that touches state the reduction cannot
+/// name: it is dependent with every step.
+pub(crate) fn touch_unknown() {
+    with_exec_dpor(|ex| {
+        if let Some(d) = ex.chooser.dpor() {
+            d.touch_unknown();
+        }
+    });
+}
+
+/// [`touch`] of the channel with process-wide id `global` (a write).
+pub(crate) fn touch_chan(global: u64) {
+    with_exec_dpor(|ex| {
+        if ex.teardown.is_none() && ex.chooser.dpor().is_some() {
+            let ch = ex.local_obj(global);
+            touch_in(ex, strategy::footprint::Key::Obj(ch.0), true);
         }
     });
 }
@@ -386,7 +453,12 @@ pub(crate) fn obj_cached(global: u64, cache: &std::sync::atomic::AtomicU64) -> O
 
 /// The running goroutine parked on a goro primitive (not the outside world).
 pub(crate) fn note_park() {
-    with_exec(|ex| ex.parked = true);
+    with_exec(|ex| {
+        ex.parked = true;
+        if let Some(d) = ex.chooser.dpor() {
+            d.parked();
+        }
+    });
 }
 
 /// What the running goroutine parked on, for the leak and deadlock checks.
@@ -407,6 +479,9 @@ fn note_parked_on(info: BlockInfo, loc: Loc, waker: Option<&Waker>) {
     };
     with_exec(|ex| {
         ex.parked = true;
+        if let Some(d) = ex.chooser.dpor() {
+            d.parked_on(Some(&info));
+        }
         if let Some(m) = ex.meta.get_mut(g.index()) {
             m.blocked = Some((info, loc));
             m.parking.parked(waker);
@@ -481,7 +556,11 @@ const SELECT_STREAM: u64 = 0x5e1e_c700_0000_0001;
 
 /// The virtual clock.
 pub(crate) fn now() -> Duration {
-    with_exec(|ex| ex.now).unwrap_or_default()
+    with_exec(|ex| {
+        touch_in(ex, strategy::footprint::Key::Clock, false);
+        ex.now
+    })
+    .unwrap_or_default()
 }
 
 /// Wakes `waker` when the virtual clock reaches `at`.
@@ -507,6 +586,11 @@ impl Exec {
     }
 
     fn add_timer(&mut self, at: Duration, action: TimerAction, opaque: bool) {
+        // Which timers are pending decides what the clock's steps fire:
+        // dependent with them (they write the clock), not with other
+        // registrations (the earliest timers fire together, whatever order
+        // they came in).
+        touch_in(self, strategy::footprint::Key::Clock, false);
         self.timer_seq += 1;
         self.timers.push(Timer {
             at: at.max(self.now),
@@ -598,6 +682,10 @@ impl Exec {
         self.meta[i].external = false;
         self.ready_pos[i] = self.ready.len();
         self.ready.push(gid);
+        if let Some(d) = self.chooser.dpor() {
+            // Its next step comes after the step that woke it.
+            d.woken(u32::try_from(gid.get()).unwrap_or(u32::MAX));
+        }
     }
 
     fn unready(&mut self, gid: Gid) {
@@ -622,6 +710,26 @@ impl Exec {
     fn external_waiters(&self) -> bool {
         self.meta.iter().any(|m| m.external && !m.done)
     }
+
+    /// Ends the reduction's log: who could still run (their next steps
+    /// nobody saw).
+    fn dpor_finish(&mut self) {
+        if self.chooser.dpor().is_none() {
+            return;
+        }
+        self.drain_wakes();
+        let mut pending: Vec<u32> = self
+            .ready
+            .iter()
+            .map(|g| u32::try_from(g.get()).unwrap_or(u32::MAX))
+            .collect();
+        if self.clock_offered().is_some() {
+            pending.push(strategy::CLOCK_ID);
+        }
+        if let Some(d) = self.chooser.dpor() {
+            d.finish(pending);
+        }
+    }
 }
 
 /// Runs one schedule of a program whose main goroutine is `main` (already
@@ -644,6 +752,7 @@ pub(crate) fn run_schedule(
     exec.borrow_mut()
         .spawn(None, main_gid, Some("main".to_string()), main);
     let ending = run_loop(&exec, main_gid, take_panic);
+    exec.borrow_mut().dpor_finish();
     let end = end_state(&exec, &ending);
     teardown(&exec);
     finish(exec, end, ending)
@@ -693,6 +802,8 @@ fn install(cfg: ScheduleConfig) -> Rc<RefCell<Exec>> {
     // Never 0 (that means "none"), even after wrapping.
     let serial = SERIALS.fetch_add(1, Ordering::Relaxed).max(1);
     ACTIVE.with(|a| a.set(serial));
+    let dpor = exec.borrow_mut().chooser.dpor().is_some();
+    DPOR_ON.with(|d| d.set(dpor));
     exec
 }
 
@@ -764,6 +875,7 @@ fn idle(mut ex: std::cell::RefMut<'_, Exec>) -> Option<Ending> {
     if let Some(due) = ex.due_timers() {
         ex.firings += 1;
         ex.clock_lag = 0;
+        ex.chooser.clock_step();
         drop(ex);
         fire(due);
         return None;
@@ -776,6 +888,9 @@ fn idle(mut ex: std::cell::RefMut<'_, Exec>) -> Option<Ending> {
         }
     }
     if ex.external_waiters() {
+        // The outside world decides who is woken: no order is provably
+        // unneeded.
+        ex.chooser.clock_step();
         let wakes = ex.wakes.clone();
         drop(ex);
         wait_outside(&wakes);
@@ -842,6 +957,8 @@ fn settle(exec: &Rc<RefCell<Exec>>, main_gid: Gid, gid: Gid, task: Task, poll: P
                 let mut ex = exec.borrow_mut();
                 ex.main_done = true;
                 ex.main_done_at = ex.now;
+                // The grace period starts: which timers may fire changes.
+                touch_in(&mut ex, strategy::footprint::Key::Clock, true);
             }
         }
         Poll::Pending => {
@@ -917,6 +1034,7 @@ impl Exec {
                 // Forced: no choice, no step of the strategy's.
                 self.clock_lag = 0;
                 self.firings += 1;
+                self.chooser.clock_step();
                 return Picked::Clock(self.due_timers().unwrap_or_default());
             }
         }
@@ -1068,12 +1186,15 @@ fn finish(exec: Rc<RefCell<Exec>>, end: Option<EndState>, ending: Ending) -> Sch
         }
     }
     ACTIVE.with(|a| a.set(0));
+    DPOR_ON.with(|d| d.set(false));
     EXEC.with(|e| e.borrow_mut().take());
-    let ex = Rc::try_unwrap(exec)
+    let mut ex = Rc::try_unwrap(exec)
         .ok()
         .expect("the executor is released after its schedule")
         .into_inner();
+    let dpor = ex.chooser.take_dpor();
     ScheduleResult {
+        dpor,
         trace_hash: ex.hasher.finish(),
         trace: ex.trace.map(trace::Tracer::finish).unwrap_or_default(),
         findings: ex.engine.into_findings(),

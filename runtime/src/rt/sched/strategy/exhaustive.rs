@@ -15,14 +15,17 @@
 //! With a preemption bound `b`, an option that preempts (switches away from
 //! a goroutine that could have run on) is tried only while the path above
 //! it preempts fewer than `b` times; the others are counted as pruned.
+//! Taking the clock (time passes to the next timer) preempts nobody and is
+//! never pruned.
 //!
-//! There is no partial-order reduction yet: two schedules that differ only
-//! in the order of independent steps (different objects, or reads of the
-//! same) both run. The count of schedules is therefore the number of paths
-//! through the choice tree, not of Mazurkiewicz traces.
+//! This walk has no partial-order reduction (`GORO_DPOR=0`): two schedules
+//! that differ only in the order of independent steps both run, so the
+//! count of schedules is the number of paths through the choice tree. The
+//! default walk, [`dpor`](super::dpor), runs one per Mazurkiewicz trace
+//! (about).
 
 use super::replay::DEFAULT;
-use super::Record;
+use super::{Record, CLOCK_ID};
 
 /// One choice point on the current path.
 #[derive(Debug)]
@@ -36,6 +39,15 @@ struct Branch {
     /// How many options other than the default it offered: a replay that
     /// meets it with another count ran differently.
     offered: usize,
+}
+
+impl Branch {
+    /// Whether what the current schedule takes here is a preemption: an
+    /// option other than the default where the last goroutine could run
+    /// on, the clock excepted (time passing switches away from nobody).
+    fn preempts(&self) -> bool {
+        self.preempting && self.taken != DEFAULT && self.taken != CLOCK_ID
+    }
 }
 
 /// The depth-first walk's state across the schedules of one exploration.
@@ -81,11 +93,7 @@ impl Dfs {
     /// [`Dfs::next_schedule`]'s choices) met past its replayed prefix: new
     /// choice points, each with the options it offered.
     pub(crate) fn record(&mut self, record: &Record) {
-        let mut preemptions = self
-            .path
-            .iter()
-            .filter(|b| b.preempting && b.taken != DEFAULT)
-            .count() as u32;
+        let mut preemptions = self.path.iter().filter(|b| b.preempts()).count() as u32;
         let known = self.path.len();
         if self.diverged.is_none() {
             self.diverged = self
@@ -99,15 +107,16 @@ impl Dfs {
             let preempting = record.preempting.binary_search(&(j as u32)).is_ok();
             let taken = record.choices.get(j).copied().unwrap_or(DEFAULT);
             let allowed = !preempting || self.bound.is_none_or(|b| preemptions < b);
-            let mut untried: Vec<u32> = if allowed {
-                options.iter().copied().filter(|&o| o != taken).collect()
-            } else {
-                self.pruned += options.len() as u64;
-                Vec::new()
-            };
+            // Time passing preempts nobody: the clock is always allowed.
+            let (mut untried, past): (Vec<u32>, Vec<u32>) = options
+                .iter()
+                .copied()
+                .filter(|&o| o != taken)
+                .partition(|&o| allowed || o == CLOCK_ID);
+            self.pruned += past.len() as u64;
             // Popped from the end: the lowest option is tried first.
             untried.reverse();
-            if preempting && taken != DEFAULT {
+            if preempting && taken != DEFAULT && taken != CLOCK_ID {
                 preemptions += 1;
             }
             self.path.push(Branch {
@@ -205,6 +214,34 @@ mod tests {
             runs += 1;
         }
         assert_eq!(runs, 4);
+        assert_eq!(dfs.pruned(), 3);
+    }
+
+    #[test]
+    fn taking_the_clock_does_not_count_toward_the_preemption_bound() {
+        // Two preempting choice points offering a goroutine (2) and the
+        // clock. Bound 0: no goroutine switch, but the clock at either
+        // point, or at both: 4 schedules.
+        let mut dfs = Dfs::new(Some(0));
+        let mut seen = Vec::new();
+        while let Some(prefix) = dfs.next_schedule() {
+            dfs.record(&met(
+                &prefix,
+                &[(&[2, CLOCK_ID], true), (&[2, CLOCK_ID], true)],
+            ));
+            seen.push(prefix);
+        }
+        assert_eq!(
+            seen,
+            vec![
+                vec![],
+                vec![DEFAULT, CLOCK_ID],
+                vec![CLOCK_ID],
+                vec![CLOCK_ID, CLOCK_ID],
+            ]
+        );
+        // Option 2 was pruned at the first point once and at the second
+        // point under each of the two first choices.
         assert_eq!(dfs.pruned(), 3);
     }
 }

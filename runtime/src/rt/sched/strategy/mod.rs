@@ -79,7 +79,9 @@ pub(crate) fn schedule_seed(base: u64, index: u32) -> u64 {
     }
 }
 
+pub(crate) mod dpor;
 pub(crate) mod exhaustive;
+pub(crate) mod footprint;
 mod pct;
 pub(crate) mod portfolio;
 mod random;
@@ -141,6 +143,9 @@ pub(crate) struct Chooser {
     /// The clock, when it is offered.
     clock: Clock,
     record: Record,
+    /// The partial-order reduction's log of this schedule, when the
+    /// exhaustive search reduces (see [`dpor`]).
+    dpor: Option<Box<dpor::Run>>,
 }
 
 impl Chooser {
@@ -151,6 +156,33 @@ impl Chooser {
             last: None,
             clock: Clock::default(),
             record: Record::default(),
+            dpor: None,
+        }
+    }
+
+    /// Keeps the log the partial-order reduction needs (see [`dpor`]),
+    /// with the sleep set `install` to put in place where the schedule
+    /// leaves the path it replays.
+    pub(crate) fn with_dpor(mut self, install: Option<(u32, Vec<footprint::Sleeper>)>) -> Self {
+        self.dpor = Some(Box::new(dpor::Run::new(install)));
+        self
+    }
+
+    /// The reduction's log, when kept.
+    pub(crate) fn dpor(&mut self) -> Option<&mut dpor::Run> {
+        self.dpor.as_deref_mut()
+    }
+
+    /// The reduction's log, when kept, taken out at the end.
+    pub(crate) fn take_dpor(&mut self) -> Option<Box<dpor::Run>> {
+        self.dpor.take()
+    }
+
+    /// The clock fires timers with no choice made (forced, or nothing else
+    /// could run): a step of its own for the reduction.
+    pub(crate) fn clock_step(&mut self) {
+        if let Some(d) = self.dpor.as_deref_mut() {
+            d.open_step(CLOCK_ID, None);
         }
     }
 
@@ -215,6 +247,10 @@ impl Chooser {
         ready: &[Gid],
         is_ready: &dyn Fn(Gid) -> bool,
     ) -> Gid {
+        let index = self.record.options.len() as u32;
+        if let Some(d) = self.dpor.as_deref_mut() {
+            d.close_step();
+        }
         let g = match &mut self.pick {
             // PCT sees every step: its change points are step indices.
             // It never takes the clock: time passes only when forced.
@@ -223,10 +259,39 @@ impl Chooser {
                 _ => p.choose(step, ready),
             },
             // One candidate: no choice, no draw, no record.
-            _ if ready.len() == 1 => ready[0],
+            _ if ready.len() == 1 => {
+                if let Some(d) = self.dpor.as_deref_mut() {
+                    if d.asleep(record_id(ready[0])) {
+                        d.block(index);
+                    }
+                }
+                ready[0]
+            }
             Pick::Random => random::choose(self.seed, step, ready, self.clock),
-            Pick::Replay(r) => r.choose(self.last, ready, is_ready),
+            Pick::Replay(r) => match self.dpor.as_deref_mut() {
+                Some(d) => {
+                    let (g, all_asleep) =
+                        r.choose_awake(self.last, ready, is_ready, &|g| d.asleep(record_id(g)));
+                    if all_asleep {
+                        d.block(index);
+                    }
+                    g
+                }
+                None => r.choose(self.last, ready, is_ready),
+            },
         };
+        if let Some(d) = self.dpor.as_deref_mut() {
+            let choice = (ready.len() > 1).then_some(index);
+            if let Some(i) = choice {
+                let default = replay::default_choice(self.last, ready, is_ready);
+                d.sched_point(
+                    i,
+                    ready.iter().map(|&r| record_id(r)).collect(),
+                    record_id(default),
+                );
+            }
+            d.open_step(record_id(g), choice);
+        }
         if ready.len() > 1 {
             if let Pick::Replay(_) = self.pick {
                 let d = replay::default_choice(self.last, ready, is_ready);
@@ -278,6 +343,9 @@ impl Chooser {
         }
         let v = match &mut self.pick {
             Pick::Replay(r) => {
+                if let Some(d) = self.dpor.as_deref_mut() {
+                    d.draw_point(self.record.options.len() as u32);
+                }
                 self.record.options.push((1..n as u32).collect());
                 r.draw(n)
             }

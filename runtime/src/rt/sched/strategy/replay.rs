@@ -61,6 +61,35 @@ impl Replay {
         default_choice(last, ready, is_ready)
     }
 
+    /// [`Replay::choose`], but past the sequence (or where its entry
+    /// cannot run) the default is the first goroutine not `asleep` (the
+    /// partial-order reduction's sleep set): the goroutine of the previous
+    /// step if it is awake and ready, else the first awake one in `ready`.
+    /// Also says whether every one in `ready` was asleep (then the default
+    /// runs anyway).
+    pub(crate) fn choose_awake(
+        &mut self,
+        last: Option<Gid>,
+        ready: &[Gid],
+        is_ready: &dyn Fn(Gid) -> bool,
+        asleep: &dyn Fn(Gid) -> bool,
+    ) -> (Gid, bool) {
+        let want = self.take();
+        if want != DEFAULT {
+            if let Some(g) = Gid::new(u64::from(want)).filter(|&g| is_ready(g)) {
+                return (g, false);
+            }
+        }
+        let d = default_choice(last, ready, is_ready);
+        if !asleep(d) {
+            return (d, false);
+        }
+        match ready.iter().copied().find(|&g| !asleep(g)) {
+            Some(g) => (g, false),
+            None => (d, true),
+        }
+    }
+
     /// A draw in `0..n` (n at least two).
     pub(crate) fn draw(&mut self, n: usize) -> usize {
         match self.take() {
