@@ -782,6 +782,7 @@ impl<T> Channel<T> {
     /// (see `Wakee`), under one lock (`try_send` then `park_send` would take
     /// it twice, and re-check what the first look just saw).
     pub(crate) fn send_or_park(&self, v: T, site: Site, waker: &Waker) -> SendOrPark<T> {
+        detect::touch_chan(self.id);
         let mut d = Deferred::new();
         let mut st = self.state.lock();
         let v = match self.try_send_locked(&mut st, v, site, &mut d) {
@@ -808,6 +809,7 @@ impl<T> Channel<T> {
         notified: Option<Arc<Waiter>>,
         waker: &Waker,
     ) -> RecvOrPark<T> {
+        detect::touch_chan(self.id);
         let mut d = Deferred::new();
         let mut st = self.state.lock();
         let r = self.try_recv_locked(&mut st, site, notified.is_some(), &mut d);
