@@ -47,6 +47,20 @@ impl Shadow {
         ordered: impl Fn(&Access) -> bool,
         races: &mut Vec<Race>,
     ) {
+        // Every access recorded is the same goroutine's, so program order
+        // puts each before `cur`: no race, and `cur` subsumes them all (the
+        // common case, a goroutine working on its own data).
+        if self.write.as_ref().is_none_or(|w| w.g == cur.g)
+            && self.reads.iter().all(|r| r.g == cur.g)
+        {
+            self.reads.clear();
+            if cur.write {
+                self.write = Some(cur);
+            } else {
+                self.reads.push(cur);
+            }
+            return;
+        }
         if let Some(w) = &self.write {
             if conflicts(w, &cur) && !ordered(w) {
                 races.push(Race {
