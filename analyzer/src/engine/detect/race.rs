@@ -122,9 +122,16 @@ impl Race {
         let mut races: Vec<RacingPair> = Vec::new();
         let slot = self.slot(addr);
         self.slots[slot].access(cur, ordered, &mut races);
-        for r in races {
-            report(hb, r, what, out);
+        if !races.is_empty() {
+            report_all(hb, races, what, out);
         }
+    }
+}
+
+#[cold]
+fn report_all(hb: &Hb, races: Vec<RacingPair>, what: &str, out: &mut Findings) {
+    for r in races {
+        report(hb, r, what, out);
     }
 }
 
