@@ -475,6 +475,16 @@ pub enum Wait {
         /// The channel.
         ch: ObjId,
     },
+    /// Receiving from a timer's channel that no live timer sends on any
+    /// more: its timer was stopped (it will never fire), or fired and its
+    /// value was taken. `senders` handles that can send to or close it
+    /// remain (a `Timer` that could be reset counts as one).
+    TimerOver {
+        /// The channel.
+        ch: ObjId,
+        /// Live handles that can send or close.
+        senders: usize,
+    },
     /// A `select!` with no cases, or a future that never completes.
     Forever,
     /// Something goro does not know (tokio I/O, ...).

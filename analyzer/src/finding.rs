@@ -300,6 +300,14 @@ pub struct Finding {
     /// process shrank it (absent in reports written before shrinking).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shrink: Option<Shrink>,
+    /// The strategy of the exploration that found it, as `GORO_STRATEGY`
+    /// spells it (`portfolio`, `random`, `pct:3`, `exhaustive:2`): what its
+    /// seed means. A seed replays a sampled schedule under its strategy; an
+    /// exhaustive search's schedule is replayed by its `shrink.schedule`
+    /// (`GORO_REPLAY`), not by its seed. Absent in reports written before
+    /// it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<String>,
 }
 
 /// How a finding's schedule was shrunk: the schedule that exposed it, and

@@ -267,6 +267,64 @@ fn replay_reruns_one_test_under_one_seed() {
     assert!(stdout(&out).contains("error[data-race]"));
 }
 
+/// The command a finding's `= reproduce:` line names, as arguments of
+/// `cargo race`.
+fn reproduce_args(text: &str) -> Vec<String> {
+    let line = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("= reproduce: cargo race "))
+        .unwrap_or_else(|| panic!("no reproduce line:\n{text}"));
+    line.split_whitespace().map(str::to_string).collect()
+}
+
+#[test]
+fn the_reproduce_line_replays_the_finding_for_every_strategy() {
+    for (strategy, names) in [
+        ("exhaustive", "--schedule"),
+        ("exhaustive:1", "--schedule"),
+        ("random", "--strategy random"),
+        ("pct:2", "--strategy pct:2"),
+        ("portfolio", ""),
+    ] {
+        let out = cargo_race(
+            &[
+                "test",
+                "--color",
+                "never",
+                "--strategy",
+                strategy,
+                "--schedules",
+                "30",
+                "racy_counter",
+            ],
+            &[],
+        );
+        let text = stdout(&out);
+        assert_eq!(code(&out), 1, "{strategy}: {text}\n{}", stderr(&out));
+        let args = reproduce_args(&text);
+        let line = args.join(" ");
+        assert!(line.starts_with("replay --seed "), "{strategy}: {line}");
+        assert!(line.ends_with(" racy_counter"), "{strategy}: {line}");
+        if names.is_empty() {
+            assert!(
+                !line.contains("--strategy") && !line.contains("--schedule"),
+                "the default needs neither: {line}"
+            );
+        } else {
+            assert!(line.contains(names), "{strategy}: {line}");
+        }
+        // Run as printed, it shows the same finding again.
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let again = cargo_race(&args, &[]);
+        let replayed = stdout(&again);
+        assert_eq!(code(&again), 1, "{strategy}: `{line}`\n{replayed}");
+        assert!(
+            replayed.contains("error[data-race]") && replayed.contains("--> src/lib.rs:31:"),
+            "{strategy}: `{line}` replays the race\n{replayed}"
+        );
+    }
+}
+
 #[test]
 fn github_actions_get_one_annotation_per_finding() {
     let out = cargo_race(&["test", "double_close"], &[("GITHUB_ACTIONS", "true")]);

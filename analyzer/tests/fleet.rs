@@ -197,6 +197,40 @@ fn shares_merge_into_what_one_unsharded_run_reports() {
         "{}",
         text(&exhaustive)
     );
+    // Its shares, merged, keep the verdict (shard 1 walks the whole tree;
+    // the others run nothing).
+    let verdict = |o: &Output| -> String {
+        text(o)
+            .lines()
+            .find(|l| l.starts_with("cargo race: tests::clean_handoff: exhaustive search "))
+            .unwrap_or_else(|| panic!("no verdict:\n{}", text(o)))
+            .to_string()
+    };
+    for k in 1..=2 {
+        let out = cargo_race(
+            &[
+                "test",
+                "--strategy",
+                "exhaustive",
+                "--schedules",
+                "2000",
+                "--schedule-shard",
+                &format!("{k}/2"),
+                "--report-dir",
+                s(&dir("exhaustive").join(format!("s{k}"))),
+                "clean_handoff",
+            ],
+            &[],
+        );
+        assert_eq!(code(&out), 0, "{}", text(&out));
+    }
+    let merged = cargo_race(&["report", "merge", s(&dir("exhaustive"))], &[]);
+    assert_eq!(code(&merged), 0, "{}", text(&merged));
+    assert_eq!(
+        verdict(&merged),
+        verdict(&exhaustive),
+        "merged == unsharded"
+    );
 
     // A failing test in one shard: the merged run fails with its code, as
     // the unsharded run does.

@@ -50,7 +50,9 @@ pub(crate) enum Command {
     /// replays the shortest one; this prints that shrunk schedule step by step (--full:
     /// the original schedule), its GORO_REPLAY value, and how much it shrank. The same
     /// seed gives the same schedule as long as the test's code and strategy are
-    /// unchanged; pass the run's --strategy if it set one.
+    /// unchanged; pass the run's --strategy if it set one, and --schedule for a finding
+    /// of an exhaustive search (its seed does not name its schedule). Each finding's
+    /// `reproduce:` line is this command, filled in.
     #[command(after_help = EXIT_CODES)]
     Replay(ReplayArgs),
     /// Render findings from existing report files (JSON Lines) or directories of them.
@@ -138,7 +140,10 @@ pub(crate) enum ReportCommand {
     /// Findings are deduplicated exactly as one unsharded run would (keeping, for each,
     /// the lowest schedule index, then seed, then test name), and the exit code is the
     /// unsharded run's: 1 on unexpected findings, else the first failing shard's test
-    /// run code, else 0. A missing shard, or a directory without its end marker, is an
+    /// run code, else 0. Each exhaustive exploration's verdict (complete or incomplete,
+    /// with its schedule count) is printed per test as the unsharded run prints it;
+    /// several verdicts under one test name (two explorations) are complete together
+    /// only if each is. A missing shard, or a directory without its end marker, is an
     /// error (2) naming it.
     #[command(after_help = EXIT_CODES)]
     Merge(MergeArgs),

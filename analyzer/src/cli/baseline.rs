@@ -160,6 +160,7 @@ mod tests {
             test: None,
             expected: false,
             shrink: None,
+            strategy: None,
         }
     }
 

@@ -245,12 +245,45 @@ pub(crate) fn read_verdicts(dirs: &[PathBuf]) -> Vec<(String, String)> {
     verdicts
 }
 
-/// One line per exhaustive exploration: its test and verdict.
+/// One line per exhaustive exploration: its test and verdict (`verdicts`
+/// sorted by test, as [`read_verdicts`] returns them).
+///
+/// Several verdicts under one test name are several explorations: test
+/// binaries that share the name, or a test that explores more than once
+/// (a schedule shard other than the first walks nothing and writes no
+/// verdict, and a partition runs each test once, so merging shares never
+/// splits one exploration's verdict). Together they are complete only if
+/// each is: one line says so, then each verdict follows, numbered.
 pub(crate) fn verdict_note(verdicts: &[(String, String)]) -> String {
-    verdicts
-        .iter()
-        .map(|(t, v)| format!("cargo race: {t}: exhaustive search {v}\n"))
-        .collect()
+    let mut out = String::new();
+    for group in verdicts.chunk_by(|a, b| a.0 == b.0) {
+        let t = &group[0].0;
+        if let [(_, v)] = group {
+            out.push_str(&format!("cargo race: {t}: exhaustive search {v}\n"));
+            continue;
+        }
+        let n = group.len();
+        let short = group
+            .iter()
+            .filter(|(_, v)| !v.starts_with("complete"))
+            .count();
+        let together = if short == 0 {
+            "complete: each of them is".to_string()
+        } else {
+            format!("incomplete: {short} of them stopped short")
+        };
+        out.push_str(&format!(
+            "cargo race: {t}: {n} exhaustive searches ran under this name (test binaries \
+             sharing it, or a test exploring more than once); together {together}\n"
+        ));
+        for (i, (_, v)) in group.iter().enumerate() {
+            out.push_str(&format!(
+                "cargo race: {t}: exhaustive search {} of {n} {v}\n",
+                i + 1
+            ));
+        }
+    }
+    out
 }
 
 /// The summary line of schedules per test.
@@ -594,5 +627,37 @@ mod tests {
         // The schedule counts still read the file as before.
         assert_eq!(read_schedule_counts(std::slice::from_ref(&dir)).len(), 3);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn two_verdicts_of_one_test_are_complete_together_only_if_both_are() {
+        let v = |t: &str, v: &str| (t.to_string(), v.to_string());
+        let both = [
+            v("t::a", "complete: all 3 schedule(s) explored"),
+            v("t::a", "complete: all 5 schedule(s) explored"),
+        ];
+        let note = verdict_note(&both);
+        assert!(
+            note.starts_with(
+                "cargo race: t::a: 2 exhaustive searches ran under this name (test binaries \
+                 sharing it, or a test exploring more than once); together complete: each of \
+                 them is\n"
+            ),
+            "{note}"
+        );
+        assert!(note.contains("cargo race: t::a: exhaustive search 2 of 2 complete: all 5"));
+        let mixed = [
+            v("t::a", "complete: all 3 schedule(s) explored"),
+            v("t::a", "incomplete: the budget of 5 schedules ran out"),
+            v("t::b", "complete: all 1 schedule(s) explored"),
+        ];
+        let note = verdict_note(&mixed);
+        assert!(
+            note.contains("together incomplete: 1 of them stopped short\n"),
+            "{note}"
+        );
+        assert!(note.ends_with(
+            "cargo race: t::b: exhaustive search complete: all 1 schedule(s) explored\n"
+        ));
     }
 }

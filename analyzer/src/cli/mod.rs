@@ -537,7 +537,7 @@ fn merge(m: &MergeArgs) -> Result<i32, String> {
         .map(|(_, r)| r.test_run)
         .find(|e| !e.passed)
         .unwrap_or(TestEnd::PASSED);
-    let note = if shares
+    let mut note = if shares
         .iter()
         .any(|(_, r)| r.time_budget_ms.is_some() || r.schedule_shard.is_some())
     {
@@ -551,6 +551,9 @@ fn merge(m: &MergeArgs) -> Result<i32, String> {
     } else {
         String::new()
     };
+    // Each exhaustive exploration's verdict, as the unsharded run prints
+    // it (from the shares' schedule-count files).
+    note.push_str(&fleet::verdict_note(&fleet::read_verdicts(&dirs)));
     eprintln!("cargo race: merged {} share(s)", shares.len());
     finish(
         findings,

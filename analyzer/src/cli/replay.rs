@@ -121,6 +121,7 @@ mod tests {
                 schedule: "_x2,3".into(),
                 replays: 30,
             }),
+            strategy: None,
         }
     }
 

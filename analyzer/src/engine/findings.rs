@@ -95,6 +95,7 @@ impl Findings {
             test: None,
             expected: false,
             shrink: None,
+            strategy: None,
         };
         if self.seen.insert(f.key()) {
             self.list.push(f);

@@ -46,7 +46,8 @@ const TOP: usize = 58;
 /// let finding = Finding { schema: SCHEMA.into(), kind: FindingKind::DoubleClose,
 ///     observed: true, message: "close of closed channel".into(), primary: site,
 ///     related: vec![], goroutines: vec![], notes: vec![], help: String::new(),
-///     seed: 3, schedule: 0, test: None, expected: false, shrink: None };
+///     seed: 3, schedule: 0, test: None, expected: false, shrink: None,
+///     strategy: None };
 ///
 /// let page = html(&gather(vec![finding]), &[], &mut Sources::new("/nonexistent"));
 /// assert!(page.starts_with("<!DOCTYPE html>"));

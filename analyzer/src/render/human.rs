@@ -36,7 +36,8 @@ use crate::finding::Site;
 ///     observed: true, message: "close of closed channel".into(), primary: site,
 ///     related: vec![], goroutines: vec![], notes: vec![],
 ///     help: "close a channel once, from its sender".into(),
-///     seed: 3, schedule: 0, test: None, expected: false, shrink: None };
+///     seed: 3, schedule: 0, test: None, expected: false, shrink: None,
+///     strategy: None };
 ///
 /// let text = human(&gather(vec![finding]), &mut Sources::new(&dir), false);
 /// assert!(text.contains("error[double-close]: close of closed channel"));

@@ -14,7 +14,8 @@ use super::Entry;
 /// # let finding = Finding { schema: SCHEMA.into(), kind: FindingKind::DoubleClose,
 /// #     observed: true, message: "close of closed channel".into(), primary: site,
 /// #     related: vec![], goroutines: vec![], notes: vec![], help: String::new(),
-/// #     seed: 1, schedule: 0, test: None, expected: false, shrink: None };
+/// #     seed: 1, schedule: 0, test: None, expected: false, shrink: None,
+/// #     strategy: None };
 /// use goro_analyzer::finding::read_json_lines;
 /// use goro_analyzer::render::{gather, json_lines};
 ///

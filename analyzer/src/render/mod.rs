@@ -38,6 +38,7 @@
 //!     test: Some("counter::tests::hits".into()),
 //!     expected: false,
 //!     shrink: None,
+//!     strategy: None,
 //! };
 //! let entries = render::gather(vec![finding.clone(), finding]);
 //! assert_eq!(entries.len(), 1, "the same finding twice is one entry");
@@ -52,6 +53,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
+use crate::env::Strategy;
 use crate::finding::{Finding, FindingKey, FindingKind, Site};
 
 mod github;
@@ -123,7 +125,8 @@ pub struct Entry {
 /// # let mut a = Finding { schema: SCHEMA.into(), kind: FindingKind::DoubleClose,
 /// #     observed: true, message: "close of closed channel".into(), primary: site,
 /// #     related: vec![], goroutines: vec![], notes: vec![], help: String::new(),
-/// #     seed: 1, schedule: 0, test: None, expected: false, shrink: None };
+/// #     seed: 1, schedule: 0, test: None, expected: false, shrink: None,
+/// #     strategy: None };
 /// use goro_analyzer::render::{gather, Status};
 ///
 /// a.test = Some("a".into());
@@ -277,17 +280,43 @@ pub(crate) fn test_filter(test: &str) -> &str {
     }
 }
 
-/// The command that replays a finding's schedule alone.
+/// The command that replays a finding's schedule alone, for the strategy
+/// that found it: a sampled schedule is named by its seed under that
+/// strategy (`--strategy` unless it is the default portfolio, whose seed
+/// names its member), an exhaustive search's by its schedule (`--schedule`,
+/// what `GORO_REPLAY` takes: its seed only names it).
 pub(crate) fn reproduce(entry: &Entry) -> String {
     let f = &entry.finding;
-    match entry.tests.first() {
-        Some(t) => format!("cargo race replay --seed {} {}", f.seed, test_filter(t)),
+    let test = match entry.tests.first() {
+        Some(t) => test_filter(t).to_string(),
         // Plain `explore` does not know its test's name.
-        None => format!(
-            "cargo race replay --seed {} TEST (the test whose exploration ran it)",
-            f.seed
-        ),
+        None => "TEST".to_string(),
+    };
+    let strategy = f
+        .strategy
+        .as_deref()
+        .and_then(|s| s.parse::<Strategy>().ok());
+    let how = match (strategy, &f.shrink) {
+        (Some(Strategy::Exhaustive { .. }), Some(s)) => format!("--schedule {}", s.schedule),
+        // Found by replaying an explicit schedule: the one that run replayed.
+        (Some(Strategy::Exhaustive { .. }), None) => "--schedule SCHEDULE".to_string(),
+        (Some(s @ (Strategy::Random | Strategy::Pct { .. })), _) => format!("--strategy {s}"),
+        (Some(Strategy::Portfolio) | None, _) => String::new(),
+    };
+    let mut line = format!("cargo race replay --seed {}", f.seed);
+    if !how.is_empty() {
+        line.push(' ');
+        line.push_str(&how);
     }
+    line.push(' ');
+    line.push_str(&test);
+    if test == "TEST" {
+        line.push_str(" (the test whose exploration ran it)");
+    }
+    if how == "--schedule SCHEDULE" {
+        line.push_str(" (SCHEDULE: the GORO_REPLAY value of the run that found it)");
+    }
+    line
 }
 
 /// One line saying what a kind of finding is (SARIF rule descriptions and
@@ -345,6 +374,77 @@ pub fn trace(steps: &[crate::trace::TraceStep]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn entry(strategy: Option<&str>, schedule: Option<&str>, test: Option<&str>) -> Entry {
+        let site = Site {
+            file: "src/lib.rs".into(),
+            line: 3,
+            column: 1,
+            goroutine: 1,
+            goroutine_name: None,
+            op: "close".into(),
+            frames: vec![],
+        };
+        Entry {
+            finding: Finding {
+                schema: crate::finding::SCHEMA.into(),
+                kind: FindingKind::DoubleClose,
+                observed: true,
+                message: "close of closed channel".into(),
+                primary: site,
+                related: vec![],
+                goroutines: vec![],
+                notes: vec![],
+                help: String::new(),
+                seed: 42,
+                schedule: 5,
+                test: test.map(str::to_string),
+                expected: false,
+                shrink: schedule.map(|s| crate::finding::Shrink {
+                    original_steps: 9,
+                    original_preemptions: 2,
+                    steps: 4,
+                    preemptions: 1,
+                    schedule: s.into(),
+                    replays: 3,
+                }),
+                strategy: strategy.map(str::to_string),
+            },
+            tests: test.into_iter().map(str::to_string).collect(),
+            status: Status::Unexpected,
+        }
+    }
+
+    #[test]
+    fn the_reproduce_line_replays_the_schedule_under_its_strategy() {
+        let t = Some("demo::tests::t");
+        let line = |s, sch| reproduce(&entry(s, sch, t));
+        // The portfolio's seed names its member; old reports name none.
+        assert_eq!(
+            line(Some("portfolio"), Some("_x1")),
+            "cargo race replay --seed 42 tests::t"
+        );
+        assert_eq!(line(None, None), "cargo race replay --seed 42 tests::t");
+        // Another sampling strategy must be named for the seed to replay.
+        assert_eq!(
+            line(Some("random"), Some("_x1")),
+            "cargo race replay --seed 42 --strategy random tests::t"
+        );
+        assert_eq!(
+            line(Some("pct:2"), None),
+            "cargo race replay --seed 42 --strategy pct:2 tests::t"
+        );
+        // An exhaustive schedule replays by its schedule, not its seed.
+        assert_eq!(
+            line(Some("exhaustive:2"), Some("_x3,2")),
+            "cargo race replay --seed 42 --schedule _x3,2 tests::t"
+        );
+        assert!(line(Some("exhaustive"), None).contains("--schedule SCHEDULE tests::t"));
+        assert_eq!(
+            reproduce(&entry(Some("random"), None, None)),
+            "cargo race replay --seed 42 --strategy random TEST (the test whose exploration ran it)"
+        );
+    }
 
     #[test]
     fn test_filter_drops_the_crate_name_only() {

@@ -31,7 +31,8 @@ const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 /// # let finding = Finding { schema: SCHEMA.into(), kind: FindingKind::DoubleClose,
 /// #     observed: true, message: "close of closed channel".into(), primary: site,
 /// #     related: vec![], goroutines: vec![], notes: vec![], help: String::new(),
-/// #     seed: 1, schedule: 0, test: None, expected: false, shrink: None };
+/// #     seed: 1, schedule: 0, test: None, expected: false, shrink: None,
+/// #     strategy: None };
 /// use goro_analyzer::render::{gather, sarif, Sources};
 ///
 /// let log = sarif(&gather(vec![finding]), &mut Sources::new("/work"));

@@ -28,7 +28,8 @@ pub enum RunOutcome {
 /// # let finding = Finding { schema: SCHEMA.into(), kind: FindingKind::DoubleClose,
 /// #     observed: true, message: "close of closed channel".into(), primary: site,
 /// #     related: vec![], goroutines: vec![], notes: vec![], help: String::new(),
-/// #     seed: 1, schedule: 0, test: Some("svc::tests::shutdown".into()), expected: false, shrink: None };
+/// #     seed: 1, schedule: 0, test: Some("svc::tests::shutdown".into()), expected: false, shrink: None,
+/// #     strategy: None };
 /// use goro_analyzer::render::{gather, summary, RunOutcome};
 ///
 /// let text = summary(&gather(vec![finding]), RunOutcome::Passed);

@@ -142,11 +142,27 @@ impl fmt::Display for Rendered<'_> {
             writeln!(f, "   = note: {n}")?;
         }
         writeln!(f, "   = help: {}", x.help)?;
-        write!(
-            f,
-            "   = reproduce: GORO_SEED={} GORO_SCHEDULES=1 (schedule {} of its run)",
-            x.seed, x.schedule
-        )?;
+        // The seed names a sampled schedule under its strategy; an
+        // exhaustive search's schedule is named by its choices only.
+        match (x.strategy.as_deref().map(str::parse), &x.shrink) {
+            (Some(Ok(Strategy::Exhaustive { .. })), Some(s)) => write!(
+                f,
+                "   = reproduce: GORO_SEED={} GORO_SCHEDULES=1 GORO_REPLAY={} (schedule {} of \
+                 its run)",
+                x.seed, s.schedule, x.schedule
+            )?,
+            (Some(Ok(s @ (Strategy::Random | Strategy::Pct { .. }))), _) => write!(
+                f,
+                "   = reproduce: GORO_SEED={} GORO_SCHEDULES=1 GORO_STRATEGY={s} (schedule {} \
+                 of its run)",
+                x.seed, x.schedule
+            )?,
+            _ => write!(
+                f,
+                "   = reproduce: GORO_SEED={} GORO_SCHEDULES=1 (schedule {} of its run)",
+                x.seed, x.schedule
+            )?,
+        }
         if let Some(s) = &x.shrink {
             write!(
                 f,
@@ -364,6 +380,9 @@ impl<'c> Exploration<'c> {
         );
         for f in &mut result.findings {
             f.test = self.test.clone();
+            // What the seed means: `cargo race` prints the replay command
+            // for it (an exhaustive schedule replays by its schedule).
+            f.strategy = Some(config.strategy.to_string());
         }
         self.report.schedules_run += 1;
         self.report.trace_hashes.push(result.trace_hash);

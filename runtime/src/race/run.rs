@@ -132,7 +132,9 @@ impl Merged {
                 .step_limited
                 .push(strategy::schedule_seed(config.seed, index));
         }
-        for f in findings {
+        for mut f in findings {
+            // What the seed means, as `explore` records it.
+            f.strategy = Some(config.strategy.to_string());
             if self.seen.insert(f.key()) {
                 self.report.findings.push(f);
             }

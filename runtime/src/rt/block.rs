@@ -19,9 +19,17 @@ pub(crate) enum BlockInfo {
     /// A wait, read when the schedule ends, that only some goroutine's code
     /// can end, whichever goroutine that is (a WaitGroup's `done`): the
     /// proof counts on it only when no goroutine could run that code.
-    /// Mutex, RwLock and Cond waits are of this class too, as `Fixed`
-    /// `Wait::Lock` and `Wait::Cond`.
+    /// Mutex, RwLock and Cond waits are of this class too, as `Lock` and
+    /// `Fixed` `Wait::Cond`.
     Peer(Box<dyn Fn() -> Wait>),
+    /// Locking the Mutex or RwLock `obj`, which lies at `addr`: a peer wait
+    /// (`Wait::Lock`), unless the lock lies inside the waiting goroutine's
+    /// own future, where no other goroutine can reach it (the proof reads
+    /// `addr`).
+    Lock {
+        obj: ObjId,
+        addr: usize,
+    },
     /// Channel operations (one, or a `select!`'s cases) parked under one
     /// waiter: what the proof that it can never be woken reads.
     Chans {
@@ -83,7 +91,7 @@ impl BlockInfo {
     pub(crate) fn timer_pending(&self) -> bool {
         match self {
             BlockInfo::Fixed(w) => *w == Wait::Sleep,
-            BlockInfo::Peer(_) => false,
+            BlockInfo::Peer(_) | BlockInfo::Lock { .. } => false,
             BlockInfo::Chans { ops, .. } => ops.iter().any(|op| !op.send && op.counts.timer_fed()),
         }
     }
@@ -93,6 +101,7 @@ impl BlockInfo {
         match self {
             BlockInfo::Fixed(w) => w,
             BlockInfo::Peer(f) => f(),
+            BlockInfo::Lock { obj, .. } => Wait::Lock { obj },
             BlockInfo::Chans { ops, select, .. } => {
                 let peers = |op: &ChanWait| {
                     if op.send {
@@ -107,6 +116,10 @@ impl BlockInfo {
                         receivers: peers(op),
                     },
                     (false, Some(op)) if op.counts.timer_fed() => Wait::Tick { ch: op.ch },
+                    (false, Some(op)) if op.counts.timer_chan() => Wait::TimerOver {
+                        ch: op.ch,
+                        senders: peers(op),
+                    },
                     (false, Some(op)) => Wait::Recv {
                         ch: op.ch,
                         senders: peers(op),

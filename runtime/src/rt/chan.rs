@@ -188,6 +188,9 @@ pub struct HandleCounts {
     /// Live timers that send on it (`WeakSender`s, counted in `senders`
     /// too): a receiver waiting on it is ticking, not stuck.
     timers: AtomicUsize,
+    /// A timer sent on it once: with no live timer left, a receiver waits
+    /// on a stopped or fired timer (named so in leak reports).
+    timer_chan: AtomicBool,
 }
 
 impl HandleCounts {
@@ -229,6 +232,11 @@ impl HandleCounts {
     pub(crate) fn timer_fed(&self) -> bool {
         self.timers.load(Ordering::Relaxed) > 0
     }
+
+    /// Whether a timer ever sent on it (a timer's channel).
+    pub(crate) fn timer_chan(&self) -> bool {
+        self.timer_chan.load(Ordering::Relaxed)
+    }
 }
 
 /// A sender that does not keep its channel alive (a timer's): while it
@@ -244,6 +252,7 @@ impl<T> WeakSender<T> {
     pub(crate) fn new(ch: &Arc<Channel<T>>) -> Self {
         ch.counts.add(true, false);
         ch.counts.timers.fetch_add(1, Ordering::Relaxed);
+        ch.counts.timer_chan.store(true, Ordering::Relaxed);
         WeakSender {
             ch: Arc::downgrade(ch),
             counts: ch.counts.clone(),

@@ -7,8 +7,6 @@ use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use goro_analyzer::event::Wait;
-
 use crate::rt::block::BlockInfo;
 use crate::rt::detect;
 use crate::rt::ident::Ident;
@@ -294,7 +292,10 @@ impl<'a, T: ?Sized> Future for LockFuture<'a, T> {
                     this.loc,
                     crate::rt::asleep::Waiting::Lock,
                     cx.waker(),
-                    || BlockInfo::Fixed(Wait::Lock { obj }),
+                    || BlockInfo::Lock {
+                        obj,
+                        addr: std::ptr::from_ref(m).cast::<u8>() as usize,
+                    },
                 );
                 if detect::active() && !std::mem::replace(&mut this.waited, true) {
                     detect::lock_wait(obj, this.loc);

@@ -7,8 +7,6 @@ use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use goro_analyzer::event::Wait;
-
 use crate::rt::asleep::Waiting;
 use crate::rt::block::BlockInfo;
 use crate::rt::detect;
@@ -319,8 +317,9 @@ impl<'a, T: ?Sized> Acquire<'a, T> {
             } else {
                 Waiting::WriteLock
             };
-            detect::block_on(self.loc, what, cx.waker(), || {
-                BlockInfo::Fixed(Wait::Lock { obj })
+            detect::block_on(self.loc, what, cx.waker(), || BlockInfo::Lock {
+                obj,
+                addr: std::ptr::from_ref(self.lock).cast::<u8>() as usize,
             });
             if detect::active() && !std::mem::replace(&mut self.waited, true) {
                 detect::lock_wait(obj, self.loc);

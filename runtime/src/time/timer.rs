@@ -8,6 +8,14 @@
 //! released, then sends (or starts the function). A `stop` that returns
 //! `true` happens before a firing that then never happens: no value is
 //! sent, no function runs.
+//!
+//! **Leaks and deadlocks.** An armed timer counts as a live timer sending on
+//! its channel (a goroutine receiving from it will be woken); a stopped or
+//! fired one does not, as Go 1.23 drops a stopped timer at once: a goroutine
+//! left receiving from it at the end of the program is blocked forever, not
+//! waiting for a tick. The `Timer` itself counts as a handle that can send
+//! while it lives ([`Timer::reset`] arms it again), so a goroutine waiting on
+//! it is never taken for stuck while some goroutine could still reset it.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -71,6 +79,10 @@ struct State {
     generation: u64,
     /// Armed and neither fired nor stopped.
     pending: bool,
+    /// How the armed firing sends (a [`Timer::new`] timer's): dropped by
+    /// `stop`, `reset` and the firing, so that only an armed timer counts as
+    /// a live timer on the channel.
+    send: Option<TimerSend>,
     timer: Option<clock::Timer>,
     /// The detector's identity: arming releases it, a firing acquires it.
     id: Ident,
@@ -109,11 +121,17 @@ impl Timer {
             state: Arc::new(Mutex::new(State {
                 generation: 0,
                 pending: false,
+                send: None,
                 timer: None,
                 id: Ident::new(),
             })),
             func,
         };
+        if t.func.is_none() {
+            // A handle that can send while the timer lives (see the module
+            // docs); `Drop` gives it back.
+            t.c.__channel().counts.add(true, false);
+        }
         let mut st = t.state.lock();
         t.start(&mut st, d, site);
         drop(st);
@@ -196,6 +214,8 @@ impl Timer {
     /// the lock.
     fn halt(&self, st: &mut State) -> (bool, Option<clock::Timer>) {
         st.generation += 1;
+        // No live timer sends on the channel any more.
+        st.send = None;
         // The lock orders this with a firing: the value is either here, or
         // the firing will see the new generation and not send.
         let mut was = std::mem::replace(&mut st.pending, false);
@@ -223,12 +243,14 @@ impl Timer {
                 })
             }
             None => {
-                let ch = TimerSend::new(self.c.__channel());
+                st.send = Some(TimerSend::new(self.c.__channel()));
                 Box::new(move || {
                     if detect::active() {
                         spawn_firing(site, async move {
                             if take_firing(&state, generation, site) {
-                                ch.send();
+                                if let Some(ch) = state.lock().send.take() {
+                                    ch.send();
+                                }
                             }
                         });
                     } else {
@@ -237,7 +259,9 @@ impl Timer {
                         let mut st = state.lock();
                         if st.generation == generation && st.pending {
                             st.pending = false;
-                            ch.send();
+                            if let Some(ch) = st.send.take() {
+                                ch.send();
+                            }
                         }
                     }
                 })
@@ -276,6 +300,16 @@ fn spawn_firing(site: &'static Location<'static>, fut: impl Future<Output = ()> 
         Goroutine::new(run, id, Some(Cow::Borrowed("timer")), Sink::Detached, fut),
         site,
     );
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        // The handle `make` counted; the armed firing still runs (Go's
+        // timers do not stop when dropped).
+        if self.func.is_none() {
+            self.c.__channel().counts.remove(true, false);
+        }
+    }
 }
 
 impl fmt::Debug for Timer {

@@ -91,34 +91,6 @@ where
     );
 }
 
-/// A `TestNoRace*` whose program recovers from a panic that goro reports as
-/// what it means (a negative WaitGroup counter): Go's race detector reports
-/// no race and neither may goro, but goro also reports `kind`, the misuse
-/// Go's runtime only raised as a panic the program recovered from. Asserts
-/// both, so the test still fails on any race or other finding.
-#[track_caller]
-pub fn no_race_but_reports<F, Fut>(kind: FindingKind, program: F)
-where
-    F: Fn() -> Fut,
-    Fut: Future + 'static,
-{
-    let report = run(program);
-    let others: Vec<_> = report
-        .findings()
-        .iter()
-        .filter(|f| f.kind != FindingKind::GoroutineLeak && f.kind != kind)
-        .collect();
-    assert!(
-        others.is_empty(),
-        "expected only {kind:?}, the detector found:\n{report}"
-    );
-    assert!(report.has(kind), "expected {kind:?}, found none:\n{report}");
-    assert!(
-        report.step_limited().is_empty(),
-        "a schedule hit the step limit:\n{report}"
-    );
-}
-
 /// A Go variable: shared by reference between the goroutines that use it.
 pub fn var<T>(v: T) -> Arc<Shared<T>> {
     Arc::new(Shared::new(v))

@@ -29,6 +29,10 @@ pub(super) fn describe(w: &Wait) -> (String, &'static str) {
             "receiving from a timer's channel (a ticker's, tick's or after's)".into(),
             "recv",
         ),
+        Wait::TimerOver { .. } => (
+            "receiving from a stopped or fired timer's channel".into(),
+            "recv",
+        ),
         Wait::Forever => ("waiting on something that never completes".into(), "wait"),
         Wait::Unknown => ("waiting on a future goro does not know".into(), "await"),
     }
@@ -61,6 +65,11 @@ pub(super) fn why_stuck(hb: &Hb, b: &Blocked, end: &EndState) -> Vec<String> {
                 ));
             }
         }
+        Wait::TimerOver { senders, .. } => notes.push(format!(
+            "it can never be woken: no live timer sends on the channel (a stopped timer never \
+             fires), and {senders} handle(s) that can send on it, reset its timer or close it \
+             remain, none of them in a goroutine that can still run"
+        )),
         Wait::Send { receivers, .. } => notes.push(format!(
             "it can never be woken: {receivers} handle(s) that can receive remain, and every \
              goroutine that could use them has returned or is blocked; no timer is pending"
@@ -123,7 +132,7 @@ pub(super) fn could_unblock(hb: &Hb, b: &Blocked, end: &EndState) -> Vec<Gid> {
     let mut out = match &b.wait {
         Wait::Lock { obj } => hb.lock_holders(*obj).iter().map(|(g, _)| *g).collect(),
         Wait::Join { g } => vec![*g],
-        Wait::Recv { ch, .. } => chan_peers(ch, false),
+        Wait::Recv { ch, .. } | Wait::TimerOver { ch, .. } => chan_peers(ch, false),
         Wait::Send { ch, .. } => chan_peers(ch, true),
         Wait::Select { cases } => cases
             .iter()

@@ -1,15 +1,18 @@
 //! Deadlocks: main can never proceed (judged on the state a schedule ends
 //! in: every goroutine blocked, or main provably never woken while others
 //! run), and partial deadlocks as they form, from lock waits (a cycle of
-//! goroutines each waiting for a lock the next one holds). Graph cycles
-//! come from petgraph.
+//! goroutines each waiting for a lock the next one holds). A schedule the
+//! step limit cut short (a goroutine running forever) ends with the
+//! goroutines the scheduler proved can never wake, if any, main among them
+//! or not: a partial deadlock when main is not. Graph cycles come from
+//! petgraph.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use petgraph::algo::tarjan_scc;
 use petgraph::graphmap::DiGraphMap;
 
-use crate::event::{Blocked, Event, Gid, Loc, ObjId, Op};
+use crate::event::{Blocked, Event, Gid, Loc, ObjId, Op, Wait};
 use crate::finding::FindingKind;
 
 use super::super::findings::{name_suffix, site, Findings, Report};
@@ -155,6 +158,19 @@ fn report_end(hb: &Hb, end: &EndState, out: &mut Findings) {
         if b.g != first.g {
             related.push(site(hb, b.g, b.loc, op));
         }
+        if let Wait::Lock { obj } = &b.wait {
+            // Locked again by the goroutine that holds it: its own lock
+            // site is where the deadlock began.
+            if let Some(&(_, at)) = hb.lock_holders(*obj).iter().find(|(h, _)| *h == b.g) {
+                related.push(site(hb, b.g, at, "locked here"));
+                notes.push(format!(
+                    "goroutine {}{} waits for a lock that it took itself at {at} and that \
+                     nothing unlocked since: a mutex is not reentrant",
+                    b.g,
+                    name_suffix(hb, b.g)
+                ));
+            }
+        }
         let waits_for = could_unblock(hb, b, end);
         let on = if waits_for.is_empty() {
             String::new()
@@ -218,12 +234,23 @@ fn report_end(hb: &Hb, end: &EndState, out: &mut Findings) {
              goroutine is asleep and no timer is pending"
                 .into(),
         );
-        format!(
-            "deadlock: main can never proceed ({} goroutine(s) blocked forever, main {what}; \
-             {} other(s) still running)",
-            end.blocked.len(),
-            end.running.len()
-        )
+        if first.g == Gid::MAIN {
+            format!(
+                "deadlock: main can never proceed ({} goroutine(s) blocked forever, main \
+                 {what}; {} other(s) still running)",
+                end.blocked.len(),
+                end.running.len()
+            )
+        } else {
+            format!(
+                "deadlock: goroutine {}{} can never proceed ({} goroutine(s) blocked \
+                 forever, it {what}; {} other(s), main among them, still running)",
+                first.g,
+                name_suffix(hb, first.g),
+                end.blocked.len(),
+                end.running.len()
+            )
+        }
     };
     out.report(
         hb,

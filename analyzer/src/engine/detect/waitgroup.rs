@@ -17,6 +17,14 @@
 //! WaitGroup reused after its `wait` are funded. The cut is a sound witness
 //! (no false alarm), not the worst cut of all: a done whose goroutine heard
 //! of a left-out add counts only if it is ordered before this one.
+//!
+//! A negative counter panics at the `done`; a panic the goroutine recovers
+//! (Go's `recover()`: `goro::recover`, `catch_unwind`) is handled, not a
+//! finding, as for the channel panics: the observed finding is held until
+//! the goroutine catches the panic ([`Op::Recovered`]) or lets it reach the
+//! top ([`Op::Panic`], possibly in the goroutine that joined it, or still
+//! uncaught when the schedule ends). The predicted findings do not depend
+//! on it.
 
 use crate::event::{Event, Gid, Loc, ObjId, Op};
 use crate::finding::FindingKind;
@@ -24,6 +32,7 @@ use crate::fxhash::FxHashMap as HashMap;
 
 use super::super::findings::{site, site_at, Findings, Report};
 use super::super::hb::{Epoch, Hb};
+use super::super::EndState;
 use super::Detector;
 
 /// What WaitGroup misuse is.
@@ -110,10 +119,25 @@ fn dones_in_cut(dones: &[(Epoch, i64)], hb: &Hb, g: Gid, late: &[&Epoch], cap: i
     sum
 }
 
+/// The message of goro's (and Go's) negative-counter panic.
+const NEGATIVE: &str = "negative WaitGroup counter";
+
+/// A negative-counter panic, not yet known to be recovered.
+struct Held {
+    /// The finding, if the panic is not recovered.
+    report: Report,
+    /// Caught by the goroutine ([`Op::Recovered`]): it went on. A caught
+    /// panic raised again (`PanicPayload::resume`) still reaches the top.
+    caught: bool,
+}
+
 /// The adds and waits of each WaitGroup.
 #[derive(Default)]
 pub(crate) struct WaitGroupMisuse {
     wgs: HashMap<ObjId, WaitGroup>,
+    /// Each goroutine's negative-counter panic, until it is caught or
+    /// reaches the top.
+    held: HashMap<Gid, Held>,
 }
 
 impl Detector for WaitGroupMisuse {
@@ -124,7 +148,40 @@ impl Detector for WaitGroupMisuse {
                 self.add(hb, *wg, ev.g, ev.loc, *delta, *counter, out)
             }
             Op::WgWait { wg, .. } => self.wait(hb, *wg, ev.g, ev.loc, out),
+            Op::Recovered => {
+                if let Some(h) = self.held.get_mut(&ev.g) {
+                    h.caught = true;
+                }
+            }
+            Op::Panic { message } => {
+                if let Some(h) = self.held.remove(&ev.g) {
+                    // A different panic means this one was recovered.
+                    if message.contains(NEGATIVE) {
+                        out.report(hb, h.report);
+                    }
+                }
+            }
+            // A caught panic is over at the goroutine's end; an uncaught one
+            // waits for the join that rethrows it (or the run's crash report).
+            Op::End if self.held.get(&ev.g).is_some_and(|h| h.caught) => {
+                self.held.remove(&ev.g);
+            }
+            Op::Join { child } => {
+                if let Some(h) = self.held.remove(child).filter(|h| !h.caught) {
+                    self.held.insert(ev.g, h);
+                }
+            }
             _ => {}
+        }
+    }
+
+    fn on_finish(&mut self, hb: &Hb, _end: &EndState, out: &mut Findings) {
+        // Raised and never caught: a joinable goroutine's panic nobody
+        // joined.
+        let mut left: Vec<(Gid, Held)> = self.held.drain().filter(|(_, h)| !h.caught).collect();
+        left.sort_by_key(|(g, _)| *g);
+        for (_, h) in left {
+            out.report(hb, h.report);
         }
     }
 }
@@ -143,20 +200,24 @@ impl WaitGroupMisuse {
     ) {
         if counter < 0 {
             let primary = site(hb, g, loc, if delta == -1 { "done" } else { "add" });
-            out.report(
-                hb,
-                Report {
-                    kind: FindingKind::WaitGroupMisuse,
-                    observed: true,
-                    message: "sync: negative WaitGroup counter".to_string(),
-                    primary,
-                    related: Vec::new(),
-                    notes: vec![format!(
-                        "the counter went to {counter}: more done() than add()"
-                    )],
-                    help: "call add(n) once per goroutine, before starting it, and done() \
+            // Reported if the panic is not recovered (see the module docs).
+            self.held.insert(
+                g,
+                Held {
+                    caught: false,
+                    report: Report {
+                        kind: FindingKind::WaitGroupMisuse,
+                        observed: true,
+                        message: "sync: negative WaitGroup counter".to_string(),
+                        primary,
+                        related: Vec::new(),
+                        notes: vec![format!(
+                            "the counter went to {counter}: more done() than add()"
+                        )],
+                        help: "call add(n) once per goroutine, before starting it, and done() \
                            exactly once in each"
-                        .into(),
+                            .into(),
+                    },
                 },
             );
             return;
@@ -255,4 +316,81 @@ fn report_unfunded(hb: &Hb, done: &Epoch, amount: i64, add: &Epoch, out: &mut Fi
                 .into(),
         },
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::event::{Event, Gid, Loc, ObjId, Op};
+    use crate::{Engine, Finding, FindingKind};
+
+    /// Main's operations, one per line of `t.rs`.
+    fn run(ops: Vec<Op>) -> Vec<Finding> {
+        let mut e = Engine::new(1, 0);
+        for (i, op) in ops.into_iter().enumerate() {
+            let loc = Loc {
+                file: "t.rs",
+                line: i as u32 + 1,
+                column: 1,
+            };
+            e.apply(&Event {
+                g: Gid::MAIN,
+                op,
+                loc,
+            });
+        }
+        e.findings().to_vec()
+    }
+
+    fn ops(recovered: bool) -> Vec<Op> {
+        let wg = ObjId(1);
+        let mut ops = vec![
+            Op::WgAdd {
+                wg,
+                delta: 1,
+                counter: 1,
+            },
+            Op::WgAdd {
+                wg,
+                delta: -1,
+                counter: 0,
+            },
+            // The second done: `sync: negative WaitGroup counter`.
+            Op::WgAdd {
+                wg,
+                delta: -1,
+                counter: -1,
+            },
+        ];
+        if recovered {
+            ops.push(Op::Recovered);
+        } else {
+            ops.push(Op::Panic {
+                message: "sync: negative WaitGroup counter".into(),
+            });
+        }
+        ops
+    }
+
+    #[test]
+    fn a_negative_counter_that_panics_is_reported_at_its_done() {
+        let found = run(ops(false));
+        assert_eq!(found.len(), 1, "{found:#?}");
+        let f = &found[0];
+        assert_eq!(f.kind, FindingKind::WaitGroupMisuse);
+        assert!(f.observed);
+        assert_eq!((f.primary.line, f.primary.op.as_str()), (3, "done"));
+    }
+
+    #[test]
+    fn a_negative_counter_whose_panic_is_recovered_is_no_finding() {
+        assert_eq!(run(ops(true)), vec![], "recovered: handled, as in Go");
+        // Recovered, then raised again: it reaches the top after all.
+        let mut again = ops(true);
+        again.push(Op::Panic {
+            message: "sync: negative WaitGroup counter".into(),
+        });
+        let found = run(again);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].kind, FindingKind::WaitGroupMisuse);
+    }
 }

@@ -980,10 +980,20 @@ impl Exec {
 /// Leaks and deadlocks: what is left blocked when nothing can run, or what
 /// main is provably stuck with (`None` when the schedule was cut short).
 fn end_state(exec: &Rc<RefCell<Exec>>, ending: &Ending) -> Option<EndState> {
+    // At the step limit, the goroutines proven never to wake (`proof`),
+    // if any: reported beside the step-limit note.
+    let proven;
     let stuck = match ending {
         Ending::Completed | Ending::Blocked | Ending::GraceOver => None,
         Ending::Stuck(b) => Some(b),
-        Ending::Panicked | Ending::StepLimit => return None,
+        Ending::StepLimit => {
+            proven = exec.borrow().proven_stuck();
+            if proven.is_empty() {
+                return None;
+            }
+            Some(&proven)
+        }
+        Ending::Panicked => return None,
     };
     let (main_done, blocked, running) = {
         let mut ex = exec.borrow_mut();

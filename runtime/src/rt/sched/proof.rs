@@ -24,11 +24,17 @@
 //!   outside every goroutine.
 //! - a join completes when its goroutine returns, which one in `B` never
 //!   does.
-//! - a mutex or RwLock lock, a `Cond::wait` and a `WaitGroup::wait` end
-//!   only when some goroutine's code unlocks, signals or calls `done`, and
-//!   which goroutine that may be the proof cannot tell (a guard is `Send`
-//!   and may have been handed anywhere; a WaitGroup may be reached through
-//!   any shared structure). So such a wait is in `B` only when every
+//! - a mutex or RwLock that lies inside the memory of the waiting
+//!   goroutine's own future is that goroutine's alone, as a channel handle
+//!   there is: no other goroutine can lock it, hold a guard of it or unlock
+//!   it, so while its goroutine waits for it nothing can ever unlock it (a
+//!   mutex locked twice by one goroutine: the self-deadlock). Such a wait
+//!   is in `B` whatever the others do, a heartbeat still ticking included.
+//! - any other mutex or RwLock lock, a `Cond::wait` and a `WaitGroup::wait`
+//!   end only when some goroutine's code unlocks, signals or calls `done`,
+//!   and which goroutine that may be the proof cannot tell (a guard is
+//!   `Send` and may have been handed anywhere; a WaitGroup may be reached
+//!   through any shared structure). So such a wait is in `B` only when every
 //!   goroutine still alive is in `B`, nobody waits on the outside world,
 //!   and no pending timer runs the user's code (an `after_func`): then no
 //!   code that could end it can ever run again. goro's own timers (tickers,
@@ -146,6 +152,9 @@ enum Stuck<'a> {
     /// Only a mutex, RwLock, Cond or WaitGroup wait does: any goroutine's
     /// code might end it.
     Peer,
+    /// Only a lock wait does, on a lock inside its own future: no other
+    /// goroutine can reach the lock, so nothing can ever unlock it.
+    OwnLock,
 }
 
 impl Exec {
@@ -181,6 +190,12 @@ impl Exec {
         None
     }
 
+    /// The goroutines proven never to wake, for a schedule the step limit
+    /// cut short: what it can still report.
+    pub(super) fn proven_stuck(&self) -> Vec<Gid> {
+        self.stuck()
+    }
+
     /// The greatest set of goroutines that can never be woken.
     fn stuck(&self) -> Vec<Gid> {
         let mut cands: Vec<(usize, Stuck<'_>)> = Vec::new();
@@ -198,10 +213,14 @@ impl Exec {
                     }
                 }
                 (Some((BlockInfo::Fixed(Wait::Join { g }), _)), 1) if p.direct => Stuck::Join(*g),
+                (Some((BlockInfo::Lock { addr, .. }, _)), 1) if p.direct && p.owns(*addr) => {
+                    Stuck::OwnLock
+                }
                 (
                     Some((
                         BlockInfo::Fixed(Wait::Lock { .. } | Wait::Cond { .. })
-                        | BlockInfo::Peer(_),
+                        | BlockInfo::Peer(_)
+                        | BlockInfo::Lock { .. },
                         _,
                     )),
                     1,
@@ -244,7 +263,7 @@ impl Exec {
                     continue;
                 }
                 let never = match why {
-                    Stuck::Unwakeable => true,
+                    Stuck::Unwakeable | Stuck::OwnLock => true,
                     Stuck::Peer => !foreign && inside.len() == alive,
                     Stuck::Join(g) => inside.contains(&g.index()),
                     Stuck::Chans(ops) => ops.iter().all(|op| {
