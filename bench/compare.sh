@@ -230,18 +230,28 @@ awk -v detect="$([[ ${modes[1]} == detect ]] && echo 1 || echo 0)" -v limit="$RU
     return (a ~ /^[0-9.]+\*?$/ && b ~ /^[0-9.]+\*?$/ && b + 0 > 0) ? sprintf("%.2f", a / b) : "-"
   }
   END {
-    fmt = "%-13s %10s %11s %9s %8s %12s %11s %11s %11s %11s %12s %9s %9s %10s %11s %11s %12s\n"
+    # Two tables: production (goro against Go and tokio), then the detector
+    # (goro detect mode against Go -race), so each fits a terminal.
+    fmt = "%-13s %10s %11s %9s %8s %12s %11s %11s %10s %11s %10s %12s\n"
     printf fmt, "workload", "N", "goro ns/op", "Go ns/op", "goro/Go", "tokio ns/op", \
-      "goro/tokio", "goro RSS MB", "Go RSS MB", "race ns/op", "detect ns/op", "det/prod", \
-      "race/go", "det RSS MB", "goro B/park", "Go B/park", "tokio B/park"
+      "goro/tokio", "goro RSS MB", "Go RSS MB", "goro B/park", "Go B/park", "tokio B/park"
     for (i = 1; i <= nw; i++) {
       w = order[i]
       g = ns(w, "production"); o = ns(w, "go"); t = ns(w, "tokio")
-      r = ns(w, "go-race"); d = detect ? ns(w, "detect") : "skipped"
       printf fmt, w, size[w], g, o, div(g, o), t, div(g, t), mib(w, "production"), \
-        mib(w, "go"), r, d, div(d, g), div(r, o), (detect ? mib(w, "detect") : "-"), \
-        per_goroutine(w, "production", size[w]), per_goroutine(w, "go", size[w]), \
-        per_goroutine(w, "tokio", size[w])
+        mib(w, "go"), per_goroutine(w, "production", size[w]), \
+        per_goroutine(w, "go", size[w]), per_goroutine(w, "tokio", size[w])
+    }
+    print ""
+    fmt = "%-13s %10s %12s %10s %9s %9s %8s %11s %12s %9s\n"
+    printf fmt, "workload", "N", "detect ns/op", "race ns/op", "det/race", "det/prod", \
+      "race/go", "det RSS MB", "race RSS MB", "RSS d/r"
+    for (i = 1; i <= nw; i++) {
+      w = order[i]
+      g = ns(w, "production"); o = ns(w, "go"); r = ns(w, "go-race")
+      d = detect ? ns(w, "detect") : "skipped"
+      dm = detect ? mib(w, "detect") : "-"; rm = mib(w, "go-race")
+      printf fmt, w, size[w], d, r, div(d, r), div(d, g), div(r, o), dm, rm, div(dm, rm)
     }
   }
 ' "$logs/results" "$logs/order"
@@ -251,7 +261,8 @@ echo "RSS: peak resident set (/usr/bin/time -v), median; B/park: spawn_park peak
 echo "race ns/op: the Go twin built with -race (GORACE=halt_on_error=0)."
 echo "tokio ns/op: the workload's tokio twin (goro-bench <workload> <N> tokio; n/a: no twin)."
 echo "goro/tokio: goro production over tokio (the target: <= 1.00)."
-echo "det/prod: goro's detect over production; race/go: Go's -race over plain (the detector's bar: det/prod <= race/go)."
+echo "det/race: goro's detect over Go -race, ns/op (the detector's target: <= 1.00); RSS d/r: the same for peak RSS."
+echo "det/prod: goro's detect over production; race/go: Go's -race over plain."
 if grep -q ' TIMEOUT ' "$results"; then
   echo "timed out (>${RUN_TIMEOUT}s, RUN_TIMEOUT): $(awk '$4 == "TIMEOUT" { printf "%s%s %s", sep, $1, $2; sep = ", " }' "$results")"
 fi

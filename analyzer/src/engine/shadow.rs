@@ -41,12 +41,37 @@ fn conflicts(a: &Access, b: &Access) -> bool {
 impl Shadow {
     /// Records `cur`; pushes every earlier access it races with onto `races`.
     /// `ordered(p)` tells whether `p` happens before `cur`.
+    // Inlined: the common case is a few compares and stores.
+    #[inline(always)]
     pub(super) fn access(
         &mut self,
         cur: Access,
         ordered: impl Fn(&Access) -> bool,
         races: &mut Vec<Race>,
     ) {
+        // Every access recorded is the same goroutine's, so program order
+        // puts each before `cur`: no race, and `cur` subsumes them all (the
+        // common case, a goroutine working on its own data).
+        if self.write.as_ref().is_none_or(|w| w.g == cur.g)
+            && self.reads.iter().all(|r| r.g == cur.g)
+        {
+            if cur.write {
+                self.reads.clear();
+                self.write = Some(cur);
+            } else if let [only] = self.reads.as_mut_slice() {
+                *only = cur;
+            } else {
+                self.reads.clear();
+                self.reads.push(cur);
+            }
+            return;
+        }
+        self.check(cur, ordered, races);
+    }
+
+    /// [`Shadow::access`] when another goroutine's access is recorded.
+    #[inline(never)]
+    fn check(&mut self, cur: Access, ordered: impl Fn(&Access) -> bool, races: &mut Vec<Race>) {
         if let Some(w) = &self.write {
             if conflicts(w, &cur) && !ordered(w) {
                 races.push(Race {

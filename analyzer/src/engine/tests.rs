@@ -429,6 +429,68 @@ fn one_report_per_pair_of_sites() {
     assert_eq!(e.findings().len(), 1);
 }
 
+/// A write of location `a`, and its free.
+fn write_at(a: u64) -> Op {
+    Op::Write {
+        addr: Addr(a),
+        what: "x",
+    }
+}
+
+fn free_at(a: u64) -> Op {
+    Op::Free { addr: Addr(a) }
+}
+
+#[test]
+fn a_location_freed_and_made_again_at_its_address_starts_clean() {
+    // Goroutine 2 writes x at address 1 and frees it; goroutine 1 then
+    // writes a new x made at address 1, unordered with 2: another
+    // variable, no race (the slot cached for address 1 is gone too).
+    let mut t = T::new();
+    t.spawn(1, 2)
+        .ev(2, write_at(1))
+        .ev(2, write_at(1))
+        .ev(2, free_at(1))
+        .ev(1, write_at(1));
+    assert!(t.kinds().is_empty());
+    // Without the free it is the same variable: a race.
+    let mut t = T::new();
+    t.spawn(1, 2).ev(2, write_at(1)).ev(1, write_at(1));
+    assert_eq!(t.kinds(), vec![FindingKind::DataRace]);
+}
+
+#[test]
+fn a_freed_slot_reused_by_another_address_carries_no_history() {
+    // Address 1 is freed, address 3 takes its slot: goroutine 2's write of
+    // address 1 does not race with goroutine 1's write of address 3, but
+    // goroutine 2's later write of address 3 does (line 6 against line 5).
+    let mut t = T::new();
+    t.spawn(1, 2)
+        .ev(2, write_at(1))
+        .ev(2, write_at(2))
+        .ev(2, free_at(1))
+        .ev(1, write_at(3))
+        .ev(2, write_at(3));
+    assert_eq!(t.kinds(), vec![FindingKind::DataRace]);
+    assert_eq!(t.lines(), vec![(6, vec![5])]);
+}
+
+#[test]
+fn accesses_alternating_between_locations_keep_each_history() {
+    // The cache holds one location; switching back and forth must still
+    // find goroutine 2's write of address 1 (line 2) when goroutine 1
+    // writes it (line 5); goroutine 1's writes of address 2 are its own.
+    let mut t = T::new();
+    t.spawn(1, 2)
+        .ev(2, write_at(1))
+        .ev(1, write_at(2))
+        .ev(1, write_at(2))
+        .ev(1, write_at(1))
+        .ev(1, write_at(2));
+    assert_eq!(t.kinds(), vec![FindingKind::DataRace]);
+    assert_eq!(t.lines(), vec![(5, vec![2])]);
+}
+
 #[test]
 fn findings_round_trip_through_json_lines() {
     let mut t = T::new();

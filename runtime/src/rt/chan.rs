@@ -475,7 +475,7 @@ impl<T> Channel<T> {
         waiter: &Arc<Waiter>,
     ) -> super::block::BlockInfo {
         super::block::BlockInfo::Chans {
-            ops: vec![self.wait(send, handle)],
+            ops: self.wait(send, handle).into(),
             select: false,
             waiter: Arc::downgrade(waiter),
         }

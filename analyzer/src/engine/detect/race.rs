@@ -1,6 +1,12 @@
 //! Data races: two accesses to one location, at least one a write (and not
 //! both atomic), that no happens-before edge orders. FastTrack shadows
 //! ([`Shadow`]) keep each location's last write and its read frontier.
+//!
+//! The shadows sit in a dense table: a map from location to slot, and the
+//! last location accessed with its slot, so a run of accesses to one
+//! variable (a loop over a counter) skips the map. Freeing a location
+//! empties its slot and forgets the cached one, so a new location at the
+//! same address starts with no history.
 
 use crate::event::{Addr, Event, Gid, Loc, Op};
 use crate::finding::FindingKind;
@@ -18,7 +24,13 @@ pub(crate) const DESCRIPTION: &str =
 /// The shadows of the tracked locations.
 #[derive(Default)]
 pub(crate) struct Race {
-    shadows: HashMap<Addr, Shadow>,
+    /// The slot in `slots` of each tracked location.
+    index: HashMap<Addr, u32>,
+    slots: Vec<Shadow>,
+    /// Slots emptied by a `Free`, for the next new location.
+    vacant: Vec<u32>,
+    /// The location last accessed and its slot.
+    last: Option<(Addr, u32)>,
 }
 
 impl Detector for Race {
@@ -34,15 +46,51 @@ impl Detector for Race {
             Op::Atomic { addr, write, what } => {
                 self.access(hb, ev.g, *addr, ev.loc, *write, true, what, out)
             }
-            Op::Free { addr } => {
-                self.shadows.remove(addr);
-            }
+            Op::Free { addr } => self.free(*addr),
             _ => {}
         }
     }
 }
 
 impl Race {
+    /// The slot of `addr`'s shadow, made on its first access.
+    #[inline]
+    fn slot(&mut self, addr: Addr) -> usize {
+        if let Some((a, i)) = self.last {
+            if a == addr {
+                return i as usize;
+            }
+        }
+        let i = match self.index.get(&addr) {
+            Some(&i) => i,
+            None => {
+                let i = match self.vacant.pop() {
+                    Some(i) => i,
+                    None => {
+                        self.slots.push(Shadow::default());
+                        u32::try_from(self.slots.len() - 1).expect("under 2^32 live locations")
+                    }
+                };
+                self.index.insert(addr, i);
+                i
+            }
+        };
+        self.last = Some((addr, i));
+        i as usize
+    }
+
+    /// Forgets `addr`'s history: a later location at the same address is
+    /// another variable.
+    fn free(&mut self, addr: Addr) {
+        if let Some(i) = self.index.remove(&addr) {
+            self.slots[i as usize] = Shadow::default();
+            self.vacant.push(i);
+        }
+        if self.last.is_some_and(|(a, _)| a == addr) {
+            self.last = None;
+        }
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn access(
         &mut self,
@@ -55,7 +103,12 @@ impl Race {
         what: &str,
         out: &mut Findings,
     ) {
-        let e = hb.epoch(g, loc);
+        // One lookup of the goroutine serves its epoch and its clock.
+        let gs = hb.goroutine(g);
+        let e = match gs {
+            Some(x) => x.epoch(g, loc),
+            None => hb.epoch(g, loc),
+        };
         let cur = Access {
             g,
             clk: e.clk,
@@ -64,17 +117,21 @@ impl Race {
             atomic,
             frames: e.frames,
         };
-        let gs = hb.goroutine(g);
         let ordered =
             |p: &Access| p.g == g || gs.is_some_and(|gs| gs.knows(clock_index(p.g), p.clk));
         let mut races: Vec<RacingPair> = Vec::new();
-        self.shadows
-            .entry(addr)
-            .or_default()
-            .access(cur, ordered, &mut races);
-        for r in races {
-            report(hb, r, what, out);
+        let slot = self.slot(addr);
+        self.slots[slot].access(cur, ordered, &mut races);
+        if !races.is_empty() {
+            report_all(hb, races, what, out);
         }
+    }
+}
+
+#[cold]
+fn report_all(hb: &Hb, races: Vec<RacingPair>, what: &str, out: &mut Findings) {
+    for r in races {
+        report(hb, r, what, out);
     }
 }
 

@@ -328,7 +328,9 @@ fn with_exec<R>(f: impl FnOnce(&mut Exec) -> R) -> Option<R> {
 }
 
 /// Applies `op` by goroutine `g` (`None`: no goroutine) to the engine and
-/// the trace.
+/// the trace. Inlined into its two callers (`rt::detect`), so the event is
+/// built in place.
+#[inline]
 pub(crate) fn emit(g: Option<Gid>, op: Op, loc: Loc) {
     let Some(g) = g else {
         // Timer callbacks act for no goroutine and order nothing; what goes
@@ -354,7 +356,9 @@ pub(crate) fn emit(g: Option<Gid>, op: Op, loc: Loc) {
         // hashed by address, not by content.
         g.hash(&mut ex.hasher);
         std::mem::discriminant(&ev.op).hash(&mut ex.hasher);
-        (ev.loc.file.as_ptr() as usize, ev.loc.line, ev.loc.column).hash(&mut ex.hasher);
+        // Line and column in one word: one hash round fewer per event.
+        let at = u64::from(ev.loc.line) << 32 | u64::from(ev.loc.column);
+        (ev.loc.file.as_ptr() as usize, at).hash(&mut ex.hasher);
         if ex.trace.is_some() {
             let (seed, step) = (ex.seed(), ex.steps);
             let name = ex.meta.get(g.index()).and_then(|m| m.name.clone());
