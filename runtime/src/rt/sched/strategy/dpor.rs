@@ -292,7 +292,7 @@ impl Run {
         }
         match info {
             Some(BlockInfo::Chans { ops, .. }) => {
-                for op in ops {
+                for op in ops.iter() {
                     self.touch(Key::Obj(op.ch.0), true);
                 }
             }
