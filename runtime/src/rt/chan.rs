@@ -910,8 +910,9 @@ impl<T> Channel<T> {
     /// Withdraws receive entry `id` of a plain `recv`'s `waiter`. If the
     /// channel notified it already (it is no longer queued), the
     /// reservation it holds passes on to the next parked receiver, so that
-    /// a dropped receiver cannot strand a value. The notification is read under the channel lock, which is
-    /// where it is given: one racing with the withdrawal is not missed.
+    /// a dropped receiver cannot strand a value. The notification is read
+    /// under the channel lock, which is where it is given: one racing with
+    /// the withdrawal is not missed.
     pub(crate) fn cancel_recv(&self, id: u64, waiter: &Waiter) {
         detect::touch_chan(self.id);
         let mut d = Deferred::new();

@@ -53,6 +53,27 @@ pub(crate) mod panic;
 pub(crate) mod race;
 pub(crate) mod waitgroup;
 
+/// Test support: an engine that applied `ops` as main's, one per line of
+/// `t.rs` (line 1 first), for the detectors' unit tests.
+#[cfg(test)]
+pub(crate) fn main_ops(ops: Vec<crate::event::Op>) -> crate::Engine {
+    use crate::event::{Event, Gid, Loc};
+    let mut e = crate::Engine::new(1, 0);
+    for (i, op) in ops.into_iter().enumerate() {
+        let loc = Loc {
+            file: "t.rs",
+            line: i as u32 + 1,
+            column: 1,
+        };
+        e.apply(&Event {
+            g: Gid::MAIN,
+            op,
+            loc,
+        });
+    }
+    e
+}
+
 use crate::event::{Event, Op};
 
 use super::findings::Findings;

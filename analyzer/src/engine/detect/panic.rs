@@ -84,24 +84,11 @@ fn report(hb: &Hb, g: Gid, ev: &Event, message: &str, out: &mut Findings) {
 
 #[cfg(test)]
 mod tests {
-    use crate::event::{Event, Gid, Loc, ObjId, Op};
+    use crate::event::{ObjId, Op};
     use crate::{Engine, FindingKind};
 
     fn engine(ops: Vec<Op>) -> Engine {
-        let mut e = Engine::new(1, 0);
-        for (i, op) in ops.into_iter().enumerate() {
-            let loc = Loc {
-                file: "t.rs",
-                line: i as u32 + 1,
-                column: 1,
-            };
-            e.apply(&Event {
-                g: Gid::MAIN,
-                op,
-                loc,
-            });
-        }
-        e
+        super::super::main_ops(ops)
     }
 
     fn run(ops: Vec<Op>) -> Vec<FindingKind> {

@@ -320,25 +320,12 @@ fn report_unfunded(hb: &Hb, done: &Epoch, amount: i64, add: &Epoch, out: &mut Fi
 
 #[cfg(test)]
 mod tests {
-    use crate::event::{Event, Gid, Loc, ObjId, Op};
-    use crate::{Engine, Finding, FindingKind};
+    use crate::event::{ObjId, Op};
+    use crate::{Finding, FindingKind};
 
     /// Main's operations, one per line of `t.rs`.
     fn run(ops: Vec<Op>) -> Vec<Finding> {
-        let mut e = Engine::new(1, 0);
-        for (i, op) in ops.into_iter().enumerate() {
-            let loc = Loc {
-                file: "t.rs",
-                line: i as u32 + 1,
-                column: 1,
-            };
-            e.apply(&Event {
-                g: Gid::MAIN,
-                op,
-                loc,
-            });
-        }
-        e.findings().to_vec()
+        super::super::main_ops(ops).findings().to_vec()
     }
 
     fn ops(recovered: bool) -> Vec<Op> {
