@@ -448,6 +448,17 @@ mod equivalence {
         Sleep(u64),
         /// Read the clock: milliseconds since main began.
         Now,
+        /// `select!` over a receive on a channel and a `time::after` of
+        /// this many milliseconds.
+        After(usize, u64),
+        /// Receive one tick of a `time::tick` of this many milliseconds,
+        /// and drop it (the ticking stops at its next tick).
+        Tick(u64),
+        /// `select!` over the done channel of the program's context and a
+        /// receive on a channel.
+        CtxDone(usize),
+        /// Read the program's context's error.
+        CtxErr,
     }
 
     /// A program: main's steps (after it starts the others) and each
@@ -455,6 +466,9 @@ mod equivalence {
     #[derive(Debug, Clone)]
     struct Program {
         caps: [usize; 2],
+        /// The deadline of the program's context, in milliseconds after
+        /// main began (`None`: no deadline, main's cancel only).
+        deadline: Option<u64>,
         goroutines: Vec<Vec<Step>>,
     }
 
@@ -472,6 +486,11 @@ mod equivalence {
             state % n
         };
         let caps = [next(2) as usize, next(3) as usize];
+        // A third of the programs use timers beyond sleeps and the clock
+        // (after, tick, a context's deadline): each pending timer adds the
+        // clock as an option at every step, and the full search grows.
+        let timers = next(3) == 0;
+        let deadline = (timers && next(2) == 0).then(|| 1 + next(3));
         let count = 2 + next(3) as usize; // main and 1 to 3 others
         let goroutines = (0..count)
             .map(|g| {
@@ -480,7 +499,7 @@ mod equivalence {
                     .map(|_| {
                         let ch = next(2) as usize;
                         let v = 1 + next(9) as i64;
-                        match next(17) {
+                        match next(if timers { 21 } else { 17 }) {
                             0 | 1 => Step::Send(ch, v),
                             2 | 3 => Step::Recv(ch),
                             4 => Step::TrySend(ch, v),
@@ -501,13 +520,21 @@ mod equivalence {
                             }
                             14 => Step::Len(ch),
                             15 => Step::Sleep(1 + next(3)),
-                            _ => Step::Now,
+                            16 => Step::Now,
+                            17 => Step::After(ch, 1 + next(3)),
+                            18 => Step::Tick(1 + next(2)),
+                            19 => Step::CtxDone(ch),
+                            _ => Step::CtxErr,
                         }
                     })
                     .collect()
             })
             .collect();
-        Program { caps, goroutines }
+        Program {
+            caps,
+            deadline,
+            goroutines,
+        }
     }
 
     thread_local! {
@@ -533,6 +560,7 @@ mod equivalence {
         shared: Arc<goro::Shared<i64>>,
         atomic: Arc<AtomicI64>,
         start: goro::time::Instant,
+        ctx: goro::context::Context,
     }
 
     async fn run_steps(w: Arc<World>, slot: usize, steps: Vec<Step>) {
@@ -591,6 +619,29 @@ mod equivalence {
                     see(slot, -8);
                 }
                 Step::Now => see(slot, goro::time::since(w.start).as_millis() as i64),
+                Step::After(c, ms) => {
+                    let r = &w.chans[c];
+                    let timeout = goro::time::after(std::time::Duration::from_millis(ms));
+                    let got = goro::select! {
+                        recv(r) -> x => 400 + x.unwrap_or(-1),
+                        recv(timeout) -> _ => -9,
+                    };
+                    see(slot, got);
+                }
+                Step::Tick(ms) => {
+                    let ticks = goro::time::tick(std::time::Duration::from_millis(ms));
+                    ticks.recv().await;
+                    see(slot, goro::time::since(w.start).as_millis() as i64);
+                }
+                Step::CtxDone(c) => {
+                    let (r, done) = (&w.chans[c], w.ctx.done());
+                    let got = goro::select! {
+                        recv(r) -> x => 500 + x.unwrap_or(-1),
+                        recv(done) -> _ => -10,
+                    };
+                    see(slot, got);
+                }
+                Step::CtxErr => see(slot, w.ctx.err().is_some() as i64),
             }
         }
         see(slot, 999);
@@ -599,17 +650,28 @@ mod equivalence {
     fn run(p: &Arc<Program>) -> impl std::future::Future<Output = ()> + 'static {
         let p = p.clone();
         async move {
+            let background = goro::context::background();
+            let (ctx, cancel) = match p.deadline {
+                Some(ms) => {
+                    goro::context::with_timeout(&background, std::time::Duration::from_millis(ms))
+                }
+                None => goro::context::with_cancel(&background),
+            };
             let w = Arc::new(World {
                 chans: [goro::chan(p.caps[0]), goro::chan(p.caps[1])],
                 mutex: Arc::new(Mutex::new(0)),
                 shared: Arc::new(goro::Shared::new(0)),
                 atomic: Arc::new(AtomicI64::new(0)),
                 start: goro::time::now(),
+                ctx,
             });
             for (slot, steps) in p.goroutines.iter().enumerate().skip(1) {
                 goro::go!(run_steps(w.clone(), slot, steps.clone()));
             }
             run_steps(w, 0, p.goroutines[0].clone()).await;
+            // Main's return cancels the context: goroutines still running
+            // see it done whether or not its deadline passed.
+            cancel.cancel();
         }
     }
 
@@ -697,19 +759,21 @@ mod equivalence {
 
     /// Many small random programs (main and one to three goroutines, up to
     /// four operations each over two channels, a Mutex, a Shared, an
-    /// atomic, `select!` with and without `default`, closes, sleeps and
-    /// reads of the clock), each searched
+    /// atomic, `select!` with and without `default`, closes, sleeps,
+    /// reads of the clock and timers), each searched
     /// fully and with the reduction. An unsound reduction, one that skips a
     /// schedule no explored one is equivalent to, shows as a missing
     /// outcome or finding: these tests found such holes while the
     /// reduction was built (a panic's step independent of the steps it cut
     /// off; goroutines left able to run at the end chained as if they ran
     /// one after another; a step's footprint taken from one draw of the
-    /// `select!` inside it; a timer firing taken to touch the clock
-    /// alone).
+    /// `select!` inside it; a sleeping goroutine taken to cover a race
+    /// its parked step lost; a firing of a timer whose channel was gone
+    /// taken to touch nothing but the clock). A third of the programs
+    /// also use `time::after`, `time::tick` and a context's deadline.
     #[test]
     fn reduction_keeps_every_finding_and_outcome_of_random_programs() {
-        let (compared, full, reduced) = compare(0..200, 1_500);
+        let (compared, full, reduced) = compare(0..200, 800);
         assert!(compared >= 150, "only {compared} programs completed");
         assert!(
             reduced * 3 < full * 2,
@@ -725,15 +789,21 @@ mod equivalence {
     fn reduction_keeps_the_outcomes_of_programs_that_once_broke_it() {
         let select_draw = Program {
             caps: [0, 2],
+            deadline: None,
             goroutines: vec![
                 vec![Step::TrySend(0, 3), Step::SelectBlocking(0, 9)],
                 vec![Step::Send(0, 9)],
             ],
         };
-        // A clock step that only woke a sleeper was once taken to touch
-        // the clock alone; it is dependent with every step again.
+        // The clock's step touches what its firings touch. Here it only
+        // wakes a sleeper, which once lost an outcome: the reduction took
+        // a goroutine asleep at a choice point (put to sleep before the
+        // clock's step, which is independent of it) as covering the
+        // reversal of a race of its step that had parked, while that
+        // step, run earlier, would not have parked but touched more.
         let clock = Program {
             caps: [1, 2],
+            deadline: None,
             goroutines: vec![
                 vec![Step::Recv(1)],
                 vec![Step::Now, Step::Send(0, 4), Step::TrySend(1, 2)],
@@ -741,8 +811,23 @@ mod equivalence {
                 vec![Step::TrySend(0, 1)],
             ],
         };
-        let (compared, _, _) = compare_programs([(0, select_draw), (1, clock)].into_iter(), 5_000);
-        assert_eq!(compared, 2);
+        // The firing of an `after` whose receiver is gone sends nothing,
+        // but reads that the channel is gone: it is dependent with the
+        // drop of the receiver (at the end of the `select!` that waited
+        // for it), whose order decides which case order of that `select!`
+        // still finds the timeout ready.
+        let dropped_after = Program {
+            caps: [0, 2],
+            deadline: Some(1),
+            goroutines: vec![
+                vec![Step::TrySend(0, 1)],
+                vec![Step::CtxErr, Step::SelectDefault, Step::TrySend(0, 2)],
+                vec![Step::TryLock, Step::TrySend(1, 2), Step::After(1, 1)],
+            ],
+        };
+        let programs = [(0, select_draw), (1, clock), (2, dropped_after)];
+        let (compared, _, _) = compare_programs(programs.into_iter(), 5_000);
+        assert_eq!(compared, 3);
     }
 
     /// The same on more and larger programs (some minutes, unoptimized).

@@ -319,6 +319,8 @@ impl HandleCounts {
 pub(crate) struct WeakSender<T> {
     ch: Weak<Channel<T>>,
     counts: Arc<HandleCounts>,
+    /// The channel's process-wide id, for the detector.
+    id: u64,
 }
 
 impl<T> WeakSender<T> {
@@ -329,12 +331,16 @@ impl<T> WeakSender<T> {
         WeakSender {
             ch: Arc::downgrade(ch),
             counts: ch.counts.clone(),
+            id: ch.id,
         }
     }
 
     /// Sends `v` without waiting if the channel still exists (a full
     /// channel drops it). Whether the channel still exists.
     pub(crate) fn try_send(&self, v: T, site: Site) -> bool {
+        // Whether the channel still exists is its state too: the firing
+        // is ordered with the drop of its last handle.
+        detect::touch_chan(self.id);
         match self.ch.upgrade() {
             Some(ch) => {
                 let _ = ch.try_send(v, site);

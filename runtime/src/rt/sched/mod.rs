@@ -593,8 +593,10 @@ impl Exec {
         // Which timers are pending decides what the clock's steps fire:
         // dependent with them (they write the clock), not with other
         // registrations (the earliest timers fire together, whatever order
-        // they came in).
-        touch_in(self, strategy::footprint::Key::Clock, false);
+        // they came in), except one that may run the user's code: timers
+        // due together fire in the order they came in, and its goroutine's
+        // number depends on that order.
+        touch_in(self, strategy::footprint::Key::Clock, opaque);
         self.timer_seq += 1;
         self.timers.push(Timer {
             at: at.max(self.now),
@@ -876,10 +878,12 @@ fn idle(mut ex: std::cell::RefMut<'_, Exec>) -> Option<Ending> {
     if ex.clock_offered().is_some() && ex.out_of_steps() {
         return Some(ex.step_limit());
     }
+    let before = ex.now;
     if let Some(due) = ex.due_timers() {
         ex.firings += 1;
         ex.clock_lag = 0;
         ex.chooser.clock_step();
+        ex.clock_footprint(&due, before);
         drop(ex);
         fire(due);
         return None;
@@ -895,6 +899,9 @@ fn idle(mut ex: std::cell::RefMut<'_, Exec>) -> Option<Ending> {
         // The outside world decides who is woken: no order is provably
         // unneeded.
         ex.chooser.clock_step();
+        if let Some(d) = ex.chooser.dpor() {
+            d.touch_unknown();
+        }
         let wakes = ex.wakes.clone();
         drop(ex);
         wait_outside(&wakes);
@@ -1065,7 +1072,10 @@ impl Exec {
         if gid == strategy::CLOCK {
             self.clock_lag = 0;
             gid.hash(&mut self.hasher);
-            return Picked::Clock(self.due_timers().unwrap_or_default());
+            let before = self.now;
+            let due = self.due_timers().unwrap_or_default();
+            self.clock_footprint(&due, before);
+            return Picked::Clock(due);
         }
         if clock.is_some() {
             self.clock_lag += 1;
@@ -1080,6 +1090,28 @@ impl Exec {
         self.parked = false;
         self.meta[i].parking.polled();
         Picked::Goroutine(gid, task)
+    }
+
+    /// The clock's step fires `due`, the clock having been at `before`. For
+    /// the partial-order reduction the step writes the clock, and what its
+    /// firings touch reports itself as they run (`strategy::dpor`): a
+    /// sleeper's wake-up orders its next step after this one; a timer
+    /// channel's send (`after`, `tick`) and a deadline's cancel (its done
+    /// channel closed, and its children's) touch those channels. Whether
+    /// a firing still stands was decided by a step that stopped it (a
+    /// timer's or ticker's `stop` or `reset`, a context's `cancel`), all of
+    /// which are dependent with every step. The step is dependent with
+    /// every step when a firing may run the user's code (an `after_func`,
+    /// a `time::Timer`: it starts a goroutine), or lies past the grace
+    /// period from `before` (a step that proved main stuck, or its return,
+    /// could have kept it from firing).
+    fn clock_footprint(&mut self, due: &[Timer], before: Duration) {
+        let limit = before.saturating_add(self.grace);
+        if due.iter().any(|t| t.opaque || t.at > limit) {
+            if let Some(d) = self.chooser.dpor() {
+                d.touch_unknown();
+            }
+        }
     }
 
     /// The next timers, all due at the same instant, with the clock moved

@@ -21,7 +21,10 @@
 //! schedule are the *initials* of the steps after `j` not ordered after it,
 //! then `i`; if none of them is explored, to be explored or asleep there,
 //! one that can run there is added (if none can, every goroutine that can:
-//! the classic conservative rule). A step `j` with no choice point (only
+//! the classic conservative rule). A goroutine asleep there counts only if
+//! the step it sleeps with is independent of the steps of `v` before its
+//! own: its step in `v` may have parked where, run earlier, it would have
+//! run on and touched more (the sleeper's step is the one it would run). A step `j` with no choice point (only
 //! one goroutine could run) adds nothing: nothing else could run there.
 //! Draws among values (a `select!`'s case order) are no interleaving: each
 //! keeps every option, as in the plain walk.
@@ -144,20 +147,21 @@ impl Run {
     /// forced).
     pub(crate) fn open_step(&mut self, who: u32, choice: Option<u32>) {
         self.close_step();
-        let fp = if who == CLOCK_ID {
-            // Timers fire: callbacks may do anything, wakes go anywhere.
-            Footprint::unknown()
-        } else {
-            Footprint::default()
-        };
         self.steps.push(Step {
             who,
-            fp,
+            fp: Footprint::default(),
             after: self.spawned.remove(&who),
             choice,
             known: self.ids.count(),
         });
         self.open = true;
+        if who == CLOCK_ID {
+            // Time moves: every look at the clock, every timer registered,
+            // is ordered with it. What the firings do (a wake-up, a send
+            // on a timer's channel, a context's cancel) reports itself as
+            // they run, within this step.
+            self.touch(Key::Clock, true);
+        }
     }
 
     /// Whether `who` is asleep.
@@ -568,7 +572,24 @@ impl Dpor {
         let Kind::Sched(s) = &mut node.kind else {
             return;
         };
-        let initials = a.initials(j, i);
+        // A goroutine asleep here would run the step it was put to sleep
+        // with, not necessarily its step in `v` (a step that parked in this
+        // schedule may run on past that point in the reversal, and touch
+        // more). It begins an equivalent of the reversal only if that step
+        // is independent of every step of `v` before its own: then it is
+        // covered by the schedules that put it to sleep. Otherwise it is no
+        // initial of the reversal at all.
+        let initials: Vec<u32> = a
+            .initials(j, i)
+            .into_iter()
+            .filter(|(o, before)| {
+                node.sleep
+                    .iter()
+                    .find(|d| d.who == *o)
+                    .is_none_or(|d| before.iter().all(|&k| !d.depends(&run.steps[k].fp)))
+            })
+            .map(|(o, _)| o)
+            .collect();
         let covered = |o: &u32| {
             s.done.iter().any(|d| d.who == *o)
                 || s.backtrack.contains(o)
@@ -578,7 +599,11 @@ impl Dpor {
         if initials.iter().any(covered) {
             return;
         }
-        let options = match initials.iter().find(|o| s.enabled.contains(o)) {
+        let asleep = |o: &u32| node.sleep.iter().any(|d| d.who == *o);
+        let options = match initials
+            .iter()
+            .find(|o| s.enabled.contains(o) && !asleep(o))
+        {
             Some(&o) => vec![o],
             None => s.enabled.clone(),
         };
@@ -690,7 +715,9 @@ impl Analysis {
     /// *initials* of `v`, the steps after `j` not ordered after it, then
     /// `i`: the goroutines whose first step in `v` comes after no other
     /// step of `v`.
-    fn initials(&self, j: usize, i: usize) -> Vec<u32> {
+    ///
+    /// Each comes with the steps of `v` before its first one.
+    fn initials(&self, j: usize, i: usize) -> Vec<(u32, Vec<usize>)> {
         // Pending steps are alternatives after the real ones, not a
         // sequence: `v` holds real steps only, then `i`.
         let v: Vec<usize> = (j + 1..i.min(self.real))
@@ -700,21 +727,21 @@ impl Analysis {
         // The first step of each goroutine in `v`; one of them is an
         // initial when no step of `v` is ordered before it, i.e. no
         // goroutine's first step in `v` is (its vector clock says).
-        let mut first: Vec<(usize, usize)> = Vec::new(); // (process, step)
-        for &k in &v {
+        let mut first: Vec<(usize, usize, usize)> = Vec::new(); // (process, step, at)
+        for (at, &k) in v.iter().enumerate() {
             let p = self.procs[&self.who[k]];
-            if !first.iter().any(|&(q, _)| q == p) {
-                first.push((p, k));
+            if !first.iter().any(|&(q, _, _)| q == p) {
+                first.push((p, k, at));
             }
         }
         let out = first
             .iter()
-            .filter(|&&(p, k)| {
+            .filter(|&&(p, k, _)| {
                 !first
                     .iter()
-                    .any(|&(q, e)| q != p && self.vcs[k].get(q).is_some_and(|&c| c > e as u32))
+                    .any(|&(q, e, _)| q != p && self.vcs[k].get(q).is_some_and(|&c| c > e as u32))
             })
-            .map(|&(_, k)| self.who[k])
+            .map(|&(_, k, at)| (self.who[k], v[..at].to_vec()))
             .collect();
         out
     }

@@ -9,9 +9,9 @@
 //! `select!` with `default` that found nothing ready, a failed `try_lock`,
 //! `len`, a `Cond` signal), which report through `detect::touch`. A step
 //! some path of which cannot say what it touched (the clock firing a timer
-//! whose callback may do anything; a park on something without an object;
-//! a context's cancel state; a panic, which ends the schedule) is
-//! *unknown*: dependent with every step.
+//! that runs the user's code; a park on something without an object; a
+//! context's cancel state; a panic, which ends the schedule) is *unknown*:
+//! dependent with every step.
 //!
 //! Two steps are dependent iff one is unknown, or they touch a common
 //! object and at least one of them writes it. Reads of one `Shared`
@@ -19,10 +19,16 @@
 //! Once and Cond operation writes its object (even a failed one: a failed
 //! `try_recv` is dependent with a send, since their order decides whether
 //! it fails). The clock is an object: registering a timer, sleeping and
-//! reading the time read it; main's return writes it (the grace period
-//! starts); the clock's own steps (timers firing) are unknown. A step that
-//! makes a goroutine ready (a spawn, a wake-up) orders that goroutine's
-//! next step after it, whatever their footprints.
+//! reading the time read it (registering one that runs the user's code
+//! writes it: timers due together fire in the order they came in); main's
+//! return writes it (the grace period starts); so does the clock's own step
+//! (time passes to the next timers, which fire). That step touches, beside
+//! the clock, what its firings touch as they run: the channel of an
+//! `after` or a ticker (even when it is gone: whether it still is decides
+//! whether the firing sends), a deadline's done channels. A step that
+//! makes a goroutine ready (a spawn, a wake-up: the clock's wakes its
+//! sleepers) orders that goroutine's next step after it, whatever their
+//! footprints.
 //!
 //! Objects are numbered per schedule in order of first touch ([`Ids`]), so
 //! that the footprint of a step recorded in one schedule can be compared
