@@ -23,13 +23,14 @@ pub const KINDS: [&str; 9] = [
     "panic",
 ];
 
-const NAMES: [&str; 9] = [
+const NAMES: [&str; 10] = [
     "schedules",
     "seed",
     "strategy",
     "depth",
     "preemptions",
     "require_complete",
+    "dpor",
     "max_steps",
     "expect",
     "allow",
@@ -76,6 +77,9 @@ pub struct TestArgs {
     pub depth: Option<u32>,
     pub preemptions: Option<u32>,
     pub require_complete: bool,
+    /// `dpor = false`: the exhaustive search without partial-order
+    /// reduction.
+    pub dpor: Option<bool>,
     pub max_steps: Option<u64>,
     pub expect: Vec<String>,
     pub allow: Vec<String>,
@@ -98,6 +102,7 @@ impl TestArgs {
         let depth = opt(&self.depth);
         let preemptions = opt(&self.preemptions);
         let require_complete = self.require_complete;
+        let dpor = opt(&self.dpor);
         let max_steps = opt(&self.max_steps);
         let expect = &self.expect;
         let allow = &self.allow;
@@ -108,6 +113,7 @@ impl TestArgs {
             depth: #depth,
             preemptions: #preemptions,
             require_complete: #require_complete,
+            dpor: #dpor,
             max_steps: #max_steps,
             expect: &[#(#expect),*],
             allow: &[#(#allow),*],
@@ -125,6 +131,7 @@ pub fn parse(attr: TokenStream) -> Result<TestArgs, syn::Error> {
     let mut depth_name: Option<Ident> = None;
     let mut preemptions_name: Option<Ident> = None;
     let mut complete_name: Option<Ident> = None;
+    let mut dpor_name: Option<Ident> = None;
     let mut expect_lits: Vec<LitStr> = Vec::new();
     let mut allow_lits: Vec<LitStr> = Vec::new();
     for arg in raw {
@@ -152,6 +159,12 @@ pub fn parse(attr: TokenStream) -> Result<TestArgs, syn::Error> {
                 if let Some(b) = errors.ok(boolean(&arg, "require_complete = true")) {
                     args.require_complete = b;
                     complete_name = Some(arg.name.clone());
+                }
+            }
+            "dpor" => {
+                if let Some(b) = errors.ok(boolean(&arg, "dpor = false")) {
+                    args.dpor = Some(b);
+                    dpor_name = Some(arg.name.clone());
                 }
             }
             "strategy" => {
@@ -205,6 +218,7 @@ pub fn parse(attr: TokenStream) -> Result<TestArgs, syn::Error> {
     for (name, what) in [
         (&preemptions_name, "preemptions"),
         (&complete_name, "require_complete"),
+        (&dpor_name, "dpor"),
     ] {
         if let (Some(name), Some(s)) = (name, strategy.as_deref()) {
             if !exhaustive {
@@ -215,12 +229,16 @@ pub fn parse(attr: TokenStream) -> Result<TestArgs, syn::Error> {
             }
         }
     }
-    if let (Some(name), None, None) = (&complete_name, &strategy, &preemptions_name) {
-        errors.push(syn::Error::new(
-            name.span(),
-            "`require_complete` applies to the exhaustive strategy: add \
-             `strategy = \"exhaustive\"` (or `preemptions = N`)",
-        ));
+    for (name, what) in [(&complete_name, "require_complete"), (&dpor_name, "dpor")] {
+        if let (Some(name), None, None) = (name, &strategy, &preemptions_name) {
+            errors.push(syn::Error::new(
+                name.span(),
+                format!(
+                    "`{what}` applies to the exhaustive strategy: add \
+                     `strategy = \"exhaustive\"` (or `preemptions = N`)"
+                ),
+            ));
+        }
     }
     if let (Some(_), Some(depth)) = (&preemptions_name, &depth_name) {
         errors.push(syn::Error::new(
@@ -460,12 +478,15 @@ mod tests {
         let a = parse(quote!(
             strategy = "exhaustive",
             preemptions = 2,
-            require_complete = true
+            require_complete = true,
+            dpor = false
         ))
         .unwrap();
         assert_eq!(a.strategy.as_deref(), Some("exhaustive"));
         assert_eq!(a.preemptions, Some(2));
         assert!(a.require_complete);
+        assert_eq!(a.dpor, Some(false));
+        assert_eq!(parse(quote!(preemptions = 1)).unwrap().dpor, None);
         let bounded = parse(quote!(preemptions = 0, require_complete = true)).unwrap();
         assert_eq!(bounded.preemptions, Some(0));
     }
@@ -501,6 +522,18 @@ mod tests {
             (
                 quote!(strategy = "exhaustive", require_complete = 1),
                 "`require_complete` expects `true` or `false`",
+            ),
+            (
+                quote!(strategy = "exhaustive", dpor = "off"),
+                "`dpor` expects `true` or `false`, e.g. `dpor = false`",
+            ),
+            (
+                quote!(strategy = "random", dpor = false),
+                "`dpor` applies to `strategy = \"exhaustive\"`, not \"random\"",
+            ),
+            (
+                quote!(dpor = false),
+                "`dpor` applies to the exhaustive strategy",
             ),
             (quote!(preemptions = 1, depth = 2), "`depth` applies to"),
             (quote!(schedules = 99999999999), "out of range"),

@@ -25,6 +25,7 @@
 //! | `depth` | PCT depth >= 1 | 3 |
 //! | `preemptions` | exhaustive: at most this many preemptions per schedule | unbounded |
 //! | `require_complete` | exhaustive: `true` fails the test unless every schedule ran | `false` |
+//! | `dpor` | exhaustive: `false` runs every schedule, without partial-order reduction | `true` |
 //! | `max_steps` | steps per schedule >= 1 | 100000 |
 //! | `expect` | a kind or `[kinds]`: each must be found, and nothing else | none |
 //! | `allow` | `[kinds]` reported without failing | none |
@@ -32,8 +33,8 @@
 //! Kinds: `data-race`, `goroutine-leak`, `deadlock`, `lock-order-inversion`,
 //! `send-on-closed`, `double-close`, `lost-cancel`, `waitgroup-misuse`,
 //! `panic`; a misspelt one is a compile error. `GORO_SCHEDULES`,
-//! `GORO_SEED`, `GORO_STRATEGY`, `GORO_MAX_STEPS` and `GORO_REPORT_DIR`
-//! override the attribute's values at run time.
+//! `GORO_SEED`, `GORO_STRATEGY`, `GORO_MAX_STEPS`, `GORO_DPOR` and
+//! `GORO_REPORT_DIR` override the attribute's values at run time.
 //!
 //! # On any other function, method, impl block or inline module
 //!

@@ -92,6 +92,21 @@ async fn exhaustive_require_complete_passes_on_a_small_program() {
     assert_eq!(ch.recv().await, Some(1));
 }
 
+/// The full search, without partial-order reduction: every schedule of
+/// the same hand-off.
+#[goro::test(strategy = "exhaustive", dpor = false, require_complete = true, schedules = 1000)]
+async fn exhaustive_without_reduction_runs_every_schedule() {
+    let ch = goro::chan::<u32>(1);
+    let tx = ch.clone();
+    goro::go!(async move { tx.send(1).await });
+    assert_eq!(ch.recv().await, Some(1));
+}
+
+#[goro::test(preemptions = 2, dpor = false, expect = "data-race")]
+async fn dpor_false_with_a_preemption_bound_still_finds_the_race() {
+    racy_body().await;
+}
+
 #[goro::test(preemptions = 0, require_complete = true, expect = "data-race")]
 async fn a_preemption_bound_alone_asks_for_an_exhaustive_search() {
     racy_body().await;

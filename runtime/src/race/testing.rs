@@ -217,6 +217,9 @@ pub struct TestSpec {
     /// `require_complete = true` (exhaustive: fail unless every schedule
     /// ran).
     pub require_complete: bool,
+    /// `dpor = false` (exhaustive: every schedule, no partial-order
+    /// reduction).
+    pub dpor: Option<bool>,
     /// `max_steps = N`.
     pub max_steps: Option<u64>,
     /// `expect = ".."`: kinds that must be found.
@@ -254,6 +257,9 @@ impl TestSpec {
         }
         if let Some(n) = self.max_steps {
             c = c.max_steps(n);
+        }
+        if let Some(on) = self.dpor {
+            c = c.dpor(on);
         }
         c
     }
@@ -477,6 +483,22 @@ mod tests {
             e.downcast_ref::<String>().map(String::as_str),
             Some("test returned error: \"boom\"")
         );
+    }
+
+    #[test]
+    fn dpor_false_turns_the_reduction_off_unless_the_environment_says_otherwise() {
+        let full = TestSpec {
+            strategy: Some("exhaustive"),
+            dpor: Some(false),
+            ..TestSpec::default()
+        };
+        assert!(!full.resolve(vars(&[])).unwrap().dpor);
+        assert!(full.resolve(vars(&[("GORO_DPOR", "1")])).unwrap().dpor);
+        let default = TestSpec {
+            strategy: Some("exhaustive"),
+            ..TestSpec::default()
+        };
+        assert!(default.resolve(vars(&[])).unwrap().dpor);
     }
 
     #[test]
