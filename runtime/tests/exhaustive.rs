@@ -165,6 +165,34 @@ fn goroutines_on_disjoint_objects_have_1_trace() {
     assert_eq!(full.verdict().expect("a verdict").schedules, 252);
 }
 
+/// A timer that wakes a sleeper commutes with work that does not look at
+/// the clock. Goroutine A sleeps 1 ms; B yields twice, touching nothing.
+/// The clock's step (time passes to A's timer, which wakes A) writes the
+/// clock, which only A's sleep reads: every step of B is independent of
+/// every step of A and of the clock's, so there is one trace. The search
+/// runs it, and one more schedule that its sleep set finds redundant part
+/// of the way (DPOR with sleep sets is not optimal).
+#[test]
+fn a_sleepers_wake_up_commutes_with_unrelated_work() {
+    let program = || async {
+        goro::go!(async {
+            goro::time::sleep(std::time::Duration::from_millis(1)).await;
+        });
+        goro::go!(async {
+            goro::yield_now().await;
+            goro::yield_now().await;
+        });
+    };
+    let r = explore(reduced(None, 1_000), program);
+    let v = r.verdict().expect("a verdict");
+    assert!(v.complete && r.findings().is_empty(), "{r}");
+    let redundant = v.reduction.expect("reduced").redundant;
+    assert_eq!((v.schedules, redundant), (2, 1), "{v}");
+    let full = explore(exhaustive(None, 1_000), program);
+    let fv = full.verdict().expect("a verdict");
+    assert!(fv.complete && fv.schedules == 35, "{fv}");
+}
+
 /// Three philosophers at a round table of three forks (Mutexes).
 /// Philosopher `i` yields, takes its left fork `i` with `try_lock`, yields,
 /// tries its right fork `i + 1` (wrapping), eats if it has both, and puts
