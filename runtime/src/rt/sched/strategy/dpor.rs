@@ -886,6 +886,22 @@ mod tests {
     }
 
     #[test]
+    fn initials_come_with_the_steps_before_them() {
+        let mut run = Run::new(None);
+        // 1 writes a; 2 writes b; 3 writes a: 3 races with 1. Reversing it
+        // may begin with 2 (nothing before it) or with 3 (after 2's step,
+        // which it is independent of): a goroutine asleep there that would
+        // begin it must be independent of step 1 too.
+        step(&mut run, 1, &[(10, true)]);
+        step(&mut run, 2, &[(11, true)]);
+        step(&mut run, 3, &[(10, true)]);
+        run.finish(Vec::new());
+        let a = analyze(&run);
+        assert_eq!(a.races, vec![(0, 2)]);
+        assert_eq!(a.initials(0, 2), vec![(2, vec![]), (3, vec![1])]);
+    }
+
+    #[test]
     fn a_pending_goroutine_races_with_what_it_has_not_seen() {
         let mut run = Run::new(None);
         step(&mut run, 1, &[(10, true)]);
