@@ -94,7 +94,12 @@ async fn exhaustive_require_complete_passes_on_a_small_program() {
 
 /// The full search, without partial-order reduction: every schedule of
 /// the same hand-off.
-#[goro::test(strategy = "exhaustive", dpor = false, require_complete = true, schedules = 1000)]
+#[goro::test(
+    strategy = "exhaustive",
+    dpor = false,
+    require_complete = true,
+    schedules = 1000
+)]
 async fn exhaustive_without_reduction_runs_every_schedule() {
     let ch = goro::chan::<u32>(1);
     let tx = ch.clone();
