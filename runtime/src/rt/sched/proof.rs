@@ -315,12 +315,15 @@ impl Exec {
                     Stuck::Unwakeable | Stuck::OwnLock => true,
                     Stuck::Peer => !foreign && inside.len() == alive,
                     Stuck::Join(g) => inside.contains(&g.index()),
-                    // Every handle of the group (all are counted in its
-                    // `Arc`) lies in a goroutine of the set: no code that
-                    // runs can call `add` or `done` on it any more.
-                    Stuck::Group { state, .. } => groups
-                        .get(&state.as_ptr())
-                        .is_some_and(|h| state.strong_count() <= h.len()),
+                    // A peer wait; or every handle of the group (all are
+                    // counted in its `Arc`) lies in a goroutine of the set:
+                    // no code that runs can call `add` or `done` any more.
+                    Stuck::Group { state, .. } => {
+                        (!foreign && inside.len() == alive)
+                            || groups
+                                .get(&state.as_ptr())
+                                .is_some_and(|h| state.strong_count() <= h.len())
+                    }
                     Stuck::Chans(ops) => ops.iter().all(|op| {
                         let (s, r) = owned
                             .get(&op.id)
