@@ -334,6 +334,11 @@ pub fn tick(d: Duration) -> Receiver<Instant> {
 /// `Ticker` stops it. As in Go 1.23, no tick from before a `stop` or `reset`
 /// is received after it returns. The channel is never closed.
 ///
+/// Under the detector a stopped ticker stops counting as a live timer at
+/// once, as a stopped [`Timer`] does: a goroutine left receiving from its
+/// channel is blocked for ever (and reported so), not ticking, once no
+/// goroutine that holds the ticker (and so could `reset` it) can run.
+///
 /// # Examples
 ///
 /// ```
