@@ -530,6 +530,9 @@ fn a_wait_group_whose_done_callers_returned_is_stuck() {
         (1, "wait", line),
         "{f:#?}"
     );
+    // The workers have returned: main waits for none of them.
+    assert!(!noted(f, "waiting for goroutine"), "{f:#?}");
+    assert!(noted(f, "on a WaitGroup whose every handle"), "{f:#?}");
 }
 
 #[test]
