@@ -616,6 +616,37 @@ fn a_receive_on_a_stopped_ticker_of_its_own_is_stuck_at_once() {
 }
 
 #[test]
+fn a_receive_on_a_fired_timer_of_its_own_is_stuck() {
+    let report = explore(config(5), || async {
+        heartbeat(None);
+        let timer = goro::time::Timer::new(Duration::from_secs(5));
+        timer.c().recv().await;
+        // Fired and received: only a reset could send again.
+        timer.c().recv().await;
+    });
+    let f = assert_stuck(&report, 1);
+    assert_eq!(f.primary.op, "recv", "{f:#?}");
+}
+
+#[test]
+fn a_receive_on_a_timer_another_goroutine_resets_is_never_claimed_stuck() {
+    let report = explore(config(20), || async {
+        let quit = goro::chan::<()>(0);
+        heartbeat(Some(quit.receiver()));
+        let timer = Arc::new(goro::time::Timer::new(Duration::from_secs(5)));
+        assert!(timer.stop());
+        let t = timer.clone();
+        goro::go!("resetter", async move {
+            goro::time::sleep(Duration::from_secs(5)).await;
+            t.reset(Duration::from_millis(1));
+        });
+        assert!(timer.c().recv().await.is_some());
+        quit.close();
+    });
+    assert!(report.findings().is_empty(), "{report}");
+}
+
+#[test]
 fn a_receive_on_a_stopped_ticker_another_goroutine_resets_is_never_claimed_stuck() {
     // Main receives through a clone; the ticker itself went to a goroutine
     // that restarts it: it counts as a sender while it lives.
