@@ -21,11 +21,12 @@
 //! schedule are the *initials* of the steps after `j` not ordered after it,
 //! then `i`; if none of them is explored, to be explored or asleep there,
 //! one that can run there is added (if none can, every goroutine that can:
-//! the classic conservative rule). A goroutine asleep there counts only if
-//! the step it sleeps with is independent of the steps of `v` before its
-//! own: its step in `v` may have parked where, run earlier, it would have
-//! run on and touched more (the sleeper's step is the one it would run). A step `j` with no choice point (only
-//! one goroutine could run) adds nothing: nothing else could run there.
+//! the classic conservative rule). A goroutine asleep there counts as an
+//! initial only if the step it sleeps with is independent of the steps of
+//! `v` before its own: its step in `v` may have parked where, run earlier,
+//! it would have run on and touched more (the sleeper's step is the one it
+//! would run). A step `j` with no choice point (only one goroutine could
+//! run) adds nothing: nothing else could run there.
 //! Draws among values (a `select!`'s case order) are no interleaving: each
 //! keeps every option, as in the plain walk.
 //!
@@ -599,11 +600,8 @@ impl Dpor {
         if initials.iter().any(covered) {
             return;
         }
-        let asleep = |o: &u32| node.sleep.iter().any(|d| d.who == *o);
-        let options = match initials
-            .iter()
-            .find(|o| s.enabled.contains(o) && !asleep(o))
-        {
+        // None of them is asleep here: one that is covers the reversal.
+        let options = match initials.iter().find(|o| s.enabled.contains(o)) {
             Some(&o) => vec![o],
             None => s.enabled.clone(),
         };
@@ -891,7 +889,7 @@ mod tests {
         // 1 writes a; 2 writes b; 3 writes a: 3 races with 1. Reversing it
         // may begin with 2 (nothing before it) or with 3 (after 2's step,
         // which it is independent of): a goroutine asleep there that would
-        // begin it must be independent of step 1 too.
+        // begin it as 3 does must be independent of 2's step too.
         step(&mut run, 1, &[(10, true)]);
         step(&mut run, 2, &[(11, true)]);
         step(&mut run, 3, &[(10, true)]);
