@@ -961,6 +961,9 @@ fn settle(exec: &Rc<RefCell<Exec>>, main_gid: Gid, gid: Gid, task: Task, poll: P
     match poll {
         Poll::Ready(()) => {
             ex.meta[i].done = true;
+            if let Some(d) = ex.chooser.dpor() {
+                d.not_parked();
+            }
             drop(ex);
             drop(task);
             emit(Some(gid), Op::End, Loc::UNKNOWN);
@@ -984,6 +987,11 @@ fn settle(exec: &Rc<RefCell<Exec>>, main_gid: Gid, gid: Gid, task: Task, poll: P
                     .contains(&gid);
             if !ex.parked && !self_woken {
                 ex.meta[i].external = true;
+            }
+            if self_woken {
+                if let Some(d) = ex.chooser.dpor() {
+                    d.not_parked();
+                }
             }
             ex.tasks[i] = Some(task);
         }

@@ -237,6 +237,15 @@ impl Run {
         }
     }
 
+    /// The running goroutine ended its step ready (a yield) or done: a
+    /// wait it began and gave up within the step (a `select!` that found
+    /// itself notified as it parked) left nothing to be woken from.
+    pub(crate) fn not_parked(&mut self) {
+        if self.open {
+            self.parked = None;
+        }
+    }
+
     /// The running step made goroutine `g` ready (spawned it, or woke it):
     /// its next step comes after, whatever the footprints say (the step
     /// that resumes a parked receive may touch only its own waiter).
