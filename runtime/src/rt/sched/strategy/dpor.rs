@@ -893,6 +893,20 @@ mod tests {
     }
 
     #[test]
+    fn a_wait_begun_and_given_up_within_a_step_is_no_park() {
+        let mut run = Run::new(None);
+        step(&mut run, 1, &[(10, true)]);
+        run.parked();
+        run.not_parked();
+        // Parked, and never said on what: unknown.
+        step(&mut run, 2, &[(11, true)]);
+        run.parked();
+        run.finish(Vec::new());
+        assert!(!run.steps[0].fp.unknown);
+        assert!(run.steps[1].fp.unknown);
+    }
+
+    #[test]
     fn initials_come_with_the_steps_before_them() {
         let mut run = Run::new(None);
         // 1 writes a; 2 writes b; 3 writes a: 3 races with 1. Reversing it
