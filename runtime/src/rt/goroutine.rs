@@ -28,6 +28,7 @@ use super::panic::{self as rtpanic, payload_message};
 /// runtime): goroutine ids, how many are alive, and the first unjoined panic.
 pub(crate) struct RunState {
     next_id: AtomicU64,
+    /// Goroutines alive that no census entry counts (see [`RunState::live`]).
     live: AtomicUsize,
     panic: Mutex<Option<Crash>>,
     /// Wakes the run's main loop when a goroutine panic is reported.
