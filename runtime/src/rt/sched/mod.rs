@@ -68,6 +68,20 @@ struct WakeQueue {
     /// The run loop sleeps on `cv` (waiting for the outside world): only
     /// then is a notification (a futex call) worth making.
     sleeping: AtomicBool,
+    /// `q` may be non-empty: set under the lock by each push, cleared
+    /// under it by each drain. The run loop reads it at every step instead
+    /// of locking `q` (wakes on its own thread go straight to the ready
+    /// set, so `q` is almost always empty); a wake from another thread in
+    /// flight is seen at the next step, as if it had come a moment later.
+    queued: AtomicBool,
+}
+
+impl WakeQueue {
+    /// Whether a wake may be queued (see `queued`).
+    #[inline]
+    fn maybe_queued(&self) -> bool {
+        self.queued.load(Ordering::Acquire)
+    }
 }
 
 struct TaskWaker {
@@ -86,6 +100,7 @@ impl Wake for TaskWaker {
         }
         let mut q = self.q.q.lock().unwrap_or_else(|e| e.into_inner());
         q.push(self.gid);
+        self.q.queued.store(true, Ordering::Release);
         drop(q);
         if self.q.sleeping.load(Ordering::Acquire) {
             self.q.cv.notify_one();
@@ -538,12 +553,13 @@ pub(crate) fn forced_step() -> bool {
         {
             return false;
         }
-        if !ex
-            .wakes
-            .q
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_empty()
+        if ex.wakes.maybe_queued()
+            && !ex
+                .wakes
+                .q
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_empty()
         {
             return false;
         }
@@ -753,7 +769,14 @@ impl Exec {
     }
 
     fn drain_wakes(&mut self) {
-        let woken = std::mem::take(&mut *self.wakes.q.lock().unwrap_or_else(|e| e.into_inner()));
+        if !self.wakes.maybe_queued() {
+            return;
+        }
+        let woken = {
+            let mut q = self.wakes.q.lock().unwrap_or_else(|e| e.into_inner());
+            self.wakes.queued.store(false, Ordering::Release);
+            std::mem::take(&mut *q)
+        };
         for g in woken {
             self.make_ready(g);
         }
@@ -817,6 +840,7 @@ fn install(cfg: ScheduleConfig) -> Rc<RefCell<Exec>> {
         q: Mutex::new(Vec::new()),
         cv: Condvar::new(),
         sleeping: AtomicBool::new(false),
+        queued: AtomicBool::new(false),
     });
     let exec = Rc::new(RefCell::new(Exec {
         tasks: Vec::new(),
@@ -1018,12 +1042,13 @@ fn settle(exec: &Rc<RefCell<Exec>>, main_gid: Gid, gid: Gid, task: Task, poll: P
             // Woken during its own poll (a yield) or parked on goro: fine.
             // Otherwise it waits on a future goro does not know.
             let self_woken = ex.ready_pos[i] != usize::MAX
-                || ex
-                    .wakes
-                    .q
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .contains(&gid);
+                || (ex.wakes.maybe_queued()
+                    && ex
+                        .wakes
+                        .q
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .contains(&gid));
             if !ex.parked && !self_woken {
                 ex.meta[i].external = true;
             }
