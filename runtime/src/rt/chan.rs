@@ -98,8 +98,17 @@ pub(crate) enum Park<R> {
 pub(crate) enum RecvOrPark<T> {
     /// Completed: a value, or `None` when closed and drained.
     Done(Option<T>),
-    /// Parked under this waiter and entry id.
-    Parked(Arc<Waiter>, u64),
+    /// Parked (or still parked) as entry `id`; `waiter` is kept under the
+    /// detector only (see [`RecvEntry::waiter`]).
+    Parked(SoloRecv),
+}
+
+/// A plain `recv`'s parked entry, as its future keeps it.
+pub(crate) struct SoloRecv {
+    pub(crate) id: u64,
+    /// Under the detector, the waiter its proof of a goroutine that can
+    /// never be woken reads; `None` in production.
+    pub(crate) waiter: Option<Arc<Waiter>>,
 }
 
 /// Result of a blocking send's attempt ([`Channel::send_or_park`]).
@@ -112,7 +121,12 @@ pub(crate) enum SendOrPark<T> {
 
 struct RecvEntry {
     id: u64,
-    waiter: Arc<Waiter>,
+    /// A `select!`'s shared waiter, notified and woken through it. A plain
+    /// `recv` needs none: its entry leaving the queue *is* its
+    /// notification, which it reads under the lock it retries under
+    /// anyway (see [`Channel::recv_or_park`]); under the detector it keeps
+    /// one for the proof (`sched::proof`), never notified.
+    waiter: Option<Arc<Waiter>>,
     /// A plain `recv`'s waker, woken directly (see `Wakee`); `None` for a
     /// `select!`, woken through its shared waiter.
     waker: Option<Waker>,
@@ -121,6 +135,38 @@ struct RecvEntry {
     /// production).
     g: Option<Gid>,
     site: Site,
+}
+
+impl RecvEntry {
+    /// Whether a partner may still hand this receive a value: a plain
+    /// `recv` always (it leaves the queue when notified or withdrawn); a
+    /// select while waiting, and never its own send (`own`).
+    fn live(&self, own: Option<&Arc<Waiter>>) -> bool {
+        match (&self.waker, &self.waiter) {
+            (Some(_), _) => true,
+            (None, Some(w)) => w.is_waiting() && not_own(own, w),
+            (None, None) => unreachable!("a select's entry has its waiter"),
+        }
+    }
+
+    /// Notifies this entry, which just left the queue (`handed`: with an
+    /// unbuffered channel's value), and says whom to wake.
+    fn notify(self, handed: bool) -> Wakee {
+        match (self.waker, self.waiter) {
+            (Some(w), _) => Wakee::Task(w),
+            (None, Some(w)) => {
+                w.notify(self.case, handed);
+                Wakee::Waiter(w)
+            }
+            (None, None) => unreachable!("a select's entry has its waiter"),
+        }
+    }
+}
+
+/// The position of entry `id` in `q`, if still queued: entries are queued
+/// in increasing id order (`next_id`) and only ever removed.
+fn queued<E>(q: &VecDeque<E>, id: u64, key: impl Fn(&E) -> u64) -> Option<usize> {
+    q.binary_search_by_key(&id, key).ok()
 }
 
 struct SendEntry<T> {
@@ -198,42 +244,67 @@ impl Wakee {
 /// goroutines, and dropping values whose `Drop` may touch this channel.
 ///
 /// A hand-off wakes one goroutine: it goes in `first`, so the common
-/// operation allocates nothing (a `Vec` would on its first push).
+/// operation allocates nothing (a `Vec` would on its first push), and the
+/// rare rest (a close, a refill, stale entries' values) in `more`, one
+/// word while unused: making and dropping a `Deferred` is on every
+/// operation's path.
 struct Deferred<T> {
     first: Option<Wakee>,
+    more: Option<Box<More<T>>>,
+}
+
+struct More<T> {
     wake: Vec<Wakee>,
     drop: Vec<T>,
 }
 
 impl<T> Deferred<T> {
+    #[inline]
     fn new() -> Self {
         Deferred {
             first: None,
-            wake: Vec::new(),
-            drop: Vec::new(),
+            more: None,
         }
     }
 
     /// Wakes `w` once the lock is released, after those pushed before it.
+    #[inline]
     fn wake(&mut self, w: Wakee) {
         if self.first.is_none() {
             self.first = Some(w);
         } else {
-            self.wake.push(w);
+            self.more().wake.push(w);
         }
+    }
+
+    /// Drops `v` once the lock is released (its `Drop` may use this
+    /// channel).
+    fn drop_later(&mut self, v: T) {
+        self.more().drop.push(v);
+    }
+
+    #[cold]
+    fn more(&mut self) -> &mut More<T> {
+        self.more.get_or_insert_with(|| {
+            Box::new(More {
+                wake: Vec::new(),
+                drop: Vec::new(),
+            })
+        })
     }
 }
 
 impl<T> Drop for Deferred<T> {
+    #[inline]
     fn drop(&mut self) {
         if let Some(w) = self.first.take() {
             w.wake();
-            // Only a close or a refill wakes more than one.
-            if !self.wake.is_empty() {
-                for w in self.wake.drain(..) {
-                    w.wake();
-                }
+        }
+        if let Some(more) = self.more.take() {
+            for w in more.wake {
+                w.wake();
             }
+            drop(more.drop);
         }
     }
 }
@@ -472,12 +543,13 @@ impl<T> Channel<T> {
         &self,
         send: bool,
         handle: usize,
-        waiter: &Arc<Waiter>,
+        waiter: Option<&Arc<Waiter>>,
     ) -> super::block::BlockInfo {
         super::block::BlockInfo::Chans {
             ops: self.wait(send, handle).into(),
             select: false,
-            waiter: Arc::downgrade(waiter),
+            // (Always there under the detector, the only caller.)
+            waiter: waiter.map_or_else(Weak::new, Arc::downgrade),
         }
     }
 
@@ -511,14 +583,10 @@ impl<T> Channel<T> {
         while let Some(r) = st.recvq.pop_front() {
             // A select that committed (or was handed a value) elsewhere left
             // a stale entry behind.
-            if r.waiter.is_waiting() {
-                if r.waker.is_some() {
-                    r.waiter.notify_solo(r.case);
-                } else {
-                    r.waiter.notify(r.case, self.cap == 0);
-                }
-                d.wake(Wakee::of(r.waiter, r.waker));
-                return Some((r.g, r.site));
+            if r.live(None) {
+                let (g, site) = (r.g, r.site);
+                d.wake(r.notify(self.cap == 0));
+                return Some((g, site));
             }
         }
         None
@@ -530,9 +598,7 @@ impl<T> Channel<T> {
     }
 
     fn has_live_receiver(st: &State<T>, except: Option<&Arc<Waiter>>) -> bool {
-        st.recvq
-            .iter()
-            .any(|r| r.waiter.is_waiting() && not_own(except, &r.waiter))
+        st.recvq.iter().any(|r| r.live(except))
     }
 
     fn has_live_sender(st: &State<T>, except: Option<&Arc<Waiter>>) -> bool {
@@ -605,7 +671,12 @@ impl<T> Channel<T> {
             // parked senders' values come after it: wait, in FIFO order.
             return TryRecv::Empty;
         }
-        if let Some(s) = Self::claim_sender(st, d, true) {
+        let claimed = if st.sendq.is_empty() {
+            None
+        } else {
+            Self::claim_sender(st, d, true)
+        };
+        if let Some(s) = claimed {
             if detect::active() {
                 let ch = self.ch();
                 if self.cap == 0 {
@@ -677,7 +748,7 @@ impl<T> Channel<T> {
         while let Some(s) = st.sendq.get(i) {
             if s.waiter.outcome().is_some() {
                 let s = st.sendq.remove(i).expect("queued");
-                d.drop.push(s.value);
+                d.drop_later(s.value);
                 continue;
             }
             if (partner || Self::has_live_receiver(st, Some(&s.waiter))) && Self::claim(s, false) {
@@ -797,22 +868,32 @@ impl<T> Channel<T> {
         SendOrPark::Parked(w, id)
     }
 
-    /// A plain `recv`: takes a value (or sees the close) now, or parks a
-    /// notification entry, under one lock. `notified`: the waiter of this
-    /// receive's last park, which a notification reserved a value for (its
-    /// notification already taken); it parks again under the same waiter,
-    /// else under a new one; its entry holds `waker` (see `Wakee`). A
-    /// waiter no longer needed goes back to the pool.
+    /// A plain `recv`: takes a value (or sees the close) now, or parks an
+    /// entry holding `waker` (see `Wakee`), under one lock. `again`: this
+    /// receive's entry from its last park. Still queued, the poll was not a
+    /// notification: the entry's waker becomes `waker` (unless it wakes the
+    /// same task) and the receive stays parked. Gone, a notification took it
+    /// out of the queue (a value was reserved for it, or the close came):
+    /// the receive uses the reservation, and parks again (under the same
+    /// entry's waiter) only if it finds nothing.
     pub(crate) fn recv_or_park(
         &self,
         site: Site,
-        notified: Option<Arc<Waiter>>,
+        again: Option<SoloRecv>,
         waker: &Waker,
     ) -> RecvOrPark<T> {
-        detect::touch_chan(self.id);
         let mut d = Deferred::new();
         let mut st = self.state.lock();
-        let r = self.try_recv_locked(&mut st, site, notified.is_some(), &mut d);
+        let mut keep = None;
+        if let Some(p) = again {
+            if let Some(i) = queued(&st.recvq, p.id, |r| r.id) {
+                refresh(&mut st.recvq[i].waker, waker);
+                return RecvOrPark::Parked(p);
+            }
+            keep = Some(p.waiter);
+        }
+        detect::touch_chan(self.id);
+        let r = self.try_recv_locked(&mut st, site, keep.is_some(), &mut d);
         let v = match r {
             TryRecv::Value(v) => Some(v),
             TryRecv::Closed => None,
@@ -821,16 +902,17 @@ impl<T> Channel<T> {
                 // just found: no value to take, not closed, no sender to
                 // claim. The waker is in the entry: no notification can
                 // miss it.
-                let w = notified.unwrap_or_else(Waiter::solo);
-                let id = self.push_recv(&mut st, &w, Some(waker.clone()), 0, site);
-                return RecvOrPark::Parked(w, id);
+                let waiter = match keep {
+                    Some(w) => w,
+                    None if detect::active() => Some(Waiter::solo()),
+                    None => None,
+                };
+                let id = self.push_recv(&mut st, waiter.clone(), Some(waker.clone()), 0, site);
+                return RecvOrPark::Parked(SoloRecv { id, waiter });
             }
         };
         drop(st);
         drop(d);
-        if let Some(w) = notified {
-            super::waiter::recycle(w);
-        }
         RecvOrPark::Done(v)
     }
 
@@ -860,7 +942,7 @@ impl<T> Channel<T> {
     fn push_recv(
         &self,
         st: &mut State<T>,
-        waiter: &Arc<Waiter>,
+        waiter: Option<Arc<Waiter>>,
         waker: Option<Waker>,
         case: usize,
         site: Site,
@@ -869,7 +951,7 @@ impl<T> Channel<T> {
         st.next_id += 1;
         st.recvq.push_back(RecvEntry {
             id,
-            waiter: waiter.clone(),
+            waiter,
             waker,
             case,
             g: detect::gid(),
@@ -904,22 +986,22 @@ impl<T> Channel<T> {
                 TryRecv::Empty => {}
             }
         }
-        Park::Parked(self.push_recv(&mut st, waiter, None, case, site))
+        Park::Parked(self.push_recv(&mut st, Some(waiter.clone()), None, case, site))
     }
 
-    /// Withdraws receive entry `id` of a plain `recv`'s `waiter`. If the
-    /// channel notified it already (it is no longer queued), the
-    /// reservation it holds passes on to the next parked receiver, so that
-    /// a dropped receiver cannot strand a value. The notification is read
-    /// under the channel lock, which is where it is given: one racing with
-    /// the withdrawal is not missed.
-    pub(crate) fn cancel_recv(&self, id: u64, waiter: &Waiter) {
+    /// Withdraws a plain `recv`'s parked entry `id`. If the channel
+    /// notified it already (it is no longer queued), the reservation it
+    /// holds passes on to the next parked receiver, so that a dropped
+    /// receiver cannot strand a value. Whether it is queued is read under
+    /// the channel lock, which is where the notification removes it: one
+    /// racing with the withdrawal is not missed.
+    pub(crate) fn cancel_recv(&self, id: u64) {
         detect::touch_chan(self.id);
         let mut d = Deferred::new();
         let mut st = self.state.lock();
-        if let Some(pos) = st.recvq.iter().position(|r| r.id == id) {
-            st.recvq.remove(pos);
-        } else if waiter.take_notified_solo() != 0 {
+        if let Some(i) = queued(&st.recvq, id, |r| r.id) {
+            st.recvq.remove(i);
+        } else {
             self.pass_reservation(&mut st, &mut d);
         }
         drop(st);
@@ -930,28 +1012,13 @@ impl<T> Channel<T> {
     /// the same task. The outcome, read under the lock that sets it.
     pub(crate) fn repoll_send(&self, id: u64, w: &Waiter, waker: &Waker) -> Option<Outcome> {
         let mut st = self.state.lock();
-        match st.sendq.iter_mut().find(|s| s.id == id) {
-            Some(s) => {
-                refresh(&mut s.waker, waker);
+        match queued(&st.sendq, id, |s| s.id) {
+            Some(i) => {
+                refresh(&mut st.sendq[i].waker, waker);
                 None
             }
             // Claimed (or closed): the outcome was set with the removal.
             None => w.outcome(),
-        }
-    }
-
-    /// A parked plain `recv` polled again: as [`Channel::repoll_send`]. The
-    /// notification taken (0: still parked), read under the lock that
-    /// gives it.
-    pub(crate) fn repoll_recv(&self, id: u64, w: &Waiter, waker: &Waker) -> u64 {
-        let mut st = self.state.lock();
-        match st.recvq.iter_mut().find(|r| r.id == id) {
-            Some(r) => {
-                refresh(&mut r.waker, waker);
-                0
-            }
-            // Notified (or closed): the bits were set with the removal.
-            None => w.take_notified_solo(),
         }
     }
 
@@ -960,8 +1027,8 @@ impl<T> Channel<T> {
     pub(crate) fn withdraw_recv(&self, id: u64) {
         detect::touch_chan(self.id);
         let mut st = self.state.lock();
-        if let Some(pos) = st.recvq.iter().position(|r| r.id == id) {
-            st.recvq.remove(pos);
+        if let Some(i) = queued(&st.recvq, id, |r| r.id) {
+            st.recvq.remove(i);
         }
     }
 
@@ -970,8 +1037,8 @@ impl<T> Channel<T> {
     pub(crate) fn cancel_send(&self, id: u64) -> Option<T> {
         detect::touch_chan(self.id);
         let mut st = self.state.lock();
-        let pos = st.sendq.iter().position(|s| s.id == id)?;
-        st.sendq.remove(pos).map(|s| s.value)
+        let i = queued(&st.sendq, id, |s| s.id)?;
+        st.sendq.remove(i).map(|s| s.value)
     }
 
     /// Closes the channel: Go's `close(ch)`. `Err(())` if it was already
@@ -991,19 +1058,14 @@ impl<T> Channel<T> {
         self.counts.closed.store(true, Ordering::Relaxed);
         detect::chan_close(g, self.ch(), site);
         for r in st.recvq.drain(..) {
-            if r.waker.is_some() {
-                r.waiter.notify_solo(r.case);
-            } else {
-                r.waiter.notify(r.case, false);
-            }
-            d.wake(Wakee::of(r.waiter, r.waker));
+            d.wake(r.notify(false));
         }
         for s in st.sendq.drain(..) {
             if Self::claim(&s, true) {
                 detect::send_on_closed(s.g, self.ch(), s.site);
                 d.wake(Wakee::of(s.waiter, s.waker));
             }
-            d.drop.push(s.value);
+            d.drop_later(s.value);
         }
         drop(st);
         Ok(())
