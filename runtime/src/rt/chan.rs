@@ -594,7 +594,14 @@ impl<T> Channel<T> {
 
     /// Whether a receiver may take the head of `buf` now.
     fn can_take(&self, st: &State<T>, reserved: bool) -> bool {
-        !st.buf.is_empty() && (reserved || self.is_closed() || st.buf.len() > st.inflight)
+        !st.buf.is_empty() && (reserved || self.closed_now() || st.buf.len() > st.inflight)
+    }
+
+    /// [`Channel::is_closed`] for code under the lock, inside an operation
+    /// that reported its footprint on entry: no second report.
+    #[inline]
+    fn closed_now(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
     }
 
     fn has_live_receiver(st: &State<T>, except: Option<&Arc<Waiter>>) -> bool {
@@ -607,6 +614,9 @@ impl<T> Channel<T> {
             .any(|s| s.waiter.is_waiting() && not_own(except, &s.waiter))
     }
 
+    // The detector's reports below sit under one `detect::active()` test
+    // each: in production every check is a thread-local read, on every
+    // operation.
     fn try_send_locked(
         &self,
         st: &mut State<T>,
@@ -614,10 +624,9 @@ impl<T> Channel<T> {
         site: Site,
         d: &mut Deferred<T>,
     ) -> TrySend<T> {
-        if self.is_closed() {
+        if self.closed_now() {
             return TrySend::Closed(v);
         }
-        let g = detect::gid();
         if self.cap == 0 {
             // In flight to a receiver that is parked now.
             let Some((rg, rsite)) = self.notify_one(st, d) else {
@@ -626,7 +635,7 @@ impl<T> Channel<T> {
             if detect::active() {
                 // Go's rendezvous orders the receive before the send's end,
                 // and the send before whoever takes the value (the slot).
-                let ch = self.ch();
+                let (g, ch) = (detect::gid(), self.ch());
                 detect::chan_rendezvous(g, ch, rg, rsite, site);
                 detect::chan_send(g, ch, site);
             }
@@ -635,15 +644,22 @@ impl<T> Channel<T> {
             // A parked receiver takes the value whatever the buffer holds,
             // as in Go, where a waiting receiver is handed it directly.
             st.inflight += 1;
-            detect::chan_send(g, self.ch(), site);
+            self.report_send(site);
         } else if st.buffered() < self.cap {
-            detect::chan_send(g, self.ch(), site);
+            self.report_send(site);
         } else {
             return TrySend::Full(v);
         }
         st.buf.push_back(v);
         self.mirror(st);
         TrySend::Sent
+    }
+
+    #[inline]
+    fn report_send(&self, site: Site) {
+        if detect::active() {
+            detect::chan_send(detect::gid(), self.ch(), site);
+        }
     }
 
     /// `reserved`: this receiver was notified with a value reserved for it,
@@ -655,18 +671,19 @@ impl<T> Channel<T> {
         reserved: bool,
         d: &mut Deferred<T>,
     ) -> TryRecv<T> {
-        let g = detect::gid();
         let can_take = self.can_take(st, reserved);
         if reserved {
             st.inflight = st.inflight.saturating_sub(1);
         }
         if let Some(v) = can_take.then(|| st.buf.pop_front()).flatten() {
-            self.mirror(st);
-            detect::chan_recv(g, self.ch(), site);
+            if detect::active() {
+                self.mirror(st);
+                detect::chan_recv(detect::gid(), self.ch(), site);
+            }
             self.refill(st, d);
             return TryRecv::Value(v);
         }
-        if !st.buf.is_empty() && !self.is_closed() {
+        if !st.buf.is_empty() && !self.closed_now() {
             // Everything buffered is reserved for notified receivers, and
             // parked senders' values come after it: wait, in FIFO order.
             return TryRecv::Empty;
@@ -678,7 +695,7 @@ impl<T> Channel<T> {
         };
         if let Some(s) = claimed {
             if detect::active() {
-                let ch = self.ch();
+                let (g, ch) = (detect::gid(), self.ch());
                 if self.cap == 0 {
                     detect::chan_rendezvous(s.g, ch, g, site, s.site);
                 } else {
@@ -689,8 +706,10 @@ impl<T> Channel<T> {
             d.wake(s.wakee);
             return TryRecv::Value(s.value);
         }
-        if self.is_closed() {
-            detect::chan_recv_closed(g, self.ch(), site);
+        if self.closed_now() {
+            if detect::active() {
+                detect::chan_recv_closed(detect::gid(), self.ch(), site);
+            }
             TryRecv::Closed
         } else {
             TryRecv::Empty
@@ -830,7 +849,7 @@ impl<T> Channel<T> {
         let mut d = Deferred::new();
         let mut st = self.state.lock();
         // (A select's own receive on this channel cannot take its send.)
-        let ready = self.is_closed()
+        let ready = self.closed_now()
             || Self::has_live_receiver(&st, Some(waiter))
             || st.buffered() < self.cap;
         let v = if ready {
@@ -973,7 +992,7 @@ impl<T> Channel<T> {
         let mut d = Deferred::new();
         let mut st = self.state.lock();
         let ready = self.can_take(&st, false)
-            || self.is_closed()
+            || self.closed_now()
             || (st.buf.is_empty() && Self::has_live_sender(&st, Some(waiter)));
         if ready {
             if !commit {
