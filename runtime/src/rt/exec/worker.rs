@@ -123,6 +123,7 @@ impl Drop for Exit {
     fn drop(&mut self) {
         LOCAL.with(|l| l.borrow_mut().take());
         set_current(None);
+        crate::rt::asleep::detach_worker(&self.0.run);
         set_thread_run(None);
         let mut running = self.0.running.lock();
         *running -= 1;
@@ -142,6 +143,8 @@ pub(super) fn main(
     let _io = io.enter();
     set_current(Some(shared.clone()));
     set_thread_run(Some(shared.run.clone()));
+    // The deadlock census's per-worker counts, flushed in `park`.
+    crate::rt::asleep::attach_worker(&shared.run);
     let n = shared.slots.len();
     let local = Rc::new(Local {
         shared,
@@ -348,6 +351,9 @@ impl Local {
     /// waits for it).
     fn park(&self) {
         let s = &*self.shared;
+        // This worker's census counts go to the shared word (and the last
+        // worker to park sees a deadlock): see `rt::asleep`.
+        crate::rt::asleep::flush(&s.run);
         {
             let mut idle = s.idle.lock();
             idle.push(self.index);
