@@ -170,21 +170,6 @@ struct Node {
     /// `with_deadline`, the parent's for a value, a never-cancelled one for
     /// the roots.
     scope: Arc<CancelCore>,
-    /// A receiver of `scope`'s done channel, made once: `done()` lends it,
-    /// where a new handle per call cost an `Arc` clone and a handle count
-    /// (undone on drop) on every `select!` against the context.
-    done: Receiver<()>,
-}
-
-impl Node {
-    fn new(parent: Option<Context>, kind: Kind, scope: Arc<CancelCore>) -> Node {
-        Node {
-            parent,
-            kind,
-            done: Receiver::from_channel(scope.done()),
-            scope,
-        }
-    }
 }
 
 enum Kind {
@@ -213,7 +198,11 @@ impl Drop for Node {
 
 fn root(name: &'static str) -> Context {
     Context {
-        node: Arc::new(Node::new(None, Kind::Root(name), CancelCore::root())),
+        node: Arc::new(Node {
+            parent: None,
+            kind: Kind::Root(name),
+            scope: CancelCore::root(),
+        }),
     }
 }
 
@@ -374,7 +363,11 @@ fn derive(
     func: &'static str,
 ) -> (Context, CancelFunc) {
     let ctx = Context {
-        node: Arc::new(Node::new(Some(parent.clone()), kind, core.clone())),
+        node: Arc::new(Node {
+            parent: Some(parent.clone()),
+            kind,
+            scope: core.clone(),
+        }),
     };
     let handle = Arc::new(CancelHandle {
         core,
@@ -413,15 +406,15 @@ where
     T: Send + Sync + 'static,
 {
     Context {
-        node: Arc::new(Node::new(
-            Some(parent.clone()),
-            Kind::Value {
+        node: Arc::new(Node {
+            parent: Some(parent.clone()),
+            kind: Kind::Value {
                 key: key.id(),
                 name: key.name,
                 value: Box::new(value),
             },
-            parent.node.scope.clone(),
-        )),
+            scope: parent.node.scope.clone(),
+        }),
     }
 }
 
@@ -433,9 +426,8 @@ impl Context {
     /// receiver (in a [`select!`](crate::select!) or `recv().await`, which
     /// returns `None`) observes the cancellation, and [`err`](Context::err)
     /// is set by then. The channel of [`background`] is never closed.
-    /// Cheap: it lends the context's own receiver (no handle is made per
-    /// call); clone it to keep one beyond the borrow, e.g. to move it into a
-    /// goroutine or to poll it as a `Stream`.
+    /// Cheap: every call returns a handle to the same channel, without
+    /// allocating.
     ///
     /// # Examples
     ///
@@ -450,8 +442,8 @@ impl Context {
     ///     }
     /// });
     /// ```
-    pub fn done(&self) -> &Receiver<()> {
-        &self.node.done
+    pub fn done(&self) -> Receiver<()> {
+        Receiver::from_channel(self.node.scope.done())
     }
 
     /// Why this context was cancelled, or `None` while it is not: Go's

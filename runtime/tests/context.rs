@@ -378,19 +378,18 @@ fn dropping_the_cancel_func_does_not_cancel() {
 
 #[test]
 fn a_done_receiver_outlives_its_context() {
-    // Go closes Done even if nobody holds the context any more. `done()`
-    // lends the context's receiver: a clone is what outlives it.
+    // Go closes Done even if nobody holds the context any more.
     goro::run(async {
         let (ctx, cancel) =
             context::with_timeout(&context::background(), Duration::from_millis(10));
-        let done = ctx.done().clone();
+        let done = ctx.done();
         drop(ctx);
         drop(cancel);
         assert_eq!(done.recv().await, None);
 
         let (parent, cancel_parent) = context::with_cancel(&context::background());
         let (child, child_cancel) = context::with_cancel(&parent);
-        let done = child.done().clone();
+        let done = child.done();
         drop((child, child_cancel));
         cancel_parent.cancel();
         assert_eq!(done.recv().await, None);
