@@ -20,15 +20,23 @@
 //! loom fails a model if every thread ends up blocked (a lost wake-up: a
 //! worker asleep while work waits) or an assertion fails.
 //!
-//! Each model was checked to fail on a seeded bug in `idle.rs` (by hand,
-//! then reverted): the fence in `wakep` removed (lost wake-up in
-//! `a_push_while_workers_go_idle_*`); `spinner_found_work` not calling
-//! `wakep` (`a_spinner_that_finds_work_wakes_another`); the fence after
-//! the timer claim in `park` removed, or `kick` waking an arbitrary idle
-//! worker instead of the timer's waiter (`a_new_earliest_timer_*`);
-//! `wake_all` waking only the workers on the idle list
-//! (`shutdown_wakes_every_worker`). Each model takes well under a second
-//! to a few seconds in a debug build (see each test).
+//! Each model was checked to fail (loom: deadlock) on a seeded bug, by
+//! hand, then reverted: the fence in `wakep` removed
+//! (`a_push_while_two_workers_go_idle_is_run`,
+//! `work_pushed_by_a_busy_worker_is_run_by_another`); the fence in `park`
+//! removed (`a_push_while_two_*`); `spinner_found_work` not calling
+//! `wakep`, or `park` not taking the spinning role back when its last look
+//! finds work (`a_spinner_that_finds_work_wakes_another`: the second is
+//! the bug this model found in the shipped code); the fence after the
+//! timer claim in `park`, or the one in `kick`, removed
+//! (`a_new_earliest_timer_wakes_the_timer_waiter`); `Parker::unpark`
+//! notifying without setting its flag (`shutdown_wakes_every_worker`).
+//! Not covered: a timer claim kept after its timer vanished (fixed in
+//! `park` by reading, no model reaches that state).
+//!
+//! Times in a debug build on a loaded 2-core VM (load 12): the
+//! `a_spinner_*` model ~35-50 s, `a_new_earliest_*` ~10 s each, the others
+//! under 5 s.
 
 use std::time::Duration;
 
@@ -62,13 +70,27 @@ mod prims {
     /// times out (its timer is due), a later one ends only when notified.
     pub(crate) const REACHED: u64 = 1_000_000;
 
-    /// Nanoseconds on the model's clock, which reads 0.
+    /// The model's clock (ns): 0 until a timed wait times out, then
+    /// [`REACHED`]. A std atomic, outside loom's view: loom runs a model's
+    /// threads one at a time, and each execution starts with
+    /// [`reset_clock`].
+    static CLOCK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+    pub(crate) fn reset_clock() {
+        CLOCK.store(0, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub(crate) fn clock() -> u64 {
+        CLOCK.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// An instant on the model's clock.
     #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
     pub(crate) struct Instant(u64);
 
     impl Instant {
         pub(crate) fn now() -> Instant {
-            Instant(0)
+            Instant(clock())
         }
     }
 
@@ -138,6 +160,7 @@ mod prims {
             deadline: Instant,
         ) -> WaitTimeoutResult {
             if deadline.0 <= REACHED {
+                CLOCK.fetch_max(deadline.0, std::sync::atomic::Ordering::SeqCst);
                 return WaitTimeoutResult(true);
             }
             self.wait(guard);
@@ -228,10 +251,10 @@ impl Exec {
         }
     }
 
-    /// `Timers::fire_due` with the model's time: fires the timer if due.
+    /// `Timers::fire_due` on the model's clock: fires the timer if due.
     fn fire_due(&self) -> bool {
         let t = self.timer.load(Ordering::Acquire);
-        t <= SOON
+        t <= prims::clock()
             && self
                 .timer
                 .compare_exchange(t, NO_TIMER, Ordering::SeqCst, Ordering::SeqCst)
@@ -297,10 +320,10 @@ fn worker(e: &Exec, me: usize, mut spinning: bool, blocking: bool) {
             || {
                 e.shutdown.load(Ordering::SeqCst)
                     || !e.queue.is_empty()
-                    || e.timer.load(Ordering::SeqCst) <= SOON
+                    || e.timer.load(Ordering::SeqCst) <= prims::clock()
             },
             || Some(e.timer.load(Ordering::SeqCst)).filter(|&t| t != NO_TIMER),
-            || 0,
+            prims::clock,
         );
     }
 }
@@ -308,7 +331,10 @@ fn worker(e: &Exec, me: usize, mut spinning: bool, blocking: bool) {
 fn check(f: impl Fn() + Sync + Send + 'static) {
     let mut b = loom::model::Builder::new();
     b.preemption_bound = Some(2);
-    b.check(f);
+    b.check(move || {
+        prims::reset_clock();
+        f()
+    });
 }
 
 /// Starts `workers` workers (the first already spinning if `spin0`).
@@ -391,13 +417,14 @@ fn a_spinner_that_finds_work_wakes_another() {
 }
 
 /// A timer earlier than the one a parked worker sleeps until: the kick
-/// must wake that worker to recompute its timeout.
+/// must wake that worker to recompute its timeout (the other worker, asleep
+/// without a timeout, cannot take the timer over: the waiter holds it).
 #[test]
 fn a_new_earliest_timer_wakes_the_timer_waiter() {
     check(|| {
-        let e = Exec::new(1, 0, 1);
+        let e = Exec::new(2, 0, 1);
         e.timer.store(LATER, Ordering::SeqCst);
-        let hs = start(&e, 1, false, false);
+        let hs = start(&e, 2, false, false);
         e.add_timer(SOON);
         join(&e, hs);
     });

@@ -12,7 +12,10 @@
 //!   SeqCst fence, looks at every queue once more, and only then sleeps.
 //!   `wakep` pushes, fences, then reads the idle count: of the two fences
 //!   one comes first, so either the waker sees the idle worker or the
-//!   worker's look sees the work (no lost wake-up).
+//!   worker's look sees the work (no lost wake-up). A worker whose last
+//!   look finds work takes the spinning role back if it is free (Go's
+//!   `findrunnable`): the pusher may have seen it spinning and woken
+//!   nobody, and the work it takes may not be all there is.
 //! - The worker that parks with a timeout for the earliest timer claims
 //!   `timer_waiter`; a new earliest timer ([`Idle::kick`]) wakes that
 //!   worker to recompute its timeout, or any parked worker if none waits.
