@@ -60,6 +60,7 @@ use idle::Idle;
 /// `idle.rs` import (parking_lot's `lock` without poisoning, `Condvar::wait`
 /// on a `&mut` guard), and a model clock.
 mod prims {
+    use std::cell::Cell;
     use std::ops::{Add, Deref, DerefMut};
     use std::time::Duration;
 
@@ -70,18 +71,20 @@ mod prims {
     /// times out (its timer is due), a later one ends only when notified.
     pub(crate) const REACHED: u64 = 1_000_000;
 
-    /// The model's clock (ns): 0 until a timed wait times out, then
-    /// [`REACHED`]. A std atomic, outside loom's view: loom runs a model's
-    /// threads one at a time, and each execution starts with
-    /// [`reset_clock`].
-    static CLOCK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    thread_local! {
+        /// The model's clock (ns): 0 until a timed wait times out, then
+        /// [`REACHED`]. Outside loom's view, and per test thread: loom
+        /// runs all of a model's threads on the test's thread, one at a
+        /// time, and each execution starts with [`reset_clock`].
+        static CLOCK: Cell<u64> = const { Cell::new(0) };
+    }
 
     pub(crate) fn reset_clock() {
-        CLOCK.store(0, std::sync::atomic::Ordering::SeqCst);
+        CLOCK.with(|c| c.set(0));
     }
 
     pub(crate) fn clock() -> u64 {
-        CLOCK.load(std::sync::atomic::Ordering::SeqCst)
+        CLOCK.with(Cell::get)
     }
 
     /// An instant on the model's clock.
@@ -160,7 +163,7 @@ mod prims {
             deadline: Instant,
         ) -> WaitTimeoutResult {
             if deadline.0 <= REACHED {
-                CLOCK.fetch_max(deadline.0, std::sync::atomic::Ordering::SeqCst);
+                CLOCK.with(|c| c.set(c.get().max(deadline.0)));
                 return WaitTimeoutResult(true);
             }
             self.wait(guard);
