@@ -334,6 +334,11 @@ pub fn tick(d: Duration) -> Receiver<Instant> {
 /// `Ticker` stops it. As in Go 1.23, no tick from before a `stop` or `reset`
 /// is received after it returns. The channel is never closed.
 ///
+/// Under the detector a stopped ticker stops counting as a live timer at
+/// once, as a stopped [`Timer`] does: a goroutine left receiving from its
+/// channel is blocked for ever (and reported so), not ticking, once no
+/// goroutine that holds the ticker (and so could `reset` it) can run.
+///
 /// # Examples
 ///
 /// ```
@@ -368,6 +373,13 @@ struct TickerState {
     /// with them is ignored.
     generation: u64,
     timer: Option<ClockTimer>,
+    /// How the running timer sends: here, not in the timer's callback, so
+    /// that `stop` (and dropping the `Ticker`) drops it at once. The
+    /// detector counts a live timer sender as a way to wake a receiver;
+    /// kept in the callback, it lived on until the next tick was due, and a
+    /// goroutine left receiving from a stopped ticker was taken for ticking
+    /// until then (as a stopped [`Timer`]'s receiver is not).
+    send: Option<TimerSend>,
 }
 
 impl Ticker {
@@ -398,8 +410,15 @@ impl Ticker {
             state: Arc::new(Mutex::new(TickerState {
                 generation: 0,
                 timer: None,
+                send: None,
             })),
         };
+        // The ticker counts as a handle that can send while it lives
+        // (`reset` starts it again), as a `Timer` does; `Drop` gives it
+        // back. A receiver left on a stopped ticker is blocked forever only
+        // once no goroutine that could reset it can run.
+        t.c.__channel().counts.add(true, false);
+        t.c.__channel().counts.set_held(true);
         let mut st = t.state.lock();
         t.start(&mut st, d);
         drop(st);
@@ -482,6 +501,8 @@ impl Ticker {
     /// timer so it is stopped outside the lock.
     fn halt(&self, st: &mut TickerState) -> Option<ClockTimer> {
         st.generation += 1;
+        // No live timer sends on the channel any more (see `send`).
+        st.send = None;
         // The lock orders this with a firing: the tick is either here, or
         // its timer will see the new generation and not send.
         while self.c.try_recv().is_ok() {}
@@ -493,7 +514,7 @@ impl Ticker {
         let generation = st.generation;
         // Weak: the timer must not keep the ticker alive; Drop stops it.
         let state = Arc::downgrade(&self.state);
-        let ch = TimerSend::new(self.c.__channel());
+        st.send = Some(TimerSend::new(self.c.__channel()));
         st.timer = Some(ClockTimer::every(
             clock::now().saturating_add(d),
             d,
@@ -502,7 +523,7 @@ impl Ticker {
                     return false;
                 };
                 let st = state.lock();
-                st.generation == generation && ch.send()
+                st.generation == generation && st.send.as_ref().is_some_and(TimerSend::send)
             },
         ));
     }
@@ -511,6 +532,9 @@ impl Ticker {
 impl Drop for Ticker {
     fn drop(&mut self) {
         self.stop();
+        // The handle `new` counted.
+        self.c.__channel().counts.set_held(false);
+        self.c.__channel().counts.remove(true, false);
     }
 }
 

@@ -509,6 +509,191 @@ fn operations_under_a_foreign_combinator_are_never_claimed_stuck() {
 }
 
 #[test]
+fn a_wait_group_whose_done_callers_returned_is_stuck() {
+    let line = line!() + 12;
+    let report = explore(config(20), || async {
+        heartbeat(None);
+        let wg = WaitGroup::new();
+        for skip in [false, true] {
+            wg.add(1);
+            goro::go!("worker", clone(wg), async move {
+                if !skip {
+                    wg.done();
+                }
+            });
+        }
+        wg.wait().await;
+    });
+    let f = assert_stuck(&report, 1);
+    assert_eq!(
+        (f.primary.goroutine, f.primary.op.as_str(), f.primary.line),
+        (1, "wait", line),
+        "{f:#?}"
+    );
+    // The workers have returned: main waits for none of them.
+    assert!(!noted(f, "waiting for goroutine"), "{f:#?}");
+    assert!(noted(f, "on a WaitGroup whose every handle"), "{f:#?}");
+}
+
+#[test]
+fn a_wait_group_a_sleeping_worker_holds_is_never_claimed_stuck() {
+    let report = explore(config(20), || async {
+        let quit = goro::chan::<()>(0);
+        heartbeat(Some(quit.receiver()));
+        let wg = WaitGroup::new();
+        wg.add(1);
+        goro::go!("late", clone(wg), async move {
+            goro::time::sleep(Duration::from_secs(5)).await;
+            wg.done();
+        });
+        wg.wait().await;
+        quit.close();
+    });
+    assert!(report.findings().is_empty(), "{report}");
+}
+
+#[test]
+fn a_wait_group_held_by_a_goroutine_parked_elsewhere_is_never_claimed_stuck() {
+    // The worker's handle is in its future but no parked operation borrows
+    // it: the proof cannot see it, so it must not count on it.
+    let report = explore(config(20), || async {
+        let quit = goro::chan::<()>(0);
+        heartbeat(Some(quit.receiver()));
+        let (go, wg) = (goro::chan::<()>(0), WaitGroup::new());
+        wg.add(1);
+        goro::go!("worker", clone(go, wg), async move {
+            go.recv().await;
+            wg.done();
+        });
+        goro::go!("starter", clone(go), async move {
+            goro::time::sleep(Duration::from_secs(5)).await;
+            go.send(()).await;
+        });
+        drop(go);
+        wg.wait().await;
+        quit.close();
+    });
+    assert!(report.findings().is_empty(), "{report}");
+}
+
+#[test]
+fn a_wait_group_shared_through_an_arc_is_never_claimed_stuck() {
+    // Main's handle is not in its own future: another goroutine reaches it.
+    let report = explore(config(20), || async {
+        let quit = goro::chan::<()>(0);
+        heartbeat(Some(quit.receiver()));
+        let wg = Arc::new(WaitGroup::new());
+        wg.add(1);
+        let w = wg.clone();
+        goro::go!("late", async move {
+            goro::time::sleep(Duration::from_secs(5)).await;
+            w.done();
+        });
+        wg.wait().await;
+        quit.close();
+    });
+    assert!(report.findings().is_empty(), "{report}");
+}
+
+#[test]
+fn a_receive_on_a_stopped_ticker_of_its_own_is_stuck_at_once() {
+    // A year-long period: before the stopped ticker's next tick was due
+    // (when it used to stop counting as live), the heartbeat runs the
+    // schedule into the step limit.
+    let line = line!() + 5;
+    let report = explore(config(5), || async {
+        heartbeat(None);
+        let ticker = goro::time::Ticker::new(Duration::from_secs(365 * 24 * 3600));
+        ticker.stop();
+        ticker.receiver().recv().await;
+    });
+    let f = assert_stuck(&report, 1);
+    assert_eq!(
+        (f.primary.goroutine, f.primary.op.as_str(), f.primary.line),
+        (1, "recv", line),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn a_receive_on_a_fired_timer_of_its_own_is_stuck() {
+    let report = explore(config(5), || async {
+        heartbeat(None);
+        let timer = goro::time::Timer::new(Duration::from_secs(5));
+        timer.c().recv().await;
+        // Fired and received: only a reset could send again.
+        timer.c().recv().await;
+    });
+    let f = assert_stuck(&report, 1);
+    assert_eq!(f.primary.op, "recv", "{f:#?}");
+}
+
+#[test]
+fn a_receive_on_a_timer_another_goroutine_resets_is_never_claimed_stuck() {
+    let report = explore(config(20), || async {
+        let quit = goro::chan::<()>(0);
+        heartbeat(Some(quit.receiver()));
+        let timer = Arc::new(goro::time::Timer::new(Duration::from_secs(5)));
+        assert!(timer.stop());
+        let t = timer.clone();
+        goro::go!("resetter", async move {
+            goro::time::sleep(Duration::from_secs(5)).await;
+            t.reset(Duration::from_millis(1));
+        });
+        assert!(timer.c().recv().await.is_some());
+        quit.close();
+    });
+    assert!(report.findings().is_empty(), "{report}");
+}
+
+#[test]
+fn a_receive_on_a_stopped_ticker_another_goroutine_resets_is_never_claimed_stuck() {
+    // Main receives through a clone; the ticker itself went to a goroutine
+    // that restarts it: it counts as a sender while it lives.
+    let report = explore(config(20), || async {
+        let ticker = goro::time::Ticker::new(Duration::from_secs(3600));
+        ticker.stop();
+        let ticks = ticker.receiver().clone();
+        let done = goro::chan::<()>(0);
+        goro::go!("resetter", clone(done), async move {
+            goro::time::sleep(Duration::from_secs(5)).await;
+            ticker.reset(Duration::from_millis(1));
+            done.recv().await;
+        });
+        assert!(ticks.recv().await.is_some());
+        done.close();
+    });
+    assert!(report.findings().is_empty(), "{report}");
+}
+
+#[test]
+fn a_goroutine_left_on_a_stopped_ticker_leaks_blocked_not_ticking() {
+    let line = line!() + 5;
+    let report = explore(config(5), || async {
+        let ticker = goro::time::Ticker::new(Duration::from_secs(3600));
+        let ticks = ticker.receiver().clone();
+        goro::go!("waiter", async move {
+            ticks.recv().await;
+        });
+        goro::yield_now().await;
+        drop(ticker);
+    });
+    assert!(report.step_limited().is_empty(), "{report}");
+    let f = only(&report, FindingKind::GoroutineLeak);
+    assert_eq!(
+        (f.primary.op.as_str(), f.primary.line),
+        ("recv", line),
+        "{f:#?}"
+    );
+    assert!(
+        f.message.ends_with(
+            "[waiter] leaked: blocked forever receiving from a stopped or fired timer's channel"
+        ),
+        "{f:#?}"
+    );
+}
+
+#[test]
 fn read_locks_in_a_cycle_without_a_writer_are_no_inversion() {
     let report = explore(config(20), || async {
         let (a, b) = (Arc::new(RwLock::new(0)), Arc::new(Mutex::new(0)));

@@ -572,7 +572,7 @@ fn receiver_is_a_stream_that_ends_at_close() {
             tx.close();
         });
         let mut rx = ch.receiver();
-        let first = rx.next().await;
+        let first = StreamExt::next(&mut rx).await;
         let rest: Vec<u32> = rx.collect().await;
         (first, rest)
     });

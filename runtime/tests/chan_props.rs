@@ -135,7 +135,7 @@ async fn recv_one(how: RecvHow, rx: &mut goro::Receiver<Value>) -> Option<Value>
                 rx.recv().await
             }
         },
-        RecvHow::Stream => rx.next().await,
+        RecvHow::Stream => StreamExt::next(rx).await,
         RecvHow::Select => {
             let never = goro::chan::<Value>(0);
             // `*rx`: select! takes handles and shared references to them.

@@ -107,17 +107,22 @@ fn a_livelock_ends_at_the_step_limit_with_its_own_note() {
 
 #[test]
 fn a_timer_that_fires_for_ever_ends_at_the_step_limit() {
-    // Main waits for a `done` nobody will call, beside a 1 ns ticker. The
-    // proof cannot rule out that the pending `after_func` (user code)
-    // calls it, so only the step limit ends the schedule: timer firings
-    // count against it, or this would never return.
+    // Main waits for a `done` that a pending `after_func` (user code, which
+    // holds a handle of the group) calls in an hour, beside a 1 ns ticker.
+    // The proof cannot rule out that it calls it, and the ticker's firings
+    // use up the steps first: timer firings count against the step limit,
+    // or this would never return.
     let report = explore(
         Config::default().schedules(2).max_steps(500).env(false),
         || async {
-            let _later = goro::time::after_func(std::time::Duration::from_secs(3600), || async {});
-            let _ticks = goro::time::tick(std::time::Duration::from_nanos(1));
             let wg = goro::sync::WaitGroup::new();
             wg.add(1);
+            let w = wg.clone();
+            let _later = goro::time::after_func(std::time::Duration::from_secs(3600), move || {
+                let w = w.clone();
+                async move { w.done() }
+            });
+            let _ticks = goro::time::tick(std::time::Duration::from_nanos(1));
             wg.wait().await;
         },
     );

@@ -112,10 +112,12 @@ pub struct Sender<T> {
 }
 
 /// A receive-only handle: Go's `<-chan T`. Also a [`futures_core::Stream`]
-/// that ends when the channel is closed and drained. Under the detector a
-/// receive through the `Stream` is reported at goro's own source, not at
+/// that ends when the channel is closed and drained. `rx.next()` is the
+/// inherent [`next`](Receiver::next), which names the caller's line under
+/// the detector; a receive through the `Stream` trait itself (a combinator
+/// such as `map` or `for_each`) is reported at goro's own source, not at
 /// the caller's line (`poll_next` has no caller location): prefer
-/// [`recv`](Receiver::recv), which names it.
+/// [`recv`](Receiver::recv) or `next`, which name it.
 ///
 /// # Examples
 ///
@@ -355,6 +357,34 @@ impl<T> Sender<T> {
 impl<T> Receiver<T> {
     common_methods!();
     recv_methods!();
+
+    /// Receives the next value: [`recv`](Receiver::recv), under the name of
+    /// `StreamExt::next`. An inherent method takes precedence over a trait's,
+    /// so `rx.next().await` calls this one even with `StreamExt` in scope,
+    /// and under the detector its receive is reported at the caller's line
+    /// (a trait method has no caller location). `None` once the channel is
+    /// closed and drained.
+    ///
+    /// Cancel safe: dropping the future never loses a value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// goro::run(async {
+    ///     let ch = goro::chan(1);
+    ///     ch.send(1).await;
+    ///     ch.close();
+    ///     let mut rx = ch.receiver();
+    ///     assert_eq!(rx.next().await, Some(1));
+    ///     assert_eq!(rx.next().await, None);
+    /// });
+    /// ```
+    // Not `Iterator::next`: it returns a future, as `StreamExt::next` does.
+    #[allow(clippy::should_implement_trait)]
+    #[track_caller]
+    pub fn next(&mut self) -> RecvFuture<'_, T> {
+        RecvFuture::new(&self.inner, Location::caller(), self.handle())
+    }
 }
 
 // Every handle is counted by direction (see `HandleCounts`): made through

@@ -10,25 +10,31 @@ use goro_analyzer::event::{ObjId, Wait};
 
 use super::chan::HandleCounts;
 use super::waiter::Waiter;
+use super::waitgroup::WaitGroupState;
 
 /// What a parked goroutine waits for, as the primitive that parked it
-/// describes it; `Peer` is evaluated when the schedule ends (a counter may
-/// change after the goroutine parked).
+/// describes it.
 pub(crate) enum BlockInfo {
     Fixed(Wait),
-    /// A wait, read when the schedule ends, that only some goroutine's code
-    /// can end, whichever goroutine that is (a WaitGroup's `done`): the
-    /// proof counts on it only when no goroutine could run that code.
-    /// Mutex, RwLock and Cond waits are of this class too, as `Lock` and
-    /// `Fixed` `Wait::Cond`.
-    Peer(Box<dyn Fn() -> Wait>),
     /// Locking the Mutex or RwLock `obj`, which lies at `addr`: a peer wait
-    /// (`Wait::Lock`), unless the lock lies inside the waiting goroutine's
+    /// (`Wait::Lock`, as a `Fixed` `Wait::Cond` is), unless the lock lies inside the waiting goroutine's
     /// own future, where no other goroutine can reach it (the proof reads
     /// `addr`).
     Lock {
         obj: ObjId,
         addr: usize,
+    },
+    /// `WaitGroup::wait` through the handle at `handle`, on the group whose
+    /// shared state is `state` (weak: the wait must not count as a handle).
+    /// Read when the schedule ends (`done` calls made after it parked
+    /// count). A peer wait (only some goroutine's code can end it,
+    /// whichever goroutine that is), unless every handle of the group lies in goroutines
+    /// that can never run again, where no code can call `add` or `done`
+    /// (the proof reads `state` and `handle`).
+    WaitGroup {
+        obj: ObjId,
+        state: Weak<WaitGroupState>,
+        handle: usize,
     },
     /// Channel operations (one, or a `select!`'s cases) parked under one
     /// waiter: what the proof that it can never be woken reads.
@@ -91,7 +97,7 @@ impl BlockInfo {
     pub(crate) fn timer_pending(&self) -> bool {
         match self {
             BlockInfo::Fixed(w) => *w == Wait::Sleep,
-            BlockInfo::Peer(_) | BlockInfo::Lock { .. } => false,
+            BlockInfo::Lock { .. } | BlockInfo::WaitGroup { .. } => false,
             BlockInfo::Chans { ops, .. } => ops.iter().any(|op| !op.send && op.counts.timer_fed()),
         }
     }
@@ -100,8 +106,12 @@ impl BlockInfo {
     pub(crate) fn wait(self) -> Wait {
         match self {
             BlockInfo::Fixed(w) => w,
-            BlockInfo::Peer(f) => f(),
             BlockInfo::Lock { obj, .. } => Wait::Lock { obj },
+            BlockInfo::WaitGroup { obj, state, .. } => Wait::WaitGroup {
+                wg: obj,
+                // Gone only with every handle, the waiter's among them.
+                counter: state.upgrade().map_or(0, |s| s.counter()),
+            },
             BlockInfo::Chans { ops, select, .. } => {
                 let peers = |op: &ChanWait| {
                     if op.send {

@@ -264,6 +264,9 @@ pub struct HandleCounts {
     /// A timer sent on it once: with no live timer left, a receiver waits
     /// on a stopped or fired timer (named so in leak reports).
     timer_chan: AtomicBool,
+    /// A `time::Timer` or `Ticker` holds the channel's first receiver and
+    /// counts as a handle that can send while it lives (see `held`).
+    held: AtomicBool,
 }
 
 impl HandleCounts {
@@ -309,6 +312,20 @@ impl HandleCounts {
     /// Whether a timer ever sent on it (a timer's channel).
     pub(crate) fn timer_chan(&self) -> bool {
         self.timer_chan.load(Ordering::Relaxed)
+    }
+
+    /// Marks the channel as held by a `Timer` or `Ticker` (`true` while it
+    /// lives, with its sender counted): while its receiver is the only one,
+    /// a receive goes through that receiver, inside the timer, and whoever
+    /// holds it can also send (reset the timer).
+    pub(crate) fn set_held(&self, held: bool) {
+        self.held.store(held, Ordering::Relaxed);
+    }
+
+    /// Whether a receive on the channel goes through the receiver of the
+    /// live `Timer` or `Ticker` that holds it, which can send too.
+    pub(crate) fn recv_holds_timer(&self) -> bool {
+        self.held.load(Ordering::Relaxed) && self.receivers() == 1
     }
 }
 

@@ -7,8 +7,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use goro_analyzer::event::Wait;
-
 use crate::rt::block::BlockInfo;
 use crate::rt::detect;
 use crate::rt::waitgroup::{Parked, WaitGroupState};
@@ -239,12 +237,12 @@ impl Future for WaitFuture<'_> {
                 this.loc,
                 crate::rt::asleep::Waiting::WaitGroup,
                 cx.waker(),
-                || {
-                    let (wg, state) = (this.wg.obj(), this.wg.clone());
-                    BlockInfo::Peer(Box::new(move || Wait::WaitGroup {
-                        wg,
-                        counter: state.counter(),
-                    }))
+                || BlockInfo::WaitGroup {
+                    obj: this.wg.obj(),
+                    state: Arc::downgrade(this.wg),
+                    // The handle this wait borrows: it cannot move while
+                    // the wait is parked.
+                    handle: std::ptr::from_ref(this.wg) as usize,
                 },
             );
         }

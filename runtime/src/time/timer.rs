@@ -131,6 +131,7 @@ impl Timer {
             // A handle that can send while the timer lives (see the module
             // docs); `Drop` gives it back.
             t.c.__channel().counts.add(true, false);
+            t.c.__channel().counts.set_held(true);
         }
         let mut st = t.state.lock();
         t.start(&mut st, d, site);
@@ -309,6 +310,7 @@ impl Drop for Timer {
         // The handle `make` counted; the armed firing still runs (Go's
         // timers do not stop when dropped).
         if self.func.is_none() {
+            self.c.__channel().counts.set_held(false);
             self.c.__channel().counts.remove(true, false);
         }
     }

@@ -117,7 +117,7 @@ pub(super) fn creation_site(hb: &Hb, g: Gid) -> Option<Site> {
 /// Who could unblock `b`: lock holders, joined goroutines, the other
 /// side of channels (the goroutines holding a handle of the other
 /// direction, or, when the runtime did not say, those that used it),
-/// WaitGroup adders.
+/// WaitGroup adders that have not returned.
 pub(super) fn could_unblock(hb: &Hb, b: &Blocked, end: &EndState) -> Vec<Gid> {
     let chan_peers = |ch: &ObjId, send: bool| -> Vec<Gid> {
         if let Some(held) = &end.held {
@@ -138,7 +138,13 @@ pub(super) fn could_unblock(hb: &Hb, b: &Blocked, end: &EndState) -> Vec<Gid> {
             .iter()
             .flat_map(|(ch, send, _)| chan_peers(ch, *send))
             .collect(),
-        Wait::WaitGroup { wg, .. } => hb.wg_adders(*wg).to_vec(),
+        // Those that have returned can call done() no more.
+        Wait::WaitGroup { wg, .. } => hb
+            .wg_adders(*wg)
+            .iter()
+            .copied()
+            .filter(|&g| !hb.ended(g))
+            .collect(),
         _ => Vec::new(),
     };
     out.retain(|&g| g != b.g);

@@ -224,9 +224,12 @@ fn report_end(hb: &Hb, end: &EndState, out: &mut Findings) {
             "goroutine(s) {} still run (or wait for timers past the grace period, the \
              outside world, or what goro cannot prove stuck), but none of them can ever \
              wake the blocked ones: each of those waits on channel operations whose every \
-             handle that could complete them is held by a blocked goroutine itself \
-             (handle counts and handle ownership prove it), on a goroutine that never \
-             returns, or on nothing that can wake it at all",
+             handle that could complete them (a Timer or Ticker that could be reset \
+             counts as one) is held by a blocked goroutine itself (handle counts and \
+             handle ownership prove it), on a WaitGroup whose every handle is held by a \
+             blocked goroutine's own wait (nothing can call done()), on a lock inside its \
+             own goroutine, on a goroutine that never returns, or on nothing that can wake \
+             it at all",
             running.join(", ")
         ));
         notes.push(

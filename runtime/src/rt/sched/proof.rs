@@ -21,7 +21,12 @@
 //!   the channel is neither closed nor holding a value (a value reserved for
 //!   another receiver could pass on to this one), nothing outside `B` can
 //!   complete it. A timer that sends on a channel counts as a sender handle
-//!   outside every goroutine.
+//!   outside every goroutine. A live `time::Timer` or `Ticker` counts as a
+//!   sender handle too (it can be reset) where it lies: in the goroutine
+//!   whose receive goes through its receiver, while that receiver is the
+//!   channel's only one (no clone can have taken the receive elsewhere). So
+//!   a receive on a stopped ticker of the receiver's own is stuck at once,
+//!   and one on a ticker that another goroutine could reset is not.
 //! - a join completes when its goroutine returns, which one in `B` never
 //!   does.
 //! - a mutex or RwLock that lies inside the memory of the waiting
@@ -30,16 +35,31 @@
 //!   it, so while its goroutine waits for it nothing can ever unlock it (a
 //!   mutex locked twice by one goroutine: the self-deadlock). Such a wait
 //!   is in `B` whatever the others do, a heartbeat still ticking included.
-//! - any other mutex or RwLock lock, a `Cond::wait` and a `WaitGroup::wait`
-//!   end only when some goroutine's code unlocks, signals or calls `done`,
-//!   and which goroutine that may be the proof cannot tell (a guard is
-//!   `Send` and may have been handed anywhere; a WaitGroup may be reached
-//!   through any shared structure). So such a wait is in `B` only when every
-//!   goroutine still alive is in `B`, nobody waits on the outside world,
-//!   and no pending timer runs the user's code (an `after_func`): then no
-//!   code that could end it can ever run again. goro's own timers (tickers,
-//!   `after`, context deadlines) only send on their channels or cancel, so
-//!   a ticker that keeps firing does not hide the deadlock.
+//! - a `WaitGroup::wait` ends only when code that holds a handle of the
+//!   group (a `WaitGroup` clone, a `DoneGuard`) calls `add` or `done`; the
+//!   group's `Arc` counts every handle. A handle that a parked wait
+//!   borrows cannot move while it waits, and inside the waiting goroutine's
+//!   own future it is that goroutine's alone. When every handle of the
+//!   group is such a handle of a goroutine of `B` (the goroutines that were
+//!   to call `done` have returned, or never held a handle), no code can
+//!   ever end the wait, whatever the others do. A handle anywhere else (in
+//!   a goroutine parked on something else, behind an `Arc`, in a `static`)
+//!   may be used by whoever reaches it: then the wait is a peer wait.
+//! - any other mutex or RwLock lock, a `Cond::wait` and a peer WaitGroup
+//!   wait end only when some goroutine's code unlocks, signals or calls
+//!   `done`, and which goroutine that may be the proof cannot tell. A
+//!   guard of a mutex that a `&'static` reaches (a `static`, a leaked box)
+//!   is `Send` and `'static`, so it may have been handed to any goroutine,
+//!   the heartbeat included; the runtime cannot tell such a mutex from one
+//!   behind an `Arc`, whose guards cannot leave their goroutine, nor see
+//!   where a guard or a handle not borrowed by a parked operation lies
+//!   (bytes left behind by a move look the same as a live value). So such
+//!   a wait is in `B` only when every goroutine still alive is in `B`,
+//!   nobody waits on the outside world, and no pending timer runs the
+//!   user's code (an `after_func`): then no code that could end it can
+//!   ever run again. goro's own timers (tickers, `after`, context
+//!   deadlines) only send on their channels or cancel, so a ticker that
+//!   keeps firing does not hide the deadlock.
 //!
 //! `B` is the greatest such set: start from every candidate and drop those
 //! whose wait some goroutine outside the set could end, until none is
@@ -66,6 +86,7 @@ use goro_analyzer::event::{Gid, Wait};
 use super::{Exec, TaskWaker};
 use crate::rt::block::{BlockInfo, ChanWait};
 use crate::rt::chan::handle_parts;
+use crate::rt::waitgroup::WaitGroupState;
 
 /// Steps between two checks at least.
 const MIN_INTERVAL: u64 = 64;
@@ -149,9 +170,16 @@ enum Stuck<'a> {
     Chans(&'a [ChanWait]),
     /// Only the join of this goroutine does.
     Join(Gid),
-    /// Only a mutex, RwLock, Cond or WaitGroup wait does: any goroutine's
-    /// code might end it.
+    /// Only a mutex, RwLock or Cond wait does: any goroutine's code might
+    /// end it.
     Peer,
+    /// Only a `WaitGroup::wait` does, through the handle at `handle`, on
+    /// the group whose state is `state`: any code that holds a handle of
+    /// the group might end it.
+    Group {
+        state: &'a Weak<WaitGroupState>,
+        handle: usize,
+    },
     /// Only a lock wait does, on a lock inside its own future: no other
     /// goroutine can reach the lock, so nothing can ever unlock it.
     OwnLock,
@@ -216,10 +244,15 @@ impl Exec {
                 (Some((BlockInfo::Lock { addr, .. }, _)), 1) if p.direct && p.owns(*addr) => {
                     Stuck::OwnLock
                 }
+                (Some((BlockInfo::WaitGroup { state, handle, .. }, _)), 1) if p.direct => {
+                    Stuck::Group {
+                        state,
+                        handle: *handle,
+                    }
+                }
                 (
                     Some((
                         BlockInfo::Fixed(Wait::Lock { .. } | Wait::Cond { .. })
-                        | BlockInfo::Peer(_)
                         | BlockInfo::Lock { .. },
                         _,
                     )),
@@ -238,16 +271,32 @@ impl Exec {
             // Handles, per channel, that lie in the future of a goroutine
             // of the set: (those that can send, those that can receive).
             let mut owned: HashMap<u64, (HashSet<usize>, HashSet<usize>)> = HashMap::new();
+            // WaitGroup handles, per group, that lie in the future of a
+            // goroutine of the set.
+            let mut groups: HashMap<*const WaitGroupState, HashSet<usize>> = HashMap::new();
             for (i, why) in &cands {
-                let Stuck::Chans(ops) = why else { continue };
                 if !inside.contains(i) {
                     continue;
                 }
+                let ops = match why {
+                    Stuck::Chans(ops) => ops,
+                    Stuck::Group { state, handle } => {
+                        if self.meta[*i].parking.owns(*handle) {
+                            groups.entry(state.as_ptr()).or_default().insert(*handle);
+                        }
+                        continue;
+                    }
+                    _ => continue,
+                };
                 for op in ops.iter() {
                     let (addr, sends, recvs) = handle_parts(op.handle);
                     if !self.meta[*i].parking.owns(addr) {
                         continue;
                     }
+                    // The one receiver of a live `Timer` or `Ticker` lies
+                    // inside it: whoever holds the receiver holds the timer,
+                    // which can send (be reset) too.
+                    let sends = sends || (recvs && op.counts.recv_holds_timer());
                     let o = owned.entry(op.id).or_default();
                     if sends {
                         o.0.insert(addr);
@@ -266,6 +315,15 @@ impl Exec {
                     Stuck::Unwakeable | Stuck::OwnLock => true,
                     Stuck::Peer => !foreign && inside.len() == alive,
                     Stuck::Join(g) => inside.contains(&g.index()),
+                    // A peer wait; or every handle of the group (all are
+                    // counted in its `Arc`) lies in a goroutine of the set:
+                    // no code that runs can call `add` or `done` any more.
+                    Stuck::Group { state, .. } => {
+                        (!foreign && inside.len() == alive)
+                            || groups
+                                .get(&state.as_ptr())
+                                .is_some_and(|h| state.strong_count() <= h.len())
+                    }
                     Stuck::Chans(ops) => ops.iter().all(|op| {
                         let (s, r) = owned
                             .get(&op.id)

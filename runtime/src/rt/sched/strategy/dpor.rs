@@ -314,9 +314,9 @@ impl Run {
                 Wait::Forever => {}
                 _ => self.touch_unknown(),
             },
-            // A WaitGroup's wait (the one kind of `Peer`): every poll of it
-            // touches the WaitGroup itself (`sync::waitgroup`).
-            Some(BlockInfo::Peer(_)) => {}
+            // A WaitGroup's wait: every poll of it touches the WaitGroup
+            // itself (`sync::waitgroup`).
+            Some(BlockInfo::WaitGroup { .. }) => {}
             None => self.touch_unknown(),
         }
     }
