@@ -13,7 +13,7 @@ use std::panic::Location;
 use crate::rt::asleep::Waiting;
 use crate::rt::detect;
 use crate::rt::exec::Runtime;
-use crate::rt::goroutine::{self as g, Goroutine, JoinSlot, Sink};
+use crate::rt::goroutine::{self as g, Goroutine, JoinSlot, Owner, Sink};
 
 /// Runs `fut` as the main goroutine of a new program and returns its output.
 ///
@@ -259,15 +259,21 @@ pub fn __go<F>(name: Option<Cow<'static, str>>, fut: F)
 where
     F: Future + Send + 'static,
 {
-    let run = g::current_run();
-    let id = run.next_id();
+    let site = Location::caller();
+    // The run borrowed, not cloned: its reference count is a line every
+    // worker's spawns and exits would share. The future stays out of the
+    // closure (each move of it is a copy).
+    let (id, owner) = g::with_current_run(|run| {
+        let id = run.next_id();
+        (id, Owner::new(run, id, &name, site))
+    });
     // The output is dropped inside the goroutine, so it need not be `Send`.
     let fut = async move {
         fut.await;
     };
     g::start(
-        Goroutine::new(run, id, name, Sink::Detached, fut),
-        Location::caller(),
+        Goroutine::with_owner(id, name, Sink::Detached, owner, fut),
+        site,
     );
 }
 
@@ -296,12 +302,17 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let run = g::current_run();
-    let id = run.next_id();
-    let slot = JoinSlot::new(run.clone());
     let site = Location::caller();
+    let (id, owner, slot) = g::with_current_run(|run| {
+        let id = run.next_id();
+        (
+            id,
+            Owner::new(run, id, &None, site),
+            JoinSlot::new(run.clone()),
+        )
+    });
     g::start(
-        Goroutine::new(run, id, None, Sink::Join(slot.clone()), fut),
+        Goroutine::with_owner(id, None, Sink::Join(slot.clone()), owner, fut),
         site,
     );
     JoinHandle {

@@ -455,3 +455,93 @@ fn locks_and_conds_under_contention_are_not_a_deadlock() {
     });
     assert_eq!(out.expect("false deadlock crash"), 3 * ITEMS);
 }
+
+// Each worker keeps its share of the census count (spawns, exits, sleeps)
+// and adds it to the shared word before it parks: a deadlock reached on
+// any worker is still found, and goroutines that sleep on one worker and
+// are woken from another never make a false one.
+
+#[test]
+fn a_deadlock_among_goroutines_parked_on_every_worker_is_found() {
+    const N: usize = 300;
+    let msg = deadlock_report(|| {
+        goro::run(async {
+            let gate = goro::chan::<()>(0);
+            let started = WaitGroup::new();
+            for _ in 0..N {
+                started.add(1);
+                goro::go!("parked", clone(gate, started), async move {
+                    started.done();
+                    gate.recv().await;
+                });
+            }
+            started.wait().await;
+            // Nobody closes `gate`: main's wait is the last sleep.
+            gate.recv().await;
+        });
+    });
+    assert_eq!(
+        msg.lines().filter(|l| l.contains("[parked]")).count(),
+        N,
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_deadlock_reached_when_the_last_goroutines_exit_is_found() {
+    // Exits counted by the workers, not yet in the shared word, are what
+    // stands between the word and the crash.
+    let msg = deadlock_report(|| {
+        goro::run(async {
+            let results = goro::chan::<usize>(1_000);
+            for i in 0..1_000 {
+                goro::go!(clone(results), async move { results.send(i).await });
+            }
+            for _ in 0..1_000 {
+                results.recv().await;
+            }
+            // Nobody sends again, nobody closes.
+            results.recv().await;
+        });
+    });
+    assert_eq!(
+        msg.lines().filter(|l| l.starts_with("goroutine")).count(),
+        1,
+        "{msg}"
+    );
+}
+
+#[test]
+fn goroutines_woken_from_another_worker_are_not_a_deadlock() {
+    // Rounds of: start goroutines that sleep on a gate (on both workers),
+    // open the gate (their wakes come from main's worker), wait for all.
+    // Every round ends with main the only goroutine awake for a moment.
+    const ROUNDS: usize = 30;
+    const N: usize = 400;
+    let out = guarded(|| {
+        goro::run(async {
+            let mut total = 0;
+            for _ in 0..ROUNDS {
+                let gate = goro::chan::<()>(0);
+                let (started, exited) = (WaitGroup::new(), WaitGroup::new());
+                let count = Arc::new(AtomicU32::new(0));
+                for _ in 0..N {
+                    started.add(1);
+                    exited.add(1);
+                    goro::go!(clone(gate, started, exited, count), async move {
+                        started.done();
+                        assert!(gate.recv().await.is_none());
+                        count.fetch_add(1, Ordering::Relaxed);
+                        exited.done();
+                    });
+                }
+                started.wait().await;
+                gate.close();
+                exited.wait().await;
+                total += count.load(Ordering::Relaxed);
+            }
+            total
+        })
+    });
+    assert_eq!(out.expect("false deadlock crash"), (ROUNDS * N) as u32);
+}

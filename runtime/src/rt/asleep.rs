@@ -26,6 +26,18 @@
 //! are really asleep: a wake in flight counts as awake, and no false crash
 //! comes from a race.
 //!
+//! A worker keeps its share of the word in a thread-local ([`Local`]), so
+//! that a spawn, an exit, a sleep and a wake on a worker usually write no
+//! line another worker writes (Go counts per P too). The word then lags in
+//! the safe direction only: `busy` is reserved in batches by spawns and
+//! returned by exits (the word's `busy` >= the true one), and sleeps are
+//! added later (the word's `asleep` <= the true one; a wake takes back a
+//! sleep this worker has not added yet before it touches the word). So
+//! `busy == asleep` in the word still means a deadlock. A worker adds its
+//! share to the word, and checks, before it parks: when every goroutine is
+//! asleep, no work is left and every worker parks, so the last one sees
+//! the exact count. Threads that are not workers update the word directly.
+//!
 //! The entries live in sharded slots that outlast their goroutines: the
 //! next goroutine in a slot reuses its `Sleeper` (one allocation per slot,
 //! not per goroutine), and an entry also holds its goroutine's task handle
@@ -167,6 +179,165 @@ fn take_note() -> Note {
 const ASLEEP_ONE: u64 = 1;
 const BUSY_ONE: u64 = 1 << 32;
 
+// ---- A worker's share of the census word (thread-local) ----
+
+/// `busy` a worker reserves in the word at once when its spawns have used
+/// up what it had: one read-modify-write of the shared word per this many
+/// spawns.
+const BATCH: u64 = 64;
+
+/// A worker's share of its run's census word: counts it has not written
+/// to the word yet (see the module docs).
+#[derive(Clone, Copy)]
+struct Local {
+    /// The worker's run (compared, never dereferenced); null on threads
+    /// that are not workers, which update the word directly.
+    run: *const RunState,
+    /// `busy` the word holds beyond this worker's true count: reserved by
+    /// spawns, given back by exits.
+    credit: u64,
+    /// Sleeps on this worker not yet added to the word's `asleep`.
+    asleep: u64,
+}
+
+const NO_LOCAL: Local = Local {
+    run: ptr::null(),
+    credit: 0,
+    asleep: 0,
+};
+
+thread_local! {
+    static LOCAL: Cell<Local> = const { Cell::new(NO_LOCAL) };
+}
+
+/// This thread is a worker of `run`, and calls [`flush`] before it parks
+/// and [`detach_worker`] when it stops.
+pub(crate) fn attach_worker(run: &Arc<RunState>) {
+    if run.census().is_some() {
+        LOCAL.with(|l| {
+            l.set(Local {
+                run: Arc::as_ptr(run),
+                ..NO_LOCAL
+            })
+        });
+    }
+}
+
+/// The worker stops: its share goes to the word of `run` (its run).
+pub(crate) fn detach_worker(run: &RunState) {
+    flush(run);
+    LOCAL.with(|l| l.set(NO_LOCAL));
+}
+
+/// A worker of `run` is about to park: its share goes to the word, and the
+/// word is checked for a deadlock (the last worker to park sees the exact
+/// count).
+pub(crate) fn flush(run: &RunState) {
+    let mut local = LOCAL.with(Cell::get);
+    if !ptr::eq(local.run, run) || (local.credit == 0 && local.asleep == 0) {
+        return;
+    }
+    let delta = local.asleep.wrapping_sub(local.credit * BUSY_ONE);
+    local.credit = 0;
+    local.asleep = 0;
+    LOCAL.with(|l| l.set(local));
+    let w = census_of(run)
+        .word
+        .fetch_add(delta, SeqCst)
+        .wrapping_add(delta);
+    check(run, w);
+}
+
+/// Runs `f` on this thread's share if this thread is a worker of `run`.
+#[inline]
+fn with_local<R>(run: &RunState, f: impl FnOnce(&mut Local) -> R) -> Option<R> {
+    LOCAL.with(|l| {
+        let mut v = l.get();
+        if !ptr::eq(v.run, run) {
+            return None;
+        }
+        let r = f(&mut v);
+        l.set(v);
+        Some(r)
+    })
+}
+
+/// A goroutine of `run` starts: `busy` + 1.
+#[inline]
+fn count_spawn(run: &RunState) {
+    let add = with_local(run, |l| {
+        if l.credit > 0 {
+            l.credit -= 1;
+            0
+        } else {
+            // Reserve a batch: this spawn's and the next ones'.
+            l.credit = BATCH - 1;
+            BATCH * BUSY_ONE
+        }
+    })
+    .unwrap_or(BUSY_ONE);
+    if add != 0 {
+        census_of(run).word.fetch_add(add, SeqCst);
+    }
+}
+
+/// A goroutine of `run` ends: `busy` - 1.
+#[inline]
+fn count_exit(run: &RunState) {
+    let give_back = with_local(run, |l| {
+        l.credit += 1;
+        if l.credit > 2 * BATCH {
+            l.credit -= BATCH;
+            BATCH
+        } else {
+            0
+        }
+    });
+    let sub = match give_back {
+        Some(0) => return,
+        Some(n) => n * BUSY_ONE,
+        None => BUSY_ONE,
+    };
+    let w = census_of(run).word.fetch_sub(sub, SeqCst).wrapping_sub(sub);
+    check(run, w);
+}
+
+/// A goroutine of `run` entered `ASLEEP`: `asleep` + 1. On a worker, added
+/// to the word (and checked) when the worker flushes; `checked` says to
+/// check now off the workers (a sleep), not for a count put back after a
+/// failed transition.
+#[inline]
+fn count_asleep(run: &RunState, checked: bool) {
+    if with_local(run, |l| l.asleep += 1).is_some() {
+        return;
+    }
+    let w = census_of(run)
+        .word
+        .fetch_add(ASLEEP_ONE, SeqCst)
+        .wrapping_add(ASLEEP_ONE);
+    if checked {
+        check(run, w);
+    }
+}
+
+/// A goroutine of `run` is about to leave `ASLEEP`: `asleep` - 1, from this
+/// worker's sleeps not yet in the word if it has any (the word's `asleep`
+/// stays at most the true count), else from the word.
+#[inline]
+fn uncount_asleep(run: &RunState) {
+    let local = with_local(run, |l| {
+        if l.asleep > 0 {
+            l.asleep -= 1;
+            true
+        } else {
+            false
+        }
+    });
+    if local != Some(true) {
+        census_of(run).word.fetch_sub(ASLEEP_ONE, SeqCst);
+    }
+}
+
 /// Goroutines per registry shard lock: spawns on different workers rarely
 /// meet on one.
 const SHARDS: usize = 16;
@@ -233,6 +404,18 @@ impl Census {
             // Dropped outside the lock: a last waker clone may go with them.
             drop(dead);
         }
+    }
+
+    /// Goroutines tracked and not ended, for `num_goroutine` (a slot is
+    /// freed a moment after its goroutine ends).
+    pub(crate) fn live(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| {
+                let sh = s.lock();
+                sh.slots.len() - sh.free.len()
+            })
+            .sum()
     }
 
     /// The program is over: no more deadlock checks.
@@ -366,17 +549,16 @@ impl Sleeper {
     /// Moves the goroutine to state `to` (not `ASLEEP`), counting it awake
     /// before it leaves `ASLEEP` (see the module docs).
     fn leave(&self, to: u8) {
-        let word = &census_of(&self.run).word;
         let mut s = self.state.load(SeqCst);
         loop {
             if s == ASLEEP {
-                word.fetch_sub(ASLEEP_ONE, SeqCst);
+                uncount_asleep(&self.run);
             }
             match self.state.compare_exchange(s, to, SeqCst, SeqCst) {
                 Ok(_) => return,
                 Err(now) => {
                     if s == ASLEEP {
-                        word.fetch_add(ASLEEP_ONE, SeqCst);
+                        count_asleep(&self.run, false);
                     }
                     s = now;
                 }
@@ -391,7 +573,6 @@ impl Wake for Sleeper {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        let word = &census_of(&self.run).word;
         let mut s = self.state.load(SeqCst);
         loop {
             match s {
@@ -403,11 +584,11 @@ impl Wake for Sleeper {
                 },
                 _ => {
                     // Counted awake before it is: see the module docs.
-                    word.fetch_sub(ASLEEP_ONE, SeqCst);
+                    uncount_asleep(&self.run);
                     match self.state.compare_exchange(ASLEEP, AWAKE, SeqCst, SeqCst) {
                         Ok(_) => break,
                         Err(now) => {
-                            word.fetch_add(ASLEEP_ONE, SeqCst);
+                            count_asleep(&self.run, false);
                             s = now;
                         }
                     }
@@ -497,7 +678,7 @@ impl Tracker {
         };
         let sleeper = sh.slots[index].clone();
         drop(sh);
-        census.word.fetch_add(BUSY_ONE, SeqCst);
+        count_spawn(run);
         Some(Tracker {
             entry: Some((sleeper.clone(), Waker::from(sleeper))),
             slot: (shard, index),
@@ -507,6 +688,11 @@ impl Tracker {
     /// Where the executor keeps this goroutine's task handle.
     pub(crate) fn home(&self) -> TaskHome {
         TaskHome(self.entry().0.clone())
+    }
+
+    /// The run the goroutine belongs to.
+    pub(crate) fn run(&self) -> &Arc<RunState> {
+        &self.entry().0.run
     }
 
     #[inline]
@@ -550,19 +736,16 @@ impl Tracker {
             return;
         }
         // Relaxed: read only by the report, after a census-word update that
-        // saw this goroutine's `fetch_add` below (a release sequence of
-        // read-modify-writes), so these stores happen before those reads.
+        // saw this goroutine's sleep added to the word (below, or by this
+        // worker's flush: a release sequence of read-modify-writes), so
+        // these stores happen before those reads.
         s.what.store(note.what.map_or(0, |w| w as u8), Relaxed);
         s.at.store(note.at as *mut Location<'static>, Relaxed);
         if s.state
             .compare_exchange(POLLING, ASLEEP, SeqCst, SeqCst)
             .is_ok()
         {
-            let w = census_of(&s.run)
-                .word
-                .fetch_add(ASLEEP_ONE, SeqCst)
-                .wrapping_add(ASLEEP_ONE);
-            check(&s.run, w);
+            count_asleep(&s.run, true);
         }
     }
 }
@@ -589,28 +772,38 @@ impl Drop for Tracker {
         // future is being dropped right now).
         let task = s.task.take();
         s.leave(DEAD);
-        let run = s.run.clone();
-        drop(s);
-        let census = census_of(&run);
+        count_exit(&s.run);
         let (shard, index) = self.slot;
-        let mut sh = census.shards[shard].lock();
-        // Empty once the census is closed (the run ended).
-        if let Some(slot) = sh.slots.get_mut(index) {
-            // Unshared unless a stale waker clone holds it: let go of the
-            // executor's waker now (it keeps the task cell allocated), not
-            // at the slot's reuse.
-            if let Some(e) = Arc::get_mut(slot) {
-                e.exec.take();
-                e.other.take();
+        // The slot is freed with the shard locked and this handle dropped,
+        // so that the next goroutine in it can reuse the entry. The census
+        // outlives the handle through the thread's run (a worker's, no
+        // reference count to touch) or, elsewhere, a clone.
+        super::goroutine::with_thread_run(|r| match r {
+            Some(run) if Arc::ptr_eq(run, &s.run) => free_slot(census_of(run), shard, index, s),
+            _ => {
+                let run = s.run.clone();
+                free_slot(census_of(&run), shard, index, s);
             }
-            sh.free.push(index);
-        }
-        drop(sh);
+        });
         drop(task);
-        let w = census
-            .word
-            .fetch_sub(BUSY_ONE, SeqCst)
-            .wrapping_sub(BUSY_ONE);
-        check(&run, w);
+    }
+}
+
+/// Puts slot `index` of shard `shard` back on its free list once its
+/// goroutine's handle `s` on the entry is gone.
+fn free_slot(census: &Census, shard: usize, index: usize, s: Arc<Sleeper>) {
+    let mut sh = census.shards[shard].lock();
+    // The slot keeps the entry (the run is kept by the caller).
+    drop(s);
+    // Empty once the census is closed (the run ended).
+    if let Some(slot) = sh.slots.get_mut(index) {
+        // Unshared unless a stale waker clone holds it: let go of the
+        // executor's waker now (it keeps the task cell allocated), not
+        // at the slot's reuse.
+        if let Some(e) = Arc::get_mut(slot) {
+            e.exec.take();
+            e.other.take();
+        }
+        sh.free.push(index);
     }
 }

@@ -28,6 +28,7 @@ use super::panic::{self as rtpanic, payload_message};
 /// runtime): goroutine ids, how many are alive, and the first unjoined panic.
 pub(crate) struct RunState {
     next_id: AtomicU64,
+    /// Goroutines alive that no census entry counts (see [`RunState::live`]).
     live: AtomicUsize,
     panic: Mutex<Option<Crash>>,
     /// Wakes the run's main loop when a goroutine panic is reported.
@@ -79,8 +80,11 @@ impl RunState {
         Gid::new(self.next_id.fetch_add(1, Ordering::Relaxed)).expect("goroutine ids start at 1")
     }
 
+    /// Goroutines alive: those in the census (a `goro::run`'s) and the
+    /// others, counted apart.
     pub(crate) fn live(&self) -> usize {
-        self.live.load(Ordering::Relaxed)
+        let tracked = self.census.as_ref().map_or(0, Census::live);
+        tracked + self.live.load(Ordering::Relaxed)
     }
 
     /// Records an unjoined goroutine's panic; the first one wins, as in Go
@@ -129,17 +133,39 @@ pub(crate) fn thread_run() -> Option<Arc<RunState>> {
     RUN.with(|r| r.borrow().clone())
 }
 
+/// `f` with the run of this thread, borrowed: no reference count to touch
+/// on a line that every worker's goroutines share.
+pub(crate) fn with_thread_run<R>(f: impl FnOnce(Option<&Arc<RunState>>) -> R) -> R {
+    RUN.with(|r| f(r.borrow().as_ref()))
+}
+
 /// The run that a goroutine spawned from this thread belongs to.
 #[track_caller]
 pub(crate) fn current_run() -> Arc<RunState> {
-    if let Some(r) = RUN.with(|r| r.borrow().clone()) {
-        return r;
+    with_current_run(Arc::clone)
+}
+
+/// `f` with the run that a goroutine spawned from this thread belongs to,
+/// borrowed.
+#[track_caller]
+pub(crate) fn with_current_run<R>(f: impl FnOnce(&Arc<RunState>) -> R) -> R {
+    let mut f = Some(f);
+    let done = with_thread_run(|r| r.map(|run| (f.take().expect("called once"))(run)));
+    match done {
+        Some(out) => out,
+        None => (f.take().expect("called once"))(foreign_run()),
     }
+}
+
+/// The run state of goroutines started inside a tokio runtime goro did not
+/// start; panics outside any runtime.
+#[track_caller]
+fn foreign_run() -> &'static Arc<RunState> {
     if tokio::runtime::Handle::try_current().is_ok() {
         // Inside a tokio runtime that goro did not start (`#[tokio::test]`):
         // goroutines run there and share one process-wide run state.
         static FOREIGN: OnceLock<Arc<RunState>> = OnceLock::new();
-        return FOREIGN.get_or_init(RunState::new).clone();
+        return FOREIGN.get_or_init(RunState::new);
     }
     panic!(
         "goro: goroutines can only be started inside `goro::run` (or a tokio runtime); \
@@ -324,7 +350,7 @@ impl<T> JoinSlot<T> {
 }
 
 /// Counts a goroutine as live from spawn until its wrapper is dropped.
-struct LiveGuard(Arc<RunState>);
+pub(crate) struct LiveGuard(Arc<RunState>);
 
 impl LiveGuard {
     fn new(run: Arc<RunState>) -> Self {
@@ -336,6 +362,49 @@ impl LiveGuard {
 impl Drop for LiveGuard {
     fn drop(&mut self) {
         self.0.live.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// What counts a goroutine as live and knows its run: its census entry
+/// (the goroutines of a `goro::run`), else the run's own count.
+pub(crate) enum Owner {
+    Tracked(Tracker),
+    Counted(LiveGuard),
+}
+
+impl Owner {
+    /// The owner of goroutine `id` of `run` (named `name`, started at
+    /// `site`): a census entry when `run` keeps a census, on the
+    /// production executor.
+    pub(crate) fn new(
+        run: &Arc<RunState>,
+        id: Gid,
+        name: &Option<Cow<'static, str>>,
+        site: &'static std::panic::Location<'static>,
+    ) -> Owner {
+        let tracker = if super::detect::active() {
+            None
+        } else {
+            Tracker::new(run, id, name.clone(), site)
+        };
+        match tracker {
+            Some(t) => Owner::Tracked(t),
+            None => Owner::Counted(LiveGuard::new(run.clone())),
+        }
+    }
+
+    fn run(&self) -> &RunState {
+        match self {
+            Owner::Tracked(t) => t.run(),
+            Owner::Counted(g) => &g.0,
+        }
+    }
+
+    fn tracker(&self) -> Option<&Tracker> {
+        match self {
+            Owner::Tracked(t) => Some(t),
+            Owner::Counted(_) => None,
+        }
     }
 }
 
@@ -355,10 +424,8 @@ pin_project_lite::pin_project! {
         id: Gid,
         name: Option<Cow<'static, str>>,
         sink: Option<Sink<F::Output>>,
-        live: LiveGuard,
-        // Production `goro::run` only; dropped after `fut`, whose drop may
-        // wake others.
-        tracker: Option<Tracker>,
+        // Dropped after `fut`, whose drop may wake others.
+        owner: Owner,
     }
 }
 
@@ -372,19 +439,26 @@ impl<F: Future> Goroutine<F> {
         sink: Sink<F::Output>,
         fut: F,
     ) -> Self {
+        let owner = Owner::new(&run, id, &name, std::panic::Location::caller());
+        Self::with_owner(id, name, sink, owner, fut)
+    }
+
+    /// Goroutine `id`, counted by `owner` (see [`Owner::new`]).
+    #[inline(always)]
+    pub(crate) fn with_owner(
+        id: Gid,
+        name: Option<Cow<'static, str>>,
+        sink: Sink<F::Output>,
+        owner: Owner,
+        fut: F,
+    ) -> Self {
         rtpanic::install_hook();
-        let tracker = if super::detect::active() {
-            None
-        } else {
-            Tracker::new(&run, id, name.clone(), std::panic::Location::caller())
-        };
         Goroutine {
             fut,
             id,
             name,
             sink: Some(sink),
-            live: LiveGuard::new(run),
-            tracker,
+            owner,
         }
     }
 }
@@ -418,7 +492,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send,
 {
-    let home = g.tracker.as_ref().map(Tracker::home);
+    let home = g.owner.tracker().map(Tracker::home);
     exec.spawn(g.id.get(), g, home);
 }
 
@@ -439,7 +513,8 @@ impl<F: Future> Future for Goroutine<F> {
         let fut = this.fut;
         // A record left by a panic caught inside an earlier poll is stale.
         rtpanic::take_last();
-        let (r, raised) = rtpanic::poll_goroutine(|| match this.tracker {
+        let tracker = this.owner.tracker();
+        let (r, raised) = rtpanic::poll_goroutine(|| match tracker {
             Some(t) => {
                 let mut cx = Context::from_waker(t.begin(cx.waker()));
                 catch_unwind(AssertUnwindSafe(|| fut.poll(&mut cx)))
@@ -455,7 +530,7 @@ impl<F: Future> Future for Goroutine<F> {
         }
         let r = match r {
             Ok(Poll::Pending) => {
-                if let Some(t) = this.tracker {
+                if let Some(t) = tracker {
                     t.pending();
                 }
                 return Poll::Pending;
@@ -479,7 +554,7 @@ impl<F: Future> Future for Goroutine<F> {
         };
         match (this.sink.take(), r) {
             (Some(Sink::Join(slot)), r) => slot.complete(r),
-            (_, Err(p)) => this.live.0.report_panic(p.crash),
+            (_, Err(p)) => this.owner.run().report_panic(p.crash),
             (_, Ok(_)) => {}
         }
         Poll::Ready(())

@@ -117,6 +117,7 @@ impl Drop for Exit {
     fn drop(&mut self) {
         LOCAL.with(|l| l.borrow_mut().take());
         set_current(None);
+        crate::rt::asleep::detach_worker(&self.0.run);
         set_thread_run(None);
         let mut running = self.0.running.lock();
         *running -= 1;
@@ -136,6 +137,8 @@ pub(super) fn main(
     let _io = io.enter();
     set_current(Some(shared.clone()));
     set_thread_run(Some(shared.run.clone()));
+    // The deadlock census's per-worker counts, flushed in `park`.
+    crate::rt::asleep::attach_worker(&shared.run);
     let n = shared.slots.len();
     let local = Rc::new(Local {
         shared,
@@ -332,6 +335,9 @@ impl Local {
     /// waits for it).
     fn park(&self) {
         let s = &*self.shared;
+        // This worker's census counts go to the shared word (and the last
+        // worker to park sees a deadlock): see `rt::asleep`.
+        crate::rt::asleep::flush(&s.run);
         let spinning = s.idle.park(
             self.index,
             || s.is_shut_down() || self.work_anywhere(),
