@@ -277,6 +277,10 @@ pub struct __Select<'a> {
     default: bool,
     waiter: Option<Arc<Waiter>>,
     yielded: bool,
+    /// The cases a channel notified with a reservation (`reserve`), one bit
+    /// each: only those can be handed a value or hold one to release, so
+    /// the common select, never notified, makes no such call per case.
+    reserved: u64,
     /// Where the `select!` is (reported when it stays blocked).
     site: &'static Location<'static>,
 }
@@ -290,6 +294,7 @@ impl<'a> __Select<'a> {
             default,
             waiter: None,
             yielded: false,
+            reserved: 0,
             site: Location::caller(),
         }
     }
@@ -308,6 +313,7 @@ impl<'a> __Select<'a> {
     }
 
     fn note_reservations(&mut self, mask: u64) {
+        self.reserved |= mask;
         for (i, c) in self.cases.iter_mut().enumerate() {
             if mask & (1 << i) != 0 {
                 c.reserve();
@@ -332,12 +338,20 @@ impl<'a> __Select<'a> {
     /// The select ends with case `i` (or `default`): reservations of the
     /// other cases pass on to other receivers.
     fn done(&mut self, i: usize) -> Poll<usize> {
-        for (j, c) in self.cases.iter_mut().enumerate() {
-            if j != i {
-                c.release();
+        self.release_except(i);
+        Poll::Ready(i)
+    }
+
+    /// Releases the reservations of every case but `keep`.
+    fn release_except(&mut self, keep: usize) {
+        let mut mask = std::mem::take(&mut self.reserved);
+        while mask != 0 {
+            let j = mask.trailing_zeros() as usize;
+            mask &= mask - 1;
+            if j != keep {
+                self.cases[j].release();
             }
         }
-        Poll::Ready(i)
     }
 }
 
@@ -387,7 +401,9 @@ impl Future for __Select<'_> {
             // it, as a Go sender completes a waiting select's case: take it
             // first (at most one case holds one). A buffered channel's
             // reservation only makes its case ready, like any other.
-            if let Some(i) = (0..n).find(|&i| this.cases[i].is_handed()) {
+            let reserved = this.reserved;
+            if let Some(i) = (0..n).find(|&i| reserved & (1 << i) != 0 && this.cases[i].is_handed())
+            {
                 if this.cases[i].try_now() {
                     return this.done(i);
                 }
@@ -443,9 +459,7 @@ impl Drop for __Select<'_> {
             waiter::recycle(w);
         }
         // Reservations pass on to other receivers.
-        for c in self.cases.iter_mut() {
-            c.release();
-        }
+        self.release_except(usize::MAX);
     }
 }
 

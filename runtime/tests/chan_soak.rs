@@ -168,7 +168,12 @@ fn soak(cap: usize) -> Vec<Vec<Item>> {
 }
 
 fn check(per_consumer: &[Vec<Item>], ctx: &str) {
-    let mut seen = vec![vec![0u32; PER as usize]; 2 * PRODUCERS as usize];
+    check_some(per_consumer, 2 * PRODUCERS, ctx);
+}
+
+/// [`check`] for producers `0..producers`.
+fn check_some(per_consumer: &[Vec<Item>], producers: u32, ctx: &str) {
+    let mut seen = vec![vec![0u32; PER as usize]; producers as usize];
     for (c, got) in per_consumer.iter().enumerate() {
         let mut last = BTreeMap::new();
         for &(p, s) in got {
@@ -193,5 +198,71 @@ fn channels_and_selects_under_cancellation_deliver_every_value_once_in_order() {
     for cap in [1, 3, 64] {
         let got = soak(cap);
         check(&got, &format!("buffered cap {cap}"));
+    }
+}
+
+/// The unbuffered hand-off (`rt::handoff`): plain receives, which a send
+/// binds its value to, awaited, timed out, or dropped after one poll (a
+/// dropped bound receive gives its value back), mixed with `select!`
+/// receives, which take a bound value first when notified. Plain sends.
+fn handoff_soak() -> Vec<Vec<Item>> {
+    goro::run(async move {
+        let u = goro::chan::<Item>(0);
+        let producers: Vec<_> = (0..PRODUCERS)
+            .map(|p| {
+                let tx = u.sender();
+                goro::spawn(async move {
+                    for seq in 0..PER {
+                        tx.send((p, seq)).await;
+                        if seq % 5 == 0 {
+                            goro::yield_now().await;
+                        }
+                    }
+                })
+            })
+            .collect();
+        let consumers: Vec<_> = (0..CONSUMERS)
+            .map(|c| {
+                let rx = u.receiver();
+                goro::spawn(async move {
+                    let mut got = Vec::new();
+                    let mut i = c;
+                    loop {
+                        i = i.wrapping_add(1);
+                        let r = match i % 5 {
+                            0 | 1 => Some(rx.recv().await),
+                            2 => timeout(Duration::from_micros(5), rx.recv()).await.ok(),
+                            3 => poll_then_drop(Box::pin(rx.recv())).await,
+                            _ => goro::select! {
+                                recv(rx) -> v => Some(v),
+                                recv(goro::time::after(Duration::from_micros(30))) -> _ => None,
+                            },
+                        };
+                        match r {
+                            Some(Some(v)) => got.push(v),
+                            Some(None) => return got,
+                            None => {}
+                        }
+                    }
+                })
+            })
+            .collect();
+        for h in producers {
+            h.await;
+        }
+        u.close();
+        let mut out = Vec::new();
+        for h in consumers {
+            out.push(h.await);
+        }
+        out
+    })
+}
+
+#[test]
+fn the_unbuffered_hand_off_under_cancellation_delivers_every_value_once_in_order() {
+    for round in 0..3 {
+        let got = handoff_soak();
+        check_some(&got, PRODUCERS, &format!("hand-off round {round}"));
     }
 }

@@ -21,7 +21,7 @@ mod table;
 
 pub use end::{EndState, Held};
 
-use crate::event::Event;
+use crate::event::{Addr, Event, Gid, Loc};
 use crate::finding::Finding;
 
 use detect::Detectors;
@@ -109,6 +109,38 @@ impl Engine {
         self.hb.before(ev);
         self.detectors.on_event(&self.hb, ev, &mut self.findings);
         self.hb.apply(ev);
+    }
+
+    /// Applies a plain read (`write == false`) or write of `addr` by
+    /// goroutine `g` at `loc`: the same as [`Engine::apply`] of an
+    /// [`Op::Read`](crate::event::Op::Read) or
+    /// [`Op::Write`](crate::event::Op::Write) event, without building the
+    /// event or dispatching it. A plain access concerns the race detector
+    /// alone and orders nothing, and it is the most frequent event of all
+    /// (a loop over a shared counter makes two per iteration).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro_analyzer::event::{Addr, Event, Gid, Loc, Op};
+    /// use goro_analyzer::{Engine, FindingKind};
+    ///
+    /// let at = |line| Loc { file: "src/main.rs", line, column: 5 };
+    /// let (main, child) = (Gid::MAIN, Gid::new(2).unwrap());
+    /// let mut e = Engine::new(7, 0);
+    /// e.apply(&Event { g: main, op: Op::Spawn { child, name: None }, loc: at(1) });
+    /// e.access(child, Addr(1), true, "Shared<i64>", at(2));
+    /// e.access(main, Addr(1), false, "Shared<i64>", at(3));
+    /// assert_eq!(e.findings()[0].kind, FindingKind::DataRace);
+    /// ```
+    #[inline]
+    pub fn access(&mut self, g: Gid, addr: Addr, write: bool, what: &'static str, loc: Loc) {
+        // `apply` makes the goroutine known after the check; making it
+        // first changes nothing the check reads (an unknown goroutine is at
+        // its first epoch and knows no one).
+        self.hb.known(g);
+        self.detectors
+            .plain_access(&self.hb, g, addr, write, what, loc, &mut self.findings);
     }
 
     /// Applies an event made while goroutine `ev.g` was dropped at the end

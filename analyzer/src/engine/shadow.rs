@@ -49,29 +49,44 @@ impl Shadow {
         ordered: impl Fn(&Access) -> bool,
         races: &mut Vec<Race>,
     ) {
-        // Every access recorded is the same goroutine's, so program order
-        // puts each before `cur`: no race, and `cur` subsumes them all (the
-        // common case, a goroutine working on its own data).
-        if self.write.as_ref().is_none_or(|w| w.g == cur.g)
-            && self.reads.iter().all(|r| r.g == cur.g)
-        {
-            if cur.write {
-                self.reads.clear();
-                self.write = Some(cur);
-            } else if let [only] = self.reads.as_mut_slice() {
-                *only = cur;
-            } else {
-                self.reads.clear();
-                self.reads.push(cur);
-            }
+        if self.only(cur.g) {
+            self.record_own(cur);
             return;
         }
         self.check(cur, ordered, races);
     }
 
+    /// Whether every access recorded is goroutine `g`'s: program order then
+    /// puts each before `g`'s next one, which cannot race with them (the
+    /// common case, a goroutine working on its own data).
+    #[inline(always)]
+    pub(super) fn only(&self, g: Gid) -> bool {
+        self.write.as_ref().is_none_or(|w| w.g == g) && self.reads.iter().all(|r| r.g == g)
+    }
+
+    /// Records `cur` when [`Shadow::only`] holds for its goroutine: it
+    /// subsumes every access recorded.
+    #[inline(always)]
+    pub(super) fn record_own(&mut self, cur: Access) {
+        if cur.write {
+            self.reads.clear();
+            self.write = Some(cur);
+        } else if let [only] = self.reads.as_mut_slice() {
+            *only = cur;
+        } else {
+            self.reads.clear();
+            self.reads.push(cur);
+        }
+    }
+
     /// [`Shadow::access`] when another goroutine's access is recorded.
     #[inline(never)]
-    fn check(&mut self, cur: Access, ordered: impl Fn(&Access) -> bool, races: &mut Vec<Race>) {
+    pub(super) fn check(
+        &mut self,
+        cur: Access,
+        ordered: impl Fn(&Access) -> bool,
+        races: &mut Vec<Race>,
+    ) {
         if let Some(w) = &self.write {
             if conflicts(w, &cur) && !ordered(w) {
                 races.push(Race {

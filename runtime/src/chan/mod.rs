@@ -22,11 +22,12 @@
 //!
 //! Cancel safety: dropping a pending [`SendFuture`] or [`RecvFuture`] (as
 //! [`select!`](crate::select!) does to its losing cases, or a timeout does)
-//! never loses, duplicates or reorders a value. Values stay in the channel
-//! until a receiver that is being polled takes them, so values leave a
+//! never loses, duplicates or reorders a value. A value counts as received
+//! only once a receive that is being polled takes it, and values leave a
 //! channel in the order they entered it; a dropped receive that had been
-//! notified passes the notification on. A dropped send either did not send,
-//! or (if a receiver had already taken its value) completed.
+//! notified passes the notification on, and one that had been handed a
+//! value gives it back. A dropped send either did not send, or (if a
+//! receiver had already taken its value) completed.
 
 mod err;
 mod nil;
@@ -42,7 +43,7 @@ pub use err::{TryRecvError, TrySendError};
 pub use nil::{nil_recv, nil_send, Nil};
 
 use crate::rt::asleep::Waiting;
-use crate::rt::chan::{handle_ref, Channel, RecvOrPark, SendOrPark, TryRecv, TrySend};
+use crate::rt::chan::{handle_ref, Channel, RecvOrPark, SendOrPark, SoloRecv, TryRecv, TrySend};
 use crate::rt::detect;
 use crate::rt::panic::panic_at;
 use crate::rt::waiter::{self, Waiter};
@@ -657,7 +658,7 @@ impl<T> Future for SendFuture<'_, T> {
                 None => {
                     // Still parked, on the same operation.
                     detect::block_on(this.loc, Waiting::Send, cx.waker(), || {
-                        this.chan.blocked_on(true, this.handle, w)
+                        this.chan.blocked_on(true, this.handle, Some(w))
                     });
                     Poll::Pending
                 }
@@ -685,7 +686,7 @@ impl<T> Future for SendFuture<'_, T> {
             SendOrPark::Closed(_) => this.chan.send_on_closed(this.loc),
             SendOrPark::Parked(w, id) => {
                 detect::block_on(this.loc, Waiting::Send, cx.waker(), || {
-                    this.chan.blocked_on(true, this.handle, &w)
+                    this.chan.blocked_on(true, this.handle, Some(&w))
                 });
                 this.parked = Some((w, id));
                 Poll::Pending
@@ -737,7 +738,7 @@ pub struct RecvFuture<'a, T> {
 #[derive(Default)]
 struct RecvState {
     yielded: bool,
-    parked: Option<(Arc<Waiter>, u64)>,
+    parked: Option<SoloRecv>,
 }
 
 impl<'a, T> RecvFuture<'a, T> {
@@ -770,38 +771,22 @@ fn poll_recv<T>(
     handle: usize,
     cx: &mut Context<'_>,
 ) -> Poll<Option<T>> {
-    // Parked: wait for a notification (a value was reserved for us, or the
-    // close arrived), then retry. The channel removed our entry.
-    let mut notified = None;
-    if let Some((w, id)) = state.parked.take() {
-        // Its entry holds the waker: a poll before the notification
-        // refreshes it there (under the channel lock, rare).
-        let mut m = w.take_notified_solo();
-        if m == 0 {
-            m = chan.repoll_recv(id, &w, cx.waker());
-        }
-        if m == 0 {
-            // Still parked, on the same operation.
-            detect::block_on(site, Waiting::Recv, cx.waker(), || {
-                chan.blocked_on(false, handle, &w)
-            });
-            state.parked = Some((w, id));
-            return Poll::Pending;
-        }
-        notified = Some(w);
-    }
-    if detect::yield_point(cx, &mut state.yielded) {
+    // Parked: the channel looks under its lock whether the entry is still
+    // queued (then this poll refreshes its waker and waits on) or was
+    // notified (a value was reserved for us, or the close came: retry).
+    let again = state.parked.take();
+    if again.is_none() && detect::yield_point(cx, &mut state.yielded) {
         return Poll::Pending;
     }
-    match chan.recv_or_park(site, notified, cx.waker()) {
+    match chan.recv_or_park(site, again, cx.waker()) {
         RecvOrPark::Done(v) => Poll::Ready(v),
         // The entry holds the waker: a notification from now on wakes this
         // goroutine.
-        RecvOrPark::Parked(w, id) => {
+        RecvOrPark::Parked(p) => {
             detect::block_on(site, Waiting::Recv, cx.waker(), || {
-                chan.blocked_on(false, handle, &w)
+                chan.blocked_on(false, handle, p.waiter.as_ref())
             });
-            state.parked = Some((w, id));
+            state.parked = Some(p);
             Poll::Pending
         }
     }
@@ -809,8 +794,8 @@ fn poll_recv<T>(
 
 /// Withdraws a parked receive, passing on a reservation it was notified of.
 fn cancel_recv<T>(chan: &Channel<T>, state: &mut RecvState) {
-    if let Some((w, id)) = state.parked.take() {
-        chan.cancel_recv(id, &w);
+    if let Some(p) = state.parked.take() {
+        chan.cancel_recv(p.id);
     }
 }
 

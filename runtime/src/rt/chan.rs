@@ -2,11 +2,9 @@
 //!
 //! One lock guards a buffer and two wait queues, as in Go's `runtime/chan.go`.
 //! The difference from Go: a Rust future can be dropped at any await, so a
-//! value is never handed to a parked receiver. It stays in the channel until
-//! a receiver that is being polled takes it, and a parked receiver is only
-//! *notified*. Values therefore leave a channel in exactly the order they
-//! entered it, and dropping any pending operation cannot lose, duplicate or
-//! reorder one:
+//! value handed to a parked receiver is not yet received. Values leave a
+//! channel in exactly the order they entered it, and dropping any pending
+//! operation cannot lose, duplicate or reorder one:
 //!
 //! - A buffered send pushes into the buffer and notifies one parked receiver.
 //! - An unbuffered send that finds a parked receiver puts its value "in
@@ -14,6 +12,14 @@
 //!   empty), notifies that receiver and completes: one wake-up, as in Go. If
 //!   the notified receiver is dropped before it runs, it passes the
 //!   notification on, and the in-flight value goes to the next receiver.
+//! - In production, when that receiver is a plain `recv` and nothing older
+//!   is in flight, the value is *bound* to it instead (`rt::handoff`, Go's
+//!   copy into the `sudog`): the receiver takes it without locking the
+//!   channel again. It is still the oldest value in flight: a receive with a
+//!   right to a value (notified, or after the close) takes it first, and a
+//!   dropped bound receive puts it back at the head, so the order above
+//!   holds. Under the detector no value is bound, and its events are those
+//!   of the queue above.
 //! - With no receiver parked, a sender parks its value in its queue entry; a
 //!   receiver takes it out and completes the send by claiming the sender's
 //!   [`Waiter`]. A `select!` shares one waiter among its cases, and the claim
@@ -27,10 +33,12 @@
 //! The production costs, kept low without changing any of the above: a plain
 //! `send` or `recv` takes the lock once, whether it completes at once or
 //! parks (`send_or_park`, `recv_or_park`); its parked entry holds its
-//! task's waker, moved out and woken once the lock is released (`Wakee`),
-//! and is completed by a store rather than a claim, since it is its waiter's
-//! only entry; the one goroutine a hand-off wakes is kept without
-//! allocating (`Deferred`); waiters come from a per-thread pool.
+//! task's waker, moved out and woken once the lock is released (`Wakee`); a
+//! plain send's is completed by a store rather than a claim, since it is its
+//! waiter's only entry, and a plain recv has no waiter at all (its entry
+//! leaving the queue is its notification, read under the lock it retries
+//! under); the one goroutine a hand-off wakes is kept without allocating
+//! (`Deferred`); waiters come from a per-thread pool.
 //!
 //! The public handles and futures live in the `chan` facade; `select!` drives
 //! the same entry points through the `select` facade. Every operation reports
@@ -46,6 +54,7 @@ use goro_analyzer::event::{Gid, ObjId};
 use parking_lot::Mutex;
 
 use super::detect;
+use super::handoff::Handoff;
 use super::waiter::{Outcome, Waiter};
 
 /// Where an operation is in the user's source (`#[track_caller]`).
@@ -98,8 +107,17 @@ pub(crate) enum Park<R> {
 pub(crate) enum RecvOrPark<T> {
     /// Completed: a value, or `None` when closed and drained.
     Done(Option<T>),
-    /// Parked under this waiter and entry id.
-    Parked(Arc<Waiter>, u64),
+    /// Parked (or still parked) as entry `id`; `waiter` is kept under the
+    /// detector only (see [`RecvEntry::waiter`]).
+    Parked(SoloRecv),
+}
+
+/// A plain `recv`'s parked entry, as its future keeps it.
+pub(crate) struct SoloRecv {
+    pub(crate) id: u64,
+    /// Under the detector, the waiter its proof of a goroutine that can
+    /// never be woken reads; `None` in production.
+    pub(crate) waiter: Option<Arc<Waiter>>,
 }
 
 /// Result of a blocking send's attempt ([`Channel::send_or_park`]).
@@ -112,7 +130,12 @@ pub(crate) enum SendOrPark<T> {
 
 struct RecvEntry {
     id: u64,
-    waiter: Arc<Waiter>,
+    /// A `select!`'s shared waiter, notified and woken through it. A plain
+    /// `recv` needs none: its entry leaving the queue *is* its
+    /// notification, which it reads under the lock it retries under
+    /// anyway (see [`Channel::recv_or_park`]); under the detector it keeps
+    /// one for the proof (`sched::proof`), never notified.
+    waiter: Option<Arc<Waiter>>,
     /// A plain `recv`'s waker, woken directly (see `Wakee`); `None` for a
     /// `select!`, woken through its shared waiter.
     waker: Option<Waker>,
@@ -121,6 +144,38 @@ struct RecvEntry {
     /// production).
     g: Option<Gid>,
     site: Site,
+}
+
+impl RecvEntry {
+    /// Whether a partner may still hand this receive a value: a plain
+    /// `recv` always (it leaves the queue when notified or withdrawn); a
+    /// select while waiting, and never its own send (`own`).
+    fn live(&self, own: Option<&Arc<Waiter>>) -> bool {
+        match (&self.waker, &self.waiter) {
+            (Some(_), _) => true,
+            (None, Some(w)) => w.is_waiting() && not_own(own, w),
+            (None, None) => unreachable!("a select's entry has its waiter"),
+        }
+    }
+
+    /// Notifies this entry, which just left the queue (`handed`: with an
+    /// unbuffered channel's value), and says whom to wake.
+    fn notify(self, handed: bool) -> Wakee {
+        match (self.waker, self.waiter) {
+            (Some(w), _) => Wakee::Task(w),
+            (None, Some(w)) => {
+                w.notify(self.case, handed);
+                Wakee::Waiter(w)
+            }
+            (None, None) => unreachable!("a select's entry has its waiter"),
+        }
+    }
+}
+
+/// The position of entry `id` in `q`, if still queued: entries are queued
+/// in increasing id order (`next_id`) and only ever removed.
+fn queued<E>(q: &VecDeque<E>, id: u64, key: impl Fn(&E) -> u64) -> Option<usize> {
+    q.binary_search_by_key(&id, key).ok()
 }
 
 struct SendEntry<T> {
@@ -198,42 +253,79 @@ impl Wakee {
 /// goroutines, and dropping values whose `Drop` may touch this channel.
 ///
 /// A hand-off wakes one goroutine: it goes in `first`, so the common
-/// operation allocates nothing (a `Vec` would on its first push).
+/// operation allocates nothing (a `Vec` would on its first push), and the
+/// rare rest (a close, a refill, stale entries' values) in `more`, one
+/// word while unused: making and dropping a `Deferred` is on every
+/// operation's path.
 struct Deferred<T> {
     first: Option<Wakee>,
+    more: Option<Box<More<T>>>,
+}
+
+struct More<T> {
     wake: Vec<Wakee>,
     drop: Vec<T>,
 }
 
 impl<T> Deferred<T> {
+    #[inline]
     fn new() -> Self {
         Deferred {
             first: None,
-            wake: Vec::new(),
-            drop: Vec::new(),
+            more: None,
         }
     }
 
     /// Wakes `w` once the lock is released, after those pushed before it.
+    #[inline]
     fn wake(&mut self, w: Wakee) {
         if self.first.is_none() {
             self.first = Some(w);
         } else {
-            self.wake.push(w);
+            self.more().wake.push(w);
         }
+    }
+
+    /// Drops `v` once the lock is released (its `Drop` may use this
+    /// channel).
+    fn drop_later(&mut self, v: T) {
+        self.more().drop.push(v);
+    }
+
+    #[cold]
+    fn more(&mut self) -> &mut More<T> {
+        self.more.get_or_insert_with(|| {
+            Box::new(More {
+                wake: Vec::new(),
+                drop: Vec::new(),
+            })
+        })
     }
 }
 
 impl<T> Drop for Deferred<T> {
+    #[inline]
     fn drop(&mut self) {
+        // Most operations defer nothing: that test stays inline, the work
+        // goes out of line (a call with a full frame was ~25 instructions
+        // on every operation).
+        if self.first.is_some() || self.more.is_some() {
+            self.run();
+        }
+    }
+}
+
+impl<T> Deferred<T> {
+    #[inline(never)]
+    fn run(&mut self) {
         if let Some(w) = self.first.take() {
             w.wake();
-            // Only a close or a refill wakes more than one.
-            if !self.wake.is_empty() {
-                for w in self.wake.drain(..) {
-                    w.wake();
-                }
+        }
+        if let Some(more) = self.more.take() {
+            for w in more.wake {
+                w.wake();
             }
+            drop(more.drop);
         }
     }
 }
@@ -388,6 +480,9 @@ pub struct Channel<T> {
     /// Mirrors `closed` for the lock-free check of `send` on a closed channel.
     closed: AtomicBool,
     state: Mutex<State<T>>,
+    /// An unbuffered channel's value bound to a parked plain `recv`
+    /// (production only; see `rt::handoff`).
+    handoff: Handoff<T>,
 }
 
 impl<T> Channel<T> {
@@ -406,6 +501,7 @@ impl<T> Channel<T> {
             serial: detect::serial(),
             made: site,
             closed: AtomicBool::new(false),
+            handoff: Handoff::new(),
             state: Mutex::new(State {
                 buf: VecDeque::with_capacity(cap.min(1024)),
                 recvq: VecDeque::new(),
@@ -489,12 +585,13 @@ impl<T> Channel<T> {
         &self,
         send: bool,
         handle: usize,
-        waiter: &Arc<Waiter>,
+        waiter: Option<&Arc<Waiter>>,
     ) -> super::block::BlockInfo {
         super::block::BlockInfo::Chans {
             ops: self.wait(send, handle).into(),
             select: false,
-            waiter: Arc::downgrade(waiter),
+            // (Always there under the detector, the only caller.)
+            waiter: waiter.map_or_else(Weak::new, Arc::downgrade),
         }
     }
 
@@ -524,18 +621,30 @@ impl<T> Channel<T> {
     /// caller reserves a value for it. On an unbuffered channel that value
     /// is handed to it (see `Waiter::notify`).
     /// Returns the receiver's goroutine and site, for the detector.
+    #[inline]
     fn notify_one(&self, st: &mut State<T>, d: &mut Deferred<T>) -> Option<(Option<Gid>, Site)> {
+        // Inline: a buffered send usually finds nobody parked.
+        if st.recvq.is_empty() {
+            None
+        } else {
+            self.notify_queued(st, d)
+        }
+    }
+
+    fn notify_queued(&self, st: &mut State<T>, d: &mut Deferred<T>) -> Option<(Option<Gid>, Site)> {
+        let r = Self::pop_live(st)?;
+        let (g, site) = (r.g, r.site);
+        d.wake(r.notify(self.cap == 0));
+        Some((g, site))
+    }
+
+    /// Removes and returns the first live parked receiver. A select that
+    /// committed (or was handed a value) elsewhere left stale entries
+    /// behind: dropped on the way.
+    fn pop_live(st: &mut State<T>) -> Option<RecvEntry> {
         while let Some(r) = st.recvq.pop_front() {
-            // A select that committed (or was handed a value) elsewhere left
-            // a stale entry behind.
-            if r.waiter.is_waiting() {
-                if r.waker.is_some() {
-                    r.waiter.notify_solo(r.case);
-                } else {
-                    r.waiter.notify(r.case, self.cap == 0);
-                }
-                d.wake(Wakee::of(r.waiter, r.waker));
-                return Some((r.g, r.site));
+            if r.live(None) {
+                return Some(r);
             }
         }
         None
@@ -543,13 +652,18 @@ impl<T> Channel<T> {
 
     /// Whether a receiver may take the head of `buf` now.
     fn can_take(&self, st: &State<T>, reserved: bool) -> bool {
-        !st.buf.is_empty() && (reserved || self.is_closed() || st.buf.len() > st.inflight)
+        !st.buf.is_empty() && (reserved || self.closed_now() || st.buf.len() > st.inflight)
+    }
+
+    /// [`Channel::is_closed`] for code under the lock, inside an operation
+    /// that reported its footprint on entry: no second report.
+    #[inline]
+    fn closed_now(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
     }
 
     fn has_live_receiver(st: &State<T>, except: Option<&Arc<Waiter>>) -> bool {
-        st.recvq
-            .iter()
-            .any(|r| r.waiter.is_waiting() && not_own(except, &r.waiter))
+        st.recvq.iter().any(|r| r.live(except))
     }
 
     fn has_live_sender(st: &State<T>, except: Option<&Arc<Waiter>>) -> bool {
@@ -558,6 +672,9 @@ impl<T> Channel<T> {
             .any(|s| s.waiter.is_waiting() && not_own(except, &s.waiter))
     }
 
+    // The detector's reports below sit under one `detect::active()` test
+    // each: in production every check is a thread-local read, on every
+    // operation.
     fn try_send_locked(
         &self,
         st: &mut State<T>,
@@ -565,19 +682,33 @@ impl<T> Channel<T> {
         site: Site,
         d: &mut Deferred<T>,
     ) -> TrySend<T> {
-        if self.is_closed() {
+        if self.closed_now() {
             return TrySend::Closed(v);
         }
-        let g = detect::gid();
         if self.cap == 0 {
             // In flight to a receiver that is parked now.
-            let Some((rg, rsite)) = self.notify_one(st, d) else {
+            let Some(r) = Self::pop_live(st) else {
                 return TrySend::Full(v);
             };
+            // Go's copy into the parked receiver: bound to a plain `recv`
+            // when nothing older is in flight (see `rt::handoff`), which
+            // then takes it without the lock. Not under the detector,
+            // whose events and schedules stay those of the channel model.
+            if r.waker.is_some()
+                && st.buf.is_empty()
+                && self.handoff.is_empty()
+                && !detect::active()
+            {
+                self.handoff.put(r.id, v);
+                d.wake(r.notify(true));
+                return TrySend::Sent;
+            }
+            let (rg, rsite) = (r.g, r.site);
+            d.wake(r.notify(true));
             if detect::active() {
                 // Go's rendezvous orders the receive before the send's end,
                 // and the send before whoever takes the value (the slot).
-                let ch = self.ch();
+                let (g, ch) = (detect::gid(), self.ch());
                 detect::chan_rendezvous(g, ch, rg, rsite, site);
                 detect::chan_send(g, ch, site);
             }
@@ -586,15 +717,22 @@ impl<T> Channel<T> {
             // A parked receiver takes the value whatever the buffer holds,
             // as in Go, where a waiting receiver is handed it directly.
             st.inflight += 1;
-            detect::chan_send(g, self.ch(), site);
+            self.report_send(site);
         } else if st.buffered() < self.cap {
-            detect::chan_send(g, self.ch(), site);
+            self.report_send(site);
         } else {
             return TrySend::Full(v);
         }
         st.buf.push_back(v);
         self.mirror(st);
         TrySend::Sent
+    }
+
+    #[inline]
+    fn report_send(&self, site: Site) {
+        if detect::active() {
+            detect::chan_send(detect::gid(), self.ch(), site);
+        }
     }
 
     /// `reserved`: this receiver was notified with a value reserved for it,
@@ -606,25 +744,41 @@ impl<T> Channel<T> {
         reserved: bool,
         d: &mut Deferred<T>,
     ) -> TryRecv<T> {
-        let g = detect::gid();
+        if (reserved || self.closed_now()) && self.cap == 0 {
+            // A value bound to a parked receive is older than any other in
+            // flight: a receive with a right to a value takes it first, and
+            // leaves its reservation (`inflight` unchanged) to the receive
+            // it was bound to, which finds it stolen.
+            if let Some(v) = self.handoff.steal() {
+                self.refill(st, d);
+                return TryRecv::Value(v);
+            }
+        }
         let can_take = self.can_take(st, reserved);
         if reserved {
             st.inflight = st.inflight.saturating_sub(1);
         }
         if let Some(v) = can_take.then(|| st.buf.pop_front()).flatten() {
-            self.mirror(st);
-            detect::chan_recv(g, self.ch(), site);
+            if detect::active() {
+                self.mirror(st);
+                detect::chan_recv(detect::gid(), self.ch(), site);
+            }
             self.refill(st, d);
             return TryRecv::Value(v);
         }
-        if !st.buf.is_empty() && !self.is_closed() {
+        if !st.buf.is_empty() && !self.closed_now() {
             // Everything buffered is reserved for notified receivers, and
             // parked senders' values come after it: wait, in FIFO order.
             return TryRecv::Empty;
         }
-        if let Some(s) = Self::claim_sender(st, d, true) {
+        let claimed = if st.sendq.is_empty() {
+            None
+        } else {
+            Self::claim_sender(st, d, true)
+        };
+        if let Some(s) = claimed {
             if detect::active() {
-                let ch = self.ch();
+                let (g, ch) = (detect::gid(), self.ch());
                 if self.cap == 0 {
                     detect::chan_rendezvous(s.g, ch, g, site, s.site);
                 } else {
@@ -635,8 +789,10 @@ impl<T> Channel<T> {
             d.wake(s.wakee);
             return TryRecv::Value(s.value);
         }
-        if self.is_closed() {
-            detect::chan_recv_closed(g, self.ch(), site);
+        if self.closed_now() {
+            if detect::active() {
+                detect::chan_recv_closed(detect::gid(), self.ch(), site);
+            }
             TryRecv::Closed
         } else {
             TryRecv::Empty
@@ -694,7 +850,7 @@ impl<T> Channel<T> {
         while let Some(s) = st.sendq.get(i) {
             if s.waiter.outcome().is_some() {
                 let s = st.sendq.remove(i).expect("queued");
-                d.drop.push(s.value);
+                d.drop_later(s.value);
                 continue;
             }
             if (partner || Self::has_live_receiver(st, Some(&s.waiter))) && Self::claim(s, false) {
@@ -776,7 +932,7 @@ impl<T> Channel<T> {
         let mut d = Deferred::new();
         let mut st = self.state.lock();
         // (A select's own receive on this channel cannot take its send.)
-        let ready = self.is_closed()
+        let ready = self.closed_now()
             || Self::has_live_receiver(&st, Some(waiter))
             || st.buffered() < self.cap;
         let v = if ready {
@@ -814,22 +970,39 @@ impl<T> Channel<T> {
         SendOrPark::Parked(w, id)
     }
 
-    /// A plain `recv`: takes a value (or sees the close) now, or parks a
-    /// notification entry, under one lock. `notified`: the waiter of this
-    /// receive's last park, which a notification reserved a value for (its
-    /// notification already taken); it parks again under the same waiter,
-    /// else under a new one; its entry holds `waker` (see `Wakee`). A
-    /// waiter no longer needed goes back to the pool.
+    /// A plain `recv`: takes a value (or sees the close) now, or parks an
+    /// entry holding `waker` (see `Wakee`), under one lock. `again`: this
+    /// receive's entry from its last park. Still queued, the poll was not a
+    /// notification: the entry's waker becomes `waker` (unless it wakes the
+    /// same task) and the receive stays parked. Gone, a notification took it
+    /// out of the queue (a value was reserved for it, or the close came):
+    /// the receive uses the reservation, and parks again (under the same
+    /// entry's waiter) only if it finds nothing.
     pub(crate) fn recv_or_park(
         &self,
         site: Site,
-        notified: Option<Arc<Waiter>>,
+        again: Option<SoloRecv>,
         waker: &Waker,
     ) -> RecvOrPark<T> {
-        detect::touch_chan(self.id);
+        if let Some(p) = &again {
+            // Woken by a send that bound its value to this receive: take it
+            // without the lock (see `rt::handoff`).
+            if let Some(v) = self.handoff.take(p.id) {
+                return RecvOrPark::Done(Some(v));
+            }
+        }
         let mut d = Deferred::new();
         let mut st = self.state.lock();
-        let r = self.try_recv_locked(&mut st, site, notified.is_some(), &mut d);
+        let mut keep = None;
+        if let Some(p) = again {
+            if let Some(i) = queued(&st.recvq, p.id, |r| r.id) {
+                refresh(&mut st.recvq[i].waker, waker);
+                return RecvOrPark::Parked(p);
+            }
+            keep = Some(p.waiter);
+        }
+        detect::touch_chan(self.id);
+        let r = self.try_recv_locked(&mut st, site, keep.is_some(), &mut d);
         let v = match r {
             TryRecv::Value(v) => Some(v),
             TryRecv::Closed => None,
@@ -838,16 +1011,17 @@ impl<T> Channel<T> {
                 // just found: no value to take, not closed, no sender to
                 // claim. The waker is in the entry: no notification can
                 // miss it.
-                let w = notified.unwrap_or_else(Waiter::solo);
-                let id = self.push_recv(&mut st, &w, Some(waker.clone()), 0, site);
-                return RecvOrPark::Parked(w, id);
+                let waiter = match keep {
+                    Some(w) => w,
+                    None if detect::active() => Some(Waiter::solo()),
+                    None => None,
+                };
+                let id = self.push_recv(&mut st, waiter.clone(), Some(waker.clone()), 0, site);
+                return RecvOrPark::Parked(SoloRecv { id, waiter });
             }
         };
         drop(st);
         drop(d);
-        if let Some(w) = notified {
-            super::waiter::recycle(w);
-        }
         RecvOrPark::Done(v)
     }
 
@@ -877,7 +1051,7 @@ impl<T> Channel<T> {
     fn push_recv(
         &self,
         st: &mut State<T>,
-        waiter: &Arc<Waiter>,
+        waiter: Option<Arc<Waiter>>,
         waker: Option<Waker>,
         case: usize,
         site: Site,
@@ -886,7 +1060,7 @@ impl<T> Channel<T> {
         st.next_id += 1;
         st.recvq.push_back(RecvEntry {
             id,
-            waiter: waiter.clone(),
+            waiter,
             waker,
             case,
             g: detect::gid(),
@@ -908,7 +1082,7 @@ impl<T> Channel<T> {
         let mut d = Deferred::new();
         let mut st = self.state.lock();
         let ready = self.can_take(&st, false)
-            || self.is_closed()
+            || self.closed_now()
             || (st.buf.is_empty() && Self::has_live_sender(&st, Some(waiter)));
         if ready {
             if !commit {
@@ -921,22 +1095,28 @@ impl<T> Channel<T> {
                 TryRecv::Empty => {}
             }
         }
-        Park::Parked(self.push_recv(&mut st, waiter, None, case, site))
+        Park::Parked(self.push_recv(&mut st, Some(waiter.clone()), None, case, site))
     }
 
-    /// Withdraws receive entry `id` of a plain `recv`'s `waiter`. If the
-    /// channel notified it already (it is no longer queued), the
-    /// reservation it holds passes on to the next parked receiver, so that
-    /// a dropped receiver cannot strand a value. The notification is read
-    /// under the channel lock, which is where it is given: one racing with
-    /// the withdrawal is not missed.
-    pub(crate) fn cancel_recv(&self, id: u64, waiter: &Waiter) {
+    /// Withdraws a plain `recv`'s parked entry `id`. If the channel
+    /// notified it already (it is no longer queued), the reservation it
+    /// holds passes on to the next parked receiver, so that a dropped
+    /// receiver cannot strand a value. Whether it is queued is read under
+    /// the channel lock, which is where the notification removes it: one
+    /// racing with the withdrawal is not missed.
+    pub(crate) fn cancel_recv(&self, id: u64) {
         detect::touch_chan(self.id);
         let mut d = Deferred::new();
         let mut st = self.state.lock();
-        if let Some(pos) = st.recvq.iter().position(|r| r.id == id) {
-            st.recvq.remove(pos);
-        } else if waiter.take_notified_solo() != 0 {
+        if let Some(i) = queued(&st.recvq, id, |r| r.id) {
+            st.recvq.remove(i);
+        } else {
+            if let Some(v) = self.handoff.take(id) {
+                // Bound to it and never taken: back into the channel as the
+                // oldest value in flight, reserved like the others.
+                st.buf.push_front(v);
+                st.inflight += 1;
+            }
             self.pass_reservation(&mut st, &mut d);
         }
         drop(st);
@@ -947,28 +1127,13 @@ impl<T> Channel<T> {
     /// the same task. The outcome, read under the lock that sets it.
     pub(crate) fn repoll_send(&self, id: u64, w: &Waiter, waker: &Waker) -> Option<Outcome> {
         let mut st = self.state.lock();
-        match st.sendq.iter_mut().find(|s| s.id == id) {
-            Some(s) => {
-                refresh(&mut s.waker, waker);
+        match queued(&st.sendq, id, |s| s.id) {
+            Some(i) => {
+                refresh(&mut st.sendq[i].waker, waker);
                 None
             }
             // Claimed (or closed): the outcome was set with the removal.
             None => w.outcome(),
-        }
-    }
-
-    /// A parked plain `recv` polled again: as [`Channel::repoll_send`]. The
-    /// notification taken (0: still parked), read under the lock that
-    /// gives it.
-    pub(crate) fn repoll_recv(&self, id: u64, w: &Waiter, waker: &Waker) -> u64 {
-        let mut st = self.state.lock();
-        match st.recvq.iter_mut().find(|r| r.id == id) {
-            Some(r) => {
-                refresh(&mut r.waker, waker);
-                0
-            }
-            // Notified (or closed): the bits were set with the removal.
-            None => w.take_notified_solo(),
         }
     }
 
@@ -977,8 +1142,8 @@ impl<T> Channel<T> {
     pub(crate) fn withdraw_recv(&self, id: u64) {
         detect::touch_chan(self.id);
         let mut st = self.state.lock();
-        if let Some(pos) = st.recvq.iter().position(|r| r.id == id) {
-            st.recvq.remove(pos);
+        if let Some(i) = queued(&st.recvq, id, |r| r.id) {
+            st.recvq.remove(i);
         }
     }
 
@@ -987,8 +1152,8 @@ impl<T> Channel<T> {
     pub(crate) fn cancel_send(&self, id: u64) -> Option<T> {
         detect::touch_chan(self.id);
         let mut st = self.state.lock();
-        let pos = st.sendq.iter().position(|s| s.id == id)?;
-        st.sendq.remove(pos).map(|s| s.value)
+        let i = queued(&st.sendq, id, |s| s.id)?;
+        st.sendq.remove(i).map(|s| s.value)
     }
 
     /// Closes the channel: Go's `close(ch)`. `Err(())` if it was already
@@ -1008,19 +1173,14 @@ impl<T> Channel<T> {
         self.counts.closed.store(true, Ordering::Relaxed);
         detect::chan_close(g, self.ch(), site);
         for r in st.recvq.drain(..) {
-            if r.waker.is_some() {
-                r.waiter.notify_solo(r.case);
-            } else {
-                r.waiter.notify(r.case, false);
-            }
-            d.wake(Wakee::of(r.waiter, r.waker));
+            d.wake(r.notify(false));
         }
         for s in st.sendq.drain(..) {
             if Self::claim(&s, true) {
                 detect::send_on_closed(s.g, self.ch(), s.site);
                 d.wake(Wakee::of(s.waiter, s.waker));
             }
-            d.drop.push(s.value);
+            d.drop_later(s.value);
         }
         drop(st);
         Ok(())

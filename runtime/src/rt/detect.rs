@@ -316,7 +316,7 @@ pub(crate) fn lost_cancel(
 #[inline]
 pub(crate) fn read(addr: Addr, what: &'static str, site: Site) {
     if active() {
-        emit(Op::Read { addr, what }, site);
+        sched::access(addr, false, what, Loc::from_std(site));
     }
 }
 
@@ -324,7 +324,7 @@ pub(crate) fn read(addr: Addr, what: &'static str, site: Site) {
 #[inline]
 pub(crate) fn write(addr: Addr, what: &'static str, site: Site) {
     if active() {
-        emit(Op::Write { addr, what }, site);
+        sched::access(addr, true, what, Loc::from_std(site));
     }
 }
 

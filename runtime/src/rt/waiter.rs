@@ -13,7 +13,10 @@
 //! Who wakes the parked task: a `select!`'s waiter holds its waker (any of
 //! its channels may wake it); a plain `send` or `recv` parks one entry, and
 //! that entry holds the waker instead (`rt::chan`'s `Wakee`), which saves
-//! the `AtomicWaker`'s read-modify-writes on every park and wake.
+//! the `AtomicWaker`'s read-modify-writes on every park and wake. A plain
+//! `recv` has no waiter at all in production: its entry leaving the queue
+//! is its notification (under the detector it keeps one, never notified,
+//! for the proof that reads it).
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -187,25 +190,6 @@ impl Waiter {
             self.handed.store(true, Ordering::Release);
         }
         self.notified.fetch_or(1 << case, Ordering::AcqRel);
-    }
-
-    /// [`Waiter::notify`] for a plain `recv`'s waiter: its one entry was
-    /// just removed under the channel lock, so nothing else can notify it
-    /// until it parks again, and nothing else reads `handed` (it has no
-    /// send to claim, and no other queue holds it): a store.
-    pub(crate) fn notify_solo(&self, case: usize) {
-        self.notified.store(1 << case, Ordering::Release);
-    }
-
-    /// [`Waiter::take_notified`] for a plain `recv`'s waiter (see
-    /// [`Waiter::notify_solo`]): once it reads a notification, no other can
-    /// arrive before it parks again, so clearing it is a store.
-    pub(crate) fn take_notified_solo(&self) -> u64 {
-        let m = self.notified.load(Ordering::Acquire);
-        if m != 0 {
-            self.notified.store(0, Ordering::Relaxed);
-        }
-        m
     }
 
     /// The cases notified and not yet seen, as a bit mask, without waiting.

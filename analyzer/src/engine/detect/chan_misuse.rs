@@ -129,6 +129,14 @@ impl ChanMisuse {
         let me = hb.goroutine(g);
         let e = me.map_or_else(|| hb.epoch(g, loc), |me| me.epoch(g, loc));
         let c = self.chan(ch);
+        // One sender streaming on its channel: its last send is the whole
+        // frontier, and program order puts it before this one.
+        if let [only] = c.send_frontier.as_mut_slice() {
+            if only.g == g {
+                *only = e;
+                return;
+            }
+        }
         c.send_frontier
             .retain(|p| !(p.g == g || me.is_some_and(|me| me.orders(g, p))));
         c.send_frontier.push(e);

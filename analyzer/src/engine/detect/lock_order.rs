@@ -14,7 +14,8 @@ use crate::finding::FindingKind;
 use crate::vv::VClock;
 
 use super::super::findings::{name_suffix, site_at, Findings, Report};
-use super::super::hb::{clock_index, Frames, Hb};
+use super::super::hb::{clock_index, ClockParts, Frames, Hb};
+use super::super::table::Table;
 use super::super::EndState;
 use super::Detector;
 
@@ -55,6 +56,19 @@ struct Writer {
     clock: VClock,
 }
 
+/// A lock a goroutine holds.
+struct HeldLock {
+    obj: ObjId,
+    at: Loc,
+    /// The goroutine's clock from just before it took the lock (what it
+    /// knew without the lock's own edge), kept in parts: folded into one
+    /// clock only for an edge, when a second lock is taken while this one
+    /// is held (most locks never see one).
+    pre: ClockParts,
+    /// Whether it holds it shared (a read lock).
+    shared: bool,
+}
+
 const WITNESSES: usize = 4;
 
 /// How many witness combinations a cycle may try before it is given up
@@ -64,10 +78,8 @@ const SEARCH_BUDGET: usize = 4096;
 /// The lock-acquisition graph.
 #[derive(Default)]
 pub(crate) struct LockOrder {
-    /// Locks each goroutine holds, in acquisition order, with its clock from
-    /// just before it took each (what it knew without the lock's own edge)
-    /// and whether it holds it shared (a read lock).
-    held: BTreeMap<Gid, Vec<(ObjId, Loc, VClock, bool)>>,
+    /// Locks each goroutine holds, in acquisition order.
+    held: Table<Vec<HeldLock>>,
     /// Write locks of each RwLock (a few, from different goroutines): a
     /// writer queued between two read locks makes the second one wait.
     writers: BTreeMap<ObjId, Vec<Writer>>,
@@ -97,10 +109,9 @@ impl Detector for LockOrder {
                 self.acquired(hb, g, *obj, ev.loc, false);
             }
             Op::Unlock { obj } | Op::RUnlock { obj } | Op::WUnlock { obj } => {
-                if let Some(h) = self.held.get_mut(&ev.g) {
-                    if let Some(i) = h.iter().rposition(|(o, _, _, _)| o == obj) {
-                        h.remove(i);
-                    }
+                let h = self.held.get_or_insert_with(ev.g, Vec::new);
+                if let Some(i) = h.iter().rposition(|x| x.obj == *obj) {
+                    h.remove(i);
                 }
             }
             _ => {}
@@ -117,34 +128,41 @@ impl LockOrder {
     /// lock it holds, with its clock from before the lock's own acquire
     /// edge (the core applies it after this).
     fn acquired(&mut self, hb: &Hb, g: Gid, obj: ObjId, loc: Loc, shared: bool) {
-        let e = hb.epoch(g, loc);
-        let (clk, frames) = (e.clk, e.frames);
-        let pre = hb.clock(g);
-        let held = self.held.entry(g).or_default();
-        let all: BTreeSet<ObjId> = held.iter().map(|(o, _, _, _)| *o).collect();
-        for (a, held_at, held_pre, held_shared) in held.iter() {
-            let (a, held_at) = (*a, *held_at);
-            if a == obj {
-                continue;
-            }
-            let w = self.edges.entry((a, obj)).or_default();
-            if w.len() < WITNESSES && !w.iter().any(|e| e.g == g) {
-                let mut gates = all.clone();
-                gates.remove(&a);
-                w.push(LockEdge {
-                    g,
-                    held_at,
-                    acquired_at: loc,
-                    held_shared: *held_shared,
-                    acquired_shared: shared,
-                    gates,
-                    clk,
-                    clock: held_pre.clone(),
-                    frames: frames.clone(),
-                });
+        let pre = hb.clock_parts(g);
+        let held = self.held.get_or_insert_with(g, Vec::new);
+        if !held.is_empty() {
+            let e = hb.epoch(g, loc);
+            let (clk, frames) = (e.clk, e.frames);
+            let all: BTreeSet<ObjId> = held.iter().map(|h| h.obj).collect();
+            for h in held.iter() {
+                let (a, held_at) = (h.obj, h.at);
+                if a == obj {
+                    continue;
+                }
+                let w = self.edges.entry((a, obj)).or_default();
+                if w.len() < WITNESSES && !w.iter().any(|e| e.g == g) {
+                    let mut gates = all.clone();
+                    gates.remove(&a);
+                    w.push(LockEdge {
+                        g,
+                        held_at,
+                        acquired_at: loc,
+                        held_shared: h.shared,
+                        acquired_shared: shared,
+                        gates,
+                        clk,
+                        clock: h.pre.fold(),
+                        frames: frames.clone(),
+                    });
+                }
             }
         }
-        held.push((obj, loc, pre, shared));
+        held.push(HeldLock {
+            obj,
+            at: loc,
+            pre,
+            shared,
+        });
     }
 
     /// Every 2-cycle of each strongly connected component, or else one

@@ -74,7 +74,7 @@ pub(crate) fn main_ops(ops: Vec<crate::event::Op>) -> crate::Engine {
     e
 }
 
-use crate::event::{Event, Op};
+use crate::event::{Addr, Event, Gid, Loc, Op};
 
 use super::findings::Findings;
 use super::hb::Hb;
@@ -114,6 +114,22 @@ macro_rules! detectors {
                     return;
                 }
                 $(self.$field.on_event(hb, ev, out);)*
+            }
+
+            /// A plain access: the race detector (first) alone.
+            #[inline(always)]
+            #[allow(clippy::too_many_arguments)]
+            pub(crate) fn plain_access(
+                &mut self,
+                hb: &Hb,
+                g: Gid,
+                addr: Addr,
+                write: bool,
+                what: &'static str,
+                loc: Loc,
+                out: &mut Findings,
+            ) {
+                self.$first.plain(hb, g, addr, write, what, loc, out);
             }
 
             pub(crate) fn on_teardown(&mut self, hb: &Hb, ev: &Event) {

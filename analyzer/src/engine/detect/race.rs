@@ -53,6 +53,39 @@ impl Detector for Race {
 }
 
 impl Race {
+    /// A plain read or write ([`Engine::access`](crate::Engine::access)):
+    /// what [`Detector::on_event`] does for an `Op::Read` or `Op::Write`,
+    /// on the detector's hottest path. The goroutine is known to `hb`.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn plain(
+        &mut self,
+        hb: &Hb,
+        g: Gid,
+        addr: Addr,
+        write: bool,
+        what: &str,
+        loc: Loc,
+        out: &mut Findings,
+    ) {
+        let slot = self.slot(addr);
+        let shadow = &mut self.slots[slot];
+        if shadow.only(g) {
+            // Nothing to check: no other goroutine's access is recorded.
+            let e = hb.epoch(g, loc);
+            shadow.record_own(Access {
+                g,
+                clk: e.clk,
+                loc,
+                write,
+                atomic: false,
+                frames: e.frames,
+            });
+            return;
+        }
+        self.access(hb, g, addr, loc, write, false, what, out);
+    }
+
     /// The slot of `addr`'s shadow, made on its first access.
     #[inline]
     fn slot(&mut self, addr: Addr) -> usize {

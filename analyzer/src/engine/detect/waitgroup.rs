@@ -52,8 +52,18 @@ struct WaitGroup {
     /// Every done (as a positive amount), in the order they happened, and
     /// their sum: a done costs a push, and only a done that the adds
     /// before it may not fund walks them.
-    dones: Vec<(Epoch, i64)>,
+    dones: Vec<Done>,
     dones_total: i64,
+}
+
+/// A done as the funding check needs it: who, when, how much. Not an
+/// [`Epoch`]: no report names a done of the past (only the one being
+/// judged), and a WaitGroup that a million goroutines leave keeps a
+/// million of these.
+struct Done {
+    g: Gid,
+    clk: u32,
+    amount: i64,
 }
 
 /// Adds by goroutine, each goroutine's in program order with running
@@ -106,11 +116,11 @@ impl Ledger {
 /// before it) and all that follows them: the dones ordered before `g`, and
 /// every done of a goroutine that has not heard of any of `late` (so none
 /// of its dones follows one). Stops once above `cap`.
-fn dones_in_cut(dones: &[(Epoch, i64)], hb: &Hb, g: Gid, late: &[&Epoch], cap: i64) -> i64 {
+fn dones_in_cut(dones: &[Done], hb: &Hb, g: Gid, late: &[&Epoch], cap: i64) -> i64 {
     let mut sum = 0;
-    for (e, amount) in dones {
-        if hb.ordered(e, g) || !late.iter().any(|a| hb.ordered(a, e.g)) {
-            sum += amount;
+    for d in dones {
+        if hb.ordered_clk(d.g, d.clk, g) || !late.iter().any(|a| hb.ordered(a, d.g)) {
+            sum += d.amount;
             if sum > cap {
                 break;
             }
@@ -256,7 +266,11 @@ impl WaitGroupMisuse {
                 }
             }
         }
-        w.dones.push((e, amount));
+        w.dones.push(Done {
+            g,
+            clk: e.clk,
+            amount,
+        });
         w.dones_total += amount;
     }
 

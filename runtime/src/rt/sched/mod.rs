@@ -50,7 +50,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use goro_analyzer::engine::{EndState, Held};
-use goro_analyzer::event::{Blocked, Event, Gid, Loc, ObjId, Op, Wait};
+use goro_analyzer::event::{Addr, Blocked, Event, Gid, Loc, ObjId, Op, Wait};
 use goro_analyzer::fxhash::FxHashMap as HashMap;
 use goro_analyzer::trace::TraceStep;
 use goro_analyzer::{Engine, Finding};
@@ -68,6 +68,20 @@ struct WakeQueue {
     /// The run loop sleeps on `cv` (waiting for the outside world): only
     /// then is a notification (a futex call) worth making.
     sleeping: AtomicBool,
+    /// `q` may be non-empty: set under the lock by each push, cleared
+    /// under it by each drain. The run loop reads it at every step instead
+    /// of locking `q` (wakes on its own thread go straight to the ready
+    /// set, so `q` is almost always empty); a wake from another thread in
+    /// flight is seen at the next step, as if it had come a moment later.
+    queued: AtomicBool,
+}
+
+impl WakeQueue {
+    /// Whether a wake may be queued (see `queued`).
+    #[inline]
+    fn maybe_queued(&self) -> bool {
+        self.queued.load(Ordering::Acquire)
+    }
 }
 
 struct TaskWaker {
@@ -86,6 +100,7 @@ impl Wake for TaskWaker {
         }
         let mut q = self.q.q.lock().unwrap_or_else(|e| e.into_inner());
         q.push(self.gid);
+        self.q.queued.store(true, Ordering::Release);
         drop(q);
         if self.q.sleeping.load(Ordering::Acquire) {
             self.q.cv.notify_one();
@@ -258,6 +273,8 @@ pub(crate) struct Exec {
     hasher: goro_analyzer::fxhash::FxHasher,
     trace: Option<trace::Tracer>,
     objs: HashMap<u64, u64>,
+    /// The last `(global, local)` pair `local_obj` answered.
+    last_obj: Option<(u64, u64)>,
     /// Set by a goro primitive that parks the running goroutine.
     parked: bool,
     main_done: bool,
@@ -346,30 +363,55 @@ pub(crate) fn emit(g: Option<Gid>, op: Op, loc: Loc) {
     // Built once here and lent to the closure: moving a 96-byte event into
     // it cost a copy per operation, on the detector's hottest path.
     let ev = Event { g, op, loc };
+    with_exec(|ex| emit_in(ex, &ev));
+}
+
+/// [`emit`] of `ev`, on the executor.
+#[inline(always)]
+fn emit_in(ex: &mut Exec, ev: &Event) {
+    if ex.teardown.is_some() {
+        ex.engine.apply_teardown(ev);
+        return;
+    }
+    let g = ev.g;
+    ex.hash_event(g, &ev.op, ev.loc);
+    if ex.trace.is_some() {
+        let (seed, step) = (ex.seed(), ex.steps);
+        let name = ex.meta.get(g.index()).and_then(|m| m.name.clone());
+        if let Some(t) = ex.trace.as_mut() {
+            t.record(seed, step, name, ev);
+        }
+    }
+    ex.engine.apply(ev);
+    if let Some(d) = ex.chooser.dpor() {
+        d.op(g, &ev.op);
+    }
+}
+
+/// A plain read (`write == false`) or write of `addr` by the running
+/// goroutine at `loc`: [`emit`] of an `Op::Read` or `Op::Write`, the
+/// detector's most frequent event (two per `counter += 1`). Unless the
+/// event is wanted whole (a trace, the reduction's log, a teardown), it is
+/// hashed and handed to the engine's [`Engine::access`] without being
+/// built.
+#[inline]
+pub(crate) fn access(addr: Addr, write: bool, what: &'static str, loc: Loc) {
+    let op = if write {
+        Op::Write { addr, what }
+    } else {
+        Op::Read { addr, what }
+    };
+    let Some(g) = current_gid() else {
+        emit(None, op, loc);
+        return;
+    };
     with_exec(|ex| {
-        if ex.teardown.is_some() {
-            ex.engine.apply_teardown(&ev);
+        if ex.teardown.is_some() || ex.trace.is_some() || ex.chooser.dpor().is_some() {
+            emit_in(ex, &Event { g, op, loc });
             return;
         }
-        let ev = &ev;
-        // The trace hash is compared within a process only: a file is
-        // hashed by address, not by content.
-        g.hash(&mut ex.hasher);
-        std::mem::discriminant(&ev.op).hash(&mut ex.hasher);
-        // Line and column in one word: one hash round fewer per event.
-        let at = u64::from(ev.loc.line) << 32 | u64::from(ev.loc.column);
-        (ev.loc.file.as_ptr() as usize, at).hash(&mut ex.hasher);
-        if ex.trace.is_some() {
-            let (seed, step) = (ex.seed(), ex.steps);
-            let name = ex.meta.get(g.index()).and_then(|m| m.name.clone());
-            if let Some(t) = ex.trace.as_mut() {
-                t.record(seed, step, name, ev);
-            }
-        }
-        ex.engine.apply(ev);
-        if let Some(d) = ex.chooser.dpor() {
-            d.op(g, &ev.op);
-        }
+        ex.hash_event(g, &op, loc);
+        ex.engine.access(g, addr, write, what, loc);
     });
 }
 
@@ -511,12 +553,13 @@ pub(crate) fn forced_step() -> bool {
         {
             return false;
         }
-        if !ex
-            .wakes
-            .q
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_empty()
+        if ex.wakes.maybe_queued()
+            && !ex
+                .wakes
+                .q
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_empty()
         {
             return false;
         }
@@ -585,6 +628,18 @@ pub(crate) fn spawn(parent: Option<Gid>, gid: Gid, name: Option<&str>, fut: BoxF
 }
 
 impl Exec {
+    /// Adds event `op` of goroutine `g` at `loc` to the trace hash. It is
+    /// compared within a process only: a file is hashed by address, not by
+    /// content.
+    #[inline(always)]
+    fn hash_event(&mut self, g: Gid, op: &Op, loc: Loc) {
+        g.hash(&mut self.hasher);
+        std::mem::discriminant(op).hash(&mut self.hasher);
+        // Line and column in one word: one hash round fewer per event.
+        let at = u64::from(loc.line) << 32 | u64::from(loc.column);
+        (loc.file.as_ptr() as usize, at).hash(&mut self.hasher);
+    }
+
     fn seed(&self) -> u64 {
         self.chooser.seed()
     }
@@ -673,9 +728,18 @@ impl Exec {
 
     /// The dense per-schedule id of the object with process-wide id
     /// `global`, handed out in order of first use.
+    #[inline]
     fn local_obj(&mut self, global: u64) -> ObjId {
+        // The last object again (a lock, then its unlock): no map lookup.
+        if let Some((g, id)) = self.last_obj {
+            if g == global {
+                return ObjId(id);
+            }
+        }
         let n = self.objs.len() as u64 + 1;
-        ObjId(*self.objs.entry(global).or_insert(n))
+        let id = *self.objs.entry(global).or_insert(n);
+        self.last_obj = Some((global, id));
+        ObjId(id)
     }
 
     fn make_ready(&mut self, gid: Gid) {
@@ -705,7 +769,14 @@ impl Exec {
     }
 
     fn drain_wakes(&mut self) {
-        let woken = std::mem::take(&mut *self.wakes.q.lock().unwrap_or_else(|e| e.into_inner()));
+        if !self.wakes.maybe_queued() {
+            return;
+        }
+        let woken = {
+            let mut q = self.wakes.q.lock().unwrap_or_else(|e| e.into_inner());
+            self.wakes.queued.store(false, Ordering::Release);
+            std::mem::take(&mut *q)
+        };
         for g in woken {
             self.make_ready(g);
         }
@@ -769,6 +840,7 @@ fn install(cfg: ScheduleConfig) -> Rc<RefCell<Exec>> {
         q: Mutex::new(Vec::new()),
         cv: Condvar::new(),
         sleeping: AtomicBool::new(false),
+        queued: AtomicBool::new(false),
     });
     let exec = Rc::new(RefCell::new(Exec {
         tasks: Vec::new(),
@@ -789,6 +861,7 @@ fn install(cfg: ScheduleConfig) -> Rc<RefCell<Exec>> {
         hasher: Default::default(),
         trace: cfg.trace.then(Default::default),
         objs: HashMap::default(),
+        last_obj: None,
         parked: false,
         main_done: false,
         main_done_at: Duration::ZERO,
@@ -969,12 +1042,13 @@ fn settle(exec: &Rc<RefCell<Exec>>, main_gid: Gid, gid: Gid, task: Task, poll: P
             // Woken during its own poll (a yield) or parked on goro: fine.
             // Otherwise it waits on a future goro does not know.
             let self_woken = ex.ready_pos[i] != usize::MAX
-                || ex
-                    .wakes
-                    .q
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .contains(&gid);
+                || (ex.wakes.maybe_queued()
+                    && ex
+                        .wakes
+                        .q
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .contains(&gid));
             if !ex.parked && !self_woken {
                 ex.meta[i].external = true;
             }
