@@ -26,14 +26,15 @@
 //! Nothing here runs under the detecting scheduler, which has its own
 //! executor (`rt::sched`).
 //!
-//! Hand-written synchronization: only the park/wake protocol (an idle list
-//! under a mutex, the `nspinning`/`nidle` counters read without it, and
-//! the SeqCst fences that pair a push with a worker's last look before it
-//! sleeps). `runtime/tests/loom_park.rs` models it step for step under
-//! loom, with the real `park.rs` compiled against loom's types.
-//! Everything else is `async-task`, `crossbeam-deque`, `crossbeam-utils`
-//! and locks.
+//! Hand-written synchronization: only the idle-worker protocol ([`idle`]:
+//! an idle list under a mutex, the `nspinning`/`nidle` counters read
+//! without it, the timer waiter, and the SeqCst fences that pair a push
+//! with a worker's last look before it sleeps) and the parker under it
+//! ([`park`]). `runtime/tests/loom_park.rs` compiles both real files
+//! against loom's types and checks them under loom. Everything else is
+//! `async-task`, `crossbeam-deque`, `crossbeam-utils` and locks.
 
+mod idle;
 mod io;
 mod park;
 mod prims;
@@ -46,7 +47,7 @@ pub(crate) use self::worker::can_spin;
 
 use std::cell::RefCell;
 use std::future::Future;
-use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -56,15 +57,12 @@ use crossbeam_utils::atomic::AtomicCell;
 use crossbeam_utils::CachePadded;
 use parking_lot::{Condvar, Mutex};
 
+use self::idle::Idle;
 use self::io::Io;
-use self::park::{Parker, Wake};
 use self::task::Registry;
 use self::timer::{CallState, SleepState, Timers};
 use super::asleep::TaskHome;
 use super::goroutine::RunState;
-
-/// "No worker" in [`Shared::timer_waiter`].
-const NO_WORKER: usize = usize::MAX;
 
 /// What a worker shares with the others, and with the threads that wake
 /// its goroutines.
@@ -73,21 +71,15 @@ struct Slot {
     runnext: AtomicCell<Option<Runnable>>,
     /// Goroutines this worker has polled: a thief sees that it is stuck.
     ticks: AtomicUsize,
-    parker: Parker,
 }
 
 /// The executor of one `goro::run`.
 pub(crate) struct Shared {
     slots: Box<[CachePadded<Slot>]>,
     injector: Injector<Runnable>,
-    /// Parked workers (indexes), and their count for the lock-free check.
-    idle: Mutex<Vec<usize>>,
-    nidle: AtomicUsize,
-    /// Workers spinning (looking for work before they park): 0 or 1.
-    nspinning: AtomicUsize,
+    /// Parked and spinning workers, and their parkers.
+    idle: Idle,
     timers: Timers,
-    /// The worker parked with a timeout for the earliest timer.
-    timer_waiter: AtomicUsize,
     shutdown: AtomicBool,
     registry: Registry,
     /// Runnables scheduled after shutdown: dropped by `Runtime::shutdown`.
@@ -150,64 +142,16 @@ impl Shared {
         self.wakep();
     }
 
-    /// Go's `wakep`: new stealable work wakes a parked worker, as the
-    /// spinning one, unless a worker already spins (it will find the work).
+    /// Go's `wakep` (see [`Idle::wakep`]).
     fn wakep(&self) {
-        // Pairs with the fence of a worker that registers as idle and then
-        // looks at the queues once more: one of the two sees the other.
-        fence(Ordering::SeqCst);
-        if self.nspinning.load(Ordering::SeqCst) != 0 || self.nidle.load(Ordering::SeqCst) == 0 {
-            return;
-        }
-        if self
-            .nspinning
-            .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
-            .is_err()
-        {
-            return;
-        }
-        let w = {
-            let mut idle = self.idle.lock();
-            let w = idle.pop();
-            self.nidle.store(idle.len(), Ordering::SeqCst);
-            w
-        };
-        match w {
-            Some(i) => self.slots[i].parker.unpark(Wake::Spinner),
-            None => {
-                self.nspinning.fetch_sub(1, Ordering::SeqCst);
-            }
-        }
-    }
-
-    /// A timer became the earliest: the worker parked for the previous
-    /// earliest must recompute its timeout, or, with none, a parked worker
-    /// must become the timer's waiter.
-    fn timer_kick(&self) {
-        fence(Ordering::SeqCst);
-        let waiter = self.timer_waiter.load(Ordering::SeqCst);
-        let w = {
-            let mut idle = self.idle.lock();
-            let w = if waiter == NO_WORKER {
-                idle.pop()
-            } else {
-                // Not on the list: awake, or being woken; it will look.
-                let pos = idle.iter().position(|&i| i == waiter);
-                pos.map(|p| idle.swap_remove(p))
-            };
-            self.nidle.store(idle.len(), Ordering::SeqCst);
-            w
-        };
-        if let Some(i) = w {
-            self.slots[i].parker.unpark(Wake::Plain);
-        }
+        self.idle.wakep();
     }
 
     /// A timer that wakes the current goroutine at `at` (ns on the clock).
     pub(crate) fn sleep(&self, at: u64) -> Arc<SleepState> {
         let (s, earliest) = self.timers.sleep(at);
         if earliest {
-            self.timer_kick();
+            self.idle.kick();
         }
         s
     }
@@ -225,7 +169,7 @@ impl Shared {
     ) -> Arc<CallState> {
         let (c, earliest) = self.timers.call(at, period, f);
         if earliest {
-            self.timer_kick();
+            self.idle.kick();
         }
         c
     }
@@ -261,18 +205,14 @@ impl Runtime {
                     stealer: w.stealer(),
                     runnext: AtomicCell::new(None),
                     ticks: AtomicUsize::new(0),
-                    parker: Parker::new(),
                 })
             })
             .collect();
         let shared = Arc::new(Shared {
             slots,
             injector: Injector::new(),
-            idle: Mutex::new(Vec::with_capacity(workers)),
-            nidle: AtomicUsize::new(0),
-            nspinning: AtomicUsize::new(0),
+            idle: Idle::new(workers),
             timers: Timers::new(),
-            timer_waiter: AtomicUsize::new(NO_WORKER),
             shutdown: AtomicBool::new(false),
             registry: Registry::new(),
             graveyard: Mutex::new(Vec::new()),
@@ -311,9 +251,7 @@ impl Runtime {
     pub(crate) fn shutdown(mut self, grace: Duration) {
         let s = self.shared.clone();
         s.shutdown.store(true, Ordering::SeqCst);
-        for slot in s.slots.iter() {
-            slot.parker.unpark(Wake::Shutdown);
-        }
+        s.idle.wake_all();
         {
             let deadline = std::time::Instant::now() + grace;
             let mut running = s.running.lock();
@@ -368,9 +306,7 @@ impl Drop for Runtime {
         if let Some(p) = self.previous.take() {
             // Not shut down (a panic in `run`): stop the workers at least.
             self.shared.shutdown.store(true, Ordering::SeqCst);
-            for slot in self.shared.slots.iter() {
-                slot.parker.unpark(Wake::Shutdown);
-            }
+            self.shared.idle.wake_all();
             if let Some(m) = self.sysmon.take() {
                 m.thread().unpark();
             }

@@ -27,7 +27,7 @@ pub(super) fn start(shared: Arc<Shared>) -> JoinHandle<()> {
             let mut interval = FAST;
             while !shared.is_shut_down() {
                 std::thread::park_timeout(interval);
-                let idle = shared.idle.lock().clone();
+                let idle = shared.idle.parked();
                 if idle.len() == shared.slots.len() {
                     interval = (interval * 2).min(SLOW);
                     continue;

@@ -4,24 +4,22 @@
 //! queue, else a batch from the injector (every 61st turn the injector
 //! first, so it never starves). With nothing to run, the worker becomes
 //! the spinning worker if there is none, and steals for a short while;
-//! then it parks: it registers as idle, looks at every queue once more
-//! (a waker that saw no idle worker pushed before this look), and sleeps,
-//! with a timeout for the earliest timer if no other worker waits for it.
-//! A timer due within [`TIMER_SPIN`] is waited for by yielding the thread
-//! instead: a futex timeout is tens of µs late.
+//! then it parks ([`Idle::park`](super::idle::Idle::park)): it registers
+//! as idle, looks at every queue once more (a waker that saw no idle worker
+//! pushed before this look), and sleeps, with a timeout for the earliest
+//! timer if no other worker waits for it.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use std::sync::atomic::{fence, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_task::Runnable;
 use crossbeam_deque::{Steal, Worker};
 
-use super::park::Wake;
 use super::timer::NONE;
-use super::{set_current, Shared, NO_WORKER};
+use super::{set_current, Shared};
 use crate::rt::clock::now_nanos;
 use crate::rt::goroutine::set_thread_run;
 
@@ -30,8 +28,6 @@ const SPIN: Duration = Duration::from_micros(30);
 /// How long a worker must be stuck in one poll before a thief takes the
 /// goroutine in its `runnext` slot.
 const STEAL_RUNNEXT_AFTER: Duration = Duration::from_micros(10);
-/// Timers closer than this are waited for by yielding, not parking.
-const TIMER_SPIN: u64 = 100_000;
 /// `runnext` goroutines run in a row before the queue's head gets a turn: a
 /// ping-pong pair must not starve the rest of the queue.
 const MAX_RUNNEXT_STREAK: u32 = 64;
@@ -110,9 +106,7 @@ pub(crate) fn can_spin() -> bool {
         let l = l.borrow();
         let Some(l) = l.as_deref() else { return true };
         let s = &*l.shared;
-        l.queue.is_empty()
-            && s.nidle.load(Ordering::Relaxed) + s.nspinning.load(Ordering::Relaxed) + 1
-                < s.slots.len()
+        l.queue.is_empty() && s.idle.idle_or_spinning() + 1 < s.slots.len()
     })
 }
 
@@ -178,19 +172,16 @@ impl Local {
                 self.run(r);
                 continue;
             }
-            if !self.spinning.get() && s.nspinning.load(Ordering::SeqCst) == 0 {
-                let won = s
-                    .nspinning
-                    .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
-                    .is_ok();
-                self.spinning.set(won);
+            if !self.spinning.get() {
+                self.spinning.set(s.idle.try_spin());
             }
             if self.spinning.get() {
                 if let Some(r) = self.spin() {
                     self.run(r);
                     continue;
                 }
-                self.stop_spinning();
+                self.spinning.set(false);
+                s.idle.stop_spinning();
             }
             self.park();
         }
@@ -198,22 +189,15 @@ impl Local {
 
     fn run(&self, r: Runnable) {
         if self.spinning.get() {
-            self.stop_spinning();
-            // Go's `resetspinning`: the last spinner found work; if more is
-            // waiting, another worker should look for it.
-            if !self.queue.is_empty() || !self.shared.injector.is_empty() {
-                self.shared.wakep();
-            }
+            self.spinning.set(false);
+            let s = &*self.shared;
+            s.idle
+                .spinner_found_work(|| !self.queue.is_empty() || !s.injector.is_empty());
         }
         self.shared.slots[self.index]
             .ticks
             .fetch_add(1, Ordering::Relaxed);
         r.run();
-    }
-
-    fn stop_spinning(&self) {
-        self.spinning.set(false);
-        self.shared.nspinning.fetch_sub(1, Ordering::SeqCst);
     }
 
     /// `runnext`, the own queue, the injector.
@@ -354,83 +338,13 @@ impl Local {
         // This worker's census counts go to the shared word (and the last
         // worker to park sees a deadlock): see `rt::asleep`.
         crate::rt::asleep::flush(&s.run);
-        {
-            let mut idle = s.idle.lock();
-            idle.push(self.index);
-            s.nidle.store(idle.len(), Ordering::SeqCst);
-        }
-        // Pairs with the fence in `wakep`: a pusher that saw no idle worker
-        // pushed before this point, so the look below sees its work.
-        fence(Ordering::SeqCst);
-        if s.is_shut_down() || self.work_anywhere() {
-            self.unidle();
-            return;
-        }
-        let mut deadline = None;
-        if s.timers.next() != NONE
-            && s.timer_waiter
-                .compare_exchange(NO_WORKER, self.index, Ordering::SeqCst, Ordering::SeqCst)
-                .is_ok()
-        {
-            // Re-read after claiming: `timer_kick` of an earlier timer saw
-            // either this claim or this read sees its deadline.
-            fence(Ordering::SeqCst);
-            let next = s.timers.next();
-            let now = now_nanos();
-            if next != NONE {
-                if next <= now.saturating_add(TIMER_SPIN) {
-                    // Very close: yield the thread and look again.
-                    s.timer_waiter.store(NO_WORKER, Ordering::SeqCst);
-                    self.unidle();
-                    std::thread::yield_now();
-                    return;
-                }
-                deadline = Some(Instant::now() + Duration::from_nanos(next - now));
-            }
-        }
-        let wake = s.slots[self.index].parker.park(deadline);
-        if deadline.is_some() {
-            let _ = s.timer_waiter.compare_exchange(
-                self.index,
-                NO_WORKER,
-                Ordering::SeqCst,
-                Ordering::SeqCst,
-            );
-        }
-        match wake {
-            // The waker took it off the idle list and counted it spinning.
-            Wake::Spinner => self.spinning.set(true),
-            // The waker took it off the idle list.
-            Wake::Plain | Wake::Shutdown => {}
-            // Nobody did, or one did just now (its wake-up follows).
-            Wake::Timeout => self.unidle(),
-        }
-    }
-
-    /// Leaves the idle list. If a waker already took this worker off it, its
-    /// wake-up is on the way: take it now, so that a `Spinner` wake (the
-    /// waker counted this worker in `nspinning`) is honoured.
-    fn unidle(&self) {
-        let s = &*self.shared;
-        {
-            let mut idle = s.idle.lock();
-            if let Some(pos) = idle.iter().position(|&i| i == self.index) {
-                idle.swap_remove(pos);
-                s.nidle.store(idle.len(), Ordering::SeqCst);
-                return;
-            }
-        }
-        let parker = &s.slots[self.index].parker;
-        loop {
-            match parker.try_take() {
-                Some(Wake::Spinner) => {
-                    self.spinning.set(true);
-                    return;
-                }
-                Some(_) => return,
-                None => std::thread::yield_now(),
-            }
-        }
+        let spinning = s.idle.park(
+            self.index,
+            || s.is_shut_down() || self.work_anywhere(),
+            || Some(s.timers.next()).filter(|&t| t != NONE),
+            now_nanos,
+        );
+        self.spinning.set(spinning);
     }
 }
 
