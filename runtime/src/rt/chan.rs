@@ -2,9 +2,11 @@
 //!
 //! One lock guards a buffer and two wait queues, as in Go's `runtime/chan.go`.
 //! The difference from Go: a Rust future can be dropped at any await, so a
-//! value handed to a parked receiver is not yet received. Values leave a
-//! channel in exactly the order they entered it, and dropping any pending
-//! operation cannot lose, duplicate or reorder one:
+//! value is never handed to a parked receiver. It stays in the channel until
+//! a receiver that is being polled takes it, and a parked receiver is only
+//! *notified*. Values therefore leave a channel in exactly the order they
+//! entered it, and dropping any pending operation cannot lose, duplicate or
+//! reorder one:
 //!
 //! - A buffered send pushes into the buffer and notifies one parked receiver.
 //! - An unbuffered send that finds a parked receiver puts its value "in
@@ -12,14 +14,6 @@
 //!   empty), notifies that receiver and completes: one wake-up, as in Go. If
 //!   the notified receiver is dropped before it runs, it passes the
 //!   notification on, and the in-flight value goes to the next receiver.
-//! - In production, when that receiver is a plain `recv` and nothing older
-//!   is in flight, the value is *bound* to it instead (`rt::handoff`, Go's
-//!   copy into the `sudog`): the receiver takes it without locking the
-//!   channel again. It is still the oldest value in flight: a receive with a
-//!   right to a value (notified, or after the close) takes it first, and a
-//!   dropped bound receive puts it back at the head, so the order above
-//!   holds. Under the detector no value is bound, and its events are those
-//!   of the queue above.
 //! - With no receiver parked, a sender parks its value in its queue entry; a
 //!   receiver takes it out and completes the send by claiming the sender's
 //!   [`Waiter`]. A `select!` shares one waiter among its cases, and the claim
@@ -33,12 +27,10 @@
 //! The production costs, kept low without changing any of the above: a plain
 //! `send` or `recv` takes the lock once, whether it completes at once or
 //! parks (`send_or_park`, `recv_or_park`); its parked entry holds its
-//! task's waker, moved out and woken once the lock is released (`Wakee`); a
-//! plain send's is completed by a store rather than a claim, since it is its
-//! waiter's only entry, and a plain recv has no waiter at all (its entry
-//! leaving the queue is its notification, read under the lock it retries
-//! under); the one goroutine a hand-off wakes is kept without allocating
-//! (`Deferred`); waiters come from a per-thread pool.
+//! task's waker, moved out and woken once the lock is released (`Wakee`),
+//! and is completed by a store rather than a claim, since it is its waiter's
+//! only entry; the one goroutine a hand-off wakes is kept without
+//! allocating (`Deferred`); waiters come from a per-thread pool.
 //!
 //! The public handles and futures live in the `chan` facade; `select!` drives
 //! the same entry points through the `select` facade. Every operation reports
