@@ -46,7 +46,6 @@ use goro_analyzer::event::{Gid, ObjId};
 use parking_lot::Mutex;
 
 use super::detect;
-use super::handoff::Handoff;
 use super::waiter::{Outcome, Waiter};
 
 /// Where an operation is in the user's source (`#[track_caller]`).
@@ -478,9 +477,6 @@ pub struct Channel<T> {
     /// Mirrors `closed` for the lock-free check of `send` on a closed channel.
     closed: AtomicBool,
     state: Mutex<State<T>>,
-    /// An unbuffered channel's value bound to a parked plain `recv`
-    /// (production only; see `rt::handoff`).
-    handoff: Handoff<T>,
 }
 
 impl<T> Channel<T> {
@@ -499,7 +495,6 @@ impl<T> Channel<T> {
             serial: detect::serial(),
             made: site,
             closed: AtomicBool::new(false),
-            handoff: Handoff::new(),
             state: Mutex::new(State {
                 buf: VecDeque::with_capacity(cap.min(1024)),
                 recvq: VecDeque::new(),
@@ -630,19 +625,13 @@ impl<T> Channel<T> {
     }
 
     fn notify_queued(&self, st: &mut State<T>, d: &mut Deferred<T>) -> Option<(Option<Gid>, Site)> {
-        let r = Self::pop_live(st)?;
-        let (g, site) = (r.g, r.site);
-        d.wake(r.notify(self.cap == 0));
-        Some((g, site))
-    }
-
-    /// Removes and returns the first live parked receiver. A select that
-    /// committed (or was handed a value) elsewhere left stale entries
-    /// behind: dropped on the way.
-    fn pop_live(st: &mut State<T>) -> Option<RecvEntry> {
         while let Some(r) = st.recvq.pop_front() {
+            // A select that committed (or was handed a value) elsewhere left
+            // a stale entry behind.
             if r.live(None) {
-                return Some(r);
+                let (g, site) = (r.g, r.site);
+                d.wake(r.notify(self.cap == 0));
+                return Some((g, site));
             }
         }
         None
@@ -685,24 +674,9 @@ impl<T> Channel<T> {
         }
         if self.cap == 0 {
             // In flight to a receiver that is parked now.
-            let Some(r) = Self::pop_live(st) else {
+            let Some((rg, rsite)) = self.notify_one(st, d) else {
                 return TrySend::Full(v);
             };
-            // Go's copy into the parked receiver: bound to a plain `recv`
-            // when nothing older is in flight (see `rt::handoff`), which
-            // then takes it without the lock. Not under the detector,
-            // whose events and schedules stay those of the channel model.
-            if r.waker.is_some()
-                && st.buf.is_empty()
-                && self.handoff.is_empty()
-                && !detect::active()
-            {
-                self.handoff.put(r.id, v);
-                d.wake(r.notify(true));
-                return TrySend::Sent;
-            }
-            let (rg, rsite) = (r.g, r.site);
-            d.wake(r.notify(true));
             if detect::active() {
                 // Go's rendezvous orders the receive before the send's end,
                 // and the send before whoever takes the value (the slot).
@@ -742,16 +716,6 @@ impl<T> Channel<T> {
         reserved: bool,
         d: &mut Deferred<T>,
     ) -> TryRecv<T> {
-        if (reserved || self.closed_now()) && self.cap == 0 {
-            // A value bound to a parked receive is older than any other in
-            // flight: a receive with a right to a value takes it first, and
-            // leaves its reservation (`inflight` unchanged) to the receive
-            // it was bound to, which finds it stolen.
-            if let Some(v) = self.handoff.steal() {
-                self.refill(st, d);
-                return TryRecv::Value(v);
-            }
-        }
         let can_take = self.can_take(st, reserved);
         if reserved {
             st.inflight = st.inflight.saturating_sub(1);
@@ -982,13 +946,6 @@ impl<T> Channel<T> {
         again: Option<SoloRecv>,
         waker: &Waker,
     ) -> RecvOrPark<T> {
-        if let Some(p) = &again {
-            // Woken by a send that bound its value to this receive: take it
-            // without the lock (see `rt::handoff`).
-            if let Some(v) = self.handoff.take(p.id) {
-                return RecvOrPark::Done(Some(v));
-            }
-        }
         let mut d = Deferred::new();
         let mut st = self.state.lock();
         let mut keep = None;
@@ -1109,12 +1066,6 @@ impl<T> Channel<T> {
         if let Some(i) = queued(&st.recvq, id, |r| r.id) {
             st.recvq.remove(i);
         } else {
-            if let Some(v) = self.handoff.take(id) {
-                // Bound to it and never taken: back into the channel as the
-                // oldest value in flight, reserved like the others.
-                st.buf.push_front(v);
-                st.inflight += 1;
-            }
             self.pass_reservation(&mut st, &mut d);
         }
         drop(st);
