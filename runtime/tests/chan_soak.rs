@@ -201,10 +201,9 @@ fn channels_and_selects_under_cancellation_deliver_every_value_once_in_order() {
     }
 }
 
-/// The unbuffered hand-off (`rt::handoff`): plain receives, which a send
-/// binds its value to, awaited, timed out, or dropped after one poll (a
-/// dropped bound receive gives its value back), mixed with `select!`
-/// receives, which take a bound value first when notified. Plain sends.
+/// The unbuffered hand-off under cancellation: plain receives awaited,
+/// timed out, or dropped after one poll (a dropped notified receive passes
+/// its reservation on), mixed with `select!` receives. Plain sends.
 fn handoff_soak() -> Vec<Vec<Item>> {
     goro::run(async move {
         let u = goro::chan::<Item>(0);
