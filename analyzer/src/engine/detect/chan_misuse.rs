@@ -19,12 +19,12 @@
 
 use crate::event::{Event, Gid, Loc, ObjId, Op};
 use crate::finding::{FindingKind, Site};
-use crate::fxhash::FxHashMap as HashMap;
 
 use super::super::findings::{site, site_at, Findings, Report};
 use super::super::hb::{Epoch, Hb};
 use super::super::table::Table;
 use super::super::EndState;
+use super::held::HeldPanics;
 use super::Detector;
 
 /// What a send on a closed channel is.
@@ -43,21 +43,6 @@ struct Chan {
     closed_at: Option<Epoch>,
 }
 
-/// An observed panic of a goroutine, not yet known to be recovered.
-struct Held {
-    /// The finding, if the panic is not recovered.
-    report: Report,
-    /// The panic message goro raised (an [`Op::Panic`] carrying it is this
-    /// panic reaching the top).
-    message: &'static str,
-    /// The finding if it is recovered: the operation was not ordered after
-    /// the close, so it races with it whatever recovers.
-    unordered: Option<Report>,
-    /// Caught by the goroutine ([`Op::Recovered`]): it went on. A caught
-    /// panic raised again (`PanicPayload::resume`) still reaches the top.
-    caught: bool,
-}
-
 /// Sends and closes of each channel. Channel ids are dense in a schedule,
 /// so a table keeps the lookup on every send cheap.
 #[derive(Default)]
@@ -65,7 +50,7 @@ pub(crate) struct ChanMisuse {
     chans: Table<Chan, ObjId>,
     /// Each goroutine's observed panic, until it is caught or reaches the
     /// top.
-    held: HashMap<Gid, Held>,
+    held: HeldPanics,
 }
 
 impl Detector for ChanMisuse {
@@ -76,44 +61,14 @@ impl Detector for ChanMisuse {
             Op::ChanClose { ch } => self.close(hb, *ch, ev.g, ev.loc, out),
             Op::SendOnClosed { ch } => self.send_on_closed(hb, *ch, ev.g, ev.loc),
             Op::CloseOfClosed { ch } => self.close_of_closed(hb, *ch, ev.g, ev.loc),
-            Op::Recovered => {
-                if let Some(h) = self.held.get_mut(&ev.g) {
-                    if let Some(r) = h.unordered.take() {
-                        out.report(hb, r);
-                    }
-                    h.caught = true;
-                }
-            }
-            Op::Panic { message } => {
-                if let Some(h) = self.held.remove(&ev.g) {
-                    // A different panic means this one was recovered.
-                    if message.contains(h.message) {
-                        out.report(hb, h.report);
-                    }
-                }
-            }
-            // A caught panic is over at the goroutine's end; an uncaught one
-            // waits for the join that rethrows it (or the run's crash report).
-            Op::End if self.held.get(&ev.g).is_some_and(|h| h.caught) => {
-                self.held.remove(&ev.g);
-            }
-            Op::Join { child } => {
-                if let Some(h) = self.held.remove(child).filter(|h| !h.caught) {
-                    self.held.insert(ev.g, h);
-                }
-            }
-            _ => {}
+            _ => self.held.on_event(hb, ev, out),
         }
     }
 
     fn on_finish(&mut self, hb: &Hb, _end: &EndState, out: &mut Findings) {
         // Raised and never caught: a joinable goroutine's panic nobody
         // joined, or a parked sender that never ran again.
-        let mut left: Vec<(Gid, Held)> = self.held.drain().filter(|(_, h)| !h.caught).collect();
-        left.sort_by_key(|(g, _)| *g);
-        for (_, h) in left {
-            out.report(hb, h.report);
-        }
+        self.held.finish(hb, out);
     }
 }
 
@@ -180,7 +135,7 @@ impl ChanMisuse {
                 "the send panicked and was recovered",
             )
         });
-        self.hold(
+        self.held.hold(
             g,
             "send on closed channel",
             unordered,
@@ -207,7 +162,7 @@ impl ChanMisuse {
             .iter()
             .map(|e| site_at(hb, e.g, e.loc, "first close", &e.frames))
             .collect();
-        self.hold(
+        self.held.hold(
             g,
             "close of closed channel",
             // Go's second close panics before its race-detector write: a
@@ -223,20 +178,6 @@ impl ChanMisuse {
                 help: "make exactly one goroutine responsible for closing the channel \
                        (or guard the close with sync::Once)"
                     .into(),
-            },
-        );
-    }
-
-    /// Holds `g`'s observed panic `report` until `g` catches it or lets it
-    /// reach the top.
-    fn hold(&mut self, g: Gid, message: &'static str, unordered: Option<Report>, report: Report) {
-        self.held.insert(
-            g,
-            Held {
-                report,
-                message,
-                unordered,
-                caught: false,
             },
         );
     }

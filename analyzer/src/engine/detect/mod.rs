@@ -46,6 +46,7 @@
 mod blocked;
 pub(crate) mod chan_misuse;
 pub(crate) mod deadlock;
+mod held;
 pub(crate) mod leak;
 pub(crate) mod lock_order;
 pub(crate) mod lost_cancel;

@@ -33,6 +33,7 @@ use crate::fxhash::FxHashMap as HashMap;
 use super::super::findings::{site, site_at, Findings, Report};
 use super::super::hb::{Epoch, Hb};
 use super::super::EndState;
+use super::held::HeldPanics;
 use super::Detector;
 
 /// What WaitGroup misuse is.
@@ -132,22 +133,13 @@ fn dones_in_cut(dones: &[Done], hb: &Hb, g: Gid, late: &[&Epoch], cap: i64) -> i
 /// The message of goro's (and Go's) negative-counter panic.
 const NEGATIVE: &str = "negative WaitGroup counter";
 
-/// A negative-counter panic, not yet known to be recovered.
-struct Held {
-    /// The finding, if the panic is not recovered.
-    report: Report,
-    /// Caught by the goroutine ([`Op::Recovered`]): it went on. A caught
-    /// panic raised again (`PanicPayload::resume`) still reaches the top.
-    caught: bool,
-}
-
 /// The adds and waits of each WaitGroup.
 #[derive(Default)]
 pub(crate) struct WaitGroupMisuse {
     wgs: HashMap<ObjId, WaitGroup>,
     /// Each goroutine's negative-counter panic, until it is caught or
     /// reaches the top.
-    held: HashMap<Gid, Held>,
+    held: HeldPanics,
 }
 
 impl Detector for WaitGroupMisuse {
@@ -158,41 +150,14 @@ impl Detector for WaitGroupMisuse {
                 self.add(hb, *wg, ev.g, ev.loc, *delta, *counter, out)
             }
             Op::WgWait { wg, .. } => self.wait(hb, *wg, ev.g, ev.loc, out),
-            Op::Recovered => {
-                if let Some(h) = self.held.get_mut(&ev.g) {
-                    h.caught = true;
-                }
-            }
-            Op::Panic { message } => {
-                if let Some(h) = self.held.remove(&ev.g) {
-                    // A different panic means this one was recovered.
-                    if message.contains(NEGATIVE) {
-                        out.report(hb, h.report);
-                    }
-                }
-            }
-            // A caught panic is over at the goroutine's end; an uncaught one
-            // waits for the join that rethrows it (or the run's crash report).
-            Op::End if self.held.get(&ev.g).is_some_and(|h| h.caught) => {
-                self.held.remove(&ev.g);
-            }
-            Op::Join { child } => {
-                if let Some(h) = self.held.remove(child).filter(|h| !h.caught) {
-                    self.held.insert(ev.g, h);
-                }
-            }
-            _ => {}
+            _ => self.held.on_event(hb, ev, out),
         }
     }
 
     fn on_finish(&mut self, hb: &Hb, _end: &EndState, out: &mut Findings) {
         // Raised and never caught: a joinable goroutine's panic nobody
         // joined.
-        let mut left: Vec<(Gid, Held)> = self.held.drain().filter(|(_, h)| !h.caught).collect();
-        left.sort_by_key(|(g, _)| *g);
-        for (_, h) in left {
-            out.report(hb, h.report);
-        }
+        self.held.finish(hb, out);
     }
 }
 
@@ -211,23 +176,22 @@ impl WaitGroupMisuse {
         if counter < 0 {
             let primary = site(hb, g, loc, if delta == -1 { "done" } else { "add" });
             // Reported if the panic is not recovered (see the module docs).
-            self.held.insert(
+            self.held.hold(
                 g,
-                Held {
-                    caught: false,
-                    report: Report {
-                        kind: FindingKind::WaitGroupMisuse,
-                        observed: true,
-                        message: "sync: negative WaitGroup counter".to_string(),
-                        primary,
-                        related: Vec::new(),
-                        notes: vec![format!(
-                            "the counter went to {counter}: more done() than add()"
-                        )],
-                        help: "call add(n) once per goroutine, before starting it, and done() \
+                NEGATIVE,
+                None,
+                Report {
+                    kind: FindingKind::WaitGroupMisuse,
+                    observed: true,
+                    message: "sync: negative WaitGroup counter".to_string(),
+                    primary,
+                    related: Vec::new(),
+                    notes: vec![format!(
+                        "the counter went to {counter}: more done() than add()"
+                    )],
+                    help: "call add(n) once per goroutine, before starting it, and done() \
                            exactly once in each"
-                            .into(),
-                    },
+                        .into(),
                 },
             );
             return;
