@@ -292,6 +292,11 @@ pub(crate) struct Exec {
 
 thread_local! {
     static EXEC: RefCell<Option<Rc<RefCell<Exec>>>> = const { RefCell::new(None) };
+    /// The executor `EXEC` holds, as a plain pointer (null when it holds
+    /// none): what a plain access reads. A thread-local without a
+    /// destructor is one load; `EXEC`'s borrow and registration check,
+    /// and its closure too large to inline, were a fifth of an access.
+    static EXEC_PTR: Cell<*const RefCell<Exec>> = const { Cell::new(std::ptr::null()) };
     /// The goroutine being polled (`None`: a timer callback or teardown).
     static CURRENT: Cell<Option<Gid>> = const { Cell::new(None) };
     /// The running schedule's serial, unique in the process; 0: none.
@@ -400,23 +405,49 @@ fn emit_in(ex: &mut Exec, ev: &Event) {
 /// (`racy_counter` 1.2 -> 5.5-7 ns per access).
 #[inline(never)]
 pub(crate) fn access(addr: Addr, write: bool, what: &'static str, loc: Loc) {
+    let Some(g) = current_gid() else {
+        return access_whole(None, addr, write, what, loc);
+    };
+    // The event is built only on the cold path, so the fast path copies no
+    // 64-byte `Op` around; the engine's work is out of line so that this
+    // thread-local access stays inlined (a call through the key's accessor
+    // otherwise).
+    let ex = EXEC_PTR.with(Cell::get);
+    if ex.is_null() {
+        return;
+    }
+    // SAFETY: `EXEC_PTR` is non-null only while `EXEC` holds the `Rc` it
+    // points into (`run_schedule` sets both, `finish` clears the pointer
+    // first), and only this thread reads it: the `RefCell` is alive. Its
+    // borrow flag still guards the executor.
+    let ex = unsafe { &*ex };
+    if access_in(&mut ex.borrow_mut(), g, addr, write, what, loc) {
+        access_whole(Some(g), addr, write, what, loc);
+    }
+}
+
+/// [`access`] on the executor; `true` if the event must be built whole.
+#[inline(always)]
+fn access_in(ex: &mut Exec, g: Gid, addr: Addr, write: bool, what: &'static str, loc: Loc) -> bool {
+    if ex.teardown.is_some() || ex.trace.is_some() || ex.chooser.dpor().is_some() {
+        return true;
+    }
+    ex.hash_access(g, write, loc);
+    ex.engine.access(g, addr, write, what, loc);
+    false
+}
+
+/// [`access`] as a whole event through [`emit`]: for a trace, the
+/// reduction's log, a teardown, or no running goroutine.
+#[cold]
+#[inline(never)]
+fn access_whole(g: Option<Gid>, addr: Addr, write: bool, what: &'static str, loc: Loc) {
     let op = if write {
         Op::Write { addr, what }
     } else {
         Op::Read { addr, what }
     };
-    let Some(g) = current_gid() else {
-        emit(None, op, loc);
-        return;
-    };
-    with_exec(|ex| {
-        if ex.teardown.is_some() || ex.trace.is_some() || ex.chooser.dpor().is_some() {
-            emit_in(ex, &Event { g, op, loc });
-            return;
-        }
-        ex.hash_event(g, &op, loc);
-        ex.engine.access(g, addr, write, what, loc);
-    });
+    emit(g, op, loc);
 }
 
 /// A handle of channel `global` that can send (`send`) or receive (`recv`)
@@ -637,8 +668,32 @@ impl Exec {
     /// content.
     #[inline(always)]
     fn hash_event(&mut self, g: Gid, op: &Op, loc: Loc) {
+        self.hash_parts(g, std::mem::discriminant(op), loc);
+    }
+
+    /// [`Exec::hash_event`] of an `Op::Write` (`write`) or `Op::Read`,
+    /// without the event.
+    #[inline(always)]
+    fn hash_access(&mut self, g: Gid, write: bool, loc: Loc) {
+        // Constants: the discriminants of the two variants.
+        let d = if write {
+            std::mem::discriminant(&Op::Write {
+                addr: Addr(0),
+                what: "",
+            })
+        } else {
+            std::mem::discriminant(&Op::Read {
+                addr: Addr(0),
+                what: "",
+            })
+        };
+        self.hash_parts(g, d, loc);
+    }
+
+    #[inline(always)]
+    fn hash_parts(&mut self, g: Gid, d: std::mem::Discriminant<Op>, loc: Loc) {
         g.hash(&mut self.hasher);
-        std::mem::discriminant(op).hash(&mut self.hasher);
+        d.hash(&mut self.hasher);
         // Line and column in one word: one hash round fewer per event.
         let at = u64::from(loc.line) << 32 | u64::from(loc.column);
         (loc.file.as_ptr() as usize, at).hash(&mut self.hasher);
@@ -881,6 +936,7 @@ fn install(cfg: ScheduleConfig) -> Rc<RefCell<Exec>> {
         prev.is_none(),
         "goro: a detecting schedule is already running on this thread"
     );
+    EXEC_PTR.with(|p| p.set(Rc::as_ptr(&exec)));
     static SERIALS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
     // Never 0 (that means "none"), even after wrapping.
     let serial = SERIALS.fetch_add(1, Ordering::Relaxed).max(1);
@@ -1309,6 +1365,7 @@ fn finish(exec: Rc<RefCell<Exec>>, end: Option<EndState>, ending: Ending) -> Sch
     }
     ACTIVE.with(|a| a.set(0));
     DPOR_ON.with(|d| d.set(false));
+    EXEC_PTR.with(|p| p.set(std::ptr::null()));
     EXEC.with(|e| e.borrow_mut().take());
     let mut ex = Rc::try_unwrap(exec)
         .ok()
