@@ -115,9 +115,7 @@ impl Wake for TaskWaker {
 /// Either way the order is the program's order on this thread, so
 /// schedules stay deterministic.
 fn wake_here(gid: Gid, q: &Arc<WakeQueue>) -> bool {
-    EXEC.try_with(|e| {
-        let Ok(e) = e.try_borrow() else { return false };
-        let Some(ex) = e.as_ref() else { return false };
+    with_exec_cell(|ex| {
         let Ok(mut ex) = ex.try_borrow_mut() else {
             return false;
         };
@@ -339,14 +337,25 @@ pub(crate) fn current_gid() -> Option<Gid> {
     CURRENT.with(|c| c.get())
 }
 
+/// Runs `f` on the installed executor's cell, if any. Through `EXEC_PTR`,
+/// not `EXEC`: this runs on every detected operation.
+#[inline(always)]
+fn with_exec_cell<R>(f: impl FnOnce(&RefCell<Exec>) -> R) -> Option<R> {
+    let ex = EXEC_PTR.with(Cell::get);
+    if ex.is_null() {
+        return None;
+    }
+    // SAFETY: `EXEC_PTR` is non-null only while `EXEC` holds the `Rc` it
+    // points into (`run_schedule` sets both, `finish` clears the pointer
+    // first), and only this thread reads it: the `RefCell` is alive. Its
+    // borrow flag still guards the executor.
+    Some(f(unsafe { &*ex }))
+}
+
 fn with_exec<R>(f: impl FnOnce(&mut Exec) -> R) -> Option<R> {
-    // Borrowed, not cloned: only `run_schedule` replaces EXEC, never from
-    // inside `f`, and this runs on every detected operation.
-    EXEC.with(|e| {
-        let e = e.borrow();
-        let mut ex = e.as_ref()?.borrow_mut();
-        Some(f(&mut ex))
-    })
+    // Only `run_schedule` and `finish` install or remove the executor,
+    // never from inside `f`.
+    with_exec_cell(|ex| f(&mut ex.borrow_mut()))
 }
 
 /// Applies `op` by goroutine `g` (`None`: no goroutine) to the engine and
@@ -412,16 +421,7 @@ pub(crate) fn access(addr: Addr, write: bool, what: &'static str, loc: Loc) {
     // 64-byte `Op` around; the engine's work is out of line so that this
     // thread-local access stays inlined (a call through the key's accessor
     // otherwise).
-    let ex = EXEC_PTR.with(Cell::get);
-    if ex.is_null() {
-        return;
-    }
-    // SAFETY: `EXEC_PTR` is non-null only while `EXEC` holds the `Rc` it
-    // points into (`run_schedule` sets both, `finish` clears the pointer
-    // first), and only this thread reads it: the `RefCell` is alive. Its
-    // borrow flag still guards the executor.
-    let ex = unsafe { &*ex };
-    if access_in(&mut ex.borrow_mut(), g, addr, write, what, loc) {
+    if with_exec(|ex| access_in(ex, g, addr, write, what, loc)) == Some(true) {
         access_whole(Some(g), addr, write, what, loc);
     }
 }
