@@ -329,10 +329,16 @@ pub(crate) fn active() -> bool {
 }
 
 /// The running schedule's serial (0: none on this thread).
+// Inlined: called from the channel code, generic and so compiled in the
+// user's crate, on every operation under the detector.
+#[inline]
 pub(crate) fn serial() -> u32 {
     ACTIVE.with(|a| a.get())
 }
 
+// Inlined: called from the channel code, generic and so compiled in the
+// user's crate, on every operation under the detector.
+#[inline]
 pub(crate) fn current_gid() -> Option<Gid> {
     CURRENT.with(|c| c.get())
 }
@@ -346,8 +352,9 @@ fn with_exec_cell<R>(f: impl FnOnce(&RefCell<Exec>) -> R) -> Option<R> {
         return None;
     }
     // SAFETY: `EXEC_PTR` is non-null only while `EXEC` holds the `Rc` it
-    // points into (`run_schedule` sets both, `finish` clears the pointer
-    // first), and only this thread reads it: the `RefCell` is alive. Its
+    // points into (`install` sets both; `finish`, or `ClearExecPtr` if the
+    // schedule unwinds, clears the pointer before `EXEC` can let go of
+    // it), and only this thread reads it: the `RefCell` is alive. Its
     // borrow flag still guards the executor.
     Some(f(unsafe { &*ex }))
 }
@@ -495,7 +502,17 @@ pub(crate) fn touch_unknown() {
 }
 
 /// [`touch`] of the channel with process-wide id `global` (a write).
+// Inlined: called from the channel code (compiled in the user's crate) on
+// every operation, where the reduction is off but in exhaustive runs.
+#[inline]
 pub(crate) fn touch_chan(global: u64) {
+    if DPOR_ON.with(Cell::get) {
+        touch_chan_in(global);
+    }
+}
+
+#[inline(never)]
+fn touch_chan_in(global: u64) {
     with_exec_dpor(|ex| {
         if ex.teardown.is_none() && ex.chooser.dpor().is_some() {
             let ch = ex.local_obj(global);
@@ -519,6 +536,9 @@ pub(crate) fn obj(global: u64) -> ObjId {
 /// | local id` from the last lookup, so an object used on every operation
 /// (a channel) skips the map. A serial is unique in the process, so a hit
 /// is always this schedule's id.
+// Inlined: called from the channel code, generic and so compiled in the
+// user's crate, on every operation under the detector.
+#[inline]
 pub(crate) fn obj_cached(global: u64, cache: &std::sync::atomic::AtomicU64) -> ObjId {
     let serial = u64::from(ACTIVE.with(|a| a.get()));
     let c = cache.load(Ordering::Relaxed);
@@ -885,6 +905,7 @@ pub(crate) fn run_schedule(
     take_panic: &dyn Fn() -> Option<Crash>,
 ) -> ScheduleResult {
     let exec = install(cfg);
+    let _ptr = ClearExecPtr;
     exec.borrow_mut()
         .spawn(None, main_gid, Some("main".to_string()), main);
     let ending = run_loop(&exec, main_gid, take_panic);
@@ -892,6 +913,17 @@ pub(crate) fn run_schedule(
     let end = end_state(&exec, &ending);
     teardown(&exec);
     finish(exec, end, ending)
+}
+
+/// Clears `EXEC_PTR` when a schedule unwinds (`finish` clears it
+/// otherwise): `EXEC` then keeps the executor until the thread exits, and
+/// what its drop runs must not reach it through the pointer.
+struct ClearExecPtr;
+
+impl Drop for ClearExecPtr {
+    fn drop(&mut self) {
+        EXEC_PTR.with(|p| p.set(std::ptr::null()));
+    }
 }
 
 /// Makes the schedule's executor and installs it on this thread: from here
