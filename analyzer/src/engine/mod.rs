@@ -135,6 +135,12 @@ impl Engine {
     /// ```
     #[inline]
     pub fn access(&mut self, g: Gid, addr: Addr, write: bool, what: &'static str, loc: Loc) {
+        // A repeat within the goroutine's epoch (no event since its last
+        // write here): the race detector takes it without the goroutine's
+        // lookup.
+        if self.detectors.same_epoch(g, addr, write, loc) {
+            return;
+        }
         // `apply` makes the goroutine known after the check; making it
         // first changes nothing the check reads (an unknown goroutine is at
         // its first epoch and knows no one).

@@ -75,7 +75,7 @@ pub(crate) fn main_ops(ops: Vec<crate::event::Op>) -> crate::Engine {
     e
 }
 
-use crate::event::{Addr, Event, Op};
+use crate::event::{Addr, Event, Gid, Loc, Op};
 
 use super::findings::Findings;
 use super::hb::{Epoch, Hb};
@@ -115,6 +115,13 @@ macro_rules! detectors {
                     return;
                 }
                 $(self.$field.on_event(hb, ev, out);)*
+            }
+
+            /// A plain access that continues the race detector's
+            /// same-epoch run: taken, nothing else to do.
+            #[inline(always)]
+            pub(crate) fn same_epoch(&mut self, g: Gid, addr: Addr, write: bool, loc: Loc) -> bool {
+                self.$first.same_epoch(g, addr, write, loc)
             }
 
             /// A plain access: the race detector (first) alone.

@@ -7,13 +7,27 @@
 //! variable (a loop over a counter) skips the map. Freeing a location
 //! empties its slot and forgets the cached one, so a new location at the
 //! same address starts with no history.
+//!
+//! **Same-epoch runs** ([`Run`]): between two events (no synchronization,
+//! so no goroutine's clock moves), a goroutine that wrote a location and
+//! goes on reading and writing it (`c.set(c.get() + 1)` in a loop) changes
+//! its shadow only among a few states that the run spells out: the write
+//! the shadow holds is its own at this epoch, and at most one read of its
+//! own since. [`Race::same_epoch`] keeps those accesses off the shadow
+//! (no goroutine lookup, no epoch, no `Access` built) and the shadow is
+//! brought up to date (the pending read recorded) before anything else
+//! reads it: the next event, another goroutine's access, this goroutine's
+//! write at another site. The shadow is then exactly what recording every
+//! access would have made it, so findings are unchanged (FastTrack's rule
+//! that a write covers the same epoch's later reads would hide the read's
+//! site from a later report: not used).
 
 use crate::event::{Addr, Event, Gid, Loc, Op};
 use crate::finding::FindingKind;
 use crate::fxhash::FxHashMap as HashMap;
 
 use super::super::findings::{site_at, Findings, Report};
-use super::super::hb::{clock_index, Epoch, Hb};
+use super::super::hb::{clock_index, Epoch, Frames, Hb};
 use super::super::shadow::{Access, Race as RacingPair, Shadow};
 use super::Detector;
 
@@ -31,11 +45,54 @@ pub(crate) struct Race {
     vacant: Vec<u32>,
     /// The location last accessed and its slot.
     last: Option<(Addr, u32)>,
+    /// The same-epoch run in progress, if any.
+    run: Option<Run>,
+}
+
+/// A goroutine's accesses to one location since its last write there, with
+/// no event applied since that write (its epoch has not moved).
+///
+/// Invariant: the shadow in slot `slot` holds `g`'s write at `w` at epoch
+/// `(clk, frames)` as its write and no read; the accesses the shadow has
+/// not been shown add `g`'s read at `r` at that epoch, if any.
+struct Run {
+    addr: Addr,
+    slot: u32,
+    g: Gid,
+    clk: u32,
+    frames: Frames,
+    w: Loc,
+    r: Option<Loc>,
+}
+
+impl Run {
+    /// The pending read, as recording it at the time would have made it.
+    fn pending(&self) -> Option<Access> {
+        self.r.map(|loc| Access {
+            g: self.g,
+            clk: self.clk,
+            loc,
+            write: false,
+            atomic: false,
+            frames: self.frames.clone(),
+        })
+    }
+}
+
+/// The same site: `Location`s of one call site share their file string, so
+/// the pointer compare is exact for them (two copies of one file name only
+/// miss the fast path).
+#[inline(always)]
+fn same_site(a: Loc, b: Loc) -> bool {
+    std::ptr::eq(a.file, b.file) && a.line == b.line && a.column == b.column
 }
 
 impl Detector for Race {
     #[inline(always)]
     fn on_event(&mut self, hb: &Hb, ev: &Event, out: &mut Findings) {
+        // Any event may move a clock (and a `Free` or an atomic may touch
+        // the run's location): the run ends here.
+        self.end_run();
         match &ev.op {
             Op::Read { addr, what } => {
                 self.access(hb, ev.g, *addr, ev.loc, false, false, what, out)
@@ -53,6 +110,43 @@ impl Detector for Race {
 }
 
 impl Race {
+    /// Takes goroutine `g`'s plain access to `addr` at `loc` into the
+    /// same-epoch run, if it continues it (`false`: the caller records it
+    /// through [`Race::plain`]). The caller guarantees that no event was
+    /// applied since the run began ([`Detector::on_event`] ends it).
+    #[inline(always)]
+    pub(crate) fn same_epoch(&mut self, g: Gid, addr: Addr, write: bool, loc: Loc) -> bool {
+        let Some(run) = &mut self.run else {
+            return false;
+        };
+        if run.addr != addr || run.g != g {
+            return false;
+        }
+        if write {
+            // Recording it would make the shadow what it is now (the write
+            // at `w`, no read); another site must be recorded.
+            if !same_site(run.w, loc) {
+                return false;
+            }
+            run.r = None;
+        } else {
+            // Recording it would leave the write and this one read.
+            run.r = Some(loc);
+        }
+        true
+    }
+
+    /// Records the run's pending read, if any, and ends the run.
+    #[inline]
+    fn end_run(&mut self) {
+        if let Some(run) = self.run.take() {
+            if let Some(read) = run.pending() {
+                // The invariant: the shadow holds only `g`'s own write.
+                self.slots[run.slot as usize].record_own(read);
+            }
+        }
+    }
+
     /// A plain read or write ([`Engine::access`](crate::Engine::access)) at
     /// epoch `e` of its goroutine: what [`Detector::on_event`] does for an
     /// `Op::Read` or `Op::Write`, on the detector's hottest path. The
@@ -67,8 +161,16 @@ impl Race {
         what: &str,
         out: &mut Findings,
     ) {
+        // The shadow is read below: it must hold what the run skipped. A
+        // run on another location stays (its shadow is not touched) unless
+        // this write starts a new one.
+        if write || self.run.as_ref().is_some_and(|r| r.addr == addr) {
+            self.end_run();
+        }
         let slot = self.slot(addr);
         let shadow = &mut self.slots[slot];
+        let (g, clk, loc) = (e.g, e.clk, e.loc);
+        let frames = if write { e.frames.clone() } else { None };
         if shadow.only(e.g) {
             // Nothing to check: no other goroutine's access is recorded.
             shadow.record_own(Access {
@@ -79,9 +181,21 @@ impl Race {
                 atomic: false,
                 frames: e.frames,
             });
-            return;
+        } else {
+            self.access(hb, e.g, addr, e.loc, write, false, what, out);
         }
-        self.access(hb, e.g, addr, e.loc, write, false, what, out);
+        if write {
+            // Either way the shadow now holds this write and no read.
+            self.run = Some(Run {
+                addr,
+                slot: slot as u32,
+                g,
+                clk,
+                frames,
+                w: loc,
+                r: None,
+            });
+        }
     }
 
     /// The slot of `addr`'s shadow, made on its first access.
@@ -113,6 +227,7 @@ impl Race {
     /// Forgets `addr`'s history: a later location at the same address is
     /// another variable.
     fn free(&mut self, addr: Addr) {
+        // `on_event` ended any run first: no skipped access is lost.
         if let Some(i) = self.index.remove(&addr) {
             self.slots[i as usize] = Shadow::default();
             self.vacant.push(i);
