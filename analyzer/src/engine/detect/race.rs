@@ -136,9 +136,17 @@ impl Race {
         true
     }
 
-    /// Records the run's pending read, if any, and ends the run.
-    #[inline]
+    /// Records the run's pending read, if any, and ends the run. Checked
+    /// inline on every event: taking the run out moves the whole record.
+    #[inline(always)]
     fn end_run(&mut self) {
+        if self.run.is_some() {
+            self.flush_run();
+        }
+    }
+
+    #[inline(never)]
+    fn flush_run(&mut self) {
         if let Some(run) = self.run.take() {
             if let Some(read) = run.pending() {
                 // The invariant: the shadow holds only `g`'s own write.
