@@ -138,7 +138,7 @@ pub(super) fn main(
     set_current(Some(shared.clone()));
     set_thread_run(Some(shared.run.clone()));
     // The deadlock census's per-worker counts, flushed in `park`.
-    crate::rt::asleep::attach_worker(&shared.run);
+    crate::rt::asleep::attach_worker(&shared.run, index);
     let n = shared.slots.len();
     let local = Rc::new(Local {
         shared,
