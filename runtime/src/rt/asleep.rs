@@ -710,9 +710,10 @@ impl Tracker {
         })
     }
 
-    /// Where the executor keeps this goroutine's task handle.
+    /// Where the executor keeps this goroutine's task handle: the entry,
+    /// by address (see [`TaskHome::keep`]).
     pub(crate) fn home(&self) -> TaskHome {
-        TaskHome(self.entry().0.clone())
+        TaskHome(Arc::as_ptr(&self.entry().0))
     }
 
     /// The run the goroutine belongs to.
@@ -779,11 +780,26 @@ impl Tracker {
 /// executor hands it the goroutine's `Task` before the task first runs, the
 /// goroutine's tracker lets go of it when the goroutine ends, and the end of
 /// the run cancels those left ([`Census::cancel_tasks`]).
-pub(crate) struct TaskHome(Arc<Sleeper>);
+///
+/// The entry by address, not an `Arc` clone: a clone and its drop were two
+/// more read-modify-writes per spawn, and the tracker that made this home
+/// keeps the entry alive until its goroutine's future is dropped.
+pub(crate) struct TaskHome(*const Sleeper);
 
 impl TaskHome {
-    pub(crate) fn keep(self, task: Task<()>) {
-        self.0.task.store(Some(task));
+    /// Keeps `task`, the handle of the goroutine whose tracker made this
+    /// home.
+    ///
+    /// # Safety
+    ///
+    /// That tracker is alive: call this after the goroutine's task cell is
+    /// made and before it is scheduled (nothing can run or drop the future
+    /// that owns the tracker in between: the caller holds its `Runnable`).
+    pub(crate) unsafe fn keep(self, task: Task<()>) {
+        // SAFETY: the tracker holds an `Arc` of the entry (the caller's
+        // contract), so the entry is alive.
+        let entry = unsafe { &*self.0 };
+        entry.task.store(Some(task));
     }
 }
 
