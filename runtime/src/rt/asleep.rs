@@ -43,7 +43,11 @@
 //! not per goroutine), and an entry also holds its goroutine's task handle
 //! for the executor ([`TaskHome`]), so that a spawn and an exit take one
 //! shard lock between them, not one in the census and one in a registry of
-//! the executor's. [`Census::close`] drops the entries when the run ends.
+//! the executor's. A worker takes its slots from a shard of its own and
+//! gives the slots of the goroutines that ended on it back in batches
+//! (Go's `gfree` lists): the shard's lock and free list stay in the
+//! spawning worker's cache. [`Census::close`] drops the entries when the
+//! run ends.
 //!
 //! Not seen (as in Go, where all code runs in goroutines): code outside
 //! goroutines that wakes them (a thread of your own, a task spawned on the
