@@ -56,7 +56,9 @@ thread_local! {
 /// Runs `f` with this thread's worker if it belongs to `shared` (compared
 /// by address only).
 fn with_local<R>(shared: *const Shared, f: impl FnOnce(Option<&Local>) -> R) -> R {
-    LOCAL.with(|l| {
+    let mut f = Some(f);
+    let done = LOCAL.try_with(|l| {
+        let f = f.take().expect("called once");
         // Not borrowed while the worker is being taken down (its queue's
         // drops end cells): the shared count takes those.
         let Ok(l) = l.try_borrow() else {
@@ -66,7 +68,12 @@ fn with_local<R>(shared: *const Shared, f: impl FnOnce(Option<&Local>) -> R) -> 
             Some(l) if std::ptr::eq(Arc::as_ptr(&l.shared), shared) => f(Some(l)),
             _ => f(None),
         }
-    })
+    });
+    match done {
+        Ok(r) => r,
+        // A cell dropped by a thread-local's destructor: no worker here.
+        Err(_) => (f.take().expect("not called"))(None),
+    }
 }
 
 /// A task cell of `shared` is made: counted on this worker if it is one of
