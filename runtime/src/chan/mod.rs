@@ -22,12 +22,11 @@
 //!
 //! Cancel safety: dropping a pending [`SendFuture`] or [`RecvFuture`] (as
 //! [`select!`](crate::select!) does to its losing cases, or a timeout does)
-//! never loses, duplicates or reorders a value. A value counts as received
-//! only once a receive that is being polled takes it, and values leave a
+//! never loses, duplicates or reorders a value. Values stay in the channel
+//! until a receiver that is being polled takes them, so values leave a
 //! channel in the order they entered it; a dropped receive that had been
-//! notified passes the notification on, and one that had been handed a
-//! value gives it back. A dropped send either did not send, or (if a
-//! receiver had already taken its value) completed.
+//! notified passes the notification on. A dropped send either did not send,
+//! or (if a receiver had already taken its value) completed.
 
 mod err;
 mod nil;

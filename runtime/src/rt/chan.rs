@@ -2,9 +2,11 @@
 //!
 //! One lock guards a buffer and two wait queues, as in Go's `runtime/chan.go`.
 //! The difference from Go: a Rust future can be dropped at any await, so a
-//! value handed to a parked receiver is not yet received. Values leave a
-//! channel in exactly the order they entered it, and dropping any pending
-//! operation cannot lose, duplicate or reorder one:
+//! value is never handed to a parked receiver. It stays in the channel until
+//! a receiver that is being polled takes it, and a parked receiver is only
+//! *notified*. Values therefore leave a channel in exactly the order they
+//! entered it, and dropping any pending operation cannot lose, duplicate or
+//! reorder one:
 //!
 //! - A buffered send pushes into the buffer and notifies one parked receiver.
 //! - An unbuffered send that finds a parked receiver puts its value "in
@@ -12,16 +14,6 @@
 //!   empty), notifies that receiver and completes: one wake-up, as in Go. If
 //!   the notified receiver is dropped before it runs, it passes the
 //!   notification on, and the in-flight value goes to the next receiver.
-//! - In production, when that receiver is a plain `recv` and nothing older
-//!   is in flight, the value is *bound* to it instead (`rt::handoff`, Go's
-//!   copy into the `sudog`): the receiver takes it without locking the
-//!   channel again. It is still the oldest value in the channel, and no
-//!   younger one leaves while it is bound: any receive that would take a
-//!   value under the lock takes the bound one instead (the bound receive
-//!   then takes what that receive would have had), and a dropped bound
-//!   receive puts it back at the head, so the order above holds for every
-//!   consumer. Under the detector no value is bound, and its events are
-//!   those of the queue above.
 //! - With no receiver parked, a sender parks its value in its queue entry; a
 //!   receiver takes it out and completes the send by claiming the sender's
 //!   [`Waiter`]. A `select!` shares one waiter among its cases, and the claim
@@ -35,12 +27,10 @@
 //! The production costs, kept low without changing any of the above: a plain
 //! `send` or `recv` takes the lock once, whether it completes at once or
 //! parks (`send_or_park`, `recv_or_park`); its parked entry holds its
-//! task's waker, moved out and woken once the lock is released (`Wakee`); a
-//! plain send's is completed by a store rather than a claim, since it is its
-//! waiter's only entry, and a plain recv has no waiter at all (its entry
-//! leaving the queue is its notification, read under the lock it retries
-//! under); the one goroutine a hand-off wakes is kept without allocating
-//! (`Deferred`); waiters come from a per-thread pool.
+//! task's waker, moved out and woken once the lock is released (`Wakee`),
+//! and is completed by a store rather than a claim, since it is its waiter's
+//! only entry; the one goroutine a hand-off wakes is kept without
+//! allocating (`Deferred`); waiters come from a per-thread pool.
 //!
 //! The public handles and futures live in the `chan` facade; `select!` drives
 //! the same entry points through the `select` facade. Every operation reports
@@ -56,7 +46,6 @@ use goro_analyzer::event::{Gid, ObjId};
 use parking_lot::Mutex;
 
 use super::detect;
-use super::handoff::Handoff;
 use super::waiter::{Outcome, Waiter};
 
 /// Where an operation is in the user's source (`#[track_caller]`).
@@ -488,9 +477,6 @@ pub struct Channel<T> {
     /// Mirrors `closed` for the lock-free check of `send` on a closed channel.
     closed: AtomicBool,
     state: Mutex<State<T>>,
-    /// An unbuffered channel's value bound to a parked plain `recv`
-    /// (production only; see `rt::handoff`).
-    handoff: Handoff<T>,
 }
 
 impl<T> Channel<T> {
@@ -509,7 +495,6 @@ impl<T> Channel<T> {
             serial: detect::serial(),
             made: site,
             closed: AtomicBool::new(false),
-            handoff: Handoff::new(),
             state: Mutex::new(State {
                 buf: VecDeque::with_capacity(cap.min(1024)),
                 recvq: VecDeque::new(),
@@ -640,19 +625,13 @@ impl<T> Channel<T> {
     }
 
     fn notify_queued(&self, st: &mut State<T>, d: &mut Deferred<T>) -> Option<(Option<Gid>, Site)> {
-        let r = Self::pop_live(st)?;
-        let (g, site) = (r.g, r.site);
-        d.wake(r.notify(self.cap == 0));
-        Some((g, site))
-    }
-
-    /// Removes and returns the first live parked receiver. A select that
-    /// committed (or was handed a value) elsewhere left stale entries
-    /// behind: dropped on the way.
-    fn pop_live(st: &mut State<T>) -> Option<RecvEntry> {
         while let Some(r) = st.recvq.pop_front() {
+            // A select that committed (or was handed a value) elsewhere left
+            // a stale entry behind.
             if r.live(None) {
-                return Some(r);
+                let (g, site) = (r.g, r.site);
+                d.wake(r.notify(self.cap == 0));
+                return Some((g, site));
             }
         }
         None
@@ -695,24 +674,9 @@ impl<T> Channel<T> {
         }
         if self.cap == 0 {
             // In flight to a receiver that is parked now.
-            let Some(r) = Self::pop_live(st) else {
+            let Some((rg, rsite)) = self.notify_one(st, d) else {
                 return TrySend::Full(v);
             };
-            // Go's copy into the parked receiver: bound to a plain `recv`
-            // when nothing older is in flight (see `rt::handoff`), which
-            // then takes it without the lock. Not under the detector,
-            // whose events and schedules stay those of the channel model.
-            if r.waker.is_some()
-                && st.buf.is_empty()
-                && self.handoff.is_empty()
-                && !detect::active()
-            {
-                self.handoff.put(r.id, v);
-                d.wake(r.notify(true));
-                return TrySend::Sent;
-            }
-            let (rg, rsite) = (r.g, r.site);
-            d.wake(r.notify(true));
             if detect::active() {
                 // Go's rendezvous orders the receive before the send's end,
                 // and the send before whoever takes the value (the slot).
@@ -752,23 +716,6 @@ impl<T> Channel<T> {
         reserved: bool,
         d: &mut Deferred<T>,
     ) -> TryRecv<T> {
-        if self.cap == 0 && !self.handoff.is_empty() {
-            // A value bound to a parked receive is older than any other in
-            // the channel, and while it is bound no younger value may leave
-            // under the lock: its receive may yet be dropped and put it
-            // back at the head, after a consumer took a younger one.
-            if reserved || self.closed_now() {
-                // A receive with a right to a value takes it first, and
-                // leaves its reservation (`inflight` unchanged) to the
-                // receive it was bound to, which finds it stolen.
-                if let Some(v) = self.handoff.steal() {
-                    self.refill(st, d);
-                    return TryRecv::Value(v);
-                }
-            } else if let Some(v) = self.steal_unreserved(st, d) {
-                return TryRecv::Value(v);
-            }
-        }
         let can_take = self.can_take(st, reserved);
         if reserved {
             st.inflight = st.inflight.saturating_sub(1);
@@ -814,38 +761,6 @@ impl<T> Channel<T> {
         }
     }
 
-    /// A receive without a reservation, while a value is bound: if it
-    /// would take a value (a free one in flight, or a parked sender's), it
-    /// takes the bound one instead, and the value it would have taken goes
-    /// in flight, reserved for the bound receive, which finds its own
-    /// stolen. Taking the younger value would break the order if the bound
-    /// receive were then dropped (`tests/chan.rs`,
-    /// `a_receive_dropped_after_a_hand_off_keeps_the_order_for_a_fresh_one`).
-    /// `None`: the ordinary path decides (nothing to take, or the bound
-    /// receive took its value meanwhile).
-    #[cold]
-    fn steal_unreserved(&self, st: &mut State<T>, d: &mut Deferred<T>) -> Option<T> {
-        if self.can_take(st, false) {
-            let v = self.handoff.steal()?;
-            st.inflight += 1;
-            return Some(v);
-        }
-        if !st.buf.is_empty() || st.sendq.is_empty() {
-            return None;
-        }
-        let s = Self::claim_sender(st, d, true)?;
-        d.wake(s.wakee);
-        // (No report: nothing is bound under the detector.)
-        match self.handoff.steal() {
-            Some(v) => {
-                st.buf.push_back(s.value);
-                st.inflight += 1;
-                Some(v)
-            }
-            None => Some(s.value),
-        }
-    }
-
     pub(crate) fn try_send(&self, v: T, site: Site) -> TrySend<T> {
         detect::touch_chan(self.id);
         let mut d = Deferred::new();
@@ -858,16 +773,11 @@ impl<T> Channel<T> {
     /// After a value left the buffer: moves parked senders' values in behind,
     /// in order, into free buffer room or reserved for parked receivers (who
     /// waited behind the values that were reserved for others).
-    #[inline]
     fn refill(&self, st: &mut State<T>, d: &mut Deferred<T>) {
-        // The common case, inline (a call on every receive otherwise):
-        // nobody is waiting to send.
-        if !st.sendq.is_empty() {
-            self.refill_queued(st, d);
+        // The common case: nobody is waiting to send.
+        if st.sendq.is_empty() {
+            return;
         }
-    }
-
-    fn refill_queued(&self, st: &mut State<T>, d: &mut Deferred<T>) {
         loop {
             let room = self.cap > 0 && st.buffered() < self.cap;
             if !room && !Self::has_live_receiver(st, None) {
@@ -1036,13 +946,6 @@ impl<T> Channel<T> {
         again: Option<SoloRecv>,
         waker: &Waker,
     ) -> RecvOrPark<T> {
-        if let Some(p) = &again {
-            // Woken by a send that bound its value to this receive: take it
-            // without the lock (see `rt::handoff`).
-            if let Some(v) = self.handoff.take(p.id) {
-                return RecvOrPark::Done(Some(v));
-            }
-        }
         let mut d = Deferred::new();
         let mut st = self.state.lock();
         let mut keep = None;
@@ -1163,12 +1066,6 @@ impl<T> Channel<T> {
         if let Some(i) = queued(&st.recvq, id, |r| r.id) {
             st.recvq.remove(i);
         } else {
-            if let Some(v) = self.handoff.take(id) {
-                // Bound to it and never taken: back into the channel as the
-                // oldest value in flight, reserved like the others.
-                st.buf.push_front(v);
-                st.inflight += 1;
-            }
             self.pass_reservation(&mut st, &mut d);
         }
         drop(st);

@@ -17,7 +17,6 @@ pub(crate) mod detect;
 pub(crate) mod dropsite;
 pub(crate) mod exec;
 pub(crate) mod goroutine;
-pub(crate) mod handoff;
 pub(crate) mod ident;
 pub(crate) mod notify;
 pub(crate) mod panic;
