@@ -10,6 +10,10 @@
 //! get the lock (a spinning waiter yields to loom's scheduler, so a lock
 //! never released would fail the model as a livelock). Two threads only:
 //! with three, the spinning exceeds loom's branch budget.
+//!
+//! Both orderings are load-bearing: with the unlock's `Release` or the
+//! lock's `Acquire` weakened to `Relaxed`, both models fail (concurrent
+//! writes to the counter).
 
 use loom::cell::UnsafeCell;
 use loom::sync::Arc;
