@@ -505,8 +505,9 @@ impl Dpor {
         if run.blocked.is_some() {
             self.redundant += 1;
         }
+        let choices = record.choices.to_vec();
         for j in known..end.min(run.points.len()) {
-            let taken = record.choices.get(j).copied().unwrap_or(DEFAULT);
+            let taken = choices.get(j).copied().unwrap_or(DEFAULT);
             let point = &run.points[j];
             let kind = match &point.kind {
                 PointKind::Draw => {
