@@ -414,13 +414,18 @@ impl __Select<'_> {
             return None;
         }
         let pick = if k == 1 { 0 } else { detect::rand_below(k) };
+        let i = usize::from(ready[pick]);
+        if self.cases[i].try_now() {
+            return Some(i);
+        }
         // The probe and the commit see the same state (nothing runs in
         // between under detection); should they disagree, the other ready
         // cases are tried in turn rather than parking on a ready one.
-        (pick..k)
-            .chain(0..pick)
-            .map(|j| usize::from(ready[j]))
-            .find(|&i| self.cases[i].try_now())
+        debug_assert!(false, "select: case {i} was ready and did not complete");
+        ready[..k]
+            .iter()
+            .map(|&j| usize::from(j))
+            .find(|&j| self.cases[j].try_now())
     }
 
     /// Under detection: the order to park the cases in. Only cases on the

@@ -42,12 +42,7 @@ pub(crate) struct Candidate {
 
 impl Candidate {
     fn cost(&self) -> (usize, u64, usize) {
-        let non_default = self
-            .record
-            .choices
-            .iter()
-            .filter(|&c| c != DEFAULT)
-            .count();
+        let non_default = self.record.choices.iter().filter(|&c| c != DEFAULT).count();
         (self.record.preemptions.len(), self.steps, non_default)
     }
 }

@@ -38,36 +38,50 @@ pub(crate) struct Record {
 /// A stream of unsigned values as nibble varints.
 #[derive(Clone, Default, PartialEq, Eq)]
 struct Nibbles {
-    /// Two nibbles a byte, the low one first.
-    bytes: Vec<u8>,
-    /// Nibbles written.
-    nibbles: usize,
+    /// Sixteen nibbles a word, the lowest first.
+    words: Vec<u64>,
+    /// The nibbles of the word being filled, and how many bits they take.
+    acc: u64,
+    fill: u32,
     /// Values written.
     len: usize,
 }
 
 impl Nibbles {
-    fn push(&mut self, mut v: u64) {
-        loop {
-            let more = v > 7;
-            let nib = (v & 7) as u8 | if more { 8 } else { 0 };
-            if self.nibbles % 2 == 0 {
-                self.bytes.push(nib);
-            } else {
-                *self.bytes.last_mut().expect("an odd count has a byte") |= nib << 4;
-            }
-            self.nibbles += 1;
-            v >>= 3;
-            if !more {
-                break;
-            }
+    /// Inline: a choice point of a detected run pushes one or two values,
+    /// almost always of one nibble.
+    #[inline]
+    fn push(&mut self, v: u64) {
+        if v < 8 {
+            self.nibble(v);
+        } else {
+            self.push_long(v);
         }
         self.len += 1;
     }
 
+    fn push_long(&mut self, mut v: u64) {
+        while v > 7 {
+            self.nibble(v & 7 | 8);
+            v >>= 3;
+        }
+        self.nibble(v);
+    }
+
+    #[inline]
+    fn nibble(&mut self, nib: u64) {
+        self.acc |= nib << self.fill;
+        self.fill += 4;
+        if self.fill == 64 {
+            self.words.push(std::mem::take(&mut self.acc));
+            self.fill = 0;
+        }
+    }
+
     fn iter(&self) -> NibbleIter<'_> {
         NibbleIter {
-            bytes: &self.bytes,
+            words: &self.words,
+            acc: self.acc,
             at: 0,
             left: self.len,
         }
@@ -75,7 +89,9 @@ impl Nibbles {
 }
 
 struct NibbleIter<'a> {
-    bytes: &'a [u8],
+    words: &'a [u64],
+    acc: u64,
+    /// The next nibble's index.
     at: usize,
     left: usize,
 }
@@ -90,9 +106,10 @@ impl Iterator for NibbleIter<'_> {
         self.left -= 1;
         let (mut v, mut shift) = (0u64, 0);
         loop {
-            let nib = (self.bytes[self.at / 2] >> ((self.at % 2) * 4)) & 15;
+            let word = self.words.get(self.at / 16).copied().unwrap_or(self.acc);
+            let nib = (word >> ((self.at % 16) * 4)) & 15;
             self.at += 1;
-            v |= u64::from(nib & 7) << shift;
+            v |= (nib & 7) << shift;
             shift += 3;
             if nib & 8 == 0 {
                 return Some(v);
@@ -111,6 +128,7 @@ impl Iterator for NibbleIter<'_> {
 pub(crate) struct Entries(Nibbles);
 
 impl Entries {
+    #[inline]
     pub(crate) fn push(&mut self, v: u32) {
         self.0.push(match v {
             DEFAULT => 0,
@@ -164,6 +182,7 @@ pub(crate) struct Positions {
 
 impl Positions {
     /// Appends `p`, at least the last position pushed.
+    #[inline]
     pub(crate) fn push(&mut self, p: u32) {
         debug_assert!(self.gaps.len == 0 || p >= self.last, "ascending");
         self.gaps.push(u64::from(p - self.last.min(p)));
@@ -224,11 +243,15 @@ mod tests {
     #[test]
     fn a_default_or_a_small_goroutine_takes_half_a_byte() {
         let mut e = Entries::default();
-        for i in 0..1000u32 {
-            e.push(if i % 3 == 0 { DEFAULT } else { 1 + i % 5 });
+        let vs: Vec<u32> = (0..1000u32)
+            .map(|i| if i % 3 == 0 { DEFAULT } else { 1 + i % 5 })
+            .collect();
+        for &v in &vs {
+            e.push(v);
         }
-        assert_eq!(e.0.bytes.len(), 500);
-        assert_eq!(e.len(), 1000);
+        // 62 full words of 16 nibbles, 8 nibbles pending.
+        assert_eq!((e.0.words.len(), e.0.fill), (62, 32));
+        assert_eq!(e.to_vec(), vs);
     }
 
     #[test]
