@@ -402,6 +402,10 @@ impl __Select<'_> {
     /// case makes no draw, so no choice point for the exhaustive search.
     fn commit_drawn(&mut self) -> Option<usize> {
         let n = self.cases.len();
+        if n == 1 {
+            // Nothing to draw: no probe.
+            return self.cases[0].try_now().then_some(0);
+        }
         let mut ready = [0u8; 64];
         let mut k = 0;
         for i in 0..n {
