@@ -1019,6 +1019,44 @@ fn cancelled_receives_keep_per_consumer_order_many_consumers() {
     }
 }
 
+/// The interleaving behind the per-consumer reordering of an earlier
+/// hand-off (a value bound to a parked `recv`, taken without the lock): a
+/// value is handed to parked receive A, a later value waits in a parked
+/// send, consumer B receives, then A is dropped. B may wait, or get the
+/// older value (0) at once; it must see 0 before 1, never 1 then 0.
+#[test]
+fn a_receive_dropped_after_a_hand_off_keeps_the_order_for_another() {
+    for b_blocks in [false, true] {
+        let ch = goro::chan::<u32>(0);
+        let mut a = Box::pin(ch.recv());
+        assert!(poll_once(&mut a).is_pending(), "A parks");
+        ch.try_send(0).expect("A is parked: the send completes");
+        let mut later = Box::pin(ch.send(1));
+        assert!(poll_once(&mut later).is_pending(), "1 waits for a receiver");
+        let mut got = Vec::new();
+        let mut b = Box::pin(ch.recv());
+        if b_blocks {
+            if let Poll::Ready(v) = poll_once(&mut b) {
+                got.push(v.expect("open"));
+                b = Box::pin(ch.recv());
+            }
+        } else if let Ok(v) = ch.try_recv() {
+            got.push(v);
+        }
+        drop(a);
+        if b_blocks {
+            if let Poll::Ready(v) = poll_once(&mut b) {
+                got.push(v.expect("open"));
+            }
+        }
+        while let Ok(v) = ch.try_recv() {
+            got.push(v);
+        }
+        assert!(poll_once(&mut later).is_ready(), "1 was taken");
+        assert_eq!(got, [0, 1], "B (b_blocks: {b_blocks}) saw both, in order");
+    }
+}
+
 /// Sends that lose a `select!` (to a ticker) are withdrawn without a trace:
 /// the consumer sees exactly `0..n`, in order.
 #[test]

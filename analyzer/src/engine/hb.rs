@@ -282,10 +282,11 @@ impl Hb {
     }
 
     /// Makes goroutine `g` known (at its first epoch if no event named it
-    /// yet), as every event of it does.
+    /// yet), as every event of it does, and returns its current epoch at
+    /// `loc`: one lookup for a plain access.
     #[inline]
-    pub(crate) fn known(&mut self, g: Gid) {
-        self.g(g);
+    pub(crate) fn known_epoch(&mut self, g: Gid, loc: Loc) -> Epoch {
+        self.g(g).epoch(g, loc)
     }
 
     /// Goroutine `g`'s state, if any event named it.

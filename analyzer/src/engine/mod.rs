@@ -138,9 +138,9 @@ impl Engine {
         // `apply` makes the goroutine known after the check; making it
         // first changes nothing the check reads (an unknown goroutine is at
         // its first epoch and knows no one).
-        self.hb.known(g);
+        let e = self.hb.known_epoch(g, loc);
         self.detectors
-            .plain_access(&self.hb, g, addr, write, what, loc, &mut self.findings);
+            .plain_access(&self.hb, e, addr, write, what, &mut self.findings);
     }
 
     /// Applies an event made while goroutine `ev.g` was dropped at the end

@@ -30,7 +30,10 @@
 //! task's waker, moved out and woken once the lock is released (`Wakee`),
 //! and is completed by a store rather than a claim, since it is its waiter's
 //! only entry; the one goroutine a hand-off wakes is kept without
-//! allocating (`Deferred`); waiters come from a per-thread pool.
+//! allocating (`Deferred`); waiters come from a per-thread pool. The lock
+//! is a spin lock (`rt::spin`), released by a store: nothing here blocks
+//! while holding it (wakes and drops of values wait until it is released;
+//! a waker is at most cloned or dropped under it).
 //!
 //! The public handles and futures live in the `chan` facade; `select!` drives
 //! the same entry points through the `select` facade. Every operation reports
@@ -43,9 +46,9 @@ use std::sync::{Arc, Weak};
 use std::task::Waker;
 
 use goro_analyzer::event::{Gid, ObjId};
-use parking_lot::Mutex;
 
 use super::detect;
+use super::spin::SpinMutex;
 use super::waiter::{Outcome, Waiter};
 
 /// Where an operation is in the user's source (`#[track_caller]`).
@@ -476,7 +479,9 @@ pub struct Channel<T> {
     made: Site,
     /// Mirrors `closed` for the lock-free check of `send` on a closed channel.
     closed: AtomicBool,
-    state: Mutex<State<T>>,
+    /// A spin lock: every critical section here is short and never
+    /// blocks (see `rt::spin`).
+    state: SpinMutex<State<T>>,
 }
 
 impl<T> Channel<T> {
@@ -495,7 +500,7 @@ impl<T> Channel<T> {
             serial: detect::serial(),
             made: site,
             closed: AtomicBool::new(false),
-            state: Mutex::new(State {
+            state: SpinMutex::new(State {
                 buf: VecDeque::with_capacity(cap.min(1024)),
                 recvq: VecDeque::new(),
                 sendq: VecDeque::new(),

@@ -23,6 +23,7 @@ pub(crate) mod panic;
 pub(crate) mod prims;
 pub(crate) mod sched;
 pub(crate) mod semaphore;
+pub(crate) mod spin;
 pub(crate) mod waiter;
 pub(crate) mod waitgroup;
 pub(crate) mod waitq;

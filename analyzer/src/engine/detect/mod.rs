@@ -75,10 +75,10 @@ pub(crate) fn main_ops(ops: Vec<crate::event::Op>) -> crate::Engine {
     e
 }
 
-use crate::event::{Addr, Event, Gid, Loc, Op};
+use crate::event::{Addr, Event, Op};
 
 use super::findings::Findings;
-use super::hb::Hb;
+use super::hb::{Epoch, Hb};
 use super::EndState;
 
 /// One rule over the happens-before core.
@@ -123,14 +123,13 @@ macro_rules! detectors {
             pub(crate) fn plain_access(
                 &mut self,
                 hb: &Hb,
-                g: Gid,
+                e: Epoch,
                 addr: Addr,
                 write: bool,
                 what: &'static str,
-                loc: Loc,
                 out: &mut Findings,
             ) {
-                self.$first.plain(hb, g, addr, write, what, loc, out);
+                self.$first.plain(hb, e, addr, write, what, out);
             }
 
             pub(crate) fn on_teardown(&mut self, hb: &Hb, ev: &Event) {

@@ -13,7 +13,7 @@ use crate::finding::FindingKind;
 use crate::fxhash::FxHashMap as HashMap;
 
 use super::super::findings::{site_at, Findings, Report};
-use super::super::hb::{clock_index, Hb};
+use super::super::hb::{clock_index, Epoch, Hb};
 use super::super::shadow::{Access, Race as RacingPair, Shadow};
 use super::Detector;
 
@@ -53,37 +53,35 @@ impl Detector for Race {
 }
 
 impl Race {
-    /// A plain read or write ([`Engine::access`](crate::Engine::access)):
-    /// what [`Detector::on_event`] does for an `Op::Read` or `Op::Write`,
-    /// on the detector's hottest path. The goroutine is known to `hb`.
+    /// A plain read or write ([`Engine::access`](crate::Engine::access)) at
+    /// epoch `e` of its goroutine: what [`Detector::on_event`] does for an
+    /// `Op::Read` or `Op::Write`, on the detector's hottest path. The
+    /// goroutine is known to `hb`.
     #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn plain(
         &mut self,
         hb: &Hb,
-        g: Gid,
+        e: Epoch,
         addr: Addr,
         write: bool,
         what: &str,
-        loc: Loc,
         out: &mut Findings,
     ) {
         let slot = self.slot(addr);
         let shadow = &mut self.slots[slot];
-        if shadow.only(g) {
+        if shadow.only(e.g) {
             // Nothing to check: no other goroutine's access is recorded.
-            let e = hb.epoch(g, loc);
             shadow.record_own(Access {
-                g,
+                g: e.g,
                 clk: e.clk,
-                loc,
+                loc: e.loc,
                 write,
                 atomic: false,
                 frames: e.frames,
             });
             return;
         }
-        self.access(hb, g, addr, loc, write, false, what, out);
+        self.access(hb, e.g, addr, e.loc, write, false, what, out);
     }
 
     /// The slot of `addr`'s shadow, made on its first access.

@@ -115,9 +115,7 @@ impl Wake for TaskWaker {
 /// Either way the order is the program's order on this thread, so
 /// schedules stay deterministic.
 fn wake_here(gid: Gid, q: &Arc<WakeQueue>) -> bool {
-    EXEC.try_with(|e| {
-        let Ok(e) = e.try_borrow() else { return false };
-        let Some(ex) = e.as_ref() else { return false };
+    with_exec_cell(|ex| {
         let Ok(mut ex) = ex.try_borrow_mut() else {
             return false;
         };
@@ -292,6 +290,11 @@ pub(crate) struct Exec {
 
 thread_local! {
     static EXEC: RefCell<Option<Rc<RefCell<Exec>>>> = const { RefCell::new(None) };
+    /// The executor `EXEC` holds, as a plain pointer (null when it holds
+    /// none): what a plain access reads. A thread-local without a
+    /// destructor is one load; `EXEC`'s borrow and registration check,
+    /// and its closure too large to inline, were a fifth of an access.
+    static EXEC_PTR: Cell<*const RefCell<Exec>> = const { Cell::new(std::ptr::null()) };
     /// The goroutine being polled (`None`: a timer callback or teardown).
     static CURRENT: Cell<Option<Gid>> = const { Cell::new(None) };
     /// The running schedule's serial, unique in the process; 0: none.
@@ -326,22 +329,40 @@ pub(crate) fn active() -> bool {
 }
 
 /// The running schedule's serial (0: none on this thread).
+// Inlined: called from the channel code, generic and so compiled in the
+// user's crate, on every operation under the detector.
+#[inline]
 pub(crate) fn serial() -> u32 {
     ACTIVE.with(|a| a.get())
 }
 
+// Inlined: called from the channel code, generic and so compiled in the
+// user's crate, on every operation under the detector.
+#[inline]
 pub(crate) fn current_gid() -> Option<Gid> {
     CURRENT.with(|c| c.get())
 }
 
+/// Runs `f` on the installed executor's cell, if any. Through `EXEC_PTR`,
+/// not `EXEC`: this runs on every detected operation.
+#[inline(always)]
+fn with_exec_cell<R>(f: impl FnOnce(&RefCell<Exec>) -> R) -> Option<R> {
+    let ex = EXEC_PTR.with(Cell::get);
+    if ex.is_null() {
+        return None;
+    }
+    // SAFETY: `EXEC_PTR` is non-null only while `EXEC` holds the `Rc` it
+    // points into (`install` sets both; `finish`, or `ClearExecPtr` if the
+    // schedule unwinds, clears the pointer before `EXEC` can let go of
+    // it), and only this thread reads it: the `RefCell` is alive. Its
+    // borrow flag still guards the executor.
+    Some(f(unsafe { &*ex }))
+}
+
 fn with_exec<R>(f: impl FnOnce(&mut Exec) -> R) -> Option<R> {
-    // Borrowed, not cloned: only `run_schedule` replaces EXEC, never from
-    // inside `f`, and this runs on every detected operation.
-    EXEC.with(|e| {
-        let e = e.borrow();
-        let mut ex = e.as_ref()?.borrow_mut();
-        Some(f(&mut ex))
-    })
+    // Only `run_schedule` and `finish` install or remove the executor,
+    // never from inside `f`.
+    with_exec_cell(|ex| f(&mut ex.borrow_mut()))
 }
 
 /// Applies `op` by goroutine `g` (`None`: no goroutine) to the engine and
@@ -400,23 +421,40 @@ fn emit_in(ex: &mut Exec, ev: &Event) {
 /// (`racy_counter` 1.2 -> 5.5-7 ns per access).
 #[inline(never)]
 pub(crate) fn access(addr: Addr, write: bool, what: &'static str, loc: Loc) {
+    let Some(g) = current_gid() else {
+        return access_whole(None, addr, write, what, loc);
+    };
+    // The event is built only on the cold path, so the fast path copies no
+    // 64-byte `Op` around; the engine's work is out of line so that this
+    // thread-local access stays inlined (a call through the key's accessor
+    // otherwise).
+    if with_exec(|ex| access_in(ex, g, addr, write, what, loc)) == Some(true) {
+        access_whole(Some(g), addr, write, what, loc);
+    }
+}
+
+/// [`access`] on the executor; `true` if the event must be built whole.
+#[inline(always)]
+fn access_in(ex: &mut Exec, g: Gid, addr: Addr, write: bool, what: &'static str, loc: Loc) -> bool {
+    if ex.teardown.is_some() || ex.trace.is_some() || ex.chooser.dpor().is_some() {
+        return true;
+    }
+    ex.hash_access(g, write, loc);
+    ex.engine.access(g, addr, write, what, loc);
+    false
+}
+
+/// [`access`] as a whole event through [`emit`]: for a trace, the
+/// reduction's log, a teardown, or no running goroutine.
+#[cold]
+#[inline(never)]
+fn access_whole(g: Option<Gid>, addr: Addr, write: bool, what: &'static str, loc: Loc) {
     let op = if write {
         Op::Write { addr, what }
     } else {
         Op::Read { addr, what }
     };
-    let Some(g) = current_gid() else {
-        emit(None, op, loc);
-        return;
-    };
-    with_exec(|ex| {
-        if ex.teardown.is_some() || ex.trace.is_some() || ex.chooser.dpor().is_some() {
-            emit_in(ex, &Event { g, op, loc });
-            return;
-        }
-        ex.hash_event(g, &op, loc);
-        ex.engine.access(g, addr, write, what, loc);
-    });
+    emit(g, op, loc);
 }
 
 /// A handle of channel `global` that can send (`send`) or receive (`recv`)
@@ -464,7 +502,17 @@ pub(crate) fn touch_unknown() {
 }
 
 /// [`touch`] of the channel with process-wide id `global` (a write).
+// Inlined: called from the channel code (compiled in the user's crate) on
+// every operation, where the reduction is off but in exhaustive runs.
+#[inline]
 pub(crate) fn touch_chan(global: u64) {
+    if DPOR_ON.with(Cell::get) {
+        touch_chan_in(global);
+    }
+}
+
+#[inline(never)]
+fn touch_chan_in(global: u64) {
     with_exec_dpor(|ex| {
         if ex.teardown.is_none() && ex.chooser.dpor().is_some() {
             let ch = ex.local_obj(global);
@@ -488,6 +536,9 @@ pub(crate) fn obj(global: u64) -> ObjId {
 /// | local id` from the last lookup, so an object used on every operation
 /// (a channel) skips the map. A serial is unique in the process, so a hit
 /// is always this schedule's id.
+// Inlined: called from the channel code, generic and so compiled in the
+// user's crate, on every operation under the detector.
+#[inline]
 pub(crate) fn obj_cached(global: u64, cache: &std::sync::atomic::AtomicU64) -> ObjId {
     let serial = u64::from(ACTIVE.with(|a| a.get()));
     let c = cache.load(Ordering::Relaxed);
@@ -637,8 +688,32 @@ impl Exec {
     /// content.
     #[inline(always)]
     fn hash_event(&mut self, g: Gid, op: &Op, loc: Loc) {
+        self.hash_parts(g, std::mem::discriminant(op), loc);
+    }
+
+    /// [`Exec::hash_event`] of an `Op::Write` (`write`) or `Op::Read`,
+    /// without the event.
+    #[inline(always)]
+    fn hash_access(&mut self, g: Gid, write: bool, loc: Loc) {
+        // Constants: the discriminants of the two variants.
+        let d = if write {
+            std::mem::discriminant(&Op::Write {
+                addr: Addr(0),
+                what: "",
+            })
+        } else {
+            std::mem::discriminant(&Op::Read {
+                addr: Addr(0),
+                what: "",
+            })
+        };
+        self.hash_parts(g, d, loc);
+    }
+
+    #[inline(always)]
+    fn hash_parts(&mut self, g: Gid, d: std::mem::Discriminant<Op>, loc: Loc) {
         g.hash(&mut self.hasher);
-        std::mem::discriminant(op).hash(&mut self.hasher);
+        d.hash(&mut self.hasher);
         // Line and column in one word: one hash round fewer per event.
         let at = u64::from(loc.line) << 32 | u64::from(loc.column);
         (loc.file.as_ptr() as usize, at).hash(&mut self.hasher);
@@ -830,6 +905,7 @@ pub(crate) fn run_schedule(
     take_panic: &dyn Fn() -> Option<Crash>,
 ) -> ScheduleResult {
     let exec = install(cfg);
+    let _ptr = ClearExecPtr;
     exec.borrow_mut()
         .spawn(None, main_gid, Some("main".to_string()), main);
     let ending = run_loop(&exec, main_gid, take_panic);
@@ -837,6 +913,17 @@ pub(crate) fn run_schedule(
     let end = end_state(&exec, &ending);
     teardown(&exec);
     finish(exec, end, ending)
+}
+
+/// Clears `EXEC_PTR` when a schedule unwinds (`finish` clears it
+/// otherwise): `EXEC` then keeps the executor until the thread exits, and
+/// what its drop runs must not reach it through the pointer.
+struct ClearExecPtr;
+
+impl Drop for ClearExecPtr {
+    fn drop(&mut self) {
+        EXEC_PTR.with(|p| p.set(std::ptr::null()));
+    }
 }
 
 /// Makes the schedule's executor and installs it on this thread: from here
@@ -881,6 +968,7 @@ fn install(cfg: ScheduleConfig) -> Rc<RefCell<Exec>> {
         prev.is_none(),
         "goro: a detecting schedule is already running on this thread"
     );
+    EXEC_PTR.with(|p| p.set(Rc::as_ptr(&exec)));
     static SERIALS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
     // Never 0 (that means "none"), even after wrapping.
     let serial = SERIALS.fetch_add(1, Ordering::Relaxed).max(1);
@@ -1309,6 +1397,7 @@ fn finish(exec: Rc<RefCell<Exec>>, end: Option<EndState>, ending: Ending) -> Sch
     }
     ACTIVE.with(|a| a.set(0));
     DPOR_ON.with(|d| d.set(false));
+    EXEC_PTR.with(|p| p.set(std::ptr::null()));
     EXEC.with(|e| e.borrow_mut().take());
     let mut ex = Rc::try_unwrap(exec)
         .ok()

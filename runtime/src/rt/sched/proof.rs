@@ -75,13 +75,13 @@
 //! parked and something else can still happen, and after a failed check
 //! not again for a number of steps proportional to the goroutines scanned.
 
-use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::{Arc, Weak};
 use std::task::Waker;
 use std::time::Duration;
 
 use goro_analyzer::event::{Gid, Wait};
+use goro_analyzer::fxhash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::{Exec, TaskWaker};
 use crate::rt::block::{BlockInfo, ChanWait};
@@ -208,7 +208,7 @@ impl Exec {
         if !due {
             return None;
         }
-        let stuck = self.stuck();
+        let stuck = self.stuck_with(Some(m));
         if stuck.contains(&main) {
             return Some(stuck);
         }
@@ -226,6 +226,15 @@ impl Exec {
 
     /// The greatest set of goroutines that can never be woken.
     fn stuck(&self) -> Vec<Gid> {
+        self.stuck_with(None)
+    }
+
+    /// [`Exec::stuck`], or, with `main` (an index), an empty set as soon as
+    /// it is known not to hold `main`: the set only shrinks from the
+    /// candidates, and the periodic check asks only whether main is in it
+    /// (every check of a ping-pong, where main is never stuck, built the
+    /// whole set).
+    fn stuck_with(&self, main: Option<usize>) -> Vec<Gid> {
         let mut cands: Vec<(usize, Stuck<'_>)> = Vec::new();
         for (i, m) in self.meta.iter().enumerate() {
             let p = &m.parking;
@@ -262,6 +271,9 @@ impl Exec {
             };
             cands.push((i, why));
         }
+        if main.is_some_and(|m| !cands.iter().any(|(i, _)| *i == m)) {
+            return Vec::new();
+        }
         // Code that no goroutine runs: the outside world's wakes, and the
         // user's timer callbacks.
         let foreign = self.external_waiters() || self.opaque_timers();
@@ -270,10 +282,10 @@ impl Exec {
         loop {
             // Handles, per channel, that lie in the future of a goroutine
             // of the set: (those that can send, those that can receive).
-            let mut owned: HashMap<u64, (HashSet<usize>, HashSet<usize>)> = HashMap::new();
+            let mut owned: HashMap<u64, (HashSet<usize>, HashSet<usize>)> = HashMap::default();
             // WaitGroup handles, per group, that lie in the future of a
             // goroutine of the set.
-            let mut groups: HashMap<*const WaitGroupState, HashSet<usize>> = HashMap::new();
+            let mut groups: HashMap<*const WaitGroupState, HashSet<usize>> = HashMap::default();
             for (i, why) in &cands {
                 if !inside.contains(i) {
                     continue;
@@ -339,6 +351,9 @@ impl Exec {
             }
             if inside.len() == before {
                 break;
+            }
+            if main.is_some_and(|m| !inside.contains(&m)) {
+                return Vec::new();
             }
         }
         let mut out: Vec<Gid> = inside.into_iter().map(Gid::from_index).collect();
