@@ -256,3 +256,54 @@ fn run_inside_a_tokio_runtime_still_panics() {
     let msg = message(r.expect_err("run inside tokio must panic"));
     assert!(msg.contains(NESTED), "{msg}");
 }
+
+/// A goroutine's waker kept past the end of its run, by code outside any
+/// goroutine, and woken and dropped afterwards (from this thread and from
+/// another): the executor outlives its task cells (it is freed with the
+/// last one), so the wake finds the run over and the goroutine is not run.
+/// Run under valgrind's memcheck too (bench/README.md, "Spawn and
+/// fan-out"), which sees a use of the freed executor.
+#[test]
+fn a_waker_kept_past_the_run_is_woken_and_dropped_safely() {
+    use std::sync::Mutex;
+    use std::task::{Poll, Waker};
+    static KEPT: Mutex<Vec<Waker>> = Mutex::new(Vec::new());
+    static POLLS: AtomicU64 = AtomicU64::new(0);
+    goro::run(async {
+        let wg = WaitGroup::new();
+        for _ in 0..50 {
+            wg.add(1);
+            let wg = wg.clone();
+            goro::go!(async move {
+                let mut first = true;
+                std::future::poll_fn(|cx| {
+                    POLLS.fetch_add(1, Ordering::SeqCst);
+                    if first {
+                        first = false;
+                        KEPT.lock().unwrap().push(cx.waker().clone());
+                        wg.done();
+                    }
+                    Poll::<()>::Pending
+                })
+                .await;
+            });
+        }
+        wg.wait().await;
+    });
+    let polls = POLLS.load(Ordering::SeqCst);
+    let mut kept = std::mem::take(&mut *KEPT.lock().unwrap());
+    assert_eq!(kept.len(), 50);
+    let half = kept.split_off(25);
+    for w in &kept {
+        w.wake_by_ref();
+    }
+    drop(kept);
+    std::thread::spawn(move || {
+        for w in half {
+            w.wake();
+        }
+    })
+    .join()
+    .unwrap();
+    assert_eq!(POLLS.load(Ordering::SeqCst), polls, "the run is over");
+}

@@ -43,7 +43,11 @@
 //! not per goroutine), and an entry also holds its goroutine's task handle
 //! for the executor ([`TaskHome`]), so that a spawn and an exit take one
 //! shard lock between them, not one in the census and one in a registry of
-//! the executor's. [`Census::close`] drops the entries when the run ends.
+//! the executor's. A worker takes its slots from a shard of its own and
+//! gives the slots of the goroutines that ended on it back in batches
+//! (Go's `gfree` lists): the shard's lock and free list stay in the
+//! spawning worker's cache. [`Census::close`] drops the entries when the
+//! run ends.
 //!
 //! Not seen (as in Go, where all code runs in goroutines): code outside
 //! goroutines that wakes them (a thread of your own, a task spawned on the
@@ -51,7 +55,7 @@
 //! their own (`FuturesUnordered`) around a goro wait beside a foreign one.
 
 use std::borrow::Cow;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::fmt::Write as _;
 use std::panic::Location;
 use std::ptr;
@@ -198,25 +202,38 @@ struct Local {
     credit: u64,
     /// Sleeps on this worker not yet added to the word's `asleep`.
     asleep: u64,
+    /// The registry shard this worker's spawns take their slots from.
+    shard: usize,
 }
 
 const NO_LOCAL: Local = Local {
     run: ptr::null(),
     credit: 0,
     asleep: 0,
+    shard: 0,
 };
 
 thread_local! {
     static LOCAL: Cell<Local> = const { Cell::new(NO_LOCAL) };
+    /// Slots of goroutines that ended on this worker, not yet back on
+    /// their shards' free lists (`shard << 32 | index`): given back
+    /// [`FREE_BATCH`] at a time, and when the worker parks or stops.
+    static FREED: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
 }
 
-/// This thread is a worker of `run`, and calls [`flush`] before it parks
-/// and [`detach_worker`] when it stops.
-pub(crate) fn attach_worker(run: &Arc<RunState>) {
+/// Slots a worker gives back to the registry at once: one shard lock per
+/// this many exits, as Go's `gfput` hands dead goroutines to the global
+/// list in batches.
+const FREE_BATCH: usize = 32;
+
+/// This thread is worker `index` of `run`, and calls [`flush`] before it
+/// parks and [`detach_worker`] when it stops.
+pub(crate) fn attach_worker(run: &Arc<RunState>, index: usize) {
     if run.census().is_some() {
         LOCAL.with(|l| {
             l.set(Local {
                 run: Arc::as_ptr(run),
+                shard: index % SHARDS,
                 ..NO_LOCAL
             })
         });
@@ -234,7 +251,11 @@ pub(crate) fn detach_worker(run: &RunState) {
 /// count).
 pub(crate) fn flush(run: &RunState) {
     let mut local = LOCAL.with(Cell::get);
-    if !ptr::eq(local.run, run) || (local.credit == 0 && local.asleep == 0) {
+    if !ptr::eq(local.run, run) {
+        return;
+    }
+    free_batch(census_of(run));
+    if local.credit == 0 && local.asleep == 0 {
         return;
     }
     let delta = local.asleep.wrapping_sub(local.credit * BUSY_ONE);
@@ -406,14 +427,19 @@ impl Census {
         }
     }
 
-    /// Goroutines tracked and not ended, for `num_goroutine` (a slot is
-    /// freed a moment after its goroutine ends).
+    /// Goroutines tracked and not ended, for `num_goroutine`: the entries
+    /// not `DEAD` (a worker gives slots back to the free lists in batches,
+    /// so the free lists lag). One pass over the entries: `num_goroutine`
+    /// is not on any hot path.
     pub(crate) fn live(&self) -> usize {
         self.shards
             .iter()
             .map(|s| {
                 let sh = s.lock();
-                sh.slots.len() - sh.free.len()
+                sh.slots
+                    .iter()
+                    .filter(|e| e.state.load(Relaxed) != DEAD)
+                    .count()
             })
             .sum()
     }
@@ -645,7 +671,10 @@ impl Tracker {
         site: Site,
     ) -> Option<Tracker> {
         let census = run.census()?;
-        let shard = id.get() as usize % SHARDS;
+        // A worker takes slots from its own shard: its lock and free list
+        // stay in this core's cache (the worker that ran the goroutines
+        // gives their slots back in batches). Elsewhere, spread by id.
+        let shard = with_local(run, |l| l.shard).unwrap_or(id.get() as usize % SHARDS);
         let mut sh = census.shards[shard].lock();
         if census.closed.load(SeqCst) {
             // The run is over: nothing to count any more.
@@ -685,9 +714,10 @@ impl Tracker {
         })
     }
 
-    /// Where the executor keeps this goroutine's task handle.
+    /// Where the executor keeps this goroutine's task handle: the entry,
+    /// by address (see [`TaskHome::keep`]).
     pub(crate) fn home(&self) -> TaskHome {
-        TaskHome(self.entry().0.clone())
+        TaskHome(Arc::as_ptr(&self.entry().0))
     }
 
     /// The run the goroutine belongs to.
@@ -754,11 +784,26 @@ impl Tracker {
 /// executor hands it the goroutine's `Task` before the task first runs, the
 /// goroutine's tracker lets go of it when the goroutine ends, and the end of
 /// the run cancels those left ([`Census::cancel_tasks`]).
-pub(crate) struct TaskHome(Arc<Sleeper>);
+///
+/// The entry by address, not an `Arc` clone: a clone and its drop were two
+/// more read-modify-writes per spawn, and the tracker that made this home
+/// keeps the entry alive until its goroutine's future is dropped.
+pub(crate) struct TaskHome(*const Sleeper);
 
 impl TaskHome {
-    pub(crate) fn keep(self, task: Task<()>) {
-        self.0.task.store(Some(task));
+    /// Keeps `task`, the handle of the goroutine whose tracker made this
+    /// home.
+    ///
+    /// # Safety
+    ///
+    /// That tracker is alive: call this after the goroutine's task cell is
+    /// made and before it is scheduled (nothing can run or drop the future
+    /// that owns the tracker in between: the caller holds its `Runnable`).
+    pub(crate) unsafe fn keep(self, task: Task<()>) {
+        // SAFETY: the tracker holds an `Arc` of the entry (the caller's
+        // contract), so the entry is alive.
+        let entry = unsafe { &*self.0 };
+        entry.task.store(Some(task));
     }
 }
 
@@ -774,6 +819,14 @@ impl Drop for Tracker {
         s.leave(DEAD);
         count_exit(&s.run);
         let (shard, index) = self.slot;
+        if with_local(&s.run, |_| ()).is_some() {
+            // On a worker of this run: the slot goes back with the next
+            // batch, its entry unshared by then (this handle dropped first).
+            drop(s);
+            defer_free(shard, index);
+            drop(task);
+            return;
+        }
         // The slot is freed with the shard locked and this handle dropped,
         // so that the next goroutine in it can reuse the entry. The census
         // outlives the handle through the thread's run (a worker's, no
@@ -795,6 +848,11 @@ fn free_slot(census: &Census, shard: usize, index: usize, s: Arc<Sleeper>) {
     let mut sh = census.shards[shard].lock();
     // The slot keeps the entry (the run is kept by the caller).
     drop(s);
+    release(&mut sh, index);
+}
+
+/// Slot `index` of shard `sh` (locked) goes back on its free list.
+fn release(sh: &mut Shard, index: usize) {
     // Empty once the census is closed (the run ended).
     if let Some(slot) = sh.slots.get_mut(index) {
         // Unshared unless a stale waker clone holds it: let go of the
@@ -806,4 +864,43 @@ fn free_slot(census: &Census, shard: usize, index: usize, s: Arc<Sleeper>) {
         }
         sh.free.push(index);
     }
+}
+
+/// On a worker: slot `index` of shard `shard` of the worker's run, whose
+/// goroutine has ended (state `DEAD`, counted out, its handle dropped),
+/// joins this worker's batch of slots to give back; a full batch goes back
+/// now. The worker's run (its thread's run) keeps the census alive.
+#[inline]
+fn defer_free(shard: usize, index: usize) {
+    let full = FREED.with(|f| {
+        let mut f = f.borrow_mut();
+        f.push((shard as u64) << 32 | index as u64);
+        f.len() >= FREE_BATCH
+    });
+    if full {
+        super::goroutine::with_thread_run(|r| {
+            if let Some(run) = r {
+                free_batch(census_of(run));
+            }
+        });
+    }
+}
+
+/// Gives this worker's batch of freed slots back to `census`'s free lists,
+/// one lock per shard.
+fn free_batch(census: &Census) {
+    FREED.with(|f| {
+        let mut f = f.borrow_mut();
+        if f.is_empty() {
+            return;
+        }
+        f.sort_unstable();
+        for group in f.chunk_by(|a, b| a >> 32 == b >> 32) {
+            let mut sh = census.shards[(group[0] >> 32) as usize].lock();
+            for &e in group {
+                release(&mut sh, (e & 0xffff_ffff) as usize);
+            }
+        }
+        f.clear();
+    });
 }

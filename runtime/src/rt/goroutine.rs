@@ -474,10 +474,14 @@ where
     if super::detect::active() {
         let name = g.name.clone();
         super::detect::spawn(g.id, name.as_deref(), site, Box::pin(g));
-    } else if let Some(exec) = super::exec::current() {
-        // An `Arc` clone, not a borrow inside the thread-local's closure:
-        // moving `g` into closures copied the whole future twice more.
-        start_on(&exec, g);
+    } else if let Some(exec) = super::exec::current_ptr() {
+        // By address, not inside the thread-local's closure (moving `g`
+        // into closures copied the whole future twice more), nor an `Arc`
+        // clone (a count every worker's spawns share).
+        // SAFETY: this thread's executor stays alive while this thread
+        // refers to it, and the reference is replaced only at the start
+        // and end of a worker or a run, not during this spawn.
+        start_on(unsafe { exec.as_ref() }, g);
     } else {
         tokio::spawn(g);
     }
@@ -487,7 +491,7 @@ where
 /// executor's spawn functions: each call level that takes the future by
 /// value was a `memcpy` of it.
 #[inline(always)]
-pub(crate) fn start_on<F>(exec: &Arc<super::exec::Shared>, g: Goroutine<F>)
+pub(crate) fn start_on<F>(exec: &super::exec::Shared, g: Goroutine<F>)
 where
     F: Future + Send + 'static,
     F::Output: Send,

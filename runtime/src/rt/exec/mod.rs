@@ -15,7 +15,11 @@
 //!   `wakep`), and a wake into `runnext` wakes nobody: nothing there is
 //!   for another worker to take. Wake-ups across threads, each a futex
 //!   call, were a quarter of all time on tokio's scheduler.
-//! - One allocation per goroutine: the `async_task` cell.
+//! - One allocation per goroutine: the `async_task` cell. A cell refers
+//!   to its executor by address ([`task::ExecRef`]), not by an `Arc`: the
+//!   executor is kept alive by a count of cells that each worker keeps in
+//!   batches ([`Shared::cells`]), so a spawn and a cell's end write no line
+//!   the other worker writes.
 //! - Timers in one heap, fired by workers between goroutines and by a
 //!   worker parked with a timeout for the earliest one, or spinning when it
 //!   is very close (see [`timer`] and [`worker`]).
@@ -31,9 +35,12 @@
 //! without it, the timer waiter, and the SeqCst fences that pair a push
 //! with a worker's last look before it sleeps) and the parker under it
 //! ([`park`]). `runtime/tests/loom_park.rs` compiles both real files
-//! against loom's types and checks them under loom. Everything else is
+//! against loom's types and checks them under loom. Also the cells' count
+//! that keeps the executor alive ([`cells`]), which
+//! `runtime/tests/loom_cells.rs` checks the same way. Everything else is
 //! `async-task`, `crossbeam-deque`, `crossbeam-utils` and locks.
 
+mod cells;
 mod idle;
 mod io;
 mod park;
@@ -47,6 +54,7 @@ pub(crate) use self::worker::can_spin;
 
 use std::cell::RefCell;
 use std::future::Future;
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,6 +65,7 @@ use crossbeam_utils::atomic::AtomicCell;
 use crossbeam_utils::CachePadded;
 use parking_lot::{Condvar, Mutex};
 
+use self::cells::Cells;
 use self::idle::Idle;
 use self::io::Io;
 use self::task::Registry;
@@ -74,6 +83,12 @@ struct Slot {
 }
 
 /// The executor of one `goro::run`.
+///
+/// Aligned to a cache line pair so that the `Arc`'s reference counts, which
+/// every spawn increments (the cell's schedule function holds a clone) and
+/// every freed cell decrements, on both workers, sit on a line of their
+/// own: next to them, the fields that every schedule reads missed too.
+#[repr(align(128))]
 pub(crate) struct Shared {
     slots: Box<[CachePadded<Slot>]>,
     injector: Injector<Runnable>,
@@ -88,6 +103,10 @@ pub(crate) struct Shared {
     running: Mutex<usize>,
     stopped: Condvar,
     run: Arc<RunState>,
+    /// The task cells alive, plus a share per worker and one for the
+    /// `Runtime`: when it reaches zero, the reference it stands for (made
+    /// in [`Runtime::start`]) is dropped (see [`cells`]).
+    cells: CachePadded<Cells>,
 }
 
 thread_local! {
@@ -101,8 +120,23 @@ pub(crate) fn current() -> Option<Arc<Shared>> {
     EXEC.with(|e| e.borrow().clone())
 }
 
+/// The executor of the run on this thread, by address: no reference count
+/// to touch (a line that every worker's spawns would share). It stays
+/// alive while this thread's reference to it does, which only
+/// `set_current` replaces: at the start and end of a worker or a run,
+/// never during a spawn.
+pub(crate) fn current_ptr() -> Option<NonNull<Shared>> {
+    EXEC.with(|e| e.borrow().as_deref().map(NonNull::from))
+}
+
 fn set_current(s: Option<Arc<Shared>>) -> Option<Arc<Shared>> {
     EXEC.with(|e| std::mem::replace(&mut *e.borrow_mut(), s))
+}
+
+impl cells::HasCells for Shared {
+    fn cells(&self) -> &Cells {
+        &self.cells
+    }
 }
 
 impl Shared {
@@ -113,7 +147,7 @@ impl Shared {
     /// Starts `fut` as goroutine `id`; its task handle goes to `home` (its
     /// census entry) if it has one, else to the executor's registry.
     #[inline(always)]
-    pub(crate) fn spawn<F>(self: &Arc<Self>, id: u64, fut: F, home: Option<TaskHome>)
+    pub(crate) fn spawn<F>(&self, id: u64, fut: F, home: Option<TaskHome>)
     where
         F: Future<Output = ()> + Send + 'static,
     {
@@ -122,14 +156,14 @@ impl Shared {
 
     /// A new goroutine: the back of this worker's queue (stealable), or the
     /// injector from any other thread.
-    fn schedule_spawned(self: &Arc<Self>, r: Runnable) {
+    fn schedule_spawned(&self, r: Runnable) {
         if let Err(r) = worker::push_local(self, r) {
             self.push_global(r);
         }
     }
 
     /// The schedule function of every goroutine: where a wake-up goes.
-    fn schedule(self: &Arc<Self>, r: Runnable, yielded: bool) {
+    fn schedule(&self, r: Runnable, yielded: bool) {
         if self.is_shut_down() {
             self.graveyard.lock().push(r);
             return;
@@ -190,6 +224,8 @@ pub(crate) struct Runtime {
     io: Io,
     sysmon: Option<std::thread::JoinHandle<()>>,
     previous: Option<Option<Arc<Shared>>>,
+    /// The `Runtime`'s share of [`Shared::cells`] is still held.
+    share: bool,
 }
 
 impl Runtime {
@@ -219,7 +255,12 @@ impl Runtime {
             running: Mutex::new(workers),
             stopped: Condvar::new(),
             run,
+            // A share for each worker and for the `Runtime`.
+            cells: CachePadded::new(Cells::new(workers + 1)),
         });
+        // The reference the cells' count stands for, dropped when the count
+        // reaches zero (see `cells`).
+        let _ = Arc::into_raw(shared.clone());
         let io = Io::start();
         for (index, queue) in locals.into_iter().enumerate() {
             let shared = shared.clone();
@@ -227,6 +268,8 @@ impl Runtime {
             std::thread::Builder::new()
                 .name("goro-worker".into())
                 .spawn(move || worker::main(shared, index, queue, handle))
+                // The executor is leaked (the unstarted workers' shares are
+                // never given back): the program cannot go on anyway.
                 .unwrap_or_else(|e| panic!("goro::run: cannot start a worker thread: {e}"));
         }
         let sysmon = Some(sysmon::start(shared.clone()));
@@ -236,6 +279,17 @@ impl Runtime {
             io,
             sysmon,
             previous,
+            share: true,
+        }
+    }
+
+    /// Gives back the `Runtime`'s share of the cells' count, once.
+    fn release_share(&mut self) {
+        if std::mem::take(&mut self.share) {
+            // SAFETY: the share was held (taken once above), and `Cells`
+            // lives in the executor that `self.shared` keeps alive during
+            // the call.
+            unsafe { cells::release_share(NonNull::from(&*self.shared), 0) };
         }
     }
 
@@ -298,6 +352,7 @@ impl Runtime {
         if let Some(p) = self.previous.take() {
             set_current(p);
         }
+        self.release_share();
     }
 }
 
@@ -312,5 +367,6 @@ impl Drop for Runtime {
             }
             set_current(p);
         }
+        self.release_share();
     }
 }

@@ -9,14 +9,55 @@
 //! `rt::asleep::TaskHome`), else in this module's sharded registry.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::ptr::NonNull;
 
 use async_task::{Runnable, ScheduleInfo, Task, WithInfo};
 use crossbeam_utils::CachePadded;
 use parking_lot::Mutex;
 
-use super::Shared;
+use super::{cells, worker, Shared};
 use crate::rt::asleep::TaskHome;
+
+/// A task cell's reference to its executor, held by its schedule function.
+///
+/// By address: an `Arc` clone per cell was a read-modify-write at every
+/// spawn and another at every cell's end, on one line that both workers
+/// write. The executor stays alive while any cell does: each `ExecRef` is
+/// counted in [`Shared::cells`] (on the worker that makes or drops it,
+/// without a shared write; see [`cells`]).
+struct ExecRef(NonNull<Shared>);
+
+// SAFETY: an `ExecRef` is a shared reference to a `Shared` (which is
+// `Sync`) in effect: it only ever gives out `&Shared`.
+unsafe impl Send for ExecRef {}
+// SAFETY: as above.
+unsafe impl Sync for ExecRef {}
+
+impl ExecRef {
+    /// A reference for a new cell of `shared`, counted.
+    #[inline]
+    fn new(shared: &Shared) -> ExecRef {
+        worker::count_cell(shared);
+        ExecRef(NonNull::from(shared))
+    }
+
+    #[inline]
+    fn get(&self) -> &Shared {
+        // SAFETY: this reference is counted in `cells` until it is dropped,
+        // and the executor is not freed while the count is above zero.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl Drop for ExecRef {
+    fn drop(&mut self) {
+        if !worker::uncount_cell(self.0) {
+            // SAFETY: this reference was counted (it is given back once,
+            // here), and only the address is used past the decrement.
+            unsafe { cells::release(self.0, 1) };
+        }
+    }
+}
 
 const SHARDS: usize = 16;
 
@@ -76,7 +117,7 @@ impl Registry {
 /// Starts `fut` as goroutine `id` on the executor `shared`; its task handle
 /// goes to `home` (its census entry) if it has one, else to the registry.
 #[inline(always)]
-pub(super) fn spawn<F>(shared: &Arc<Shared>, id: u64, fut: F, home: Option<TaskHome>)
+pub(super) fn spawn<F>(shared: &Shared, id: u64, fut: F, home: Option<TaskHome>)
 where
     F: Future<Output = ()> + Send + 'static,
 {
@@ -86,15 +127,17 @@ where
         return;
     }
     if let Some(home) = home {
-        let for_schedule = shared.clone();
+        let for_schedule = ExecRef::new(shared);
         let (runnable, task) = async_task::spawn(
             fut,
             WithInfo(move |r: Runnable, info: ScheduleInfo| {
-                for_schedule.schedule(r, info.woken_while_running)
+                for_schedule.get().schedule(r, info.woken_while_running)
             }),
         );
         // Kept before it can run, so that its end finds it.
-        home.keep(task);
+        // SAFETY: the cell is made and not scheduled (this function holds
+        // its `Runnable`): the goroutine's tracker, in its future, is alive.
+        unsafe { home.keep(task) };
         shared.schedule_spawned(runnable);
         return;
     }
@@ -116,11 +159,11 @@ where
         let t = super::current().and_then(|e| e.registry.remove(shard, index, id));
         drop(t);
     };
-    let for_schedule = shared.clone();
+    let for_schedule = ExecRef::new(shared);
     let (runnable, task) = async_task::spawn(
         wrapped,
         WithInfo(move |r: Runnable, info: ScheduleInfo| {
-            for_schedule.schedule(r, info.woken_while_running)
+            for_schedule.get().schedule(r, info.woken_while_running)
         }),
     );
     // Registered before it can run, so that its own removal finds it.

@@ -10,6 +10,7 @@
 //! timer if no other worker waits for it.
 
 use std::cell::{Cell, RefCell};
+use std::ptr::NonNull;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use std::time::{Duration, Instant};
 use async_task::Runnable;
 use crossbeam_deque::{Steal, Worker};
 
+use super::cells;
 use super::timer::NONE;
 use super::{set_current, Shared};
 use crate::rt::clock::now_nanos;
@@ -42,26 +44,85 @@ struct Local {
     spinning: Cell<bool>,
     /// Other workers' `ticks` when this one started spinning.
     seen: RefCell<Vec<usize>>,
+    /// Task cells made on this worker minus those dropped here, not yet in
+    /// `Shared::cells` (see `cells`).
+    cells: Cell<i64>,
 }
 
 thread_local! {
     static LOCAL: RefCell<Option<Rc<Local>>> = const { RefCell::new(None) };
 }
 
-/// Runs `f` with this thread's worker if it belongs to `shared`.
-fn with_local<R>(shared: &Arc<Shared>, f: impl FnOnce(Option<&Local>) -> R) -> R {
-    LOCAL.with(|l| {
-        let l = l.borrow();
+/// Runs `f` with this thread's worker if it belongs to `shared` (compared
+/// by address only).
+fn with_local<R>(shared: *const Shared, f: impl FnOnce(Option<&Local>) -> R) -> R {
+    let mut f = Some(f);
+    let done = LOCAL.try_with(|l| {
+        let f = f.take().expect("called once");
+        // Not borrowed while the worker is being taken down (its queue's
+        // drops end cells): the shared count takes those.
+        let Ok(l) = l.try_borrow() else {
+            return f(None);
+        };
         match l.as_deref() {
-            Some(l) if Arc::ptr_eq(&l.shared, shared) => f(Some(l)),
+            Some(l) if std::ptr::eq(Arc::as_ptr(&l.shared), shared) => f(Some(l)),
             _ => f(None),
         }
+    });
+    match done {
+        Ok(r) => r,
+        // A cell dropped by a thread-local's destructor: no worker here.
+        Err(_) => (f.take().expect("not called"))(None),
+    }
+}
+
+/// A task cell of `shared` is made: counted on this worker if it is one of
+/// `shared`'s, else in the shared count.
+#[inline]
+pub(super) fn count_cell(shared: &Shared) {
+    let local = with_local(shared, |l| match l {
+        Some(l) => {
+            let n = l.cells.get() + 1;
+            if n >= cells::FLUSH_AT {
+                shared.cells.add(n);
+                l.cells.set(0);
+            } else {
+                l.cells.set(n);
+            }
+            true
+        }
+        None => false,
+    });
+    if !local {
+        shared.cells.add(1);
+    }
+}
+
+/// A task cell of `shared` is dropped: `true` if counted on this worker
+/// (one of `shared`'s, which holds a share of the count, so the executor
+/// outlives this call), else the caller takes it from the shared count.
+#[inline]
+pub(super) fn uncount_cell(shared: NonNull<Shared>) -> bool {
+    with_local(shared.as_ptr(), |l| match l {
+        Some(l) => {
+            let n = l.cells.get() - 1;
+            if n <= -cells::FLUSH_AT {
+                // SAFETY: `n` cells are given back; this worker's share
+                // keeps the count above zero.
+                unsafe { cells::release(shared, -n) };
+                l.cells.set(0);
+            } else {
+                l.cells.set(n);
+            }
+            true
+        }
+        None => false,
     })
 }
 
 /// A new goroutine goes to the back of this worker's queue; `Err` off the
 /// workers.
-pub(super) fn push_local(shared: &Arc<Shared>, r: Runnable) -> Result<(), Runnable> {
+pub(super) fn push_local(shared: &Shared, r: Runnable) -> Result<(), Runnable> {
     with_local(shared, |l| match l {
         Some(l) => {
             l.queue.push(r);
@@ -75,7 +136,7 @@ pub(super) fn push_local(shared: &Arc<Shared>, r: Runnable) -> Result<(), Runnab
 /// A wake-up. On a worker: into `runnext` (the goroutine it displaces goes
 /// to the queue), or, for a goroutine that woke itself while running (a
 /// yield), to the back of the queue. Elsewhere: the injector.
-pub(super) fn schedule(shared: &Arc<Shared>, r: Runnable, yielded: bool) {
+pub(super) fn schedule(shared: &Shared, r: Runnable, yielded: bool) {
     let rest = with_local(shared, |l| {
         let Some(l) = l else { return Some(r) };
         let to_queue = if yielded {
@@ -115,7 +176,12 @@ struct Exit(Arc<Shared>);
 
 impl Drop for Exit {
     fn drop(&mut self) {
-        LOCAL.with(|l| l.borrow_mut().take());
+        // No more counting on this thread: its cell count is final once the
+        // worker is out of `LOCAL`, and the drops of what it still holds go
+        // to the shared count.
+        let local = LOCAL.with(|l| l.borrow_mut().take());
+        let counted = local.as_ref().map_or(0, |l| l.cells.get());
+        drop(local);
         set_current(None);
         crate::rt::asleep::detach_worker(&self.0.run);
         set_thread_run(None);
@@ -123,6 +189,9 @@ impl Drop for Exit {
         *running -= 1;
         drop(running);
         self.0.stopped.notify_all();
+        // SAFETY: this worker's share is given back once, here, with its
+        // count; `self.0` keeps the executor alive during the call.
+        unsafe { cells::release_share(NonNull::from(&*self.0), counted) };
     }
 }
 
@@ -138,7 +207,7 @@ pub(super) fn main(
     set_current(Some(shared.clone()));
     set_thread_run(Some(shared.run.clone()));
     // The deadlock census's per-worker counts, flushed in `park`.
-    crate::rt::asleep::attach_worker(&shared.run);
+    crate::rt::asleep::attach_worker(&shared.run, index);
     let n = shared.slots.len();
     let local = Rc::new(Local {
         shared,
@@ -148,6 +217,7 @@ pub(super) fn main(
         streak: Cell::new(0),
         spinning: Cell::new(false),
         seen: RefCell::new(vec![0; n]),
+        cells: Cell::new(0),
     });
     LOCAL.with(|l| *l.borrow_mut() = Some(local.clone()));
     local.run_loop();
