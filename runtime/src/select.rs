@@ -3,7 +3,10 @@
 //!
 //! A select first tries every case without waiting, in a fresh random order
 //! (Go's `pollorder`), so that each ready case is chosen with equal
-//! probability. If none is ready and there is no `default`, it registers one
+//! probability. Under detection it asks every case whether it is ready
+//! (without committing) and draws one of the ready cases: a seeded choice
+//! point only where two or more are ready, so the exhaustive search does
+//! not branch on case orders that end the same way. If none is ready and there is no `default`, it registers one
 //! shared `Waiter` in every case's queue. A receive case is only notified
 //! when its channel gets a value or closes: the select then withdraws every
 //! entry and tries again, so a receive commits only inside the select's own
@@ -13,7 +16,9 @@
 //! commit, without locking several channels at once as Go does. A select
 //! parks its cases in its poll order, so that a partner arriving later
 //! completes each of its cases on that channel equally often; it never
-//! completes with itself (see `rt::chan`).
+//! completes with itself (see `rt::chan`). Under detection only the order
+//! of cases on the same channel and direction can matter (they compete
+//! for one partner): that order alone is drawn.
 //!
 //! A send case chosen on a closed channel does not panic inside the
 //! select's `poll`: the expansion's `__take` of the chosen case does, once
@@ -70,6 +75,12 @@ pub trait __Case {
     fn is_nil(&self) -> bool {
         false
     }
+    /// Whether `try_now` would complete now, without doing it (under
+    /// detection only, where nothing runs in between).
+    fn ready(&self) -> bool;
+    /// The case's channel (its address) and direction (`true`: send):
+    /// cases with the same key compete for one partner (`None`: nil).
+    fn key(&self) -> Option<(usize, bool)>;
 }
 
 /// A `recv(ch) -> v` case.
@@ -159,6 +170,14 @@ impl<T> __Case for __RecvCase<'_, T> {
 
     fn wait_case(&self) -> ChanWait {
         self.chan.wait(false, self.handle)
+    }
+
+    fn ready(&self) -> bool {
+        self.chan.recv_ready(self.reserved)
+    }
+
+    fn key(&self) -> Option<(usize, bool)> {
+        Some((std::ptr::from_ref(self.chan).addr(), false))
     }
 }
 
@@ -266,6 +285,14 @@ impl<T> __Case for __SendCase<'_, T> {
     fn wait_case(&self) -> ChanWait {
         self.chan.wait(true, self.handle)
     }
+
+    fn ready(&self) -> bool {
+        self.chan.send_ready()
+    }
+
+    fn key(&self) -> Option<(usize, bool)> {
+        Some((std::ptr::from_ref(self.chan).addr(), true))
+    }
 }
 
 /// The future of one `select!`: resolves to the index of the committed case,
@@ -355,16 +382,92 @@ impl<'a> __Select<'a> {
     }
 }
 
-/// A uniformly random order of `0..n` (Fisher-Yates), for `n <= 64`.
+/// A uniformly random order of `0..n` (Fisher-Yates), for `n <= 64`:
+/// production's poll order.
 fn poll_order(n: usize) -> ([u8; 64], usize) {
     let mut order = [0u8; 64];
     for (i, o) in order.iter_mut().enumerate().take(n) {
         *o = i as u8;
     }
     for i in (1..n).rev() {
-        order.swap(i, detect::rand_below(i + 1));
+        order.swap(i, fastrand::usize(..=i));
     }
     (order, n)
+}
+
+impl __Select<'_> {
+    /// Under detection: commits one of the cases ready now, drawn
+    /// uniformly among them (Go's select picks uniformly among its ready
+    /// cases), and returns its index; `None` if none is ready. One ready
+    /// case makes no draw, so no choice point for the exhaustive search.
+    fn commit_drawn(&mut self) -> Option<usize> {
+        let n = self.cases.len();
+        if n == 1 {
+            // Nothing to draw: no probe.
+            return self.cases[0].try_now().then_some(0);
+        }
+        let mut ready = [0u8; 64];
+        let mut k = 0;
+        for i in 0..n {
+            if self.cases[i].ready() {
+                ready[k] = i as u8;
+                k += 1;
+            }
+        }
+        if k == 0 {
+            return None;
+        }
+        let pick = if k == 1 { 0 } else { detect::rand_below(k) };
+        let i = usize::from(ready[pick]);
+        if self.cases[i].try_now() {
+            return Some(i);
+        }
+        // The probe and the commit see the same state (nothing runs in
+        // between under detection); should they disagree, the other ready
+        // cases are tried in turn rather than parking on a ready one.
+        debug_assert!(false, "select: case {i} was ready and did not complete");
+        ready[..k]
+            .iter()
+            .map(|&j| usize::from(j))
+            .find(|&j| self.cases[j].try_now())
+    }
+
+    /// Under detection: the order to park the cases in. Only cases on the
+    /// same channel and direction compete for a partner arriving later
+    /// (it completes, or notifies, the first of them in its queue), so
+    /// only their order is drawn, uniformly; the rest park in case order,
+    /// with no draw.
+    fn park_order(&self) -> ([u8; 64], usize) {
+        let n = self.cases.len();
+        let mut order = [0u8; 64];
+        for (i, o) in order.iter_mut().enumerate().take(n) {
+            *o = i as u8;
+        }
+        let mut grouped = 0u64;
+        for i in 0..n {
+            if grouped & (1 << i) != 0 {
+                continue;
+            }
+            let Some(key) = self.cases[i].key() else {
+                continue;
+            };
+            let mut members = [0u8; 64];
+            let mut m = 0;
+            for j in i..n {
+                if self.cases[j].key() == Some(key) {
+                    members[m] = j as u8;
+                    m += 1;
+                    grouped |= 1 << j;
+                }
+            }
+            // Fisher-Yates over the group's own places.
+            for t in (1..m).rev() {
+                let r = detect::rand_below(t + 1);
+                order.swap(usize::from(members[t]), usize::from(members[r]));
+            }
+        }
+        (order, n)
+    }
 }
 
 impl Future for __Select<'_> {
@@ -395,8 +498,8 @@ impl Future for __Select<'_> {
             return Poll::Pending;
         }
         let n = this.cases.len();
+        let detecting = detect::active();
         loop {
-            let (order, n) = poll_order(n);
             // An unbuffered channel that handed this select a value chose
             // it, as a Go sender completes a waiting select's case: take it
             // first (at most one case holds one). A buffered channel's
@@ -408,11 +511,20 @@ impl Future for __Select<'_> {
                     return this.done(i);
                 }
             }
-            for &i in &order[..n] {
-                if this.cases[i as usize].try_now() {
-                    return this.done(i as usize);
+            let order = if detecting {
+                if let Some(i) = this.commit_drawn() {
+                    return this.done(i);
                 }
-            }
+                None
+            } else {
+                let (order, n) = poll_order(n);
+                for &i in &order[..n] {
+                    if this.cases[i as usize].try_now() {
+                        return this.done(i as usize);
+                    }
+                }
+                Some(order)
+            };
             if this.default {
                 return this.done(n);
             }
@@ -423,9 +535,11 @@ impl Future for __Select<'_> {
                 });
                 return Poll::Pending;
             }
-            // Parked in the poll order: a partner that arrives later takes
-            // the first of its cases on the channel, so each is equally
-            // likely to be the one it completes, as in Go.
+            // Parked in the poll order (under detection, in a drawn order
+            // of the cases that share a channel): a partner that arrives
+            // later takes the first of its cases on the channel, so each
+            // is equally likely to be the one it completes, as in Go.
+            let (order, n) = order.map_or_else(|| this.park_order(), |o| (o, n));
             let w = Waiter::new(cx.waker());
             if order[..n]
                 .iter()
@@ -608,5 +722,13 @@ impl<C: __Case> __Case for __Nil<C> {
 
     fn is_nil(&self) -> bool {
         self.0.is_none()
+    }
+
+    fn ready(&self) -> bool {
+        self.0.as_ref().is_some_and(|c| c.ready())
+    }
+
+    fn key(&self) -> Option<(usize, bool)> {
+        self.0.as_ref().and_then(|c| c.key())
     }
 }

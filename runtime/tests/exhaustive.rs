@@ -440,6 +440,78 @@ fn the_sampling_strategies_have_no_verdict() {
     }
 }
 
+// ---- `select!`'s draw: among the ready cases only. ----
+
+/// Searches main's `select!` over `a` and `b` (capacity 1 each; `a` holds
+/// a value if `a_full`, `b` if `b_full`) fully, and returns the schedules
+/// and the cases taken.
+fn select_over(a_full: bool, b_full: bool) -> (u32, std::collections::BTreeSet<u32>) {
+    let seen = Arc::new(std::sync::Mutex::new(std::collections::BTreeSet::new()));
+    let s = seen.clone();
+    let report = explore(exhaustive(None, 100), move || {
+        let s = s.clone();
+        async move {
+            let (a, b) = (goro::chan::<u32>(1), goro::chan::<u32>(1));
+            if a_full {
+                a.send(1).await;
+            }
+            if b_full {
+                b.send(2).await;
+            }
+            let v = goro::select! {
+                recv(a) -> v => v.unwrap_or(0),
+                recv(b) -> v => v.unwrap_or(0),
+                default => 0,
+            };
+            s.lock().unwrap().insert(v);
+        }
+    });
+    let v = report.verdict().expect("a verdict");
+    assert!(v.complete && report.findings().is_empty(), "{report}");
+    let cases = seen.lock().unwrap().clone();
+    (v.schedules, cases)
+}
+
+/// Only main runs, so the schedules are the `select!`'s draws: with one
+/// case ready (or none, and `default`) there is nothing to draw, one
+/// schedule; with both ready, one per case. (A full case order was drawn
+/// at every poll before, two schedules in each program.)
+#[test]
+fn a_select_draws_only_among_its_ready_cases() {
+    assert_eq!(select_over(true, false), (1, [1].into()));
+    assert_eq!(select_over(false, true), (1, [2].into()));
+    assert_eq!(select_over(false, false), (1, [0].into()));
+    assert_eq!(select_over(true, true), (2, [1, 2].into()));
+}
+
+/// Two receive cases on one unbuffered channel compete for the sender
+/// that comes later: whichever the select parks first gets the value, and
+/// that order is still drawn, so both cases are taken in some schedule.
+/// With no preemption main runs until its select parks, and the sender
+/// comes later in every schedule: only the parking order's draw can give
+/// case 2.
+#[test]
+fn cases_that_share_a_channel_are_parked_in_a_drawn_order() {
+    let seen = Arc::new(std::sync::Mutex::new(std::collections::BTreeSet::new()));
+    let s = seen.clone();
+    let report = explore(exhaustive(Some(0), 1_000), move || {
+        let s = s.clone();
+        async move {
+            let ch = goro::chan::<u32>(0);
+            let tx = ch.sender();
+            goro::go!(async move { tx.send(7).await });
+            let case = goro::select! {
+                recv(ch) -> _ => 1,
+                recv(ch) -> _ => 2,
+            };
+            s.lock().unwrap().insert(case);
+        }
+    });
+    let v = report.verdict().expect("a verdict");
+    assert!(v.complete && report.findings().is_empty(), "{report}");
+    assert_eq!(*seen.lock().unwrap(), [1, 2].into());
+}
+
 // ---- Partial-order reduction: the same findings and outcomes as the
 // full search, on many small random programs. ----
 

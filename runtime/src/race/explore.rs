@@ -466,7 +466,7 @@ where
         if result.ending == Ending::StepLimit {
             step_cut += 1;
         }
-        let schedule = encode(&result.record.choices);
+        let schedule = encode(&result.record.choices.to_vec());
         let unshrunk = goro_analyzer::Shrink {
             original_steps: result.steps,
             original_preemptions: result.record.preemptions.len() as u64,
@@ -616,7 +616,7 @@ fn shrink_new_findings<F, Fut>(
         });
         if config.trace {
             if let Some(dir) = &config.report_dir {
-                let chooser = Chooser::replay(seed, best.record.choices);
+                let chooser = Chooser::replay(seed, best.record.choices.to_vec());
                 let (mut r, _) = schedule_with(config, index, chooser, program());
                 append_trace(dir, test, &mut r.trace, Some(&summary.schedule));
             }

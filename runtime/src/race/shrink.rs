@@ -42,12 +42,7 @@ pub(crate) struct Candidate {
 
 impl Candidate {
     fn cost(&self) -> (usize, u64, usize) {
-        let non_default = self
-            .record
-            .choices
-            .iter()
-            .filter(|&&c| c != DEFAULT)
-            .count();
+        let non_default = self.record.choices.iter().filter(|&c| c != DEFAULT).count();
         (self.record.preemptions.len(), self.steps, non_default)
     }
 }
@@ -125,7 +120,7 @@ impl Shrinker<'_> {
                 if i >= positions.len() || self.budget == 0 {
                     break;
                 }
-                let mut choices = self.best.record.choices.clone();
+                let mut choices = self.best.record.choices.to_vec();
                 for &p in &positions[i..(i + chunk).min(positions.len())] {
                     choices[p] = DEFAULT;
                 }
@@ -158,7 +153,7 @@ impl Shrinker<'_> {
             for (c, from) in &frontier {
                 for j in *from..c.record.options.len() {
                     for &g in &c.record.options[j] {
-                        let mut choices = c.record.choices[..j].to_vec();
+                        let mut choices: Vec<u32> = c.record.choices.iter().take(j).collect();
                         choices.push(g);
                         let Some((run, shows)) = self.run(choices) else {
                             return;
@@ -222,7 +217,7 @@ pub(crate) fn shrink(
         original_preemptions: original.record.preemptions.len() as u64,
         steps: s.best.steps,
         preemptions: s.best.record.preemptions.len() as u64,
-        schedule: encode(&s.best.record.choices),
+        schedule: encode(&s.best.record.choices.to_vec()),
         replays: s.replays,
     };
     (s.best, summary)
@@ -238,9 +233,9 @@ enum Phase {
 impl Phase {
     fn positions(self, c: &Candidate) -> Vec<usize> {
         match self {
-            Phase::Preemptions => c.record.preemptions.iter().map(|&p| p as usize).collect(),
+            Phase::Preemptions => c.record.preemptions.iter().map(|p| p as usize).collect(),
             Phase::Choices => (c.record.choices.iter().enumerate())
-                .filter(|(_, &v)| v != DEFAULT)
+                .filter(|&(_, v)| v != DEFAULT)
                 .map(|(i, _)| i)
                 .collect(),
         }
@@ -288,7 +283,7 @@ mod tests {
         for index in 0..config.schedules {
             let (a, _) = schedule(&config, index, program());
             let seed = seed_for(config.strategy, config.seed, index);
-            let chooser = Chooser::replay(seed, a.record.choices.clone());
+            let chooser = Chooser::replay(seed, a.record.choices.to_vec());
             let (b, _) = schedule_with(&config, index, chooser, program());
             assert_eq!(a.trace_hash, b.trace_hash, "schedule {index}");
             assert_eq!(a.record.choices, b.record.choices);
@@ -301,7 +296,7 @@ mod tests {
     fn the_sequential_schedule_has_no_choice_entries_and_no_preemption() {
         let (r, _) = schedule_with(&config(), 0, Chooser::replay(1, Vec::new()), program());
         assert!(r.record.preemptions.is_empty());
-        assert!(r.record.choices.iter().all(|&c| c == DEFAULT));
+        assert!(r.record.choices.iter().all(|c| c == DEFAULT));
         assert!(!r.findings.is_empty(), "a double close in any schedule");
     }
 

@@ -863,6 +863,33 @@ impl<T> Channel<T> {
         r
     }
 
+    /// Whether [`Channel::try_recv`] (`reserved` alike) would complete now,
+    /// without doing it: `select!` draws among its ready cases under
+    /// detection (`crate::select`), where nothing runs between this and the
+    /// receive. Mirrors `try_recv_locked`.
+    pub(crate) fn recv_ready(&self, reserved: bool) -> bool {
+        detect::touch_chan(self.id);
+        let st = self.state.lock();
+        if self.can_take(&st, reserved) || self.closed_now() {
+            return true;
+        }
+        // As `claim_sender`: a live parked sender can be claimed.
+        st.buf.is_empty()
+            && st.sendq.iter().any(|s| {
+                s.waiter.outcome().is_none() && (s.waker.is_some() || s.waiter.is_waiting())
+            })
+    }
+
+    /// Whether [`Channel::try_send`] would complete now (or find the
+    /// channel closed), without doing it; see [`Channel::recv_ready`].
+    pub(crate) fn send_ready(&self) -> bool {
+        detect::touch_chan(self.id);
+        let st = self.state.lock();
+        self.closed_now()
+            || Self::has_live_receiver(&st, None)
+            || (self.cap > 0 && st.buffered() < self.cap)
+    }
+
     /// A notified receiver gives its reservation up without using it (a
     /// select that committed another case): the next parked receiver gets
     /// it, or the value becomes free for anyone.

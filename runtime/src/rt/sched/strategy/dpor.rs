@@ -27,8 +27,8 @@
 //! it would have run on and touched more (the sleeper's step is the one it
 //! would run). A step `j` with no choice point (only one goroutine could
 //! run) adds nothing: nothing else could run there.
-//! Draws among values (a `select!`'s case order) are no interleaving: each
-//! keeps every option, as in the plain walk.
+//! Draws among values (a `select!`'s pick among its ready cases) are no
+//! interleaving: each keeps every option, as in the plain walk.
 //!
 //! Goroutines still able to run when a schedule ends early (a panic, the
 //! step limit, the end of the grace period) have a next step nobody saw:
@@ -505,8 +505,9 @@ impl Dpor {
         if run.blocked.is_some() {
             self.redundant += 1;
         }
+        let choices = record.choices.to_vec();
         for j in known..end.min(run.points.len()) {
-            let taken = record.choices.get(j).copied().unwrap_or(DEFAULT);
+            let taken = choices.get(j).copied().unwrap_or(DEFAULT);
             let point = &run.points[j];
             let kind = match &point.kind {
                 PointKind::Draw => {

@@ -103,9 +103,10 @@ impl Dfs {
                 .find(|(j, b)| record.options.get(*j).map(Vec::len) != Some(b.offered))
                 .map(|(j, _)| j);
         }
+        let choices = record.choices.to_vec();
         for (j, options) in record.options.iter().enumerate().skip(known) {
             let preempting = record.preempting.binary_search(&(j as u32)).is_ok();
-            let taken = record.choices.get(j).copied().unwrap_or(DEFAULT);
+            let taken = choices.get(j).copied().unwrap_or(DEFAULT);
             let allowed = !preempting || self.bound.is_none_or(|b| preemptions < b);
             // Time passing preempts nobody: the clock is always allowed.
             let (mut untried, past): (Vec<u32>, Vec<u32>) = options
@@ -169,8 +170,8 @@ mod tests {
         let mut c = choices.to_vec();
         c.resize(points.len(), DEFAULT);
         Record {
-            choices: c,
-            preemptions: Vec::new(),
+            choices: c[..].into(),
+            preemptions: Default::default(),
             options: points.iter().map(|(o, _)| o.to_vec()).collect(),
             preempting: (0..points.len() as u32)
                 .filter(|&j| points[j as usize].1)

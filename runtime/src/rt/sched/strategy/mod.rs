@@ -85,7 +85,10 @@ pub(crate) mod footprint;
 mod pct;
 pub(crate) mod portfolio;
 mod random;
+mod record;
 pub(crate) mod replay;
+
+pub(crate) use record::Record;
 
 use goro_analyzer::env::Strategy;
 use goro_analyzer::event::Gid;
@@ -105,27 +108,6 @@ enum Pick {
     Random,
     Pct(pct::Pct),
     Replay(replay::Replay),
-}
-
-/// The choice sequence a schedule took (see [`replay`]), recorded as it
-/// runs: one push per choice point, so that a schedule that finds
-/// something can be replayed and shrunk.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Record {
-    /// One entry per choice point.
-    pub(crate) choices: Vec<u32>,
-    /// The indices in `choices` of the preemptions: steps that switched
-    /// away from a goroutine that could have run on.
-    pub(crate) preemptions: Vec<u32>,
-    /// Replaying only (what the shrinker searches): at each choice point,
-    /// the choices other than the default that it offered.
-    pub(crate) options: Vec<Vec<u32>>,
-    /// Replaying only: the indices in `options` of the choice points where
-    /// taking one of the options preempts (the goroutine of the previous
-    /// step could have run on), ascending, for the exhaustive search's
-    /// preemption bound. Indices rather than one flag per entry, so that a
-    /// kind of choice point that does not know of them stays aligned.
-    pub(crate) preempting: Vec<u32>,
 }
 
 /// A goroutine as a record entry: its number (records are text, and ids
@@ -450,7 +432,10 @@ mod tests {
         // default: taking the clock switched away from nobody.
         assert_eq!(r.choose(3, &[g2, Gid::MAIN], &both), Gid::MAIN);
         let record = r.into_record();
-        assert_eq!(record.choices, [replay::DEFAULT, CLOCK_ID, replay::DEFAULT]);
+        assert_eq!(
+            record.choices.to_vec(),
+            [replay::DEFAULT, CLOCK_ID, replay::DEFAULT]
+        );
         assert!(record.preemptions.is_empty(), "{record:?}");
     }
 }

@@ -33,6 +33,7 @@ const WORK: [Duration; 6] = [
 /// `CLOCK` when it is offered (last; `clock` says how far and since when)
 /// and due: a function of `(seed, step)` and of `clock` alone, so the
 /// strategy keeps no state.
+#[inline]
 pub(crate) fn choose(seed: u64, step: u64, ready: &[Gid], clock: Clock) -> Gid {
     let ready = match ready.split_last() {
         Some((&last, goroutines)) if last == CLOCK => {

@@ -4,7 +4,8 @@
 //! A choice sequence has one entry per *choice point*, in the order the
 //! schedule reaches them: a step where more than one goroutine could run
 //! (the entry is the goroutine id that ran), and a seeded draw among more
-//! than one value (a `select!` case order; the entry is the value drawn).
+//! than one value (a `select!`'s pick among its ready cases, or the order of
+//! its cases that share a channel; the entry is the value drawn).
 //! Forced steps and one-way draws are no choice and have no entry, so a
 //! sequence is short when the program is mostly sequential.
 //!
