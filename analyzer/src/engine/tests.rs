@@ -1235,6 +1235,66 @@ fn two_unordered_dones_on_one_add_are_misuse() {
     assert!(t.kinds().is_empty(), "{:?}", t.e.findings());
 }
 
+/// A pseudo-random stream (xorshift) from `seed`: `next(n)` is below `n`.
+fn xorshift(mut seed: u64) -> impl FnMut(u64) -> u64 {
+    move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    }
+}
+
+/// Two engines fed one program: every event through `apply`, and plain
+/// accesses through `apply` in the first and `access` in the second.
+struct ApplyVsAccess {
+    by_apply: Engine,
+    by_access: Engine,
+}
+
+impl ApplyVsAccess {
+    /// Both engines, with channel `ch` (capacity 2) made by main.
+    fn new(ch: ObjId) -> Self {
+        let mut t = ApplyVsAccess {
+            by_apply: Engine::new(1, 0),
+            by_access: Engine::new(1, 0),
+        };
+        t.event(Event {
+            g: Gid::MAIN,
+            op: Op::ChanMake { ch, cap: 2 },
+            loc: at(1),
+        });
+        t
+    }
+
+    fn event(&mut self, ev: Event) {
+        self.by_apply.apply(&ev);
+        self.by_access.apply(&ev);
+    }
+
+    /// A plain read or write of `addr` by `g` at `loc`.
+    fn plain(&mut self, g: Gid, addr: Addr, write: bool, loc: Loc) {
+        let what = "Shared<i64>";
+        let op = if write {
+            Op::Write { addr, what }
+        } else {
+            Op::Read { addr, what }
+        };
+        self.by_apply.apply(&Event { g, op, loc });
+        self.by_access.access(g, addr, write, what, loc);
+    }
+
+    /// Both reported the same findings, in the same order; whether any.
+    fn same_findings(&self, program: u32) -> bool {
+        assert_eq!(
+            self.by_apply.findings(),
+            self.by_access.findings(),
+            "program {program}"
+        );
+        !self.by_apply.findings().is_empty()
+    }
+}
+
 /// `Engine::access` is `Engine::apply` of a plain read or write: over
 /// pseudo-random programs of four goroutines (spawns, joins, channel
 /// hand-offs, locks, atomics, frees and plain accesses to three
@@ -1242,28 +1302,11 @@ fn two_unordered_dones_on_one_add_are_misuse() {
 /// two engines report the same findings, in the same order.
 #[test]
 fn access_is_apply_of_a_plain_read_or_write() {
-    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
-    let mut next = move |n: u64| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed % n
-    };
+    let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
     let mut racy = 0;
     for program in 0..200 {
-        let mut by_apply = Engine::new(1, 0);
-        let mut by_access = Engine::new(1, 0);
         let ch = ObjId(1);
-        by_apply.apply(&Event {
-            g: Gid::MAIN,
-            op: Op::ChanMake { ch, cap: 2 },
-            loc: at(1),
-        });
-        by_access.apply(&Event {
-            g: Gid::MAIN,
-            op: Op::ChanMake { ch, cap: 2 },
-            loc: at(1),
-        });
+        let mut t = ApplyVsAccess::new(ch);
         for step in 0..60u32 {
             let g = gid(1 + next(4));
             let loc = at(2 + step);
@@ -1284,33 +1327,13 @@ fn access_is_apply_of_a_plain_read_or_write() {
                 },
                 6 if step % 7 == 0 => Op::Free { addr },
                 _ => {
-                    let write = next(2) == 0;
-                    let op = if write {
-                        Op::Write {
-                            addr,
-                            what: "Shared<i64>",
-                        }
-                    } else {
-                        Op::Read {
-                            addr,
-                            what: "Shared<i64>",
-                        }
-                    };
-                    by_apply.apply(&Event { g, op, loc });
-                    by_access.access(g, addr, write, "Shared<i64>", loc);
+                    t.plain(g, addr, next(2) == 0, loc);
                     continue;
                 }
             };
-            let ev = Event { g, op, loc };
-            by_apply.apply(&ev);
-            by_access.apply(&ev);
+            t.event(Event { g, op, loc });
         }
-        assert_eq!(
-            by_apply.findings(),
-            by_access.findings(),
-            "program {program}"
-        );
-        racy += usize::from(!by_apply.findings().is_empty());
+        racy += usize::from(t.same_findings(program));
     }
     // The comparison means something: most programs race.
     assert!(racy > 100, "{racy} of 200 programs race");
@@ -1324,31 +1347,11 @@ fn access_is_apply_of_a_plain_read_or_write() {
 /// reports what `Engine::apply` does, sites and order included.
 #[test]
 fn same_epoch_runs_report_what_apply_does() {
-    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-    let mut next = move |n: u64| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed % n
-    };
+    let mut next = xorshift(0x2545_f491_4f6c_dd1d);
     let (mut racy, mut runs) = (0, 0);
     for program in 0..200 {
-        let mut by_apply = Engine::new(1, 0);
-        let mut by_access = Engine::new(1, 0);
         let ch = ObjId(1);
-        let both = |a: &mut Engine, b: &mut Engine, ev: Event| {
-            a.apply(&ev);
-            b.apply(&ev);
-        };
-        both(
-            &mut by_apply,
-            &mut by_access,
-            Event {
-                g: Gid::MAIN,
-                op: Op::ChanMake { ch, cap: 2 },
-                loc: at(1),
-            },
-        );
+        let mut t = ApplyVsAccess::new(ch);
         for _ in 0..30 {
             let g = gid(1 + next(4));
             let addr = Addr(1 + next(2));
@@ -1376,32 +1379,15 @@ fn same_epoch_runs_report_what_apply_does() {
                         .collect();
                     for _ in 0..1 + next(6) {
                         for &(write, loc) in &body {
-                            let op = if write {
-                                Op::Write {
-                                    addr,
-                                    what: "Shared<i64>",
-                                }
-                            } else {
-                                Op::Read {
-                                    addr,
-                                    what: "Shared<i64>",
-                                }
-                            };
-                            by_apply.apply(&Event { g, op, loc });
-                            by_access.access(g, addr, write, "Shared<i64>", loc);
+                            t.plain(g, addr, write, loc);
                         }
                     }
                     continue;
                 }
             };
-            both(&mut by_apply, &mut by_access, Event { g, op, loc: at(2) });
+            t.event(Event { g, op, loc: at(2) });
         }
-        assert_eq!(
-            by_apply.findings(),
-            by_access.findings(),
-            "program {program}"
-        );
-        racy += usize::from(!by_apply.findings().is_empty());
+        racy += usize::from(t.same_findings(program));
     }
     assert!(racy > 100, "{racy} of 200 programs race");
     assert!(runs > 1000, "{runs} loops");
