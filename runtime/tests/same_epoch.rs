@@ -79,6 +79,26 @@ fn two_unsynchronized_loops_race_at_their_sites() {
     );
 }
 
+/// The fixed twin: main's loop runs after joining the goroutine, so both
+/// loops' runs are ordered and nothing is reported.
+#[test]
+fn two_loops_ordered_by_a_join_do_not_race() {
+    let report = explore(cfg(30), || async {
+        let c = Arc::new(Shared::new(0i64));
+        let c2 = c.clone();
+        let h = goro::spawn(async move {
+            for _ in 0..50 {
+                c2.set(c2.get() + 1);
+            }
+        });
+        h.await;
+        for _ in 0..50 {
+            c.set(c.get() + 1);
+        }
+    });
+    assert!(report.findings().is_empty(), "{report}");
+}
+
 /// A goroutine writes, then reads (a read the run keeps pending), and only
 /// then does main write, unordered with both: the race with the read is
 /// reported at the read's site, as it is when every access is recorded.
@@ -110,6 +130,23 @@ fn a_read_after_a_write_in_one_epoch_is_still_named() {
         BTreeSet::from([(w(ms), r(cg)), (w(ms), w(cs))]),
         "{report}"
     );
+}
+
+/// The fixed twin: main writes only after joining the goroutine whose
+/// write and pending read it would race with.
+#[test]
+fn a_write_after_joining_the_writer_and_reader_does_not_race() {
+    let report = explore(cfg(20), || async {
+        let c = Arc::new(Shared::new(0i64));
+        let c2 = c.clone();
+        let h = goro::spawn(async move {
+            c2.set(1);
+            let _ = c2.get();
+        });
+        h.await;
+        c.set(2);
+    });
+    assert!(report.findings().is_empty(), "{report}");
 }
 
 /// Locking and unlocking between two writes at one site starts a new
