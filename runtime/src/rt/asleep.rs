@@ -62,7 +62,7 @@ use std::ptr;
 use std::sync::atomic::{
     AtomicBool, AtomicPtr, AtomicU64, AtomicU8, Ordering::Relaxed, Ordering::SeqCst,
 };
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::task::{Wake, Waker};
 
 use async_task::Task;
@@ -552,7 +552,7 @@ pub(crate) struct Sleeper {
     /// a goroutine with the same waker every time, so later polls only
     /// compare it (`will_wake`) where an `AtomicWaker` would swap a clone
     /// in at every poll and take it out at every wake.
-    exec: OnceLock<Waker>,
+    exec: ExecWaker,
     /// A poll with a waker that is not `exec` (an executor that changes
     /// wakers): registered here too, and `moved` says to wake it as well.
     other: AtomicWaker,
@@ -647,7 +647,7 @@ impl Sleeper {
     fn new(run: &Arc<RunState>, id: Gid, name: Option<Cow<'static, str>>, site: Site) -> Arc<Self> {
         Arc::new(Sleeper {
             state: AtomicU8::new(AWAKE),
-            exec: OnceLock::new(),
+            exec: ExecWaker::new(),
             other: AtomicWaker::new(),
             moved: AtomicBool::new(false),
             task: AtomicCell::new(None),
@@ -687,7 +687,7 @@ impl Tracker {
                 // stays.
                 if let Some(s) = Arc::get_mut(&mut sh.slots[i]) {
                     *s.state.get_mut() = AWAKE;
-                    s.exec = OnceLock::new();
+                    s.exec.take();
                     s.other = AtomicWaker::new();
                     *s.moved.get_mut() = false;
                     s.id = id;
@@ -737,9 +737,12 @@ impl Tracker {
         let (s, waker) = self.entry();
         match s.exec.get() {
             Some(w) if w.will_wake(executor) => {}
-            // The first poll: only this goroutine's poll sets it.
+            // The first poll.
             None => {
-                let _ = s.exec.set(executor.clone());
+                // SAFETY: only this goroutine's poll sets it, and the
+                // executor never runs two polls of one goroutine at once;
+                // it is empty (`get` said so, on this thread).
+                unsafe { s.exec.set(executor.clone()) };
             }
             Some(_) => {
                 s.other.register(executor);
@@ -903,4 +906,76 @@ fn free_batch(census: &Census) {
         }
         f.clear();
     });
+}
+
+// ---- The executor's waker, set once ----
+
+/// A waker set once by the goroutine's first poll and read by every wake:
+/// a `OnceLock` without its two read-modify-writes (a `Release` store
+/// publishes it, an `Acquire` load finds it). Reset only through `&mut`,
+/// when the slot is reused or freed.
+struct ExecWaker {
+    set: AtomicBool,
+    waker: std::cell::UnsafeCell<std::mem::MaybeUninit<Waker>>,
+}
+
+// SAFETY: the waker (`Send + Sync`) is written once, through `set`, before
+// the `Release` store that publishes it, and only read after an `Acquire`
+// load saw it published; it is taken out only through `&mut self`.
+unsafe impl Sync for ExecWaker {}
+// SAFETY: it owns a `Waker`, which is `Send`.
+unsafe impl Send for ExecWaker {}
+
+impl ExecWaker {
+    fn new() -> ExecWaker {
+        ExecWaker {
+            set: AtomicBool::new(false),
+            waker: std::cell::UnsafeCell::new(std::mem::MaybeUninit::uninit()),
+        }
+    }
+
+    /// The waker, once set.
+    #[inline]
+    fn get(&self) -> Option<&Waker> {
+        if self.set.load(std::sync::atomic::Ordering::Acquire) {
+            // SAFETY: published (the `Acquire` load saw the `Release` store
+            // made after it was written), and never written again while
+            // `&self` lives (see `set`).
+            Some(unsafe { (*self.waker.get()).assume_init_ref() })
+        } else {
+            None
+        }
+    }
+
+    /// Sets the waker.
+    ///
+    /// # Safety
+    ///
+    /// It is not set, and no other thread calls `set` on it concurrently:
+    /// only the goroutine's own poll calls it, and polls of one goroutine
+    /// never overlap.
+    #[inline]
+    unsafe fn set(&self, w: Waker) {
+        // SAFETY: not set, so nobody reads it (`get` returns `None` until
+        // the store below), and no other writer (the caller's contract).
+        unsafe { (*self.waker.get()).write(w) };
+        self.set.store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Takes the waker out, if set.
+    fn take(&mut self) -> Option<Waker> {
+        if std::mem::replace(self.set.get_mut(), false) {
+            // SAFETY: it was set (and is marked unset now, so it is read
+            // out once).
+            Some(unsafe { self.waker.get_mut().assume_init_read() })
+        } else {
+            None
+        }
+    }
+}
+
+impl Drop for ExecWaker {
+    fn drop(&mut self) {
+        drop(self.take());
+    }
 }
