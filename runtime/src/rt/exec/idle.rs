@@ -76,6 +76,18 @@ impl Idle {
     pub(super) fn wakep(&self) {
         // Pairs with the fence in `park`: one of the two sees the other.
         fence(SeqCst);
+        self.wakep_local();
+    }
+
+    /// [`wakep`](Idle::wakep) for work the caller pushed on the queue of
+    /// its own worker, without the fence: a worker about to park may miss
+    /// that work and this call may miss that worker, but the work is not
+    /// lost: its queue's own worker runs it when its poll returns (and the
+    /// monitor wakes a thief for a worker stuck in one poll). The fence,
+    /// a full barrier, waited at every spawn for the stores of the new
+    /// task cell to leave the store buffer. Go's `newproc` has no
+    /// store-load barrier between its `runqput` and `wakep` either.
+    pub(super) fn wakep_local(&self) {
         if self.nspinning.load(SeqCst) != 0 || self.nidle.load(SeqCst) == 0 {
             return;
         }

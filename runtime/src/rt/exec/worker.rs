@@ -126,7 +126,7 @@ pub(super) fn push_local(shared: &Shared, r: Runnable) -> Result<(), Runnable> {
     with_local(shared, |l| match l {
         Some(l) => {
             l.queue.push(r);
-            shared.wakep();
+            shared.idle.wakep_local();
             Ok(())
         }
         None => Err(r),
