@@ -546,8 +546,24 @@ const ASLEEP: u8 = 2;
 const DEAD: u8 = 3;
 
 /// One goroutine's census entry; its `Arc` is the goroutine's waker.
+///
+/// Laid out in two parts (`repr(C)`): first, next to the `Arc`'s counts,
+/// what the spawning worker writes when it reuses the entry; then what only
+/// the goroutine's poll and its end write (the worker that runs it), which
+/// that worker also resets when it frees the slot. A spawn then pulls the
+/// counts' line from the other worker, not the whole entry.
+#[repr(C)]
 pub(crate) struct Sleeper {
     state: AtomicU8,
+    /// The second part was reset when the slot was freed (`release`).
+    fresh: bool,
+    /// The executor's handle on the goroutine's task, kept here rather than
+    /// in a registry of the executor's own: the spawn and the exit touch
+    /// this entry anyway (see [`TaskHome`]).
+    task: TaskSlot,
+    id: Gid,
+    site: Site,
+    // ---- Written by the goroutine's worker ----
     /// The executor's waker, kept at the first poll: goro's executor polls
     /// a goroutine with the same waker every time, so later polls only
     /// compare it (`will_wake`) where an `AtomicWaker` would swap a clone
@@ -557,18 +573,13 @@ pub(crate) struct Sleeper {
     /// wakers): registered here too, and `moved` says to wake it as well.
     other: AtomicWaker,
     moved: AtomicBool,
-    /// The executor's handle on the goroutine's task, kept here rather than
-    /// in a registry of the executor's own: the spawn and the exit touch
-    /// this entry anyway (see [`TaskHome`]).
-    task: AtomicCell<Option<Task<()>>>,
-    run: Arc<RunState>,
-    id: Gid,
-    name: Option<Cow<'static, str>>,
-    site: Site,
     /// The last goro wait: a `Waiting` and a `&'static Location`, written
     /// by the goroutine before it goes to sleep, read by the report.
     what: AtomicU8,
     at: AtomicPtr<Location<'static>>,
+    run: Arc<RunState>,
+    /// Written by a spawn only when it has one (`None` after `release`).
+    name: Option<Cow<'static, str>>,
 }
 
 impl Sleeper {
@@ -644,13 +655,25 @@ pub(crate) struct Tracker {
 const OWN_REFS: usize = 3;
 
 impl Sleeper {
+    /// Resets the part the goroutine's worker writes, for the slot's next
+    /// goroutine.
+    fn reset(&mut self) {
+        self.exec.take();
+        self.other.take();
+        *self.moved.get_mut() = false;
+        *self.what.get_mut() = 0;
+        *self.at.get_mut() = ptr::null_mut();
+        self.name = None;
+    }
+
     fn new(run: &Arc<RunState>, id: Gid, name: Option<Cow<'static, str>>, site: Site) -> Arc<Self> {
         Arc::new(Sleeper {
             state: AtomicU8::new(AWAKE),
+            fresh: false,
             exec: ExecWaker::new(),
             other: AtomicWaker::new(),
             moved: AtomicBool::new(false),
-            task: AtomicCell::new(None),
+            task: TaskSlot::new(),
             run: run.clone(),
             id,
             name,
@@ -687,14 +710,15 @@ impl Tracker {
                 // stays.
                 if let Some(s) = Arc::get_mut(&mut sh.slots[i]) {
                     *s.state.get_mut() = AWAKE;
-                    s.exec.take();
-                    s.other = AtomicWaker::new();
-                    *s.moved.get_mut() = false;
                     s.id = id;
-                    s.name = name;
                     s.site = site;
-                    *s.what.get_mut() = 0;
-                    *s.at.get_mut() = ptr::null_mut();
+                    if !std::mem::take(&mut s.fresh) {
+                        // A stale waker clone kept `release` from it.
+                        s.reset();
+                    }
+                    if name.is_some() {
+                        s.name = name;
+                    }
                 } else {
                     sh.slots[i] = Sleeper::new(run, id, name, site);
                 }
@@ -806,7 +830,10 @@ impl TaskHome {
         // SAFETY: the tracker holds an `Arc` of the entry (the caller's
         // contract), so the entry is alive.
         let entry = unsafe { &*self.0 };
-        entry.task.store(Some(task));
+        // SAFETY: the slot is empty: a new entry's is, and a reused one's
+        // was emptied by its last goroutine's tracker (`Tracker::drop`)
+        // or by the end of the run, which tracks nothing after.
+        unsafe { entry.task.put(task) };
     }
 }
 
@@ -859,11 +886,12 @@ fn release(sh: &mut Shard, index: usize) {
     // Empty once the census is closed (the run ended).
     if let Some(slot) = sh.slots.get_mut(index) {
         // Unshared unless a stale waker clone holds it: let go of the
-        // executor's waker now (it keeps the task cell allocated), not
-        // at the slot's reuse.
+        // executor's waker now (it keeps the task cell allocated), and
+        // reset what the goroutine's worker wrote here, on that worker,
+        // not at the slot's reuse on the spawning one.
         if let Some(e) = Arc::get_mut(slot) {
-            e.exec.take();
-            e.other.take();
+            e.reset();
+            e.fresh = true;
         }
         sh.free.push(index);
     }
@@ -975,6 +1003,43 @@ impl ExecWaker {
 }
 
 impl Drop for ExecWaker {
+    fn drop(&mut self) {
+        drop(self.take());
+    }
+}
+
+// ---- The task handle an entry keeps ----
+
+/// An entry's `Task` handle, stored with a plain `Release` store where an
+/// `AtomicCell<Option<Task>>` swaps (a `Task` needs dropping, so its
+/// `store` drops the old value): the swap, a full barrier, made every
+/// spawn wait for the new task cell's stores to leave the store buffer.
+struct TaskSlot(AtomicCell<Option<std::mem::ManuallyDrop<Task<()>>>>);
+
+impl TaskSlot {
+    fn new() -> TaskSlot {
+        TaskSlot(AtomicCell::new(None))
+    }
+
+    /// Stores `task`.
+    ///
+    /// # Safety
+    ///
+    /// The slot is empty (its last handle was taken): a handle stored over
+    /// another would never be dropped.
+    #[inline]
+    unsafe fn put(&self, task: Task<()>) {
+        self.0.store(Some(std::mem::ManuallyDrop::new(task)));
+    }
+
+    /// Takes the handle out, if any.
+    #[inline]
+    fn take(&self) -> Option<Task<()>> {
+        self.0.take().map(std::mem::ManuallyDrop::into_inner)
+    }
+}
+
+impl Drop for TaskSlot {
     fn drop(&mut self) {
         drop(self.take());
     }
