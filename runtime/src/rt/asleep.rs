@@ -557,6 +557,13 @@ pub(crate) struct Sleeper {
     state: AtomicU8,
     /// The second part was reset when the slot was freed (`release`).
     fresh: bool,
+    /// The last goro wait: a `Waiting` (and `at`, a `&'static Location`),
+    /// written by the goroutine before it goes to sleep, read by the
+    /// report. Here, not below, where it would cost 8 bytes of padding;
+    /// it is written with `state`.
+    what: AtomicU8,
+    /// Set when `other` is registered (here for the same reason).
+    moved: AtomicBool,
     /// The executor's handle on the goroutine's task, kept here rather than
     /// in a registry of the executor's own: the spawn and the exit touch
     /// this entry anyway (see [`TaskHome`]).
@@ -573,10 +580,6 @@ pub(crate) struct Sleeper {
     /// A poll with a waker that is not `exec` (an executor that changes
     /// wakers): registered here too, and `moved` says to wake it as well.
     other: AtomicWaker,
-    moved: AtomicBool,
-    /// The last goro wait: a `Waiting` and a `&'static Location`, written
-    /// by the goroutine before it goes to sleep, read by the report.
-    what: AtomicU8,
     at: AtomicPtr<Location<'static>>,
     run: Arc<RunState>,
     /// Written by a spawn only when it has one (`None` after `release`).
