@@ -307,3 +307,53 @@ fn a_waker_kept_past_the_run_is_woken_and_dropped_safely() {
     .unwrap();
     assert_eq!(POLLS.load(Ordering::SeqCst), polls, "the run is over");
 }
+
+/// A goroutine's first poll hands its waker to another thread, which
+/// wakes it while that poll may still be running: the executor's waker is
+/// kept only when the poll returns `Pending` (`rt::asleep`), so a wake
+/// that comes before must not be lost (a lost one hangs this test).
+#[test]
+fn a_wake_from_another_thread_during_the_first_poll_is_not_lost() {
+    use std::sync::mpsc;
+    use std::task::{Poll, Waker};
+    let n = 2_000u64;
+    let polls = goro::run(async move {
+        let (tx, rx) = mpsc::channel::<Waker>();
+        let waker_thread = std::thread::spawn(move || {
+            for w in rx {
+                w.wake();
+            }
+        });
+        let polls = Arc::new(AtomicU64::new(0));
+        let wg = WaitGroup::new();
+        wg.add(n as isize);
+        for i in 0..n {
+            let (tx, polls, wg) = (tx.clone(), polls.clone(), wg.clone());
+            goro::go!(async move {
+                let mut first = true;
+                // `move`: the sender goes with the future, before `done`.
+                std::future::poll_fn(move |cx| {
+                    polls.fetch_add(1, Ordering::Relaxed);
+                    if !first {
+                        return Poll::Ready(());
+                    }
+                    first = false;
+                    tx.send(cx.waker().clone()).expect("the waker thread runs");
+                    // Some polls return at once, some after the other
+                    // thread has woken them.
+                    for _ in 0..(i % 4) * 200 {
+                        std::hint::spin_loop();
+                    }
+                    Poll::Pending
+                })
+                .await;
+                wg.done();
+            });
+        }
+        wg.wait().await;
+        drop(tx);
+        waker_thread.join().expect("the waker thread");
+        polls.load(Ordering::Relaxed)
+    });
+    assert!(polls >= 2 * n, "every goroutine was polled again: {polls}");
+}
