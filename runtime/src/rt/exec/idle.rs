@@ -8,6 +8,8 @@
 //!   is parked, that worker is woken as the new spinner. A spinner that
 //!   finds work stops spinning and, if more work is queued, calls `wakep`
 //!   (Go's `resetspinning`), so a burst is spread one worker at a time.
+//!   A spawn calls [`Idle::wakep_local`], without the fence below: its
+//!   work is on its own worker's queue, which that worker runs anyway.
 //! - A worker parks in [`Idle::park`]: it registers as idle, issues a
 //!   SeqCst fence, looks at every queue once more, and only then sleeps.
 //!   `wakep` pushes, fences, then reads the idle count: of the two fences
