@@ -38,8 +38,8 @@ pub(crate) fn clock_index(g: Gid) -> u32 {
 }
 
 /// Per-goroutine state. A million goroutines keep a million of these, so
-/// what is rarely read (name, creation site, call chain) is kept small:
-/// 128 bytes in all, of which the clock is 72.
+/// what is rarely read (name, creation site, call chain) is kept small or
+/// beside it: 112 bytes in all, of which the clock is 72.
 pub(crate) struct G {
     /// What this goroutine has seen of others (its own entry may lag `own`;
     /// its parent's entry may lag `inherit`).
@@ -56,7 +56,6 @@ pub(crate) struct G {
     /// few; `NO_SITE` when unknown).
     site: u32,
     parent: Option<Gid>,
-    name: Option<Box<str>>,
     /// Its shadow call chain, made by its first frame.
     chain: Option<Box<Chain>>,
 }
@@ -74,7 +73,7 @@ struct Chain {
 const NO_SITE: u32 = u32::MAX;
 
 impl G {
-    fn new(base: VClock, name: Option<Box<str>>, parent: Option<Gid>, site: u32) -> Self {
+    fn new(base: VClock, parent: Option<Gid>, site: u32) -> Self {
         G {
             base,
             own: 1,
@@ -82,14 +81,13 @@ impl G {
             ended: false,
             site,
             parent,
-            name,
             chain: None,
         }
     }
 
     /// A goroutine first seen in an event rather than at its spawn.
     fn unknown() -> Self {
-        G::new(VClock::new(), None, None, NO_SITE)
+        G::new(VClock::new(), None, NO_SITE)
     }
 
     /// Whether this goroutine has seen goroutine index `idx` at `clk`.
@@ -263,6 +261,8 @@ pub(crate) struct Hb {
     /// Creation sites of goroutines (`G::site` indexes it), each once.
     sites: Vec<Loc>,
     site_ids: HashMap<Loc, u32>,
+    /// `go!` names: few goroutines have one, so not in [`G`].
+    names: HashMap<Gid, Box<str>>,
     /// Clocks of plain objects (Mutex, WaitGroup, Once, `race::release`).
     objs: HashMap<ObjId, VClock>,
     rws: HashMap<ObjId, RwClocks>,
@@ -304,7 +304,7 @@ impl Hb {
     pub(crate) fn identity(&self, g: Gid) -> (Option<&str>, Option<Gid>, Option<Loc>) {
         match self.gs.get(&g) {
             Some(x) => (
-                x.name.as_deref(),
+                self.names.get(&g).map(|n| &**n),
                 x.parent,
                 self.sites.get(x.site as usize).copied(),
             ),
@@ -460,9 +460,13 @@ impl Hb {
                 let base = p.base.clone();
                 let inherit = Some((clock_index(g), p.own));
                 p.own += 1;
-                let mut c = G::new(base, name.as_deref().map(Box::from), Some(g), site);
+                let mut c = G::new(base, Some(g), site);
                 c.inherit = inherit;
                 self.gs.insert(*child, c);
+                match name {
+                    Some(n) => self.names.insert(*child, Box::from(&**n)),
+                    None => self.names.remove(child),
+                };
             }
             Op::End => {
                 // Its clock stays in `gs` (nothing changes it any more); a
@@ -643,8 +647,8 @@ mod tests {
     /// A million goroutines keep a million of these: the inline small
     /// clock (72 bytes) must not make the state of each one grow.
     #[test]
-    fn per_goroutine_state_stays_at_128_bytes() {
+    fn per_goroutine_state_stays_at_112_bytes() {
         assert_eq!(std::mem::size_of::<VClock>(), 72);
-        assert!(std::mem::size_of::<Option<G>>() <= 128);
+        assert!(std::mem::size_of::<Option<G>>() <= 112);
     }
 }

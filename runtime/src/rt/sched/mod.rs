@@ -34,6 +34,7 @@
 //! The executor lives in a thread-local while a schedule runs; primitives
 //! reach it through [`crate::rt::detect`], never directly.
 
+mod meta;
 mod proof;
 pub(crate) mod strategy;
 mod trace;
@@ -136,28 +137,6 @@ struct Task {
     waker: Waker,
 }
 
-/// What the scheduler knows of a goroutine beyond its future.
-struct Meta {
-    /// Hash of its spawn path from main (stable under edits elsewhere).
-    path: u64,
-    children: u64,
-    /// Its `go!` name, for traces.
-    name: Option<String>,
-    /// What it parked on in its last poll, and where.
-    blocked: Option<(BlockInfo, Loc)>,
-    /// Returned Pending without parking on anything goro knows: waiting on
-    /// the outside world.
-    external: bool,
-    done: bool,
-    /// What the proof that it can never be woken needs.
-    parking: proof::Parking,
-    /// How many `rand_below` draws it made: the position in its own
-    /// random stream.
-    draws: u64,
-    /// Steps it took after main returned (see [`Exec::grace_steps`]).
-    steps_after_main: u64,
-}
-
 enum TimerAction {
     Wake(Waker),
     Call(Box<dyn FnOnce()>),
@@ -250,7 +229,7 @@ pub(crate) struct ScheduleConfig {
 
 pub(crate) struct Exec {
     tasks: Vec<Option<Task>>,
-    meta: Vec<Meta>,
+    meta: meta::Metas,
     ready: Vec<Gid>,
     /// Position of each goroutine in `ready` (usize::MAX if absent).
     ready_pos: Vec<usize>,
@@ -398,7 +377,7 @@ fn emit_in(ex: &mut Exec, ev: &Event) {
     ex.hash_event(g, &ev.op, ev.loc);
     if ex.trace.is_some() {
         let (seed, step) = (ex.seed(), ex.steps);
-        let name = ex.meta.get(g.index()).and_then(|m| m.name.clone());
+        let name = ex.meta.name(g.index()).map(str::to_string);
         if let Some(t) = ex.trace.as_mut() {
             t.record(seed, step, name, ev);
         }
@@ -584,8 +563,8 @@ fn note_parked_on(info: BlockInfo, loc: Loc, waker: Option<&Waker>) {
             d.parked_on(Some(&info));
         }
         if let Some(m) = ex.meta.get_mut(g.index()) {
-            m.blocked = Some((info, loc));
             m.parking.parked(waker);
+            ex.meta.set_park(g.index(), (info, loc));
         }
     });
 }
@@ -791,17 +770,7 @@ impl Exec {
         let parking = proof::Parking::new(&waker, &fut);
         let waker = Waker::from(waker);
         self.tasks.push(Some(Task { fut, waker }));
-        self.meta.push(Meta {
-            path,
-            children: 0,
-            name,
-            blocked: None,
-            external: false,
-            done: false,
-            parking,
-            draws: 0,
-            steps_after_main: 0,
-        });
+        self.meta.push(path, name, parking);
         self.ready_pos.push(usize::MAX);
         self.chooser.on_spawn(gid, path);
         self.make_ready(gid);
@@ -937,7 +906,7 @@ fn install(cfg: ScheduleConfig) -> Rc<RefCell<Exec>> {
     });
     let exec = Rc::new(RefCell::new(Exec {
         tasks: Vec::new(),
-        meta: Vec::new(),
+        meta: Default::default(),
         ready: Vec::new(),
         ready_pos: Vec::new(),
         wakes,
@@ -1125,7 +1094,7 @@ fn settle(exec: &Rc<RefCell<Exec>>, main_gid: Gid, gid: Gid, task: Task, poll: P
     let mut ex = exec.borrow_mut();
     match poll {
         Poll::Ready(()) => {
-            ex.meta[i].done = true;
+            ex.meta.end(i);
             if let Some(d) = ex.chooser.dpor() {
                 d.not_parked();
             }
@@ -1324,7 +1293,8 @@ fn end_state(exec: &Rc<RefCell<Exec>>, ending: &Ending) -> Option<EndState> {
         let ex = &mut *ex;
         let mut blocked: Vec<(Gid, Option<(BlockInfo, Loc)>)> = Vec::new();
         let mut running = Vec::new();
-        for (i, m) in ex.meta.iter_mut().enumerate() {
+        for i in 0..ex.meta.len() {
+            let m = &ex.meta[i];
             let g = Gid::from_index(i);
             if m.done || (stuck.is_none() && m.external) {
                 continue;
@@ -1335,11 +1305,11 @@ fn end_state(exec: &Rc<RefCell<Exec>>, ending: &Ending) -> Option<EndState> {
                     // After main: ready, asleep or ticking is still running
                     // (reported with what it waits or last waited for).
                     let ready = ex.ready_pos[i] != usize::MAX;
-                    let timer = m.blocked.as_ref().is_some_and(|(b, _)| b.timer_pending());
+                    let timer = ex.meta.park(i).is_some_and(|(b, _)| b.timer_pending());
                     if ex.main_done && stuck.is_none() && (ready || timer) {
                         running.push(g);
                     }
-                    blocked.push((g, m.blocked.take()));
+                    blocked.push((g, ex.meta.take_park(i)));
                 }
             }
         }
