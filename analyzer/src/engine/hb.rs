@@ -39,7 +39,7 @@ pub(crate) fn clock_index(g: Gid) -> u32 {
 
 /// Per-goroutine state. A million goroutines keep a million of these, so
 /// what is rarely read (name, creation site, call chain) is kept small or
-/// beside it: 112 bytes in all, of which the clock is 72.
+/// beside it: 104 bytes in all, of which the clock is 72.
 pub(crate) struct G {
     /// What this goroutine has seen of others (its own entry may lag `own`;
     /// its parent's entry may lag `inherit`).
@@ -49,11 +49,10 @@ pub(crate) struct G {
     /// The parent's `(index, epoch)` at the spawn when `base` does not hold
     /// it yet: folding it in would copy a path of the parent's clock per
     /// child.
-    inherit: Option<(u32, u32)>,
-    /// Whether it ended (its clock changes no more; a join reads it).
-    ended: bool,
+    inherit: Inherit,
     /// Its creation site, an index into [`Hb`]'s `sites` (spawn sites are
-    /// few; `NO_SITE` when unknown).
+    /// few; `NO_SITE` when unknown), and in the top bit ([`ENDED`]) whether
+    /// it ended (its clock changes no more; a join reads it).
     site: u32,
     parent: Option<Gid>,
     /// Its shadow call chain, made by its first frame.
@@ -70,15 +69,47 @@ struct Chain {
 }
 
 /// `G::site` of a goroutine whose creation site is unknown.
-const NO_SITE: u32 = u32::MAX;
+const NO_SITE: u32 = !ENDED;
+
+/// The bit of `G::site` that says the goroutine ended.
+const ENDED: u32 = 1 << 31;
+
+/// `Option<(u32, u32)>` in 8 bytes instead of 12: an epoch is never 0, so
+/// an entry of epoch 0 is none (and would order nothing anyway).
+#[derive(Clone, Copy, Debug, Default)]
+struct Inherit {
+    idx: u32,
+    v: u32,
+}
+
+impl Inherit {
+    #[inline(always)]
+    fn some(idx: u32, v: u32) -> Self {
+        Inherit { idx, v }
+    }
+
+    #[inline(always)]
+    fn get(self) -> Option<(u32, u32)> {
+        (self.v != 0).then_some((self.idx, self.v))
+    }
+
+    #[inline(always)]
+    fn take(&mut self) -> Option<(u32, u32)> {
+        std::mem::take(self).get()
+    }
+
+    #[inline(always)]
+    fn is_some_and(self, f: impl FnOnce((u32, u32)) -> bool) -> bool {
+        self.get().is_some_and(f)
+    }
+}
 
 impl G {
     fn new(base: VClock, parent: Option<Gid>, site: u32) -> Self {
         G {
             base,
             own: 1,
-            inherit: None,
-            ended: false,
+            inherit: Inherit::default(),
             site,
             parent,
             chain: None,
@@ -93,7 +124,7 @@ impl G {
     /// Whether this goroutine has seen goroutine index `idx` at `clk`.
     #[inline]
     pub(crate) fn knows(&self, idx: u32, clk: u32) -> bool {
-        self.base.get(idx) >= clk || matches!(self.inherit, Some((i, v)) if i == idx && v >= clk)
+        self.base.get(idx) >= clk || matches!(self.inherit.get(), Some((i, v)) if i == idx && v >= clk)
     }
 
     /// `base ⊔= source`.
@@ -105,8 +136,19 @@ impl G {
     /// Drops `inherit` once `base` holds it.
     fn forget_absorbed_inherit(&mut self) {
         if self.inherit.is_some_and(|(i, v)| self.base.get(i) >= v) {
-            self.inherit = None;
+            self.inherit = Inherit::default();
         }
+    }
+
+    /// Whether it ended.
+    #[inline]
+    fn ended(&self) -> bool {
+        self.site & ENDED != 0
+    }
+
+    /// Its creation site's index in `sites` (`NO_SITE`: unknown).
+    fn site(&self) -> u32 {
+        self.site & !ENDED
     }
 
     /// Moves this goroutine's clock into `target` (`target ⊔= C_g`, its
@@ -132,7 +174,7 @@ impl G {
     /// own, so nothing is copied). `idx` is this goroutine's clock index.
     fn join_into(&self, idx: u32, target: &mut VClock) {
         target.join(&self.base);
-        for (i, v) in self.inherit.into_iter().chain([(idx, self.own)]) {
+        for (i, v) in self.inherit.get().into_iter().chain([(idx, self.own)]) {
             target.raise(i, v);
         }
     }
@@ -297,7 +339,7 @@ impl Hb {
 
     /// Whether goroutine `g` ended.
     pub(crate) fn ended(&self, g: Gid) -> bool {
-        self.gs.get(&g).is_some_and(|x| x.ended)
+        self.gs.get(&g).is_some_and(G::ended)
     }
 
     /// `g`'s name, parent and creation site.
@@ -306,7 +348,7 @@ impl Hb {
             Some(x) => (
                 self.names.get(&g).map(|n| &**n),
                 x.parent,
-                self.sites.get(x.site as usize).copied(),
+                self.sites.get(x.site() as usize).copied(),
             ),
             None => (None, None, None),
         }
@@ -374,7 +416,7 @@ impl Hb {
         match self.gs.get(&g) {
             Some(gs) => ClockParts {
                 base: gs.base.clone(),
-                inherit: gs.inherit,
+                inherit: gs.inherit.get(),
                 idx,
                 own: gs.own,
             },
@@ -416,7 +458,10 @@ impl Hb {
         let sites = &mut self.sites;
         *self.site_ids.entry(loc).or_insert_with(|| {
             sites.push(loc);
-            u32::try_from(sites.len() - 1).unwrap_or(NO_SITE)
+            u32::try_from(sites.len() - 1)
+                .ok()
+                .filter(|&s| s < NO_SITE)
+                .unwrap_or(NO_SITE)
         })
     }
 
@@ -458,7 +503,7 @@ impl Hb {
                 let p = self.g(g);
                 p.fold_inherit();
                 let base = p.base.clone();
-                let inherit = Some((clock_index(g), p.own));
+                let inherit = Inherit::some(clock_index(g), p.own);
                 p.own += 1;
                 let mut c = G::new(base, Some(g), site);
                 c.inherit = inherit;
@@ -471,7 +516,7 @@ impl Hb {
             Op::End => {
                 // Its clock stays in `gs` (nothing changes it any more); a
                 // join reads it from there.
-                self.g(g).ended = true;
+                self.g(g).site |= ENDED;
             }
             Op::Join { child } => {
                 if self.ended(*child) {
@@ -647,8 +692,8 @@ mod tests {
     /// A million goroutines keep a million of these: the inline small
     /// clock (72 bytes) must not make the state of each one grow.
     #[test]
-    fn per_goroutine_state_stays_at_112_bytes() {
+    fn per_goroutine_state_stays_at_104_bytes() {
         assert_eq!(std::mem::size_of::<VClock>(), 72);
-        assert!(std::mem::size_of::<Option<G>>() <= 112);
+        assert!(std::mem::size_of::<Option<G>>() <= 104);
     }
 }
