@@ -85,9 +85,16 @@ impl WakeQueue {
     }
 }
 
+/// A goroutine's waker. Every goroutine has one (a million goroutines, a
+/// million wakers), so it holds 8 bytes (one 32-byte allocation with the
+/// `Arc`'s counts) and no handle of its schedule's wake queue: the queue
+/// is found by the schedule's serial, on the executor's thread in
+/// `CUR_WAKES`, from another thread (tokio I/O: rare) in [`QUEUES`].
 struct TaskWaker {
-    gid: Gid,
-    q: Arc<WakeQueue>,
+    /// The goroutine's index (`Exec::spawn` checks that it fits).
+    idx: u32,
+    /// Its schedule's serial (see `ACTIVE`).
+    serial: u32,
 }
 
 impl Wake for TaskWaker {
@@ -96,17 +103,40 @@ impl Wake for TaskWaker {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        if wake_here(self.gid, &self.q) {
+        let gid = Gid::from_index(self.idx as usize);
+        if wake_here(gid, self.serial) {
             return;
         }
-        let mut q = self.q.q.lock().unwrap_or_else(|e| e.into_inner());
-        q.push(self.gid);
-        self.q.queued.store(true, Ordering::Release);
-        drop(q);
-        if self.q.sleeping.load(Ordering::Acquire) {
-            self.q.cv.notify_one();
+        // A schedule that is over drains nothing: the wake is dropped.
+        let Some(q) = wake_queue(self.serial) else {
+            return;
+        };
+        let mut queue = q.q.lock().unwrap_or_else(|e| e.into_inner());
+        queue.push(gid);
+        q.queued.store(true, Ordering::Release);
+        drop(queue);
+        if q.sleeping.load(Ordering::Acquire) {
+            q.cv.notify_one();
         }
     }
+}
+
+/// The wake queues of the schedules running in the process, by serial:
+/// how a waker woken on another thread finds its schedule's queue.
+static QUEUES: Mutex<Vec<(u32, std::sync::Weak<WakeQueue>)>> = Mutex::new(Vec::new());
+
+/// The wake queue of the schedule with serial `serial`, while it runs.
+fn wake_queue(serial: u32) -> Option<Arc<WakeQueue>> {
+    if serial == self::serial() {
+        if let Some(q) = CUR_WAKES.with(|q| q.borrow().clone()) {
+            return Some(q);
+        }
+    }
+    let queues = QUEUES.lock().unwrap_or_else(|e| e.into_inner());
+    queues
+        .iter()
+        .find(|(s, _)| *s == serial)
+        .and_then(|(_, q)| q.upgrade())
 }
 
 /// A wake on the executor's own thread, while nothing there borrows the
@@ -115,15 +145,15 @@ impl Wake for TaskWaker {
 /// other threads, or from inside the executor's borrow, take the queue.
 /// Either way the order is the program's order on this thread, so
 /// schedules stay deterministic.
-fn wake_here(gid: Gid, q: &Arc<WakeQueue>) -> bool {
+fn wake_here(gid: Gid, serial: u32) -> bool {
+    // A waker of an earlier schedule on this thread is not ours.
+    if serial != self::serial() {
+        return false;
+    }
     with_exec_cell(|ex| {
         let Ok(mut ex) = ex.try_borrow_mut() else {
             return false;
         };
-        // A waker of an earlier schedule on this thread is not ours.
-        if !Arc::ptr_eq(&ex.wakes, q) {
-            return false;
-        }
         ex.make_ready(gid);
         true
     })
@@ -228,6 +258,8 @@ pub(crate) struct ScheduleConfig {
 }
 
 pub(crate) struct Exec {
+    /// The schedule's serial (`ACTIVE` while it runs).
+    serial: u32,
     tasks: Vec<Option<Task>>,
     meta: meta::Metas,
     ready: Vec<Gid>,
@@ -278,6 +310,8 @@ thread_local! {
     static CURRENT: Cell<Option<Gid>> = const { Cell::new(None) };
     /// The running schedule's serial, unique in the process; 0: none.
     static ACTIVE: Cell<u32> = const { Cell::new(0) };
+    /// The running schedule's wake queue (`None`: none).
+    static CUR_WAKES: RefCell<Option<Arc<WakeQueue>>> = const { RefCell::new(None) };
     /// The running schedule keeps the partial-order reduction's log: the
     /// one check a footprint report pays otherwise.
     static DPOR_ON: Cell<bool> = const { Cell::new(false) };
@@ -764,8 +798,8 @@ impl Exec {
             "goroutine ids are dense under detection"
         );
         let waker = Arc::new(TaskWaker {
-            gid,
-            q: self.wakes.clone(),
+            idx: u32::try_from(i).expect("fewer than 2^32 goroutines under detection"),
+            serial: self.serial,
         });
         let parking = proof::Parking::new(&waker, &fut);
         let waker = Waker::from(waker);
@@ -874,7 +908,7 @@ pub(crate) fn run_schedule(
     take_panic: &dyn Fn() -> Option<Crash>,
 ) -> ScheduleResult {
     let exec = install(cfg);
-    let _ptr = ClearExecPtr;
+    let _ptr = ClearExecPtr(exec.borrow().serial);
     exec.borrow_mut()
         .spawn(None, main_gid, Some("main".to_string()), main);
     let ending = run_loop(&exec, main_gid, take_panic);
@@ -886,12 +920,19 @@ pub(crate) fn run_schedule(
 
 /// Clears `EXEC_PTR` when a schedule unwinds (`finish` clears it
 /// otherwise): `EXEC` then keeps the executor until the thread exits, and
-/// what its drop runs must not reach it through the pointer.
-struct ClearExecPtr;
+/// what its drop runs must not reach it through the pointer. Either way,
+/// takes the schedule (its serial) out of [`QUEUES`]: a later wake of one
+/// of its goroutines finds no queue.
+struct ClearExecPtr(u32);
 
 impl Drop for ClearExecPtr {
     fn drop(&mut self) {
         EXEC_PTR.with(|p| p.set(std::ptr::null()));
+        CUR_WAKES.with(|q| q.borrow_mut().take());
+        QUEUES
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(s, _)| *s != self.0);
     }
 }
 
@@ -904,7 +945,12 @@ fn install(cfg: ScheduleConfig) -> Rc<RefCell<Exec>> {
         sleeping: AtomicBool::new(false),
         queued: AtomicBool::new(false),
     });
+    static SERIALS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+    // Never 0 (that means "none"), even after wrapping.
+    let serial = SERIALS.fetch_add(1, Ordering::Relaxed).max(1);
+    let weak_wakes = Arc::downgrade(&wakes);
     let exec = Rc::new(RefCell::new(Exec {
+        serial,
         tasks: Vec::new(),
         meta: Default::default(),
         ready: Vec::new(),
@@ -938,9 +984,11 @@ fn install(cfg: ScheduleConfig) -> Rc<RefCell<Exec>> {
         "goro: a detecting schedule is already running on this thread"
     );
     EXEC_PTR.with(|p| p.set(Rc::as_ptr(&exec)));
-    static SERIALS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
-    // Never 0 (that means "none"), even after wrapping.
-    let serial = SERIALS.fetch_add(1, Ordering::Relaxed).max(1);
+    QUEUES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((serial, weak_wakes));
+    CUR_WAKES.with(|q| *q.borrow_mut() = Some(exec.borrow().wakes.clone()));
     ACTIVE.with(|a| a.set(serial));
     let dpor = exec.borrow_mut().chooser.dpor().is_some();
     DPOR_ON.with(|d| d.set(dpor));
