@@ -124,7 +124,8 @@ impl G {
     /// Whether this goroutine has seen goroutine index `idx` at `clk`.
     #[inline]
     pub(crate) fn knows(&self, idx: u32, clk: u32) -> bool {
-        self.base.get(idx) >= clk || matches!(self.inherit.get(), Some((i, v)) if i == idx && v >= clk)
+        self.base.get(idx) >= clk
+            || matches!(self.inherit.get(), Some((i, v)) if i == idx && v >= clk)
     }
 
     /// `base ⊔= source`.
@@ -508,10 +509,13 @@ impl Hb {
                 let mut c = G::new(base, Some(g), site);
                 c.inherit = inherit;
                 self.gs.insert(*child, c);
-                match name {
-                    Some(n) => self.names.insert(*child, Box::from(&**n)),
-                    None => self.names.remove(child),
-                };
+                // A traced id used twice (hand-written traces) loses the
+                // old name; unnamed goroutines skip the map.
+                if let Some(n) = name {
+                    self.names.insert(*child, Box::from(&**n));
+                } else if !self.names.is_empty() {
+                    self.names.remove(child);
+                }
             }
             Op::End => {
                 // Its clock stays in `gs` (nothing changes it any more); a

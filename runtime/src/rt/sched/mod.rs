@@ -146,14 +146,14 @@ fn wake_queue(serial: u32) -> Option<Arc<WakeQueue>> {
 /// Either way the order is the program's order on this thread, so
 /// schedules stay deterministic.
 fn wake_here(gid: Gid, serial: u32) -> bool {
-    // A waker of an earlier schedule on this thread is not ours.
-    if serial != self::serial() {
-        return false;
-    }
     with_exec_cell(|ex| {
         let Ok(mut ex) = ex.try_borrow_mut() else {
             return false;
         };
+        // A waker of an earlier schedule on this thread is not ours.
+        if ex.serial != serial {
+            return false;
+        }
         ex.make_ready(gid);
         true
     })
@@ -596,10 +596,7 @@ fn note_parked_on(info: BlockInfo, loc: Loc, waker: Option<&Waker>) {
         if let Some(d) = ex.chooser.dpor() {
             d.parked_on(Some(&info));
         }
-        if let Some(m) = ex.meta.get_mut(g.index()) {
-            m.parking.parked(waker);
-            ex.meta.set_park(g.index(), (info, loc));
-        }
+        ex.meta.parked(g.index(), waker, (info, loc));
     });
 }
 

@@ -117,8 +117,6 @@ impl Proof {
 /// (`meta::Meta`).
 pub(super) struct Parking {
     /// Its waker, to count the clones others hold (one is its task's).
-    /// Dangling once it returned: the waker's allocation is freed with its
-    /// last clone.
     waker: Weak<TaskWaker>,
     /// Where its future lies: `[start, start + len)` (a future of 4 GiB or
     /// more counts as its first 4 GiB: no goroutine's is that large).
@@ -154,13 +152,6 @@ impl Parking {
         self.fresh = true;
         self.direct =
             waker.is_some_and(|w| std::ptr::eq(w.data(), Weak::as_ptr(&self.waker).cast()));
-    }
-
-    /// The goroutine returned: the proof reads nothing of it any more.
-    pub(super) fn ended(&mut self) {
-        self.waker = Weak::new();
-        self.fresh = false;
-        self.direct = false;
     }
 
     /// Clones of its waker held outside its task.
