@@ -3,7 +3,7 @@
 //!
 //! A program may start a million goroutines, all alive at once (a loop of
 //! `go!` runs ahead of the goroutines it starts), so the record holds only
-//! what every goroutine needs on every step: 64 bytes. What few goroutines
+//! what every goroutine needs on every step: 56 bytes. What few goroutines
 //! have or only some moments need lives beside it: names (only a trace
 //! reads one) in a map, and what a goroutine parked on (the leak and
 //! deadlock checks read it) in slots reused from one park to the next and
@@ -24,12 +24,14 @@ use crate::rt::block::BlockInfo;
 pub(super) struct Meta {
     /// Hash of its spawn path from main (stable under edits elsewhere).
     pub(super) path: u64,
-    pub(super) children: u64,
+    /// Goroutines it started (fewer than 2^32: `Exec::spawn` checks that
+    /// every index fits in 32 bits).
+    pub(super) children: u32,
     /// How many `rand_below` draws it made: the position in its own
     /// random stream.
     pub(super) draws: u64,
     /// Steps it took after main returned (see `Exec::grace_steps`).
-    pub(super) steps_after_main: u64,
+    pub(super) steps_after_main: u32,
     /// What the proof that it can never be woken needs.
     pub(super) parking: proof::Parking,
     /// Its slot in [`Metas::parks`] ([`NO_PARK`]: it never parked).
@@ -177,7 +179,7 @@ mod tests {
 
     /// A million goroutines keep a million of these.
     #[test]
-    fn a_goroutine_record_is_64_bytes() {
-        assert_eq!(std::mem::size_of::<Meta>(), 64);
+    fn a_goroutine_record_is_56_bytes() {
+        assert_eq!(std::mem::size_of::<Meta>(), 56);
     }
 }

@@ -785,7 +785,7 @@ impl Exec {
             Some(parent) => {
                 let p = &mut self.meta[parent.index()];
                 p.children += 1;
-                strategy::mix2(p.path, p.children)
+                strategy::mix2(p.path, u64::from(p.children))
             }
         };
         let i = gid.index();
@@ -1204,8 +1204,10 @@ impl Exec {
         }
         let limit = self.grace_steps();
         let m = &mut self.meta[g.index()];
-        m.steps_after_main += 1;
-        if m.steps_after_main >= limit {
+        m.steps_after_main = m.steps_after_main.saturating_add(1);
+        // Counted in 32 bits (`meta::Meta`): a grace of more than 2^32 - 1
+        // steps per goroutine (a step limit above 429 billion) ends there.
+        if u64::from(m.steps_after_main) >= limit.min(u64::from(u32::MAX)) {
             self.grace_spent = true;
         }
     }
