@@ -182,4 +182,11 @@ mod tests {
     fn a_goroutine_record_is_56_bytes() {
         assert_eq!(std::mem::size_of::<Meta>(), 56);
     }
+
+    /// And a million wakers: 8 bytes, a 32-byte allocation with the
+    /// `Arc`'s counts (16 more would take glibc's next size, 48).
+    #[test]
+    fn a_waker_holds_8_bytes() {
+        assert_eq!(std::mem::size_of::<super::super::TaskWaker>(), 8);
+    }
 }
