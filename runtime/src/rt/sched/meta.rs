@@ -187,6 +187,6 @@ mod tests {
     /// `Arc`'s counts (16 more would take glibc's next size, 48).
     #[test]
     fn a_waker_holds_8_bytes() {
-        assert_eq!(std::mem::size_of::<super::super::TaskWaker>(), 8);
+        assert_eq!(std::mem::size_of::<crate::rt::sched::TaskWaker>(), 8);
     }
 }
