@@ -309,9 +309,8 @@ fn a_waker_kept_past_the_run_is_woken_and_dropped_safely() {
 }
 
 /// A goroutine's first poll hands its waker to another thread, which
-/// wakes it while that poll may still be running: the executor's waker is
-/// kept only when the poll returns `Pending` (`rt::asleep`), so a wake
-/// that comes before must not be lost (a lost one hangs this test).
+/// wakes it while that poll may still be running, or just after: no wake
+/// is lost (a lost one hangs this test).
 #[test]
 fn a_wake_from_another_thread_during_the_first_poll_is_not_lost() {
     use std::sync::mpsc;

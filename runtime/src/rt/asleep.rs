@@ -8,7 +8,7 @@
 //! polling a task with the same waker each time (goro's does; another
 //! waker still works, a little slower). Each goroutine of a `goro::run`
 //! has a [`Sleeper`]: its state, and the waker its future is polled with,
-//! which wraps the executor's waker (kept when a poll first returns `Pending`). A poll
+//! which wraps the executor's waker (kept at the first poll). A poll
 //! that returns `Pending` after a goro primitive parked (the `detect::block`
 //! hooks note it in a thread-local, a couple of plain stores) puts the
 //! goroutine to sleep; its waker firing wakes it. A poll that waits on
@@ -571,11 +571,10 @@ pub(crate) struct Sleeper {
     id: Gid,
     site: Site,
     // ---- Written by the goroutine's worker ----
-    /// The executor's waker, kept when a poll first returns `Pending`:
-    /// goro's executor polls a goroutine with the same waker every time,
-    /// so later polls only compare it (`will_wake`) where an
-    /// `AtomicWaker` would swap a clone in at every poll and take it out
-    /// at every wake.
+    /// The executor's waker, kept at the first poll: goro's executor polls
+    /// a goroutine with the same waker every time, so later polls only
+    /// compare it (`will_wake`) where an `AtomicWaker` would swap a clone
+    /// in at every poll and take it out at every wake.
     exec: ExecWaker,
     /// A poll with a waker that is not `exec` (an executor that changes
     /// wakers): registered here too, and `moved` says to wake it as well.
@@ -766,9 +765,14 @@ impl Tracker {
     pub(crate) fn begin(&self, executor: &Waker) -> &Waker {
         let (s, waker) = self.entry();
         match s.exec.get() {
-            // Not kept yet: no poll has returned `Pending` (see `pending`).
-            None => {}
             Some(w) if w.will_wake(executor) => {}
+            // The first poll.
+            None => {
+                // SAFETY: only this goroutine's poll sets it, and the
+                // executor never runs two polls of one goroutine at once;
+                // it is empty (`get` said so, on this thread).
+                unsafe { s.exec.set(executor.clone()) };
+            }
             Some(_) => {
                 s.other.register(executor);
                 s.moved.store(true, SeqCst);
@@ -781,30 +785,12 @@ impl Tracker {
         waker
     }
 
-    /// The poll with the executor's waker `executor` returned `Pending`:
-    /// asleep if it parked only on goro primitives and was not woken
-    /// meanwhile.
+    /// The poll returned `Pending`: asleep if it parked only on goro
+    /// primitives and was not woken meanwhile.
     #[inline]
-    pub(crate) fn pending(&self, executor: &Waker) {
+    pub(crate) fn pending(&self) {
         let note = take_note();
         let s = &self.entry().0;
-        if s.exec.get().is_none() {
-            // The first `Pending`: the executor's waker is kept now, not
-            // at the first poll, so a goroutine that ends in its first
-            // poll never clones it (a read-modify-write on its task cell,
-            // and another to drop it). A wake during this poll may have
-            // found no waker to call: then it is called here. Both sides
-            // are SeqCst (the wake's state update, then its look at the
-            // waker; this store, then this look at the state), so at
-            // least one of them calls it.
-            // SAFETY: only this goroutine's poll sets it, and the
-            // executor never runs two polls of one goroutine at once;
-            // it is empty (`get` said so, on this thread).
-            unsafe { s.exec.set(executor.clone()) };
-            if s.state.load(SeqCst) != POLLING {
-                executor.wake_by_ref();
-            }
-        }
         let holders = Arc::strong_count(s).saturating_sub(OWN_REFS);
         if note.what.is_none() || holders > note.parks as usize {
             // Waits on something goro does not see: awake.
@@ -957,18 +943,18 @@ fn free_batch(census: &Census) {
 
 // ---- The executor's waker, set once ----
 
-/// A waker set once by the goroutine's poll and read by every wake: a
-/// `OnceLock` without its two read-modify-writes (a store publishes it, a
-/// load finds it; both SeqCst, see `Tracker::pending`). Reset only through
-/// `&mut`, when the slot is reused or freed.
+/// A waker set once by the goroutine's first poll and read by every wake:
+/// a `OnceLock` without its two read-modify-writes (a `Release` store
+/// publishes it, an `Acquire` load finds it). Reset only through `&mut`,
+/// when the slot is reused or freed.
 struct ExecWaker {
     set: AtomicBool,
     waker: std::cell::UnsafeCell<std::mem::MaybeUninit<Waker>>,
 }
 
 // SAFETY: the waker (`Send + Sync`) is written once, through `set`, before
-// the store that publishes it, and only read after a load saw it
-// published; it is taken out only through `&mut self`.
+// the `Release` store that publishes it, and only read after an `Acquire`
+// load saw it published; it is taken out only through `&mut self`.
 unsafe impl Sync for ExecWaker {}
 // SAFETY: it owns a `Waker`, which is `Send`.
 unsafe impl Send for ExecWaker {}
@@ -984,10 +970,10 @@ impl ExecWaker {
     /// The waker, once set.
     #[inline]
     fn get(&self) -> Option<&Waker> {
-        if self.set.load(SeqCst) {
-            // SAFETY: published (the load saw the store made after it was
-            // written), and never written again while `&self` lives (see
-            // `set`).
+        if self.set.load(std::sync::atomic::Ordering::Acquire) {
+            // SAFETY: published (the `Acquire` load saw the `Release` store
+            // made after it was written), and never written again while
+            // `&self` lives (see `set`).
             Some(unsafe { (*self.waker.get()).assume_init_ref() })
         } else {
             None
@@ -1006,7 +992,7 @@ impl ExecWaker {
         // SAFETY: not set, so nobody reads it (`get` returns `None` until
         // the store below), and no other writer (the caller's contract).
         unsafe { (*self.waker.get()).write(w) };
-        self.set.store(true, SeqCst);
+        self.set.store(true, std::sync::atomic::Ordering::Release);
     }
 
     /// Takes the waker out, if set.

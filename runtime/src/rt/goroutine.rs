@@ -535,7 +535,7 @@ impl<F: Future> Future for Goroutine<F> {
         let r = match r {
             Ok(Poll::Pending) => {
                 if let Some(t) = tracker {
-                    t.pending(cx.waker());
+                    t.pending();
                 }
                 return Poll::Pending;
             }
