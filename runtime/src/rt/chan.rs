@@ -473,6 +473,10 @@ pub struct Channel<T> {
     /// Owned by goro itself (a context's `done`), not by user code: the
     /// goroutine whose drop takes its handle with it did not hold it.
     internal: bool,
+    /// Nothing is ever sent on it, it is only closed (a context's `done`:
+    /// its users hold receivers only). Open, it is empty: a receive that
+    /// does not wait answers from `closed` alone, without the lock.
+    close_only: bool,
     /// The detected schedule it was made in (0: outside any), and where:
     /// a channel that outlives its program is refused (see `ch`).
     serial: u32,
@@ -497,6 +501,7 @@ impl<T> Channel<T> {
             id,
             local: AtomicU64::new(0),
             internal: false,
+            close_only: false,
             serial: detect::serial(),
             made: site,
             closed: AtomicBool::new(false),
@@ -515,6 +520,13 @@ impl<T> Channel<T> {
     /// A channel that goro itself owns (see `internal`).
     pub(crate) fn internal(mut self) -> Self {
         self.internal = true;
+        self
+    }
+
+    /// A channel that is only ever closed, never sent on (see
+    /// `close_only`). The caller hands out no handle that can send.
+    pub(crate) fn close_only(mut self) -> Self {
+        self.close_only = true;
         self
     }
 
@@ -645,6 +657,16 @@ impl<T> Channel<T> {
     /// Whether a receiver may take the head of `buf` now.
     fn can_take(&self, st: &State<T>, reserved: bool) -> bool {
         !st.buf.is_empty() && (reserved || self.closed_now() || st.buf.len() > st.inflight)
+    }
+
+    /// Whether a close-only channel (see `close_only`) is still open, so
+    /// empty: a receive that does not wait finds nothing (it reports
+    /// nothing either way then), and the lock would only confirm it. A
+    /// close seen here as not yet done is ordered after the receive.
+    /// `select!` on `ctx.done()` asks this on every entry.
+    #[inline]
+    fn open_and_empty(&self) -> bool {
+        self.close_only && !self.closed_now()
     }
 
     /// [`Channel::is_closed`] for code under the lock, inside an operation
@@ -856,6 +878,9 @@ impl<T> Channel<T> {
     /// A receive that does not wait; `reserved` as in `try_recv_locked`.
     pub(crate) fn try_recv(&self, site: Site, reserved: bool) -> TryRecv<T> {
         detect::touch_chan(self.id);
+        if self.open_and_empty() {
+            return TryRecv::Empty;
+        }
         let mut d = Deferred::new();
         let mut st = self.state.lock();
         let r = self.try_recv_locked(&mut st, site, reserved, &mut d);
@@ -869,6 +894,9 @@ impl<T> Channel<T> {
     /// receive. Mirrors `try_recv_locked`.
     pub(crate) fn recv_ready(&self, reserved: bool) -> bool {
         detect::touch_chan(self.id);
+        if self.open_and_empty() {
+            return false;
+        }
         let st = self.state.lock();
         if self.can_take(&st, reserved) || self.closed_now() {
             return true;
