@@ -846,11 +846,15 @@ impl<T> Channel<T> {
     /// After a value left the buffer: moves parked senders' values in behind,
     /// in order, into free buffer room or reserved for parked receivers (who
     /// waited behind the values that were reserved for others).
+    #[inline]
     fn refill(&self, st: &mut State<T>, d: &mut Deferred<T>) {
-        // The common case: nobody is waiting to send.
-        if st.sendq.is_empty() {
-            return;
+        // The common case, inline on every take: nobody is waiting to send.
+        if !st.sendq.is_empty() {
+            self.refill_from_senders(st, d);
         }
+    }
+
+    fn refill_from_senders(&self, st: &mut State<T>, d: &mut Deferred<T>) {
         loop {
             let room = self.cap > 0 && st.buffered() < self.cap;
             if !room && !Self::has_live_receiver(st, None) {
