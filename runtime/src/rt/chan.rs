@@ -802,6 +802,14 @@ impl<T> Channel<T> {
         }
     }
 
+    /// Whether a receive without a reservation that finds every value in
+    /// flight reserved takes the head for a parked sender (see
+    /// [`Channel::take_head_for_sender`]) rather than wait.
+    #[inline]
+    fn takes_behind_flight(&self, st: &State<T>) -> bool {
+        self.cap == 0 && !st.buf.is_empty() && !detect::active()
+    }
+
     /// A receive without a reservation on an unbuffered channel whose
     /// values in flight are all reserved, with a sender parked: Go's
     /// receiver would take the sender's value and not wait. Here the
@@ -815,14 +823,6 @@ impl<T> Channel<T> {
     /// receive waits as before (the rendezvous it reports pairs a send
     /// with the receive that takes its value), so findings and explored
     /// schedules do not change.
-    /// Whether a receive without a reservation that finds every value in
-    /// flight reserved takes the head for a parked sender (see
-    /// [`Channel::take_head_for_sender`]) rather than wait.
-    #[inline]
-    fn takes_behind_flight(&self, st: &State<T>) -> bool {
-        self.cap == 0 && !st.buf.is_empty() && !detect::active()
-    }
-
     fn take_head_for_sender(&self, st: &mut State<T>, d: &mut Deferred<T>) -> Option<T> {
         let s = Self::claim_sender(st, d, true)?;
         st.buf.push_back(s.value);
