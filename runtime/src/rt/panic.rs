@@ -70,6 +70,14 @@ pub(crate) fn poll_goroutine<R>(f: impl FnOnce() -> R) -> (R, bool) {
     (r, raised)
 }
 
+/// Whether a panic was raised (and caught) in the goroutine poll under way:
+/// the poll must end there, where the detector hears of the recovery (see
+/// `rt::sched::step_here`).
+#[inline]
+pub(crate) fn raised_in_poll() -> bool {
+    POLL.with(|p| p.raised.get())
+}
+
 /// Whether a goroutine is being polled on this thread.
 fn in_goroutine() -> bool {
     POLL.with(|p| p.depth.get() > 0)

@@ -148,8 +148,13 @@ impl Parking {
     /// It parked on an operation that saw `waker` (`None`: unknown).
     pub(super) fn parked(&mut self, waker: Option<&Waker>) {
         self.fresh = true;
-        self.direct =
-            waker.is_some_and(|w| std::ptr::eq(w.data(), Weak::as_ptr(&self.waker).cast()));
+        self.direct = waker.is_some_and(|w| self.is_own(w));
+    }
+
+    /// Whether `waker` is this goroutine's own (its task's).
+    #[inline]
+    pub(super) fn is_own(&self, waker: &Waker) -> bool {
+        std::ptr::eq(waker.data(), Weak::as_ptr(&self.waker).cast())
     }
 
     /// Clones of its waker held outside its task.
@@ -196,6 +201,20 @@ impl Exec {
         if let Some(stuck) = self.main_stuck(main) {
             self.proof.stuck = Some((self.now, stuck));
         }
+    }
+
+    /// Whether [`Exec::check_main`] would check now if the running
+    /// goroutine `running` yielded (it would then be ready): what a step
+    /// taken at a scheduling point (`step_here`) must leave to the run loop.
+    pub(super) fn main_check_due(&self, running: Gid) -> bool {
+        let main = self.main_gid;
+        let m = main.index();
+        self.proof.stuck.is_none()
+            && !self.main_done
+            && running != main
+            && self.steps + self.firings >= self.proof.next
+            && self.ready_pos.get(m) == Some(&usize::MAX)
+            && self.meta.get(m).is_some_and(|x| x.parking.fresh)
     }
 
     fn main_stuck(&mut self, main: Gid) -> Option<Vec<Gid>> {

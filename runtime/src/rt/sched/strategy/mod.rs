@@ -223,12 +223,28 @@ impl Chooser {
     ///
     /// `is_ready` answers in constant time whether a goroutine is in
     /// `ready` (the scheduler keeps each one's position).
+    #[inline]
     pub(crate) fn choose(
         &mut self,
         step: u64,
         ready: &[Gid],
         is_ready: &dyn Fn(Gid) -> bool,
     ) -> Gid {
+        // One goroutine and nothing that logs or counts the step (PCT's
+        // change points are step indices; the reduction logs every step):
+        // no choice, no draw, no record. Half the steps of a ping-pong.
+        if let [g] = ready {
+            if self.dpor.is_none() && !matches!(self.pick, Pick::Pct(_)) && *g != CLOCK {
+                self.last = Some(*g);
+                return *g;
+            }
+        }
+        self.choose_among(step, ready, is_ready)
+    }
+
+    /// [`Chooser::choose`], every case.
+    #[inline(never)]
+    fn choose_among(&mut self, step: u64, ready: &[Gid], is_ready: &dyn Fn(Gid) -> bool) -> Gid {
         let index = self.record.options.len() as u32;
         if let Some(d) = self.dpor.as_deref_mut() {
             d.close_step();
