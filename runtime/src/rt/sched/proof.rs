@@ -237,6 +237,39 @@ impl Exec {
         None
     }
 
+    /// Whether main (index `m`, a candidate parked on channels) leaves the
+    /// set at the first round of [`Exec::stuck_with`], whatever else does:
+    /// one of its operations could be completed even if every handle lying
+    /// in a candidate's future were counted as owned (counted without
+    /// removing duplicates, so at least as many as the round counts). The
+    /// periodic check of a ping-pong's parked main ends here, without
+    /// building the sets.
+    fn main_surely_wakeable(&self, m: usize, cands: &[(usize, Stuck<'_>)]) -> bool {
+        let Some((_, Stuck::Chans(ops))) = cands.iter().find(|(i, _)| *i == m) else {
+            return false;
+        };
+        ops.iter().any(|op| {
+            if !op.counts.idle() {
+                return true;
+            }
+            let (mut s, mut r) = (0, 0);
+            for (i, why) in cands {
+                let Stuck::Chans(theirs) = why else {
+                    continue;
+                };
+                for o in theirs.iter().filter(|o| o.id == op.id) {
+                    let (addr, sends, recvs) = handle_parts(o.handle);
+                    if !self.meta[*i].parking.owns(addr) {
+                        continue;
+                    }
+                    s += usize::from(sends || (recvs && o.counts.recv_holds_timer()));
+                    r += usize::from(recvs);
+                }
+            }
+            op.counts.senders() > s || (op.send && op.counts.receivers() > r)
+        })
+    }
+
     /// The goroutines proven never to wake, for a schedule the step limit
     /// cut short: what it can still report.
     pub(super) fn proven_stuck(&self) -> Vec<Gid> {
@@ -291,6 +324,9 @@ impl Exec {
             cands.push((i, why));
         }
         if main.is_some_and(|m| !cands.iter().any(|(i, _)| *i == m)) {
+            return Vec::new();
+        }
+        if main.is_some_and(|m| self.main_surely_wakeable(m, &cands)) {
             return Vec::new();
         }
         // Code that no goroutine runs: the outside world's wakes, and the
