@@ -283,6 +283,13 @@ pub(crate) struct Exec {
     /// The goroutine being dropped at the end of the schedule, if any: what
     /// goes with it (channel handles, CancelFuncs) is what it held.
     teardown: Option<Gid>,
+    /// A plain access may skip building its event: no trace, no reduction
+    /// log, no teardown (see [`access`]). One flag for the three, kept by
+    /// `install` and `teardown`.
+    plain_fast: bool,
+    /// The key of the `rand_below` streams: the seed mixed with
+    /// [`SELECT_STREAM`], once per schedule.
+    draw_key: u64,
     held: Vec<Held>,
     /// Whether main can never be woken, and when to check.
     proof: proof::Proof,
@@ -445,7 +452,7 @@ pub(crate) fn access(addr: Addr, write: bool, what: &'static str, loc: Loc) {
 /// [`access`] on the executor; `true` if the event must be built whole.
 #[inline(always)]
 fn access_in(ex: &mut Exec, g: Gid, addr: Addr, write: bool, what: &'static str, loc: Loc) -> bool {
-    if ex.teardown.is_some() || ex.trace.is_some() || ex.chooser.dpor().is_some() {
+    if !ex.plain_fast {
         return true;
     }
     ex.hash_access(g, write, loc);
@@ -689,7 +696,7 @@ pub(crate) fn step_here(waker: &Waker) -> bool {
 /// edit in one goroutine leaves the others' draws unchanged.
 pub(crate) fn rand_below(n: usize) -> usize {
     with_exec(|ex| {
-        let key = strategy::mix2(ex.seed(), SELECT_STREAM);
+        let key = ex.draw_key;
         let (path, draw) = match ex.meta.get_mut(current_gid().unwrap_or(Gid::MAIN).index()) {
             Some(m) => {
                 m.draws += 1;
@@ -1011,6 +1018,8 @@ fn install(cfg: ScheduleConfig, main_gid: Gid) -> Rc<RefCell<Exec>> {
         main_done_at: Duration::ZERO,
         grace_spent: false,
         teardown: None,
+        plain_fast: false,
+        draw_key: 0,
         held: Vec::new(),
         proof: proof::Proof::default(),
         main_gid,
@@ -1029,6 +1038,11 @@ fn install(cfg: ScheduleConfig, main_gid: Gid) -> Rc<RefCell<Exec>> {
     ACTIVE.with(|a| a.set(serial));
     let dpor = exec.borrow_mut().chooser.dpor().is_some();
     DPOR_ON.with(|d| d.set(dpor));
+    {
+        let mut ex = exec.borrow_mut();
+        ex.plain_fast = ex.trace.is_none() && !dpor;
+        ex.draw_key = strategy::mix2(ex.seed(), SELECT_STREAM);
+    }
     exec
 }
 
@@ -1481,7 +1495,10 @@ fn teardown(exec: &Rc<RefCell<Exec>>) {
     let tasks: Vec<Option<Task>> = std::mem::take(&mut exec.borrow_mut().tasks);
     for (i, task) in tasks.into_iter().enumerate() {
         if let Some(task) = task {
-            exec.borrow_mut().teardown = Some(Gid::from_index(i));
+            let mut ex = exec.borrow_mut();
+            ex.teardown = Some(Gid::from_index(i));
+            ex.plain_fast = false;
+            drop(ex);
             drop(task);
         }
     }

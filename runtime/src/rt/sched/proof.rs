@@ -209,10 +209,11 @@ impl Exec {
     pub(super) fn main_check_due(&self, running: Gid) -> bool {
         let main = self.main_gid;
         let m = main.index();
-        self.proof.stuck.is_none()
+        // The step count first: the check is due once in many steps.
+        self.steps + self.firings >= self.proof.next
+            && self.proof.stuck.is_none()
             && !self.main_done
             && running != main
-            && self.steps + self.firings >= self.proof.next
             && self.ready_pos.get(m) == Some(&usize::MAX)
             && self.meta.get(m).is_some_and(|x| x.parking.fresh)
     }
