@@ -507,7 +507,13 @@ impl Hb {
                 self.g(*receiver).base = both;
             }
             Op::ChanClose { ch } => {
-                note_seen(&mut self.chans.get_or_insert_with(*ch, Box::default).senders_seen, g);
+                note_seen(
+                    &mut self
+                        .chans
+                        .get_or_insert_with(*ch, Box::default)
+                        .senders_seen,
+                    g,
+                );
                 let mut c = VClock::new();
                 Self::release_into(&mut self.gs, g, &mut c);
                 self.chans.get_or_insert_with(*ch, Box::default).closed = Some(c);

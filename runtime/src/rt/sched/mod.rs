@@ -36,6 +36,8 @@
 
 mod proof;
 pub(crate) mod strategy;
+#[cfg(test)]
+mod tests;
 mod trace;
 
 use std::cell::{Cell, RefCell};
@@ -318,6 +320,13 @@ thread_local! {
     /// The running schedule keeps the partial-order reduction's log: the
     /// one check a footprint report pays otherwise.
     static DPOR_ON: Cell<bool> = const { Cell::new(false) };
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests only: `false` makes [`step_here`] yield where it would choose
+    /// in place, to compare the two (`tests.rs`).
+    static CHOOSE_IN_PLACE: Cell<bool> = const { Cell::new(true) };
 }
 
 /// Runs `f` on the executor when the running schedule keeps the
@@ -672,6 +681,10 @@ pub(crate) fn step_here(waker: &Waker) -> bool {
             || super::panic::raised_in_poll()
             || !ex.meta[g.index()].parking.is_own(waker)
         {
+            return false;
+        }
+        #[cfg(test)]
+        if !CHOOSE_IN_PLACE.with(Cell::get) {
             return false;
         }
         // The yield's wake, then the run loop's next turn.
@@ -1104,12 +1117,7 @@ fn poll_step(exec: &Rc<RefCell<Exec>>, main_gid: Gid, gid: Gid, mut task: Task) 
     let poll = poll_task(gid, &mut task);
     let main_ended = gid == main_gid && poll.is_ready();
     settle(exec, main_gid, gid, task, poll);
-    main_ended
-        || exec
-            .borrow()
-            .run
-            .as_ref()
-            .is_none_or(|r| r.panic_pending())
+    main_ended || exec.borrow().run.as_ref().is_none_or(|r| r.panic_pending())
 }
 
 /// After a step (`ask`: see [`poll_step`]): a goroutine panic ends the
