@@ -36,8 +36,6 @@
 
 mod proof;
 pub(crate) mod strategy;
-#[cfg(test)]
-mod tests;
 mod trace;
 
 use std::cell::{Cell, RefCell};
@@ -325,8 +323,8 @@ thread_local! {
 #[cfg(test)]
 thread_local! {
     /// Tests only: `false` makes [`step_here`] yield where it would choose
-    /// in place, to compare the two (`tests.rs`).
-    static CHOOSE_IN_PLACE: Cell<bool> = const { Cell::new(true) };
+    /// in place, to compare the two (`race::explore`'s tests).
+    pub(crate) static CHOOSE_IN_PLACE: Cell<bool> = const { Cell::new(true) };
 }
 
 /// Runs `f` on the executor when the running schedule keeps the
