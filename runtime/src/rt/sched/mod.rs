@@ -2,9 +2,13 @@
 //! a time, choosing who runs next at every step with a seeded strategy, on a
 //! virtual clock, and feeds every operation to the happens-before engine.
 //!
-//! A step is one poll of one goroutine. Every goro operation begins with a
-//! scheduling point (the operation's future yields once before acting), so
-//! the strategy decides between any two operations. When nothing can run,
+//! A step is one goroutine's run from a scheduling point to the next (or to
+//! where it parks or ends). Every goro operation begins with a scheduling
+//! point (the operation's future yields once before acting), so the
+//! strategy decides between any two operations. The yield is taken in
+//! place when it would change nothing ([`step_here`]): the strategy's
+//! choice is made there, and if it chose the running goroutine, that
+//! goroutine goes on within the same poll. When nothing can run,
 //! the clock jumps to the next timer; a goroutine awaiting a future that is
 //! not goro's (tokio I/O) is waiting on the outside world, and the scheduler
 //! waits for its waker in real time. When main is parked and can provably
