@@ -38,8 +38,8 @@ pub(crate) fn clock_index(g: Gid) -> u32 {
 }
 
 /// Per-goroutine state. A million goroutines keep a million of these, so
-/// what is rarely read (name, creation site, call chain) is kept small:
-/// 128 bytes in all, of which the clock is 72.
+/// what is rarely read (name, creation site, call chain) is kept small or
+/// beside it: 104 bytes in all, of which the clock is 72.
 pub(crate) struct G {
     /// What this goroutine has seen of others (its own entry may lag `own`;
     /// its parent's entry may lag `inherit`).
@@ -49,14 +49,12 @@ pub(crate) struct G {
     /// The parent's `(index, epoch)` at the spawn when `base` does not hold
     /// it yet: folding it in would copy a path of the parent's clock per
     /// child.
-    inherit: Option<(u32, u32)>,
-    /// Whether it ended (its clock changes no more; a join reads it).
-    ended: bool,
+    inherit: Inherit,
     /// Its creation site, an index into [`Hb`]'s `sites` (spawn sites are
-    /// few; `NO_SITE` when unknown).
+    /// few; `NO_SITE` when unknown), and in the top bit ([`ENDED`]) whether
+    /// it ended (its clock changes no more; a join reads it).
     site: u32,
     parent: Option<Gid>,
-    name: Option<Box<str>>,
     /// Its shadow call chain, made by its first frame.
     chain: Option<Box<Chain>>,
 }
@@ -71,31 +69,63 @@ struct Chain {
 }
 
 /// `G::site` of a goroutine whose creation site is unknown.
-const NO_SITE: u32 = u32::MAX;
+const NO_SITE: u32 = !ENDED;
+
+/// The bit of `G::site` that says the goroutine ended.
+const ENDED: u32 = 1 << 31;
+
+/// `Option<(u32, u32)>` in 8 bytes instead of 12: an epoch is never 0, so
+/// an entry of epoch 0 is none (and would order nothing anyway).
+#[derive(Clone, Copy, Debug, Default)]
+struct Inherit {
+    idx: u32,
+    v: u32,
+}
+
+impl Inherit {
+    #[inline(always)]
+    fn some(idx: u32, v: u32) -> Self {
+        Inherit { idx, v }
+    }
+
+    #[inline(always)]
+    fn get(self) -> Option<(u32, u32)> {
+        (self.v != 0).then_some((self.idx, self.v))
+    }
+
+    #[inline(always)]
+    fn take(&mut self) -> Option<(u32, u32)> {
+        std::mem::take(self).get()
+    }
+
+    #[inline(always)]
+    fn is_some_and(self, f: impl FnOnce((u32, u32)) -> bool) -> bool {
+        self.get().is_some_and(f)
+    }
+}
 
 impl G {
-    fn new(base: VClock, name: Option<Box<str>>, parent: Option<Gid>, site: u32) -> Self {
+    fn new(base: VClock, parent: Option<Gid>, site: u32) -> Self {
         G {
             base,
             own: 1,
-            inherit: None,
-            ended: false,
+            inherit: Inherit::default(),
             site,
             parent,
-            name,
             chain: None,
         }
     }
 
     /// A goroutine first seen in an event rather than at its spawn.
     fn unknown() -> Self {
-        G::new(VClock::new(), None, None, NO_SITE)
+        G::new(VClock::new(), None, NO_SITE)
     }
 
     /// Whether this goroutine has seen goroutine index `idx` at `clk`.
     #[inline]
     pub(crate) fn knows(&self, idx: u32, clk: u32) -> bool {
-        self.base.get(idx) >= clk || matches!(self.inherit, Some((i, v)) if i == idx && v >= clk)
+        self.base.get(idx) >= clk
+            || matches!(self.inherit.get(), Some((i, v)) if i == idx && v >= clk)
     }
 
     /// `base ⊔= source`.
@@ -107,8 +137,19 @@ impl G {
     /// Drops `inherit` once `base` holds it.
     fn forget_absorbed_inherit(&mut self) {
         if self.inherit.is_some_and(|(i, v)| self.base.get(i) >= v) {
-            self.inherit = None;
+            self.inherit = Inherit::default();
         }
+    }
+
+    /// Whether it ended.
+    #[inline]
+    fn ended(&self) -> bool {
+        self.site & ENDED != 0
+    }
+
+    /// Its creation site's index in `sites` (`NO_SITE`: unknown).
+    fn site(&self) -> u32 {
+        self.site & !ENDED
     }
 
     /// Moves this goroutine's clock into `target` (`target ⊔= C_g`, its
@@ -134,7 +175,7 @@ impl G {
     /// own, so nothing is copied). `idx` is this goroutine's clock index.
     fn join_into(&self, idx: u32, target: &mut VClock) {
         target.join(&self.base);
-        for (i, v) in self.inherit.into_iter().chain([(idx, self.own)]) {
+        for (i, v) in self.inherit.get().into_iter().chain([(idx, self.own)]) {
             target.raise(i, v);
         }
     }
@@ -263,6 +304,8 @@ pub(crate) struct Hb {
     /// Creation sites of goroutines (`G::site` indexes it), each once.
     sites: Vec<Loc>,
     site_ids: HashMap<Loc, u32>,
+    /// `go!` names: few goroutines have one, so not in [`G`].
+    names: HashMap<Gid, Box<str>>,
     /// Clocks of plain objects (Mutex, WaitGroup, Once, `race::release`).
     objs: HashMap<ObjId, VClock>,
     rws: HashMap<ObjId, RwClocks>,
@@ -300,16 +343,16 @@ impl Hb {
 
     /// Whether goroutine `g` ended.
     pub(crate) fn ended(&self, g: Gid) -> bool {
-        self.gs.get(&g).is_some_and(|x| x.ended)
+        self.gs.get(&g).is_some_and(G::ended)
     }
 
     /// `g`'s name, parent and creation site.
     pub(crate) fn identity(&self, g: Gid) -> (Option<&str>, Option<Gid>, Option<Loc>) {
         match self.gs.get(&g) {
             Some(x) => (
-                x.name.as_deref(),
+                self.names.get(&g).map(|n| &**n),
                 x.parent,
-                self.sites.get(x.site as usize).copied(),
+                self.sites.get(x.site() as usize).copied(),
             ),
             None => (None, None, None),
         }
@@ -377,7 +420,7 @@ impl Hb {
         match self.gs.get(&g) {
             Some(gs) => ClockParts {
                 base: gs.base.clone(),
-                inherit: gs.inherit,
+                inherit: gs.inherit.get(),
                 idx,
                 own: gs.own,
             },
@@ -419,7 +462,10 @@ impl Hb {
         let sites = &mut self.sites;
         *self.site_ids.entry(loc).or_insert_with(|| {
             sites.push(loc);
-            u32::try_from(sites.len() - 1).unwrap_or(NO_SITE)
+            u32::try_from(sites.len() - 1)
+                .ok()
+                .filter(|&s| s < NO_SITE)
+                .unwrap_or(NO_SITE)
         })
     }
 
@@ -461,16 +507,23 @@ impl Hb {
                 let p = self.g(g);
                 p.fold_inherit();
                 let base = p.base.clone();
-                let inherit = Some((clock_index(g), p.own));
+                let inherit = Inherit::some(clock_index(g), p.own);
                 p.own += 1;
-                let mut c = G::new(base, name.as_deref().map(Box::from), Some(g), site);
+                let mut c = G::new(base, Some(g), site);
                 c.inherit = inherit;
                 self.gs.insert(*child, c);
+                // A traced id used twice (hand-written traces) loses the
+                // old name; unnamed goroutines skip the map.
+                if let Some(n) = name {
+                    self.names.insert(*child, Box::from(&**n));
+                } else if !self.names.is_empty() {
+                    self.names.remove(child);
+                }
             }
             Op::End => {
                 // Its clock stays in `gs` (nothing changes it any more); a
                 // join reads it from there.
-                self.g(g).ended = true;
+                self.g(g).site |= ENDED;
             }
             Op::Join { child } => {
                 if self.ended(*child) {
@@ -652,8 +705,8 @@ mod tests {
     /// A million goroutines keep a million of these: the inline small
     /// clock (72 bytes) must not make the state of each one grow.
     #[test]
-    fn per_goroutine_state_stays_at_128_bytes() {
+    fn per_goroutine_state_stays_at_104_bytes() {
         assert_eq!(std::mem::size_of::<VClock>(), 72);
-        assert!(std::mem::size_of::<Option<G>>() <= 128);
+        assert!(std::mem::size_of::<Option<G>>() <= 104);
     }
 }

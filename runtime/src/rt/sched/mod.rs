@@ -38,6 +38,7 @@
 //! The executor lives in a thread-local while a schedule runs; primitives
 //! reach it through [`crate::rt::detect`], never directly.
 
+mod meta;
 mod proof;
 pub(crate) mod strategy;
 mod trace;
@@ -88,9 +89,16 @@ impl WakeQueue {
     }
 }
 
+/// A goroutine's waker. Every goroutine has one (a million goroutines, a
+/// million wakers), so it holds 8 bytes (one 32-byte allocation with the
+/// `Arc`'s counts) and no handle of its schedule's wake queue: the queue
+/// is found by the schedule's serial, on the executor's thread in
+/// `CUR_WAKES`, from another thread (tokio I/O: rare) in [`QUEUES`].
 struct TaskWaker {
-    gid: Gid,
-    q: Arc<WakeQueue>,
+    /// The goroutine's index (`Exec::spawn` checks that it fits).
+    idx: u32,
+    /// Its schedule's serial (see `ACTIVE`).
+    serial: u32,
 }
 
 impl Wake for TaskWaker {
@@ -99,17 +107,40 @@ impl Wake for TaskWaker {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        if wake_here(self.gid, &self.q) {
+        let gid = Gid::from_index(self.idx as usize);
+        if wake_here(gid, self.serial) {
             return;
         }
-        let mut q = self.q.q.lock().unwrap_or_else(|e| e.into_inner());
-        q.push(self.gid);
-        self.q.queued.store(true, Ordering::Release);
-        drop(q);
-        if self.q.sleeping.load(Ordering::Acquire) {
-            self.q.cv.notify_one();
+        // A schedule that is over drains nothing: the wake is dropped.
+        let Some(q) = wake_queue(self.serial) else {
+            return;
+        };
+        let mut queue = q.q.lock().unwrap_or_else(|e| e.into_inner());
+        queue.push(gid);
+        q.queued.store(true, Ordering::Release);
+        drop(queue);
+        if q.sleeping.load(Ordering::Acquire) {
+            q.cv.notify_one();
         }
     }
+}
+
+/// The wake queues of the schedules running in the process, by serial:
+/// how a waker woken on another thread finds its schedule's queue.
+static QUEUES: Mutex<Vec<(u32, std::sync::Weak<WakeQueue>)>> = Mutex::new(Vec::new());
+
+/// The wake queue of the schedule with serial `serial`, while it runs.
+fn wake_queue(serial: u32) -> Option<Arc<WakeQueue>> {
+    if serial == self::serial() {
+        if let Some(q) = CUR_WAKES.with(|q| q.borrow().clone()) {
+            return Some(q);
+        }
+    }
+    let queues = QUEUES.lock().unwrap_or_else(|e| e.into_inner());
+    queues
+        .iter()
+        .find(|(s, _)| *s == serial)
+        .and_then(|(_, q)| q.upgrade())
 }
 
 /// A wake on the executor's own thread, while nothing there borrows the
@@ -118,13 +149,13 @@ impl Wake for TaskWaker {
 /// other threads, or from inside the executor's borrow, take the queue.
 /// Either way the order is the program's order on this thread, so
 /// schedules stay deterministic.
-fn wake_here(gid: Gid, q: &Arc<WakeQueue>) -> bool {
+fn wake_here(gid: Gid, serial: u32) -> bool {
     with_exec_cell(|ex| {
         let Ok(mut ex) = ex.try_borrow_mut() else {
             return false;
         };
         // A waker of an earlier schedule on this thread is not ours.
-        if !Arc::ptr_eq(&ex.wakes, q) {
+        if ex.serial != serial {
             return false;
         }
         ex.make_ready(gid);
@@ -138,28 +169,6 @@ pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()>>>;
 struct Task {
     fut: BoxFuture,
     waker: Waker,
-}
-
-/// What the scheduler knows of a goroutine beyond its future.
-struct Meta {
-    /// Hash of its spawn path from main (stable under edits elsewhere).
-    path: u64,
-    children: u64,
-    /// Its `go!` name, for traces.
-    name: Option<String>,
-    /// What it parked on in its last poll, and where.
-    blocked: Option<(BlockInfo, Loc)>,
-    /// Returned Pending without parking on anything goro knows: waiting on
-    /// the outside world.
-    external: bool,
-    done: bool,
-    /// What the proof that it can never be woken needs.
-    parking: proof::Parking,
-    /// How many `rand_below` draws it made: the position in its own
-    /// random stream.
-    draws: u64,
-    /// Steps it took after main returned (see [`Exec::grace_steps`]).
-    steps_after_main: u64,
 }
 
 enum TimerAction {
@@ -253,8 +262,10 @@ pub(crate) struct ScheduleConfig {
 }
 
 pub(crate) struct Exec {
+    /// The schedule's serial (`ACTIVE` while it runs).
+    serial: u32,
     tasks: Vec<Option<Task>>,
-    meta: Vec<Meta>,
+    meta: meta::Metas,
     ready: Vec<Gid>,
     /// Position of each goroutine in `ready` (usize::MAX if absent).
     ready_pos: Vec<usize>,
@@ -319,6 +330,8 @@ thread_local! {
     static CURRENT: Cell<Option<Gid>> = const { Cell::new(None) };
     /// The running schedule's serial, unique in the process; 0: none.
     static ACTIVE: Cell<u32> = const { Cell::new(0) };
+    /// The running schedule's wake queue (`None`: none).
+    static CUR_WAKES: RefCell<Option<Arc<WakeQueue>>> = const { RefCell::new(None) };
     /// The running schedule keeps the partial-order reduction's log: the
     /// one check a footprint report pays otherwise.
     static DPOR_ON: Cell<bool> = const { Cell::new(false) };
@@ -425,7 +438,7 @@ fn emit_in(ex: &mut Exec, ev: &Event) {
     ex.hash_event(g, &ev.op, ev.loc);
     if ex.trace.is_some() {
         let (seed, step) = (ex.seed(), ex.steps);
-        let name = ex.meta.get(g.index()).and_then(|m| m.name.clone());
+        let name = ex.meta.name(g.index()).map(str::to_string);
         if let Some(t) = ex.trace.as_mut() {
             t.record(seed, step, name, ev);
         }
@@ -610,10 +623,7 @@ fn note_parked_on(info: BlockInfo, loc: Loc, waker: Option<&Waker>) {
         if let Some(d) = ex.chooser.dpor() {
             d.parked_on(Some(&info));
         }
-        if let Some(m) = ex.meta.get_mut(g.index()) {
-            m.blocked = Some((info, loc));
-            m.parking.parked(waker);
-        }
+        ex.meta.parked(g.index(), waker, (info, loc));
     });
 }
 
@@ -848,7 +858,7 @@ impl Exec {
             Some(parent) => {
                 let p = &mut self.meta[parent.index()];
                 p.children += 1;
-                strategy::mix2(p.path, p.children)
+                strategy::mix2(p.path, u64::from(p.children))
             }
         };
         let i = gid.index();
@@ -858,23 +868,13 @@ impl Exec {
             "goroutine ids are dense under detection"
         );
         let waker = Arc::new(TaskWaker {
-            gid,
-            q: self.wakes.clone(),
+            idx: u32::try_from(i).expect("fewer than 2^32 goroutines under detection"),
+            serial: self.serial,
         });
         let parking = proof::Parking::new(&waker, &fut);
         let waker = Waker::from(waker);
         self.tasks.push(Some(Task { fut, waker }));
-        self.meta.push(Meta {
-            path,
-            children: 0,
-            name,
-            blocked: None,
-            external: false,
-            done: false,
-            parking,
-            draws: 0,
-            steps_after_main: 0,
-        });
+        self.meta.push(path, name, parking);
         self.ready_pos.push(usize::MAX);
         self.chooser.on_spawn(gid, path);
         self.make_ready(gid);
@@ -978,7 +978,7 @@ pub(crate) fn run_schedule(
     take_panic: &dyn Fn() -> Option<Crash>,
 ) -> ScheduleResult {
     let exec = install(cfg, main_gid);
-    let _ptr = ClearExecPtr;
+    let _ptr = ClearExecPtr(exec.borrow().serial);
     exec.borrow_mut()
         .spawn(None, main_gid, Some("main".to_string()), main);
     let ending = run_loop(&exec, main_gid, take_panic);
@@ -990,12 +990,19 @@ pub(crate) fn run_schedule(
 
 /// Clears `EXEC_PTR` when a schedule unwinds (`finish` clears it
 /// otherwise): `EXEC` then keeps the executor until the thread exits, and
-/// what its drop runs must not reach it through the pointer.
-struct ClearExecPtr;
+/// what its drop runs must not reach it through the pointer. Either way,
+/// takes the schedule (its serial) out of [`QUEUES`]: a later wake of one
+/// of its goroutines finds no queue.
+struct ClearExecPtr(u32);
 
 impl Drop for ClearExecPtr {
     fn drop(&mut self) {
         EXEC_PTR.with(|p| p.set(std::ptr::null()));
+        CUR_WAKES.with(|q| q.borrow_mut().take());
+        QUEUES
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(s, _)| *s != self.0);
     }
 }
 
@@ -1008,9 +1015,14 @@ fn install(cfg: ScheduleConfig, main_gid: Gid) -> Rc<RefCell<Exec>> {
         sleeping: AtomicBool::new(false),
         queued: AtomicBool::new(false),
     });
+    static SERIALS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+    // Never 0 (that means "none"), even after wrapping.
+    let serial = SERIALS.fetch_add(1, Ordering::Relaxed).max(1);
+    let weak_wakes = Arc::downgrade(&wakes);
     let exec = Rc::new(RefCell::new(Exec {
+        serial,
         tasks: Vec::new(),
-        meta: Vec::new(),
+        meta: Default::default(),
         ready: Vec::new(),
         ready_pos: Vec::new(),
         wakes,
@@ -1047,9 +1059,11 @@ fn install(cfg: ScheduleConfig, main_gid: Gid) -> Rc<RefCell<Exec>> {
         "goro: a detecting schedule is already running on this thread"
     );
     EXEC_PTR.with(|p| p.set(Rc::as_ptr(&exec)));
-    static SERIALS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
-    // Never 0 (that means "none"), even after wrapping.
-    let serial = SERIALS.fetch_add(1, Ordering::Relaxed).max(1);
+    QUEUES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((serial, weak_wakes));
+    CUR_WAKES.with(|q| *q.borrow_mut() = Some(exec.borrow().wakes.clone()));
     ACTIVE.with(|a| a.set(serial));
     let dpor = exec.borrow_mut().chooser.dpor().is_some();
     DPOR_ON.with(|d| d.set(dpor));
@@ -1240,7 +1254,7 @@ fn settle(exec: &Rc<RefCell<Exec>>, main_gid: Gid, gid: Gid, task: Task, poll: P
     let mut ex = exec.borrow_mut();
     match poll {
         Poll::Ready(()) => {
-            ex.meta[i].done = true;
+            ex.meta.end(i);
             if let Some(d) = ex.chooser.dpor() {
                 d.not_parked();
             }
@@ -1305,8 +1319,10 @@ impl Exec {
         }
         let limit = self.grace_steps();
         let m = &mut self.meta[g.index()];
-        m.steps_after_main += 1;
-        if m.steps_after_main >= limit {
+        m.steps_after_main = m.steps_after_main.saturating_add(1);
+        // Counted in 32 bits (`meta::Meta`): a grace of more than 2^32 - 1
+        // steps per goroutine (a step limit above 429 billion) ends there.
+        if u64::from(m.steps_after_main) >= limit.min(u64::from(u32::MAX)) {
             self.grace_spent = true;
         }
     }
@@ -1457,7 +1473,8 @@ fn end_state(exec: &Rc<RefCell<Exec>>, ending: &Ending) -> Option<EndState> {
         let ex = &mut *ex;
         let mut blocked: Vec<(Gid, Option<(BlockInfo, Loc)>)> = Vec::new();
         let mut running = Vec::new();
-        for (i, m) in ex.meta.iter_mut().enumerate() {
+        for i in 0..ex.meta.len() {
+            let m = &ex.meta[i];
             let g = Gid::from_index(i);
             if m.done || (stuck.is_none() && m.external) {
                 continue;
@@ -1468,11 +1485,11 @@ fn end_state(exec: &Rc<RefCell<Exec>>, ending: &Ending) -> Option<EndState> {
                     // After main: ready, asleep or ticking is still running
                     // (reported with what it waits or last waited for).
                     let ready = ex.ready_pos[i] != usize::MAX;
-                    let timer = m.blocked.as_ref().is_some_and(|(b, _)| b.timer_pending());
+                    let timer = ex.meta.park(i).is_some_and(|(b, _)| b.timer_pending());
                     if ex.main_done && stuck.is_none() && (ready || timer) {
                         running.push(g);
                     }
-                    blocked.push((g, m.blocked.take()));
+                    blocked.push((g, ex.meta.take_park(i)));
                 }
             }
         }

@@ -113,13 +113,15 @@ impl Proof {
     }
 }
 
-/// What the proof keeps of a goroutine.
+/// What the proof keeps of a goroutine: 24 bytes of its scheduler record
+/// (`meta::Meta`).
 pub(super) struct Parking {
     /// Its waker, to count the clones others hold (one is its task's).
     waker: Weak<TaskWaker>,
-    /// Where its future lies: `[start, start + len)`.
+    /// Where its future lies: `[start, start + len)` (a future of 4 GiB or
+    /// more counts as its first 4 GiB: no goroutine's is that large).
     start: usize,
-    len: usize,
+    len: u32,
     /// Its block description is from its last poll.
     fresh: bool,
     /// That operation parked with the goroutine's own waker.
@@ -132,7 +134,7 @@ impl Parking {
         Parking {
             waker: Arc::downgrade(waker),
             start: f as *const dyn Future<Output = ()> as *const u8 as usize,
-            len: std::mem::size_of_val(f),
+            len: u32::try_from(std::mem::size_of_val(f)).unwrap_or(u32::MAX),
             fresh: false,
             direct: false,
         }
@@ -163,7 +165,7 @@ impl Parking {
     }
 
     fn owns(&self, addr: usize) -> bool {
-        addr >= self.start && addr - self.start < self.len
+        addr >= self.start && addr - self.start < self.len as usize
     }
 }
 
@@ -294,7 +296,7 @@ impl Exec {
             if m.done || m.external || self.ready_pos[i] != usize::MAX || !p.fresh {
                 continue;
             }
-            let why = match (&m.blocked, p.clones()) {
+            let why = match (self.meta.park(i), p.clones()) {
                 (_, 0) => Stuck::Unwakeable,
                 (Some((BlockInfo::Chans { ops, waiter, .. }, _)), 1) if p.direct => {
                     match waiter.upgrade() {
