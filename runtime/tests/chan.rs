@@ -1057,6 +1057,41 @@ fn a_receive_dropped_after_a_hand_off_keeps_the_order_for_another() {
     }
 }
 
+/// A receive that finds every value in flight reserved for notified
+/// receivers and a sender parked does not wait (Go's receiver takes the
+/// parked sender's value): it takes the oldest value, the sender's goes in
+/// flight in its place and the send completes; the notified receiver gets
+/// the sender's value. The same with the notified receiver dropped: its
+/// reservation frees the value, nothing lost or reordered.
+#[test]
+fn a_receive_behind_values_in_flight_takes_the_oldest_for_a_parked_sender() {
+    for drop_a in [false, true] {
+        let ch = goro::chan::<u32>(0);
+        let mut a = Box::pin(ch.recv());
+        assert!(poll_once(&mut a).is_pending(), "A parks");
+        ch.try_send(0).expect("A is parked: the send completes");
+        let mut later = Box::pin(ch.send(1));
+        assert!(poll_once(&mut later).is_pending(), "1 waits for a receiver");
+        let mut b = Box::pin(ch.recv());
+        assert_eq!(
+            poll_once(&mut b),
+            Poll::Ready(Some(0)),
+            "B takes the oldest value at once"
+        );
+        assert!(
+            poll_once(&mut later).is_ready(),
+            "the parked send completed"
+        );
+        if drop_a {
+            drop(a);
+            assert_eq!(ch.try_recv(), Ok(1), "A's value is free once A is gone");
+        } else {
+            assert_eq!(poll_once(&mut a), Poll::Ready(Some(1)), "A gets the next");
+            assert_eq!(ch.try_recv(), Err(TryRecvError::Empty));
+        }
+    }
+}
+
 /// Sends that lose a `select!` (to a ticker) are withdrawn without a trace:
 /// the consumer sees exactly `0..n`, in order.
 #[test]

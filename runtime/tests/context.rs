@@ -504,3 +504,43 @@ fn fan_out_fan_in_with_cancellation() {
         cancel.cancel();
     });
 }
+
+/// A receive on `done` that does not wait answers from the channel's close
+/// flag without its lock (`done` is never sent on): a polling `select!` with
+/// `default` takes `default` while the context lives, and sees a cancel made
+/// by another goroutine, with `err` already set, once it happens.
+#[test]
+fn polling_done_sees_a_cancel_from_another_goroutine() {
+    goro::run(async {
+        for _ in 0..50 {
+            let (ctx, cancel) = context::with_cancel(&context::background());
+            let done = ctx.done();
+            for _ in 0..100 {
+                let r = goro::select! {
+                    recv(done) -> _ => "done",
+                    default => "live",
+                };
+                assert_eq!(r, "live", "done before any cancel");
+            }
+            assert_eq!(done.try_recv(), Err(TryRecvError::Empty));
+            let poller = goro::spawn(async move {
+                let mut polls = 0u64;
+                loop {
+                    let seen = goro::select! {
+                        recv(ctx.done()) -> v => { assert_eq!(v, None); true },
+                        default => false,
+                    };
+                    if seen {
+                        assert_eq!(ctx.err(), Some(Error::Canceled));
+                        return polls;
+                    }
+                    polls += 1;
+                    goro::yield_now().await;
+                }
+            });
+            goro::spawn(async move { cancel.cancel() }).await;
+            poller.await;
+            assert_eq!(done.try_recv(), Err(TryRecvError::Closed));
+        }
+    });
+}

@@ -16,7 +16,12 @@
 //!   notification on, and the in-flight value goes to the next receiver.
 //! - With no receiver parked, a sender parks its value in its queue entry; a
 //!   receiver takes it out and completes the send by claiming the sender's
-//!   [`Waiter`]. A `select!` shares one waiter among its cases, and the claim
+//!   [`Waiter`]. If values are in flight to notified receivers, a receiver
+//!   without a reservation takes the oldest of them instead and the
+//!   sender's value goes in flight behind them, in its place (production
+//!   only; under the detector it waits for a notified receiver's `refill`).
+//!   Go's receiver would not wait either, and every value still leaves from
+//!   the head. A `select!` shares one waiter among its cases, and the claim
 //!   (one compare-and-swap) is what lets exactly one of its cases commit.
 //! - A select is never paired with itself: its send is not claimed for its
 //!   own parked receive, and once one of its receives is handed a value on
@@ -33,7 +38,10 @@
 //! allocating (`Deferred`); waiters come from a per-thread pool. The lock
 //! is a spin lock (`rt::spin`), released by a store: nothing here blocks
 //! while holding it (wakes and drops of values wait until it is released;
-//! a waker is at most cloned or dropped under it).
+//! a waker is at most cloned or dropped under it). A channel that is only
+//! ever closed (a context's `done`) answers a receive that does not wait
+//! from its close flag alone while open: `select!` over `ctx.done()` tries
+//! that case on every entry.
 //!
 //! The public handles and futures live in the `chan` facade; `select!` drives
 //! the same entry points through the `select` facade. Every operation reports
@@ -473,6 +481,10 @@ pub struct Channel<T> {
     /// Owned by goro itself (a context's `done`), not by user code: the
     /// goroutine whose drop takes its handle with it did not hold it.
     internal: bool,
+    /// Nothing is ever sent on it, it is only closed (a context's `done`:
+    /// its users hold receivers only). Open, it is empty: a receive that
+    /// does not wait answers from `closed` alone, without the lock.
+    close_only: bool,
     /// The detected schedule it was made in (0: outside any), and where:
     /// a channel that outlives its program is refused (see `ch`).
     serial: u32,
@@ -497,6 +509,7 @@ impl<T> Channel<T> {
             id,
             local: AtomicU64::new(0),
             internal: false,
+            close_only: false,
             serial: detect::serial(),
             made: site,
             closed: AtomicBool::new(false),
@@ -515,6 +528,13 @@ impl<T> Channel<T> {
     /// A channel that goro itself owns (see `internal`).
     pub(crate) fn internal(mut self) -> Self {
         self.internal = true;
+        self
+    }
+
+    /// A channel that is only ever closed, never sent on (see
+    /// `close_only`). The caller hands out no handle that can send.
+    pub(crate) fn close_only(mut self) -> Self {
+        self.close_only = true;
         self
     }
 
@@ -647,6 +667,16 @@ impl<T> Channel<T> {
         !st.buf.is_empty() && (reserved || self.closed_now() || st.buf.len() > st.inflight)
     }
 
+    /// Whether a close-only channel (see `close_only`) is still open, so
+    /// empty: a receive that does not wait finds nothing (it reports
+    /// nothing either way then), and the lock would only confirm it. A
+    /// close seen here as not yet done is ordered after the receive.
+    /// `select!` on `ctx.done()` asks this on every entry.
+    #[inline]
+    fn open_and_empty(&self) -> bool {
+        self.close_only && !self.closed_now()
+    }
+
     /// [`Channel::is_closed`] for code under the lock, inside an operation
     /// that reported its footprint on entry: no second report.
     #[inline]
@@ -735,7 +765,13 @@ impl<T> Channel<T> {
         }
         if !st.buf.is_empty() && !self.closed_now() {
             // Everything buffered is reserved for notified receivers, and
-            // parked senders' values come after it: wait, in FIFO order.
+            // parked senders' values come after it: wait, in FIFO order,
+            // unless a sender is parked on an unbuffered channel.
+            if self.takes_behind_flight(st) && !st.sendq.is_empty() {
+                if let Some(v) = self.take_head_for_sender(st, d) {
+                    return TryRecv::Value(v);
+                }
+            }
             return TryRecv::Empty;
         }
         let claimed = if st.sendq.is_empty() {
@@ -766,6 +802,38 @@ impl<T> Channel<T> {
         }
     }
 
+    /// Whether a receive without a reservation that finds every value in
+    /// flight reserved takes the head for a parked sender (see
+    /// [`Channel::take_head_for_sender`]) rather than wait.
+    #[inline]
+    fn takes_behind_flight(&self, st: &State<T>) -> bool {
+        self.cap == 0 && !st.buf.is_empty() && !detect::active()
+    }
+
+    /// A receive without a reservation on an unbuffered channel whose
+    /// values in flight are all reserved, with a sender parked: Go's
+    /// receiver would take the sender's value and not wait. Here the
+    /// values in flight are older, so this receive takes the oldest (the
+    /// head) and the sender's value goes in flight behind the others in
+    /// its place: as many values as reservations, values leave in the
+    /// order they entered, and the notified receivers each still find
+    /// one. It saves this receive a park, a wake-up and a second locking
+    /// to collect, and wakes the sender now rather than at the next
+    /// collection's `refill`. Production only: under the detector the
+    /// receive waits as before (the rendezvous it reports pairs a send
+    /// with the receive that takes its value), so findings and explored
+    /// schedules do not change.
+    fn take_head_for_sender(&self, st: &mut State<T>, d: &mut Deferred<T>) -> Option<T> {
+        let s = Self::claim_sender(st, d, true)?;
+        st.buf.push_back(s.value);
+        d.wake(s.wakee);
+        let v = st.buf.pop_front().expect("values in flight");
+        // Parked receivers behind the values in flight wait for a taker's
+        // refill: this is a take.
+        self.refill(st, d);
+        Some(v)
+    }
+
     pub(crate) fn try_send(&self, v: T, site: Site) -> TrySend<T> {
         detect::touch_chan(self.id);
         let mut d = Deferred::new();
@@ -778,11 +846,15 @@ impl<T> Channel<T> {
     /// After a value left the buffer: moves parked senders' values in behind,
     /// in order, into free buffer room or reserved for parked receivers (who
     /// waited behind the values that were reserved for others).
+    #[inline]
     fn refill(&self, st: &mut State<T>, d: &mut Deferred<T>) {
-        // The common case: nobody is waiting to send.
-        if st.sendq.is_empty() {
-            return;
+        // The common case, inline on every take: nobody is waiting to send.
+        if !st.sendq.is_empty() {
+            self.refill_from_senders(st, d);
         }
+    }
+
+    fn refill_from_senders(&self, st: &mut State<T>, d: &mut Deferred<T>) {
         loop {
             let room = self.cap > 0 && st.buffered() < self.cap;
             if !room && !Self::has_live_receiver(st, None) {
@@ -856,6 +928,9 @@ impl<T> Channel<T> {
     /// A receive that does not wait; `reserved` as in `try_recv_locked`.
     pub(crate) fn try_recv(&self, site: Site, reserved: bool) -> TryRecv<T> {
         detect::touch_chan(self.id);
+        if self.open_and_empty() {
+            return TryRecv::Empty;
+        }
         let mut d = Deferred::new();
         let mut st = self.state.lock();
         let r = self.try_recv_locked(&mut st, site, reserved, &mut d);
@@ -869,6 +944,9 @@ impl<T> Channel<T> {
     /// receive. Mirrors `try_recv_locked`.
     pub(crate) fn recv_ready(&self, reserved: bool) -> bool {
         detect::touch_chan(self.id);
+        if self.open_and_empty() {
+            return false;
+        }
         let st = self.state.lock();
         if self.can_take(&st, reserved) || self.closed_now() {
             return true;
@@ -1070,7 +1148,8 @@ impl<T> Channel<T> {
         let mut st = self.state.lock();
         let ready = self.can_take(&st, false)
             || self.closed_now()
-            || (st.buf.is_empty() && Self::has_live_sender(&st, Some(waiter)));
+            || ((st.buf.is_empty() || self.takes_behind_flight(&st))
+                && Self::has_live_sender(&st, Some(waiter)));
         if ready {
             if !commit {
                 return Park::Ready;

@@ -268,7 +268,7 @@ struct Done(Arc<Channel<()>>);
 impl Done {
     #[track_caller]
     fn new() -> Self {
-        let ch = Arc::new(Channel::new(0, Location::caller()).internal());
+        let ch = Arc::new(Channel::new(0, Location::caller()).internal().close_only());
         ch.counts.add(true, true);
         Done(ch)
     }
