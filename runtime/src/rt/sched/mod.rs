@@ -1255,6 +1255,9 @@ fn settle(exec: &Rc<RefCell<Exec>>, main_gid: Gid, gid: Gid, task: Task, poll: P
     match poll {
         Poll::Ready(()) => {
             ex.meta.end(i);
+            // It may have woken itself in its last poll (a combinator whose
+            // finished part woke the task): it ended, it is not ready.
+            ex.unready(gid);
             if let Some(d) = ex.chooser.dpor() {
                 d.not_parked();
             }
