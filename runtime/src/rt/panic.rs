@@ -227,13 +227,17 @@ pub(crate) fn install_hook() {
                 })
             });
             // A panic that a `goro::recover` will catch is handled, not news.
-            // Under the detector a panic is a finding, reported with its
-            // site, and printing it would only repeat it.
-            if !super::detect::active() && !recovering() {
+            // Under the detector a goroutine's panic is a finding, reported
+            // with its site, and printing it would only repeat it; one
+            // outside every goroutine (the scheduler's own, a timer's
+            // callback) is no finding and is printed.
+            if !recovering() {
                 if in_goroutine() {
-                    // Printed by the goroutine's top if nothing catches it.
-                    let text = render(file, line, col, &message);
-                    DEFERRED.with(|d| *d.borrow_mut() = Some(text));
+                    if !super::detect::active() {
+                        // Printed by the goroutine's top if nothing catches it.
+                        let text = render(file, line, col, &message);
+                        DEFERRED.with(|d| *d.borrow_mut() = Some(text));
+                    }
                 } else {
                     // Chain to the previous hook (a user's, or std's printer).
                     prev(info);
