@@ -79,7 +79,8 @@ pub struct TraceStep {
     pub test: Option<String>,
     /// The schedule's seed.
     pub seed: u64,
-    /// The scheduling step (one poll of one goroutine) the operation ran in.
+    /// The scheduling step (one goroutine running from one scheduling point
+    /// to the next) the operation ran in.
     pub step: u64,
     /// The goroutine whose operation it is.
     pub goroutine: u64,

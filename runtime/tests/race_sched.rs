@@ -166,3 +166,29 @@ fn race_enabled_only_under_the_detector() {
     });
     assert!(report.findings().is_empty());
 }
+
+/// A goroutine that wakes itself and then returns in the same poll (a
+/// combinator's last poll can do that: a part that completes wakes the
+/// task for a part that no longer needs it) is not picked again: it ended.
+#[test]
+fn a_goroutine_that_wakes_itself_and_returns_in_one_poll_is_not_picked_again() {
+    let report = explore(Config::default().schedules(20).env(false), || async {
+        let done = goro::chan::<()>(1);
+        for _ in 0..3 {
+            let done = done.clone();
+            goro::go!(async move {
+                done.send(()).await;
+                std::future::poll_fn(|cx| {
+                    cx.waker().wake_by_ref();
+                    std::task::Poll::Ready(())
+                })
+                .await;
+            });
+        }
+        for _ in 0..3 {
+            done.recv().await;
+        }
+    });
+    assert!(report.findings().is_empty(), "{report}");
+    assert_eq!(report.schedules_run(), 20, "{report}");
+}

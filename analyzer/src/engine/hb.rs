@@ -309,7 +309,10 @@ pub(crate) struct Hb {
     /// Clocks of plain objects (Mutex, WaitGroup, Once, `race::release`).
     objs: HashMap<ObjId, VClock>,
     rws: HashMap<ObjId, RwClocks>,
-    chans: HashMap<ObjId, Chan>,
+    /// Channels by their dense per-schedule id (a table, not a map: one
+    /// is looked up by every channel operation), boxed so that the ids of
+    /// other objects cost a pointer each.
+    chans: Table<Box<Chan>, ObjId>,
     atomics: HashMap<Addr, VClock>,
     /// Who holds each lock, and where they took it.
     holders: HashMap<ObjId, Vec<(Gid, Loc)>>,
@@ -534,16 +537,16 @@ impl Hb {
             Op::ChanMake { ch, cap } => {
                 self.chans.insert(
                     *ch,
-                    Chan {
+                    Box::new(Chan {
                         cap: *cap,
                         ..Chan::default()
-                    },
+                    }),
                 );
             }
             Op::ChanSend { ch } => self.chan_op(*ch, g, true),
             Op::ChanRecv { ch } => self.chan_op(*ch, g, false),
             Op::ChanRendezvous { ch, receiver, .. } => {
-                let c = self.chans.entry(*ch).or_default();
+                let c = self.chans.get_or_insert_with(*ch, Box::default);
                 note_seen(&mut c.senders_seen, g);
                 note_seen(&mut c.receivers_seen, *receiver);
                 // Both sides end with C_s ⊔ C_r; when the two shared the
@@ -557,10 +560,16 @@ impl Hb {
                 self.g(*receiver).base = both;
             }
             Op::ChanClose { ch } => {
-                note_seen(&mut self.chans.entry(*ch).or_default().senders_seen, g);
+                note_seen(
+                    &mut self
+                        .chans
+                        .get_or_insert_with(*ch, Box::default)
+                        .senders_seen,
+                    g,
+                );
                 let mut c = VClock::new();
                 Self::release_into(&mut self.gs, g, &mut c);
-                self.chans.entry(*ch).or_default().closed = Some(c);
+                self.chans.get_or_insert_with(*ch, Box::default).closed = Some(c);
             }
             Op::ChanRecvClosed { ch } => {
                 if let Some(c) = self.chans.get(ch).and_then(|c| c.closed.as_ref()) {
@@ -650,7 +659,7 @@ impl Hb {
     /// goroutine and the channel up once each.
     fn chan_op(&mut self, ch: ObjId, g: Gid, send: bool) {
         let me = self.gs.get_or_insert_with(g, G::unknown);
-        let c = self.chans.entry(ch).or_default();
+        let c = self.chans.get_or_insert_with(ch, Box::default);
         note_seen(
             if send {
                 &mut c.senders_seen

@@ -211,9 +211,10 @@ impl Config {
         self
     }
 
-    /// The step limit of one schedule (a step is one poll of one goroutine,
-    /// or one move of the virtual clock to its next timers); a schedule that
-    /// reaches it ends with a livelock note in the report. Every schedule
+    /// The step limit of one schedule (a step is one goroutine running from
+    /// one scheduling point to the next, or one move of the virtual clock to
+    /// its next timers); a schedule that reaches it ends with a livelock
+    /// note in the report. Every schedule
     /// ends within it, whatever the program does: a ticker firing for ever
     /// beside blocked goroutines uses it up too.
     ///

@@ -464,7 +464,7 @@ pub(crate) fn yield_point(cx: &mut Context<'_>, yielded: &mut bool) -> bool {
         return false;
     }
     *yielded = true;
-    if sched::forced_step() {
+    if sched::step_here(cx.waker()) {
         return false;
     }
     cx.waker().wake_by_ref();

@@ -31,6 +31,10 @@ pub(crate) struct RunState {
     /// Goroutines alive that no census entry counts (see [`RunState::live`]).
     live: AtomicUsize,
     panic: Mutex<Option<Crash>>,
+    /// `panic` holds a crash: set under its lock, cleared under it when
+    /// taken. The detecting scheduler asks after every step, almost
+    /// always to hear no; a load is cheaper than the lock.
+    panic_pending: AtomicBool,
     /// Wakes the run's main loop when a goroutine panic is reported.
     watcher: AtomicWaker,
     /// Main returned: the program is over and later panics are dropped
@@ -56,6 +60,7 @@ impl RunState {
             next_id: AtomicU64::new(1),
             live: AtomicUsize::new(0),
             panic: Mutex::new(None),
+            panic_pending: AtomicBool::new(false),
             watcher: AtomicWaker::new(),
             main_returned: AtomicBool::new(false),
             census,
@@ -100,6 +105,7 @@ impl RunState {
         rtpanic::print_fatal(crash.stderr.take());
         if p.is_none() {
             *p = Some(crash);
+            self.panic_pending.store(true, Ordering::Release);
         }
         drop(p);
         self.watcher.wake();
@@ -107,15 +113,30 @@ impl RunState {
 
     /// Polled by `goro::run` beside the main goroutine.
     pub(crate) fn poll_panic(&self, cx: &mut Context<'_>) -> Option<Crash> {
-        if let Some(m) = self.panic.lock().take() {
+        if let Some(m) = self.take_panic() {
             return Some(m);
         }
+        // Registered before the second look: a report after the first look
+        // either is seen by it or wakes the new waker.
         self.watcher.register(cx.waker());
-        self.panic.lock().take()
+        self.take_panic()
     }
 
+    /// The first unjoined panic, taken (`None` if there is none). The flag
+    /// is read first: the detecting scheduler asks after every step.
     pub(crate) fn take_panic(&self) -> Option<Crash> {
-        self.panic.lock().take()
+        if !self.panic_pending() {
+            return None;
+        }
+        let mut p = self.panic.lock();
+        self.panic_pending.store(false, Ordering::Relaxed);
+        p.take()
+    }
+
+    /// Whether a panic waits to be taken, without taking it.
+    #[inline]
+    pub(crate) fn panic_pending(&self) -> bool {
+        self.panic_pending.load(Ordering::Acquire)
     }
 }
 

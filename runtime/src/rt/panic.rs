@@ -70,6 +70,14 @@ pub(crate) fn poll_goroutine<R>(f: impl FnOnce() -> R) -> (R, bool) {
     (r, raised)
 }
 
+/// Whether a panic was raised (and caught) in the goroutine poll under way:
+/// the poll must end there, where the detector hears of the recovery (see
+/// `rt::sched::step_here`).
+#[inline]
+pub(crate) fn raised_in_poll() -> bool {
+    POLL.with(|p| p.raised.get())
+}
+
 /// Whether a goroutine is being polled on this thread.
 fn in_goroutine() -> bool {
     POLL.with(|p| p.depth.get() > 0)
@@ -219,13 +227,17 @@ pub(crate) fn install_hook() {
                 })
             });
             // A panic that a `goro::recover` will catch is handled, not news.
-            // Under the detector a panic is a finding, reported with its
-            // site, and printing it would only repeat it.
-            if !super::detect::active() && !recovering() {
+            // Under the detector a goroutine's panic is a finding, reported
+            // with its site, and printing it would only repeat it; one
+            // outside every goroutine (the scheduler's own, a timer's
+            // callback) is no finding and is printed.
+            if !recovering() {
                 if in_goroutine() {
-                    // Printed by the goroutine's top if nothing catches it.
-                    let text = render(file, line, col, &message);
-                    DEFERRED.with(|d| *d.borrow_mut() = Some(text));
+                    if !super::detect::active() {
+                        // Printed by the goroutine's top if nothing catches it.
+                        let text = render(file, line, col, &message);
+                        DEFERRED.with(|d| *d.borrow_mut() = Some(text));
+                    }
                 } else {
                     // Chain to the previous hook (a user's, or std's printer).
                     prev(info);

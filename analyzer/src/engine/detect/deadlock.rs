@@ -36,6 +36,9 @@ pub(crate) struct Deadlock {
 }
 
 impl Detector for Deadlock {
+    // Its `on_event` ignores sends, receives and rendezvous.
+    const SEES_TRANSFERS: bool = false;
+
     #[inline(always)]
     fn on_event(&mut self, hb: &Hb, ev: &Event, out: &mut Findings) {
         match &ev.op {

@@ -23,6 +23,9 @@ pub(crate) const DESCRIPTION: &str =
 pub(crate) struct Leak;
 
 impl Detector for Leak {
+    // Its `on_event` ignores sends, receives and rendezvous.
+    const SEES_TRANSFERS: bool = false;
+
     #[inline(always)]
     fn on_event(&mut self, _hb: &Hb, _ev: &Event, _out: &mut Findings) {}
 

@@ -88,6 +88,9 @@ pub(crate) struct LockOrder {
 }
 
 impl Detector for LockOrder {
+    // Its `on_event` ignores sends, receives and rendezvous.
+    const SEES_TRANSFERS: bool = false;
+
     #[inline(always)]
     fn on_event(&mut self, hb: &Hb, ev: &Event, _out: &mut Findings) {
         match &ev.op {

@@ -24,6 +24,9 @@ pub(crate) struct LostCancel {
 }
 
 impl Detector for LostCancel {
+    // Its `on_event` ignores sends, receives and rendezvous.
+    const SEES_TRANSFERS: bool = false;
+
     #[inline(always)]
     fn on_event(&mut self, hb: &Hb, ev: &Event, out: &mut Findings) {
         if let Op::LostCancel { .. } = ev.op {

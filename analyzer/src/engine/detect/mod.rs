@@ -8,7 +8,9 @@
 //! operation, whose acquire comes first ([`Hb::before`]): the access it makes
 //! is ordered after what it read. At the end of a schedule every detector
 //! sees the end state, in the same order. Dispatch is static (a fixed list of
-//! fields), and a detector that ignores an event costs one `match`.
+//! fields), and a detector that ignores an event costs one `match`; one that
+//! ignores every channel value transfer says so
+//! ([`Detector::SEES_TRANSFERS`]) and costs nothing for them.
 //!
 //! Detectors never change the core and never see each other: what two of
 //! them need (who holds a lock, who used a channel) is in the core.
@@ -83,6 +85,12 @@ use super::EndState;
 
 /// One rule over the happens-before core.
 pub(crate) trait Detector {
+    /// Whether it judges a channel's value transfers (`ChanSend`,
+    /// `ChanRecv`, `ChanRendezvous`), the most frequent events after plain
+    /// accesses. A detector whose `on_event` ignores all three says `false`
+    /// and is not called for them; the default is to be called.
+    const SEES_TRANSFERS: bool = true;
+
     /// Judges `ev` before the core applies its edges.
     fn on_event(&mut self, hb: &Hb, ev: &Event, out: &mut Findings);
 
@@ -111,10 +119,19 @@ macro_rules! detectors {
                 // A plain access concerns the race detector (first) alone:
                 // the others would each match it and do nothing, on the
                 // detector's hottest path.
-                if let Op::Read { .. } | Op::Write { .. } = ev.op {
-                    return;
+                match ev.op {
+                    Op::Read { .. } | Op::Write { .. } => {}
+                    // A value transfer: only the detectors that judge
+                    // transfers (the test is a constant per detector).
+                    Op::ChanSend { .. } | Op::ChanRecv { .. } | Op::ChanRendezvous { .. } => {
+                        $(if <$ty as Detector>::SEES_TRANSFERS {
+                            self.$field.on_event(hb, ev, out);
+                        })*
+                    }
+                    _ => {
+                        $(self.$field.on_event(hb, ev, out);)*
+                    }
                 }
-                $(self.$field.on_event(hb, ev, out);)*
             }
 
             /// A plain access that continues the race detector's

@@ -25,6 +25,9 @@ pub(crate) struct Panic {
 }
 
 impl Detector for Panic {
+    // Its `on_event` ignores sends, receives and rendezvous.
+    const SEES_TRANSFERS: bool = false;
+
     #[inline(always)]
     fn on_event(&mut self, hb: &Hb, ev: &Event, out: &mut Findings) {
         let raised = match &ev.op {

@@ -143,6 +143,9 @@ pub(crate) struct WaitGroupMisuse {
 }
 
 impl Detector for WaitGroupMisuse {
+    // Its `on_event` ignores sends, receives and rendezvous.
+    const SEES_TRANSFERS: bool = false;
+
     #[inline(always)]
     fn on_event(&mut self, hb: &Hb, ev: &Event, out: &mut Findings) {
         match &ev.op {

@@ -2,9 +2,13 @@
 //! a time, choosing who runs next at every step with a seeded strategy, on a
 //! virtual clock, and feeds every operation to the happens-before engine.
 //!
-//! A step is one poll of one goroutine. Every goro operation begins with a
-//! scheduling point (the operation's future yields once before acting), so
-//! the strategy decides between any two operations. When nothing can run,
+//! A step is one goroutine's run from a scheduling point to the next (or to
+//! where it parks or ends). Every goro operation begins with a scheduling
+//! point (the operation's future yields once before acting), so the
+//! strategy decides between any two operations. The yield is taken in
+//! place when it would change nothing ([`step_here`]): the strategy's
+//! choice is made there, and if it chose the running goroutine, that
+//! goroutine goes on within the same poll. When nothing can run,
 //! the clock jumps to the next timer; a goroutine awaiting a future that is
 //! not goro's (tokio I/O) is waiting on the outside world, and the scheduler
 //! waits for its waker in real time. When main is parked and can provably
@@ -59,7 +63,7 @@ use goro_analyzer::{Engine, Finding};
 use strategy::Chooser;
 
 use super::block::BlockInfo;
-use super::goroutine::Crash;
+use super::goroutine::{Crash, RunState};
 
 /// Wakes arrive here, possibly from other threads (tokio I/O); the run loop
 /// drains them in arrival order.
@@ -294,9 +298,25 @@ pub(crate) struct Exec {
     /// The goroutine being dropped at the end of the schedule, if any: what
     /// goes with it (channel handles, CancelFuncs) is what it held.
     teardown: Option<Gid>,
+    /// A plain access may skip building its event: no trace, no reduction
+    /// log, no teardown (see [`access`]). One flag for the three, kept by
+    /// `install` and `teardown`.
+    plain_fast: bool,
+    /// The key of the `rand_below` streams: the seed mixed with
+    /// [`SELECT_STREAM`], once per schedule.
+    draw_key: u64,
     held: Vec<Held>,
     /// Whether main can never be woken, and when to check.
     proof: proof::Proof,
+    /// The main goroutine (what the proof's periodic check asks about).
+    main_gid: Gid,
+    /// The goroutine the strategy chose for the next step at a scheduling
+    /// point of the running one ([`step_here`]): the run loop polls it
+    /// without choosing again.
+    chosen: Option<Gid>,
+    /// The run the schedule's goroutines report their panics to: a panic
+    /// reported during a step ends the schedule before the next choice.
+    run: Option<Arc<RunState>>,
 }
 
 thread_local! {
@@ -315,6 +335,13 @@ thread_local! {
     /// The running schedule keeps the partial-order reduction's log: the
     /// one check a footprint report pays otherwise.
     static DPOR_ON: Cell<bool> = const { Cell::new(false) };
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests only: `false` makes [`step_here`] yield where it would choose
+    /// in place, to compare the two (`race::explore`'s tests).
+    pub(crate) static CHOOSE_IN_PLACE: Cell<bool> = const { Cell::new(true) };
 }
 
 /// Runs `f` on the executor when the running schedule keeps the
@@ -449,7 +476,7 @@ pub(crate) fn access(addr: Addr, write: bool, what: &'static str, loc: Loc) {
 /// [`access`] on the executor; `true` if the event must be built whole.
 #[inline(always)]
 fn access_in(ex: &mut Exec, g: Gid, addr: Addr, write: bool, what: &'static str, loc: Loc) -> bool {
-    if ex.teardown.is_some() || ex.trace.is_some() || ex.chooser.dpor().is_some() {
+    if !ex.plain_fast {
         return true;
     }
     ex.hash_access(g, write, loc);
@@ -600,18 +627,41 @@ fn note_parked_on(info: BlockInfo, loc: Loc, waker: Option<&Waker>) {
     });
 }
 
-/// The running goroutine reached a scheduling point where it is the only
-/// goroutine that could be chosen (nothing else ready, no wake pending): the
-/// choice is forced. Takes the step exactly as the run loop would (step
-/// count, strategy, trace hash) and returns `true`: the goroutine goes on
-/// without the round trip through the executor, and schedules, traces and
-/// findings are those of yielding. `false` when it must yield.
-pub(crate) fn forced_step() -> bool {
+/// The running goroutine reached a scheduling point (the start of an
+/// operation, which `waker` polls): takes the step there, without the round
+/// trip through the run loop, when the strategy picks this goroutine again.
+/// Returns `true` when it goes on; `false` when it must yield (wake itself
+/// with `waker` and return `Pending`), the run loop then polling whoever
+/// was chosen (or choosing, if this function did not).
+///
+/// Two cases, each exactly what yielding would have done (step count,
+/// strategy, record, trace hash; so schedules, traces and findings are
+/// those of yielding):
+///
+/// - **Forced**: it is the only goroutine that could be chosen (nothing
+///   else ready, no wake pending, no timer offered): the strategy's step
+///   with one candidate.
+/// - **Chosen**: others are ready too. The yield's wake makes it ready, and
+///   the strategy chooses among all of them as the run loop's next turn
+///   would (the proof's periodic check not due, no panic reported, no
+///   wake queued from another thread, no timer offered). If it chose this
+///   goroutine, the step begins here as the loop would begin it; else the
+///   choice is kept for the loop (`Exec::chosen`). Only when the yield's
+///   wake is its own task's (`waker`: a future that polls it under a waker
+///   of its own decides itself what a yield means), no panic was raised in
+///   this poll (its recovery is heard when the poll ends), and the
+///   partial-order reduction is off (it logs the end of every poll).
+///
+/// A future that polls several operations under the goroutine's waker in
+/// one poll (a `join!`) sees a choice at each scheduling point, where a
+/// yield would have let its later operations run in the same step: still
+/// one deterministic schedule per seed.
+pub(crate) fn step_here(waker: &Waker) -> bool {
     let Some(g) = current_gid() else {
         return false;
     };
     with_exec(|ex| {
-        if !ex.ready.is_empty()
+        if ex.chosen.is_some()
             || ex.out_of_steps()
             || ex.grace_spent
             || ex.clock_offered().is_some()
@@ -628,12 +678,35 @@ pub(crate) fn forced_step() -> bool {
         {
             return false;
         }
-        ex.steps += 1;
-        ex.count_grace_step(g);
-        let step = ex.steps;
-        let chosen = ex.chooser.choose(step, &[g], &|x| x == g);
-        debug_assert_eq!(chosen, g, "the only ready goroutine is chosen");
-        g.hash(&mut ex.hasher);
+        if ex.ready.is_empty() {
+            ex.steps += 1;
+            ex.count_grace_step(g);
+            let step = ex.steps;
+            let chosen = ex.chooser.choose(step, &[g], &|x| x == g);
+            debug_assert_eq!(chosen, g, "the only ready goroutine is chosen");
+            g.hash(&mut ex.hasher);
+            return true;
+        }
+        if ex.chooser.dpor().is_some()
+            || ex.main_check_due(g)
+            || ex.run.as_ref().is_some_and(|r| r.panic_pending())
+            || super::panic::raised_in_poll()
+            || !ex.meta[g.index()].parking.is_own(waker)
+        {
+            return false;
+        }
+        #[cfg(test)]
+        if !CHOOSE_IN_PLACE.with(Cell::get) {
+            return false;
+        }
+        // The yield's wake, then the run loop's next turn.
+        ex.make_ready(g);
+        let next = ex.choose_goroutine();
+        if next != g {
+            ex.chosen = Some(next);
+            return false;
+        }
+        ex.begin_step(g);
         true
     })
     .unwrap_or(false)
@@ -648,7 +721,7 @@ pub(crate) fn forced_step() -> bool {
 /// edit in one goroutine leaves the others' draws unchanged.
 pub(crate) fn rand_below(n: usize) -> usize {
     with_exec(|ex| {
-        let key = strategy::mix2(ex.seed(), SELECT_STREAM);
+        let key = ex.draw_key;
         let (path, draw) = match ex.meta.get_mut(current_gid().unwrap_or(Gid::MAIN).index()) {
             Some(m) => {
                 m.draws += 1;
@@ -904,7 +977,7 @@ pub(crate) fn run_schedule(
     main: BoxFuture,
     take_panic: &dyn Fn() -> Option<Crash>,
 ) -> ScheduleResult {
-    let exec = install(cfg);
+    let exec = install(cfg, main_gid);
     let _ptr = ClearExecPtr(exec.borrow().serial);
     exec.borrow_mut()
         .spawn(None, main_gid, Some("main".to_string()), main);
@@ -935,7 +1008,7 @@ impl Drop for ClearExecPtr {
 
 /// Makes the schedule's executor and installs it on this thread: from here
 /// on, goro's operations report to it.
-fn install(cfg: ScheduleConfig) -> Rc<RefCell<Exec>> {
+fn install(cfg: ScheduleConfig, main_gid: Gid) -> Rc<RefCell<Exec>> {
     let wakes = Arc::new(WakeQueue {
         q: Mutex::new(Vec::new()),
         cv: Condvar::new(),
@@ -972,8 +1045,13 @@ fn install(cfg: ScheduleConfig) -> Rc<RefCell<Exec>> {
         main_done_at: Duration::ZERO,
         grace_spent: false,
         teardown: None,
+        plain_fast: false,
+        draw_key: 0,
         held: Vec::new(),
         proof: proof::Proof::default(),
+        main_gid,
+        chosen: None,
+        run: super::goroutine::thread_run(),
     }));
     let prev = EXEC.with(|e| e.borrow_mut().replace(exec.clone()));
     assert!(
@@ -989,6 +1067,11 @@ fn install(cfg: ScheduleConfig) -> Rc<RefCell<Exec>> {
     ACTIVE.with(|a| a.set(serial));
     let dpor = exec.borrow_mut().chooser.dpor().is_some();
     DPOR_ON.with(|d| d.set(dpor));
+    {
+        let mut ex = exec.borrow_mut();
+        ex.plain_fast = ex.trace.is_none() && !dpor;
+        ex.draw_key = strategy::mix2(ex.seed(), SELECT_STREAM);
+    }
     exec
 }
 
@@ -1000,6 +1083,17 @@ fn run_loop(
 ) -> Ending {
     loop {
         let mut ex = exec.borrow_mut();
+        if let Some(gid) = ex.chosen.take() {
+            // Chosen at the last step's scheduling point (`step_here`),
+            // where this turn's checks were made.
+            let task = ex.begin_step(gid).expect("a ready goroutine has its task");
+            drop(ex);
+            let ask = poll_step(exec, main_gid, gid, task);
+            if let Some(ending) = ended_by_panic(ask, take_panic) {
+                return ending;
+            }
+            continue;
+        }
         ex.drain_wakes();
         ex.check_main(main_gid);
         if ex.ready.is_empty() {
@@ -1014,7 +1108,7 @@ fn run_loop(
         if ex.out_of_steps() {
             return ex.step_limit();
         }
-        let (gid, mut task) = match ex.pick() {
+        let (gid, task) = match ex.pick() {
             Picked::Goroutine(gid, task) => (gid, task),
             Picked::Clock(due) => {
                 drop(ex);
@@ -1023,18 +1117,39 @@ fn run_loop(
             }
         };
         drop(ex);
-        let poll = poll_task(gid, &mut task);
-        settle(exec, main_gid, gid, task, poll);
-        if let Some(c) = take_panic() {
-            let loc = Loc {
-                file: c.file,
-                line: c.line,
-                column: c.column,
-            };
-            emit(Some(c.gid), Op::Panic { message: c.message }, loc);
-            return Ending::Panicked;
+        let ask = poll_step(exec, main_gid, gid, task);
+        if let Some(ending) = ended_by_panic(ask, take_panic) {
+            return ending;
         }
     }
+}
+
+/// Polls goroutine `gid` for its step and settles the outcome. Returns
+/// whether `take_panic` must be asked: main returned or panicked (its join
+/// slot is filled), or a panic was reported to the run (or the run is not
+/// known). A question with a lock in it, asked after every step, is then
+/// asked only when the answer may be yes.
+fn poll_step(exec: &Rc<RefCell<Exec>>, main_gid: Gid, gid: Gid, mut task: Task) -> bool {
+    let poll = poll_task(gid, &mut task);
+    let main_ended = gid == main_gid && poll.is_ready();
+    settle(exec, main_gid, gid, task, poll);
+    main_ended || exec.borrow().run.as_ref().is_none_or(|r| r.panic_pending())
+}
+
+/// After a step (`ask`: see [`poll_step`]): a goroutine panic ends the
+/// schedule, reported as the panicking goroutine's event.
+fn ended_by_panic(ask: bool, take_panic: &dyn Fn() -> Option<Crash>) -> Option<Ending> {
+    if !ask {
+        return None;
+    }
+    let c = take_panic()?;
+    let loc = Loc {
+        file: c.file,
+        line: c.line,
+        column: c.column,
+    };
+    emit(Some(c.gid), Op::Panic { message: c.message }, loc);
+    Some(Ending::Panicked)
 }
 
 /// Nothing is ready: fires the next timers, or waits for a wake from the
@@ -1140,6 +1255,9 @@ fn settle(exec: &Rc<RefCell<Exec>>, main_gid: Gid, gid: Gid, task: Task, poll: P
     match poll {
         Poll::Ready(()) => {
             ex.meta.end(i);
+            // It may have woken itself in its last poll (a combinator whose
+            // finished part woke the task): it ended, it is not ready.
+            ex.unready(gid);
             if let Some(d) = ex.chooser.dpor() {
                 d.not_parked();
             }
@@ -1270,16 +1388,34 @@ impl Exec {
         if clock.is_some() {
             self.clock_lag += 1;
         }
+        let task = self.begin_step(gid);
+        Picked::Goroutine(gid, task.expect("a ready goroutine has its task"))
+    }
+
+    /// The strategy's choice among the ready goroutines (no clock offered),
+    /// counted as a step.
+    fn choose_goroutine(&mut self) -> Gid {
+        self.steps += 1;
+        let step = self.steps;
+        let ready = std::mem::take(&mut self.ready);
+        let pos = &self.ready_pos;
+        let is_ready = |g: Gid| pos.get(g.index()).is_some_and(|&p| p != usize::MAX);
+        let gid = self.chooser.choose(step, &ready, &is_ready);
+        self.ready = ready;
+        gid
+    }
+
+    /// Goroutine `gid`, chosen, takes its step: out of the ready set, its
+    /// task handed out for polling (taken out here, unless it is being
+    /// polled already: [`step_here`]).
+    fn begin_step(&mut self, gid: Gid) -> Option<Task> {
         self.unready(gid);
         self.count_grace_step(gid);
         gid.hash(&mut self.hasher);
         let i = gid.index();
-        let task = self.tasks[i]
-            .take()
-            .expect("a ready goroutine has its task");
         self.parked = false;
         self.meta[i].parking.polled();
-        Picked::Goroutine(gid, task)
+        self.tasks[i].take()
     }
 
     /// The clock's step fires `due`, the clock having been at `before`. For
@@ -1389,7 +1525,10 @@ fn teardown(exec: &Rc<RefCell<Exec>>) {
     let tasks: Vec<Option<Task>> = std::mem::take(&mut exec.borrow_mut().tasks);
     for (i, task) in tasks.into_iter().enumerate() {
         if let Some(task) = task {
-            exec.borrow_mut().teardown = Some(Gid::from_index(i));
+            let mut ex = exec.borrow_mut();
+            ex.teardown = Some(Gid::from_index(i));
+            ex.plain_fast = false;
+            drop(ex);
             drop(task);
         }
     }

@@ -150,8 +150,13 @@ impl Parking {
     /// It parked on an operation that saw `waker` (`None`: unknown).
     pub(super) fn parked(&mut self, waker: Option<&Waker>) {
         self.fresh = true;
-        self.direct =
-            waker.is_some_and(|w| std::ptr::eq(w.data(), Weak::as_ptr(&self.waker).cast()));
+        self.direct = waker.is_some_and(|w| self.is_own(w));
+    }
+
+    /// Whether `waker` is this goroutine's own (its task's).
+    #[inline]
+    pub(super) fn is_own(&self, waker: &Waker) -> bool {
+        std::ptr::eq(waker.data(), Weak::as_ptr(&self.waker).cast())
     }
 
     /// Clones of its waker held outside its task.
@@ -200,6 +205,21 @@ impl Exec {
         }
     }
 
+    /// Whether [`Exec::check_main`] would check now if the running
+    /// goroutine `running` yielded (it would then be ready): what a step
+    /// taken at a scheduling point (`step_here`) must leave to the run loop.
+    pub(super) fn main_check_due(&self, running: Gid) -> bool {
+        let main = self.main_gid;
+        let m = main.index();
+        // The step count first: the check is due once in many steps.
+        self.steps + self.firings >= self.proof.next
+            && self.proof.stuck.is_none()
+            && !self.main_done
+            && running != main
+            && self.ready_pos.get(m) == Some(&usize::MAX)
+            && self.meta.get(m).is_some_and(|x| x.parking.fresh)
+    }
+
     fn main_stuck(&mut self, main: Gid) -> Option<Vec<Gid>> {
         let m = main.index();
         let due = !self.main_done
@@ -218,6 +238,39 @@ impl Exec {
         // next check for ever.
         self.proof.next = self.steps + self.firings + MIN_INTERVAL.max(2 * self.meta.len() as u64);
         None
+    }
+
+    /// Whether main (index `m`, a candidate parked on channels) leaves the
+    /// set at the first round of [`Exec::stuck_with`], whatever else does:
+    /// one of its operations could be completed even if every handle lying
+    /// in a candidate's future were counted as owned (counted without
+    /// removing duplicates, so at least as many as the round counts). The
+    /// periodic check of a ping-pong's parked main ends here, without
+    /// building the sets.
+    fn main_surely_wakeable(&self, m: usize, cands: &[(usize, Stuck<'_>)]) -> bool {
+        let Some((_, Stuck::Chans(ops))) = cands.iter().find(|(i, _)| *i == m) else {
+            return false;
+        };
+        ops.iter().any(|op| {
+            if !op.counts.idle() {
+                return true;
+            }
+            let (mut s, mut r) = (0, 0);
+            for (i, why) in cands {
+                let Stuck::Chans(theirs) = why else {
+                    continue;
+                };
+                for o in theirs.iter().filter(|o| o.id == op.id) {
+                    let (addr, sends, recvs) = handle_parts(o.handle);
+                    if !self.meta[*i].parking.owns(addr) {
+                        continue;
+                    }
+                    s += usize::from(sends || (recvs && o.counts.recv_holds_timer()));
+                    r += usize::from(recvs);
+                }
+            }
+            op.counts.senders() > s || (op.send && op.counts.receivers() > r)
+        })
     }
 
     /// The goroutines proven never to wake, for a schedule the step limit
@@ -274,6 +327,9 @@ impl Exec {
             cands.push((i, why));
         }
         if main.is_some_and(|m| !cands.iter().any(|(i, _)| *i == m)) {
+            return Vec::new();
+        }
+        if main.is_some_and(|m| self.main_surely_wakeable(m, &cands)) {
             return Vec::new();
         }
         // Code that no goroutine runs: the outside world's wakes, and the

@@ -223,12 +223,55 @@ impl Chooser {
     ///
     /// `is_ready` answers in constant time whether a goroutine is in
     /// `ready` (the scheduler keeps each one's position).
+    #[inline]
     pub(crate) fn choose(
         &mut self,
         step: u64,
         ready: &[Gid],
         is_ready: &dyn Fn(Gid) -> bool,
     ) -> Gid {
+        // The common cases of a detected run, without the reduction's log
+        // (it logs every step) or the clock: what `choose_among` does for
+        // them, with none of its other cases' checks.
+        if self.dpor.is_none() && ready.last().is_some_and(|&g| g != CLOCK) {
+            match (&self.pick, ready) {
+                // One goroutine: no choice, no draw, no record (PCT sees
+                // every step: its change points are step indices).
+                (Pick::Random | Pick::Replay(_), &[g]) => {
+                    self.last = Some(g);
+                    return g;
+                }
+                (Pick::Random, _) => return self.choose_random(step, ready, is_ready),
+                _ => {}
+            }
+        }
+        self.choose_among(step, ready, is_ready)
+    }
+
+    /// [`Chooser::choose`] by `Random` among two or more goroutines, no
+    /// clock offered, no reduction: the draw and its record.
+    #[inline]
+    fn choose_random(&mut self, step: u64, ready: &[Gid], is_ready: &dyn Fn(Gid) -> bool) -> Gid {
+        let g = ready[below(mix2(self.seed, step), ready.len())];
+        let last = self.last.filter(|&l| is_ready(l));
+        let default = last.unwrap_or(ready[0]);
+        if g == default {
+            self.record.choices.push(replay::DEFAULT);
+        } else {
+            if last.is_some() {
+                self.record
+                    .preemptions
+                    .push(self.record.choices.len() as u32);
+            }
+            self.record.choices.push(record_id(g));
+        }
+        self.last = Some(g);
+        g
+    }
+
+    /// [`Chooser::choose`], every case.
+    #[inline(never)]
+    fn choose_among(&mut self, step: u64, ready: &[Gid], is_ready: &dyn Fn(Gid) -> bool) -> Gid {
         let index = self.record.options.len() as u32;
         if let Some(d) = self.dpor.as_deref_mut() {
             d.close_step();
@@ -361,6 +404,37 @@ mod tests {
         assert_ne!(schedule_seed(7, 3), schedule_seed(7, 4));
         assert_ne!(schedule_seed(7, 3), schedule_seed(8, 3));
         assert_eq!(schedule_seed(7, 0), 7);
+    }
+
+    /// `choose`'s shortcuts (one candidate; `Random` among several) pick
+    /// and record what the general path does, so seeds and replays are
+    /// unchanged by them. Ready sets of one to four of six goroutines, in
+    /// varying order, the previous goroutine ready or not.
+    #[test]
+    fn the_shortcuts_choose_and_record_as_the_general_path() {
+        let mut preempted = 0;
+        for seed in 0..40u64 {
+            let mut fast = Chooser::random(seed);
+            let mut slow = Chooser::random(seed);
+            for step in 1..300u64 {
+                let x = mix2(seed ^ 0x7e57, step);
+                let mut ready: Vec<Gid> = Vec::new();
+                for k in 0..1 + (x % 4) {
+                    let g = Gid::from_index(((x >> (8 * k + 8)) % 6) as usize);
+                    if !ready.contains(&g) {
+                        ready.push(g);
+                    }
+                }
+                let is_ready = |g: Gid| ready.contains(&g);
+                let a = fast.choose(step, &ready, &is_ready);
+                let b = slow.choose_among(step, &ready, &is_ready);
+                assert_eq!(a, b, "seed {seed} step {step} ready {ready:?}");
+            }
+            let (f, s) = (fast.into_record(), slow.into_record());
+            assert_eq!(format!("{f:?}"), format!("{s:?}"), "seed {seed}");
+            preempted += f.preemptions.len();
+        }
+        assert!(preempted > 0, "some choices preempt");
     }
 
     #[test]
