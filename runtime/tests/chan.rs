@@ -8,6 +8,7 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
@@ -1019,6 +1020,23 @@ fn cancelled_receives_keep_per_consumer_order_many_consumers() {
     }
 }
 
+/// On unbuffered `ch`: receive A parked and handed 0 (reserved for it, in
+/// flight), and a send of 1 parked behind it.
+#[allow(clippy::type_complexity)]
+fn zero_handed_to_a_and_one_waiting(
+    ch: &Chan<u32>,
+) -> (
+    Pin<Box<impl Future<Output = Option<u32>> + '_>>,
+    Pin<Box<impl Future<Output = ()> + '_>>,
+) {
+    let mut a = Box::pin(ch.recv());
+    assert!(poll_once(&mut a).is_pending(), "A parks");
+    ch.try_send(0).expect("A is parked: the send completes");
+    let mut later = Box::pin(ch.send(1));
+    assert!(poll_once(&mut later).is_pending(), "1 waits for a receiver");
+    (a, later)
+}
+
 /// The interleaving behind the per-consumer reordering of an earlier
 /// hand-off (a value bound to a parked `recv`, taken without the lock): a
 /// value is handed to parked receive A, a later value waits in a parked
@@ -1028,11 +1046,7 @@ fn cancelled_receives_keep_per_consumer_order_many_consumers() {
 fn a_receive_dropped_after_a_hand_off_keeps_the_order_for_another() {
     for b_blocks in [false, true] {
         let ch = goro::chan::<u32>(0);
-        let mut a = Box::pin(ch.recv());
-        assert!(poll_once(&mut a).is_pending(), "A parks");
-        ch.try_send(0).expect("A is parked: the send completes");
-        let mut later = Box::pin(ch.send(1));
-        assert!(poll_once(&mut later).is_pending(), "1 waits for a receiver");
+        let (a, mut later) = zero_handed_to_a_and_one_waiting(&ch);
         let mut got = Vec::new();
         let mut b = Box::pin(ch.recv());
         if b_blocks {
@@ -1067,11 +1081,7 @@ fn a_receive_dropped_after_a_hand_off_keeps_the_order_for_another() {
 fn a_receive_behind_values_in_flight_takes_the_oldest_for_a_parked_sender() {
     for drop_a in [false, true] {
         let ch = goro::chan::<u32>(0);
-        let mut a = Box::pin(ch.recv());
-        assert!(poll_once(&mut a).is_pending(), "A parks");
-        ch.try_send(0).expect("A is parked: the send completes");
-        let mut later = Box::pin(ch.send(1));
-        assert!(poll_once(&mut later).is_pending(), "1 waits for a receiver");
+        let (mut a, mut later) = zero_handed_to_a_and_one_waiting(&ch);
         let mut b = Box::pin(ch.recv());
         assert_eq!(
             poll_once(&mut b),
