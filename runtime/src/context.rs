@@ -595,7 +595,7 @@ impl Drop for CancelHandle {
             let at = if detect::tearing_down() {
                 Loc::UNKNOWN
             } else {
-                dropsite::caller_of_drop(self.created).unwrap_or(Loc::UNKNOWN)
+                dropsite::user_frame(self.created).unwrap_or(Loc::UNKNOWN)
             };
             // One dropped with a goroutine at the end of the schedule is
             // the engine's to judge (`Engine::apply_teardown`).

@@ -145,3 +145,45 @@ fn a_goroutine_leaked_reading_a_stream_is_reported_at_the_next_call() {
     assert_eq!(f.primary.file, "runtime/tests/sites.rs", "{f:#?}");
     assert_eq!(f.primary.line, line_of("stream-next"), "{f:#?}");
 }
+
+/// A receive through the `Stream` trait (a combinator polls `poll_next`,
+/// which has no caller location) is reported at the user's line that
+/// awaits the combinator, not in goro's sources.
+#[test]
+fn a_goroutine_leaked_in_a_stream_combinator_is_reported_at_the_users_line() {
+    let report = explore(config(), || async {
+        let ch = goro::chan::<i32>(0);
+        let rx = ch.receiver();
+        goro::go!("folder", async move {
+            use futures_util::StreamExt;
+            let _sum = rx.fold(0, |a, v| async move { a + v }).await; // stream-fold
+        });
+        ch.send(1).await;
+        // `ch` (the sender) is dropped without a close: the fold never ends.
+        drop(ch);
+    });
+    let f = leak_of(&report, "folder", "recv");
+    assert_eq!(f.primary.file, "runtime/tests/sites.rs", "{f:#?}");
+    assert_eq!(f.primary.line, line_of("stream-fold"), "{f:#?}");
+}
+
+/// Its fixed twin: the channel is closed, the fold ends, nothing leaks.
+#[test]
+fn a_stream_combinator_over_a_closed_channel_ends_without_a_finding() {
+    let report = explore(config(), || async {
+        let ch = goro::chan::<i32>(0);
+        let rx = ch.receiver();
+        let done = goro::chan::<i32>(1);
+        let out = done.clone();
+        goro::go!("folder", async move {
+            use futures_util::StreamExt;
+            let sum = rx.fold(0, |a, v| async move { a + v }).await;
+            out.send(sum).await;
+        });
+        ch.send(1).await;
+        ch.send(2).await;
+        ch.close();
+        assert_eq!(done.recv().await, Some(3));
+    });
+    assert!(report.findings().is_empty(), "{report}");
+}

@@ -41,9 +41,12 @@ use std::task::{Context, Poll};
 pub use err::{TryRecvError, TrySendError};
 pub use nil::{nil_recv, nil_send, Nil};
 
+use goro_analyzer::event::Loc;
+
 use crate::rt::asleep::Waiting;
 use crate::rt::chan::{handle_ref, Channel, RecvOrPark, SendOrPark, SoloRecv, TryRecv, TrySend};
 use crate::rt::detect;
+use crate::rt::dropsite;
 use crate::rt::panic::panic_at;
 use crate::rt::waiter::{self, Waiter};
 
@@ -114,10 +117,11 @@ pub struct Sender<T> {
 /// A receive-only handle: Go's `<-chan T`. Also a [`futures_core::Stream`]
 /// that ends when the channel is closed and drained. `rx.next()` is the
 /// inherent [`next`](Receiver::next), which names the caller's line under
-/// the detector; a receive through the `Stream` trait itself (a combinator
-/// such as `map` or `for_each`) is reported at goro's own source, not at
-/// the caller's line (`poll_next` has no caller location): prefer
-/// [`recv`](Receiver::recv) or `next`, which name it.
+/// the detector. A receive through the `Stream` trait itself (a combinator
+/// such as `map`, `fold` or `for_each`) has no caller location: the
+/// detector reports it at the first frame of the user's code on the stack
+/// when the receiver is first polled as a stream (read from a backtrace,
+/// once per receiver; needs debug info, else it names goro's source).
 ///
 /// # Examples
 ///
@@ -142,6 +146,9 @@ pub struct Receiver<T> {
     inner: Arc<Channel<T>>,
     /// A receive parked by `Stream::poll_next`, kept across polls.
     stream: RecvState,
+    /// Under the detector, the user's frame that polls it as a `Stream`
+    /// (read from a backtrace once: `poll_next` has no caller location).
+    stream_caller: Option<Box<Loc>>,
 }
 
 macro_rules! common_methods {
@@ -417,6 +424,7 @@ impl<T> Receiver<T> {
         Receiver {
             inner,
             stream: RecvState::default(),
+            stream_caller: None,
         }
     }
 
@@ -504,13 +512,24 @@ impl<T> futures_core::Stream for Receiver<T> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = self.get_mut();
-        // The caller's site is not available through the trait: report the
-        // receive here.
+        // The caller's site is not available through the trait: under the
+        // detector the receive is reported at the user's frame that polls
+        // the stream, found once per receiver.
+        if detect::active() {
+            let made = this.inner.made();
+            let caller = this.stream_caller.get_or_insert_with(|| {
+                Box::new(
+                    dropsite::user_frame(made)
+                        .unwrap_or_else(|| Loc::from_std(detect::stream_site())),
+                )
+            });
+            detect::stream_caller(**caller);
+        }
         let handle = this.handle();
         let r = poll_recv(
             &this.inner,
             &mut this.stream,
-            Location::caller(),
+            detect::stream_site(),
             handle,
             cx,
         );

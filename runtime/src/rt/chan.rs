@@ -531,6 +531,11 @@ impl<T> Channel<T> {
         self
     }
 
+    /// Where it was made (the user's `chan` call).
+    pub(crate) fn made(&self) -> Site {
+        self.made
+    }
+
     /// A channel that is only ever closed, never sent on (see
     /// `close_only`). The caller hands out no handle that can send.
     pub(crate) fn close_only(mut self) -> Self {

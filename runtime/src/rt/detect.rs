@@ -29,6 +29,68 @@ use super::sched::{self, BoxFuture};
 /// `#[track_caller]` at the public API.
 type Site = &'static Location<'static>;
 
+/// The site of a receive made through `Stream::poll_next`, which has no
+/// caller location (a combinator calls it). Under the detector the hooks
+/// below report it at the user's frame that polled the stream instead
+/// (see [`stream_caller`]); in production it stays this site.
+#[inline(never)]
+pub(crate) fn stream_site() -> Site {
+    Location::caller()
+}
+
+/// Whether `site` is [`stream_site`]'s.
+#[inline]
+fn is_stream_site(site: Site) -> bool {
+    let s = stream_site();
+    std::ptr::eq(site, s)
+        || (site.line() == s.line() && site.column() == s.column() && site.file() == s.file())
+}
+
+thread_local! {
+    /// The user's frame each goroutine last polled a stream receive from,
+    /// and the schedule it was set in: a schedule reads only its own.
+    static STREAM_CALLERS: std::cell::RefCell<(u32, Vec<(Gid, Loc)>)> =
+        const { std::cell::RefCell::new((0, Vec::new())) };
+}
+
+/// The running goroutine polls a stream receive from the user's frame
+/// `caller`: until it sets another, its receives at [`stream_site`] are
+/// reported there.
+pub(crate) fn stream_caller(caller: Loc) {
+    let (Some(g), serial) = (gid(), serial()) else {
+        return;
+    };
+    STREAM_CALLERS.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.0 != serial {
+            *c = (serial, Vec::new());
+        }
+        match c.1.iter_mut().find(|(h, _)| *h == g) {
+            Some(e) => e.1 = caller,
+            None => c.1.push((g, caller)),
+        }
+    });
+}
+
+/// Where goroutine `g`'s receive at `site` is reported: the user's frame
+/// for a stream receive (see [`stream_caller`]), else `site` itself.
+#[inline]
+fn recv_loc(g: Option<Gid>, site: Site) -> Loc {
+    if is_stream_site(site) {
+        let serial = serial();
+        let found = STREAM_CALLERS.with(|c| {
+            let c = c.borrow();
+            (c.0 == serial)
+                .then(|| c.1.iter().find(|(h, _)| Some(*h) == g).map(|e| e.1))
+                .flatten()
+        });
+        if let Some(l) = found {
+            return l;
+        }
+    }
+    Loc::from_std(site)
+}
+
 /// The running schedule's serial, unique in the process (0: none on this
 /// thread): what tells an object made in another run.
 #[inline]
@@ -121,7 +183,7 @@ pub(crate) fn chan_send(g: Option<Gid>, ch: ObjId, site: Site) {
 #[inline]
 pub(crate) fn chan_recv(g: Option<Gid>, ch: ObjId, site: Site) {
     if active() {
-        emit_for(g, Op::ChanRecv { ch }, Loc::from_std(site));
+        emit_for(g, Op::ChanRecv { ch }, recv_loc(g, site));
     }
 }
 
@@ -138,11 +200,10 @@ pub(crate) fn chan_rendezvous(
     // A receiver parks from inside a goroutine, so it has an id whenever
     // the detector runs.
     if let (true, Some(receiver)) = (active(), receiver) {
-        let recv_loc = Loc::from_std(recv_site);
         let op = Op::ChanRendezvous {
             ch,
             receiver,
-            recv_loc,
+            recv_loc: recv_loc(Some(receiver), recv_site),
         };
         emit_for(g, op, Loc::from_std(site));
     }
@@ -160,7 +221,7 @@ pub(crate) fn chan_close(g: Option<Gid>, ch: ObjId, site: Site) {
 #[inline]
 pub(crate) fn chan_recv_closed(g: Option<Gid>, ch: ObjId, site: Site) {
     if active() {
-        emit_for(g, Op::ChanRecvClosed { ch }, Loc::from_std(site));
+        emit_for(g, Op::ChanRecvClosed { ch }, recv_loc(g, site));
     }
 }
 
@@ -406,7 +467,7 @@ pub(crate) fn parked() {
 #[inline]
 pub(crate) fn block(site: Site, what: Waiting, info: impl FnOnce() -> BlockInfo) {
     if active() {
-        sched::note_block(info(), Loc::from_std(site));
+        sched::note_block(info(), recv_loc(sched::current_gid(), site));
     } else {
         asleep::note(what, site);
     }
@@ -419,7 +480,7 @@ pub(crate) fn block(site: Site, what: Waiting, info: impl FnOnce() -> BlockInfo)
 #[inline]
 pub(crate) fn block_on(site: Site, what: Waiting, waker: &Waker, info: impl FnOnce() -> BlockInfo) {
     if active() {
-        sched::note_block_on(info(), Loc::from_std(site), waker);
+        sched::note_block_on(info(), recv_loc(sched::current_gid(), site), waker);
     } else {
         asleep::note(what, site);
     }

@@ -1,8 +1,9 @@
-//! Where a value was dropped. A `Drop` impl has no caller location, so
-//! under the detector (never in production) the drop site of a lost
-//! `CancelFunc` is read from a backtrace: the first frame outside goro's
-//! own crates, the standard library, tokio and futures that has a file and
-//! line.
+//! Where the user's code called in, when the call has no caller location:
+//! a `Drop` impl (the drop site of a lost `CancelFunc`) or a trait method
+//! that a combinator calls (`Stream::poll_next` of a `Receiver`). Under the
+//! detector only (never in production) it is read from a backtrace: the
+//! first frame outside goro's own crates, the standard library, tokio and
+//! futures that has a file and line.
 
 use std::panic::Location;
 use std::path::{Path, PathBuf};
@@ -32,10 +33,11 @@ const SKIPPED: &[&str] = &[
     "pin_project_lite",
 ];
 
-/// The user's frame that dropped the value whose `Drop` runs now, named as
-/// rustc names `near`'s file (relative to the workspace root when `near`
-/// is); `None` when no frame resolves to a file and line (no debug info).
-pub(crate) fn caller_of_drop(near: &'static Location<'static>) -> Option<Loc> {
+/// The user's frame that made the call running now (for a `Drop`, the
+/// frame that dropped the value), named as rustc names `near`'s file
+/// (relative to the workspace root when `near` is); `None` when no frame
+/// resolves to a file and line (no debug info).
+pub(crate) fn user_frame(near: &'static Location<'static>) -> Option<Loc> {
     let trace = std::backtrace::Backtrace::force_capture().to_string();
     let (file, line, column) = first_user_frame(&trace)?;
     Some(Loc {
