@@ -14,6 +14,7 @@
 //! emits the only other events: a goroutine's `End` (its future returned)
 //! and `Panic` (it panicked, which ends the schedule).
 
+use std::collections::HashMap;
 use std::panic::Location;
 use std::task::{Context, Waker};
 use std::time::Duration;
@@ -49,8 +50,8 @@ fn is_stream_site(site: Site) -> bool {
 thread_local! {
     /// The user's frame each goroutine last polled a stream receive from,
     /// and the schedule it was set in: a schedule reads only its own.
-    static STREAM_CALLERS: std::cell::RefCell<(u32, Vec<(Gid, Loc)>)> =
-        const { std::cell::RefCell::new((0, Vec::new())) };
+    static STREAM_CALLERS: std::cell::RefCell<(u32, HashMap<Gid, Loc>)> =
+        std::cell::RefCell::new((0, HashMap::new()));
 }
 
 /// The running goroutine polls a stream receive from the user's frame
@@ -63,12 +64,9 @@ pub(crate) fn stream_caller(caller: Loc) {
     STREAM_CALLERS.with(|c| {
         let mut c = c.borrow_mut();
         if c.0 != serial {
-            *c = (serial, Vec::new());
+            *c = (serial, HashMap::new());
         }
-        match c.1.iter_mut().find(|(h, _)| *h == g) {
-            Some(e) => e.1 = caller,
-            None => c.1.push((g, caller)),
-        }
+        c.1.insert(g, caller);
     });
 }
 
@@ -80,9 +78,7 @@ fn recv_loc(g: Option<Gid>, site: Site) -> Loc {
         let serial = serial();
         let found = STREAM_CALLERS.with(|c| {
             let c = c.borrow();
-            (c.0 == serial)
-                .then(|| c.1.iter().find(|(h, _)| Some(*h) == g).map(|e| e.1))
-                .flatten()
+            (c.0 == serial).then(|| c.1.get(&g?).copied()).flatten()
         });
         if let Some(l) = found {
             return l;

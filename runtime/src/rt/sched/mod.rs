@@ -87,6 +87,11 @@ impl WakeQueue {
     fn maybe_queued(&self) -> bool {
         self.queued.load(Ordering::Acquire)
     }
+
+    /// The queue, locked (a panic while it was held left it usable).
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Gid>> {
+        self.q.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// A goroutine's waker. Every goroutine has one (a million goroutines, a
@@ -115,7 +120,7 @@ impl Wake for TaskWaker {
         let Some(q) = wake_queue(self.serial) else {
             return;
         };
-        let mut queue = q.q.lock().unwrap_or_else(|e| e.into_inner());
+        let mut queue = q.lock();
         queue.push(gid);
         q.queued.store(true, Ordering::Release);
         drop(queue);
@@ -668,14 +673,7 @@ pub(crate) fn step_here(waker: &Waker) -> bool {
         {
             return false;
         }
-        if ex.wakes.maybe_queued()
-            && !ex
-                .wakes
-                .q
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .is_empty()
-        {
+        if ex.wakes.maybe_queued() && !ex.wakes.lock().is_empty() {
             return false;
         }
         if ex.ready.is_empty() {
@@ -927,7 +925,7 @@ impl Exec {
             return;
         }
         let woken = {
-            let mut q = self.wakes.q.lock().unwrap_or_else(|e| e.into_inner());
+            let mut q = self.wakes.lock();
             self.wakes.queued.store(false, Ordering::Release);
             std::mem::take(&mut *q)
         };
@@ -1225,7 +1223,7 @@ fn fire(due: Vec<Timer>) {
 /// Blocks the run loop until a goroutine waiting on the outside world (tokio
 /// I/O) is woken, from another thread.
 fn wait_outside(wakes: &WakeQueue) {
-    let q = wakes.q.lock().unwrap_or_else(|e| e.into_inner());
+    let q = wakes.lock();
     // Set under the queue lock: a waker that pushes after we
     // checked sees the flag and notifies.
     wakes.sleeping.store(true, Ordering::Release);
@@ -1276,13 +1274,7 @@ fn settle(exec: &Rc<RefCell<Exec>>, main_gid: Gid, gid: Gid, task: Task, poll: P
             // Woken during its own poll (a yield) or parked on goro: fine.
             // Otherwise it waits on a future goro does not know.
             let self_woken = ex.ready_pos[i] != usize::MAX
-                || (ex.wakes.maybe_queued()
-                    && ex
-                        .wakes
-                        .q
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .contains(&gid));
+                || (ex.wakes.maybe_queued() && ex.wakes.lock().contains(&gid));
             if !ex.parked && !self_woken {
                 ex.meta[i].external = true;
             }
