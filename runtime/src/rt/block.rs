@@ -102,6 +102,17 @@ impl BlockInfo {
         }
     }
 
+    /// Lets go of the parked operation's waiter: the goroutine is being
+    /// polled, and the proof reads a record only while it is fresh (parked
+    /// in the last poll). A weak reference left here would keep the waiter
+    /// from going back to the pool when the operation completes.
+    #[inline]
+    pub(crate) fn release_waiter(&mut self) {
+        if let BlockInfo::Chans { waiter, .. } = self {
+            *waiter = Weak::new();
+        }
+    }
+
     /// The wait, as the engine knows it, with the handle counts of now.
     pub(crate) fn wait(self) -> Wait {
         match self {

@@ -1092,6 +1092,11 @@ impl<T> Channel<T> {
         };
         drop(st);
         drop(d);
+        // Under the detector the receive kept a waiter for the proof: back
+        // to the pool (a plain `recv` has none in production).
+        if let Some(Some(w)) = keep {
+            super::waiter::recycle(w);
+        }
         RecvOrPark::Done(v)
     }
 

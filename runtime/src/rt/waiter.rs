@@ -51,7 +51,10 @@ pub struct Waiter {
 thread_local! {
     /// Waiters of finished channel operations, reused by the next park on
     /// this thread: a parked `send` or `recv` allocates only when it is
-    /// empty (production only; see [`recycle`]).
+    /// empty (see [`recycle`]). Under the detector too: a goroutine's
+    /// parking record lets go of its waiter when it is next polled
+    /// (`BlockInfo::release_waiter`), so a finished operation's waiter is
+    /// unique again and a ping-pong parks without allocating.
     static POOL: RefCell<Vec<Arc<Waiter>>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -63,9 +66,6 @@ const POOL_MAX: usize = 32;
 /// else holds it (a stale queue entry's clone keeps it out). Its old waker
 /// is dropped now.
 pub(crate) fn recycle(mut w: Arc<Waiter>) {
-    if super::detect::active() {
-        return;
-    }
     let Some(m) = Arc::get_mut(&mut w) else {
         return;
     };
@@ -101,11 +101,7 @@ impl Waiter {
 
     /// A reset waiter from this thread's pool, or a new one.
     fn take() -> Arc<Self> {
-        let pooled = if super::detect::active() {
-            None
-        } else {
-            POOL.try_with(|p| p.borrow_mut().pop()).ok().flatten()
-        };
+        let pooled = POOL.try_with(|p| p.borrow_mut().pop()).ok().flatten();
         // Pooled waiters were reset by `recycle`, when they were unique;
         // nothing can clone one in the (thread-local) pool.
         pooled.unwrap_or_else(|| Arc::new(Waiter::fresh()))

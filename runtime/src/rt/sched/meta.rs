@@ -144,6 +144,23 @@ impl Metas {
         };
     }
 
+    /// Goroutine `i` is about to be polled: what it parked on is stale
+    /// (see `proof::Parking::polled`), and its record lets go of the
+    /// operation's waiter, so that the operation, completing in this poll,
+    /// can return it to the pool (`rt::waiter::recycle`) for its next park.
+    #[inline]
+    pub(super) fn polled(&mut self, i: usize) {
+        let m = &mut self.meta[i];
+        // Only a record from the last poll can still hold one: every poll
+        // since let go of it.
+        if m.parking.fresh() {
+            if let Some(Some((info, _))) = self.parks.get_mut(m.park as usize) {
+                info.release_waiter();
+            }
+        }
+        m.parking.polled();
+    }
+
     /// Goroutine `i` returned: nothing reads its park again.
     #[inline]
     pub(super) fn end(&mut self, i: usize) {

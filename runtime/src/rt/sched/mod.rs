@@ -1406,7 +1406,7 @@ impl Exec {
         gid.hash(&mut self.hasher);
         let i = gid.index();
         self.parked = false;
-        self.meta[i].parking.polled();
+        self.meta.polled(i);
         self.tasks[i].take()
     }
 

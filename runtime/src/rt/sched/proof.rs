@@ -147,6 +147,12 @@ impl Parking {
         self.direct = false;
     }
 
+    /// Whether its block description is from its last poll.
+    #[inline]
+    pub(super) fn fresh(&self) -> bool {
+        self.fresh
+    }
+
     /// It parked on an operation that saw `waker` (`None`: unknown).
     pub(super) fn parked(&mut self, waker: Option<&Waker>) {
         self.fresh = true;
