@@ -269,8 +269,17 @@ pub(crate) fn set_last(r: PanicRecord) {
 }
 
 /// Takes the record of the last panic on this thread.
+// Every goroutine poll calls it (to drop a stale record), and there is
+// almost never one: test before moving the record out.
+#[inline]
 pub(crate) fn take_last() -> Option<PanicRecord> {
-    LAST.with(|l| l.borrow_mut().take())
+    LAST.with(|l| {
+        let mut l = l.borrow_mut();
+        if l.is_none() {
+            return None;
+        }
+        l.take()
+    })
 }
 
 /// Panics with `msg`, reported at `loc` (a `#[track_caller]` location).
