@@ -151,6 +151,18 @@ impl VClock {
     /// ```
     #[inline]
     pub fn raise(&mut self, i: u32, v: u32) {
+        if let Repr::Small(s) = &mut self.0 {
+            // The common case inline; the rest (a promotion) out of line.
+            if let Some(e) = s.0.get_mut(i as usize) {
+                *e = (*e).max(v);
+                return;
+            }
+        }
+        self.raise_slow(i, v);
+    }
+
+    #[inline(never)]
+    fn raise_slow(&mut self, i: u32, v: u32) {
         match &mut self.0 {
             Repr::Small(s) if Small::fits(i) => {
                 let e = &mut s.0[i as usize];
@@ -201,6 +213,25 @@ impl VClock {
             return;
         }
         self.join_mixed(other);
+    }
+
+    /// Whether it is the inline small clock (not promoted to the trie):
+    /// the engine's channel operation skips the trie's node-sharing steps
+    /// for two of these.
+    #[inline(always)]
+    pub(crate) fn is_small(&self) -> bool {
+        matches!(self.0, Repr::Small(_))
+    }
+
+    /// Makes `self` a copy of `other`: two small clocks by a plain copy
+    /// (the derived `clone_from` drops and clones through the enum).
+    #[inline(always)]
+    pub(crate) fn copy_from(&mut self, other: &VClock) {
+        if let (Repr::Small(a), Repr::Small(b)) = (&mut self.0, &other.0) {
+            *a = *b;
+        } else {
+            *self = other.clone();
+        }
     }
 
     /// [`VClock::join`] when either side is a trie.
@@ -310,10 +341,6 @@ mod tests {
         /// without a high index in every clock.
         fn promoted() -> Self {
             VClock(Repr::Trie(Trie::new()))
-        }
-
-        fn is_small(&self) -> bool {
-            matches!(self.0, Repr::Small(_))
         }
     }
 

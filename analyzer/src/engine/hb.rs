@@ -164,9 +164,43 @@ impl G {
         let base = std::mem::take(&mut self.base);
         target.join(&base);
         drop(base);
-        for (j, v) in self.inherit.take().into_iter().chain([(idx, self.own)]) {
+        self.raise_entries(idx, target);
+    }
+
+    /// `target ⊔= C_g`, then this goroutine takes the result as its base
+    /// and starts its next epoch: a channel operation's acquire and
+    /// release at once. Two small clocks join in place (no nodes to
+    /// share); otherwise through [`G::exchange_into`].
+    #[inline(always)]
+    fn exchange(&mut self, idx: u32, target: &mut VClock) {
+        if target.is_small() && self.base.is_small() {
+            target.join(&self.base);
+            self.raise_entries(idx, target);
+            self.base.copy_from(target);
+        } else {
+            self.exchange_into(idx, target);
+            self.base = target.clone();
+        }
+    }
+
+    /// Takes this goroutine's clock out (`C_g`, its inherited entry folded
+    /// in) and starts its next epoch: [`G::exchange_into`] of an empty
+    /// target, without the join. Its base is left empty.
+    #[inline(always)]
+    fn take_clock(&mut self, idx: u32) -> VClock {
+        let mut c = std::mem::take(&mut self.base);
+        self.raise_entries(idx, &mut c);
+        c
+    }
+
+    /// Raises the two entries kept beside the base (the inherited one, then
+    /// its own) in `target`, and starts the next epoch.
+    #[inline(always)]
+    fn raise_entries(&mut self, idx: u32, target: &mut VClock) {
+        if let Some((j, v)) = self.inherit.take() {
             target.raise(j, v);
         }
+        target.raise(idx, self.own);
         self.own += 1;
     }
 
@@ -551,13 +585,12 @@ impl Hb {
                 note_seen(&mut c.receivers_seen, *receiver);
                 // Both sides end with C_s ⊔ C_r; when the two shared the
                 // result of their last rendezvous (a ping-pong), nothing is
-                // copied.
-                let mut both = VClock::new();
-                for who in [g, *receiver] {
-                    self.g(who).exchange_into(clock_index(who), &mut both);
-                }
-                self.g(g).base = both.clone();
-                self.g(*receiver).base = both;
+                // copied. The sender's clock is taken as the start (a join
+                // into an empty clock is a copy).
+                let mut both = self.g(g).take_clock(clock_index(g));
+                let r = *receiver;
+                self.g(r).exchange(clock_index(r), &mut both);
+                self.g(g).base = both;
             }
             Op::ChanClose { ch } => {
                 note_seen(
@@ -681,9 +714,7 @@ impl Hb {
         // Acquire and release at once: slot ⊔= C_g, then the goroutine takes
         // the result as its base (a goroutine streaming over a channel
         // copies no clock nodes).
-        let slot = &mut c.slots[i];
-        me.exchange_into(clock_index(g), slot);
-        me.base = slot.clone();
+        me.exchange(clock_index(g), &mut c.slots[i]);
     }
 
     /// `g` released lock `obj`.
