@@ -833,7 +833,17 @@ impl Exec {
 
     /// When the next timer fires, if time may pass to it now: none past
     /// the grace period once main is done or proven stuck.
+    #[inline]
     fn clock_offered(&self) -> Option<Duration> {
+        // Asked at every step: most have no timer pending.
+        if self.timers.is_empty() {
+            return None;
+        }
+        self.clock_offered_at()
+    }
+
+    /// [`Exec::clock_offered`] with a timer pending.
+    fn clock_offered_at(&self) -> Option<Duration> {
         let limit = if self.main_done {
             Some(self.main_done_at + self.grace)
         } else {
@@ -1130,16 +1140,23 @@ fn run_loop(
 fn poll_step(exec: &Rc<RefCell<Exec>>, main_gid: Gid, gid: Gid, mut task: Task) -> bool {
     let poll = poll_task(gid, &mut task);
     let main_ended = gid == main_gid && poll.is_ready();
-    settle(exec, main_gid, gid, task, poll);
-    main_ended || exec.borrow().run.as_ref().is_none_or(|r| r.panic_pending())
+    let panic = settle(exec, main_gid, gid, task, poll);
+    main_ended || panic
 }
 
 /// After a step (`ask`: see [`poll_step`]): a goroutine panic ends the
 /// schedule, reported as the panicking goroutine's event.
+#[inline(always)]
 fn ended_by_panic(ask: bool, take_panic: &dyn Fn() -> Option<Crash>) -> Option<Ending> {
     if !ask {
         return None;
     }
+    panic_ending(take_panic)
+}
+
+/// [`ended_by_panic`] when it must ask.
+#[inline(never)]
+fn panic_ending(take_panic: &dyn Fn() -> Option<Crash>) -> Option<Ending> {
     let c = take_panic()?;
     let loc = Loc {
         file: c.file,
@@ -1246,8 +1263,10 @@ fn poll_task(gid: Gid, task: &mut Task) -> Poll<()> {
 }
 
 /// Records the outcome `poll` of goroutine `gid`'s step: it ended, or it
-/// waits (on goro, or on the outside world) and keeps its `task`.
-fn settle(exec: &Rc<RefCell<Exec>>, main_gid: Gid, gid: Gid, task: Task, poll: Poll<()>) {
+/// waits (on goro, or on the outside world) and keeps its `task`. Returns
+/// whether a panic may have been reported to the run (see [`poll_step`]),
+/// read under the borrow it holds anyway.
+fn settle(exec: &Rc<RefCell<Exec>>, main_gid: Gid, gid: Gid, task: Task, poll: Poll<()>) -> bool {
     let i = gid.index();
     let mut ex = exec.borrow_mut();
     match poll {
@@ -1269,6 +1288,7 @@ fn settle(exec: &Rc<RefCell<Exec>>, main_gid: Gid, gid: Gid, task: Task, poll: P
                 // The grace period starts: which timers may fire changes.
                 touch_in(&mut ex, strategy::footprint::Key::Clock, true);
             }
+            exec.borrow().panic_may_be_pending()
         }
         Poll::Pending => {
             // Woken during its own poll (a yield) or parked on goro: fine.
@@ -1284,6 +1304,7 @@ fn settle(exec: &Rc<RefCell<Exec>>, main_gid: Gid, gid: Gid, task: Task, poll: P
                 }
             }
             ex.tasks[i] = Some(task);
+            ex.panic_may_be_pending()
         }
     }
 }
@@ -1297,6 +1318,13 @@ enum Picked {
 }
 
 impl Exec {
+    /// Whether a goroutine may have reported a panic to the run (always,
+    /// when the run is not known).
+    #[inline]
+    fn panic_may_be_pending(&self) -> bool {
+        self.run.as_ref().is_none_or(|r| r.panic_pending())
+    }
+
     /// The steps one goroutine may take after main returned: a hundredth
     /// of the step limit (1,000 by default; at least one). Counted per
     /// goroutine, so that a loop that never stops (a ticker every
