@@ -521,11 +521,14 @@ pub(crate) fn yield_point(cx: &mut Context<'_>, yielded: &mut bool) -> bool {
         return false;
     }
     *yielded = true;
-    if sched::step_here(cx.waker()) {
-        return false;
+    match sched::step_here(cx.waker()) {
+        sched::Step::Go => false,
+        sched::Step::Yield => true,
+        sched::Step::Wake => {
+            cx.waker().wake_by_ref();
+            true
+        }
     }
-    cx.waker().wake_by_ref();
-    true
 }
 
 /// A uniformly random index in `0..n`: seeded under detection.

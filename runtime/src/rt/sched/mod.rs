@@ -635,9 +635,11 @@ fn note_parked_on(info: BlockInfo, loc: Loc, waker: Option<&Waker>) {
 /// The running goroutine reached a scheduling point (the start of an
 /// operation, which `waker` polls): takes the step there, without the round
 /// trip through the run loop, when the strategy picks this goroutine again.
-/// Returns `true` when it goes on; `false` when it must yield (wake itself
-/// with `waker` and return `Pending`), the run loop then polling whoever
-/// was chosen (or choosing, if this function did not).
+/// Returns [`Step::Go`] when it goes on; otherwise it must yield (return
+/// `Pending`), the run loop then polling whoever was chosen (or choosing,
+/// if this function did not): [`Step::Yield`] when the yield's wake was
+/// made here, [`Step::Wake`] when the caller must still wake itself with
+/// `waker`.
 ///
 /// Two cases, each exactly what yielding would have done (step count,
 /// strategy, record, trace hash; so schedules, traces and findings are
@@ -661,9 +663,9 @@ fn note_parked_on(info: BlockInfo, loc: Loc, waker: Option<&Waker>) {
 /// one poll (a `join!`) sees a choice at each scheduling point, where a
 /// yield would have let its later operations run in the same step: still
 /// one deterministic schedule per seed.
-pub(crate) fn step_here(waker: &Waker) -> bool {
+pub(crate) fn step_here(waker: &Waker) -> Step {
     let Some(g) = current_gid() else {
-        return false;
+        return Step::Wake;
     };
     with_exec(|ex| {
         if ex.chosen.is_some()
@@ -671,10 +673,10 @@ pub(crate) fn step_here(waker: &Waker) -> bool {
             || ex.grace_spent
             || ex.clock_offered().is_some()
         {
-            return false;
+            return Step::Wake;
         }
         if ex.wakes.maybe_queued() && !ex.wakes.lock().is_empty() {
-            return false;
+            return Step::Wake;
         }
         if ex.ready.is_empty() {
             ex.steps += 1;
@@ -683,7 +685,7 @@ pub(crate) fn step_here(waker: &Waker) -> bool {
             let chosen = ex.chooser.choose(step, &[g], &|x| x == g);
             debug_assert_eq!(chosen, g, "the only ready goroutine is chosen");
             g.hash(&mut ex.hasher);
-            return true;
+            return Step::Go;
         }
         if ex.chooser.dpor().is_some()
             || ex.main_check_due(g)
@@ -691,23 +693,36 @@ pub(crate) fn step_here(waker: &Waker) -> bool {
             || super::panic::raised_in_poll()
             || !ex.meta[g.index()].parking.is_own(waker)
         {
-            return false;
+            return Step::Wake;
         }
         #[cfg(test)]
         if !CHOOSE_IN_PLACE.with(Cell::get) {
-            return false;
+            return Step::Wake;
         }
-        // The yield's wake, then the run loop's next turn.
+        // The yield's wake (its own waker's: checked above), then the run
+        // loop's next turn.
         ex.make_ready(g);
         let next = ex.choose_goroutine();
         if next != g {
             ex.chosen = Some(next);
-            return false;
+            return Step::Yield;
         }
         ex.begin_step(g);
-        true
+        Step::Go
     })
-    .unwrap_or(false)
+    .unwrap_or(Step::Wake)
+}
+
+/// What the running goroutine does at a scheduling point: see
+/// [`step_here`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// It goes on: its step was taken here.
+    Go,
+    /// It yields, already woken (made ready) here.
+    Yield,
+    /// It yields and must wake itself with its waker.
+    Wake,
 }
 
 /// A seeded choice in `0..n` for the running goroutine (select!).
