@@ -113,20 +113,28 @@ impl Wake for TaskWaker {
 
     fn wake_by_ref(self: &Arc<Self>) {
         let gid = Gid::from_index(self.idx as usize);
-        if wake_here(gid, self.serial) {
-            return;
+        if !wake_here(gid, self.serial) {
+            wake_queued(gid, self.serial);
         }
-        // A schedule that is over drains nothing: the wake is dropped.
-        let Some(q) = wake_queue(self.serial) else {
-            return;
-        };
-        let mut queue = q.lock();
-        queue.push(gid);
-        q.queued.store(true, Ordering::Release);
-        drop(queue);
-        if q.sleeping.load(Ordering::Acquire) {
-            q.cv.notify_one();
-        }
+    }
+}
+
+/// A wake of goroutine `gid` of schedule `serial` that [`wake_here`] could
+/// not make: through the schedule's queue. Out of line, so that the common
+/// wake (on the executor's thread) stays small.
+#[cold]
+#[inline(never)]
+fn wake_queued(gid: Gid, serial: u32) {
+    // A schedule that is over drains nothing: the wake is dropped.
+    let Some(q) = wake_queue(serial) else {
+        return;
+    };
+    let mut queue = q.lock();
+    queue.push(gid);
+    q.queued.store(true, Ordering::Release);
+    drop(queue);
+    if q.sleeping.load(Ordering::Acquire) {
+        q.cv.notify_one();
     }
 }
 
@@ -416,20 +424,26 @@ fn with_exec<R>(f: impl FnOnce(&mut Exec) -> R) -> Option<R> {
 #[inline]
 pub(crate) fn emit(g: Option<Gid>, op: Op, loc: Loc) {
     let Some(g) = g else {
-        // Timer callbacks act for no goroutine and order nothing; what goes
-        // with a goroutine dropped at the end is that goroutine's, for the
-        // engine to judge.
-        with_exec(|ex| {
-            if let Some(t) = ex.teardown {
-                ex.engine.apply_teardown(&Event { g: t, op, loc });
-            }
-        });
-        return;
+        return emit_for_none(op, loc);
     };
     // Built once here and lent to the closure: moving a 96-byte event into
     // it cost a copy per operation, on the detector's hottest path.
     let ev = Event { g, op, loc };
     with_exec(|ex| emit_in(ex, &ev));
+}
+
+/// [`emit`] of an operation of no goroutine.
+#[cold]
+#[inline(never)]
+fn emit_for_none(op: Op, loc: Loc) {
+    // Timer callbacks act for no goroutine and order nothing; what goes
+    // with a goroutine dropped at the end is that goroutine's, for the
+    // engine to judge.
+    with_exec(|ex| {
+        if let Some(t) = ex.teardown {
+            ex.engine.apply_teardown(&Event { g: t, op, loc });
+        }
+    });
 }
 
 /// [`emit`] of `ev`, on the executor.
@@ -442,15 +456,23 @@ fn emit_in(ex: &mut Exec, ev: &Event) {
     let g = ev.g;
     ex.hash_event(g, &ev.op, ev.loc);
     if ex.trace.is_some() {
-        let (seed, step) = (ex.seed(), ex.steps);
-        let name = ex.meta.name(g.index()).map(str::to_string);
-        if let Some(t) = ex.trace.as_mut() {
-            t.record(seed, step, name, ev);
-        }
+        trace_event(ex, ev);
     }
     ex.engine.apply(ev);
     if let Some(d) = ex.chooser.dpor() {
         d.op(g, &ev.op);
+    }
+}
+
+/// Records `ev` in the trace (`GORO_TRACE`): out of line, off the
+/// untraced path.
+#[cold]
+#[inline(never)]
+fn trace_event(ex: &mut Exec, ev: &Event) {
+    let (seed, step) = (ex.seed(), ex.steps);
+    let name = ex.meta.name(ev.g.index()).map(str::to_string);
+    if let Some(t) = ex.trace.as_mut() {
+        t.record(seed, step, name, ev);
     }
 }
 
