@@ -223,26 +223,38 @@ impl Chooser {
     ///
     /// `is_ready` answers in constant time whether a goroutine is in
     /// `ready` (the scheduler keeps each one's position).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn choose(
         &mut self,
         step: u64,
         ready: &[Gid],
         is_ready: &dyn Fn(Gid) -> bool,
     ) -> Gid {
-        // The common cases of a detected run, without the reduction's log
-        // (it logs every step) or the clock: what `choose_among` does for
-        // them, with none of its other cases' checks.
+        // One goroutine, no reduction's log (it logs every step), no
+        // clock: no choice, no draw, no record (PCT sees every step: its
+        // change points are step indices). Inline, at every caller: a third
+        // of a ping-pong's steps.
+        if let &[g] = ready {
+            if g != CLOCK
+                && self.dpor.is_none()
+                && matches!(self.pick, Pick::Random | Pick::Replay(_))
+            {
+                self.last = Some(g);
+                return g;
+            }
+        }
+        self.choose_many(step, ready, is_ready)
+    }
+
+    /// [`Chooser::choose`] but for its inline case.
+    #[inline(never)]
+    fn choose_many(&mut self, step: u64, ready: &[Gid], is_ready: &dyn Fn(Gid) -> bool) -> Gid {
+        // The common case of a detected run, without the reduction's log
+        // or the clock: what `choose_among` does for it, with none of its
+        // other cases' checks.
         if self.dpor.is_none() && ready.last().is_some_and(|&g| g != CLOCK) {
-            match (&self.pick, ready) {
-                // One goroutine: no choice, no draw, no record (PCT sees
-                // every step: its change points are step indices).
-                (Pick::Random | Pick::Replay(_), &[g]) => {
-                    self.last = Some(g);
-                    return g;
-                }
-                (Pick::Random, _) => return self.choose_random(step, ready, is_ready),
-                _ => {}
+            if let Pick::Random = self.pick {
+                return self.choose_random(step, ready, is_ready);
             }
         }
         self.choose_among(step, ready, is_ready)
