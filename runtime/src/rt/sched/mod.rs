@@ -729,7 +729,8 @@ pub(crate) fn step_here(waker: &Waker) -> Step {
             ex.chosen = Some(next);
             return Step::Yield;
         }
-        ex.begin_step(g);
+        // Its task is out already: it is the one being polled.
+        ex.begin_step_here(g);
         Step::Go
     })
     .unwrap_or(Step::Wake)
@@ -1466,13 +1467,19 @@ impl Exec {
     /// task handed out for polling (taken out here, unless it is being
     /// polled already: [`step_here`]).
     fn begin_step(&mut self, gid: Gid) -> Option<Task> {
+        self.begin_step_here(gid);
+        self.tasks[gid.index()].take()
+    }
+
+    /// [`Exec::begin_step`] of the goroutine being polled (at a scheduling
+    /// point, [`step_here`]): its task is out already.
+    #[inline(always)]
+    fn begin_step_here(&mut self, gid: Gid) {
         self.unready(gid);
         self.count_grace_step(gid);
         gid.hash(&mut self.hasher);
-        let i = gid.index();
         self.parked = false;
-        self.meta.polled(i);
-        self.tasks[i].take()
+        self.meta.polled(gid.index());
     }
 
     /// The clock's step fires `due`, the clock having been at `before`. For
