@@ -47,6 +47,9 @@ struct Local {
     index: usize,
     queue: Worker<Runnable>,
     tick: Cell<u32>,
+    /// Goroutines polled here: this worker's `Slot::ticks`, which only it
+    /// writes.
+    polled: Cell<usize>,
     streak: Cell<u32>,
     spinning: Cell<bool>,
     /// Other workers' `ticks` when this one started spinning.
@@ -223,6 +226,7 @@ pub(super) fn main(
         index,
         queue,
         tick: Cell::new(0),
+        polled: Cell::new(0),
         streak: Cell::new(0),
         spinning: Cell::new(false),
         seen: RefCell::new(vec![0; n]),
@@ -274,9 +278,13 @@ impl Local {
             s.idle
                 .spinner_found_work(|| !self.queue.is_empty() || !s.injector.is_empty());
         }
+        // Only this worker writes its `ticks`: a store of its own count,
+        // not a locked read-modify-write, at every poll.
+        let polled = self.polled.get().wrapping_add(1);
+        self.polled.set(polled);
         self.shared.slots[self.index]
             .ticks
-            .fetch_add(1, Ordering::Relaxed);
+            .store(polled, Ordering::Relaxed);
         r.run();
     }
 
