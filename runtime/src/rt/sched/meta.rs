@@ -194,6 +194,55 @@ impl std::ops::IndexMut<usize> for Metas {
 mod tests {
     use super::*;
 
+    use std::sync::Arc;
+
+    use goro_analyzer::event::ObjId;
+
+    use crate::rt::block::{ChanOps, ChanWait};
+    use crate::rt::waiter::Waiter;
+
+    /// Goroutine 0's record, parked on a receive under `waiter`.
+    fn parked_on(waiter: &Arc<Waiter>) -> (Metas, Arc<crate::rt::sched::TaskWaker>) {
+        let tw = Arc::new(crate::rt::sched::TaskWaker { idx: 0, serial: 1 });
+        let fut: crate::rt::sched::BoxFuture = Box::pin(async {});
+        let mut metas = Metas::default();
+        metas.push(1, None, proof::Parking::new(&tw, &fut));
+        let op = ChanWait {
+            ch: ObjId(1),
+            id: 1,
+            counts: Arc::default(),
+            send: false,
+            handle: 0,
+        };
+        let info = BlockInfo::Chans {
+            ops: ChanOps::One(op),
+            select: false,
+            waiter: Arc::downgrade(waiter),
+        };
+        metas.parked(0, None, (info, Loc::UNKNOWN));
+        (metas, tw)
+    }
+
+    /// The operation that parked keeps its waiter for the pool: once its
+    /// goroutine is polled again (the operation completes in that poll),
+    /// the record refers to the waiter no more, so the waiter is unique
+    /// and `rt::waiter::recycle` can take it back. What it waited for stays
+    /// (the leak report reads it).
+    #[test]
+    fn a_polled_goroutines_record_lets_go_of_its_waiter() {
+        let mut w = Waiter::solo();
+        let (mut metas, _tw) = parked_on(&w);
+        assert_eq!(Arc::weak_count(&w), 1, "the fresh record refers to it");
+        assert!(Arc::get_mut(&mut w).is_none(), "so it cannot be reused");
+        metas.polled(0);
+        assert_eq!(Arc::weak_count(&w), 0);
+        assert!(Arc::get_mut(&mut w).is_some(), "unique: back to the pool");
+        assert!(matches!(metas.park(0), Some((BlockInfo::Chans { .. }, _))));
+        // A second poll finds nothing more to let go of.
+        metas.polled(0);
+        assert!(metas.park(0).is_some());
+    }
+
     /// A million goroutines keep a million of these.
     #[test]
     fn a_goroutine_record_is_56_bytes() {
