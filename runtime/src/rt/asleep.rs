@@ -574,7 +574,10 @@ pub(crate) struct Sleeper {
     /// The executor's waker, kept at the first poll: goro's executor polls
     /// a goroutine with the same waker every time, so later polls only
     /// compare it (`will_wake`) where an `AtomicWaker` would swap a clone
-    /// in at every poll and take it out at every wake.
+    /// in at every poll and take it out at every wake. It outlives the
+    /// goroutine: as the last reference to the dead task cell it is dropped
+    /// when the slot is reused, by the spawning thread (see
+    /// [`Tracker::new`]), or when the census closes.
     exec: ExecWaker,
     /// A poll with a waker that is not `exec` (an executor that changes
     /// wakers): registered here too, and `moved` says to wake it as well.
@@ -659,9 +662,9 @@ const OWN_REFS: usize = 3;
 
 impl Sleeper {
     /// Resets the part the goroutine's worker writes, for the slot's next
-    /// goroutine.
+    /// goroutine, except the executor's waker: the slot's reuse takes that
+    /// out (see [`Tracker::new`]).
     fn reset(&mut self) {
-        self.exec.take();
         // `other` is registered only before `moved` is set.
         if std::mem::take(self.moved.get_mut()) {
             self.other.take();
@@ -708,12 +711,19 @@ impl Tracker {
             // The run is over: nothing to count any more.
             return None;
         }
+        // The dead goroutine's executor waker, the last reference to its
+        // task cell: dropped here, after the lock, so that the cell is freed
+        // on the thread that is about to allocate the new one (glibc's
+        // per-thread cache then serves both; freed by the worker that ran
+        // it, the cell went back through the arena every time).
+        let mut old_cell = None;
         let index = match sh.free.pop() {
             Some(i) => {
                 // The dead goroutine's entry, reused if nobody else holds
                 // it (a stale waker clone), else replaced. Same run: `run`
                 // stays.
                 if let Some(s) = Arc::get_mut(&mut sh.slots[i]) {
+                    old_cell = s.exec.take();
                     *s.state.get_mut() = AWAKE;
                     s.id = id;
                     s.site = site;
@@ -736,6 +746,7 @@ impl Tracker {
         };
         let sleeper = sh.slots[index].clone();
         drop(sh);
+        drop(old_cell);
         count_spawn(run);
         Some(Tracker {
             entry: Some((sleeper.clone(), Waker::from(sleeper))),
@@ -890,10 +901,11 @@ fn free_slot(census: &Census, shard: usize, index: usize, s: Arc<Sleeper>) {
 fn release(sh: &mut Shard, index: usize) {
     // Empty once the census is closed (the run ended).
     if let Some(slot) = sh.slots.get_mut(index) {
-        // Unshared unless a stale waker clone holds it: let go of the
-        // executor's waker now (it keeps the task cell allocated), and
-        // reset what the goroutine's worker wrote here, on that worker,
-        // not at the slot's reuse on the spawning one.
+        // Unshared unless a stale waker clone holds it: reset what the
+        // goroutine's worker wrote here, on that worker, not at the slot's
+        // reuse on the spawning one. The executor's waker stays (it keeps
+        // the dead task cell allocated) until the reuse, so that the cell
+        // is freed where the next one is allocated.
         if let Some(e) = Arc::get_mut(slot) {
             e.reset();
             e.fresh = true;
