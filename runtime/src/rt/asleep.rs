@@ -63,12 +63,12 @@ use std::sync::atomic::{
     AtomicBool, AtomicPtr, AtomicU64, AtomicU8, Ordering::Relaxed, Ordering::SeqCst,
 };
 use std::sync::Arc;
-use std::task::{Wake, Waker};
+use std::task::Waker;
 
 use async_task::Task;
 use crossbeam_utils::atomic::AtomicCell;
 use crossbeam_utils::CachePadded;
-use futures_util::task::AtomicWaker;
+use futures_util::task::{waker_ref, ArcWake, AtomicWaker, WakerRef};
 use goro_analyzer::event::Gid;
 use parking_lot::Mutex;
 
@@ -610,39 +610,39 @@ impl Sleeper {
     }
 }
 
-impl Wake for Sleeper {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        let mut s = self.state.load(SeqCst);
+/// The goroutine's waker: `futures`' `ArcWake`, not std's `Wake`, for
+/// [`waker_ref`], which lends a waker without a reference count of its own
+/// (a poll's waker is cloned only by what keeps it).
+impl ArcWake for Sleeper {
+    fn wake_by_ref(arc_self: &Arc<Self>) {
+        let this = arc_self;
+        let mut s = this.state.load(SeqCst);
         loop {
             match s {
                 // A poll that starts after this wake sees its event.
                 AWAKE | DEAD => break,
-                POLLING => match self.state.compare_exchange(POLLING, AWAKE, SeqCst, SeqCst) {
+                POLLING => match this.state.compare_exchange(POLLING, AWAKE, SeqCst, SeqCst) {
                     Ok(_) => break,
                     Err(now) => s = now,
                 },
                 _ => {
                     // Counted awake before it is: see the module docs.
-                    uncount_asleep(&self.run);
-                    match self.state.compare_exchange(ASLEEP, AWAKE, SeqCst, SeqCst) {
+                    uncount_asleep(&this.run);
+                    match this.state.compare_exchange(ASLEEP, AWAKE, SeqCst, SeqCst) {
                         Ok(_) => break,
                         Err(now) => {
-                            count_asleep(&self.run, false);
+                            count_asleep(&this.run, false);
                             s = now;
                         }
                     }
                 }
             }
         }
-        if let Some(w) = self.exec.get() {
+        if let Some(w) = this.exec.get() {
             w.wake_by_ref();
         }
-        if self.moved.load(SeqCst) {
-            self.other.wake();
+        if this.moved.load(SeqCst) {
+            this.other.wake();
         }
     }
 }
@@ -650,15 +650,18 @@ impl Wake for Sleeper {
 /// A goroutine's handle on its census entry, owned by its `Goroutine`
 /// wrapper: registers it at creation, takes it out when dropped.
 pub(crate) struct Tracker {
-    /// The entry, and it as a waker (made once); `None` only while
-    /// dropping, so that the slot's reference can be found unshared.
-    entry: Option<(Arc<Sleeper>, Waker)>,
+    /// The entry (its polls borrow it as their waker: [`waker_ref`]);
+    /// `None` only while dropping, so that the slot's reference can be
+    /// found unshared.
+    entry: Option<Arc<Sleeper>>,
     slot: (usize, usize),
 }
 
 /// References to a `Sleeper` that are not waker clones held by someone
-/// else: the tracker's own, its waker's and the registry's.
-const OWN_REFS: usize = 3;
+/// else: the tracker's own and the registry's. A poll's waker borrows the
+/// tracker's (one read-modify-write fewer at each spawn and each exit than
+/// a waker of its own).
+const OWN_REFS: usize = 2;
 
 impl Sleeper {
     /// Resets the part the goroutine's worker writes, for the slot's next
@@ -749,7 +752,7 @@ impl Tracker {
         drop(old_cell);
         count_spawn(run);
         Some(Tracker {
-            entry: Some((sleeper.clone(), Waker::from(sleeper))),
+            entry: Some(sleeper),
             slot: (shard, index),
         })
     }
@@ -757,24 +760,24 @@ impl Tracker {
     /// Where the executor keeps this goroutine's task handle: the entry,
     /// by address (see [`TaskHome::keep`]).
     pub(crate) fn home(&self) -> TaskHome {
-        TaskHome(Arc::as_ptr(&self.entry().0))
+        TaskHome(Arc::as_ptr(self.entry()))
     }
 
     /// The run the goroutine belongs to.
     pub(crate) fn run(&self) -> &Arc<RunState> {
-        &self.entry().0.run
+        &self.entry().run
     }
 
     #[inline]
-    fn entry(&self) -> &(Arc<Sleeper>, Waker) {
+    fn entry(&self) -> &Arc<Sleeper> {
         self.entry.as_ref().expect("a live tracker has its entry")
     }
 
     /// A poll begins with the executor's waker `executor`; returns the
     /// waker to poll the goroutine's future with.
     #[inline]
-    pub(crate) fn begin(&self, executor: &Waker) -> &Waker {
-        let (s, waker) = self.entry();
+    pub(crate) fn begin(&self, executor: &Waker) -> WakerRef<'_> {
+        let s = self.entry();
         match s.exec.get() {
             Some(w) if w.will_wake(executor) => {}
             // The first poll.
@@ -793,7 +796,7 @@ impl Tracker {
         // goroutine nobody woke, which must stop counting as asleep first.
         s.leave(POLLING);
         take_note();
-        waker
+        waker_ref(s)
     }
 
     /// The poll returned `Pending`: asleep if it parked only on goro
@@ -801,7 +804,7 @@ impl Tracker {
     #[inline]
     pub(crate) fn pending(&self) {
         let note = take_note();
-        let s = &self.entry().0;
+        let s = self.entry();
         let holders = Arc::strong_count(s).saturating_sub(OWN_REFS);
         if note.what.is_none() || holders > note.parks as usize {
             // Waits on something goro does not see: awake.
@@ -855,12 +858,14 @@ impl TaskHome {
 
 impl Drop for Tracker {
     fn drop(&mut self) {
-        let Some((s, waker)) = self.entry.take() else {
+        let Some(s) = self.entry.take() else {
             return;
         };
-        drop(waker);
-        // Dropping the handle of the running task only marks it (its
-        // future is being dropped right now).
+        // The task's future is being dropped right now (the tracker lives
+        // in it), by its cell's run or the `Runnable`'s drop: there is
+        // nothing left to cancel, and detaching the handle is one
+        // read-modify-write of the cell's state where a drop (cancel, then
+        // detach) is two or three.
         let task = s.task.take();
         s.leave(DEAD);
         count_exit(&s.run);
@@ -870,7 +875,9 @@ impl Drop for Tracker {
             // batch, its entry unshared by then (this handle dropped first).
             drop(s);
             defer_free(shard, index);
-            drop(task);
+            if let Some(t) = task {
+                t.detach();
+            }
             return;
         }
         // The slot is freed with the shard locked and this handle dropped,
@@ -884,7 +891,9 @@ impl Drop for Tracker {
                 free_slot(census_of(&run), shard, index, s);
             }
         });
-        drop(task);
+        if let Some(t) = task {
+            t.detach();
+        }
     }
 }
 

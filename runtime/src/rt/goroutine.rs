@@ -541,7 +541,8 @@ impl<F: Future> Future for Goroutine<F> {
         let tracker = this.owner.tracker();
         let (r, raised) = rtpanic::poll_goroutine(|| match tracker {
             Some(t) => {
-                let mut cx = Context::from_waker(t.begin(cx.waker()));
+                let waker = t.begin(cx.waker());
+                let mut cx = Context::from_waker(&waker);
                 catch_unwind(AssertUnwindSafe(|| fut.poll(&mut cx)))
             }
             None => catch_unwind(AssertUnwindSafe(|| fut.poll(cx))),
