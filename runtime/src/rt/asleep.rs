@@ -178,6 +178,14 @@ fn take_note() -> Note {
     NOTE.with(|n| n.replace(NO_NOTE))
 }
 
+/// Forgets what an earlier poll on this thread noted: one store, where
+/// [`take_note`] also copies the note out (its `Option` read compiled to a
+/// dozen byte moves).
+#[inline]
+fn clear_note() {
+    NOTE.with(|n| n.set(NO_NOTE));
+}
+
 // ---- The run's census ----
 
 const ASLEEP_ONE: u64 = 1;
@@ -204,6 +212,10 @@ struct Local {
     asleep: u64,
     /// The registry shard this worker's spawns take their slots from.
     shard: usize,
+    /// Goroutine ids this worker took from the run's counter and has not
+    /// given out yet: `next_id..end_id` (see [`next_id`]).
+    next_id: u64,
+    end_id: u64,
 }
 
 const NO_LOCAL: Local = Local {
@@ -211,7 +223,31 @@ const NO_LOCAL: Local = Local {
     credit: 0,
     asleep: 0,
     shard: 0,
+    next_id: 0,
+    end_id: 0,
 };
+
+/// Goroutine ids a worker takes from its run's counter at once (Go's
+/// `_GoidCacheBatch`): the counter is one read-modify-write per this many
+/// spawns, not per spawn (a full barrier, which made every spawn wait for
+/// the new goroutine's stores to leave the store buffer).
+const ID_BATCH: u64 = 16;
+
+/// A goroutine id of `run` from this worker's batch, refilled from
+/// `counter` (the run's); `None` off `run`'s workers, which take theirs
+/// from `counter` one at a time. As in Go, ids grow on each worker but
+/// two workers' spawns interleave their batches.
+#[inline]
+pub(crate) fn next_id(run: &RunState, counter: &AtomicU64) -> Option<u64> {
+    with_local(run, |l| {
+        if l.next_id == l.end_id {
+            l.next_id = counter.fetch_add(ID_BATCH, Relaxed);
+            l.end_id = l.next_id + ID_BATCH;
+        }
+        l.next_id += 1;
+        l.next_id - 1
+    })
+}
 
 thread_local! {
     static LOCAL: Cell<Local> = const { Cell::new(NO_LOCAL) };
@@ -795,7 +831,7 @@ impl Tracker {
         // Usually after a wake (awake); an executor may also poll a
         // goroutine nobody woke, which must stop counting as asleep first.
         s.leave(POLLING);
-        take_note();
+        clear_note();
         waker_ref(s)
     }
 

@@ -82,7 +82,10 @@ impl RunState {
     }
 
     pub(crate) fn next_id(&self) -> Gid {
-        Gid::new(self.next_id.fetch_add(1, Ordering::Relaxed)).expect("goroutine ids start at 1")
+        // A worker of a `goro::run` takes its ids in batches.
+        let id = super::asleep::next_id(self, &self.next_id)
+            .unwrap_or_else(|| self.next_id.fetch_add(1, Ordering::Relaxed));
+        Gid::new(id).expect("goroutine ids start at 1")
     }
 
     /// Goroutines alive: those in the census (a `goro::run`'s) and the
