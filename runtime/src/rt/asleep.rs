@@ -46,8 +46,14 @@
 //! the executor's. A worker takes its slots from a shard of its own and
 //! gives the slots of the goroutines that ended on it back in batches
 //! (Go's `gfree` lists): the shard's lock and free list stay in the
-//! spawning worker's cache. [`Census::close`] drops the entries when the
-//! run ends.
+//! spawning worker's cache. An entry also keeps the executor's waker of
+//! its dead goroutine, the last reference to the goroutine's task cell,
+//! until the slot is reused: the spawn that reuses it frees the old cell
+//! just before it allocates the new one, on the same thread, where glibc's
+//! thread cache serves both (freed by the worker that ran the goroutine,
+//! every cell went back through the allocator's arena). [`Census::close`]
+//! drops the entries when the run ends. A worker also takes goroutine ids
+//! from its run's counter in batches ([`next_id`]).
 //!
 //! Not seen (as in Go, where all code runs in goroutines): code outside
 //! goroutines that wakes them (a thread of your own, a task spawned on the
