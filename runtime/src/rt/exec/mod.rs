@@ -85,7 +85,8 @@ use super::goroutine::RunState;
 struct Slot {
     stealer: Stealer<Runnable>,
     runnext: AtomicCell<Option<Runnable>>,
-    /// Goroutines this worker has polled: a thief sees that it is stuck.
+    /// Goroutines this worker has polled (written by it alone): a thief
+    /// sees its pace, or that it is stuck.
     ticks: AtomicUsize,
 }
 

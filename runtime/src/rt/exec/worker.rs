@@ -37,6 +37,8 @@ const STEAL_WAIT_NS: u64 = 20_000;
 /// How long a thief watches a queue's pace before judging it; also how
 /// often it looks at the queue (each look reads lines its worker writes).
 const PROBE_NS: u64 = 2_000;
+/// How often a spinning worker looks at the other workers' queues.
+const LOOK_NS: u64 = 500;
 /// `runnext` goroutines run in a row before the queue's head gets a turn: a
 /// ping-pong pair must not starve the rest of the queue.
 const MAX_RUNNEXT_STREAK: u32 = 64;
@@ -47,12 +49,17 @@ struct Local {
     index: usize,
     queue: Worker<Runnable>,
     tick: Cell<u32>,
+    /// Goroutines polled here: this worker's `Slot::ticks`, which only it
+    /// writes.
+    polled: Cell<usize>,
     streak: Cell<u32>,
     spinning: Cell<bool>,
     /// Other workers' `ticks` when this one started spinning.
     seen: RefCell<Vec<usize>>,
     /// This worker's view of the other workers' queues while it spins.
     probes: RefCell<Vec<Probe>>,
+    /// When it last looked at them (ns on the clock).
+    looked: Cell<u64>,
     /// Task cells made on this worker minus those dropped here, not yet in
     /// `Shared::cells` (see `cells`).
     cells: Cell<i64>,
@@ -223,10 +230,12 @@ pub(super) fn main(
         index,
         queue,
         tick: Cell::new(0),
+        polled: Cell::new(0),
         streak: Cell::new(0),
         spinning: Cell::new(false),
         seen: RefCell::new(vec![0; n]),
         probes: RefCell::new(vec![Probe::default(); n]),
+        looked: Cell::new(0),
         cells: Cell::new(0),
     });
     LOCAL.with(|l| *l.borrow_mut() = Some(local.clone()));
@@ -274,9 +283,13 @@ impl Local {
             s.idle
                 .spinner_found_work(|| !self.queue.is_empty() || !s.injector.is_empty());
         }
+        // Only this worker writes its `ticks`: a store of its own count,
+        // not a locked read-modify-write, at every poll.
+        let polled = self.polled.get().wrapping_add(1);
+        self.polled.set(polled);
         self.shared.slots[self.index]
             .ticks
-            .fetch_add(1, Ordering::Relaxed);
+            .store(polled, Ordering::Relaxed);
         r.run();
     }
 
@@ -360,9 +373,15 @@ impl Local {
         if let Some(r) = steal_from_injector(s, &self.queue) {
             return Some(r);
         }
+        let now = now_nanos();
+        // Each look reads a line that the worker looked at writes at every
+        // poll: a look per spin round made each of its writes a miss.
+        if now.saturating_sub(self.looked.get()) < LOOK_NS {
+            return None;
+        }
+        self.looked.set(now);
         let n = s.slots.len();
         let first = fastrand::usize(..n);
-        let now = now_nanos();
         let mut probes = self.probes.borrow_mut();
         for k in 0..n {
             let v = (first + k) % n;
