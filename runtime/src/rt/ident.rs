@@ -65,14 +65,22 @@ impl Ident {
         (g != 0).then_some(Addr(g))
     }
 
-    /// The process-wide number, drawn on first use. Two schedules on two
-    /// threads may race to draw it for a `static`: one number wins and both
-    /// use it.
+    /// The process-wide number, drawn on first use. Inlined: after the
+    /// first use it is one load, on every detected access to a `Shared`.
+    #[inline(always)]
     fn global(&self) -> u64 {
         let g = self.0.load(Ordering::Relaxed);
         if g != 0 {
             return g;
         }
+        self.draw()
+    }
+
+    /// Draws the number. Two schedules on two threads may race to draw it
+    /// for a `static`: one number wins and both use it.
+    #[cold]
+    #[inline(never)]
+    fn draw(&self) -> u64 {
         static NEXT: AtomicU64 = AtomicU64::new(1);
         let new = TAG | NEXT.fetch_add(1, Ordering::Relaxed);
         match self
