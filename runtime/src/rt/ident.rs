@@ -52,10 +52,15 @@ impl Ident {
     /// The location this identity names, for a variable whose accesses
     /// the detector tracks (a `Shared`): the drawn number, which no real
     /// address has (bit 62 set), so the variable keeps its history when
-    /// moved and a new one at its old address starts clean.
-    #[inline]
+    /// moved and a new one at its old address starts clean. Inlined up to
+    /// the draw: after the first access it is one load, on
+    /// every detected access to a `Shared`.
+    #[inline(always)]
     pub(crate) fn location(&self) -> Addr {
-        Addr(self.global())
+        match self.0.load(Ordering::Relaxed) {
+            0 => Addr(self.global()),
+            g => Addr(g),
+        }
     }
 
     /// The location, if a detected access drew it: a variable dropped
@@ -65,22 +70,14 @@ impl Ident {
         (g != 0).then_some(Addr(g))
     }
 
-    /// The process-wide number, drawn on first use. Inlined: after the
-    /// first use it is one load, on every detected access to a `Shared`.
-    #[inline(always)]
+    /// The process-wide number, drawn on first use. Two schedules on two
+    /// threads may race to draw it for a `static`: one number wins and both
+    /// use it.
     fn global(&self) -> u64 {
         let g = self.0.load(Ordering::Relaxed);
         if g != 0 {
             return g;
         }
-        self.draw()
-    }
-
-    /// Draws the number. Two schedules on two threads may race to draw it
-    /// for a `static`: one number wins and both use it.
-    #[cold]
-    #[inline(never)]
-    fn draw(&self) -> u64 {
         static NEXT: AtomicU64 = AtomicU64::new(1);
         let new = TAG | NEXT.fetch_add(1, Ordering::Relaxed);
         match self
