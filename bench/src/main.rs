@@ -166,6 +166,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Err(e) = workloads::fanout::parse_work() {
+        eprintln!("goro-bench: {e}");
+        return ExitCode::from(2);
+    }
     let (workload, n) = (args.workload, args.n);
     let (wall, extra) = match args.mode {
         Mode::Production => goro::run(async move {

@@ -226,6 +226,30 @@ fn a_goroutine_in_a_long_poll_does_not_hold_back_the_one_it_woke() {
     });
 }
 
+#[test]
+fn goroutines_queued_behind_a_long_poll_are_taken_by_another_worker() {
+    // Main spawns onto its own worker's queue and then never returns from
+    // its poll: a thief must judge that queue as waiting (its worker runs
+    // nothing) and take the goroutines, or main spins forever.
+    if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+        return;
+    }
+    goro::run(async {
+        let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        for _ in 0..4 {
+            let done = done.clone();
+            goro::go!(async move {
+                done.fetch_add(1, Ordering::SeqCst);
+            });
+        }
+        let start = Instant::now();
+        while done.load(Ordering::SeqCst) < 4 {
+            assert!(start.elapsed() < Duration::from_secs(20), "starved");
+            std::hint::spin_loop();
+        }
+    });
+}
+
 /// The message of a caught panic.
 fn message(p: Box<dyn std::any::Any + Send>) -> String {
     p.downcast_ref::<String>()

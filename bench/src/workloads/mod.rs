@@ -11,7 +11,7 @@
 //! primitive cannot produce a fast but meaningless number.
 
 mod buffered;
-mod fanout;
+pub(crate) mod fanout;
 mod fanout_ctx;
 mod instrument;
 mod mutex;

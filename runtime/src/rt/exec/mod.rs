@@ -7,9 +7,14 @@
 //! - A global injector queue for wake-ups from outside the workers (the
 //!   main thread, the tokio I/O thread), checked every 61st goroutine so
 //!   it never starves (Go's number).
-//! - Work stealing from the other workers' queues; a `runnext` slot is
-//!   stolen only from a worker that has been stuck in one poll for a whole
-//!   spin (Go waits 3 µs before it steals `runnext`).
+//! - Work stealing from the other workers' queues, but only of goroutines
+//!   that would wait there: a thief watches a queue for 2 µs and takes
+//!   half of it if its worker, at the pace it runs goroutines, would need
+//!   more than 20 µs to get through it (Go steals any non-empty queue at
+//!   once; goroutines a channel wakes, a few hundred nanoseconds each, ran
+//!   at half speed moved to the other core: see `worker::Probe`). A
+//!   `runnext` slot is stolen only from a worker that has been stuck in one
+//!   poll for a whole spin (Go waits 3 µs before it steals `runnext`).
 //! - Workers that find nothing spin briefly before parking, at most one at
 //!   a time; new work wakes a parked worker only if nobody spins (Go's
 //!   `wakep`), and a wake into `runnext` wakes nobody: nothing there is
@@ -78,7 +83,8 @@ use super::goroutine::RunState;
 struct Slot {
     stealer: Stealer<Runnable>,
     runnext: AtomicCell<Option<Runnable>>,
-    /// Goroutines this worker has polled: a thief sees that it is stuck.
+    /// Goroutines this worker has polled (written by it alone): a thief
+    /// sees its pace, or that it is stuck.
     ticks: AtomicUsize,
 }
 

@@ -21,7 +21,7 @@ use crossbeam_deque::{Steal, Worker};
 
 use super::cells;
 use super::timer::NONE;
-use super::{set_current, Shared};
+use super::{set_current, Shared, Slot};
 use crate::rt::clock::now_nanos;
 use crate::rt::goroutine::set_thread_run;
 
@@ -30,6 +30,15 @@ const SPIN: Duration = Duration::from_micros(30);
 /// How long a worker must be stuck in one poll before a thief takes the
 /// goroutine in its `runnext` slot.
 const STEAL_RUNNEXT_AFTER: Duration = Duration::from_micros(10);
+/// A thief takes from another worker's queue only goroutines that would
+/// wait longer than this there: a queue its worker drains sooner at the
+/// pace it is going stays where it is (see [`Probe`]).
+const STEAL_WAIT_NS: u64 = 20_000;
+/// How long a thief watches a queue's pace before judging it; also how
+/// often it looks at the queue (each look reads lines its worker writes).
+const PROBE_NS: u64 = 2_000;
+/// How often a spinning worker looks at the other workers' queues.
+const LOOK_NS: u64 = 500;
 /// `runnext` goroutines run in a row before the queue's head gets a turn: a
 /// ping-pong pair must not starve the rest of the queue.
 const MAX_RUNNEXT_STREAK: u32 = 64;
@@ -40,10 +49,17 @@ struct Local {
     index: usize,
     queue: Worker<Runnable>,
     tick: Cell<u32>,
+    /// Goroutines polled here: this worker's `Slot::ticks`, which only it
+    /// writes.
+    polled: Cell<usize>,
     streak: Cell<u32>,
     spinning: Cell<bool>,
     /// Other workers' `ticks` when this one started spinning.
     seen: RefCell<Vec<usize>>,
+    /// This worker's view of the other workers' queues while it spins.
+    probes: RefCell<Vec<Probe>>,
+    /// When it last looked at them (ns on the clock).
+    looked: Cell<u64>,
     /// Task cells made on this worker minus those dropped here, not yet in
     /// `Shared::cells` (see `cells`).
     cells: Cell<i64>,
@@ -214,9 +230,12 @@ pub(super) fn main(
         index,
         queue,
         tick: Cell::new(0),
+        polled: Cell::new(0),
         streak: Cell::new(0),
         spinning: Cell::new(false),
         seen: RefCell::new(vec![0; n]),
+        probes: RefCell::new(vec![Probe::default(); n]),
+        looked: Cell::new(0),
         cells: Cell::new(0),
     });
     LOCAL.with(|l| *l.borrow_mut() = Some(local.clone()));
@@ -264,9 +283,13 @@ impl Local {
             s.idle
                 .spinner_found_work(|| !self.queue.is_empty() || !s.injector.is_empty());
         }
+        // Only this worker writes its `ticks`: a store of its own count,
+        // not a locked read-modify-write, at every poll.
+        let polled = self.polled.get().wrapping_add(1);
+        self.polled.set(polled);
         self.shared.slots[self.index]
             .ticks
-            .fetch_add(1, Ordering::Relaxed);
+            .store(polled, Ordering::Relaxed);
         r.run();
     }
 
@@ -304,8 +327,11 @@ impl Local {
         let start = Instant::now();
         {
             let mut seen = self.seen.borrow_mut();
+            let mut probes = self.probes.borrow_mut();
+            let now = now_nanos();
             for (i, slot) in s.slots.iter().enumerate() {
                 seen[i] = slot.ticks.load(Ordering::Relaxed);
+                probes[i].restart(slot, seen[i], now);
             }
         }
         let mut round = 0u32;
@@ -340,22 +366,36 @@ impl Local {
         }
     }
 
-    /// A batch from the injector, else from another worker's queue.
+    /// A batch from the injector, else from another worker's queue whose
+    /// goroutines would wait there too long (see [`Probe`]).
     fn steal(&self) -> Option<Runnable> {
         let s = &*self.shared;
         if let Some(r) = steal_from_injector(s, &self.queue) {
             return Some(r);
         }
+        let now = now_nanos();
+        // Each look reads a line that the worker looked at writes at every
+        // poll: a look per spin round made each of its writes a miss.
+        if now.saturating_sub(self.looked.get()) < LOOK_NS {
+            return None;
+        }
+        self.looked.set(now);
         let n = s.slots.len();
         let first = fastrand::usize(..n);
+        let mut probes = self.probes.borrow_mut();
         for k in 0..n {
             let v = (first + k) % n;
-            if v == self.index {
+            let slot = &s.slots[v];
+            let ticks = slot.ticks.load(Ordering::Relaxed);
+            if v == self.index || !probes[v].waits_too_long(slot, ticks, now) {
                 continue;
             }
             loop {
-                match s.slots[v].stealer.steal_batch_and_pop(&self.queue) {
-                    Steal::Success(r) => return Some(r),
+                match slot.stealer.steal_batch_and_pop(&self.queue) {
+                    Steal::Success(r) => {
+                        probes[v].stole_at = ticks;
+                        return Some(r);
+                    }
                     Steal::Empty => break,
                     Steal::Retry => {}
                 }
@@ -425,5 +465,95 @@ fn steal_from_injector(s: &Shared, queue: &Worker<Runnable>) -> Option<Runnable>
             Steal::Empty => return None,
             Steal::Retry => {}
         }
+    }
+}
+
+/// A thief's look at another worker's queue: its length and that worker's
+/// `ticks` when the look began.
+///
+/// Go's thieves take half of any non-empty queue at once. On two cores that
+/// cost `fanout` twice its time on one core (bench/README.md, "Stealing only
+/// what waits"): the goroutines a channel wakes run a few hundred
+/// nanoseconds each, against the same channel, and moving them to the other
+/// core moves every line they touch with them. So a thief first watches the
+/// queue for [`PROBE_NS`], and takes from it only if its worker, at the
+/// pace it ran goroutines meanwhile, would need more than
+/// [`STEAL_WAIT_NS`] to get through what was queued (none run: a long poll,
+/// or long goroutines). A worker that gets through its queue sooner keeps
+/// it: it was going to run those goroutines within that time anyway.
+#[derive(Clone, Copy)]
+struct Probe {
+    at: u64,
+    ticks: usize,
+    len: usize,
+    /// The worker's `ticks` when this thief last took from its queue: while
+    /// they have not moved, that worker is still in the poll it was in
+    /// then (a spawning loop), and its queue has waited all along.
+    stole_at: usize,
+}
+
+impl Default for Probe {
+    fn default() -> Probe {
+        Probe {
+            at: 0,
+            ticks: 0,
+            len: 0,
+            stole_at: usize::MAX,
+        }
+    }
+}
+
+impl Probe {
+    fn restart(&mut self, slot: &Slot, ticks: usize, now: u64) {
+        self.at = now;
+        self.ticks = ticks;
+        self.len = slot.stealer.len();
+    }
+
+    /// Whether what `slot`'s queue held at the start of this look would
+    /// wait longer than [`STEAL_WAIT_NS`] (`ticks`: the worker's, read
+    /// now); starts a new look when this one is over.
+    fn waits_too_long(&mut self, slot: &Slot, ticks: usize, now: u64) -> bool {
+        if ticks == self.stole_at {
+            return true;
+        }
+        let elapsed = now.saturating_sub(self.at);
+        if elapsed < PROBE_NS {
+            return false;
+        }
+        if backlog_waits(self.len, ticks.wrapping_sub(self.ticks), elapsed) {
+            return true;
+        }
+        if self.len == 0 || elapsed >= STEAL_WAIT_NS {
+            self.restart(slot, ticks, now);
+        }
+        false
+    }
+}
+
+/// Whether `len` goroutines queued behind a worker that ran `ran`
+/// goroutines in `elapsed` ns would wait there longer than
+/// [`STEAL_WAIT_NS`]: at that pace they take `len * elapsed / ran`.
+fn backlog_waits(len: usize, ran: usize, elapsed: u64) -> bool {
+    len > 0 && (ran as u64).saturating_mul(STEAL_WAIT_NS) < len as u64 * elapsed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{backlog_waits, PROBE_NS, STEAL_WAIT_NS};
+
+    #[test]
+    fn a_backlog_is_taken_only_if_it_would_wait_too_long() {
+        // Nothing queued: nothing to take.
+        assert!(!backlog_waits(0, 0, STEAL_WAIT_NS));
+        // A worker stuck in one poll: everything queued waits.
+        assert!(backlog_waits(1, 0, PROBE_NS));
+        // `fanout`: ten woken goroutines of ~200 ns each, ten run in 2 µs.
+        assert!(!backlog_waits(10, 10, PROBE_NS));
+        // Ten goroutines of ~3 µs each: none ran yet in 2 µs.
+        assert!(backlog_waits(10, 0, PROBE_NS));
+        // Exactly the limit's pace: still kept.
+        assert!(!backlog_waits(10, 10, STEAL_WAIT_NS));
+        assert!(backlog_waits(11, 10, STEAL_WAIT_NS));
     }
 }
