@@ -501,7 +501,8 @@ pub(crate) fn running() -> Option<Running> {
 /// ([`Engine::same_epoch`]), makes no call, reads no thread-local and
 /// takes its six arguments in registers (the site as the caller's
 /// `&Location`: a `Loc` goes through memory; `WRITE` a constant): it saves
-/// no register. Everything else is a tail call.
+/// three registers (six when it read the thread-locals) and builds no
+/// frame. Everything else is a tail call.
 #[inline(never)]
 pub(crate) fn access<const WRITE: bool>(
     on: Running,
