@@ -448,6 +448,62 @@ fn num_goroutine_drops_after_exit_and_panic() {
 }
 
 #[test]
+fn goroutine_ids_are_unique_when_both_workers_spawn() {
+    // Workers take ids from the run's counter in batches (Go's goidcache):
+    // spawns on both workers interleave their batches, but never share an
+    // id, and one goroutine's spawns in one poll get increasing ids.
+    const PARENTS: usize = 200;
+    const CHILDREN: usize = 20;
+    let ids = goro::run(async {
+        let parents: Vec<_> = (0..PARENTS)
+            .map(|_| {
+                goro::spawn(async {
+                    let kids: Vec<_> = (0..CHILDREN).map(|_| goro::spawn(async {})).collect();
+                    let ids: Vec<u64> = kids.iter().map(|h| h.id()).collect();
+                    for h in kids {
+                        h.await;
+                    }
+                    ids
+                })
+            })
+            .collect();
+        let mut all: Vec<u64> = parents.iter().map(|h| h.id()).collect();
+        for h in parents {
+            let kids = h.await;
+            assert!(kids.windows(2).all(|w| w[0] < w[1]), "{kids:?}");
+            all.extend(kids);
+        }
+        all
+    });
+    assert_eq!(ids.len(), PARENTS * (CHILDREN + 1));
+    let unique: std::collections::HashSet<u64> = ids.iter().copied().collect();
+    assert_eq!(unique.len(), ids.len(), "a goroutine id was given twice");
+    assert!(ids.iter().all(|&id| id > 1), "id 1 is main's");
+}
+
+#[test]
+fn a_goroutines_future_is_dropped_when_it_ends() {
+    // Its task cell is kept until its census slot is reused (it is freed
+    // by the next spawn there), but what the future owns goes at its end.
+    goro::run(async {
+        let owned = Arc::new(());
+        let wg = goro::sync::WaitGroup::new();
+        wg.add(1);
+        goro::go!(clone(owned, wg), async move {
+            let _owned = owned;
+            wg.done();
+        });
+        wg.wait().await;
+        wait_until("the goroutine's future was dropped", || {
+            Arc::strong_count(&owned) == 1
+        })
+        .await;
+        // No spawn has reused the slot: the goroutine is gone all the same.
+        assert_eq!(goro::num_goroutine(), 1);
+    });
+}
+
+#[test]
 fn yield_now_suspends_once() {
     goro::run(async {
         let mut y = Box::pin(goro::yield_now());

@@ -46,8 +46,14 @@
 //! the executor's. A worker takes its slots from a shard of its own and
 //! gives the slots of the goroutines that ended on it back in batches
 //! (Go's `gfree` lists): the shard's lock and free list stay in the
-//! spawning worker's cache. [`Census::close`] drops the entries when the
-//! run ends.
+//! spawning worker's cache. An entry also keeps the executor's waker of
+//! its dead goroutine, the last reference to the goroutine's task cell,
+//! until the slot is reused: the spawn that reuses it frees the old cell
+//! just before it allocates the new one, on the same thread, where glibc's
+//! thread cache serves both (freed by the worker that ran the goroutine,
+//! every cell went back through the allocator's arena). [`Census::close`]
+//! drops the entries when the run ends. A worker also takes goroutine ids
+//! from its run's counter in batches ([`next_id`]).
 //!
 //! Not seen (as in Go, where all code runs in goroutines): code outside
 //! goroutines that wakes them (a thread of your own, a task spawned on the
@@ -63,12 +69,12 @@ use std::sync::atomic::{
     AtomicBool, AtomicPtr, AtomicU64, AtomicU8, Ordering::Relaxed, Ordering::SeqCst,
 };
 use std::sync::Arc;
-use std::task::{Wake, Waker};
+use std::task::Waker;
 
 use async_task::Task;
 use crossbeam_utils::atomic::AtomicCell;
 use crossbeam_utils::CachePadded;
-use futures_util::task::AtomicWaker;
+use futures_util::task::{waker_ref, ArcWake, AtomicWaker, WakerRef};
 use goro_analyzer::event::Gid;
 use parking_lot::Mutex;
 
@@ -178,6 +184,14 @@ fn take_note() -> Note {
     NOTE.with(|n| n.replace(NO_NOTE))
 }
 
+/// Forgets what an earlier poll on this thread noted: one store, where
+/// [`take_note`] also copies the note out (its `Option` read compiled to a
+/// dozen byte moves).
+#[inline]
+fn clear_note() {
+    NOTE.with(|n| n.set(NO_NOTE));
+}
+
 // ---- The run's census ----
 
 const ASLEEP_ONE: u64 = 1;
@@ -204,6 +218,10 @@ struct Local {
     asleep: u64,
     /// The registry shard this worker's spawns take their slots from.
     shard: usize,
+    /// Goroutine ids this worker took from the run's counter and has not
+    /// given out yet: `next_id..end_id` (see [`next_id`]).
+    next_id: u64,
+    end_id: u64,
 }
 
 const NO_LOCAL: Local = Local {
@@ -211,7 +229,31 @@ const NO_LOCAL: Local = Local {
     credit: 0,
     asleep: 0,
     shard: 0,
+    next_id: 0,
+    end_id: 0,
 };
+
+/// Goroutine ids a worker takes from its run's counter at once (Go's
+/// `_GoidCacheBatch`): the counter is one read-modify-write per this many
+/// spawns, not per spawn (a full barrier, which made every spawn wait for
+/// the new goroutine's stores to leave the store buffer).
+const ID_BATCH: u64 = 16;
+
+/// A goroutine id of `run` from this worker's batch, refilled from
+/// `counter` (the run's); `None` off `run`'s workers, which take theirs
+/// from `counter` one at a time. As in Go, ids grow on each worker but
+/// two workers' spawns interleave their batches.
+#[inline]
+pub(crate) fn next_id(run: &RunState, counter: &AtomicU64) -> Option<u64> {
+    with_local(run, |l| {
+        if l.next_id == l.end_id {
+            l.next_id = counter.fetch_add(ID_BATCH, Relaxed);
+            l.end_id = l.next_id + ID_BATCH;
+        }
+        l.next_id += 1;
+        l.next_id - 1
+    })
+}
 
 thread_local! {
     static LOCAL: Cell<Local> = const { Cell::new(NO_LOCAL) };
@@ -574,7 +616,10 @@ pub(crate) struct Sleeper {
     /// The executor's waker, kept at the first poll: goro's executor polls
     /// a goroutine with the same waker every time, so later polls only
     /// compare it (`will_wake`) where an `AtomicWaker` would swap a clone
-    /// in at every poll and take it out at every wake.
+    /// in at every poll and take it out at every wake. It outlives the
+    /// goroutine: as the last reference to the dead task cell it is dropped
+    /// when the slot is reused, by the spawning thread (see
+    /// [`Tracker::new`]), or when the census closes.
     exec: ExecWaker,
     /// A poll with a waker that is not `exec` (an executor that changes
     /// wakers): registered here too, and `moved` says to wake it as well.
@@ -607,39 +652,39 @@ impl Sleeper {
     }
 }
 
-impl Wake for Sleeper {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        let mut s = self.state.load(SeqCst);
+/// The goroutine's waker: `futures`' `ArcWake`, not std's `Wake`, for
+/// [`waker_ref`], which lends a waker without a reference count of its own
+/// (a poll's waker is cloned only by what keeps it).
+impl ArcWake for Sleeper {
+    fn wake_by_ref(arc_self: &Arc<Self>) {
+        let this = arc_self;
+        let mut s = this.state.load(SeqCst);
         loop {
             match s {
                 // A poll that starts after this wake sees its event.
                 AWAKE | DEAD => break,
-                POLLING => match self.state.compare_exchange(POLLING, AWAKE, SeqCst, SeqCst) {
+                POLLING => match this.state.compare_exchange(POLLING, AWAKE, SeqCst, SeqCst) {
                     Ok(_) => break,
                     Err(now) => s = now,
                 },
                 _ => {
                     // Counted awake before it is: see the module docs.
-                    uncount_asleep(&self.run);
-                    match self.state.compare_exchange(ASLEEP, AWAKE, SeqCst, SeqCst) {
+                    uncount_asleep(&this.run);
+                    match this.state.compare_exchange(ASLEEP, AWAKE, SeqCst, SeqCst) {
                         Ok(_) => break,
                         Err(now) => {
-                            count_asleep(&self.run, false);
+                            count_asleep(&this.run, false);
                             s = now;
                         }
                     }
                 }
             }
         }
-        if let Some(w) = self.exec.get() {
+        if let Some(w) = this.exec.get() {
             w.wake_by_ref();
         }
-        if self.moved.load(SeqCst) {
-            self.other.wake();
+        if this.moved.load(SeqCst) {
+            this.other.wake();
         }
     }
 }
@@ -647,21 +692,24 @@ impl Wake for Sleeper {
 /// A goroutine's handle on its census entry, owned by its `Goroutine`
 /// wrapper: registers it at creation, takes it out when dropped.
 pub(crate) struct Tracker {
-    /// The entry, and it as a waker (made once); `None` only while
-    /// dropping, so that the slot's reference can be found unshared.
-    entry: Option<(Arc<Sleeper>, Waker)>,
+    /// The entry (its polls borrow it as their waker: [`waker_ref`]);
+    /// `None` only while dropping, so that the slot's reference can be
+    /// found unshared.
+    entry: Option<Arc<Sleeper>>,
     slot: (usize, usize),
 }
 
 /// References to a `Sleeper` that are not waker clones held by someone
-/// else: the tracker's own, its waker's and the registry's.
-const OWN_REFS: usize = 3;
+/// else: the tracker's own and the registry's. A poll's waker borrows the
+/// tracker's (one read-modify-write fewer at each spawn and each exit than
+/// a waker of its own).
+const OWN_REFS: usize = 2;
 
 impl Sleeper {
     /// Resets the part the goroutine's worker writes, for the slot's next
-    /// goroutine.
+    /// goroutine, except the executor's waker: the slot's reuse takes that
+    /// out (see [`Tracker::new`]).
     fn reset(&mut self) {
-        self.exec.take();
         // `other` is registered only before `moved` is set.
         if std::mem::take(self.moved.get_mut()) {
             self.other.take();
@@ -708,12 +756,19 @@ impl Tracker {
             // The run is over: nothing to count any more.
             return None;
         }
+        // The dead goroutine's executor waker, the last reference to its
+        // task cell: dropped here, after the lock, so that the cell is freed
+        // on the thread that is about to allocate the new one (glibc's
+        // per-thread cache then serves both; freed by the worker that ran
+        // it, the cell went back through the arena every time).
+        let mut old_cell = None;
         let index = match sh.free.pop() {
             Some(i) => {
                 // The dead goroutine's entry, reused if nobody else holds
                 // it (a stale waker clone), else replaced. Same run: `run`
                 // stays.
                 if let Some(s) = Arc::get_mut(&mut sh.slots[i]) {
+                    old_cell = s.exec.take();
                     *s.state.get_mut() = AWAKE;
                     s.id = id;
                     s.site = site;
@@ -736,9 +791,10 @@ impl Tracker {
         };
         let sleeper = sh.slots[index].clone();
         drop(sh);
+        drop(old_cell);
         count_spawn(run);
         Some(Tracker {
-            entry: Some((sleeper.clone(), Waker::from(sleeper))),
+            entry: Some(sleeper),
             slot: (shard, index),
         })
     }
@@ -746,24 +802,24 @@ impl Tracker {
     /// Where the executor keeps this goroutine's task handle: the entry,
     /// by address (see [`TaskHome::keep`]).
     pub(crate) fn home(&self) -> TaskHome {
-        TaskHome(Arc::as_ptr(&self.entry().0))
+        TaskHome(Arc::as_ptr(self.entry()))
     }
 
     /// The run the goroutine belongs to.
     pub(crate) fn run(&self) -> &Arc<RunState> {
-        &self.entry().0.run
+        &self.entry().run
     }
 
     #[inline]
-    fn entry(&self) -> &(Arc<Sleeper>, Waker) {
+    fn entry(&self) -> &Arc<Sleeper> {
         self.entry.as_ref().expect("a live tracker has its entry")
     }
 
     /// A poll begins with the executor's waker `executor`; returns the
     /// waker to poll the goroutine's future with.
     #[inline]
-    pub(crate) fn begin(&self, executor: &Waker) -> &Waker {
-        let (s, waker) = self.entry();
+    pub(crate) fn begin(&self, executor: &Waker) -> WakerRef<'_> {
+        let s = self.entry();
         match s.exec.get() {
             Some(w) if w.will_wake(executor) => {}
             // The first poll.
@@ -781,8 +837,8 @@ impl Tracker {
         // Usually after a wake (awake); an executor may also poll a
         // goroutine nobody woke, which must stop counting as asleep first.
         s.leave(POLLING);
-        take_note();
-        waker
+        clear_note();
+        waker_ref(s)
     }
 
     /// The poll returned `Pending`: asleep if it parked only on goro
@@ -790,7 +846,7 @@ impl Tracker {
     #[inline]
     pub(crate) fn pending(&self) {
         let note = take_note();
-        let s = &self.entry().0;
+        let s = self.entry();
         let holders = Arc::strong_count(s).saturating_sub(OWN_REFS);
         if note.what.is_none() || holders > note.parks as usize {
             // Waits on something goro does not see: awake.
@@ -844,12 +900,14 @@ impl TaskHome {
 
 impl Drop for Tracker {
     fn drop(&mut self) {
-        let Some((s, waker)) = self.entry.take() else {
+        let Some(s) = self.entry.take() else {
             return;
         };
-        drop(waker);
-        // Dropping the handle of the running task only marks it (its
-        // future is being dropped right now).
+        // The task's future is being dropped right now (the tracker lives
+        // in it), by its cell's run or the `Runnable`'s drop: there is
+        // nothing left to cancel, and detaching the handle is one
+        // read-modify-write of the cell's state where a drop (cancel, then
+        // detach) is two or three.
         let task = s.task.take();
         s.leave(DEAD);
         count_exit(&s.run);
@@ -859,7 +917,9 @@ impl Drop for Tracker {
             // batch, its entry unshared by then (this handle dropped first).
             drop(s);
             defer_free(shard, index);
-            drop(task);
+            if let Some(t) = task {
+                t.detach();
+            }
             return;
         }
         // The slot is freed with the shard locked and this handle dropped,
@@ -873,7 +933,9 @@ impl Drop for Tracker {
                 free_slot(census_of(&run), shard, index, s);
             }
         });
-        drop(task);
+        if let Some(t) = task {
+            t.detach();
+        }
     }
 }
 
@@ -890,10 +952,11 @@ fn free_slot(census: &Census, shard: usize, index: usize, s: Arc<Sleeper>) {
 fn release(sh: &mut Shard, index: usize) {
     // Empty once the census is closed (the run ended).
     if let Some(slot) = sh.slots.get_mut(index) {
-        // Unshared unless a stale waker clone holds it: let go of the
-        // executor's waker now (it keeps the task cell allocated), and
-        // reset what the goroutine's worker wrote here, on that worker,
-        // not at the slot's reuse on the spawning one.
+        // Unshared unless a stale waker clone holds it: reset what the
+        // goroutine's worker wrote here, on that worker, not at the slot's
+        // reuse on the spawning one. The executor's waker stays (it keeps
+        // the dead task cell allocated) until the reuse, so that the cell
+        // is freed where the next one is allocated.
         if let Some(e) = Arc::get_mut(slot) {
             e.reset();
             e.fresh = true;

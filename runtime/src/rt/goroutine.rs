@@ -82,7 +82,10 @@ impl RunState {
     }
 
     pub(crate) fn next_id(&self) -> Gid {
-        Gid::new(self.next_id.fetch_add(1, Ordering::Relaxed)).expect("goroutine ids start at 1")
+        // A worker of a `goro::run` takes its ids in batches.
+        let id = super::asleep::next_id(self, &self.next_id)
+            .unwrap_or_else(|| self.next_id.fetch_add(1, Ordering::Relaxed));
+        Gid::new(id).expect("goroutine ids start at 1")
     }
 
     /// Goroutines alive: those in the census (a `goro::run`'s) and the
@@ -541,7 +544,8 @@ impl<F: Future> Future for Goroutine<F> {
         let tracker = this.owner.tracker();
         let (r, raised) = rtpanic::poll_goroutine(|| match tracker {
             Some(t) => {
-                let mut cx = Context::from_waker(t.begin(cx.waker()));
+                let waker = t.begin(cx.waker());
+                let mut cx = Context::from_waker(&waker);
                 catch_unwind(AssertUnwindSafe(|| fut.poll(&mut cx)))
             }
             None => catch_unwind(AssertUnwindSafe(|| fut.poll(cx))),

@@ -24,7 +24,9 @@
 //!   to its executor by address ([`task::ExecRef`]), not by an `Arc`: the
 //!   executor is kept alive by a count of cells that each worker keeps in
 //!   batches ([`Shared::cells`]), so a spawn and a cell's end write no line
-//!   the other worker writes.
+//!   the other worker writes. A dead goroutine's cell is freed when its
+//!   census slot is reused, by the thread about to allocate the next cell
+//!   (see `rt::asleep`), so that glibc's thread cache serves it.
 //! - Timers in one heap, fired by workers between goroutines and by a
 //!   worker parked with a timeout for the earliest one, or spinning when it
 //!   is very close (see [`timer`] and [`worker`]).

@@ -152,12 +152,14 @@ where
     };
     let wrapped = async move {
         fut.await;
-        // Done: its handle leaves the registry. Dropping a `Task` of a
-        // running task only marks it; the cell lives until `run` returns.
-        // A goroutine is polled only on its executor's workers, whose
+        // Done: its handle leaves the registry, detached (it is running:
+        // nothing to cancel); the cell lives until `run` returns. A
+        // goroutine is polled only on its executor's workers, whose
         // current executor is this one (untracked goroutines only: rare).
         let t = super::current().and_then(|e| e.registry.remove(shard, index, id));
-        drop(t);
+        if let Some(t) = t {
+            t.detach();
+        }
     };
     let for_schedule = ExecRef::new(shared);
     let (runnable, task) = async_task::spawn(
