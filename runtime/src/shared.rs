@@ -224,7 +224,7 @@ impl<T> Shared<T> {
     where
         T: Clone,
     {
-        self.access(false, Location::caller());
+        self.access::<false>(Location::caller());
         if is_word::<T>() {
             self.load_word()
         } else {
@@ -243,7 +243,7 @@ impl<T> Shared<T> {
     /// ```
     #[track_caller]
     pub fn set(&self, value: T) {
-        self.access(true, Location::caller());
+        self.access::<true>(Location::caller());
         if is_word::<T>() {
             return self.store_word(value);
         }
@@ -263,7 +263,7 @@ impl<T> Shared<T> {
     /// ```
     #[track_caller]
     pub fn with<R>(&self, f: impl FnOnce(&T) -> R) -> R {
-        self.access(false, Location::caller());
+        self.access::<false>(Location::caller());
         self.peek(f)
     }
 
@@ -280,7 +280,7 @@ impl<T> Shared<T> {
     /// ```
     #[track_caller]
     pub fn with_mut<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
-        self.access(true, Location::caller());
+        self.access::<true>(Location::caller());
         if is_word::<T>() {
             // Indivisible against other `with_mut`s (see the type's docs).
             let _g = self.lock.lock();
@@ -292,19 +292,11 @@ impl<T> Shared<T> {
         self.locked(f)
     }
 
-    /// Reports a plain access to the detector: the inner lock keeps memory
-    /// safe, but orders nothing in Go's model.
-    #[inline]
-    fn access(&self, write: bool, loc: &'static Location<'static>) {
-        if detect::active() {
-            let addr = self.id.addr();
-            let what = std::any::type_name::<Self>();
-            if write {
-                detect::write(addr, what, loc);
-            } else {
-                detect::read(addr, what, loc);
-            }
-        }
+    /// Reports a plain write (`WRITE`) or read to the detector: the inner
+    /// lock keeps memory safe, but orders nothing in Go's model.
+    #[inline(always)]
+    fn access<const WRITE: bool>(&self, loc: &'static Location<'static>) {
+        detect::access::<WRITE>(|| self.id.addr(), std::any::type_name::<Self>, loc);
     }
 
     /// Consumes the variable and returns its value.
@@ -342,6 +334,7 @@ impl<T> Shared<T> {
 struct Id(Ident);
 
 impl Id {
+    #[inline(always)]
     fn addr(&self) -> Addr {
         self.0.location()
     }

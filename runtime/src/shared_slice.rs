@@ -182,7 +182,7 @@ impl<T> SharedSlice<T> {
         };
         if detect::active() {
             let addr = Addr(e as *const _ as *const () as usize as u64);
-            let what = std::any::type_name::<Self>();
+            let what = std::any::type_name::<Self>;
             if write {
                 detect::write(addr, what, loc);
             } else {

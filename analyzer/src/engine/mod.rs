@@ -111,6 +111,30 @@ impl Engine {
         self.hb.apply(ev);
     }
 
+    /// Applies the plain access of [`Engine::access`] if it is a repeat
+    /// within goroutine `g`'s epoch: since its last write of `addr` no
+    /// event was applied, and it is a read or a write at that write's site.
+    /// Returns `false`, having changed nothing, for any other access, which
+    /// [`Engine::access`] then applies. The check alone, small enough to
+    /// inline where an access is reported, with the rest behind a call.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro_analyzer::event::{Addr, Gid, Loc};
+    ///
+    /// let at = Loc { file: "src/main.rs", line: 3, column: 5 };
+    /// let mut e = goro_analyzer::Engine::new(7, 0);
+    /// assert!(!e.same_epoch(Gid::MAIN, Addr(1), true, at));
+    /// e.access(Gid::MAIN, Addr(1), true, "Shared<i64>", at);
+    /// assert!(e.same_epoch(Gid::MAIN, Addr(1), false, at));
+    /// assert!(e.same_epoch(Gid::MAIN, Addr(1), true, at));
+    /// ```
+    #[inline(always)]
+    pub fn same_epoch(&mut self, g: Gid, addr: Addr, write: bool, loc: Loc) -> bool {
+        self.detectors.same_epoch(g, addr, write, loc)
+    }
+
     /// Applies a plain read (`write == false`) or write of `addr` by
     /// goroutine `g` at `loc`: the same as [`Engine::apply`] of an
     /// [`Op::Read`](crate::event::Op::Read) or
@@ -138,7 +162,7 @@ impl Engine {
         // A repeat within the goroutine's epoch (no event since its last
         // write here): the race detector takes it without the goroutine's
         // lookup.
-        if self.detectors.same_epoch(g, addr, write, loc) {
+        if self.same_epoch(g, addr, write, loc) {
             return;
         }
         // `apply` makes the goroutine known after the check; making it

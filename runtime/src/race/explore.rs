@@ -837,6 +837,61 @@ mod tests {
         assert!(hashes.len() > 1);
     }
 
+    /// Three goroutines loop over one `Shared` at five sites, one of them
+    /// under a lock every third turn: same-epoch runs that continue, end
+    /// at a lock, a send or a write at another site, and resume.
+    async fn looping_racers() {
+        let x = Arc::new(crate::Shared::new(0u64));
+        let m = Arc::new(crate::sync::Mutex::new(()));
+        let done = crate::chan::<()>(3);
+        for k in 0..3u64 {
+            let (x, m, done) = (x.clone(), m.clone(), done.clone());
+            crate::go!(async move {
+                for i in 0..6 {
+                    x.set(x.get() + k);
+                    x.set(k);
+                    if i % 3 == k {
+                        let _g = m.lock().await;
+                        x.set(i);
+                    }
+                    let _ = x.get();
+                }
+                done.send(()).await;
+            });
+        }
+        for _ in 0..3 {
+            done.recv().await;
+        }
+        x.set(0);
+    }
+
+    /// The fast path of a plain access (`sched::access`: hashed, then
+    /// taken by the engine's same-epoch run or recorded, no event built)
+    /// and the whole event a trace takes give the same findings, sites and
+    /// goroutines included, and the same schedule.
+    #[test]
+    fn a_traced_schedule_finds_what_an_untraced_one_finds() {
+        let plain = Config::default().seed(5).env(false);
+        let traced = Config {
+            trace: true,
+            ..plain.clone()
+        };
+        let mut races = 0;
+        for index in 0..30 {
+            let (a, _) = schedule(&plain, index, looping_racers());
+            let (b, _) = schedule(&traced, index, looping_racers());
+            assert!(!b.trace.is_empty());
+            assert_eq!(a.trace_hash, b.trace_hash, "schedule {index}");
+            assert_eq!(a.findings, b.findings, "schedule {index}");
+            races += a
+                .findings
+                .iter()
+                .filter(|f| f.kind == FindingKind::DataRace)
+                .count();
+        }
+        assert!(races > 0);
+    }
+
     #[test]
     fn a_spent_time_budget_still_runs_one_schedule() {
         let config = Config {

@@ -100,7 +100,7 @@ fn obj_of<T: ?Sized>(x: &T) -> ObjId {
 #[track_caller]
 pub fn read<T: ?Sized>(x: &T) {
     if detect::active() {
-        let what = std::any::type_name::<T>();
+        let what = std::any::type_name::<T>;
         detect::read(addr_of(x), what, Location::caller());
     }
 }
@@ -118,7 +118,7 @@ pub fn read<T: ?Sized>(x: &T) {
 #[track_caller]
 pub fn write<T: ?Sized>(x: &T) {
     if detect::active() {
-        let what = std::any::type_name::<T>();
+        let what = std::any::type_name::<T>;
         detect::write(addr_of(x), what, Location::caller());
     }
 }

@@ -84,7 +84,7 @@ impl Drop for FrameGuard {
 #[inline]
 pub fn read_ptr<T: ?Sized>(p: *const T) {
     if detect::active() {
-        let what = std::any::type_name::<T>();
+        let what = std::any::type_name::<T>;
         let addr = goro_analyzer::event::Addr(p as *const () as usize as u64);
         detect::read(addr, what, Location::caller());
     }
@@ -96,7 +96,7 @@ pub fn read_ptr<T: ?Sized>(p: *const T) {
 #[inline]
 pub fn write_ptr<T: ?Sized>(p: *const T) {
     if detect::active() {
-        let what = std::any::type_name::<T>();
+        let what = std::any::type_name::<T>;
         let addr = goro_analyzer::event::Addr(p as *const () as usize as u64);
         detect::write(addr, what, Location::caller());
     }

@@ -371,17 +371,33 @@ pub(crate) fn lost_cancel(
 
 /// A plain read of `addr` (`what` names it in reports).
 #[inline]
-pub(crate) fn read(addr: Addr, what: &'static str, site: Site) {
-    if active() {
-        sched::access(addr, false, what, Loc::from_std(site));
-    }
+pub(crate) fn read(addr: Addr, what: sched::What, site: Site) {
+    access::<false>(|| addr, what, site);
 }
 
 /// A plain write of `addr` (`what` names it in reports).
 #[inline]
-pub(crate) fn write(addr: Addr, what: &'static str, site: Site) {
+pub(crate) fn write(addr: Addr, what: sched::What, site: Site) {
+    access::<true>(|| addr, what, site);
+}
+
+/// A plain write (`WRITE`) or read of the location `addr()` names, made
+/// only under the detector (a `Shared`'s number is drawn then). Under it,
+/// what the access needs of the schedule ([`sched::running`]) is read here,
+/// where the thread-locals cost what they cost, not in `sched::access`.
+/// Production pays the [`active`] check alone: reading the executor's
+/// pointer there instead costs one instruction more per access (a load and
+/// a test against a compare with memory).
+#[inline(always)]
+pub(crate) fn access<const WRITE: bool>(
+    addr: impl FnOnce() -> Addr,
+    what: sched::What,
+    site: Site,
+) {
     if active() {
-        sched::access(addr, true, what, Loc::from_std(site));
+        if let Some(on) = sched::running() {
+            sched::access::<WRITE>(on, addr(), what, site);
+        }
     }
 }
 

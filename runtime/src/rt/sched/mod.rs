@@ -47,7 +47,9 @@ use std::cell::{Cell, RefCell};
 use std::collections::BinaryHeap;
 use std::future::Future;
 use std::hash::{Hash, Hasher};
+use std::panic::Location;
 use std::pin::Pin;
+use std::ptr::NonNull;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -476,46 +478,109 @@ fn trace_event(ex: &mut Exec, ev: &Event) {
     }
 }
 
-/// A plain read (`write == false`) or write of `addr` by the running
-/// goroutine at `loc`: [`emit`] of an `Op::Read` or `Op::Write`, the
+/// What an accessed location is, for reports: `std::any::type_name` of
+/// its type, called only when a report or the whole event needs it (one
+/// register to pass, where the name is two).
+pub(crate) type What = fn() -> &'static str;
+
+/// What a detected plain access needs of this thread's schedule: the
+/// executor and the running goroutine. Read by the hook inlined at the
+/// access (`rt::detect::access`), whose check it replaces, and handed
+/// straight to [`access`]: read there, the thread-locals are calls until
+/// the linker relaxes them, which made the common path save six registers.
+#[derive(Clone, Copy)]
+pub(crate) struct Running {
+    /// `EXEC_PTR`, not null.
+    ex: NonNull<RefCell<Exec>>,
+    /// `CURRENT`.
+    g: Option<Gid>,
+}
+
+/// This thread's schedule, if one runs: `Some` when [`active`], but for
+/// the moments `install` and `finish` set and clear `EXEC_PTR` and
+/// `ACTIVE` one after the other (an access then finds no executor and is
+/// reported by neither path). Not to be kept: [`access`] relies on it
+/// being fresh.
+#[inline(always)]
+pub(crate) fn running() -> Option<Running> {
+    let ex = NonNull::new(EXEC_PTR.with(Cell::get).cast_mut())?;
+    Some(Running {
+        ex,
+        g: current_gid(),
+    })
+}
+
+/// A plain read (`WRITE == false`) or write of `addr` by the running
+/// goroutine at `site`: [`emit`] of an `Op::Read` or `Op::Write`, the
 /// detector's most frequent event (two per `counter += 1`). Unless the
 /// event is wanted whole (a trace, the reduction's log, a teardown), it is
-/// hashed and handed to the engine's [`Engine::access`] without being
-/// built.
+/// hashed and handed to the engine without being built.
 ///
 /// Out of line: it is reached only under the detector, and inlined its
 /// body made `Shared::get`/`set` too large to inline into production code
-/// (`racy_counter` 1.2 -> 5.5-7 ns per access).
+/// (`racy_counter` 1.2 -> 5.5-7 ns per access). Its common case, an
+/// access that continues the engine's same-epoch run
+/// ([`Engine::same_epoch`]), makes no call, reads no thread-local and
+/// takes its six arguments in registers (the site as the caller's
+/// `&Location`: a `Loc` goes through memory; `WRITE` a constant): it saves
+/// three registers (six when it read the thread-locals) and builds no
+/// frame. Everything else is a tail call.
 #[inline(never)]
-pub(crate) fn access(addr: Addr, write: bool, what: &'static str, loc: Loc) {
-    let Some(g) = current_gid() else {
-        return access_whole(None, addr, write, what, loc);
+pub(crate) fn access<const WRITE: bool>(
+    on: Running,
+    addr: Addr,
+    what: What,
+    site: &'static Location<'static>,
+) {
+    let Some(g) = on.g else {
+        return access_whole(None, addr, WRITE, what, site);
     };
-    // The event is built only on the cold path, so the fast path copies no
-    // 64-byte `Op` around; the engine's work is out of line so that this
-    // thread-local access stays inlined (a call through the key's accessor
-    // otherwise).
-    if with_exec(|ex| access_in(ex, g, addr, write, what, loc)) == Some(true) {
-        access_whole(Some(g), addr, write, what, loc);
+    // SAFETY: `on` was read from `EXEC_PTR` on this thread just before the
+    // call (`running`), with no schedule installed or removed since: the
+    // `RefCell` is alive (see `with_exec_cell`). Its borrow flag still
+    // guards the executor.
+    let cell = unsafe { on.ex.as_ref() };
+    let taken = {
+        let mut ex = cell.borrow_mut();
+        if ex.plain_fast {
+            let loc = Loc::from_std(site);
+            ex.hash_access(g, WRITE, loc);
+            Some(ex.engine.same_epoch(g, addr, WRITE, loc))
+        } else {
+            None
+        }
+    };
+    // The executor's borrow ends before either call: they are tail calls.
+    match taken {
+        Some(true) => {}
+        Some(false) => access_recorded(g, addr, WRITE, what, site),
+        None => access_whole(Some(g), addr, WRITE, what, site),
     }
 }
 
-/// [`access`] on the executor; `true` if the event must be built whole.
-#[inline(always)]
-fn access_in(ex: &mut Exec, g: Gid, addr: Addr, write: bool, what: &'static str, loc: Loc) -> bool {
-    if !ex.plain_fast {
-        return true;
-    }
-    ex.hash_access(g, write, loc);
-    ex.engine.access(g, addr, write, what, loc);
-    false
+/// [`access`] of an access already hashed that the engine's same-epoch run
+/// did not take: the engine records and checks it.
+#[inline(never)]
+fn access_recorded(g: Gid, addr: Addr, write: bool, what: What, site: &'static Location<'static>) {
+    with_exec(|ex| {
+        ex.engine
+            .access(g, addr, write, what(), Loc::from_std(site))
+    });
 }
 
 /// [`access`] as a whole event through [`emit`]: for a trace, the
 /// reduction's log, a teardown, or no running goroutine.
 #[cold]
 #[inline(never)]
-fn access_whole(g: Option<Gid>, addr: Addr, write: bool, what: &'static str, loc: Loc) {
+fn access_whole(
+    g: Option<Gid>,
+    addr: Addr,
+    write: bool,
+    what: What,
+    site: &'static Location<'static>,
+) {
+    let loc = Loc::from_std(site);
+    let what = what();
     let op = if write {
         Op::Write { addr, what }
     } else {
@@ -829,13 +894,19 @@ impl Exec {
         self.hash_parts(g, d, loc);
     }
 
+    /// One round of the trace hash per event: the rounds are a serial
+    /// chain through the whole schedule (four per event were about 20
+    /// cycles of latency per plain access, the detector's most frequent
+    /// event), so the parts are folded into one word beside it.
     #[inline(always)]
     fn hash_parts(&mut self, g: Gid, d: std::mem::Discriminant<Op>, loc: Loc) {
-        g.hash(&mut self.hasher);
-        d.hash(&mut self.hasher);
-        // Line and column in one word: one hash round fewer per event.
+        // The variant as a number: its hash alone, a constant where the
+        // variant is known (an access).
+        let mut kind = goro_analyzer::fxhash::FxHasher::default();
+        d.hash(&mut kind);
         let at = u64::from(loc.line) << 32 | u64::from(loc.column);
-        (loc.file.as_ptr() as usize, at).hash(&mut self.hasher);
+        let site = (loc.file.as_ptr() as u64) ^ at.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        (site ^ kind.finish() ^ g.get().rotate_left(32)).hash(&mut self.hasher);
     }
 
     fn seed(&self) -> u64 {
