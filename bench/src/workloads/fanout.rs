@@ -73,14 +73,12 @@ pub(crate) const WORK_VAR: &str = "GORO_BENCH_FANOUT_WORK";
 /// `GORO_BENCH_FANOUT_WORK` as a step count: 0 when unset; `Err` names
 /// the bad value.
 pub(crate) fn parse_work() -> Result<u64, String> {
-    match std::env::var(WORK_VAR) {
-        Err(std::env::VarError::NotPresent) => Ok(0),
-        Ok(v) => v
-            .parse()
-            .map_err(|_| format!("{WORK_VAR}={v:?}: expected a step count (an integer >= 0)")),
-        Err(std::env::VarError::NotUnicode(v)) => Err(format!(
-            "{WORK_VAR}={v:?}: expected a step count (an integer >= 0)"
-        )),
+    match std::env::var_os(WORK_VAR) {
+        None => Ok(0),
+        Some(v) => v
+            .to_str()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| format!("{WORK_VAR}={v:?}: expected a step count (an integer >= 0)")),
     }
 }
 

@@ -34,10 +34,10 @@ const STEAL_RUNNEXT_AFTER: Duration = Duration::from_micros(10);
 /// wait longer than this there: a queue its worker drains sooner at the
 /// pace it is going stays where it is (see [`Probe`]).
 const STEAL_WAIT_NS: u64 = 20_000;
-/// How long a thief watches a queue's pace before judging it; also how
-/// often it looks at the queue (each look reads lines its worker writes).
+/// How long a thief watches a queue's pace before judging it.
 const PROBE_NS: u64 = 2_000;
-/// How often a spinning worker looks at the other workers' queues.
+/// How often a spinning worker looks at the other workers' queues (each
+/// look reads lines their workers write).
 const LOOK_NS: u64 = 500;
 /// `runnext` goroutines run in a row before the queue's head gets a turn: a
 /// ping-pong pair must not starve the rest of the queue.
