@@ -539,8 +539,6 @@ impl<F: Future> Future for Goroutine<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.project();
         let fut = this.fut;
-        // A record left by a panic caught inside an earlier poll is stale.
-        rtpanic::take_last();
         let tracker = this.owner.tracker();
         let (r, raised) = rtpanic::poll_goroutine(|| match tracker {
             Some(t) => {

@@ -36,6 +36,7 @@ thread_local! {
         PollState {
             depth: Cell::new(0),
             raised: Cell::new(false),
+            last: Cell::new(false),
         }
     };
     /// The default hook's rendering of the last panic raised in a
@@ -52,15 +53,27 @@ struct PollState {
     /// taken: a poll that returns normally after it caught the panic, which
     /// the detector hears of as a recovery.
     raised: Cell<bool>,
+    /// `LAST` holds a record: every goroutine poll drops a stale one, and
+    /// this flag (a constant thread-local without a destructor, as `POLL`
+    /// is) is cheaper to test than `LAST`'s `RefCell`.
+    last: Cell<bool>,
 }
 
 /// Runs `f`, a goroutine's poll that catches whatever it raises (it must
 /// not unwind), with the panics raised in it deferred to the goroutine's
 /// top; returns its result and whether a panic was raised during it.
+///
+/// A record of a panic caught in an earlier poll (or raised outside any
+/// goroutine) is dropped first: it is stale, and a panic resumed without
+/// the hook must not be reported at its location.
+#[inline(always)]
 pub(crate) fn poll_goroutine<R>(f: impl FnOnce() -> R) -> (R, bool) {
     POLL.with(|p| {
         p.depth.set(p.depth.get() + 1);
         p.raised.set(false);
+        if p.last.get() {
+            drop_last(p);
+        }
     });
     let r = f();
     let raised = POLL.with(|p| {
@@ -218,13 +231,11 @@ pub(crate) fn install_hook() {
             };
             let message = payload_message(info.payload());
             let file = intern(file);
-            LAST.with(|l| {
-                *l.borrow_mut() = Some(PanicRecord {
-                    file,
-                    line,
-                    column: col,
-                    message: message.clone(),
-                })
+            set_last(PanicRecord {
+                file,
+                line,
+                column: col,
+                message: message.clone(),
             });
             // A panic that a `goro::recover` will catch is handled, not news.
             // Under the detector a goroutine's panic is a finding, reported
@@ -266,20 +277,25 @@ pub(crate) fn intern(file: &str) -> &'static str {
 /// hook, and its crash line should still say where it began.
 pub(crate) fn set_last(r: PanicRecord) {
     LAST.with(|l| *l.borrow_mut() = Some(r));
+    POLL.with(|p| p.last.set(true));
 }
 
 /// Takes the record of the last panic on this thread.
-// Every goroutine poll calls it (to drop a stale record), and there is
-// almost never one: test before moving the record out.
-#[inline]
 pub(crate) fn take_last() -> Option<PanicRecord> {
-    LAST.with(|l| {
-        let mut l = l.borrow_mut();
-        if l.is_none() {
-            return None;
-        }
-        l.take()
-    })
+    if !POLL.with(|p| p.last.replace(false)) {
+        return None;
+    }
+    LAST.with(|l| l.borrow_mut().take())
+}
+
+/// Drops a stale record (see [`poll_goroutine`]): out of line, as it is
+/// rare.
+#[cold]
+#[inline(never)]
+fn drop_last(p: &PollState) {
+    p.last.set(false);
+    let stale = LAST.with(|l| l.borrow_mut().take());
+    drop(stale);
 }
 
 /// Panics with `msg`, reported at `loc` (a `#[track_caller]` location).

@@ -52,6 +52,7 @@ mod idle;
 mod io;
 mod park;
 mod prims;
+mod runnext;
 mod sysmon;
 mod task;
 pub(crate) mod timer;
@@ -68,13 +69,13 @@ use std::time::Duration;
 
 use async_task::Runnable;
 use crossbeam_deque::{Injector, Stealer, Worker};
-use crossbeam_utils::atomic::AtomicCell;
 use crossbeam_utils::CachePadded;
 use parking_lot::{Condvar, Mutex};
 
 use self::cells::Cells;
 use self::idle::Idle;
 use self::io::Io;
+use self::runnext::RunNext;
 use self::task::Registry;
 use self::timer::{CallState, SleepState, Timers};
 use super::asleep::TaskHome;
@@ -84,7 +85,7 @@ use super::goroutine::RunState;
 /// its goroutines.
 struct Slot {
     stealer: Stealer<Runnable>,
-    runnext: AtomicCell<Option<Runnable>>,
+    runnext: RunNext,
     /// Goroutines this worker has polled (written by it alone): a thief
     /// sees its pace, or that it is stuck.
     ticks: AtomicUsize,
@@ -148,6 +149,7 @@ impl cells::HasCells for Shared {
 }
 
 impl Shared {
+    #[inline]
     fn is_shut_down(&self) -> bool {
         self.shutdown.load(Ordering::Acquire)
     }
@@ -171,14 +173,26 @@ impl Shared {
     }
 
     /// The schedule function of every goroutine: where a wake-up goes.
+    /// Inlined into it (see `worker::schedule`).
+    #[inline(always)]
     fn schedule(&self, r: Runnable, yielded: bool) {
         if self.is_shut_down() {
-            self.graveyard.lock().push(r);
+            self.bury(r);
             return;
         }
         worker::schedule(self, r, yielded);
     }
 
+    /// A wake-up after shutdown: kept for `Runtime::shutdown` to drop.
+    #[cold]
+    #[inline(never)]
+    fn bury(&self, r: Runnable) {
+        self.graveyard.lock().push(r);
+    }
+
+    /// A goroutine for any worker: the injector. Out of line: the wakes on
+    /// a worker, inlined, do not come here.
+    #[inline(never)]
     fn push_global(&self, r: Runnable) {
         self.injector.push(r);
         self.wakep();
@@ -247,7 +261,7 @@ impl Runtime {
             .map(|w| {
                 CachePadded::new(Slot {
                     stealer: w.stealer(),
-                    runnext: AtomicCell::new(None),
+                    runnext: RunNext::new(),
                     ticks: AtomicUsize::new(0),
                 })
             })

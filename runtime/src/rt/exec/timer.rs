@@ -178,13 +178,23 @@ impl Timers {
         }
     }
 
-    /// Fires every timer due at `now`; `true` if any fired. Cheap (one
-    /// atomic load) when none is due.
+    /// Fires every timer due at `now`; `true` if any fired. Inlined, and
+    /// one atomic load when no timer is pending: every worker calls it
+    /// before every poll, and a call that only returned, with its register
+    /// saves, was ~20 instructions per poll.
+    #[inline(always)]
     pub(super) fn fire_due(&self, now: impl Fn() -> u64) -> bool {
-        let next = self.next.load(Ordering::Acquire);
-        if next == NONE {
+        if self.next.load(Ordering::Acquire) == NONE {
             return false;
         }
+        self.fire_pending(now)
+    }
+
+    /// [`fire_due`](Timers::fire_due) with a timer pending: reads the
+    /// clock, and fires what is due.
+    #[inline(never)]
+    fn fire_pending(&self, now: impl Fn() -> u64) -> bool {
+        let next = self.next.load(Ordering::Acquire);
         let mut t = now();
         if next > t {
             return false;

@@ -66,29 +66,28 @@ struct Local {
 }
 
 thread_local! {
+    /// This thread's worker: owns it until the worker stops.
     static LOCAL: RefCell<Option<Rc<Local>>> = const { RefCell::new(None) };
+    /// The worker in `LOCAL`, by address, or null: what every wake reads.
+    /// A constant thread-local without a destructor is one load away;
+    /// `LOCAL`'s `try_with` and `try_borrow` were ~10 instructions more per
+    /// wake. Set after `LOCAL` is filled and cleared before it is emptied
+    /// (see [`Exit`]), so it never dangles; a cell dropped by a
+    /// thread-local's destructor, or while the worker is being taken down,
+    /// finds null and goes to the shared count.
+    static CURRENT: Cell<*const Local> = const { Cell::new(std::ptr::null()) };
 }
 
 /// Runs `f` with this thread's worker if it belongs to `shared` (compared
 /// by address only).
+#[inline(always)]
 fn with_local<R>(shared: *const Shared, f: impl FnOnce(Option<&Local>) -> R) -> R {
-    let mut f = Some(f);
-    let done = LOCAL.try_with(|l| {
-        let f = f.take().expect("called once");
-        // Not borrowed while the worker is being taken down (its queue's
-        // drops end cells): the shared count takes those.
-        let Ok(l) = l.try_borrow() else {
-            return f(None);
-        };
-        match l.as_deref() {
-            Some(l) if std::ptr::eq(Arc::as_ptr(&l.shared), shared) => f(Some(l)),
-            _ => f(None),
-        }
-    });
-    match done {
-        Ok(r) => r,
-        // A cell dropped by a thread-local's destructor: no worker here.
-        Err(_) => (f.take().expect("not called"))(None),
+    // SAFETY: `CURRENT` is null or points at the `Local` that `LOCAL` keeps
+    // alive (see its docs); only shared references to it are ever made.
+    let local = unsafe { CURRENT.with(Cell::get).as_ref() };
+    match local {
+        Some(l) if std::ptr::eq(Arc::as_ptr(&l.shared), shared) => f(Some(l)),
+        _ => f(None),
     }
 }
 
@@ -152,24 +151,30 @@ pub(super) fn push_local(shared: &Shared, r: Runnable) -> Result<(), Runnable> {
 /// A wake-up. On a worker: into `runnext` (the goroutine it displaces goes
 /// to the queue), or, for a goroutine that woke itself while running (a
 /// yield), to the back of the queue. Elsewhere: the injector.
+///
+/// Inlined into each goroutine's schedule function, with the rarer cases
+/// out of line: the wake into an empty `runnext` is `pingpong`'s whole
+/// schedule, and the calls and spills around it were half its cost.
+#[inline(always)]
 pub(super) fn schedule(shared: &Shared, r: Runnable, yielded: bool) {
-    let rest = with_local(shared, |l| {
-        let Some(l) = l else { return Some(r) };
-        let to_queue = if yielded {
-            Some(r)
-        } else {
-            shared.slots[l.index].runnext.swap(Some(r))
-        };
-        if let Some(q) = to_queue {
-            l.queue.push(q);
-            shared.wakep();
+    with_local(shared, |l| match l {
+        Some(l) if !yielded => {
+            if let Some(q) = shared.slots[l.index].runnext.put_own(r) {
+                push_woken(shared, l, q);
+            }
         }
-        None
+        Some(l) => push_woken(shared, l, r),
+        None => shared.push_global(r),
     });
-    // `with_local` gave the runnable back only off the workers.
-    if let Some(r) = rest {
-        shared.push_global(r);
-    }
+}
+
+/// A woken goroutine that does not go to `runnext` (a yield, or the one it
+/// displaced): to the back of this worker's queue, where another worker
+/// may take it.
+#[inline(never)]
+fn push_woken(shared: &Shared, l: &Local, r: Runnable) {
+    l.queue.push(r);
+    shared.wakep();
 }
 
 /// Go's `runtime_canSpin`, for a goroutine that finds a `sync::Mutex` held:
@@ -179,12 +184,12 @@ pub(super) fn schedule(shared: &Shared, r: Runnable, yielded: bool) {
 /// foreign tokio runtime): nothing to ask there. `runnext` is not looked
 /// at: it cannot be read without taking it.
 pub(crate) fn can_spin() -> bool {
-    LOCAL.with(|l| {
-        let l = l.borrow();
-        let Some(l) = l.as_deref() else { return true };
-        let s = &*l.shared;
-        l.queue.is_empty() && s.idle.idle_or_spinning() + 1 < s.slots.len()
-    })
+    // SAFETY: as in `with_local`.
+    let Some(l) = (unsafe { CURRENT.with(Cell::get).as_ref() }) else {
+        return true;
+    };
+    let s = &*l.shared;
+    l.queue.is_empty() && s.idle.idle_or_spinning() + 1 < s.slots.len()
 }
 
 /// Decrements the running-worker count even if a drop panics.
@@ -194,7 +199,9 @@ impl Drop for Exit {
     fn drop(&mut self) {
         // No more counting on this thread: its cell count is final once the
         // worker is out of `LOCAL`, and the drops of what it still holds go
-        // to the shared count.
+        // to the shared count. `CURRENT` first: it must not outlive the
+        // worker it points at.
+        CURRENT.with(|c| c.set(std::ptr::null()));
         let local = LOCAL.with(|l| l.borrow_mut().take());
         let counted = local.as_ref().map_or(0, |l| l.cells.get());
         drop(local);
@@ -239,6 +246,7 @@ pub(super) fn main(
         cells: Cell::new(0),
     });
     LOCAL.with(|l| *l.borrow_mut() = Some(local.clone()));
+    CURRENT.with(|c| c.set(Rc::as_ptr(&local)));
     local.run_loop();
     // Shut down: what is still queued here is dropped here.
     while let Some(r) = local.queue.pop() {
@@ -294,17 +302,35 @@ impl Local {
     }
 
     /// `runnext`, the own queue, the injector.
+    ///
+    /// The common case inlined into the loop (`runnext`, on a turn that is
+    /// not the injector's): `pingpong` takes every goroutine from there.
+    #[inline(always)]
     fn next_task(&self) -> Option<Runnable> {
-        let s = &*self.shared;
-        let slot = &s.slots[self.index];
         let t = self.tick.get().wrapping_add(1);
         self.tick.set(t);
+        if t % 61 != 0 && self.streak.get() < MAX_RUNNEXT_STREAK {
+            if let Some(r) = self.shared.slots[self.index].runnext.take() {
+                self.streak.set(self.streak.get() + 1);
+                return Some(r);
+            }
+            return self.next_task_slow(t, false);
+        }
+        self.next_task_slow(t, true)
+    }
+
+    /// [`next_task`](Local::next_task) past its common case, on turn `t`;
+    /// `runnext_due`: `runnext` was not looked at yet.
+    #[inline(never)]
+    fn next_task_slow(&self, t: u32, runnext_due: bool) -> Option<Runnable> {
+        let s = &*self.shared;
+        let slot = &s.slots[self.index];
         if t % 61 == 0 {
             if let Some(r) = steal_from_injector(s, &self.queue) {
                 return Some(r);
             }
         }
-        if self.streak.get() < MAX_RUNNEXT_STREAK {
+        if runnext_due && self.streak.get() < MAX_RUNNEXT_STREAK {
             if let Some(r) = slot.runnext.take() {
                 self.streak.set(self.streak.get() + 1);
                 return Some(r);
@@ -432,7 +458,7 @@ impl Local {
         // `runnext` of this worker (a timer may have filled it).
         let mine = &s.slots[self.index].runnext;
         if let Some(r) = mine.take() {
-            if let Some(other) = mine.swap(Some(r)) {
+            if let Some(other) = mine.put_own(r) {
                 self.queue.push(other);
             }
             return true;
