@@ -42,13 +42,20 @@ const LOOK_NS: u64 = 500;
 /// `runnext` goroutines run in a row before the queue's head gets a turn: a
 /// ping-pong pair must not starve the rest of the queue.
 const MAX_RUNNEXT_STREAK: u32 = 64;
+/// Every this many turns the injector comes first, so that it never
+/// starves (Go's number).
+const INJECTOR_EVERY: u32 = 61;
 
 /// This thread's worker.
 struct Local {
     shared: Arc<Shared>,
     index: usize,
+    /// `shared.slots[index]`, by address (see [`Local::slot`]).
+    slot: NonNull<Slot>,
     queue: Worker<Runnable>,
-    tick: Cell<u32>,
+    /// Turns left before the injector's turn (see [`INJECTOR_EVERY`]): a
+    /// countdown, cheaper per turn than a modulo.
+    until_injector: Cell<u32>,
     /// Goroutines polled here: this worker's `Slot::ticks`, which only it
     /// writes.
     polled: Cell<usize>,
@@ -159,7 +166,7 @@ pub(super) fn push_local(shared: &Shared, r: Runnable) -> Result<(), Runnable> {
 pub(super) fn schedule(shared: &Shared, r: Runnable, yielded: bool) {
     with_local(shared, |l| match l {
         Some(l) if !yielded => {
-            if let Some(q) = shared.slots[l.index].runnext.put_own(r) {
+            if let Some(q) = l.slot().runnext.put_own(r) {
                 push_woken(shared, l, q);
             }
         }
@@ -232,11 +239,13 @@ pub(super) fn main(
     // The deadlock census's per-worker counts, flushed in `park`.
     crate::rt::asleep::attach_worker(&shared.run, index);
     let n = shared.slots.len();
+    let slot = NonNull::from(&*shared.slots[index]);
     let local = Rc::new(Local {
         shared,
         index,
+        slot,
         queue,
-        tick: Cell::new(0),
+        until_injector: Cell::new(INJECTOR_EVERY - 1),
         polled: Cell::new(0),
         streak: Cell::new(0),
         spinning: Cell::new(false),
@@ -258,6 +267,16 @@ pub(super) fn main(
 }
 
 impl Local {
+    /// This worker's slot. By address, not `shared.slots[index]`: every
+    /// poll and every wake reach it, and the index's bounds check and
+    /// arithmetic were ~5 instructions each time.
+    #[inline(always)]
+    fn slot(&self) -> &Slot {
+        // SAFETY: `slot` points into `self.shared.slots`, a boxed slice
+        // that `self.shared` keeps alive and never moves or resizes.
+        unsafe { self.slot.as_ref() }
+    }
+
     fn run_loop(&self) {
         let s = &*self.shared;
         loop {
@@ -295,9 +314,7 @@ impl Local {
         // not a locked read-modify-write, at every poll.
         let polled = self.polled.get().wrapping_add(1);
         self.polled.set(polled);
-        self.shared.slots[self.index]
-            .ticks
-            .store(polled, Ordering::Relaxed);
+        self.slot().ticks.store(polled, Ordering::Relaxed);
         r.run();
     }
 
@@ -307,25 +324,31 @@ impl Local {
     /// not the injector's): `pingpong` takes every goroutine from there.
     #[inline(always)]
     fn next_task(&self) -> Option<Runnable> {
-        let t = self.tick.get().wrapping_add(1);
-        self.tick.set(t);
-        if t % 61 != 0 && self.streak.get() < MAX_RUNNEXT_STREAK {
-            if let Some(r) = self.shared.slots[self.index].runnext.take() {
+        let left = self.until_injector.get();
+        let injector_turn = left == 0;
+        self.until_injector.set(if injector_turn {
+            INJECTOR_EVERY - 1
+        } else {
+            left - 1
+        });
+        if !injector_turn && self.streak.get() < MAX_RUNNEXT_STREAK {
+            if let Some(r) = self.slot().runnext.take() {
                 self.streak.set(self.streak.get() + 1);
                 return Some(r);
             }
-            return self.next_task_slow(t, false);
+            return self.next_task_slow(false, false);
         }
-        self.next_task_slow(t, true)
+        self.next_task_slow(injector_turn, true)
     }
 
-    /// [`next_task`](Local::next_task) past its common case, on turn `t`;
-    /// `runnext_due`: `runnext` was not looked at yet.
+    /// [`next_task`](Local::next_task) past its common case;
+    /// `injector_turn`: the injector goes first; `runnext_due`: `runnext`
+    /// was not looked at yet.
     #[inline(never)]
-    fn next_task_slow(&self, t: u32, runnext_due: bool) -> Option<Runnable> {
+    fn next_task_slow(&self, injector_turn: bool, runnext_due: bool) -> Option<Runnable> {
         let s = &*self.shared;
-        let slot = &s.slots[self.index];
-        if t % 61 == 0 {
+        let slot = self.slot();
+        if injector_turn {
             if let Some(r) = steal_from_injector(s, &self.queue) {
                 return Some(r);
             }
