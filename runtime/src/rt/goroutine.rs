@@ -548,42 +548,71 @@ impl<F: Future> Future for Goroutine<F> {
             }
             None => catch_unwind(AssertUnwindSafe(|| fut.poll(cx))),
         });
-        if r.is_ok() && raised {
-            // A panic was raised in this poll and it returned normally: the
-            // goroutine caught it (`catch_unwind`), Go's `recover()`, and
-            // nothing is printed.
-            rtpanic::take_deferred();
-            super::detect::recovered(Some(*this.id), rtpanic::last_loc());
-        }
-        let r = match r {
-            Ok(Poll::Pending) => {
-                if let Some(t) = tracker {
-                    t.pending();
-                }
-                return Poll::Pending;
+        // The common case here; the others (an end, a panic) out of line,
+        // which keeps this frame small.
+        if !raised && matches!(r, Ok(Poll::Pending)) {
+            if let Some(t) = tracker {
+                t.pending();
             }
-            Ok(Poll::Ready(v)) => Ok(v),
-            Err(payload) => {
-                if let Some(exit) = payload.downcast_ref::<rtpanic::Goexit>() {
-                    // `goexit`: the unwind ran the drops; the goroutine ends,
-                    // quietly, with no output (a panic caught before it is
-                    // not printed either).
-                    rtpanic::take_deferred();
-                    if let Some(Sink::Join(slot)) = this.sink.take() {
-                        slot.complete_goexit(*this.id, this.name.as_deref(), exit.0);
-                    }
-                    return Poll::Ready(());
-                }
-                let mut crash = crash(*this.id, this.name.as_deref(), &*payload);
-                crash.stderr = rtpanic::take_deferred();
-                Err(Panicked { payload, crash })
-            }
-        };
-        match (this.sink.take(), r) {
-            (Some(Sink::Join(slot)), r) => slot.complete(r),
-            (_, Err(p)) => this.owner.run().report_panic(p.crash),
-            (_, Ok(_)) => {}
+            return Poll::Pending;
         }
-        Poll::Ready(())
+        finish(
+            r,
+            raised,
+            *this.id,
+            this.name.as_deref(),
+            this.sink,
+            this.owner,
+        )
     }
+}
+
+/// The rest of [`Goroutine::poll`]: the poll `r` returned (or raised), and
+/// a panic was `raised` during it, or it did not return `Pending`.
+#[inline(never)]
+fn finish<T>(
+    r: std::thread::Result<Poll<T>>,
+    raised: bool,
+    id: Gid,
+    name: Option<&str>,
+    sink: &mut Option<Sink<T>>,
+    owner: &Owner,
+) -> Poll<()> {
+    if r.is_ok() && raised {
+        // A panic was raised in this poll and it returned normally: the
+        // goroutine caught it (`catch_unwind`), Go's `recover()`, and
+        // nothing is printed.
+        rtpanic::take_deferred();
+        super::detect::recovered(Some(id), rtpanic::last_loc());
+    }
+    let r = match r {
+        Ok(Poll::Pending) => {
+            if let Some(t) = owner.tracker() {
+                t.pending();
+            }
+            return Poll::Pending;
+        }
+        Ok(Poll::Ready(v)) => Ok(v),
+        Err(payload) => {
+            if let Some(exit) = payload.downcast_ref::<rtpanic::Goexit>() {
+                // `goexit`: the unwind ran the drops; the goroutine ends,
+                // quietly, with no output (a panic caught before it is
+                // not printed either).
+                rtpanic::take_deferred();
+                if let Some(Sink::Join(slot)) = sink.take() {
+                    slot.complete_goexit(id, name, exit.0);
+                }
+                return Poll::Ready(());
+            }
+            let mut crash = crash(id, name, &*payload);
+            crash.stderr = rtpanic::take_deferred();
+            Err(Panicked { payload, crash })
+        }
+    };
+    match (sink.take(), r) {
+        (Some(Sink::Join(slot)), r) => slot.complete(r),
+        (_, Err(p)) => owner.run().report_panic(p.crash),
+        (_, Ok(_)) => {}
+    }
+    Poll::Ready(())
 }
