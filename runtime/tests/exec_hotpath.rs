@@ -8,6 +8,7 @@ mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use common::{guarded, run_panic_report};
 use goro::sync::WaitGroup;
@@ -87,6 +88,50 @@ fn yields_and_runnext_hand_offs_interleave() {
     .expect("the run ends");
     assert_eq!(v, ROUNDS);
     assert_eq!(yields, 2_000);
+}
+
+/// Over and over: main wakes two goroutines in one poll (the second wake
+/// displaces the first from `runnext` into the queue, with an exchange,
+/// while takers may be at the slot), then never returns from that poll
+/// until both have run. Each must be taken by another worker (the queue's
+/// by a thief, `runnext`'s by a thief of a stuck worker's slot or by the
+/// monitor) while this worker keeps putting into and taking from its own
+/// slot round after round: a lost or doubled goroutine hangs or crashes.
+#[test]
+fn woken_goroutines_are_taken_from_a_stuck_worker_round_after_round() {
+    if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+        return;
+    }
+    const ROUNDS: usize = 50;
+    let ran = guarded(|| {
+        goro::run(async {
+            let ran = Arc::new(AtomicUsize::new(0));
+            for round in 0..ROUNDS {
+                let gate = goro::chan::<()>(0);
+                for _ in 0..2 {
+                    goro::go!(clone(gate, ran), async move {
+                        assert_eq!(gate.recv().await, None);
+                        ran.fetch_add(1, Ordering::SeqCst);
+                    });
+                }
+                // Both park on `gate` before main is back.
+                for _ in 0..3 {
+                    goro::yield_now().await;
+                }
+                gate.close();
+                let want = 2 * (round + 1);
+                // A hang guard, not a speed bound.
+                let start = Instant::now();
+                while ran.load(Ordering::SeqCst) < want {
+                    assert!(start.elapsed() < Duration::from_secs(20), "starved");
+                    std::hint::spin_loop();
+                }
+            }
+            ran.load(Ordering::SeqCst)
+        })
+    })
+    .expect("the run ends");
+    assert_eq!(ran, 2 * ROUNDS);
 }
 
 /// A panic caught inside one poll leaves a record of its site; a later
