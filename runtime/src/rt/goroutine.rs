@@ -548,27 +548,35 @@ impl<F: Future> Future for Goroutine<F> {
             }
             None => catch_unwind(AssertUnwindSafe(|| fut.poll(cx))),
         });
-        // The common case here; the others (an end, a panic) out of line,
-        // which keeps this frame small.
-        if !raised && matches!(r, Ok(Poll::Pending)) {
-            if let Some(t) = tracker {
-                t.pending();
+        // The common cases here; a panic (raised, caught or not) out of
+        // line, which keeps this frame small.
+        match r {
+            Ok(Poll::Pending) if !raised => {
+                if let Some(t) = tracker {
+                    t.pending();
+                }
+                Poll::Pending
             }
-            return Poll::Pending;
+            Ok(Poll::Ready(v)) if !raised => {
+                if let Some(Sink::Join(slot)) = this.sink.take() {
+                    slot.complete(Ok(v));
+                }
+                Poll::Ready(())
+            }
+            r => finish(
+                r,
+                raised,
+                *this.id,
+                this.name.as_deref(),
+                this.sink,
+                this.owner,
+            ),
         }
-        finish(
-            r,
-            raised,
-            *this.id,
-            this.name.as_deref(),
-            this.sink,
-            this.owner,
-        )
     }
 }
 
 /// The rest of [`Goroutine::poll`]: the poll `r` returned (or raised), and
-/// a panic was `raised` during it, or it did not return `Pending`.
+/// a panic was `raised` during it.
 #[inline(never)]
 fn finish<T>(
     r: std::thread::Result<Poll<T>>,
