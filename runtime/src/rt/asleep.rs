@@ -178,12 +178,15 @@ pub(crate) fn note(what: Waiting, site: Site) {
     });
 }
 
-fn take_note() -> Note {
-    NOTE.with(|n| n.replace(NO_NOTE))
+/// What the poll ending on this thread noted. Read, not reset: the next
+/// poll's `begin` resets it ([`clear_note`]), and nothing else reads it.
+#[inline]
+fn read_note() -> Note {
+    NOTE.with(Cell::get)
 }
 
 /// Forgets what an earlier poll on this thread noted: one store, where
-/// [`take_note`] also copies the note out (its `Option` read compiled to a
+/// a `replace` would also copy the note out (its `Option` read compiled to a
 /// dozen byte moves).
 #[inline]
 fn clear_note() {
@@ -790,7 +793,7 @@ impl Tracker {
     /// as waiting on something foreign until its next poll.
     #[inline]
     pub(crate) fn pending(&self) {
-        let note = take_note();
+        let note = read_note();
         let s = self.entry();
         let holders = Arc::strong_count(s).saturating_sub(OWN_REFS);
         if note.what.is_none() || holders > note.parks as usize {
