@@ -487,6 +487,9 @@ fn a_deadlock_among_goroutines_parked_on_every_worker_is_found() {
     );
 }
 
+/// The lines of the two timer tests' receives (set as they run).
+static TIMER_RECV: [AtomicU32; 2] = [const { AtomicU32::new(0) }; 2];
+
 #[test]
 fn a_deadlock_left_when_the_last_timer_fires_is_found() {
     // The timer is pending while main parks: no crash until it has fired
@@ -495,11 +498,13 @@ fn a_deadlock_left_when_the_last_timer_fires_is_found() {
         goro::run(async {
             let never = goro::chan::<u8>(0);
             let _t = goro::time::after_func(Duration::from_millis(20), || async {});
+            TIMER_RECV[0].store(line!() + 1, Ordering::Relaxed);
             never.recv().await;
         });
     });
+    let recv = TIMER_RECV[0].load(Ordering::Relaxed);
     assert!(
-        msg.contains(&format!("receiving from a channel at {}", at(line!() - 3))),
+        msg.contains(&format!("receiving from a channel at {}", at(recv))),
         "{msg}"
     );
 }
@@ -516,11 +521,13 @@ fn a_deadlock_left_when_another_thread_stops_the_last_timer_is_found() {
                 std::thread::sleep(Duration::from_millis(30));
                 assert!(t.stop());
             });
+            TIMER_RECV[1].store(line!() + 1, Ordering::Relaxed);
             never.recv().await;
         });
     });
+    let recv = TIMER_RECV[1].load(Ordering::Relaxed);
     assert!(
-        msg.contains(&format!("receiving from a channel at {}", at(line!() - 3))),
+        msg.contains(&format!("receiving from a channel at {}", at(recv))),
         "{msg}"
     );
 }
