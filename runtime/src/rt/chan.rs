@@ -152,6 +152,7 @@ impl RecvEntry {
     /// Whether a partner may still hand this receive a value: a plain
     /// `recv` always (it leaves the queue when notified or withdrawn); a
     /// select while waiting, and never its own send (`own`).
+    #[inline]
     fn live(&self, own: Option<&Arc<Waiter>>) -> bool {
         match (&self.waker, &self.waiter) {
             (Some(_), _) => true,
@@ -162,6 +163,7 @@ impl RecvEntry {
 
     /// Notifies this entry, which just left the queue (`handed`: with an
     /// unbuffered channel's value), and says whom to wake.
+    #[inline]
     fn notify(self, handed: bool) -> Wakee {
         match (self.waker, self.waiter) {
             (Some(w), _) => Wakee::Task(w),
@@ -176,8 +178,16 @@ impl RecvEntry {
 
 /// The position of entry `id` in `q`, if still queued: entries are queued
 /// in increasing id order (`next_id`) and only ever removed.
+///
+/// A re-poll asks this under the lock, usually after a notification took
+/// the entry out: an empty queue, or one whose newest entry is older,
+/// answers without the search, inline.
+#[inline]
 fn queued<E>(q: &VecDeque<E>, id: u64, key: impl Fn(&E) -> u64) -> Option<usize> {
-    q.binary_search_by_key(&id, key).ok()
+    match q.back() {
+        Some(b) if key(b) >= id => q.binary_search_by_key(&id, key).ok(),
+        _ => None,
+    }
 }
 
 struct SendEntry<T> {
@@ -236,6 +246,7 @@ enum Wakee {
 }
 
 impl Wakee {
+    #[inline]
     fn of(waiter: Arc<Waiter>, waker: Option<Waker>) -> Wakee {
         match waker {
             Some(w) => Wakee::Task(w),
@@ -243,6 +254,9 @@ impl Wakee {
         }
     }
 
+    // Inline: a plain operation's wake is then one indirect call into the
+    // waker's vtable at the end of the operation, not three calls deep.
+    #[inline]
     fn wake(self) {
         match self {
             Wakee::Task(w) => w.wake(),
@@ -258,7 +272,8 @@ impl Wakee {
 /// operation allocates nothing (a `Vec` would on its first push), and the
 /// rare rest (a close, a refill, stale entries' values) in `more`, one
 /// word while unused: making and dropping a `Deferred` is on every
-/// operation's path.
+/// operation's path, so its drop is inline and only the rare rest goes out
+/// of line.
 struct Deferred<T> {
     first: Option<Wakee>,
     more: Option<Box<More<T>>>,
@@ -294,6 +309,23 @@ impl<T> Deferred<T> {
         self.more().drop.push(v);
     }
 
+    /// Runs the deferred work now, inline: what the drop does, for the
+    /// hot paths, where the drop glue would stay an out-of-line call.
+    /// The caller has released the lock.
+    #[inline(always)]
+    fn finish(mut self) {
+        let first = self.first.take();
+        let more = self.more.take();
+        // Both fields are `None` now: nothing left to drop.
+        std::mem::forget(self);
+        if let Some(w) = first {
+            w.wake();
+        }
+        if let Some(more) = more {
+            run_more(more);
+        }
+    }
+
     #[cold]
     fn more(&mut self) -> &mut More<T> {
         self.more.get_or_insert_with(|| {
@@ -306,30 +338,30 @@ impl<T> Deferred<T> {
 }
 
 impl<T> Drop for Deferred<T> {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
-        // Most operations defer nothing: that test stays inline, the work
-        // goes out of line (a call with a full frame was ~25 instructions
-        // on every operation).
-        if self.first.is_some() || self.more.is_some() {
-            self.run();
-        }
-    }
-}
-
-impl<T> Deferred<T> {
-    #[inline(never)]
-    fn run(&mut self) {
+        // The one wake of a hand-off, inline (it was a call to the drop
+        // glue, a call to an out-of-line `run` and a call to `Wakee::wake`,
+        // each with a full frame, on every operation that woke someone);
+        // after `take` the fields' own drop glue is known to be empty.
         if let Some(w) = self.first.take() {
             w.wake();
         }
         if let Some(more) = self.more.take() {
-            for w in more.wake {
-                w.wake();
-            }
-            drop(more.drop);
+            run_more(more);
         }
     }
+}
+
+/// The rare rest of a [`Deferred`]: wakes in order, then drops.
+#[cold]
+#[inline(never)]
+fn run_more<T>(more: Box<More<T>>) {
+    let More { wake, drop: values } = *more;
+    for w in wake {
+        w.wake();
+    }
+    drop(values);
 }
 
 /// Live handles that can send (or close) and receive: `Chan` counts as both,
@@ -845,6 +877,7 @@ impl<T> Channel<T> {
         let mut st = self.state.lock();
         let r = self.try_send_locked(&mut st, v, site, &mut d);
         drop(st);
+        d.finish();
         r
     }
 
@@ -940,6 +973,7 @@ impl<T> Channel<T> {
         let mut st = self.state.lock();
         let r = self.try_recv_locked(&mut st, site, reserved, &mut d);
         drop(st);
+        d.finish();
         r
     }
 
@@ -1035,16 +1069,21 @@ impl<T> Channel<T> {
         detect::touch_chan(self.id);
         let mut d = Deferred::new();
         let mut st = self.state.lock();
-        let v = match self.try_send_locked(&mut st, v, site, &mut d) {
-            TrySend::Sent => return SendOrPark::Sent,
-            TrySend::Closed(v) => return SendOrPark::Closed(v),
-            TrySend::Full(v) => v,
+        let r = match self.try_send_locked(&mut st, v, site, &mut d) {
+            TrySend::Sent => SendOrPark::Sent,
+            TrySend::Closed(v) => SendOrPark::Closed(v),
+            TrySend::Full(v) => {
+                // `try_send_locked` dropped every stale receiver entry on
+                // its way: nothing here can take `v` now (what `park_send`
+                // would re-check).
+                let w = Waiter::solo();
+                let id = self.push_send(&mut st, v, &w, Some(waker.clone()), 0, site);
+                SendOrPark::Parked(w, id)
+            }
         };
-        // `try_send_locked` dropped every stale receiver entry on its way:
-        // nothing here can take `v` now (what `park_send` would re-check).
-        let w = Waiter::solo();
-        let id = self.push_send(&mut st, v, &w, Some(waker.clone()), 0, site);
-        SendOrPark::Parked(w, id)
+        drop(st);
+        d.finish();
+        r
     }
 
     /// A plain `recv`: takes a value (or sees the close) now, or parks an
@@ -1067,12 +1106,39 @@ impl<T> Channel<T> {
         if let Some(p) = again {
             if let Some(i) = queued(&st.recvq, p.id, |r| r.id) {
                 refresh(&mut st.recvq[i].waker, waker);
+                drop(st);
+                d.finish();
                 return RecvOrPark::Parked(p);
+            }
+            // Notified, in production (no waiter: see `SoloRecv`): the
+            // collection of a reserved value, the head of `buf` (on an
+            // unbuffered channel, the value in flight to it). This is what
+            // `try_recv_locked` does with a reservation and a value to
+            // take, without its general cases (nothing to take, a parked
+            // sender to claim, the close, the detector's reports).
+            if p.waiter.is_none() && !st.buf.is_empty() {
+                st.inflight = st.inflight.saturating_sub(1);
+                let v = st.buf.pop_front();
+                self.refill(&mut st, &mut d);
+                drop(st);
+                d.finish();
+                return RecvOrPark::Done(v);
             }
             keep = Some(p.waiter);
         }
         detect::touch_chan(self.id);
-        let r = self.try_recv_locked(&mut st, site, keep.is_some(), &mut d);
+        // Nothing to take, no sender to claim, not closed: what
+        // `try_recv_locked` would find (and report nothing of), without
+        // the call. The common park of a plain `recv` in a ping-pong.
+        let r = if st.buf.is_empty() && st.sendq.is_empty() && !self.closed_now() {
+            if keep.is_some() {
+                // The reservation it was notified of is used up.
+                st.inflight = st.inflight.saturating_sub(1);
+            }
+            TryRecv::Empty
+        } else {
+            self.try_recv_locked(&mut st, site, keep.is_some(), &mut d)
+        };
         let v = match r {
             TryRecv::Value(v) => Some(v),
             TryRecv::Closed => None,
@@ -1087,11 +1153,13 @@ impl<T> Channel<T> {
                     None => None,
                 };
                 let id = self.push_recv(&mut st, waiter.clone(), Some(waker.clone()), 0, site);
+                drop(st);
+                d.finish();
                 return RecvOrPark::Parked(SoloRecv { id, waiter });
             }
         };
         drop(st);
-        drop(d);
+        d.finish();
         // Under the detector the receive kept a waiter for the proof: back
         // to the pool (a plain `recv` has none in production).
         if let Some(Some(w)) = keep {
