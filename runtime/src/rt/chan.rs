@@ -126,8 +126,9 @@ pub(crate) struct SoloRecv {
 pub(crate) enum SendOrPark<T> {
     Sent,
     Closed(T),
-    /// Parked under this waiter and entry id.
-    Parked(Arc<Waiter>, u64),
+    /// Parked as this entry id; with a waiter under the detector only (see
+    /// `SendEntry::waiter`).
+    Parked(Option<Arc<Waiter>>, u64),
 }
 
 struct RecvEntry {
@@ -192,7 +193,12 @@ fn queued<E>(q: &VecDeque<E>, id: u64, key: impl Fn(&E) -> u64) -> Option<usize>
 
 struct SendEntry<T> {
     id: u64,
-    waiter: Arc<Waiter>,
+    /// A `select!`'s shared waiter, claimed through it. A plain `send`
+    /// needs none in production: its entry leaving the queue completes it,
+    /// and its re-poll reads that under the lock (see
+    /// [`Channel::repoll_send`]); under the detector it keeps one, completed
+    /// by a store, for the proof.
+    waiter: Option<Arc<Waiter>>,
     /// As `RecvEntry::waker`.
     waker: Option<Waker>,
     case: usize,
@@ -201,6 +207,27 @@ struct SendEntry<T> {
     /// production).
     g: Option<Gid>,
     site: Site,
+}
+
+impl<T> SendEntry<T> {
+    /// A select's entry left behind when it committed elsewhere (a plain
+    /// send's entry is never stale: it is completed only by its removal).
+    #[inline]
+    fn stale(&self) -> bool {
+        self.waker.is_none() && self.waiter.as_ref().is_some_and(|w| w.outcome().is_some())
+    }
+
+    /// Whether a partner may still take this send's value: a plain `send`
+    /// always; a select while waiting, and never by its own receive
+    /// (`own`).
+    #[inline]
+    fn live(&self, own: Option<&Arc<Waiter>>) -> bool {
+        match (&self.waker, &self.waiter) {
+            (Some(_), _) => true,
+            (None, Some(w)) => w.is_waiting() && not_own(own, w),
+            (None, None) => unreachable!("a select's entry has its waiter"),
+        }
+    }
 }
 
 /// A parked send whose value was just taken.
@@ -215,6 +242,10 @@ struct State<T> {
     /// Buffered values; for an unbuffered channel, values in flight to
     /// notified receivers.
     buf: VecDeque<T>,
+    /// The ids of the plain sends the close failed (in increasing order):
+    /// one without a waiter reads its outcome here on its re-poll (see
+    /// [`Channel::repoll_send`]). Empty until the close.
+    closed_sends: Vec<u64>,
     recvq: VecDeque<RecvEntry>,
     sendq: VecDeque<SendEntry<T>>,
     /// How many values in `buf` are reserved for notified receivers (Go
@@ -247,10 +278,11 @@ enum Wakee {
 
 impl Wakee {
     #[inline]
-    fn of(waiter: Arc<Waiter>, waker: Option<Waker>) -> Wakee {
-        match waker {
-            Some(w) => Wakee::Task(w),
-            None => Wakee::Waiter(waiter),
+    fn of(waiter: Option<Arc<Waiter>>, waker: Option<Waker>) -> Wakee {
+        match (waker, waiter) {
+            (Some(w), _) => Wakee::Task(w),
+            (None, Some(w)) => Wakee::Waiter(w),
+            (None, None) => unreachable!("a select's entry has its waiter"),
         }
     }
 
@@ -356,6 +388,7 @@ impl<T> Drop for Deferred<T> {
 /// The rare rest of a [`Deferred`]: wakes in order, then drops.
 #[cold]
 #[inline(never)]
+#[allow(clippy::boxed_local)] // the box is freed here, out of the hot path
 fn run_more<T>(more: Box<More<T>>) {
     let More { wake, drop: values } = *more;
     for w in wake {
@@ -547,6 +580,7 @@ impl<T> Channel<T> {
             closed: AtomicBool::new(false),
             state: SpinMutex::new(State {
                 buf: VecDeque::with_capacity(cap.min(1024)),
+                closed_sends: Vec::new(),
                 recvq: VecDeque::new(),
                 sendq: VecDeque::new(),
                 inflight: 0,
@@ -678,11 +712,18 @@ impl<T> Channel<T> {
     /// Returns the receiver's goroutine and site, for the detector.
     #[inline]
     fn notify_one(&self, st: &mut State<T>, d: &mut Deferred<T>) -> Option<(Option<Gid>, Site)> {
-        // Inline: a buffered send usually finds nobody parked.
-        if st.recvq.is_empty() {
-            None
-        } else {
-            self.notify_queued(st, d)
+        // Inline: a buffered send usually finds nobody parked, and an
+        // unbuffered one a plain `recv` at the head, always live, whose
+        // notification is its waker (see `RecvEntry::notify`).
+        match st.recvq.front() {
+            None => None,
+            Some(r) if r.waker.is_some() => {
+                let r = st.recvq.pop_front()?;
+                let (g, site) = (r.g, r.site);
+                d.wake(r.notify(self.cap == 0));
+                Some((g, site))
+            }
+            Some(_) => self.notify_queued(st, d),
         }
     }
 
@@ -726,14 +767,14 @@ impl<T> Channel<T> {
     }
 
     fn has_live_sender(st: &State<T>, except: Option<&Arc<Waiter>>) -> bool {
-        st.sendq
-            .iter()
-            .any(|s| s.waiter.is_waiting() && not_own(except, &s.waiter))
+        st.sendq.iter().any(|s| s.live(except))
     }
 
     // The detector's reports below sit under one `detect::active()` test
     // each: in production every check is a thread-local read, on every
-    // operation.
+    // operation. Inline: `send_or_park` is most sends, and the call with
+    // its full frame was a fifth of a hand-off's instructions.
+    #[inline]
     fn try_send_locked(
         &self,
         st: &mut State<T>,
@@ -925,12 +966,13 @@ impl<T> Channel<T> {
     fn claim_sender(st: &mut State<T>, d: &mut Deferred<T>, partner: bool) -> Option<Claimed<T>> {
         let mut i = 0;
         while let Some(s) = st.sendq.get(i) {
-            if s.waiter.outcome().is_some() {
+            if s.stale() {
                 let s = st.sendq.remove(i).expect("queued");
                 d.drop_later(s.value);
                 continue;
             }
-            if (partner || Self::has_live_receiver(st, Some(&s.waiter))) && Self::claim(s, false) {
+            if (partner || Self::has_live_receiver(st, s.waiter.as_ref())) && Self::claim(s, false)
+            {
                 // Almost always the head: `pop_front` is a fraction of
                 // `remove`'s cost.
                 let s = if i == 0 {
@@ -952,14 +994,19 @@ impl<T> Channel<T> {
     }
 
     /// Claims parked send `s` (its caller then removes it from the queue):
-    /// a select's shared waiter by compare-and-swap, a plain send's by a
-    /// store (its entry is its only one, and the lock is held).
+    /// a select's shared waiter by compare-and-swap; a plain send's by its
+    /// removal alone (its entry is its only one, and the lock is held),
+    /// with a store into its waiter under the detector.
+    #[inline]
     fn claim(s: &SendEntry<T>, closed: bool) -> bool {
-        if s.waker.is_some() {
-            s.waiter.complete(closed);
-            true
-        } else {
-            s.waiter.try_claim(s.case, closed)
+        match (&s.waker, &s.waiter) {
+            (Some(_), None) => true,
+            (Some(_), Some(w)) => {
+                w.complete(closed);
+                true
+            }
+            (None, Some(w)) => w.try_claim(s.case, closed),
+            (None, None) => unreachable!("a select's entry has its waiter"),
         }
     }
 
@@ -991,10 +1038,7 @@ impl<T> Channel<T> {
             return true;
         }
         // As `claim_sender`: a live parked sender can be claimed.
-        st.buf.is_empty()
-            && st.sendq.iter().any(|s| {
-                s.waiter.outcome().is_none() && (s.waker.is_some() || s.waiter.is_waiting())
-            })
+        st.buf.is_empty() && st.sendq.iter().any(|s| !s.stale() && s.live(None))
     }
 
     /// Whether [`Channel::try_send`] would complete now (or find the
@@ -1059,7 +1103,7 @@ impl<T> Channel<T> {
         } else {
             v
         };
-        ParkSend::Parked(self.push_send(&mut st, v, waiter, None, case, site))
+        ParkSend::Parked(self.push_send(&mut st, v, Some(waiter.clone()), None, case, site))
     }
 
     /// A plain `send`: sends `v` now, or parks it with `waker` in its entry
@@ -1076,8 +1120,10 @@ impl<T> Channel<T> {
                 // `try_send_locked` dropped every stale receiver entry on
                 // its way: nothing here can take `v` now (what `park_send`
                 // would re-check).
-                let w = Waiter::solo();
-                let id = self.push_send(&mut st, v, &w, Some(waker.clone()), 0, site);
+                // A waiter only for the detector's proof (see
+                // `SendEntry::waiter`).
+                let w = detect::active().then(Waiter::solo);
+                let id = self.push_send(&mut st, v, w.clone(), Some(waker.clone()), 0, site);
                 SendOrPark::Parked(w, id)
             }
         };
@@ -1127,15 +1173,28 @@ impl<T> Channel<T> {
             keep = Some(p.waiter);
         }
         detect::touch_chan(self.id);
-        // Nothing to take, no sender to claim, not closed: what
-        // `try_recv_locked` would find (and report nothing of), without
-        // the call. The common park of a plain `recv` in a ping-pong.
-        let r = if st.buf.is_empty() && st.sendq.is_empty() && !self.closed_now() {
+        // Two cases of `try_recv_locked` without the call, when nothing is
+        // buffered or in flight: nothing to take, no sender to claim, not
+        // closed (the receive parks, and nothing is reported); or, in
+        // production, a plain send parked at the head of the queue (no
+        // waiter: see `SendEntry::waiter`), whose removal claims it. One or
+        // the other is every receive of a ping-pong.
+        let plain_sender = |s: &SendEntry<T>| s.waiter.is_none() && s.waker.is_some();
+        let r = if !st.buf.is_empty() {
+            self.try_recv_locked(&mut st, site, keep.is_some(), &mut d)
+        } else if st.sendq.is_empty() && !self.closed_now() {
             if keep.is_some() {
                 // The reservation it was notified of is used up.
                 st.inflight = st.inflight.saturating_sub(1);
             }
             TryRecv::Empty
+        } else if st.sendq.front().is_some_and(plain_sender) {
+            if keep.is_some() {
+                st.inflight = st.inflight.saturating_sub(1);
+            }
+            let s = st.sendq.pop_front().expect("a parked send");
+            d.wake(Wakee::of(None, s.waker));
+            TryRecv::Value(s.value)
         } else {
             self.try_recv_locked(&mut st, site, keep.is_some(), &mut d)
         };
@@ -1172,7 +1231,7 @@ impl<T> Channel<T> {
         &self,
         st: &mut State<T>,
         v: T,
-        waiter: &Arc<Waiter>,
+        waiter: Option<Arc<Waiter>>,
         waker: Option<Waker>,
         case: usize,
         site: Site,
@@ -1181,7 +1240,7 @@ impl<T> Channel<T> {
         st.next_id += 1;
         st.sendq.push_back(SendEntry {
             id,
-            waiter: waiter.clone(),
+            waiter,
             waker,
             case,
             value: v,
@@ -1260,18 +1319,28 @@ impl<T> Channel<T> {
         drop(st);
     }
 
-    /// A parked plain `send` (entry `id`, waiter `w`) polled again before
-    /// it completed: its entry's waker becomes `waker` unless it would wake
-    /// the same task. The outcome, read under the lock that sets it.
-    pub(crate) fn repoll_send(&self, id: u64, w: &Waiter, waker: &Waker) -> Option<Outcome> {
+    /// A parked plain `send` (entry `id`, waiter `w` under the detector)
+    /// polled again: its entry still queued, its waker becomes `waker`
+    /// unless it would wake the same task, and `None`; gone, its outcome,
+    /// read under the lock that removed it (a claim completed it, unless it
+    /// is one of the sends the close failed).
+    pub(crate) fn repoll_send(
+        &self,
+        id: u64,
+        w: Option<&Waiter>,
+        waker: &Waker,
+    ) -> Option<Outcome> {
         let mut st = self.state.lock();
-        match queued(&st.sendq, id, |s| s.id) {
-            Some(i) => {
-                refresh(&mut st.sendq[i].waker, waker);
-                None
-            }
-            // Claimed (or closed): the outcome was set with the removal.
-            None => w.outcome(),
+        if let Some(i) = queued(&st.sendq, id, |s| s.id) {
+            refresh(&mut st.sendq[i].waker, waker);
+            return None;
+        }
+        match w {
+            Some(w) => w.outcome(),
+            None => Some(Outcome {
+                case: 0,
+                closed: self.closed_now() && st.closed_sends.binary_search(&id).is_ok(),
+            }),
         }
     }
 
@@ -1313,8 +1382,12 @@ impl<T> Channel<T> {
         for r in st.recvq.drain(..) {
             d.wake(r.notify(false));
         }
-        for s in st.sendq.drain(..) {
+        while let Some(s) = st.sendq.pop_front() {
             if Self::claim(&s, true) {
+                if s.waiter.is_none() {
+                    // Its re-poll looks here (ids leave in increasing order).
+                    st.closed_sends.push(s.id);
+                }
                 detect::send_on_closed(s.g, self.ch(), s.site);
                 d.wake(Wakee::of(s.waiter, s.waker));
             }
