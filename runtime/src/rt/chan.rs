@@ -712,18 +712,26 @@ impl<T> Channel<T> {
     /// Returns the receiver's goroutine and site, for the detector.
     #[inline]
     fn notify_one(&self, st: &mut State<T>, d: &mut Deferred<T>) -> Option<(Option<Gid>, Site)> {
-        // Inline: a buffered send usually finds nobody parked, and an
-        // unbuffered one a plain `recv` at the head, always live, whose
-        // notification is its waker (see `RecvEntry::notify`).
-        match st.recvq.front() {
-            None => None,
-            Some(r) if r.waker.is_some() => {
-                let r = st.recvq.pop_front()?;
-                let (g, site) = (r.g, r.site);
-                d.wake(r.notify(self.cap == 0));
-                Some((g, site))
-            }
-            Some(_) => self.notify_queued(st, d),
+        // Inline: a buffered send usually finds nobody parked, and so does
+        // a send that parks.
+        if st.recvq.is_empty() {
+            None
+        } else {
+            self.notify_front(st, d)
+        }
+    }
+
+    /// [`Channel::notify_one`] with a receiver queued: usually a plain
+    /// `recv` at the head, always live, whose notification is its waker
+    /// (see `RecvEntry::notify`); the general case goes on.
+    fn notify_front(&self, st: &mut State<T>, d: &mut Deferred<T>) -> Option<(Option<Gid>, Site)> {
+        if st.recvq.front().is_some_and(|r| r.waker.is_some()) {
+            let r = st.recvq.pop_front()?;
+            let (g, site) = (r.g, r.site);
+            d.wake(r.notify(self.cap == 0));
+            Some((g, site))
+        } else {
+            self.notify_queued(st, d)
         }
     }
 
@@ -774,7 +782,7 @@ impl<T> Channel<T> {
     // each: in production every check is a thread-local read, on every
     // operation. Inline: `send_or_park` is most sends, and the call with
     // its full frame was a fifth of a hand-off's instructions.
-    #[inline]
+    #[inline(always)]
     fn try_send_locked(
         &self,
         st: &mut State<T>,
