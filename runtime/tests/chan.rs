@@ -309,9 +309,10 @@ fn close_wakes_a_parked_sender_which_panics() {
 }
 
 /// A parked send learns its outcome when polled again: in production it
-/// has no waiter, and reads under the lock whether a receive took its value
-/// (done, even if the channel was closed since) or the close failed it
-/// (panics). A close after the take must not turn a delivered send into a
+/// has no waiter, and learns whether a receive took its value (done, even
+/// if the channel was closed since) or the close failed it (panics), from
+/// the channel: the last send claimed without the lock, any other under
+/// it. A close after the take must not turn a delivered send into a
 /// panic, nor may a failed one complete.
 #[test]
 fn a_send_taken_before_the_close_completes_and_one_failed_by_it_panics() {
@@ -320,31 +321,38 @@ fn a_send_taken_before_the_close_completes_and_one_failed_by_it_panics() {
         if cap == 1 {
             ch.try_send(0).unwrap();
         }
-        let mut taken = ch.send(1);
-        let mut failed = ch.send(2);
-        assert!(poll_once(&mut taken).is_pending());
+        let mut taken = [ch.send(1), ch.send(2)];
+        let mut failed = ch.send(3);
+        for s in &mut taken {
+            assert!(poll_once(s).is_pending());
+        }
         assert!(poll_once(&mut failed).is_pending());
-        // A plain receive: unbuffered, it claims the first parked send;
-        // buffered, it takes 0 and moves the first parked send's value in.
-        let mut r = ch.recv();
-        let first = if cap == 0 { 1 } else { 0 };
-        assert_eq!(poll_once(&mut r), Poll::Ready(Some(first)), "cap {cap}");
+        // Plain receives: unbuffered, each claims the first parked send;
+        // buffered, each takes the head and moves a parked send's value in.
+        for want in [1 - cap as i32, 2 - cap as i32] {
+            let mut r = ch.recv();
+            assert_eq!(poll_once(&mut r), Poll::Ready(Some(want)), "cap {cap}");
+        }
         ch.close();
-        assert_eq!(
-            poll_once(&mut taken),
-            Poll::Ready(()),
-            "cap {cap}: a send whose value was taken before the close completed"
-        );
+        // The first was not the last claimed: it reads its outcome under
+        // the lock; the second without it.
+        for (i, s) in taken.iter_mut().enumerate() {
+            assert_eq!(
+                poll_once(s),
+                Poll::Ready(()),
+                "cap {cap}: send {i}, taken before the close, completed"
+            );
+        }
         let err = catch_unwind(AssertUnwindSafe(|| poll_once(&mut failed)))
             .expect_err("a sender failed by the close must panic");
         assert_eq!(panic_message(&*err), SEND_ON_CLOSED, "cap {cap}");
         if cap == 1 {
-            assert_eq!(ch.try_recv(), Ok(1), "the taken send's value drains");
+            assert_eq!(ch.try_recv(), Ok(2), "the taken send's value drains");
         }
         assert_eq!(
             ch.try_recv(),
             Err(TryRecvError::Closed),
-            "cap {cap}: 2 was sent"
+            "cap {cap}: 3 was sent"
         );
     }
 }

@@ -556,6 +556,12 @@ pub struct Channel<T> {
     made: Site,
     /// Mirrors `closed` for the lock-free check of `send` on a closed channel.
     closed: AtomicBool,
+    /// The id of the plain send (production: no waiter) claimed last,
+    /// stored under the lock at its claim: that send's re-poll, usually the
+    /// next thing it does, learns it completed without taking the lock
+    /// (ids are never reused, so an equal id is that send). Any other
+    /// re-poll reads its outcome under the lock (`repoll_send`).
+    claimed: AtomicU64,
     /// A spin lock: every critical section here is short and never
     /// blocks (see `rt::spin`).
     state: SpinMutex<State<T>>,
@@ -578,6 +584,7 @@ impl<T> Channel<T> {
             serial: detect::serial(),
             made: site,
             closed: AtomicBool::new(false),
+            claimed: AtomicU64::new(u64::MAX),
             state: SpinMutex::new(State {
                 buf: VecDeque::with_capacity(cap.min(1024)),
                 closed_sends: Vec::new(),
@@ -863,7 +870,7 @@ impl<T> Channel<T> {
         let claimed = if st.sendq.is_empty() {
             None
         } else {
-            Self::claim_sender(st, d, true)
+            self.claim_sender(st, d, true)
         };
         if let Some(s) = claimed {
             if detect::active() {
@@ -910,7 +917,7 @@ impl<T> Channel<T> {
     /// with the receive that takes its value), so findings and explored
     /// schedules do not change.
     fn take_head_for_sender(&self, st: &mut State<T>, d: &mut Deferred<T>) -> Option<T> {
-        let s = Self::claim_sender(st, d, true)?;
+        let s = self.claim_sender(st, d, true)?;
         st.buf.push_back(s.value);
         d.wake(s.wakee);
         let v = st.buf.pop_front().expect("values in flight");
@@ -947,7 +954,7 @@ impl<T> Channel<T> {
             if !room && !Self::has_live_receiver(st, None) {
                 return;
             }
-            let Some(s) = Self::claim_sender(st, d, room) else {
+            let Some(s) = self.claim_sender(st, d, room) else {
                 return;
             };
             st.buf.push_back(s.value);
@@ -971,7 +978,12 @@ impl<T> Channel<T> {
     /// receiver parked here (Go never pairs a select with itself; claiming
     /// it would leave its value to whoever comes next). Stale entries of
     /// selects that committed elsewhere are dropped on the way.
-    fn claim_sender(st: &mut State<T>, d: &mut Deferred<T>, partner: bool) -> Option<Claimed<T>> {
+    fn claim_sender(
+        &self,
+        st: &mut State<T>,
+        d: &mut Deferred<T>,
+        partner: bool,
+    ) -> Option<Claimed<T>> {
         let mut i = 0;
         while let Some(s) = st.sendq.get(i) {
             if s.stale() {
@@ -989,6 +1001,7 @@ impl<T> Channel<T> {
                     st.sendq.remove(i)
                 };
                 let s = s.expect("queued");
+                self.note_claimed(&s);
                 return Some(Claimed {
                     value: s.value,
                     wakee: Wakee::of(s.waiter, s.waker),
@@ -999,6 +1012,16 @@ impl<T> Channel<T> {
             i += 1;
         }
         None
+    }
+
+    /// Publishes that plain send `s` (production: no waiter) was just
+    /// claimed, so that its re-poll can see it without the lock (see
+    /// `Channel::claimed`).
+    #[inline]
+    fn note_claimed(&self, s: &SendEntry<T>) {
+        if s.waiter.is_none() {
+            self.claimed.store(s.id, Ordering::Release);
+        }
     }
 
     /// Claims parked send `s` (its caller then removes it from the queue):
@@ -1201,6 +1224,7 @@ impl<T> Channel<T> {
                 st.inflight = st.inflight.saturating_sub(1);
             }
             let s = st.sendq.pop_front().expect("a parked send");
+            self.note_claimed(&s);
             d.wake(Wakee::of(None, s.waker));
             TryRecv::Value(s.value)
         } else {
@@ -1331,13 +1355,20 @@ impl<T> Channel<T> {
     /// polled again: its entry still queued, its waker becomes `waker`
     /// unless it would wake the same task, and `None`; gone, its outcome,
     /// read under the lock that removed it (a claim completed it, unless it
-    /// is one of the sends the close failed).
+    /// is one of the sends the close failed). The last send claimed knows
+    /// without the lock (see `Channel::claimed`).
     pub(crate) fn repoll_send(
         &self,
         id: u64,
         w: Option<&Waiter>,
         waker: &Waker,
     ) -> Option<Outcome> {
+        if w.is_none() && self.claimed.load(Ordering::Acquire) == id {
+            return Some(Outcome {
+                case: 0,
+                closed: false,
+            });
+        }
         let mut st = self.state.lock();
         if let Some(i) = queued(&st.sendq, id, |s| s.id) {
             refresh(&mut st.sendq[i].waker, waker);
