@@ -1140,6 +1140,7 @@ impl<T> Channel<T> {
     /// A plain `send`: sends `v` now, or parks it with `waker` in its entry
     /// (see `Wakee`), under one lock (`try_send` then `park_send` would take
     /// it twice, and re-check what the first look just saw).
+    #[inline]
     pub(crate) fn send_or_park(&self, v: T, site: Site, waker: &Waker) -> SendOrPark<T> {
         detect::touch_chan(self.id);
         let mut d = Deferred::new();
@@ -1171,6 +1172,7 @@ impl<T> Channel<T> {
     /// out of the queue (a value was reserved for it, or the close came):
     /// the receive uses the reservation, and parks again (under the same
     /// entry's waiter) only if it finds nothing.
+    #[inline]
     pub(crate) fn recv_or_park(
         &self,
         site: Site,
