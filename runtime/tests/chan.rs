@@ -329,9 +329,15 @@ fn a_send_taken_before_the_close_completes_and_one_failed_by_it_panics() {
         assert!(poll_once(&mut failed).is_pending());
         // Plain receives: unbuffered, each claims the first parked send;
         // buffered, each takes the head and moves a parked send's value in.
-        for want in [1 - cap as i32, 2 - cap as i32] {
+        for (i, want) in [1 - cap as i32, 2 - cap as i32].into_iter().enumerate() {
             let mut r = ch.recv();
             assert_eq!(poll_once(&mut r), Poll::Ready(Some(want)), "cap {cap}");
+            if i == 0 {
+                assert!(
+                    poll_once(&mut taken[1]).is_pending(),
+                    "cap {cap}: the second send is still parked"
+                );
+            }
         }
         ch.close();
         // The first was not the last claimed: it reads its outcome under

@@ -731,6 +731,7 @@ impl<T> Channel<T> {
     /// [`Channel::notify_one`] with a receiver queued: usually a plain
     /// `recv` at the head, always live, whose notification is its waker
     /// (see `RecvEntry::notify`); the general case goes on.
+    #[inline]
     fn notify_front(&self, st: &mut State<T>, d: &mut Deferred<T>) -> Option<(Option<Gid>, Site)> {
         if st.recvq.front().is_some_and(|r| r.waker.is_some()) {
             let r = st.recvq.pop_front()?;
