@@ -1360,18 +1360,25 @@ impl<T> Channel<T> {
     /// read under the lock that removed it (a claim completed it, unless it
     /// is one of the sends the close failed). The last send claimed knows
     /// without the lock (see `Channel::claimed`).
+    #[inline]
     pub(crate) fn repoll_send(
         &self,
         id: u64,
         w: Option<&Waiter>,
         waker: &Waker,
     ) -> Option<Outcome> {
+        // Inline, the common re-poll: no call, no lock.
         if w.is_none() && self.claimed.load(Ordering::Acquire) == id {
             return Some(Outcome {
                 case: 0,
                 closed: false,
             });
         }
+        self.repoll_send_locked(id, w, waker)
+    }
+
+    /// [`Channel::repoll_send`] under the lock.
+    fn repoll_send_locked(&self, id: u64, w: Option<&Waiter>, waker: &Waker) -> Option<Outcome> {
         let mut st = self.state.lock();
         if let Some(i) = queued(&st.sendq, id, |s| s.id) {
             refresh(&mut st.sendq[i].waker, waker);
