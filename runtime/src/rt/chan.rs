@@ -15,8 +15,9 @@
 //!   the notified receiver is dropped before it runs, it passes the
 //!   notification on, and the in-flight value goes to the next receiver.
 //! - With no receiver parked, a sender parks its value in its queue entry; a
-//!   receiver takes it out and completes the send by claiming the sender's
-//!   [`Waiter`]. If values are in flight to notified receivers, a receiver
+//!   receiver takes it out and completes the send by claiming it (a plain
+//!   `send`'s entry by removing it; a `select!`'s through its [`Waiter`]).
+//!   If values are in flight to notified receivers, a receiver
 //!   without a reservation takes the oldest of them instead and the
 //!   sender's value goes in flight behind them, in its place (production
 //!   only; under the detector it waits for a notified receiver's `refill`).
@@ -31,11 +32,19 @@
 //!
 //! The production costs, kept low without changing any of the above: a plain
 //! `send` or `recv` takes the lock once, whether it completes at once or
-//! parks (`send_or_park`, `recv_or_park`); its parked entry holds its
-//! task's waker, moved out and woken once the lock is released (`Wakee`),
-//! and is completed by a store rather than a claim, since it is its waiter's
-//! only entry; the one goroutine a hand-off wakes is kept without
-//! allocating (`Deferred`); waiters come from a per-thread pool. The lock
+//! parks (`send_or_park`, `recv_or_park`, inline in their futures); its
+//! parked entry holds its task's waker, moved out and woken once the lock
+//! is released (`Wakee`). It has no waiter in production (under the
+//! detector it keeps one, for the proof): its entry leaving the queue is
+//! its notification (a `recv`) or its completion (a `send`), read under the
+//! lock when it is polled again, except that the send claimed last learns
+//! it from the channel's `claimed` id without the lock, and the sends the
+//! close failed are listed for theirs (`repoll_send`). A notified `recv`
+//! collects the value reserved for it, and a `recv` claims a plain send at
+//! the head of the queue, on short paths beside `try_recv_locked`'s general
+//! one. The one goroutine a hand-off wakes is kept without allocating, and
+//! woken inline (`Deferred`); `select!`'s waiters come from a per-thread
+//! pool. The lock
 //! is a spin lock (`rt::spin`), released by a store: nothing here blocks
 //! while holding it (wakes and drops of values wait until it is released;
 //! a waker is at most cloned or dropped under it). A channel that is only
