@@ -839,6 +839,45 @@ fn dropped_recv_hands_its_value_to_the_next_parked_receiver() {
     assert_eq!(ch.try_recv(), Err(TryRecvError::Empty));
 }
 
+/// A notified receive dropped before it collects passes its notification
+/// to the next parked receive, which collects on the short path (the head
+/// of the buffer, its reservation used up): the value arrives once, and
+/// the channel's capacity is whole again afterwards (a reservation left
+/// behind would let a buffered channel take a value too many, or keep an
+/// unbuffered one's value from a fresh receive).
+#[test]
+fn a_receive_notified_in_place_of_a_dropped_one_collects_and_leaves_no_reservation() {
+    for cap in [0, 1] {
+        let ch = goro::chan::<i32>(cap);
+        let mut a = ch.recv();
+        let mut b = ch.recv();
+        assert!(poll_once(&mut a).is_pending());
+        assert!(poll_once(&mut b).is_pending());
+        ch.try_send(1).unwrap(); // in flight to `a`
+        drop(a); // passed on to `b`
+        assert_eq!(poll_once(&mut b), Poll::Ready(Some(1)), "cap {cap}");
+        assert_eq!(
+            ch.try_recv(),
+            Err(TryRecvError::Empty),
+            "cap {cap}: duplicated"
+        );
+        for i in 0..cap as i32 {
+            assert!(
+                ch.try_send(10 + i).is_ok(),
+                "cap {cap}: the buffer has room"
+            );
+        }
+        assert!(
+            ch.try_send(99).unwrap_err().is_full(),
+            "cap {cap}: one value more than the capacity was taken"
+        );
+        for i in 0..cap as i32 {
+            assert_eq!(ch.try_recv(), Ok(10 + i));
+        }
+        assert_eq!(ch.try_recv(), Err(TryRecvError::Empty), "cap {cap}");
+    }
+}
+
 /// Two receives parked in order; 1 and 2 are handed to them; the first is
 /// dropped. A goroutine that then receives twice on the second's side must
 /// not see 2 before 1 (Go's FIFO: 1 was sent, and taken from the channel,
