@@ -31,6 +31,9 @@
 //! timer claim in `park`, or the one in `kick`, removed
 //! (`a_new_earliest_timer_wakes_the_timer_waiter`); `Parker::unpark`
 //! notifying without setting its flag (`shutdown_wakes_every_worker`).
+//! `list.len() == self.parkers.len()` in `park` weakened to "any worker
+//! idle" (`the_last_worker_to_park_sees_nothing_running`: an item is
+//! running).
 //! Not covered: a timer claim kept after its timer vanished (fixed in
 //! `park` by reading, no model reaches that state).
 //!
@@ -222,6 +225,11 @@ struct Exec {
     item1_ran: Notify,
     /// Item 0 pushes item 1 (`worker::push_local`) before it blocks.
     item0_pushes: bool,
+    /// Items being run now.
+    running: AtomicUsize,
+    /// Times a worker parked as the last one with nothing to run
+    /// (`Idle::park`'s `last`: where the deadlock census checks).
+    last_calls: AtomicUsize,
 }
 
 impl Exec {
@@ -239,6 +247,8 @@ impl Exec {
             expect,
             item1_ran: Notify::new(),
             item0_pushes,
+            running: AtomicUsize::new(0),
+            last_calls: AtomicUsize::new(0),
         })
     }
 
@@ -273,6 +283,10 @@ impl Exec {
     /// Runs item `i`. With `blocking`, item 0 waits until item 1 has run
     /// (a goroutine busy in one long poll that another worker must serve).
     fn run(&self, i: usize, blocking: bool) {
+        if !blocking && i == 0 && self.item0_pushes {
+            self.queue.push(1);
+            self.idle.wakep();
+        }
         if blocking && i == 0 {
             if self.item0_pushes {
                 self.queue.push(1);
@@ -315,7 +329,9 @@ fn worker(e: &Exec, me: usize, mut spinning: bool, blocking: bool) {
                 spinning = false;
                 e.idle.spinner_found_work(|| !e.queue.is_empty());
             }
+            e.running.fetch_add(1, Ordering::SeqCst);
             e.run(i, blocking);
+            e.running.fetch_sub(1, Ordering::SeqCst);
             continue;
         }
         spinning = e.idle.park(
@@ -324,6 +340,15 @@ fn worker(e: &Exec, me: usize, mut spinning: bool, blocking: bool) {
                 e.shutdown.load(Ordering::SeqCst)
                     || !e.queue.is_empty()
                     || e.timer.load(Ordering::SeqCst) <= prims::clock()
+            },
+            || {
+                e.last_calls.fetch_add(1, Ordering::SeqCst);
+                // Only the workers push in the models that check this: the
+                // last worker to park sees nothing run or queued.
+                if e.item0_pushes {
+                    assert_eq!(e.running.load(Ordering::SeqCst), 0, "an item is running");
+                    assert!(e.queue.is_empty(), "an item is queued");
+                }
             },
             || Some(e.timer.load(Ordering::SeqCst)).filter(|&t| t != NO_TIMER),
             prims::clock,
@@ -400,6 +425,26 @@ fn work_pushed_by_a_busy_worker_is_run_by_another() {
         e.queue.push(0);
         let hs = start(&e, 2, false, true);
         join(&e, hs);
+    });
+}
+
+/// Go's `checkdead`: `park`'s `last` (where the deadlock census checks)
+/// runs only when no item is running or queued anywhere. Item 0 pushes
+/// item 1 while it runs (`worker::push_local`, then `wakep`); the run goes
+/// on until both ran and a worker parked as the last one.
+#[test]
+fn the_last_worker_to_park_sees_nothing_running() {
+    check(|| {
+        let e = Exec::with(2, 2, usize::MAX, true);
+        e.queue.push(0);
+        let hs = start(&e, 2, false, false);
+        while e.done.load(Ordering::SeqCst) < 2 || e.last_calls.load(Ordering::SeqCst) == 0 {
+            thread::yield_now();
+        }
+        e.shut_down();
+        for h in hs {
+            h.join().unwrap();
+        }
     });
 }
 

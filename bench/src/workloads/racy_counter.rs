@@ -18,6 +18,14 @@ pub async fn run(n: u64) {
     for g in 0..GOROUTINES {
         let (counter, wg) = (counter.clone(), wg.clone());
         goro::go!(async move {
+            // The variable's address, taken once, as Go's closure holds it.
+            // Through the `Arc` at each access, the loop would reload the
+            // `Arc` from the goroutine's state after every store: rustc
+            // cannot tell that state from the counter (a future's `&mut
+            // self` is not `noalias`), so the compiled loop, not `Shared`,
+            // would double the time (bench/README.md, "racy_counter: the
+            // loop rustc compiles").
+            let counter = &*counter;
             for _ in 0..super::share(n, GOROUTINES, g) {
                 // Go's `counter++` on a plain variable: a racy read, then a
                 // racy write.

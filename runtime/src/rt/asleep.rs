@@ -4,39 +4,36 @@
 //! `all goroutines are asleep - deadlock!` and one line per goroutine (its
 //! id, `go!` name, creation site and what it waits on).
 //!
-//! The census does not depend on the executor's design, only on its
-//! polling a task with the same waker each time (goro's does; another
-//! waker still works, a little slower). Each goroutine of a `goro::run`
-//! has a [`Sleeper`]: its state, and the waker its future is polled with,
-//! which wraps the executor's waker (kept at the first poll). A poll
-//! that returns `Pending` after a goro primitive parked (the `detect::block`
-//! hooks note it in a thread-local, a couple of plain stores) puts the
-//! goroutine to sleep; its waker firing wakes it. A poll that waits on
-//! anything else (tokio I/O, a `time::sleep`, a foreign future) leaves it
-//! awake, and so does a poll whose waker has more holders than the goro
-//! primitives it parked on (something else may wake it).
+//! The census does not depend on the executor's design beyond two things:
+//! it polls a task with the same waker each time (goro's does; another
+//! waker still works, a little slower), and it says when its last worker
+//! is about to park with no work anywhere ([`all_parked`]). Each goroutine
+//! of a `goro::run` has a [`Sleeper`]: its entry, and the waker its future
+//! is polled with, which wraps the executor's waker (kept at the first
+//! poll). A poll that returns `Pending` after a goro primitive parked (the
+//! `detect::block` hooks note it in a thread-local, a couple of plain
+//! stores) leaves the goroutine parked where the executor cannot see it
+//! run; a poll that waits on anything else (tokio I/O, a `time::sleep`, a
+//! foreign future), or whose waker has more holders than the goro
+//! primitives it parked on (something else may wake it), counts as a
+//! foreign wait until the goroutine's next poll.
 //!
-//! One atomic word per run counts `busy << 32 | asleep`: `busy` is the live
-//! goroutines plus the pending timers (a timer will wake someone), `asleep`
-//! the goroutines asleep. A goroutine's sleep, end and a timer's end each
-//! update it with one read-modify-write whose result is the snapshot the
-//! check reads: `busy == asleep` is the deadlock. A wake subtracts from
-//! `asleep` *before* the goroutine's state leaves asleep, and a sleep adds
-//! only after it entered it, so the count never exceeds the goroutines that
-//! are really asleep: a wake in flight counts as awake, and no false crash
-//! comes from a race.
-//!
-//! A worker keeps its share of the word in a thread-local ([`Local`]), so
-//! that a spawn, an exit, a sleep and a wake on a worker usually write no
-//! line another worker writes (Go counts per P too). The word then lags in
-//! the safe direction only: `busy` is reserved in batches by spawns and
-//! returned by exits (the word's `busy` >= the true one), and sleeps are
-//! added later (the word's `asleep` <= the true one; a wake takes back a
-//! sleep this worker has not added yet before it touches the word). So
-//! `busy == asleep` in the word still means a deadlock. A worker adds its
-//! share to the word, and checks, before it parks: when every goroutine is
-//! asleep, no work is left and every worker parks, so the last one sees
-//! the exact count. Threads that are not workers update the word directly.
+//! The crash is Go's `checkdead`: when the executor's last worker parks with
+//! no work queued anywhere, no goroutine is running or runnable. Every live
+//! goroutine is then parked; if none waits on something foreign and no
+//! timer is pending (one count per run, `busy`, of both), nothing can ever
+//! wake them. Nothing is counted on the common path: a goro park and its
+//! wake on a worker write no shared word (the earlier census kept each
+//! goroutine's state with a compare-and-swap at every poll, park and wake:
+//! 12% of a channel ping-pong). `busy` moves for a timer (+1 armed, -1
+//! after its wake, or stopped) and for what a goroutine holds until its
+//! next poll (`Sleeper::held`): a foreign wait (+1 at the poll that
+//! returns, on its worker, before the worker can park), and a spawn or a
+//! wake from a thread that is not one of the run's workers (+1 before the
+//! goroutine goes on the executor's shared queue). Read as 0 by the last
+//! worker after it registered as idle, and followed by one more look at
+//! the queues, it cannot miss a wake: a worker that wakes a goroutine is
+//! not idle, and whatever wakes one from elsewhere counts it first.
 //!
 //! The entries live in sharded slots that outlast their goroutines: the
 //! next goroutine in a slot reuses its `Sleeper` (one allocation per slot,
@@ -56,8 +53,9 @@
 //! from its run's counter in batches ([`next_id`]).
 //!
 //! Not seen (as in Go, where all code runs in goroutines): code outside
-//! goroutines that wakes them (a thread of your own, a task spawned on the
-//! runtime directly), and combinators that give their children wakers of
+//! goroutines that will wake them later (a thread of your own, a task
+//! spawned on the runtime directly; once it wakes one, that is counted),
+//! and combinators that give their children wakers of
 //! their own (`FuturesUnordered`) around a goro wait beside a foreign one.
 
 use std::borrow::Cow;
@@ -66,9 +64,9 @@ use std::fmt::Write as _;
 use std::panic::Location;
 use std::ptr;
 use std::sync::atomic::{
-    AtomicBool, AtomicPtr, AtomicU64, AtomicU8, Ordering::Relaxed, Ordering::SeqCst,
+    AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, Ordering::Relaxed, Ordering::SeqCst,
 };
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::Waker;
 
 use async_task::Task;
@@ -180,42 +178,30 @@ pub(crate) fn note(what: Waiting, site: Site) {
     });
 }
 
-fn take_note() -> Note {
-    NOTE.with(|n| n.replace(NO_NOTE))
+/// What the poll ending on this thread noted. Read, not reset: the next
+/// poll's `begin` resets it ([`clear_note`]), and nothing else reads it.
+#[inline]
+fn read_note() -> Note {
+    NOTE.with(Cell::get)
 }
 
 /// Forgets what an earlier poll on this thread noted: one store, where
-/// [`take_note`] also copies the note out (its `Option` read compiled to a
+/// a `replace` would also copy the note out (its `Option` read compiled to a
 /// dozen byte moves).
 #[inline]
 fn clear_note() {
     NOTE.with(|n| n.set(NO_NOTE));
 }
 
-// ---- The run's census ----
+// ---- A worker's part of the census (thread-local) ----
 
-const ASLEEP_ONE: u64 = 1;
-const BUSY_ONE: u64 = 1 << 32;
-
-// ---- A worker's share of the census word (thread-local) ----
-
-/// `busy` a worker reserves in the word at once when its spawns have used
-/// up what it had: one read-modify-write of the shared word per this many
-/// spawns.
-const BATCH: u64 = 64;
-
-/// A worker's share of its run's census word: counts it has not written
-/// to the word yet (see the module docs).
+/// A worker's own part of its run's census: its registry shard and its
+/// batch of goroutine ids.
 #[derive(Clone, Copy)]
 struct Local {
     /// The worker's run (compared, never dereferenced); null on threads
-    /// that are not workers, which update the word directly.
+    /// that are not workers.
     run: *const RunState,
-    /// `busy` the word holds beyond this worker's true count: reserved by
-    /// spawns, given back by exits.
-    credit: u64,
-    /// Sleeps on this worker not yet added to the word's `asleep`.
-    asleep: u64,
     /// The registry shard this worker's spawns take their slots from.
     shard: usize,
     /// Goroutine ids this worker took from the run's counter and has not
@@ -226,8 +212,6 @@ struct Local {
 
 const NO_LOCAL: Local = Local {
     run: ptr::null(),
-    credit: 0,
-    asleep: 0,
     shard: 0,
     next_id: 0,
     end_id: 0,
@@ -288,27 +272,41 @@ pub(crate) fn detach_worker(run: &RunState) {
     LOCAL.with(|l| l.set(NO_LOCAL));
 }
 
-/// A worker of `run` is about to park: its share goes to the word, and the
-/// word is checked for a deadlock (the last worker to park sees the exact
-/// count).
+/// A worker of `run` is about to park: the slots of the goroutines that
+/// ended on it go back to their shards.
 pub(crate) fn flush(run: &RunState) {
-    let mut local = LOCAL.with(Cell::get);
-    if !ptr::eq(local.run, run) {
+    if with_local(run, |_| ()).is_some() {
+        free_batch(census_of(run));
+    }
+}
+
+/// The last worker of `run` to park found no work anywhere (Go's
+/// `checkdead`): no goroutine runs or is runnable. With nothing foreign
+/// waited on, no timer pending and goroutines still alive, they are all
+/// parked on goro primitives: the crash. `look` is the worker's look at
+/// every queue, taken again after `busy` is read: a timer or foreign wake
+/// pushes its goroutine before its count goes down, so a count read as 0
+/// means that push is seen. `all_idle`: every worker is still on the idle
+/// list (none was woken since this one registered).
+pub(crate) fn all_parked(
+    run: &RunState,
+    all_idle: impl FnOnce() -> bool,
+    look: impl FnOnce() -> bool,
+) {
+    let Some(census) = run.census() else { return };
+    // In this order: a goroutine spawned off the workers counts in `busy`
+    // before its entry is live; one that gave its count back at its first
+    // poll is running, on a worker that left the idle list.
+    if census.over.load(SeqCst)
+        || census.live() == 0
+        || census.busy.load(SeqCst) != 0
+        || !all_idle()
+    {
         return;
     }
-    free_batch(census_of(run));
-    if local.credit == 0 && local.asleep == 0 {
-        return;
+    if !look() {
+        deadlock(run);
     }
-    let delta = local.asleep.wrapping_sub(local.credit * BUSY_ONE);
-    local.credit = 0;
-    local.asleep = 0;
-    LOCAL.with(|l| l.set(local));
-    let w = census_of(run)
-        .word
-        .fetch_add(delta, SeqCst)
-        .wrapping_add(delta);
-    check(run, w);
 }
 
 /// Runs `f` on this thread's share if this thread is a worker of `run`.
@@ -325,79 +323,37 @@ fn with_local<R>(run: &RunState, f: impl FnOnce(&mut Local) -> R) -> Option<R> {
     })
 }
 
-/// A goroutine of `run` starts: `busy` + 1.
+/// A foreign wait or a timer of `run` begins: `busy` + 1.
 #[inline]
-fn count_spawn(run: &RunState) {
-    let add = with_local(run, |l| {
-        if l.credit > 0 {
-            l.credit -= 1;
-            0
-        } else {
-            // Reserve a batch: this spawn's and the next ones'.
-            l.credit = BATCH - 1;
-            BATCH * BUSY_ONE
-        }
-    })
-    .unwrap_or(BUSY_ONE);
-    if add != 0 {
-        census_of(run).word.fetch_add(add, SeqCst);
+fn busy_add(run: &RunState) {
+    census_of(run).busy.fetch_add(1, SeqCst);
+}
+
+/// Foreign waits or timers of `run` end: `busy` - `n`. Off the run's
+/// workers (a timer stopped by a thread of the user's), the executor may
+/// be parked already, all of it: a worker is woken to park again and
+/// check.
+#[inline]
+fn busy_sub(run: &RunState, n: u64) {
+    let was = census_of(run).busy.fetch_sub(n, SeqCst);
+    if was == n && with_local(run, |_| ()).is_none() {
+        census_of(run).poke();
     }
 }
 
-/// A goroutine of `run` ends: `busy` - 1.
-#[inline]
-fn count_exit(run: &RunState) {
-    let give_back = with_local(run, |l| {
-        l.credit += 1;
-        if l.credit > 2 * BATCH {
-            l.credit -= BATCH;
-            BATCH
-        } else {
-            0
-        }
-    });
-    let sub = match give_back {
-        Some(0) => return,
-        Some(n) => n * BUSY_ONE,
-        None => BUSY_ONE,
-    };
-    let w = census_of(run).word.fetch_sub(sub, SeqCst).wrapping_sub(sub);
-    check(run, w);
+/// Goroutine `s` holds one more unit of `busy` (counted first: `busy` is
+/// never below what the goroutines hold).
+fn hold(s: &Sleeper) {
+    busy_add(&s.run);
+    s.held.fetch_add(1, SeqCst);
 }
 
-/// A goroutine of `run` entered `ASLEEP`: `asleep` + 1. On a worker, added
-/// to the word (and checked) when the worker flushes; `checked` says to
-/// check now off the workers (a sleep), not for a count put back after a
-/// failed transition.
-#[inline]
-fn count_asleep(run: &RunState, checked: bool) {
-    if with_local(run, |l| l.asleep += 1).is_some() {
-        return;
-    }
-    let w = census_of(run)
-        .word
-        .fetch_add(ASLEEP_ONE, SeqCst)
-        .wrapping_add(ASLEEP_ONE);
-    if checked {
-        check(run, w);
-    }
-}
-
-/// A goroutine of `run` is about to leave `ASLEEP`: `asleep` - 1, from this
-/// worker's sleeps not yet in the word if it has any (the word's `asleep`
-/// stays at most the true count), else from the word.
-#[inline]
-fn uncount_asleep(run: &RunState) {
-    let local = with_local(run, |l| {
-        if l.asleep > 0 {
-            l.asleep -= 1;
-            true
-        } else {
-            false
-        }
-    });
-    if local != Some(true) {
-        census_of(run).word.fetch_sub(ASLEEP_ONE, SeqCst);
+/// Goroutine `s` gives back every unit of `busy` it holds.
+#[cold]
+fn give_back(s: &Sleeper) {
+    let n = s.held.swap(0, SeqCst);
+    if n != 0 {
+        busy_sub(&s.run, u64::from(n));
     }
 }
 
@@ -418,8 +374,11 @@ struct Shard {
 
 /// The deadlock census of one `goro::run`.
 pub(crate) struct Census {
-    /// `busy << 32 | asleep` (see the module docs).
-    word: AtomicU64,
+    /// Foreign waits and pending timers (see the module docs).
+    busy: AtomicU64,
+    /// Wakes one parked worker of the executor (set by it at its start):
+    /// see [`busy_sub`].
+    poke: OnceLock<Box<dyn Fn() + Send + Sync>>,
     /// Every tracked goroutine, for the report. One cache line each:
     /// consecutive ids go to consecutive shards, and the worker that spawns
     /// goroutine `n` must not take the line of the one whose goroutine
@@ -434,7 +393,8 @@ pub(crate) struct Census {
 impl Census {
     pub(crate) fn new() -> Census {
         Census {
-            word: AtomicU64::new(0),
+            busy: AtomicU64::new(0),
+            poke: OnceLock::new(),
             shards: std::array::from_fn(|_| CachePadded::new(Mutex::new(Shard::default()))),
             over: AtomicBool::new(false),
             closed: AtomicBool::new(false),
@@ -490,14 +450,16 @@ impl Census {
     pub(crate) fn end(&self) {
         self.over.store(true, SeqCst);
     }
-}
 
-/// Checks the census word `w` just produced by an update of `run`'s census.
-#[inline]
-fn check(run: &RunState, w: u64) {
-    let (busy, asleep) = (w >> 32, w & 0xffff_ffff);
-    if busy == asleep && busy != 0 {
-        deadlock(run);
+    /// Sets how to wake one parked worker of the run's executor (once).
+    pub(crate) fn set_poke(&self, poke: Box<dyn Fn() + Send + Sync>) {
+        let _ = self.poke.set(poke);
+    }
+
+    fn poke(&self) {
+        if let Some(p) = self.poke.get() {
+            p();
+        }
     }
 }
 
@@ -558,7 +520,7 @@ impl TimerPending {
     pub(crate) fn new() -> TimerPending {
         let run = super::goroutine::thread_run().filter(|r| r.census().is_some());
         if let Some(r) = &run {
-            census_of(r).word.fetch_add(BUSY_ONE, SeqCst);
+            busy_add(r);
         }
         TimerPending(run)
     }
@@ -567,11 +529,7 @@ impl TimerPending {
 impl Drop for TimerPending {
     fn drop(&mut self) {
         if let Some(run) = self.0.take() {
-            let w = census_of(&run)
-                .word
-                .fetch_sub(BUSY_ONE, SeqCst)
-                .wrapping_sub(BUSY_ONE);
-            check(&run, w);
+            busy_sub(&run, 1);
         }
     }
 }
@@ -582,9 +540,7 @@ fn census_of(run: &RunState) -> &Census {
 
 // ---- One goroutine ----
 
-const POLLING: u8 = 0;
-const AWAKE: u8 = 1;
-const ASLEEP: u8 = 2;
+const LIVE: u8 = 1;
 const DEAD: u8 = 3;
 
 /// One goroutine's census entry; its `Arc` is the goroutine's waker.
@@ -596,6 +552,8 @@ const DEAD: u8 = 3;
 /// counts' line from the other worker, not the whole entry.
 #[repr(C)]
 pub(crate) struct Sleeper {
+    /// `LIVE` from the spawn, `DEAD` from the goroutine's end: plain
+    /// stores, read by `num_goroutine` and the report.
     state: AtomicU8,
     /// The second part was reset when the slot was freed (`release`).
     fresh: bool,
@@ -606,6 +564,12 @@ pub(crate) struct Sleeper {
     what: AtomicU8,
     /// Set when `other` is registered (here for the same reason).
     moved: AtomicBool,
+    /// Units of the census's `busy` this goroutine holds until its next
+    /// poll (here for the same reason): a foreign wait its last poll
+    /// returned on, a spawn or wake-up from a thread that is not one of
+    /// the run's workers. Added before the count goes up nowhere else, and
+    /// taken with a swap, so each unit goes back once.
+    held: AtomicU32,
     /// The executor's handle on the goroutine's task, kept here rather than
     /// in a registry of the executor's own: the spawn and the exit touch
     /// this entry anyway (see [`TaskHome`]).
@@ -630,54 +594,21 @@ pub(crate) struct Sleeper {
     name: Option<Cow<'static, str>>,
 }
 
-impl Sleeper {
-    /// Moves the goroutine to state `to` (not `ASLEEP`), counting it awake
-    /// before it leaves `ASLEEP` (see the module docs).
-    fn leave(&self, to: u8) {
-        let mut s = self.state.load(SeqCst);
-        loop {
-            if s == ASLEEP {
-                uncount_asleep(&self.run);
-            }
-            match self.state.compare_exchange(s, to, SeqCst, SeqCst) {
-                Ok(_) => return,
-                Err(now) => {
-                    if s == ASLEEP {
-                        count_asleep(&self.run, false);
-                    }
-                    s = now;
-                }
-            }
-        }
-    }
-}
-
 /// The goroutine's waker: `futures`' `ArcWake`, not std's `Wake`, for
 /// [`waker_ref`], which lends a waker without a reference count of its own
-/// (a poll's waker is cloned only by what keeps it).
+/// (a poll's waker is cloned only by what keeps it). A wake writes nothing
+/// of the census's: it only wakes the task (see the module docs).
 impl ArcWake for Sleeper {
     fn wake_by_ref(arc_self: &Arc<Self>) {
         let this = arc_self;
-        let mut s = this.state.load(SeqCst);
-        loop {
-            match s {
-                // A poll that starts after this wake sees its event.
-                AWAKE | DEAD => break,
-                POLLING => match this.state.compare_exchange(POLLING, AWAKE, SeqCst, SeqCst) {
-                    Ok(_) => break,
-                    Err(now) => s = now,
-                },
-                _ => {
-                    // Counted awake before it is: see the module docs.
-                    uncount_asleep(&this.run);
-                    match this.state.compare_exchange(ASLEEP, AWAKE, SeqCst, SeqCst) {
-                        Ok(_) => break,
-                        Err(now) => {
-                            count_asleep(&this.run, false);
-                            s = now;
-                        }
-                    }
-                }
+        if with_local(&this.run, |_| ()).is_none() {
+            // From off the workers (a timer's or tokio's thread, a thread of
+            // the user's): the goroutine goes on the executor's shared queue,
+            // where the last worker's look might miss it; it holds `busy`
+            // until it runs. A goroutine that died meanwhile holds nothing.
+            hold(this);
+            if this.state.load(SeqCst) == DEAD {
+                give_back(this);
             }
         }
         if let Some(w) = this.exec.get() {
@@ -721,11 +652,12 @@ impl Sleeper {
 
     fn new(run: &Arc<RunState>, id: Gid, name: Option<Cow<'static, str>>, site: Site) -> Arc<Self> {
         Arc::new(Sleeper {
-            state: AtomicU8::new(AWAKE),
+            state: AtomicU8::new(LIVE),
             fresh: false,
             exec: ExecWaker::new(),
             other: AtomicWaker::new(),
             moved: AtomicBool::new(false),
+            held: AtomicU32::new(0),
             task: TaskSlot::new(),
             run: run.clone(),
             id,
@@ -750,7 +682,16 @@ impl Tracker {
         // A worker takes slots from its own shard: its lock and free list
         // stay in this core's cache (the worker that ran the goroutines
         // gives their slots back in batches). Elsewhere, spread by id.
-        let shard = with_local(run, |l| l.shard).unwrap_or(id.get() as usize % SHARDS);
+        let shard = with_local(run, |l| l.shard);
+        let off = shard.is_none();
+        if off {
+            // Spawned off the workers (`goro::run`'s main): it goes on the
+            // shared queue, where the last worker's look may miss it, so it
+            // holds `busy` until it runs (see `wake_by_ref`); counted before
+            // its entry is live, which the check reads first.
+            busy_add(run);
+        }
+        let shard = shard.unwrap_or(id.get() as usize % SHARDS);
         let mut sh = census.shards[shard].lock();
         if census.closed.load(SeqCst) {
             // The run is over: nothing to count any more.
@@ -768,8 +709,10 @@ impl Tracker {
                 // it (a stale waker clone), else replaced. Same run: `run`
                 // stays.
                 if let Some(s) = Arc::get_mut(&mut sh.slots[i]) {
+                    // Its goroutine gave back what it held when it died.
+                    debug_assert_eq!(*s.held.get_mut(), 0);
                     old_cell = s.exec.take();
-                    *s.state.get_mut() = AWAKE;
+                    *s.state.get_mut() = LIVE;
                     s.id = id;
                     s.site = site;
                     if !std::mem::take(&mut s.fresh) {
@@ -792,7 +735,9 @@ impl Tracker {
         let sleeper = sh.slots[index].clone();
         drop(sh);
         drop(old_cell);
-        count_spawn(run);
+        if off {
+            sleeper.held.fetch_add(1, SeqCst);
+        }
         Some(Tracker {
             entry: Some(sleeper),
             slot: (shard, index),
@@ -834,37 +779,33 @@ impl Tracker {
                 s.moved.store(true, SeqCst);
             }
         }
-        // Usually after a wake (awake); an executor may also poll a
-        // goroutine nobody woke, which must stop counting as asleep first.
-        s.leave(POLLING);
+        // Running now: what it held in `busy` (a foreign wait, a wake or
+        // spawn from off the workers) is over; held until here, so through
+        // its time queued.
+        if s.held.load(Relaxed) != 0 {
+            give_back(s);
+        }
         clear_note();
         waker_ref(s)
     }
 
-    /// The poll returned `Pending`: asleep if it parked only on goro
-    /// primitives and was not woken meanwhile.
+    /// The poll returned `Pending`: parked on goro primitives, or counted
+    /// as waiting on something foreign until its next poll.
     #[inline]
     pub(crate) fn pending(&self) {
-        let note = take_note();
+        let note = read_note();
         let s = self.entry();
         let holders = Arc::strong_count(s).saturating_sub(OWN_REFS);
         if note.what.is_none() || holders > note.parks as usize {
-            // Waits on something goro does not see: awake.
-            let _ = s.state.compare_exchange(POLLING, AWAKE, SeqCst, SeqCst);
+            // Waits on something goro does not see: counted before this
+            // worker can park, so its last look cannot miss it.
+            hold(s);
             return;
         }
-        // Relaxed: read only by the report, after a census-word update that
-        // saw this goroutine's sleep added to the word (below, or by this
-        // worker's flush: a release sequence of read-modify-writes), so
-        // these stores happen before those reads.
+        // Relaxed: read only by the report, by the last worker to park,
+        // after the idle list's lock that this worker takes to park.
         s.what.store(note.what.map_or(0, |w| w as u8), Relaxed);
         s.at.store(note.at as *mut Location<'static>, Relaxed);
-        if s.state
-            .compare_exchange(POLLING, ASLEEP, SeqCst, SeqCst)
-            .is_ok()
-        {
-            count_asleep(&s.run, true);
-        }
     }
 }
 
@@ -909,8 +850,12 @@ impl Drop for Tracker {
         // read-modify-write of the cell's state where a drop (cancel, then
         // detach) is two or three.
         let task = s.task.take();
-        s.leave(DEAD);
-        count_exit(&s.run);
+        // Dead before what it held is given back (a future dropped while
+        // it waited on something foreign): given back now. A wake-up from
+        // off the workers that comes later sees `DEAD` and gives its unit
+        // back itself (see `wake_by_ref`).
+        s.state.store(DEAD, SeqCst);
+        give_back(&s);
         let (shard, index) = self.slot;
         if with_local(&s.run, |_| ()).is_some() {
             // On a worker of this run: the slot goes back with the next
@@ -966,7 +911,7 @@ fn release(sh: &mut Shard, index: usize) {
 }
 
 /// On a worker: slot `index` of shard `shard` of the worker's run, whose
-/// goroutine has ended (state `DEAD`, counted out, its handle dropped),
+/// goroutine has ended (state `DEAD`, its handle dropped),
 /// joins this worker's batch of slots to give back; a full batch goes back
 /// now. The worker's run (its thread's run) keeps the census alive.
 #[inline]

@@ -148,19 +148,23 @@ impl Idle {
     /// `next_timer` is the earliest timer's deadline and `now` the clock
     /// (ns): if no other worker waits for the earliest timer, this one
     /// sleeps until it, or yields the thread if it is within
-    /// [`TIMER_SPIN`].
+    /// [`TIMER_SPIN`]. `last` runs when this worker was the last to
+    /// register as idle and its look found nothing: no goroutine is running
+    /// or runnable (Go's `checkdead`; the deadlock census's check).
     pub(super) fn park(
         &self,
         me: usize,
         look: impl FnOnce() -> bool,
+        last: impl FnOnce(),
         next_timer: impl Fn() -> Option<u64>,
         now: impl Fn() -> u64,
     ) -> bool {
-        {
+        let all = {
             let mut list = self.list.lock();
             list.push(me);
             self.nidle.store(list.len(), SeqCst);
-        }
+            list.len() == self.parkers.len()
+        };
         // Pairs with the fence in `wakep`: a pusher that saw no idle worker
         // pushed before this point, so `look` sees its work.
         fence(SeqCst);
@@ -172,6 +176,9 @@ impl Idle {
             // and a second goroutine queued behind the first waited, with
             // the other worker asleep, until this one was done.
             return self.unidle(me) || self.try_spin();
+        }
+        if all {
+            last();
         }
         let mut deadline = None;
         let claimed = next_timer().is_some()
@@ -267,6 +274,11 @@ impl Idle {
         for p in self.parkers.iter() {
             p.unpark(Wake::Shutdown);
         }
+    }
+
+    /// Whether every worker is on the idle list now.
+    pub(super) fn all_idle(&self) -> bool {
+        self.nidle.load(SeqCst) == self.parkers.len()
     }
 
     /// Workers idle or spinning, read without ordering: a hint.

@@ -269,6 +269,16 @@ impl Runtime {
         // The reference the cells' count stands for, dropped when the count
         // reaches zero (see `cells`).
         let _ = Arc::into_raw(shared.clone());
+        if let Some(c) = shared.run.census() {
+            // A timer stopped off the workers while all of them are parked:
+            // one wakes to park again, and checks for a deadlock.
+            let weak = Arc::downgrade(&shared);
+            c.set_poke(Box::new(move || {
+                if let Some(s) = weak.upgrade() {
+                    s.idle.kick();
+                }
+            }));
+        }
         let io = Io::start();
         for (index, queue) in locals.into_iter().enumerate() {
             let shared = shared.clone();

@@ -445,12 +445,13 @@ impl Local {
     /// waits for it).
     fn park(&self) {
         let s = &*self.shared;
-        // This worker's census counts go to the shared word (and the last
-        // worker to park sees a deadlock): see `rt::asleep`.
+        // The slots of goroutines that ended here go back to the census.
         crate::rt::asleep::flush(&s.run);
         let spinning = s.idle.park(
             self.index,
             || s.is_shut_down() || self.work_anywhere(),
+            // The last worker to park: is every goroutine asleep?
+            || crate::rt::asleep::all_parked(&s.run, || s.idle.all_idle(), || self.work_anywhere()),
             || Some(s.timers.next()).filter(|&t| t != NONE),
             now_nanos,
         );
