@@ -308,6 +308,61 @@ fn close_wakes_a_parked_sender_which_panics() {
     }
 }
 
+/// A parked send learns its outcome when polled again: in production it
+/// has no waiter, and learns whether a receive took its value (done, even
+/// if the channel was closed since) or the close failed it (panics), from
+/// the channel: the last send claimed without the lock, any other under
+/// it. A close after the take must not turn a delivered send into a
+/// panic, nor may a failed one complete.
+#[test]
+fn a_send_taken_before_the_close_completes_and_one_failed_by_it_panics() {
+    for cap in [0, 1] {
+        let ch = goro::chan::<i32>(cap);
+        if cap == 1 {
+            ch.try_send(0).unwrap();
+        }
+        let mut taken = [ch.send(1), ch.send(2)];
+        let mut failed = ch.send(3);
+        for s in &mut taken {
+            assert!(poll_once(s).is_pending());
+        }
+        assert!(poll_once(&mut failed).is_pending());
+        // Plain receives: unbuffered, each claims the first parked send;
+        // buffered, each takes the head and moves a parked send's value in.
+        for (i, want) in [1 - cap as i32, 2 - cap as i32].into_iter().enumerate() {
+            let mut r = ch.recv();
+            assert_eq!(poll_once(&mut r), Poll::Ready(Some(want)), "cap {cap}");
+            if i == 0 {
+                assert!(
+                    poll_once(&mut taken[1]).is_pending(),
+                    "cap {cap}: the second send is still parked"
+                );
+            }
+        }
+        ch.close();
+        // The first was not the last claimed: it reads its outcome under
+        // the lock; the second without it.
+        for (i, s) in taken.iter_mut().enumerate() {
+            assert_eq!(
+                poll_once(s),
+                Poll::Ready(()),
+                "cap {cap}: send {i}, taken before the close, completed"
+            );
+        }
+        let err = catch_unwind(AssertUnwindSafe(|| poll_once(&mut failed)))
+            .expect_err("a sender failed by the close must panic");
+        assert_eq!(panic_message(&*err), SEND_ON_CLOSED, "cap {cap}");
+        if cap == 1 {
+            assert_eq!(ch.try_recv(), Ok(2), "the taken send's value drains");
+        }
+        assert_eq!(
+            ch.try_recv(),
+            Err(TryRecvError::Closed),
+            "cap {cap}: 3 was sent"
+        );
+    }
+}
+
 #[test]
 fn close_wakes_a_blocked_sender_goroutine_which_panics() {
     goro::run(async {
@@ -782,6 +837,45 @@ fn dropped_recv_hands_its_value_to_the_next_parked_receiver() {
     };
     assert_eq!(got, Poll::Ready(Some(1)));
     assert_eq!(ch.try_recv(), Err(TryRecvError::Empty));
+}
+
+/// A notified receive dropped before it collects passes its notification
+/// to the next parked receive, which collects on the short path (the head
+/// of the buffer, its reservation used up): the value arrives once, and
+/// the channel's capacity is whole again afterwards (a reservation left
+/// behind would let a buffered channel take a value too many, or keep an
+/// unbuffered one's value from a fresh receive).
+#[test]
+fn a_receive_notified_in_place_of_a_dropped_one_collects_and_leaves_no_reservation() {
+    for cap in [0, 1] {
+        let ch = goro::chan::<i32>(cap);
+        let mut a = ch.recv();
+        let mut b = ch.recv();
+        assert!(poll_once(&mut a).is_pending());
+        assert!(poll_once(&mut b).is_pending());
+        ch.try_send(1).unwrap(); // in flight to `a`
+        drop(a); // passed on to `b`
+        assert_eq!(poll_once(&mut b), Poll::Ready(Some(1)), "cap {cap}");
+        assert_eq!(
+            ch.try_recv(),
+            Err(TryRecvError::Empty),
+            "cap {cap}: duplicated"
+        );
+        for i in 0..cap as i32 {
+            assert!(
+                ch.try_send(10 + i).is_ok(),
+                "cap {cap}: the buffer has room"
+            );
+        }
+        assert!(
+            ch.try_send(99).unwrap_err().is_full(),
+            "cap {cap}: one value more than the capacity was taken"
+        );
+        for i in 0..cap as i32 {
+            assert_eq!(ch.try_recv(), Ok(10 + i));
+        }
+        assert_eq!(ch.try_recv(), Err(TryRecvError::Empty), "cap {cap}");
+    }
 }
 
 /// Two receives parked in order; 1 and 2 are handed to them; the first is

@@ -631,7 +631,8 @@ impl<T, H: SendHandle<T> + ?Sized> SendHandle<T> for &H {
 pub struct SendFuture<'a, T> {
     chan: &'a Channel<T>,
     value: Option<T>,
-    parked: Option<(Arc<Waiter>, u64)>,
+    /// Its parked entry's id, with a waiter under the detector only.
+    parked: Option<(Option<Arc<Waiter>>, u64)>,
     loc: &'static Location<'static>,
     /// The handle it sends through, for the detector.
     handle: usize,
@@ -668,20 +669,24 @@ impl<T> Future for SendFuture<'_, T> {
         let this = self.get_mut();
         if let Some((w, id)) = &this.parked {
             // Its entry holds the waker: a poll before the claim refreshes
-            // it there (under the channel lock, rare).
+            // it there. The outcome is read under the channel lock (in
+            // production the send has no waiter to read it from without:
+            // no waiter taken, cloned into the entry, dropped and recycled
+            // per park), or first from the waiter under the detector.
             let outcome = w
-                .outcome()
-                .or_else(|| this.chan.repoll_send(*id, w, cx.waker()));
+                .as_deref()
+                .and_then(Waiter::outcome)
+                .or_else(|| this.chan.repoll_send(*id, w.as_deref(), cx.waker()));
             return match outcome {
                 None => {
                     // Still parked, on the same operation.
                     detect::block_on(this.loc, Waiting::Send, cx.waker(), || {
-                        this.chan.blocked_on(true, this.handle, Some(w))
+                        this.chan.blocked_on(true, this.handle, w.as_ref())
                     });
                     Poll::Pending
                 }
                 Some(o) => {
-                    if let Some((w, _)) = this.parked.take() {
+                    if let Some((Some(w), _)) = this.parked.take() {
                         waiter::recycle(w);
                     }
                     if o.closed {
@@ -704,7 +709,7 @@ impl<T> Future for SendFuture<'_, T> {
             SendOrPark::Closed(_) => this.chan.send_on_closed(this.loc),
             SendOrPark::Parked(w, id) => {
                 detect::block_on(this.loc, Waiting::Send, cx.waker(), || {
-                    this.chan.blocked_on(true, this.handle, Some(&w))
+                    this.chan.blocked_on(true, this.handle, w.as_ref())
                 });
                 this.parked = Some((w, id));
                 Poll::Pending

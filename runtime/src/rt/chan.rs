@@ -15,8 +15,9 @@
 //!   the notified receiver is dropped before it runs, it passes the
 //!   notification on, and the in-flight value goes to the next receiver.
 //! - With no receiver parked, a sender parks its value in its queue entry; a
-//!   receiver takes it out and completes the send by claiming the sender's
-//!   [`Waiter`]. If values are in flight to notified receivers, a receiver
+//!   receiver takes it out and completes the send by claiming it (a plain
+//!   `send`'s entry by removing it; a `select!`'s through its [`Waiter`]).
+//!   If values are in flight to notified receivers, a receiver
 //!   without a reservation takes the oldest of them instead and the
 //!   sender's value goes in flight behind them, in its place (production
 //!   only; under the detector it waits for a notified receiver's `refill`).
@@ -31,11 +32,19 @@
 //!
 //! The production costs, kept low without changing any of the above: a plain
 //! `send` or `recv` takes the lock once, whether it completes at once or
-//! parks (`send_or_park`, `recv_or_park`); its parked entry holds its
-//! task's waker, moved out and woken once the lock is released (`Wakee`),
-//! and is completed by a store rather than a claim, since it is its waiter's
-//! only entry; the one goroutine a hand-off wakes is kept without
-//! allocating (`Deferred`); waiters come from a per-thread pool. The lock
+//! parks (`send_or_park`, `recv_or_park`, inline in their futures); its
+//! parked entry holds its task's waker, moved out and woken once the lock
+//! is released (`Wakee`). It has no waiter in production (under the
+//! detector it keeps one, for the proof): its entry leaving the queue is
+//! its notification (a `recv`) or its completion (a `send`), read under the
+//! lock when it is polled again, except that the send claimed last learns
+//! it from the channel's `claimed` id without the lock, and the sends the
+//! close failed are listed for theirs (`repoll_send`). A notified `recv`
+//! collects the value reserved for it, and a `recv` claims a plain send at
+//! the head of the queue, on short paths beside `try_recv_locked`'s general
+//! one. The one goroutine a hand-off wakes is kept without allocating, and
+//! woken inline (`Deferred`); `select!`'s waiters come from a per-thread
+//! pool. The lock
 //! is a spin lock (`rt::spin`), released by a store: nothing here blocks
 //! while holding it (wakes and drops of values wait until it is released;
 //! a waker is at most cloned or dropped under it). A channel that is only
@@ -126,8 +135,9 @@ pub(crate) struct SoloRecv {
 pub(crate) enum SendOrPark<T> {
     Sent,
     Closed(T),
-    /// Parked under this waiter and entry id.
-    Parked(Arc<Waiter>, u64),
+    /// Parked as this entry id; with a waiter under the detector only (see
+    /// `SendEntry::waiter`).
+    Parked(Option<Arc<Waiter>>, u64),
 }
 
 struct RecvEntry {
@@ -152,6 +162,7 @@ impl RecvEntry {
     /// Whether a partner may still hand this receive a value: a plain
     /// `recv` always (it leaves the queue when notified or withdrawn); a
     /// select while waiting, and never its own send (`own`).
+    #[inline]
     fn live(&self, own: Option<&Arc<Waiter>>) -> bool {
         match (&self.waker, &self.waiter) {
             (Some(_), _) => true,
@@ -162,6 +173,7 @@ impl RecvEntry {
 
     /// Notifies this entry, which just left the queue (`handed`: with an
     /// unbuffered channel's value), and says whom to wake.
+    #[inline]
     fn notify(self, handed: bool) -> Wakee {
         match (self.waker, self.waiter) {
             (Some(w), _) => Wakee::Task(w),
@@ -176,13 +188,26 @@ impl RecvEntry {
 
 /// The position of entry `id` in `q`, if still queued: entries are queued
 /// in increasing id order (`next_id`) and only ever removed.
+///
+/// A re-poll asks this under the lock, usually after a notification took
+/// the entry out: an empty queue, or one whose newest entry is older,
+/// answers without the search, inline.
+#[inline]
 fn queued<E>(q: &VecDeque<E>, id: u64, key: impl Fn(&E) -> u64) -> Option<usize> {
-    q.binary_search_by_key(&id, key).ok()
+    match q.back() {
+        Some(b) if key(b) >= id => q.binary_search_by_key(&id, key).ok(),
+        _ => None,
+    }
 }
 
 struct SendEntry<T> {
     id: u64,
-    waiter: Arc<Waiter>,
+    /// A `select!`'s shared waiter, claimed through it. A plain `send`
+    /// needs none in production: its entry leaving the queue completes it,
+    /// and its re-poll reads that under the lock (see
+    /// [`Channel::repoll_send`]); under the detector it keeps one, completed
+    /// by a store, for the proof.
+    waiter: Option<Arc<Waiter>>,
     /// As `RecvEntry::waker`.
     waker: Option<Waker>,
     case: usize,
@@ -191,6 +216,27 @@ struct SendEntry<T> {
     /// production).
     g: Option<Gid>,
     site: Site,
+}
+
+impl<T> SendEntry<T> {
+    /// A select's entry left behind when it committed elsewhere (a plain
+    /// send's entry is never stale: it is completed only by its removal).
+    #[inline]
+    fn stale(&self) -> bool {
+        self.waker.is_none() && self.waiter.as_ref().is_some_and(|w| w.outcome().is_some())
+    }
+
+    /// Whether a partner may still take this send's value: a plain `send`
+    /// always; a select while waiting, and never by its own receive
+    /// (`own`).
+    #[inline]
+    fn live(&self, own: Option<&Arc<Waiter>>) -> bool {
+        match (&self.waker, &self.waiter) {
+            (Some(_), _) => true,
+            (None, Some(w)) => w.is_waiting() && not_own(own, w),
+            (None, None) => unreachable!("a select's entry has its waiter"),
+        }
+    }
 }
 
 /// A parked send whose value was just taken.
@@ -205,6 +251,10 @@ struct State<T> {
     /// Buffered values; for an unbuffered channel, values in flight to
     /// notified receivers.
     buf: VecDeque<T>,
+    /// The ids of the plain sends the close failed (in increasing order):
+    /// one without a waiter reads its outcome here on its re-poll (see
+    /// [`Channel::repoll_send`]). Empty until the close.
+    closed_sends: Vec<u64>,
     recvq: VecDeque<RecvEntry>,
     sendq: VecDeque<SendEntry<T>>,
     /// How many values in `buf` are reserved for notified receivers (Go
@@ -236,13 +286,18 @@ enum Wakee {
 }
 
 impl Wakee {
-    fn of(waiter: Arc<Waiter>, waker: Option<Waker>) -> Wakee {
-        match waker {
-            Some(w) => Wakee::Task(w),
-            None => Wakee::Waiter(waiter),
+    #[inline]
+    fn of(waiter: Option<Arc<Waiter>>, waker: Option<Waker>) -> Wakee {
+        match (waker, waiter) {
+            (Some(w), _) => Wakee::Task(w),
+            (None, Some(w)) => Wakee::Waiter(w),
+            (None, None) => unreachable!("a select's entry has its waiter"),
         }
     }
 
+    // Inline: a plain operation's wake is then one indirect call into the
+    // waker's vtable at the end of the operation, not three calls deep.
+    #[inline]
     fn wake(self) {
         match self {
             Wakee::Task(w) => w.wake(),
@@ -258,7 +313,8 @@ impl Wakee {
 /// operation allocates nothing (a `Vec` would on its first push), and the
 /// rare rest (a close, a refill, stale entries' values) in `more`, one
 /// word while unused: making and dropping a `Deferred` is on every
-/// operation's path.
+/// operation's path, so its drop is inline and only the rare rest goes out
+/// of line.
 struct Deferred<T> {
     first: Option<Wakee>,
     more: Option<Box<More<T>>>,
@@ -294,6 +350,23 @@ impl<T> Deferred<T> {
         self.more().drop.push(v);
     }
 
+    /// Runs the deferred work now, inline: what the drop does, for the
+    /// hot paths, where the drop glue would stay an out-of-line call.
+    /// The caller has released the lock.
+    #[inline(always)]
+    fn finish(mut self) {
+        let first = self.first.take();
+        let more = self.more.take();
+        // Both fields are `None` now: nothing left to drop.
+        std::mem::forget(self);
+        if let Some(w) = first {
+            w.wake();
+        }
+        if let Some(more) = more {
+            run_more(more);
+        }
+    }
+
     #[cold]
     fn more(&mut self) -> &mut More<T> {
         self.more.get_or_insert_with(|| {
@@ -306,30 +379,31 @@ impl<T> Deferred<T> {
 }
 
 impl<T> Drop for Deferred<T> {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
-        // Most operations defer nothing: that test stays inline, the work
-        // goes out of line (a call with a full frame was ~25 instructions
-        // on every operation).
-        if self.first.is_some() || self.more.is_some() {
-            self.run();
-        }
-    }
-}
-
-impl<T> Deferred<T> {
-    #[inline(never)]
-    fn run(&mut self) {
+        // The one wake of a hand-off, inline (it was a call to the drop
+        // glue, a call to an out-of-line `run` and a call to `Wakee::wake`,
+        // each with a full frame, on every operation that woke someone);
+        // after `take` the fields' own drop glue is known to be empty.
         if let Some(w) = self.first.take() {
             w.wake();
         }
         if let Some(more) = self.more.take() {
-            for w in more.wake {
-                w.wake();
-            }
-            drop(more.drop);
+            run_more(more);
         }
     }
+}
+
+/// The rare rest of a [`Deferred`]: wakes in order, then drops.
+#[cold]
+#[inline(never)]
+#[allow(clippy::boxed_local)] // the box is freed here, out of the hot path
+fn run_more<T>(more: Box<More<T>>) {
+    let More { wake, drop: values } = *more;
+    for w in wake {
+        w.wake();
+    }
+    drop(values);
 }
 
 /// Live handles that can send (or close) and receive: `Chan` counts as both,
@@ -491,6 +565,12 @@ pub struct Channel<T> {
     made: Site,
     /// Mirrors `closed` for the lock-free check of `send` on a closed channel.
     closed: AtomicBool,
+    /// The id of the plain send (production: no waiter) claimed last,
+    /// stored under the lock at its claim: that send's re-poll, usually the
+    /// next thing it does, learns it completed without taking the lock
+    /// (ids are never reused, so an equal id is that send). Any other
+    /// re-poll reads its outcome under the lock (`repoll_send`).
+    claimed: AtomicU64,
     /// A spin lock: every critical section here is short and never
     /// blocks (see `rt::spin`).
     state: SpinMutex<State<T>>,
@@ -513,8 +593,10 @@ impl<T> Channel<T> {
             serial: detect::serial(),
             made: site,
             closed: AtomicBool::new(false),
+            claimed: AtomicU64::new(u64::MAX),
             state: SpinMutex::new(State {
                 buf: VecDeque::with_capacity(cap.min(1024)),
+                closed_sends: Vec::new(),
                 recvq: VecDeque::new(),
                 sendq: VecDeque::new(),
                 inflight: 0,
@@ -646,9 +728,25 @@ impl<T> Channel<T> {
     /// Returns the receiver's goroutine and site, for the detector.
     #[inline]
     fn notify_one(&self, st: &mut State<T>, d: &mut Deferred<T>) -> Option<(Option<Gid>, Site)> {
-        // Inline: a buffered send usually finds nobody parked.
+        // Inline: a buffered send usually finds nobody parked, and so does
+        // a send that parks.
         if st.recvq.is_empty() {
             None
+        } else {
+            self.notify_front(st, d)
+        }
+    }
+
+    /// [`Channel::notify_one`] with a receiver queued: usually a plain
+    /// `recv` at the head, always live, whose notification is its waker
+    /// (see `RecvEntry::notify`); the general case goes on.
+    #[inline]
+    fn notify_front(&self, st: &mut State<T>, d: &mut Deferred<T>) -> Option<(Option<Gid>, Site)> {
+        if st.recvq.front().is_some_and(|r| r.waker.is_some()) {
+            let r = st.recvq.pop_front()?;
+            let (g, site) = (r.g, r.site);
+            d.wake(r.notify(self.cap == 0));
+            Some((g, site))
         } else {
             self.notify_queued(st, d)
         }
@@ -694,14 +792,14 @@ impl<T> Channel<T> {
     }
 
     fn has_live_sender(st: &State<T>, except: Option<&Arc<Waiter>>) -> bool {
-        st.sendq
-            .iter()
-            .any(|s| s.waiter.is_waiting() && not_own(except, &s.waiter))
+        st.sendq.iter().any(|s| s.live(except))
     }
 
     // The detector's reports below sit under one `detect::active()` test
     // each: in production every check is a thread-local read, on every
-    // operation.
+    // operation. Inline: `send_or_park` is most sends, and the call with
+    // its full frame was a fifth of a hand-off's instructions.
+    #[inline(always)]
     fn try_send_locked(
         &self,
         st: &mut State<T>,
@@ -782,7 +880,7 @@ impl<T> Channel<T> {
         let claimed = if st.sendq.is_empty() {
             None
         } else {
-            Self::claim_sender(st, d, true)
+            self.claim_sender(st, d, true)
         };
         if let Some(s) = claimed {
             if detect::active() {
@@ -829,7 +927,7 @@ impl<T> Channel<T> {
     /// with the receive that takes its value), so findings and explored
     /// schedules do not change.
     fn take_head_for_sender(&self, st: &mut State<T>, d: &mut Deferred<T>) -> Option<T> {
-        let s = Self::claim_sender(st, d, true)?;
+        let s = self.claim_sender(st, d, true)?;
         st.buf.push_back(s.value);
         d.wake(s.wakee);
         let v = st.buf.pop_front().expect("values in flight");
@@ -845,6 +943,7 @@ impl<T> Channel<T> {
         let mut st = self.state.lock();
         let r = self.try_send_locked(&mut st, v, site, &mut d);
         drop(st);
+        d.finish();
         r
     }
 
@@ -865,7 +964,7 @@ impl<T> Channel<T> {
             if !room && !Self::has_live_receiver(st, None) {
                 return;
             }
-            let Some(s) = Self::claim_sender(st, d, room) else {
+            let Some(s) = self.claim_sender(st, d, room) else {
                 return;
             };
             st.buf.push_back(s.value);
@@ -889,15 +988,21 @@ impl<T> Channel<T> {
     /// receiver parked here (Go never pairs a select with itself; claiming
     /// it would leave its value to whoever comes next). Stale entries of
     /// selects that committed elsewhere are dropped on the way.
-    fn claim_sender(st: &mut State<T>, d: &mut Deferred<T>, partner: bool) -> Option<Claimed<T>> {
+    fn claim_sender(
+        &self,
+        st: &mut State<T>,
+        d: &mut Deferred<T>,
+        partner: bool,
+    ) -> Option<Claimed<T>> {
         let mut i = 0;
         while let Some(s) = st.sendq.get(i) {
-            if s.waiter.outcome().is_some() {
+            if s.stale() {
                 let s = st.sendq.remove(i).expect("queued");
                 d.drop_later(s.value);
                 continue;
             }
-            if (partner || Self::has_live_receiver(st, Some(&s.waiter))) && Self::claim(s, false) {
+            if (partner || Self::has_live_receiver(st, s.waiter.as_ref())) && Self::claim(s, false)
+            {
                 // Almost always the head: `pop_front` is a fraction of
                 // `remove`'s cost.
                 let s = if i == 0 {
@@ -906,6 +1011,7 @@ impl<T> Channel<T> {
                     st.sendq.remove(i)
                 };
                 let s = s.expect("queued");
+                self.note_claimed(&s);
                 return Some(Claimed {
                     value: s.value,
                     wakee: Wakee::of(s.waiter, s.waker),
@@ -918,15 +1024,30 @@ impl<T> Channel<T> {
         None
     }
 
+    /// Publishes that plain send `s` (production: no waiter) was just
+    /// claimed, so that its re-poll can see it without the lock (see
+    /// `Channel::claimed`).
+    #[inline]
+    fn note_claimed(&self, s: &SendEntry<T>) {
+        if s.waiter.is_none() {
+            self.claimed.store(s.id, Ordering::Release);
+        }
+    }
+
     /// Claims parked send `s` (its caller then removes it from the queue):
-    /// a select's shared waiter by compare-and-swap, a plain send's by a
-    /// store (its entry is its only one, and the lock is held).
+    /// a select's shared waiter by compare-and-swap; a plain send's by its
+    /// removal alone (its entry is its only one, and the lock is held),
+    /// with a store into its waiter under the detector.
+    #[inline]
     fn claim(s: &SendEntry<T>, closed: bool) -> bool {
-        if s.waker.is_some() {
-            s.waiter.complete(closed);
-            true
-        } else {
-            s.waiter.try_claim(s.case, closed)
+        match (&s.waker, &s.waiter) {
+            (Some(_), None) => true,
+            (Some(_), Some(w)) => {
+                w.complete(closed);
+                true
+            }
+            (None, Some(w)) => w.try_claim(s.case, closed),
+            (None, None) => unreachable!("a select's entry has its waiter"),
         }
     }
 
@@ -940,6 +1061,7 @@ impl<T> Channel<T> {
         let mut st = self.state.lock();
         let r = self.try_recv_locked(&mut st, site, reserved, &mut d);
         drop(st);
+        d.finish();
         r
     }
 
@@ -957,10 +1079,7 @@ impl<T> Channel<T> {
             return true;
         }
         // As `claim_sender`: a live parked sender can be claimed.
-        st.buf.is_empty()
-            && st.sendq.iter().any(|s| {
-                s.waiter.outcome().is_none() && (s.waker.is_some() || s.waiter.is_waiting())
-            })
+        st.buf.is_empty() && st.sendq.iter().any(|s| !s.stale() && s.live(None))
     }
 
     /// Whether [`Channel::try_send`] would complete now (or find the
@@ -1025,26 +1144,34 @@ impl<T> Channel<T> {
         } else {
             v
         };
-        ParkSend::Parked(self.push_send(&mut st, v, waiter, None, case, site))
+        ParkSend::Parked(self.push_send(&mut st, v, Some(waiter.clone()), None, case, site))
     }
 
     /// A plain `send`: sends `v` now, or parks it with `waker` in its entry
     /// (see `Wakee`), under one lock (`try_send` then `park_send` would take
     /// it twice, and re-check what the first look just saw).
+    #[inline]
     pub(crate) fn send_or_park(&self, v: T, site: Site, waker: &Waker) -> SendOrPark<T> {
         detect::touch_chan(self.id);
         let mut d = Deferred::new();
         let mut st = self.state.lock();
-        let v = match self.try_send_locked(&mut st, v, site, &mut d) {
-            TrySend::Sent => return SendOrPark::Sent,
-            TrySend::Closed(v) => return SendOrPark::Closed(v),
-            TrySend::Full(v) => v,
+        let r = match self.try_send_locked(&mut st, v, site, &mut d) {
+            TrySend::Sent => SendOrPark::Sent,
+            TrySend::Closed(v) => SendOrPark::Closed(v),
+            TrySend::Full(v) => {
+                // `try_send_locked` dropped every stale receiver entry on
+                // its way: nothing here can take `v` now (what `park_send`
+                // would re-check).
+                // A waiter only for the detector's proof (see
+                // `SendEntry::waiter`).
+                let w = detect::active().then(Waiter::solo);
+                let id = self.push_send(&mut st, v, w.clone(), Some(waker.clone()), 0, site);
+                SendOrPark::Parked(w, id)
+            }
         };
-        // `try_send_locked` dropped every stale receiver entry on its way:
-        // nothing here can take `v` now (what `park_send` would re-check).
-        let w = Waiter::solo();
-        let id = self.push_send(&mut st, v, &w, Some(waker.clone()), 0, site);
-        SendOrPark::Parked(w, id)
+        drop(st);
+        d.finish();
+        r
     }
 
     /// A plain `recv`: takes a value (or sees the close) now, or parks an
@@ -1055,6 +1182,7 @@ impl<T> Channel<T> {
     /// out of the queue (a value was reserved for it, or the close came):
     /// the receive uses the reservation, and parks again (under the same
     /// entry's waiter) only if it finds nothing.
+    #[inline]
     pub(crate) fn recv_or_park(
         &self,
         site: Site,
@@ -1067,12 +1195,53 @@ impl<T> Channel<T> {
         if let Some(p) = again {
             if let Some(i) = queued(&st.recvq, p.id, |r| r.id) {
                 refresh(&mut st.recvq[i].waker, waker);
+                drop(st);
+                d.finish();
                 return RecvOrPark::Parked(p);
+            }
+            // Notified, in production (no waiter: see `SoloRecv`): the
+            // collection of a reserved value, the head of `buf` (on an
+            // unbuffered channel, the value in flight to it). This is what
+            // `try_recv_locked` does with a reservation and a value to
+            // take, without its general cases (nothing to take, a parked
+            // sender to claim, the close, the detector's reports).
+            if p.waiter.is_none() && !st.buf.is_empty() {
+                st.inflight = st.inflight.saturating_sub(1);
+                let v = st.buf.pop_front();
+                self.refill(&mut st, &mut d);
+                drop(st);
+                d.finish();
+                return RecvOrPark::Done(v);
             }
             keep = Some(p.waiter);
         }
         detect::touch_chan(self.id);
-        let r = self.try_recv_locked(&mut st, site, keep.is_some(), &mut d);
+        // Two cases of `try_recv_locked` without the call, when nothing is
+        // buffered or in flight: nothing to take, no sender to claim, not
+        // closed (the receive parks, and nothing is reported); or, in
+        // production, a plain send parked at the head of the queue (no
+        // waiter: see `SendEntry::waiter`), whose removal claims it. One or
+        // the other is every receive of a ping-pong.
+        let plain_sender = |s: &SendEntry<T>| s.waiter.is_none() && s.waker.is_some();
+        let r = if !st.buf.is_empty() {
+            self.try_recv_locked(&mut st, site, keep.is_some(), &mut d)
+        } else if st.sendq.is_empty() && !self.closed_now() {
+            if keep.is_some() {
+                // The reservation it was notified of is used up.
+                st.inflight = st.inflight.saturating_sub(1);
+            }
+            TryRecv::Empty
+        } else if st.sendq.front().is_some_and(plain_sender) {
+            if keep.is_some() {
+                st.inflight = st.inflight.saturating_sub(1);
+            }
+            let s = st.sendq.pop_front().expect("a parked send");
+            self.note_claimed(&s);
+            d.wake(Wakee::of(None, s.waker));
+            TryRecv::Value(s.value)
+        } else {
+            self.try_recv_locked(&mut st, site, keep.is_some(), &mut d)
+        };
         let v = match r {
             TryRecv::Value(v) => Some(v),
             TryRecv::Closed => None,
@@ -1087,11 +1256,13 @@ impl<T> Channel<T> {
                     None => None,
                 };
                 let id = self.push_recv(&mut st, waiter.clone(), Some(waker.clone()), 0, site);
+                drop(st);
+                d.finish();
                 return RecvOrPark::Parked(SoloRecv { id, waiter });
             }
         };
         drop(st);
-        drop(d);
+        d.finish();
         // Under the detector the receive kept a waiter for the proof: back
         // to the pool (a plain `recv` has none in production).
         if let Some(Some(w)) = keep {
@@ -1104,7 +1275,7 @@ impl<T> Channel<T> {
         &self,
         st: &mut State<T>,
         v: T,
-        waiter: &Arc<Waiter>,
+        waiter: Option<Arc<Waiter>>,
         waker: Option<Waker>,
         case: usize,
         site: Site,
@@ -1113,7 +1284,7 @@ impl<T> Channel<T> {
         st.next_id += 1;
         st.sendq.push_back(SendEntry {
             id,
-            waiter: waiter.clone(),
+            waiter,
             waker,
             case,
             value: v,
@@ -1192,18 +1363,42 @@ impl<T> Channel<T> {
         drop(st);
     }
 
-    /// A parked plain `send` (entry `id`, waiter `w`) polled again before
-    /// it completed: its entry's waker becomes `waker` unless it would wake
-    /// the same task. The outcome, read under the lock that sets it.
-    pub(crate) fn repoll_send(&self, id: u64, w: &Waiter, waker: &Waker) -> Option<Outcome> {
+    /// A parked plain `send` (entry `id`, waiter `w` under the detector)
+    /// polled again: its entry still queued, its waker becomes `waker`
+    /// unless it would wake the same task, and `None`; gone, its outcome,
+    /// read under the lock that removed it (a claim completed it, unless it
+    /// is one of the sends the close failed). The last send claimed knows
+    /// without the lock (see `Channel::claimed`).
+    #[inline]
+    pub(crate) fn repoll_send(
+        &self,
+        id: u64,
+        w: Option<&Waiter>,
+        waker: &Waker,
+    ) -> Option<Outcome> {
+        // Inline, the common re-poll: no call, no lock.
+        if w.is_none() && self.claimed.load(Ordering::Acquire) == id {
+            return Some(Outcome {
+                case: 0,
+                closed: false,
+            });
+        }
+        self.repoll_send_locked(id, w, waker)
+    }
+
+    /// [`Channel::repoll_send`] under the lock.
+    fn repoll_send_locked(&self, id: u64, w: Option<&Waiter>, waker: &Waker) -> Option<Outcome> {
         let mut st = self.state.lock();
-        match queued(&st.sendq, id, |s| s.id) {
-            Some(i) => {
-                refresh(&mut st.sendq[i].waker, waker);
-                None
-            }
-            // Claimed (or closed): the outcome was set with the removal.
-            None => w.outcome(),
+        if let Some(i) = queued(&st.sendq, id, |s| s.id) {
+            refresh(&mut st.sendq[i].waker, waker);
+            return None;
+        }
+        match w {
+            Some(w) => w.outcome(),
+            None => Some(Outcome {
+                case: 0,
+                closed: self.closed_now() && st.closed_sends.binary_search(&id).is_ok(),
+            }),
         }
     }
 
@@ -1245,8 +1440,12 @@ impl<T> Channel<T> {
         for r in st.recvq.drain(..) {
             d.wake(r.notify(false));
         }
-        for s in st.sendq.drain(..) {
+        while let Some(s) = st.sendq.pop_front() {
             if Self::claim(&s, true) {
+                if s.waiter.is_none() {
+                    // Its re-poll looks here (ids leave in increasing order).
+                    st.closed_sends.push(s.id);
+                }
                 detect::send_on_closed(s.g, self.ch(), s.site);
                 d.wake(Wakee::of(s.waiter, s.waker));
             }

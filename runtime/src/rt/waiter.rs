@@ -14,9 +14,10 @@
 //! its channels may wake it); a plain `send` or `recv` parks one entry, and
 //! that entry holds the waker instead (`rt::chan`'s `Wakee`), which saves
 //! the `AtomicWaker`'s read-modify-writes on every park and wake. A plain
-//! `recv` has no waiter at all in production: its entry leaving the queue
-//! is its notification (under the detector it keeps one, never notified,
-//! for the proof that reads it).
+//! `send` or `recv` has no waiter at all in production: its entry leaving
+//! the queue is its completion or notification (under the detector it
+//! keeps one for the proof that reads it: a send's is completed by a
+//! store, a receive's never notified).
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -50,8 +51,8 @@ pub struct Waiter {
 
 thread_local! {
     /// Waiters of finished channel operations, reused by the next park on
-    /// this thread: a parked `send` or `recv` allocates only when it is
-    /// empty (see [`recycle`]). Under the detector too: a goroutine's
+    /// this thread: a parked `select!` (or, under the detector, a parked
+    /// `send` or `recv`) allocates only when it is empty (see [`recycle`]). Under the detector too: a goroutine's
     /// parking record lets go of its waiter when it is next polled
     /// (`BlockInfo::release_waiter`), so a finished operation's waiter is
     /// unique again and a ping-pong parks without allocating.
@@ -91,8 +92,9 @@ impl Waiter {
         w
     }
 
-    /// A waiter for a plain `send` or `recv`: its one queue entry holds the
-    /// waker (see `rt::chan`), so none is registered here.
+    /// A waiter for a plain `send` or `recv` under the detector (the proof
+    /// reads it; production parks them without one): its one queue entry
+    /// holds the waker (see `rt::chan`), so none is registered here.
     pub(crate) fn solo() -> Arc<Self> {
         let w = Waiter::take();
         super::detect::parked();
