@@ -45,9 +45,8 @@ impl RunNext {
     #[inline]
     pub(super) fn put_own(&self, r: Runnable) -> Option<Runnable> {
         let p = Runnable::into_raw(r).as_ptr();
-        // Relaxed: an empty slot read here stays empty until this store
-        // (takers only empty it), and what was there before this worker
-        // emptied it is its own business.
+        // Relaxed: nothing is read through a null pointer, and a slot
+        // seen empty stays empty until this store (takers only empty it).
         if self.0.load(Ordering::Relaxed).is_null() {
             // Release: publishes the goroutine to whoever takes it.
             self.0.store(p, Ordering::Release);
