@@ -6,7 +6,7 @@
 //! under `--cfg loom`. Whatever those files share between threads goes
 //! through here, nothing around it.
 
-pub(super) use std::sync::atomic::{fence, AtomicI64, AtomicUsize, Ordering};
+pub(super) use std::sync::atomic::{fence, AtomicI64, AtomicPtr, AtomicUsize, Ordering};
 pub(super) use std::sync::Arc;
 pub(super) use std::thread::yield_now;
 pub(super) use std::time::Instant;
