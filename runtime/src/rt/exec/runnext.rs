@@ -19,6 +19,10 @@
 //! every model of this slot fails on executions no real machine has (a
 //! minimal reproducer: one thread swaps, another stores then loads; loom
 //! reports the swap and the load both reading the initial value).
+//! Checked to fail on seeded bugs, by hand, then reverted: a store into a
+//! full slot instead of the exchange (the soak test: items lost); the
+//! store into an empty slot `Relaxed` instead of `Release` (Miri: a data
+//! race on the item, between its owner's write and the taker's read).
 
 use std::marker::PhantomData;
 use std::ptr::{self, NonNull};
