@@ -8,6 +8,9 @@
 #
 # environment:
 #   SCALE=0.1    multiply every default N (rounded, at least 1); default 1
+#   N_<workload>=<n>  run that workload at N = n instead (not scaled), e.g.
+#                N_racy_counter=200000000: at its default N the run lasts
+#                well under a millisecond, mostly starting its goroutines
 #   RUNS=5       runs per workload and mode; the table shows medians
 #   KEEP_LOGS=1  keep the per-run stdout/stderr/time logs and say where
 #   RUN_TIMEOUT=300  seconds one run may take; a run that times out shows as
@@ -65,8 +68,21 @@ else
   selected=("${ALL[@]}")
 fi
 
-# N = default * SCALE, rounded, at least 1.
+# Per-workload overrides, checked up front.
+for w in "${ALL[@]}"; do
+  var="N_$w"
+  if [[ -n ${!var+x} ]]; then
+    [[ ${!var} =~ ^[1-9][0-9]*$ ]] || die "$var must be a positive integer, got '${!var}'"
+  fi
+done
+
+# N = N_<workload> if set, else default * SCALE, rounded, at least 1.
 scaled_n() {
+  local var="N_$1"
+  if [[ -n ${!var+x} ]]; then
+    echo "${!var}"
+    return
+  fi
   awk -v d="${DEFAULT_N[$1]}" -v s="$SCALE" \
     'BEGIN { n = int(d * s + 0.5); if (n < 1) n = 1; printf "%d\n", n }'
 }
