@@ -94,11 +94,19 @@ mkdir -p "$here/go/bin"
 go_bin=$here/go/bin/gobench
 go_race_bin=$here/go/bin/gobench-race
 
-echo "building goro-bench (release) ..." >&2
-cargo build --quiet --release -p goro-bench --manifest-path "$root/Cargo.toml"
+# Two builds, as Go's twin has two: production and tokio modes run goro
+# without its detector (`--no-default-features`: goro's `detect` feature
+# off, the hooks compiled out, as Go's plain build has no race
+# instrumentation); detect mode runs the default build.
+echo "building goro-bench (release, without and with goro's detector) ..." >&2
 target_dir=$(cargo metadata --no-deps --format-version 1 --manifest-path "$root/Cargo.toml" |
   awk 'match($0, /"target_directory":"[^"]*"/) { print substr($0, RSTART + 20, RLENGTH - 21) }')
 goro_bin=${target_dir:-$root/target}/release/goro-bench
+goro_prod_bin=${target_dir:-$root/target}/release/goro-bench-prod
+cargo build --quiet --release -p goro-bench --no-default-features --manifest-path "$root/Cargo.toml"
+[[ -x $goro_bin ]] || die "goro-bench not found at $goro_bin"
+cp "$goro_bin" "$goro_prod_bin"
+cargo build --quiet --release -p goro-bench --manifest-path "$root/Cargo.toml"
 [[ -x $goro_bin ]] || die "goro-bench not found at $goro_bin"
 
 logs=$(mktemp -d "${TMPDIR:-/tmp}/goro-compare.XXXXXX")
@@ -132,7 +140,8 @@ run_one() {
   local base=$logs/$w.$mode.$rep
   local cmd rc=0 ok_rc=0
   case $mode in
-    production | detect | tokio) cmd=("$goro_bin" "$w" "$n" "$mode") ;;
+    production | tokio) cmd=("$goro_prod_bin" "$w" "$n" "$mode") ;;
+    detect) cmd=("$goro_bin" "$w" "$n" "$mode") ;;
     go) cmd=("$go_bin" -w "$w" -n "$n") ;;
     go-race)
       cmd=("$go_race_bin" -w "$w" -n "$n")
@@ -276,6 +285,7 @@ echo
 echo "RSS: peak resident set (/usr/bin/time -v), median; B/park: spawn_park peak RSS / N."
 echo "race ns/op: the Go twin built with -race (GORACE=halt_on_error=0)."
 echo "tokio ns/op: the workload's tokio twin (goro-bench <workload> <N> tokio; n/a: no twin)."
+echo "goro ns/op and tokio ns/op: goro-bench built without goro's detector (--no-default-features), as Go's plain twin is built without -race; detect ns/op: the default build."
 echo "goro/tokio: goro production over tokio (the target: <= 1.00)."
 echo "det/race: goro's detect over Go -race, ns/op (the detector's target: <= 1.00); RSS d/r: the same for peak RSS."
 echo "det/prod: goro's detect over production; race/go: Go's -race over plain."

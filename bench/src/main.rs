@@ -116,6 +116,13 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
         .ok_or_else(|| format!("N must be a positive integer, got `{n}`"))?;
     let mode = Mode::parse(mode)
         .ok_or_else(|| format!("mode must be `production`, `detect` or `tokio`, got `{mode}`"))?;
+    if mode == Mode::Detect && !cfg!(feature = "detect") {
+        return Err(
+            "detect mode needs goro's detector: this goro-bench was built without it \
+             (--no-default-features)"
+                .to_string(),
+        );
+    }
     if mode == Mode::Tokio && !tokio_twins::WORKLOADS.contains(&workload) {
         return Err(format!(
             "`{}` has no tokio twin (tokio mode runs: {})",

@@ -26,6 +26,16 @@
 //! `Once`, context cancellation and the sequentially consistent atomics of
 //! `sync::atomic` order memory as Go's do. goro does not emulate weaker
 //! orderings.
+//!
+//! # Cargo features
+//!
+//! - `detect` (on by default): the detecting scheduler behind `cargo race`,
+//!   [`race`] and `#[goro::instrument]`'s detection. In a build without a
+//!   detecting schedule it costs one thread-local test per goro operation
+//!   and per [`Shared`] access. A program can ship without it, as Go ships
+//!   without `-race`: `goro = { version = "..", default-features = false }`
+//!   compiles the hooks out, and a detecting schedule then panics with a
+//!   message that says the feature is off.
 
 #![warn(missing_docs)]
 

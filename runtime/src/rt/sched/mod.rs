@@ -377,10 +377,10 @@ fn with_exec_dpor(f: impl FnOnce(&mut Exec)) {
 }
 
 /// Whether a detecting schedule runs on this thread: the one check goro's
-/// operations pay in production.
+/// operations pay in production (none without the `detect` feature).
 #[inline]
 pub(crate) fn active() -> bool {
-    ACTIVE.with(|a| a.get() != 0)
+    cfg!(feature = "detect") && ACTIVE.with(|a| a.get() != 0)
 }
 
 /// The running schedule's serial (0: none on this thread).
@@ -1170,6 +1170,9 @@ fn install(cfg: ScheduleConfig, main_gid: Gid) -> Rc<RefCell<Exec>> {
         chosen: None,
         run: super::goroutine::thread_run(),
     }));
+    if !cfg!(feature = "detect") {
+        no_detector();
+    }
     let prev = EXEC.with(|e| e.borrow_mut().replace(exec.clone()));
     assert!(
         prev.is_none(),
@@ -1190,6 +1193,16 @@ fn install(cfg: ScheduleConfig, main_gid: Gid) -> Rc<RefCell<Exec>> {
         ex.draw_key = strategy::mix2(ex.seed(), SELECT_STREAM);
     }
     exec
+}
+
+/// A detecting schedule asked of a build without goro's `detect` feature.
+#[cold]
+fn no_detector() -> ! {
+    panic!(
+        "goro: this build has no detector: goro's `detect` feature is off \
+         (`default-features = false`); turn it on to run `cargo race`, \
+         `goro::race` or a detected `#[goro::instrument]` test"
+    )
 }
 
 /// Steps goroutines until the schedule ends, and says how it ended.
