@@ -164,11 +164,7 @@ impl RecvEntry {
     /// select while waiting, and never its own send (`own`).
     #[inline]
     fn live(&self, own: Option<&Arc<Waiter>>) -> bool {
-        match (&self.waker, &self.waiter) {
-            (Some(_), _) => true,
-            (None, Some(w)) => w.is_waiting() && not_own(own, w),
-            (None, None) => unreachable!("a select's entry has its waiter"),
-        }
+        entry_live(self.waker.as_ref(), self.waiter.as_ref(), own)
     }
 
     /// Notifies this entry, which just left the queue (`handed`: with an
@@ -183,6 +179,22 @@ impl RecvEntry {
             }
             (None, None) => unreachable!("a select's entry has its waiter"),
         }
+    }
+}
+
+/// Whether a queue entry (its waker, its waiter) is live for a partner
+/// operation whose own waiter is `own`: a plain operation's entry (it has
+/// the waker) always; a select's while it waits, and never for itself.
+#[inline]
+fn entry_live(
+    waker: Option<&Waker>,
+    waiter: Option<&Arc<Waiter>>,
+    own: Option<&Arc<Waiter>>,
+) -> bool {
+    match (waker, waiter) {
+        (Some(_), _) => true,
+        (None, Some(w)) => w.is_waiting() && not_own(own, w),
+        (None, None) => unreachable!("a select's entry has its waiter"),
     }
 }
 
@@ -231,11 +243,7 @@ impl<T> SendEntry<T> {
     /// (`own`).
     #[inline]
     fn live(&self, own: Option<&Arc<Waiter>>) -> bool {
-        match (&self.waker, &self.waiter) {
-            (Some(_), _) => true,
-            (None, Some(w)) => w.is_waiting() && not_own(own, w),
-            (None, None) => unreachable!("a select's entry has its waiter"),
-        }
+        entry_live(self.waker.as_ref(), self.waiter.as_ref(), own)
     }
 }
 
