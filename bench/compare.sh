@@ -225,11 +225,14 @@ awk -v detect="$([[ ${modes[1]} == detect ]] && echo 1 || echo 0)" -v limit="$RU
   # ns/op of a mode: the median of its successful runs, marked "*" when
   # some run failed (listed below the table); FAIL(exit code) if none
   # succeeded; >LIMITs if a run timed out.
-  function ns(w, mode,    k) {
+  # Two decimals under 10 ns (the sub-nanosecond racy_counter figures, from
+  # which the ratios are computed), one above.
+  function ns(w, mode,    k, m) {
     k = w SUBSEP mode
     if (k in timeout) return ">" limit "s"
     if (cnt[k SUBSEP "ns"] == 0) return (k in failed) ? "FAIL(" failed[k] ")" : "n/a"
-    return sprintf("%.1f", median(k SUBSEP "ns")) ((k in failed) ? "*" : "")
+    m = median(k SUBSEP "ns")
+    return sprintf(m < 10 ? "%.2f" : "%.1f", m) ((k in failed) ? "*" : "")
   }
   function mib(w, mode,    k) {
     k = w SUBSEP mode
