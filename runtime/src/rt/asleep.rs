@@ -275,7 +275,7 @@ pub(crate) fn detach_worker(run: &RunState) {
 /// A worker of `run` is about to park: the slots of the goroutines that
 /// ended on it go back to their shards.
 pub(crate) fn flush(run: &RunState) {
-    if with_local(run, |_| ()).is_some() {
+    if on_worker(run) {
         free_batch(census_of(run));
     }
 }
@@ -309,6 +309,13 @@ pub(crate) fn all_parked(
     }
 }
 
+/// Whether this thread is a worker of `run`: a read of the share's `run`
+/// only (a wake asks this), where `with_local` also writes the share back.
+#[inline]
+fn on_worker(run: &RunState) -> bool {
+    LOCAL.with(|l| ptr::eq(l.get().run, run))
+}
+
 /// Runs `f` on this thread's share if this thread is a worker of `run`.
 #[inline]
 fn with_local<R>(run: &RunState, f: impl FnOnce(&mut Local) -> R) -> Option<R> {
@@ -336,7 +343,7 @@ fn busy_add(run: &RunState) {
 #[inline]
 fn busy_sub(run: &RunState, n: u64) {
     let was = census_of(run).busy.fetch_sub(n, SeqCst);
-    if was == n && with_local(run, |_| ()).is_none() {
+    if was == n && !on_worker(run) {
         census_of(run).poke();
     }
 }
@@ -601,7 +608,7 @@ pub(crate) struct Sleeper {
 impl ArcWake for Sleeper {
     fn wake_by_ref(arc_self: &Arc<Self>) {
         let this = arc_self;
-        if with_local(&this.run, |_| ()).is_none() {
+        if !on_worker(&this.run) {
             // From off the workers (a timer's or tokio's thread, a thread of
             // the user's): the goroutine goes on the executor's shared queue,
             // where the last worker's look might miss it; it holds `busy`
@@ -855,9 +862,14 @@ impl Drop for Tracker {
         // off the workers that comes later sees `DEAD` and gives its unit
         // back itself (see `wake_by_ref`).
         s.state.store(DEAD, SeqCst);
-        give_back(&s);
+        // SeqCst against `wake_by_ref`'s `held` increment then `state`
+        // load: one of the two sees the other, and a swap gives each unit
+        // back once. A load, not a swap, on every exit.
+        if s.held.load(SeqCst) != 0 {
+            give_back(&s);
+        }
         let (shard, index) = self.slot;
-        if with_local(&s.run, |_| ()).is_some() {
+        if on_worker(&s.run) {
             // On a worker of this run: the slot goes back with the next
             // batch, its entry unshared by then (this handle dropped first).
             drop(s);
